@@ -1,0 +1,101 @@
+import Foundation
+import Subprocess
+
+#if canImport(System)
+    import System
+#else
+    import SystemPackage
+#endif
+
+/// Runs commands with swift-subprocess: structured concurrency, cancellation with escalating teardown,
+/// and no shell in between.
+public struct SubprocessRunner: ProcessRunning {
+    /// Output beyond this is an error in the program we called, not something to buffer forever.
+    let outputLimit: Int
+
+    public init(outputLimit: Int = 64 * 1024 * 1024) {
+        self.outputLimit = outputLimit
+    }
+
+    public func run(_ command: Command) async throws -> ProcessOutput {
+        let configuration = configuration(for: command)
+        do {
+            let result = try await Subprocess.run(
+                configuration,
+                output: .string(limit: outputLimit),
+                error: .string(limit: outputLimit)
+            )
+            return ProcessOutput(
+                status: Self.status(result.terminationStatus),
+                stdout: result.standardOutput,
+                stderr: result.standardError
+            )
+        } catch let error as SubprocessError {
+            throw Self.translate(error, command)
+        }
+    }
+
+    public func stream(
+        _ command: Command, onLine: @escaping @Sendable (OutputStream, String) -> Void
+    ) async throws -> Int32 {
+        let configuration = configuration(for: command)
+        do {
+            let result = try await Subprocess.run(
+                configuration, input: .none, output: .sequence, error: .sequence
+            ) { execution in
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        for try await line in execution.standardOutput.strings(bufferingPolicy: .unbounded) {
+                            onLine(.stdout, Self.trimmed(line))
+                        }
+                    }
+                    group.addTask {
+                        for try await line in execution.standardError.strings(bufferingPolicy: .unbounded) {
+                            onLine(.stderr, Self.trimmed(line))
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+            }
+            return Self.status(result.terminationStatus)
+        } catch let error as SubprocessError {
+            throw Self.translate(error, command)
+        }
+    }
+
+    private func configuration(for command: Command) -> Configuration {
+        var updates: [Environment.Key: String?] = [:]
+        for (key, value) in command.environment {
+            updates[Environment.Key(stringLiteral: key)] = value
+        }
+        let executable: Executable =
+            command.executable.contains("/")
+            ? .path(FilePath(command.executable)) : .name(command.executable)
+        return Configuration(
+            executable: executable,
+            arguments: Arguments(command.arguments),
+            environment: .inherit.updating(updates),
+            workingDirectory: command.workingDirectory.map { FilePath($0) }
+        )
+    }
+
+    private static func trimmed(_ line: String) -> String {
+        var line = line
+        while line.hasSuffix("\n") || line.hasSuffix("\r") { line.removeLast() }
+        return line
+    }
+
+    private static func status(_ termination: TerminationStatus) -> Int32 {
+        switch termination {
+        case .exited(let code): Int32(truncatingIfNeeded: code)
+        case .signaled(let signal): 128 + Int32(truncatingIfNeeded: signal)
+        }
+    }
+
+    private static func translate(_ error: SubprocessError, _ command: Command) -> ProcessError {
+        if error.code == .executableNotFound {
+            return .executableNotFound(command.executable)
+        }
+        return .launchFailed(command.executable, reason: "\(error)")
+    }
+}

@@ -1,0 +1,39 @@
+import Foundation
+
+/// Every side effect a command may have, passed in rather than reached for: the process runner, the
+/// environment, the console, the clock. Tests build one with a recording runner and a capturing console.
+public struct LaunchContext: Sendable {
+    public var runner: any ProcessRunning
+    public var environment: [String: String]
+    public var console: Console
+    public var workingDirectory: String
+    public var docker: Docker
+    public var nvidiaSMI: NvidiaSMI
+    public var now: @Sendable () -> Date
+
+    public init(
+        runner: any ProcessRunning, environment: [String: String], console: Console, workingDirectory: String,
+        docker: Docker = Docker(), nvidiaSMI: NvidiaSMI = NvidiaSMI(), now: @escaping @Sendable () -> Date = Date.init
+    ) {
+        self.runner = runner
+        self.environment = environment
+        self.console = console
+        self.workingDirectory = workingDirectory
+        self.docker = docker
+        self.nvidiaSMI = nvidiaSMI
+        self.now = now
+    }
+
+    /// The real world: subprocesses, this process's environment and terminal.
+    public static func live() -> LaunchContext {
+        let environment = ProcessInfo.processInfo.environment
+        return LaunchContext(
+            runner: SubprocessRunner(), environment: environment, console: .standard(environment: environment),
+            workingDirectory: FileManager.default.currentDirectoryPath)
+    }
+
+    /// Finds the project (`--project-dir` or upward search) and loads its profiles.
+    public func catalog(projectDirectory: String?) throws -> ProfileCatalog {
+        ProfileCatalog.load(try ProjectLayout.locate(from: workingDirectory, explicit: projectDirectory))
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+
+/// Which Compose implementation `launch` drives. Detected once per run by `ComposeDetector`.
+public enum ComposeFlavor: Sendable, Hashable, Codable {
+    /// `docker compose` (the v2 CLI plugin).
+    case plugin(docker: String)
+    /// A standalone `docker-compose` binary; `majorVersion` 1 is the Python implementation.
+    case standalone(path: String, majorVersion: Int)
+
+    public var displayName: String {
+        switch self {
+        case .plugin: "docker compose (v2 plugin)"
+        case .standalone(_, let major) where major < 2: "docker-compose (standalone v1)"
+        case .standalone: "docker-compose (standalone v2)"
+        }
+    }
+
+    /// Compose v1 cannot render `config` as JSON; its YAML is read with the same parser.
+    public var supportsJSONConfig: Bool {
+        if case .standalone(_, let major) = self { return major >= 2 }
+        return true
+    }
+}
+
+/// `docker compose` invocations for one project as values.
+///
+/// Every command carries the same `-p`, `-f …` and `--env-file` prefix, so what `launch plan` prints is exactly
+/// what `launch` runs.
+public struct Compose: Sendable, Hashable {
+    public var flavor: ComposeFlavor
+    public var project: String
+    /// Absolute paths, in order.
+    public var files: [String]
+    /// Absolute path of the env file used for interpolation, if it exists.
+    public var envFile: String?
+
+    public init(flavor: ComposeFlavor = .plugin(docker: "docker"), project: String, files: [String], envFile: String?) {
+        self.flavor = flavor
+        self.project = project
+        self.files = files
+        self.envFile = envFile
+    }
+
+    func command(_ arguments: [String]) -> Command {
+        var prefix: [String]
+        let executable: String
+        switch flavor {
+        case .plugin(let docker):
+            executable = docker
+            prefix = ["compose"]
+        case .standalone(let path, _):
+            executable = path
+            prefix = []
+        }
+        prefix += ["--project-name", project]
+        for file in files { prefix += ["--file", file] }
+        if let envFile { prefix += ["--env-file", envFile] }
+        return Command(executable, prefix + arguments)
+    }
+
+    /// The fully resolved model (interpolated, merged, defaults applied).
+    public func config() -> Command {
+        flavor.supportsJSONConfig ? command(["config", "--format", "json"]) : command(["config"])
+    }
+
+    /// Pulls the images of `services` (all when empty); images with a `build:` section are built instead.
+    public func pull(services: [String] = []) -> Command {
+        command(["pull", "--ignore-buildable"] + services)
+    }
+
+    public func build(services: [String] = []) -> Command { command(["build"] + services) }
+
+    /// Creates networks, volumes and containers without starting anything, so `launch` can start each
+    /// container itself the moment its dependencies are ready.
+    public func create(services: [String] = []) -> Command {
+        command(["up", "--no-start", "--no-build", "--pull", "never"] + services)
+    }
+
+    /// What a person would run to do it all at once; printed in plans for comparison, and used by the
+    /// benchmark as the baseline.
+    public func upAndWait(timeoutSeconds: Int? = nil) -> Command {
+        var arguments = ["up", "--detach", "--wait"]
+        if let timeoutSeconds { arguments += ["--wait-timeout", String(timeoutSeconds)] }
+        return command(arguments)
+    }
+
+    /// Stops and removes the project's containers and networks; volumes only when asked.
+    public func down(removeVolumes: Bool = false, timeoutSeconds: Int = 10) -> Command {
+        var arguments = ["down", "--remove-orphans", "--timeout", String(timeoutSeconds)]
+        if removeVolumes { arguments.append("--volumes") }
+        return command(arguments)
+    }
+
+    public func ps() -> Command { command(["ps", "--all", "--format", "json"]) }
+
+    public func logs(services: [String] = [], follow: Bool = false, tail: Int? = nil) -> Command {
+        var arguments = ["logs", "--no-color"]
+        if follow { arguments.append("--follow") }
+        if let tail { arguments += ["--tail", String(tail)] }
+        return command(arguments + services)
+    }
+}
+
+/// Finds the Compose implementation to use: the v2 plugin first, then a standalone binary.
+public struct ComposeDetector: Sendable {
+    let runner: any ProcessRunning
+    let docker: Docker
+
+    public init(runner: any ProcessRunning, docker: Docker = Docker()) {
+        self.runner = runner
+        self.docker = docker
+    }
+
+    public struct Detection: Sendable, Hashable, Codable {
+        public var flavor: ComposeFlavor
+        public var version: String
+    }
+
+    /// `nil` when neither the plugin nor a standalone `docker-compose` answers.
+    public func detect() async -> Detection? {
+        if let output = try? await runner.run(Command(docker.executable, ["compose", "version", "--short"])),
+            output.succeeded, let version = Self.version(output.stdout)
+        {
+            return Detection(flavor: .plugin(docker: docker.executable), version: version)
+        }
+        if let output = try? await runner.run(Command("docker-compose", ["version", "--short"])),
+            output.succeeded, let version = Self.version(output.stdout)
+        {
+            let major = Int(version.split(separator: ".").first ?? "") ?? 1
+            return Detection(flavor: .standalone(path: "docker-compose", majorVersion: major), version: version)
+        }
+        return nil
+    }
+
+    /// `2.26.1`, `v2.26.1` or `1.29.2` → the bare version.
+    static func version(_ text: String) -> String? {
+        let line = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+        let trimmed = line.trimmingCharacters(in: .whitespaces)
+        let bare = trimmed.hasPrefix("v") ? String(trimmed.dropFirst()) : trimmed
+        return bare.first?.isNumber == true ? bare : nil
+    }
+}
