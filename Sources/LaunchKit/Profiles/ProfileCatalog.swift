@@ -1,0 +1,53 @@
+import Foundation
+
+/// Every profile in `environments/`, loaded and validated together (aliases and `extends` span files).
+public struct ProfileCatalog: Sendable {
+    public struct Entry: Sendable {
+        public var name: String
+        /// Relative to the project root.
+        public var file: String
+        public var result: Result<Profile, ConfigurationError>
+
+        public var profile: Profile? { try? result.get() }
+    }
+
+    public var layout: ProjectLayout
+    public var entries: [Entry]
+
+    /// Problems that belong to no single profile (duplicate aliases, an unreadable directory).
+    public var sharedProblems: [ConfigProblem]
+
+    public var profiles: [Profile] { entries.compactMap(\.profile) }
+
+    /// Every name and alias a user may type.
+    public var selectableNames: [String] {
+        entries.flatMap { entry in [entry.name] + (entry.profile?.aliases ?? []) }
+    }
+
+    /// Finds a profile by name or alias. Unknown names are usage errors (64) with a did-you-mean;
+    /// a known but broken profile is a configuration error (65).
+    public func profile(named requested: String) throws -> Profile {
+        let match = entries.first { $0.name == requested || ($0.profile?.aliases.contains(requested) ?? false) }
+        guard let match else {
+            let suggestion = Text.suggestion(for: requested, among: selectableNames)
+            let names = entries.map { entry in
+                let aliases = entry.profile?.aliases ?? []
+                return aliases.isEmpty ? entry.name : "\(entry.name) (\(aliases.joined(separator: ", ")))"
+            }
+            throw UsageError(
+                "unknown environment `\(requested)`",
+                evidence: ["environments: " + names.joined(separator: ", ")],
+                hint: suggestion.map { "did you mean `\($0)`?" } ?? "`launch list` shows every environment")
+        }
+        let problems = sharedProblems.filter { $0.location.file == match.file }
+        switch match.result {
+        case .success(let profile) where problems.isEmpty: return profile
+        case .success: throw ConfigurationError(problems)
+        case .failure(let error): throw ConfigurationError(error.problems + problems)
+        }
+    }
+
+    public static func load(_ layout: ProjectLayout) -> ProfileCatalog {
+        ProfileLoader(layout: layout).loadAll()
+    }
+}

@@ -1,0 +1,328 @@
+import Foundation
+
+/// Reads `environments/*.yml`, applies `extends`, and validates each profile against the schema and the
+/// compose files it names. Every problem is collected with its file and line.
+struct ProfileLoader {
+    let layout: ProjectLayout
+
+    static let topLevelKeys = [
+        "name", "aliases", "summary", "extends", "compose", "env_file", "variables", "secrets", "gpu", "services",
+        "requires", "health", "cleanup", "urls", "preflight",
+    ]
+    /// Identity keys describe one file and are not inherited through `extends`.
+    static let identityKeys: Set<String> = ["name", "aliases", "summary", "extends"]
+
+    func loadAll() -> ProfileCatalog {
+        let files = profileFiles()
+        var trees: [String: Result<YAMLTree, ConfigurationError>] = [:]
+        for (name, path) in files {
+            let display = layout.display(path)
+            do {
+                let text = try String(contentsOfFile: path, encoding: .utf8)
+                trees[name] = .success(try YAMLTree.parse(text, file: display))
+            } catch let error as ConfigurationError {
+                trees[name] = .failure(error)
+            } catch {
+                trees[name] = .failure(
+                    ConfigurationError([ConfigProblem(SourceLocation(file: display, line: 0), "cannot read: \(error)")]))
+            }
+        }
+        var composeServices = ComposeServiceIndex(layout: layout)
+        var entries: [ProfileCatalog.Entry] = []
+        for (name, path) in files {
+            let display = layout.display(path)
+            let result: Result<Profile, ConfigurationError>
+            switch resolveExtends(name, trees: trees, chain: []) {
+            case .failure(let error): result = .failure(error)
+            case .success(let merged):
+                result = decode(name: name, file: display, merged: merged, services: &composeServices)
+            }
+            entries.append(.init(name: name, file: display, result: result))
+        }
+        return ProfileCatalog(layout: layout, entries: entries, sharedProblems: aliasClashes(entries))
+    }
+
+    private func profileFiles() -> [(String, String)] {
+        let directory = layout.environmentsDirectory
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.filter { $0.hasSuffix(".yml") || $0.hasSuffix(".yaml") }.sorted().map { file in
+            ((file as NSString).deletingPathExtension, (directory as NSString).appendingPathComponent(file))
+        }
+    }
+
+    /// The profile's own tree merged over its ancestors', identity keys excluded from inheritance.
+    private func resolveExtends(
+        _ name: String, trees: [String: Result<YAMLTree, ConfigurationError>], chain: [String]
+    ) -> Result<YAMLTree, ConfigurationError> {
+        guard let own = trees[name] else {
+            return .failure(ConfigurationError([]))
+        }
+        guard case .success(let tree) = own else { return own }
+        guard let parentTree = tree["extends"], case .scalar(let parent, let location) = parentTree else {
+            return .success(tree)
+        }
+        if chain.contains(parent) || parent == name {
+            let cycle = (chain + [name, parent]).drop { $0 != parent }.joined(separator: " -> ")
+            return .failure(
+                ConfigurationError([
+                    ConfigProblem(location, "`extends` cycle: \(cycle)", hint: "remove `extends` from one of these profiles")
+                ]))
+        }
+        guard trees[parent] != nil else {
+            let suggestion = Text.suggestion(for: parent, among: trees.keys)
+            return .failure(
+                ConfigurationError([
+                    ConfigProblem(
+                        location, "`extends: \(parent)` names no profile in environments/",
+                        hint: suggestion.map { "did you mean `\($0)`?" })
+                ]))
+        }
+        switch resolveExtends(parent, trees: trees, chain: chain + [name]) {
+        case .failure(let error):
+            return .failure(error)
+        case .success(let base):
+            guard case .map(let entries, let location) = base else { return .success(tree) }
+            let inheritable = entries.filter { !Self.identityKeys.contains($0.key) }.map { entry in
+                entry.key == "services" ? Self.withoutReclassified(entry, by: tree["services"]) : entry
+            }
+            return .success(tree.merged(over: .map(inheritable, location)))
+        }
+    }
+
+    /// A service the child lists in any class leaves every class it inherited, so a child can move
+    /// `web` from optional to core without listing the whole map again.
+    static func withoutReclassified(_ inherited: YAMLTree.Entry, by own: YAMLTree?) -> YAMLTree.Entry {
+        guard case .map(let ownClasses, _)? = own, case .map(let classes, let location) = inherited.value else {
+            return inherited
+        }
+        let moved = Set(ownClasses.flatMap { entry -> [String] in
+            guard case .list(let items, _) = entry.value else { return [] }
+            return items.compactMap { if case .scalar(let name, _) = $0 { name } else { nil } }
+        })
+        let filtered = classes.map { entry -> YAMLTree.Entry in
+            guard case .list(let items, let listLocation) = entry.value else { return entry }
+            let kept = items.filter { if case .scalar(let name, _) = $0 { !moved.contains(name) } else { true } }
+            return YAMLTree.Entry(key: entry.key, keyLocation: entry.keyLocation, value: .list(kept, listLocation))
+        }
+        return YAMLTree.Entry(key: inherited.key, keyLocation: inherited.keyLocation, value: .map(filtered, location))
+    }
+
+    private func decode(
+        name: String, file: String, merged tree: YAMLTree, services index: inout ComposeServiceIndex
+    ) -> Result<Profile, ConfigurationError> {
+        var reader = TreeReader()
+        let top = SourceLocation(file: file, line: 1)
+        guard case .map = tree else {
+            return .failure(ConfigurationError([ConfigProblem(top, "a profile must be a mapping of keys like `name:` and `compose:`")]))
+        }
+        _ = reader.map(tree, "the profile", allowed: Self.topLevelKeys)
+
+        let declaredName = reader.string(tree["name"], "name")
+        if let declaredName, declaredName != name, let location = tree["name"]?.location {
+            reader.fail(location, "name `\(declaredName)` differs from the file name `\(name)`", hint: "set `name: \(name)`")
+        } else if declaredName == nil && tree["name"] == nil {
+            reader.fail(top, "missing `name`", hint: "add `name: \(name)` as the first line")
+        }
+
+        let composeTree = tree["compose"]
+        let composeEntries = reader.map(composeTree, "compose", allowed: ["project", "files"])
+        let project = reader.string(composeTree?["project"], "compose.project") ?? ""
+        let files = reader.strings(composeTree?["files"], "compose.files") ?? []
+        if composeEntries.isEmpty || composeTree?["project"] == nil {
+            reader.fail(composeTree?.location ?? top, "missing `compose.project`", hint: "add `project: \(name)` under `compose:`")
+        } else if project.range(of: "^[a-z0-9][a-z0-9_-]*$", options: .regularExpression) == nil,
+            let location = composeTree?["project"]?.location
+        {
+            reader.fail(location, "compose.project `\(project)` is not a valid compose project name",
+                hint: "use lowercase letters, digits, `-` and `_`, starting with a letter or digit")
+        }
+        if files.isEmpty {
+            reader.fail(composeTree?.location ?? top, "missing `compose.files`", hint: "list the compose files under compose/ in order")
+        }
+        checkComposeFiles(files, at: composeTree?["files"], reader: &reader)
+
+        let envFile = reader.string(tree["env_file"], "env_file") ?? ".env.\(name)"
+        if envFile.hasPrefix("/") || envFile.contains(".."), let location = tree["env_file"]?.location {
+            reader.fail(location, "env_file must be a path inside the project", hint: "write it relative to the project root, like .env.\(name)")
+        }
+
+        let variables = reader.map(tree["variables"], "variables").compactMap { entry -> Profile.Variable? in
+            guard checkVariableName(entry, &reader) else { return nil }
+            return reader.string(entry.value, "variables.\(entry.key)").map { .init(key: entry.key, value: $0) }
+        }
+        let secrets = reader.map(tree["secrets"], "secrets").compactMap { entry -> Profile.SecretSpec? in
+            guard checkVariableName(entry, &reader) else { return nil }
+            _ = reader.map(entry.value, "secrets.\(entry.key)", allowed: ["length", "prefix"])
+            let length = reader.int(entry.value["length"], "secrets.\(entry.key).length", range: 8...4096) ?? 32
+            let prefix = reader.string(entry.value["prefix"], "secrets.\(entry.key).prefix") ?? ""
+            return .init(key: entry.key, length: length, prefix: prefix)
+        }
+
+        let gpu = decodeGPU(tree["gpu"], top: top, reader: &reader)
+        let classes = decodeClasses(tree["services"], reader: &reader)
+        let known = index.services(in: files + [gpu.dual, gpu.single, gpu.none].compactMap { $0 })
+        checkServiceNames(tree["services"], classes: classes, known: known, reader: &reader)
+
+        let requiresTree = tree["requires"]
+        _ = reader.map(requiresTree, "requires", allowed: ["memory", "disk", "paths"])
+        let requires = Profile.Requirements(
+            memory: reader.size(requiresTree?["memory"], "requires.memory"),
+            disk: reader.size(requiresTree?["disk"], "requires.disk"),
+            paths: reader.strings(requiresTree?["paths"], "requires.paths") ?? [])
+
+        let healthTree = tree["health"]
+        _ = reader.map(healthTree, "health", allowed: ["timeout", "retries", "backoff", "require_healthcheck", "stability"])
+        let defaults = Profile.HealthPolicy.defaults
+        let health = Profile.HealthPolicy(
+            timeout: reader.duration(healthTree?["timeout"], "health.timeout"),
+            retries: reader.int(healthTree?["retries"], "health.retries", range: 0...20) ?? defaults.retries,
+            backoff: reader.duration(healthTree?["backoff"], "health.backoff") ?? defaults.backoff,
+            requireHealthcheck: reader.bool(healthTree?["require_healthcheck"], "health.require_healthcheck")
+                ?? defaults.requireHealthcheck,
+            stability: reader.duration(healthTree?["stability"], "health.stability") ?? defaults.stability)
+
+        let cleanupTree = tree["cleanup"]
+        _ = reader.map(cleanupTree, "cleanup", allowed: ["reclaimable_percent"])
+        let cleanup = Profile.CleanupPolicy(
+            reclaimablePercent: reader.double(cleanupTree?["reclaimable_percent"], "cleanup.reclaimable_percent", range: 0...100) ?? 30)
+
+        let urls = reader.map(tree["urls"], "urls").compactMap { entry in
+            reader.string(entry.value, "urls.\(entry.key)").map { Profile.NamedURL(name: entry.key, url: $0) }
+        }
+        let preflight = PreflightSpecReader.read(tree["preflight"], reader: &reader)
+
+        guard reader.problems.isEmpty else { return .failure(ConfigurationError(reader.problems)) }
+        return .success(
+            Profile(
+                name: name,
+                aliases: reader.strings(tree["aliases"], "aliases") ?? [],
+                summary: reader.string(tree["summary"], "summary") ?? "",
+                extends: reader.string(tree["extends"], "extends"),
+                compose: .init(project: project, files: files),
+                envFile: envFile, variables: variables, secrets: secrets, gpu: gpu, services: classes,
+                requires: requires, health: health, cleanup: cleanup, urls: urls, preflight: preflight,
+                sourceFile: file))
+    }
+
+    private func checkVariableName(_ entry: YAMLTree.Entry, _ reader: inout TreeReader) -> Bool {
+        guard entry.key.range(of: "^[A-Za-z_][A-Za-z0-9_]*$", options: .regularExpression) != nil else {
+            reader.fail(entry.keyLocation, "`\(entry.key)` is not a valid variable name", hint: "use letters, digits and _")
+            return false
+        }
+        return true
+    }
+
+    private func checkComposeFiles(_ files: [String], at tree: YAMLTree?, reader: inout TreeReader) {
+        let items: [YAMLTree] = if case .list(let items, _) = tree { items } else { [] }
+        for (offset, file) in files.enumerated() where !FileManager.default.fileExists(atPath: layout.composeFile(file)) {
+            let location = offset < items.count ? items[offset].location : (tree?.location ?? SourceLocation(file: "", line: 0))
+            let existing = (try? FileManager.default.contentsOfDirectory(atPath: layout.composeDirectory)) ?? []
+            let suggestion = Text.suggestion(for: file, among: existing)
+            reader.fail(location, "compose file `compose/\(file)` does not exist",
+                hint: suggestion.map { "did you mean `\($0)`?" } ?? "add the file to compose/ or remove it from the list")
+        }
+    }
+
+    private func decodeGPU(_ tree: YAMLTree?, top: SourceLocation, reader: inout TreeReader) -> Profile.GPUSettings {
+        _ = reader.map(tree, "gpu", allowed: ["mode", "dual", "single", "none"])
+        var mode = Profile.GPUSettings.Mode.none
+        if let text = reader.string(tree?["mode"], "gpu.mode"), let location = tree?["mode"]?.location {
+            if let parsed = Profile.GPUSettings.Mode(rawValue: text) {
+                mode = parsed
+            } else {
+                reader.fail(location, "gpu.mode must be required, optional or none, not `\(text)`")
+            }
+        }
+        let settings = Profile.GPUSettings(
+            mode: mode, dual: reader.string(tree?["dual"], "gpu.dual"),
+            single: reader.string(tree?["single"], "gpu.single"), none: reader.string(tree?["none"], "gpu.none"))
+        for key in ["dual", "single", "none"] {
+            if let file = reader.string(tree?[key], "gpu.\(key)"), let location = tree?[key]?.location,
+                !FileManager.default.fileExists(atPath: layout.composeFile(file))
+            {
+                reader.fail(location, "GPU overlay `compose/\(file)` does not exist", hint: "add it to compose/ or remove gpu.\(key)")
+            }
+        }
+        if mode != .none && settings.dual == nil && settings.single == nil {
+            reader.fail(tree?.location ?? top, "gpu.mode is \(mode.rawValue) but no overlay is named",
+                hint: "add `single:` and `dual:` overlays, or set `mode: none`")
+        }
+        return settings
+    }
+
+    private func decodeClasses(_ tree: YAMLTree?, reader: inout TreeReader) -> Profile.ServiceClasses {
+        _ = reader.map(tree, "services", allowed: ["core", "optional", "stretch"])
+        return Profile.ServiceClasses(
+            core: reader.strings(tree?["core"], "services.core") ?? [],
+            optional: reader.strings(tree?["optional"], "services.optional") ?? [],
+            stretch: reader.strings(tree?["stretch"], "services.stretch") ?? [])
+    }
+
+    private func checkServiceNames(
+        _ tree: YAMLTree?, classes: Profile.ServiceClasses, known: Set<String>?, reader: inout TreeReader
+    ) {
+        var seen: [String: String] = [:]
+        for serviceClass in ServiceClass.allCases {
+            guard case .list(let items, _) = tree?[serviceClass.rawValue] else { continue }
+            for item in items {
+                guard case .scalar(let service, let location) = item else { continue }
+                if let other = seen[service] {
+                    reader.fail(location, "service `\(service)` is listed as both \(other) and \(serviceClass.rawValue)",
+                        hint: "keep it in one class")
+                }
+                seen[service] = serviceClass.rawValue
+                if let known, !known.contains(service) {
+                    let suggestion = Text.suggestion(for: service, among: known)
+                    reader.fail(location, "service `\(service)` is not defined by any of this profile's compose files",
+                        hint: suggestion.map { "did you mean `\($0)`?" } ?? "defined services: \(known.sorted().joined(separator: ", "))")
+                }
+            }
+        }
+    }
+
+    private func aliasClashes(_ entries: [ProfileCatalog.Entry]) -> [ConfigProblem] {
+        var owner: [String: String] = [:]
+        var problems: [ConfigProblem] = []
+        for entry in entries { owner[entry.name] = entry.name }
+        for entry in entries {
+            for alias in entry.profile?.aliases ?? [] {
+                if let other = owner[alias], other != entry.name {
+                    problems.append(ConfigProblem(SourceLocation(file: entry.file, line: 0),
+                        "alias `\(alias)` is already taken by \(other)", hint: "choose another alias"))
+                }
+                owner[alias] = entry.name
+            }
+        }
+        return problems
+    }
+}
+
+/// Service names defined by compose files, read straight from the YAML (no Compose needed), cached per file.
+struct ComposeServiceIndex {
+    let layout: ProjectLayout
+    private var cache: [String: Set<String>?] = [:]
+
+    init(layout: ProjectLayout) { self.layout = layout }
+
+    /// `nil` when a file cannot be read or parsed: other checks report that; don't guess here.
+    mutating func services(in files: [String]) -> Set<String>? {
+        var all: Set<String> = []
+        for file in files {
+            let path = layout.composeFile(file)
+            if cache[path] == nil {
+                cache[path] = Self.read(path)
+            }
+            guard let names = cache[path] ?? nil else { return nil }
+            all.formUnion(names)
+        }
+        return all
+    }
+
+    private static func read(_ path: String) -> Set<String>? {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+            let tree = try? YAMLTree.parse(text, file: path)
+        else { return nil }
+        guard case .map(let entries, _)? = tree["services"] else { return [] }
+        return Set(entries.map(\.key))
+    }
+}
