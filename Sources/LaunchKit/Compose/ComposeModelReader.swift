@@ -1,0 +1,218 @@
+import Foundation
+
+/// Turns Compose's resolved model (`config --format json`, or v1's YAML) — or, where Compose is missing,
+/// the raw compose files merged and interpolated here — into a `ComposeStack`.
+public enum ComposeModelReader {
+    /// Parses the output of `docker compose config` (JSON and YAML both parse as YAML).
+    public static func read(config text: String, source: String = "docker compose config")
+        throws(ConfigurationError) -> ComposeStack
+    {
+        try stack(from: YAMLTree.parse(text, file: source))
+    }
+
+    /// Reads compose files without Compose: merges them in order and interpolates `${VAR}` with `lookup`.
+    /// Good enough for `plan`; `docker compose config` stays the authority when it is installed.
+    public static func read(files: [String], displayNames: [String]? = nil, lookup: (String) -> String?)
+        throws(ConfigurationError) -> ComposeStack
+    {
+        var merged: YAMLTree?
+        var problems: [ConfigProblem] = []
+        for (offset, path) in files.enumerated() {
+            let display = displayNames?[offset] ?? path
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                problems.append(ConfigProblem(SourceLocation(file: display, line: 0), "cannot read compose file"))
+                continue
+            }
+            do {
+                let tree = try YAMLTree.parse(text, file: display).interpolated(lookup)
+                merged = merged.map { tree.composeMerged(over: $0) } ?? tree
+            } catch {
+                problems += error.problems
+            }
+        }
+        guard problems.isEmpty else { throw ConfigurationError(problems) }
+        guard let merged else { return ComposeStack(services: []) }
+        return try stack(from: merged)
+    }
+
+    static func stack(from tree: YAMLTree) throws(ConfigurationError) -> ComposeStack {
+        var reader = TreeReader()
+        let services = reader.map(tree["services"], "services").map { entry in
+            service(entry.key, entry.value, reader: &reader)
+        }
+        let volumes = reader.map(tree["volumes"], "volumes").map(\.key)
+        let networks = reader.map(tree["networks"], "networks").map(\.key)
+        let known = Set(services.map(\.name))
+        for service in services {
+            for dependency in service.dependsOn where dependency.required && !known.contains(dependency.service) {
+                reader.fail(tree["services"]?[service.name]?.location ?? tree.location,
+                    "service `\(service.name)` depends on `\(dependency.service)`, which is not defined",
+                    hint: "define `\(dependency.service)` or remove it from depends_on")
+            }
+        }
+        guard reader.problems.isEmpty else { throw ConfigurationError(reader.problems) }
+        return ComposeStack(services: services, volumes: volumes, networks: networks)
+    }
+
+    static func service(_ name: String, _ tree: YAMLTree, reader: inout TreeReader) -> ComposeService {
+        let deployTree = tree["deploy"]
+        let replicas = Int(reader.string(deployTree?["replicas"], "deploy.replicas") ?? "")
+            ?? Int(reader.string(tree["scale"], "scale") ?? "") ?? 1
+        return ComposeService(
+            name: name,
+            image: reader.string(tree["image"], "image"),
+            builds: tree["build"] != nil,
+            dependsOn: dependencies(tree["depends_on"], reader: &reader),
+            healthcheck: healthcheck(tree["healthcheck"], reader: &reader),
+            ports: ports(tree["ports"], reader: &reader),
+            gpuCount: gpus(deployTree?["resources"]?["reservations"]?["devices"], reader: &reader),
+            replicas: replicas,
+            volumes: namedVolumes(tree["volumes"], reader: &reader),
+            restartPolicy: reader.string(tree["restart"], "restart"))
+    }
+
+    static func dependencies(_ tree: YAMLTree?, reader: inout TreeReader) -> [Dependency] {
+        guard let tree else { return [] }
+        if case .list = tree {
+            return (reader.strings(tree, "depends_on") ?? []).map { Dependency(service: $0) }
+        }
+        return reader.map(tree, "depends_on").map { entry in
+            let condition = reader.string(entry.value["condition"], "condition").flatMap(Dependency.Condition.init)
+            let required = reader.bool(entry.value["required"], "required") ?? true
+            return Dependency(service: entry.key, condition: condition ?? .started, required: required)
+        }
+    }
+
+    static func healthcheck(_ tree: YAMLTree?, reader: inout TreeReader) -> Healthcheck? {
+        guard let tree else { return nil }
+        if reader.bool(tree["disable"], "healthcheck.disable") == true { return nil }
+        let test: [String]
+        switch tree["test"] {
+        case .scalar(let command, _)?: test = ["CMD-SHELL", command]
+        case let list?: test = reader.strings(list, "healthcheck.test") ?? []
+        case nil: return nil
+        }
+        if test.first == "NONE" || test.isEmpty { return nil }
+        var check = Healthcheck(test: test)
+        if let value = reader.duration(tree["interval"], "healthcheck.interval"), value > .zero { check.interval = value }
+        if let value = reader.duration(tree["timeout"], "healthcheck.timeout"), value > .zero { check.timeout = value }
+        if let value = reader.duration(tree["start_period"], "healthcheck.start_period") { check.startPeriod = value }
+        if let value = reader.int(tree["retries"], "healthcheck.retries", range: 0...10_000), value > 0 { check.retries = value }
+        return check
+    }
+
+    static func ports(_ tree: YAMLTree?, reader: inout TreeReader) -> [PublishedPort] {
+        guard case .list(let items, _)? = tree else { return [] }
+        return items.flatMap { item -> [PublishedPort] in
+            if case .scalar(let text, _) = item { return shortPorts(text) }
+            guard case .map = item,
+                let target = Int(reader.string(item["target"], "ports.target") ?? "")
+            else { return [] }
+            let published = reader.string(item["published"], "ports.published") ?? ""
+            let proto = reader.string(item["protocol"], "ports.protocol") ?? "tcp"
+            let hostIP = reader.string(item["host_ip"], "ports.host_ip") ?? ""
+            return expand(published).enumerated().map { offset, port in
+                PublishedPort(hostIP: hostIP, published: port, target: target + offset, proto: proto)
+            }
+        }
+    }
+
+    /// `"8080:80"`, `"127.0.0.1:8080:80/udp"`, `"8000-8001:8000-8001"`; a bare `"80"` publishes nothing fixed.
+    static func shortPorts(_ text: String) -> [PublishedPort] {
+        var spec = Substring(text)
+        var proto = "tcp"
+        if let slash = spec.lastIndex(of: "/") {
+            proto = String(spec[spec.index(after: slash)...])
+            spec = spec[..<slash]
+        }
+        var parts = spec.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count >= 2, let containerPart = parts.popLast(), let hostPart = parts.popLast() else { return [] }
+        let hostIP = parts.joined(separator: ":").trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        let targets = expand(containerPart)
+        return expand(hostPart).enumerated().map { offset, port in
+            PublishedPort(hostIP: hostIP, published: port, target: targets[safe: offset] ?? targets.first ?? port, proto: proto)
+        }
+    }
+
+    private static func expand(_ range: String) -> [Int] {
+        let bounds = range.split(separator: "-").compactMap { Int($0) }
+        switch bounds.count {
+        case 1: return [bounds[0]]
+        case 2 where bounds[0] <= bounds[1] && bounds[1] - bounds[0] < 1000: return Array(bounds[0]...bounds[1])
+        default: return []
+        }
+    }
+
+    static func gpus(_ tree: YAMLTree?, reader: inout TreeReader) -> Int? {
+        guard case .list(let devices, _)? = tree else { return nil }
+        var total: Int?
+        for device in devices {
+            let capabilities = reader.strings(device["capabilities"], "capabilities") ?? []
+            guard capabilities.contains("gpu") || reader.string(device["driver"], "driver") == "nvidia" else { continue }
+            let count: Int
+            if let text = reader.string(device["count"], "count") {
+                count = text == "all" ? -1 : (Int(text) ?? 1)
+            } else if let ids = reader.strings(device["device_ids"], "device_ids") {
+                count = ids.count
+            } else {
+                count = -1
+            }
+            total = (total == -1 || count == -1) ? -1 : (total ?? 0) + count
+        }
+        return total
+    }
+
+    static func namedVolumes(_ tree: YAMLTree?, reader: inout TreeReader) -> [String] {
+        guard case .list(let items, _)? = tree else { return [] }
+        return items.compactMap { item in
+            switch item {
+            case .scalar(let text, _):
+                let source = text.split(separator: ":").first.map(String.init) ?? ""
+                let isPath = source.hasPrefix("/") || source.hasPrefix(".") || source.hasPrefix("~")
+                return text.contains(":") && !isPath ? source : nil
+            case .map:
+                guard reader.string(item["type"], "type") ?? "volume" == "volume" else { return nil }
+                return reader.string(item["source"], "source")
+            default: return nil
+            }
+        }
+    }
+}
+
+extension YAMLTree {
+    /// Compose interpolates values, never keys.
+    func interpolated(_ lookup: (String) -> String?) -> YAMLTree {
+        switch self {
+        case .scalar(let text, let location): .scalar(Interpolation.substitute(text, lookup), location)
+        case .list(let items, let location): .list(items.map { $0.interpolated(lookup) }, location)
+        case .map(let entries, let location):
+            .map(entries.map { Entry(key: $0.key, keyLocation: $0.keyLocation, value: $0.value.interpolated(lookup)) }, location)
+        case .null: self
+        }
+    }
+
+    /// Compose's multi-file merge, close enough for planning: maps merge, `ports`/`volumes`/`expose`
+    /// append, other lists and scalars replace.
+    func composeMerged(over base: YAMLTree, key: String = "") -> YAMLTree {
+        switch (self, base) {
+        case (.map(let mine, let location), .map(let theirs, _)):
+            var result = theirs
+            for entry in mine {
+                if let index = result.firstIndex(where: { $0.key == entry.key }) {
+                    result[index].value = entry.value.composeMerged(over: result[index].value, key: entry.key)
+                } else {
+                    result.append(entry)
+                }
+            }
+            return .map(result, location)
+        case (.list(let mine, let location), .list(let theirs, _)) where ["ports", "volumes", "expose"].contains(key):
+            return .list(theirs + mine, location)
+        default:
+            return self
+        }
+    }
+}
+
+extension Array {
+    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
+}
