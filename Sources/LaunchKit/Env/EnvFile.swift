@@ -1,0 +1,102 @@
+import Foundation
+
+/// A `.env` file as lines, so that completing it keeps every existing line, comment and order untouched.
+public struct EnvFile: Sendable, Hashable {
+    public enum Line: Sendable, Hashable {
+        case entry(key: String, value: String, raw: String)
+        /// Comments, blank lines: kept verbatim.
+        case other(String)
+        /// A line that is neither; reported by doctor, kept verbatim.
+        case malformed(String)
+    }
+
+    public var lines: [Line]
+    /// Whether the original text ended with a newline, so writing back is byte-identical.
+    var endsWithNewline: Bool
+
+    public init(parsing text: String) {
+        var lines: [Line] = []
+        let rawLines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        endsWithNewline = text.hasSuffix("\n") || text.isEmpty
+        for raw in (text.hasSuffix("\n") ? rawLines.dropLast() : rawLines[...]) {
+            lines.append(Self.parseLine(raw))
+        }
+        self.lines = lines
+    }
+
+    public var entries: [(key: String, value: String)] {
+        lines.compactMap { if case .entry(let key, let value, _) = $0 { (key, value) } else { nil } }
+    }
+
+    /// Last assignment wins, as in Compose.
+    public var values: [String: String] {
+        Dictionary(entries.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
+    }
+
+    public func value(_ key: String) -> String? { values[key] }
+
+    /// 1-based line numbers of lines that are not `KEY=VALUE`, comments or blank.
+    public var malformedLines: [(line: Int, text: String)] {
+        lines.enumerated().compactMap { index, line in
+            if case .malformed(let text) = line { (index + 1, text) } else { nil }
+        }
+    }
+
+    public var text: String {
+        let body = lines.map { line -> String in
+            switch line {
+            case .entry(_, _, let raw), .other(let raw), .malformed(let raw): raw
+            }
+        }.joined(separator: "\n")
+        return body.isEmpty ? "" : body + (endsWithNewline ? "\n" : "")
+    }
+
+    /// Appends `KEY=value` for every key not yet present; returns the keys added, in order.
+    public mutating func add(_ additions: [(key: String, value: String)], heading: String? = nil) -> [String] {
+        let existing = Set(entries.map(\.key))
+        let missing = additions.filter { !existing.contains($0.key) }
+        guard !missing.isEmpty else { return [] }
+        endsWithNewline = true
+        if let heading {
+            if !lines.isEmpty, lines.last != .other("") { lines.append(.other("")) }
+            lines.append(.other("# \(heading)"))
+        }
+        for (key, value) in missing {
+            let raw = "\(key)=\(Self.quoted(value))"
+            lines.append(.entry(key: key, value: value, raw: raw))
+        }
+        return missing.map(\.key)
+    }
+
+    static func parseLine(_ raw: String) -> Line {
+        let trimmed = raw.trimmingCharacters(in: .whitespaces)
+        if trimmed.isEmpty || trimmed.hasPrefix("#") { return .other(raw) }
+        var body = Substring(trimmed)
+        if body.hasPrefix("export ") { body = body.dropFirst(7).drop { $0 == " " } }
+        guard let equals = body.firstIndex(of: "=") else { return .malformed(raw) }
+        let key = body[..<equals].trimmingCharacters(in: .whitespaces)
+        guard key.range(of: "^[A-Za-z_][A-Za-z0-9_.]*$", options: .regularExpression) != nil else {
+            return .malformed(raw)
+        }
+        return .entry(key: key, value: unquoted(String(body[body.index(after: equals)...])), raw: raw)
+    }
+
+    static func unquoted(_ value: String) -> String {
+        let value = value.trimmingCharacters(in: .whitespaces)
+        for quote in ["\"", "'"] where value.count >= 2 && value.hasPrefix(quote) {
+            if let close = value.dropFirst().firstIndex(of: Character(quote)) {
+                let inner = String(value[value.index(after: value.startIndex)..<close])
+                return quote == "\"" ? inner.replacingOccurrences(of: "\\\"", with: "\"") : inner
+            }
+        }
+        // Unquoted values end at an inline comment.
+        if let hash = value.range(of: " #") { return String(value[..<hash.lowerBound]).trimmingCharacters(in: .whitespaces) }
+        return value
+    }
+
+    /// Values that Compose would misread unquoted get single quotes.
+    static func quoted(_ value: String) -> String {
+        let plain = value.allSatisfy { $0.isLetter || $0.isNumber || "-_./:@,+".contains($0) }
+        return plain ? value : "'" + value + "'"
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+
+/// One GPU as `nvidia-smi --query-gpu` reports it.
+public struct GPU: Sendable, Hashable, Codable {
+    public var index: Int
+    public var name: String
+    public var uuid: String
+    public var memoryTotalMiB: Int
+    public var memoryUsedMiB: Int?
+    public var memoryFreeMiB: Int?
+    public var driverVersion: String?
+    public var busID: String?
+    public var computeCapability: String?
+}
+
+/// How GPU0 and GPU1 are connected, from `nvidia-smi topo -m`.
+public enum GPULink: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// `NV#`: a bonded set of # NVLinks.
+    case nvlink(Int)
+    /// `PIX`, `PXB`, `PHB`, `NODE`, `SYS`: through PCIe (and maybe the CPU interconnect).
+    case pcie(String)
+
+    public var isNVLink: Bool { if case .nvlink = self { true } else { false } }
+
+    public var description: String {
+        switch self {
+        case .nvlink(let count): "NVLink ×\(count) (NV\(count))"
+        case .pcie(let kind): "PCIe (\(kind), no NVLink)"
+        }
+    }
+}
+
+/// What `nvidia-smi` says about this machine's GPUs.
+public struct GPUInventory: Sendable, Hashable, Codable {
+    public var gpus: [GPU]
+    /// nil with fewer than two GPUs or when the topology could not be read.
+    public var link01: GPULink?
+
+    public init(gpus: [GPU], link01: GPULink? = nil) {
+        self.gpus = gpus
+        self.link01 = link01
+    }
+
+    public var count: Int { gpus.count }
+
+    /// Parses `--query-gpu=<NvidiaSMI.queryFields> --format=csv,noheader,nounits`.
+    /// A header line and ` MiB` units are tolerated, so the output of older invocations parses too.
+    public static func parseQuery(_ text: String) -> [GPU] {
+        text.split(whereSeparator: \.isNewline).compactMap { line in
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false).map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }
+            guard fields.count >= 3, let index = Int(fields[0]) else { return nil }
+            func number(_ position: Int) -> Int? {
+                guard position < fields.count else { return nil }
+                return Int(fields[position].replacingOccurrences(of: " MiB", with: ""))
+            }
+            func text(_ position: Int) -> String? {
+                position < fields.count && !["", "[N/A]", "N/A"].contains(fields[position]) ? fields[position] : nil
+            }
+            // With all fields, column 2 is the UUID; the short form (index, name, memory.total) has none.
+            let full = fields.count >= 4
+            return GPU(
+                index: index, name: fields[1], uuid: full ? fields[2] : "",
+                memoryTotalMiB: number(full ? 3 : 2) ?? 0, memoryUsedMiB: full ? number(4) : nil,
+                memoryFreeMiB: full ? number(5) : nil, driverVersion: text(7), busID: text(8),
+                computeCapability: text(9))
+        }
+    }
+
+    /// Counts `GPU n: …` lines of `--list-gpus`.
+    public static func parseList(_ text: String) -> Int {
+        text.split(whereSeparator: \.isNewline).filter { $0.hasPrefix("GPU ") }.count
+    }
+
+    /// The GPU0↔GPU1 cell of `nvidia-smi topo -m` (the matrix has ANSI underline codes in its header).
+    public static func parseTopology(_ text: String) -> GPULink? {
+        let clean = text.replacingOccurrences(of: "\u{1B}\\[[0-9;]*m", with: "", options: .regularExpression)
+        let lines = clean.split(whereSeparator: \.isNewline).map(String.init)
+        guard let header = lines.first(where: { $0.contains("GPU0") && !$0.hasPrefix("GPU0") }) else { return nil }
+        let columns = header.split(separator: "\t").map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }
+        guard let column = columns.firstIndex(of: "GPU1"),
+            let row = lines.first(where: { $0.hasPrefix("GPU0") })
+        else { return nil }
+        let cells = row.split(separator: "\t").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        // cells[0] is the row label "GPU0".
+        guard column + 1 < cells.count else { return nil }
+        let cell = cells[column + 1]
+        if cell.hasPrefix("NV"), let count = Int(cell.dropFirst(2)) { return .nvlink(count) }
+        return ["PIX", "PXB", "PHB", "NODE", "SYS"].contains(cell) ? .pcie(cell) : nil
+    }
+}
+
+/// The result of asking `nvidia-smi`.
+public enum GPUProbe: Sendable, Hashable {
+    /// `nvidia-smi` is not on PATH: no NVIDIA driver here.
+    case notInstalled
+    /// `nvidia-smi` exists but fails — typically a driver/library version mismatch after an upgrade.
+    case failed(status: Int32, message: String)
+    case found(GPUInventory)
+
+    public var inventory: GPUInventory? { if case .found(let inventory) = self { inventory } else { nil } }
+    public var count: Int { inventory?.count ?? 0 }
+
+    /// Runs `--query-gpu` and, with two or more GPUs, `topo -m`.
+    public static func run(_ nvidiaSMI: NvidiaSMI, runner: any ProcessRunning) async -> GPUProbe {
+        let output: ProcessOutput
+        do {
+            output = try await runner.run(nvidiaSMI.queryGPUs())
+        } catch {
+            return .notInstalled
+        }
+        guard output.succeeded else {
+            let message = (output.stdout + "\n" + output.stderr).trimmingCharacters(in: .whitespacesAndNewlines)
+            return .failed(status: output.status, message: message)
+        }
+        var inventory = GPUInventory(gpus: GPUInventory.parseQuery(output.stdout))
+        if inventory.count >= 2, let topology = try? await runner.run(nvidiaSMI.topology()), topology.succeeded {
+            inventory.link01 = GPUInventory.parseTopology(topology.stdout)
+        }
+        return .found(inventory)
+    }
+}
