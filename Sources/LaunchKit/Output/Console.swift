@@ -1,0 +1,67 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Where output goes. Stdout carries data (plans, JSON); stderr carries talk (progress, warnings, prompts).
+public struct Console: Sendable {
+    public enum Style: Sendable { case plain, bold, dim, red, green, yellow }
+
+    let writeOut: @Sendable (String) -> Void
+    let writeErr: @Sendable (String) -> Void
+    /// A person is watching stderr on a terminal (live lines, prompts allowed); false in CI and pipes.
+    public let isInteractive: Bool
+    public let useColor: Bool
+
+    public init(
+        isInteractive: Bool, useColor: Bool, out: @escaping @Sendable (String) -> Void,
+        err: @escaping @Sendable (String) -> Void
+    ) {
+        self.isInteractive = isInteractive
+        self.useColor = useColor
+        writeOut = out
+        writeErr = err
+    }
+
+    /// The real terminal: interactive when stderr is a TTY and `CI` is not set; colour unless `NO_COLOR`.
+    public static func standard(environment: [String: String]) -> Console {
+        let tty = isatty(STDERR_FILENO) == 1
+        let ci = environment["CI"].map { !$0.isEmpty && $0 != "false" && $0 != "0" } ?? false
+        let color = tty && environment["NO_COLOR"] == nil && environment["TERM"] != "dumb"
+        return Console(
+            isInteractive: tty && !ci, useColor: color,
+            out: { text in FileHandle.standardOutput.write(Data(text.utf8)) },
+            err: { text in FileHandle.standardError.write(Data(text.utf8)) })
+    }
+
+    /// One line of data on stdout.
+    public func data(_ line: String) { writeOut(line + "\n") }
+
+    /// One line of talk on stderr.
+    public func say(_ line: String = "") { writeErr(line + "\n") }
+
+    /// Raw text to stderr (live-line redraws).
+    public func raw(_ text: String) { writeErr(text) }
+
+    public func styled(_ text: String, _ style: Style) -> String {
+        guard useColor else { return text }
+        let code =
+            switch style {
+            case .plain: "0"
+            case .bold: "1"
+            case .dim: "2"
+            case .red: "31"
+            case .green: "32"
+            case .yellow: "33"
+            }
+        return "\u{1B}[\(code)m\(text)\u{1B}[0m"
+    }
+
+    /// Prints a failure the one way every failure is printed: what, evidence, next step.
+    public func report(_ failure: any LaunchFailure, redact: Redactor = .none) {
+        say(styled("error:", .red) + " " + redact(failure.summary))
+        for line in failure.evidence { say("  " + redact(line)) }
+        if let hint = failure.hint { say(styled("hint:", .yellow) + " " + redact(hint)) }
+    }
+}

@@ -1,0 +1,71 @@
+/// Everything `launch <env>` would do, decided without changing anything. `launch plan` prints it;
+/// `launch <env>` executes it. The JSON form (`launch plan --json`) is a stable, documented schema.
+public struct LaunchPlan: Sendable, Encodable {
+    public static let schemaVersion = 1
+
+    public var schema = LaunchPlan.schemaVersion
+    public var environment: String
+    public var aliases: [String]
+    public var summary: String
+    public var profileFile: String
+    public var projectRoot: String
+    public var project: String
+    /// Relative to the project root, in the order Compose gets them (overlay last).
+    public var composeFiles: [String]
+    public var overlay: OverlayDecision
+    public var envFile: EnvFileState
+    /// How the stack was read: `docker compose config` or the files themselves.
+    public var modelSource: String
+    public var compose: String?
+    public var services: [PlannedService]
+    public var levels: [[String]]
+    public var commands: [String]
+    public var urls: [Profile.NamedURL]
+    public var warnings: [String]
+
+    /// Not encoded: what the executor needs beyond the plan's description.
+    public var stack: ComposeStack
+    public var graph: DependencyGraph
+    public var composeCommand: Compose
+    public var profile: Profile
+
+    enum CodingKeys: String, CodingKey {
+        case schema, environment, aliases, summary, profileFile = "profile_file", projectRoot = "project_root",
+            project, composeFiles = "compose_files", overlay, envFile = "env_file", modelSource = "model_source",
+            compose, services, levels, commands, urls, warnings
+    }
+
+    public struct EnvFileState: Sendable, Hashable, Encodable {
+        public var path: String
+        public var exists: Bool
+        /// Keys `launch env` would add; never values.
+        public var missingVariables: [String]
+        public var missingSecrets: [String]
+        /// Octal, e.g. "600"; nil when the file does not exist.
+        public var mode: String?
+
+        enum CodingKeys: String, CodingKey {
+            case path, exists, missingVariables = "missing_variables", missingSecrets = "missing_secrets", mode
+        }
+    }
+
+    public struct PlannedService: Sendable, Hashable, Encodable {
+        public var name: String
+        public var serviceClass: ServiceClass
+        public var image: String?
+        public var builds: Bool
+        public var replicas: Int
+        public var gpus: Int?
+        public var dependsOn: [String]
+        /// How readiness is decided: `healthy`, `running 2s`, or `exit 0`.
+        public var readiness: String
+        /// Seconds after start before a not-yet-ready service counts as failed.
+        public var deadlineSeconds: Double
+        public var ports: [String]
+
+        enum CodingKeys: String, CodingKey {
+            case name, serviceClass = "class", image, builds, replicas, gpus, dependsOn = "depends_on", readiness,
+                deadlineSeconds = "deadline_seconds", ports
+        }
+    }
+}

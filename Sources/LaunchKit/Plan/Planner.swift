@@ -1,0 +1,159 @@
+import Foundation
+
+/// Builds a `LaunchPlan`: probes GPUs, picks the overlay, reads the resolved stack and orders it.
+/// Reads the world, never changes it.
+public struct Planner: Sendable {
+    public let context: LaunchContext
+    public let layout: ProjectLayout
+
+    public init(context: LaunchContext, layout: ProjectLayout) {
+        self.context = context
+        self.layout = layout
+    }
+
+    public func plan(_ profile: Profile, probe knownProbe: GPUProbe? = nil, compose knownCompose: ComposeDetector.Detection?? = nil) async throws -> LaunchPlan {
+        let probe: GPUProbe
+        if profile.gpu.mode == .none {
+            probe = .notInstalled
+        } else if let knownProbe {
+            probe = knownProbe
+        } else {
+            probe = await GPUProbe.run(context.nvidiaSMI, runner: context.runner)
+        }
+        let overlay = OverlayDecision.decide(profile.gpu, probe: probe)
+        let relativeFiles = profile.compose.files + (overlay.file.map { [$0] } ?? [])
+        let files = relativeFiles.map(layout.composeFile)
+
+        let provisioner = EnvProvisioner(layout: layout, profile: profile)
+        let envFile = try? provisioner.read()
+        let envExists = envFile != nil
+        let missing = provisioner.missingKeys()
+        let envState = LaunchPlan.EnvFileState(
+            path: profile.envFile, exists: envExists, missingVariables: missing.variables,
+            missingSecrets: missing.secrets,
+            mode: AtomicFile.mode(of: provisioner.path).map { String($0, radix: 8) })
+
+        let detection: ComposeDetector.Detection?
+        if let knownCompose { detection = knownCompose } else {
+            detection = await ComposeDetector(runner: context.runner, docker: context.docker).detect()
+        }
+        var compose = Compose(
+            flavor: detection?.flavor ?? .plugin(docker: context.docker.executable), project: profile.compose.project,
+            files: files, envFile: envExists ? provisioner.path : nil)
+        let redact = Redactor(profile: profile, envFile: envFile)
+        let stack: ComposeStack
+        let modelSource: String
+        if detection != nil {
+            stack = try await resolvedStack(compose, redact: redact)
+            modelSource = "docker compose config"
+        } else {
+            let values = envFile?.values ?? [:]
+            let defaults = Dictionary(profile.variables.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
+            stack = try ComposeModelReader.read(
+                files: files, displayNames: files.map(layout.display),
+                lookup: { context.environment[$0] ?? values[$0] ?? defaults[$0] })
+            modelSource = "compose files (Compose not found; read directly)"
+        }
+        // Without an env file yet, the plan shows the flag `launch` will pass once `launch env` created it.
+        if !envExists { compose.envFile = provisioner.path }
+        let graph = try DependencyGraph(stack)
+        var warnings: [String] = []
+        if let warning = overlay.warning { warnings.append(warning) }
+        if !envExists { warnings.append("\(profile.envFile) does not exist yet: `launch \(profile.name)` creates it (or run `launch env \(profile.name)`)") }
+        let services = stack.services.map { service in
+            plannedService(service, profile: profile, dependedOnForCompletion: Self.jobs(in: stack))
+        }
+        if profile.health.requireHealthcheck {
+            for service in services where service.readiness.hasPrefix("running") {
+                warnings.append("\(service.name) has no healthcheck but the profile sets health.require_healthcheck")
+            }
+        }
+        return LaunchPlan(
+            environment: profile.name, aliases: profile.aliases, summary: profile.summary,
+            profileFile: profile.sourceFile, projectRoot: layout.root, project: profile.compose.project,
+            composeFiles: files.map(layout.display), overlay: overlay, envFile: envState, modelSource: modelSource,
+            compose: detection.map { "\($0.flavor.displayName) \($0.version)" }, services: services,
+            levels: graph.levels, commands: commands(compose, stack: stack), urls: profile.urls, warnings: warnings,
+            stack: stack, graph: graph, composeCommand: compose, profile: profile)
+    }
+
+    /// Runs `docker compose config`; a rejection is a configuration error carrying Compose's own words.
+    func resolvedStack(_ compose: Compose, redact: Redactor) async throws -> ComposeStack {
+        let output = try await context.runner.run(compose.config())
+        guard output.succeeded else {
+            let lines = output.stderr.split(whereSeparator: \.isNewline).map { redact(String($0)) }
+                .filter { !$0.contains("variable is not set") }
+            throw ConfigurationError(
+                lines.map { ConfigProblem(SourceLocation(file: "docker compose config", line: 0), $0) }
+                    + [ConfigProblem(SourceLocation(file: "docker compose config", line: 0),
+                        "Compose rejected the stack (exit \(output.status))",
+                        hint: "run `\(compose.config())` to see the full message")])
+        }
+        return try ComposeModelReader.read(config: output.stdout)
+    }
+
+    /// One-shot jobs: services others wait on with `service_completed_successfully`, and services that
+    /// declare `restart: "no"` (run once, like a load test). They are ready when they exit 0.
+    static func jobs(in stack: ComposeStack) -> Set<String> {
+        let awaited = stack.services.flatMap { $0.dependsOn.filter { $0.condition == .completedSuccessfully }.map(\.service) }
+        return Set(awaited).union(stack.services.filter { $0.restartPolicy == "no" }.map(\.name))
+    }
+
+    func plannedService(_ service: ComposeService, profile: Profile, dependedOnForCompletion: Set<String>)
+        -> LaunchPlan.PlannedService
+    {
+        let readiness = ReadinessRule(service: service, policy: profile.health, isJob: dependedOnForCompletion.contains(service.name))
+        return LaunchPlan.PlannedService(
+            name: service.name, serviceClass: profile.services.serviceClass(of: service.name), image: service.image,
+            builds: service.builds, replicas: service.replicas, gpus: service.gpuCount,
+            dependsOn: service.dependsOn.map { "\($0.service) (\($0.condition.rawValue))" },
+            readiness: readiness.description, deadlineSeconds: readiness.deadline.seconds,
+            ports: service.ports.map(\.description))
+    }
+
+    func commands(_ compose: Compose, stack: ComposeStack) -> [String] {
+        var list = [compose.config().description]
+        if stack.services.contains(where: { $0.image != nil && !$0.builds }) { list.append(compose.pull().description) }
+        if stack.services.contains(where: \.builds) { list.append(compose.build().description) }
+        list.append(compose.create().description)
+        list.append("then: start each container through the Engine API as soon as its depends_on conditions hold")
+        return list
+    }
+}
+
+/// How `launch` decides that one service is ready, and how long it may take.
+public struct ReadinessRule: Sendable, Hashable, CustomStringConvertible {
+    public enum Kind: Sendable, Hashable {
+        /// Has a healthcheck: ready when the engine says healthy.
+        case healthy
+        /// One-shot job others wait on with `service_completed_successfully`: ready when it exits 0.
+        case completes
+        /// No healthcheck: ready when running and not restarted for the stability window.
+        case stable(Duration)
+    }
+
+    public var kind: Kind
+    public var deadline: Duration
+
+    public init(service: ComposeService, policy: Profile.HealthPolicy, isJob: Bool) {
+        if isJob {
+            kind = .completes
+            deadline = service.healthcheck?.deadline() ?? .seconds(120)
+        } else if let check = service.healthcheck {
+            kind = .healthy
+            deadline = check.deadline()
+        } else {
+            kind = .stable(policy.stability)
+            deadline = policy.stability + .seconds(30)
+        }
+        if let cap = policy.timeout, cap < deadline { deadline = cap }
+    }
+
+    public var description: String {
+        switch kind {
+        case .healthy: "healthy"
+        case .completes: "exit 0"
+        case .stable(let window): "running \(DurationText.format(window))"
+        }
+    }
+}

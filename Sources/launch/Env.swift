@@ -1,0 +1,32 @@
+import ArgumentParser
+import LaunchKit
+
+struct Env: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create or complete an environment's env file (secrets are generated, never printed).",
+        discussion: """
+            Missing variables get the profile's defaults; missing secrets get fresh random values. Existing \
+            lines, comments and order are kept. The file is written atomically with mode 0600.
+
+            Example:
+              launch env dev
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Environment name or alias.") var environment: String
+    @Flag(help: "Write what was done as JSON to stdout.") var json = false
+
+    func run() async throws {
+        try await execute { context in
+            let catalog = try context.catalog(projectDirectory: global.projectDirectory)
+            let profile = try catalog.profile(named: environment)
+            let outcome = try EnvProvisioner(layout: catalog.layout, profile: profile).provision(now: context.now())
+            if json {
+                context.console.data(try JSONOutput.encode(outcome))
+            } else {
+                EnvReport.lines(outcome).forEach(context.console.say)
+            }
+            return .success
+        }
+    }
+}

@@ -1,0 +1,27 @@
+import ArgumentParser
+import LaunchKit
+
+@main
+struct Launch: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "launch",
+        abstract: "Bring up a multi-environment Docker Compose stack, truthfully.",
+        discussion: """
+            Profiles live in environments/, compose files in compose/. `launch dev` checks the machine, \
+            completes .env.development, and starts every service as soon as its dependencies are ready.
+
+            Examples:
+              launch list
+              launch plan dev
+              launch dev --dry-run
+              launch env staging
+
+            Exit codes: 0 success (possibly degraded), 1 launch failed (rolled back), 2 preflight failed, \
+            3 refused by the circuit breaker, 4 another launch is running, 64 usage, 65 invalid configuration, \
+            130 interrupted.
+            """,
+        version: "0.1.0",
+        subcommands: [Up.self, List.self, Plan.self, Env.self],
+        defaultSubcommand: Up.self
+    )
+}

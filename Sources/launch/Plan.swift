@@ -1,0 +1,40 @@
+import ArgumentParser
+import LaunchKit
+
+struct Plan: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show what `launch <environment>` would do, changing nothing.",
+        discussion: """
+            Prints the compose files in order, the GPU overlay chosen and why, the env file's state, services \
+            by class with their readiness rules and deadlines, dependency levels, and the exact commands.
+
+            Examples:
+              launch plan dev
+              launch plan production --json
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Environment name or alias (see `launch list`).") var environment: String
+    @Flag(help: "Write the plan as JSON to stdout.") var json = false
+
+    func run() async throws {
+        try await execute { context in
+            try await printPlan(context, environment: environment, projectDirectory: global.projectDirectory, json: json)
+        }
+    }
+}
+
+/// Shared by `launch plan` and `launch <env> --dry-run`.
+func printPlan(_ context: LaunchContext, environment: String, projectDirectory: String?, json: Bool) async throws
+    -> ExitStatus
+{
+    let catalog = try context.catalog(projectDirectory: projectDirectory)
+    let profile = try catalog.profile(named: environment)
+    let plan = try await Planner(context: context, layout: catalog.layout).plan(profile)
+    if json {
+        context.console.data(try JSONOutput.encode(plan))
+    } else {
+        PlanRenderer.render(plan).forEach(context.console.data)
+    }
+    return .success
+}
