@@ -1,0 +1,161 @@
+import Foundation
+import LaunchKit
+import Testing
+
+extension Tag {
+    /// Needs a real Docker engine. `LAUNCH_E2E=require` (CI) turns a missing engine into failures.
+    @Tag static var docker: Self
+}
+
+/// Shared plumbing for end-to-end tests: the real `launch` binary, a real engine, throwaway projects.
+enum E2E {
+    static let runner = SubprocessRunner()
+
+    /// Whether the suite runs: an engine answers, or CI requires it (and then a missing engine fails loudly).
+    static let enabled: Bool = {
+        if ProcessInfo.processInfo.environment["LAUNCH_E2E"] == "require" { return true }
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        probe.arguments = ["docker", "info", "--format", "{{.ServerVersion}}"]
+        probe.standardOutput = FileHandle.nullDevice
+        probe.standardError = FileHandle.nullDevice
+        guard (try? probe.run()) != nil else { return false }
+        probe.waitUntilExit()
+        return probe.terminationStatus == 0
+    }()
+
+    static let packageRoot: String = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().path
+
+    /// The `launch` executable next to this test bundle (same build folder and configuration).
+    static let launchBinary: String = {
+        let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var directory = testBinary.deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent("launch").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        return packageRoot + "/.build/debug/launch"
+    }()
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        var all: String { stdout + stderr }
+    }
+
+    /// Runs `launch` with `arguments` in `directory`; `environment` adds to this process's environment.
+    static func launch(_ arguments: [String], in directory: String, environment: [String: String] = [:]) async throws -> Result {
+        var env = environment
+        env["CI"] = "true"
+        env["NO_COLOR"] = "1"
+        let output = try await runner.run(Command(launchBinary, arguments, environment: env, workingDirectory: directory))
+        return Result(status: output.status, stdout: output.stdout, stderr: output.stderr)
+    }
+
+    static func docker(_ arguments: [String]) async throws -> ProcessOutput {
+        try await runner.run(Command("docker", arguments))
+    }
+
+    /// A `PATH` whose first entry holds an `nvidia-smi` that answers from a fixture folder.
+    static func fakeNvidiaSMI(_ fixture: String) throws -> (path: String, directory: String) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fake-smi-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let fixtures = packageRoot + "/Tests/LaunchKitTests/Fixtures/nvidia-smi/" + fixture
+        let script = """
+            #!/bin/sh
+            F='\(fixtures)'
+            if [ -f "$F/exit-code" ]; then cat "$F/stdout.txt"; exit "$(cat "$F/exit-code")"; fi
+            case "$1" in
+              --query-gpu=*) cat "$F/query-gpu.csv" ;;
+              --list-gpus) cat "$F/list-gpus.txt" ;;
+              topo) cat "$F/topo-m.txt" 2>/dev/null ;;
+              *) exit 0 ;;
+            esac
+            """
+        try script.write(toFile: directory + "/nvidia-smi", atomically: true, encoding: .utf8)
+        chmod(directory + "/nvidia-smi", 0o755)
+        let path = directory + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        return (path, directory)
+    }
+
+    /// A temporary project whose compose project name is unique to this test; always torn down.
+    static func withProject<T>(
+        _ body: (TestProject) async throws -> T
+    ) async throws -> T {
+        let project = try TestProject()
+        do {
+            let result = try await body(project)
+            await project.destroy()
+            return result
+        } catch {
+            await project.destroy()
+            throw error
+        }
+    }
+}
+
+/// A project directory with environments/ and compose/ and a unique compose project name.
+struct TestProject: Sendable {
+    let root: String
+    /// `launch-e2e-xxxxxx`: CI's cleanup removes anything left with this prefix.
+    let name: String
+
+    init() throws {
+        let suffix = UUID().uuidString.lowercased().prefix(8)
+        name = "launch-e2e-\(suffix)"
+        root = FileManager.default.temporaryDirectory.appendingPathComponent(name).path
+        try FileManager.default.createDirectory(atPath: root + "/environments", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: root + "/compose", withIntermediateDirectories: true)
+    }
+
+    func write(_ relative: String, _ text: String) throws {
+        let path = root + "/" + relative
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    func read(_ relative: String) throws -> String {
+        try String(contentsOfFile: root + "/" + relative, encoding: .utf8)
+    }
+
+    /// Writes `environments/<profile>.yml` for a single compose file `compose/stack.yml`.
+    func writeProfile(_ profile: String = "demo", extra: String = "", stack: String) throws {
+        try write("compose/stack.yml", stack)
+        try write("environments/\(profile).yml", """
+            name: \(profile)
+            summary: end-to-end test stack
+            compose: {project: \(name), files: [stack.yml]}
+            env_file: .env.\(profile)
+            \(extra)
+            """)
+    }
+
+    func launch(_ arguments: [String], environment: [String: String] = [:]) async throws -> E2E.Result {
+        try await E2E.launch(arguments + ["--project-dir", root], in: root, environment: environment)
+    }
+
+    /// Removes every container, network and volume of this compose project, and the directory.
+    func destroy() async {
+        for kind in [["ps", "-aq"], ["network", "ls", "-q"], ["volume", "ls", "-q"]] {
+            let ids = (try? await E2E.docker(kind + ["--filter", "label=com.docker.compose.project=\(name)"]))?.stdout
+                .split(whereSeparator: \.isNewline).map(String.init) ?? []
+            guard !ids.isEmpty else { continue }
+            let remove: [String] =
+                switch kind[0] {
+                case "ps": ["rm", "-f", "-v"]
+                case "network": ["network", "rm"]
+                default: ["volume", "rm", "-f"]
+                }
+            _ = try? await E2E.docker(remove + ids)
+        }
+        try? FileManager.default.removeItem(atPath: root)
+    }
+}
+
+/// Busybox services for test stacks (no registry is reachable: everything uses the local image).
+enum Busybox {
+    static let image = "local/busybox:latest"
+}

@@ -1,0 +1,139 @@
+import Foundation
+import Testing
+
+@testable import LaunchKit
+
+@Suite("Env files and secrets")
+struct EnvFileTests {
+    @Test func parsesEntriesCommentsQuotesAndBadLines() {
+        let file = EnvFile(parsing: """
+            # comment
+            export A=1
+            B = "two words"
+            C='single # not a comment'
+            D=plain # trailing comment
+
+            not a line
+            E=
+            """)
+        #expect(file.values == ["A": "1", "B": "two words", "C": "single # not a comment", "D": "plain", "E": ""])
+        #expect(file.malformedLines.map(\.line) == [7])
+        #expect(file.text.hasPrefix("# comment\nexport A=1\n"))
+    }
+
+    @Test func addingKeepsExistingLinesAndOrder() {
+        let original = "# keep me\nZ=26\nA=old\n"
+        var file = EnvFile(parsing: original)
+        let added = file.add([("A", "new"), ("B", "b value")], heading: "added")
+        #expect(added == ["B"])
+        #expect(file.text.hasPrefix(original))
+        #expect(file.values["A"] == "old")
+        #expect(file.values["B"] == "b value")
+        #expect(file.text.hasSuffix("# added\nB='b value'\n"))
+    }
+
+    @Test func roundTripsByteForByte() {
+        for text in ["A=1", "A=1\n", "\n\n# x\nA=1\n\n", ""] {
+            #expect(EnvFile(parsing: text).text == text)
+        }
+    }
+
+    @Test func secretsUseTheURLSafeAlphabetLengthAndPrefix() {
+        let generator = SecretGenerator()
+        let secret = generator.generate(length: 40, prefix: "sk-")
+        #expect(secret.hasPrefix("sk-"))
+        #expect(secret.count == 43)
+        #expect(secret.dropFirst(3).allSatisfy { SecretGenerator.alphabet.contains($0) })
+        #expect(generator.generate(length: 32) != generator.generate(length: 32))
+        // Over many draws every symbol of the alphabet shows up: the mapping is not biased toward a subset.
+        let many = (0..<200).map { _ in generator.generate(length: 64) }.joined()
+        #expect(Set(many).count == 64)
+    }
+
+    private func project(secrets: String = "{DB_PASSWORD: {length: 24}, API_KEY: {length: 40, prefix: \"sk-\"}}")
+        throws -> (TemporaryProject, Profile)
+    {
+        let project = try TemporaryProject()
+        try project.writeDemo(profile: """
+            name: demo
+            compose: {project: demo, files: [app.yml]}
+            variables: {MODE: fast, GREETING: hello world}
+            secrets: \(secrets)
+            """)
+        return (project, try project.catalog().profile(named: "demo"))
+    }
+
+    @Test func provisionCreatesA0600FileWithEverySecret() throws {
+        let (project, profile) = try project()
+        let outcome = try EnvProvisioner(layout: project.layout, profile: profile).provision()
+        #expect(outcome.created)
+        #expect(outcome.addedSecrets == ["DB_PASSWORD", "API_KEY"])
+        #expect(outcome.addedVariables == ["MODE", "GREETING"])
+        #expect(AtomicFile.mode(of: project.root + "/.env.demo") == 0o600)
+        let values = EnvFile(parsing: try project.read(".env.demo")).values
+        #expect(values["DB_PASSWORD"]?.count == 24)
+        #expect(values["API_KEY"]?.hasPrefix("sk-") == true)
+        #expect(values["GREETING"] == "hello world")
+        #expect(try project.read(".gitignore").contains(".env.*"))
+        // No temporary files are left next to it.
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: project.root).filter { $0.contains("launch-") }
+        #expect(leftovers.isEmpty)
+    }
+
+    @Test func provisionIsIdempotentAndKeepsExistingValues() throws {
+        let (project, profile) = try project()
+        try project.write(".env.demo", "# mine\nDB_PASSWORD=keep-this-one\nOTHER=1\n")
+        let provisioner = EnvProvisioner(layout: project.layout, profile: profile)
+        let first = try provisioner.provision()
+        #expect(!first.created)
+        #expect(first.addedSecrets == ["API_KEY"])
+        let afterFirst = try project.read(".env.demo")
+        #expect(afterFirst.hasPrefix("# mine\nDB_PASSWORD=keep-this-one\nOTHER=1\n"))
+        #expect(AtomicFile.mode(of: project.root + "/.env.demo") == 0o600)
+
+        let second = try provisioner.provision()
+        #expect(!second.changed)
+        #expect(try project.read(".env.demo") == afterFirst)
+    }
+
+    @Test func provisionTightensALooseMode() throws {
+        let (project, profile) = try project(secrets: "{}")
+        try project.write(".env.demo", "MODE=fast\nGREETING=hi\n")
+        chmod(project.root + "/.env.demo", 0o644)
+        let outcome = try EnvProvisioner(layout: project.layout, profile: profile).provision()
+        #expect(outcome.fixedMode)
+        #expect(AtomicFile.mode(of: project.root + "/.env.demo") == 0o600)
+        #expect(try project.read(".env.demo") == "MODE=fast\nGREETING=hi\n")
+    }
+
+    @Test func gitignoreIsCompletedOnceWithoutLosingLines() throws {
+        let (project, profile) = try project()
+        try project.write(".gitignore", "node_modules/")
+        let provisioner = EnvProvisioner(layout: project.layout, profile: profile)
+        _ = try provisioner.provision()
+        _ = try provisioner.provision()
+        let text = try project.read(".gitignore")
+        #expect(text.hasPrefix("node_modules/\n"))
+        #expect(text.components(separatedBy: ".env.*").count == 2)
+    }
+
+    @Test func redactorHidesSecretValuesOnly() {
+        let redact = Redactor(values: ["s3cr3t-value", "abc"])
+        #expect(redact("password=s3cr3t-value; abc") == "password=***; abc")
+        let profile = Profile.fixture(secrets: ["DB_PASSWORD"])
+        let env = EnvFile(parsing: "DB_PASSWORD=hunter2hunter2\nOPENAI_API_KEY=sk-live-123456\nMODE=production\n")
+        let fromProfile = Redactor(profile: profile, envFile: env)
+        #expect(fromProfile("hunter2hunter2 sk-live-123456 production") == "*** *** production")
+    }
+}
+
+extension Profile {
+    static func fixture(secrets: [String] = [], gpu: GPUSettings = .init(mode: .none)) -> Profile {
+        Profile(
+            name: "demo", aliases: [], summary: "", extends: nil, compose: .init(project: "demo", files: ["app.yml"]),
+            envFile: ".env.demo", variables: [], secrets: secrets.map { .init(key: $0, length: 32, prefix: "") },
+            gpu: gpu, services: .init(core: [], optional: [], stretch: []),
+            requires: .init(memory: nil, disk: nil, paths: []), health: .defaults, cleanup: .init(reclaimablePercent: 30),
+            urls: [], preflight: [], sourceFile: "environments/demo.yml")
+    }
+}

@@ -1,0 +1,56 @@
+import Testing
+
+@testable import LaunchKit
+
+@Suite("Plans")
+struct PlannerTests {
+    private func plan(gpuFixture: String?, composeMissing: Bool = true) async throws -> (LaunchPlan, RecordingRunner) {
+        let project = try TemporaryProject()
+        try project.writeDemo(profile: """
+            name: demo
+            compose: {project: demo, files: [app.yml]}
+            gpu: {mode: optional, single: gpu-single.yml, dual: gpu-dual.yml}
+            services: {core: [db], optional: [web]}
+            secrets: {DB_PASSWORD: {length: 24}}
+            """)
+        let runner = RecordingRunner()
+        if let gpuFixture {
+            runner.on(["nvidia-smi", "--query-gpu"], ProcessOutput(status: 0, stdout: try Fixture.text("nvidia-smi/\(gpuFixture)/query-gpu.csv")))
+            runner.on(["nvidia-smi", "--query-gpu=index,name,uuid,memory.total,memory.used,memory.free,utilization.gpu,driver_version,pci.bus_id,compute_cap"],
+                ProcessOutput(status: 0, stdout: try Fixture.text("nvidia-smi/\(gpuFixture)/query-gpu.csv")))
+            runner.on(["nvidia-smi", "topo", "-m"], ProcessOutput(status: 0, stdout: (try? Fixture.text("nvidia-smi/\(gpuFixture)/topo-m.txt")) ?? ""))
+        } else {
+            runner.onMissing("nvidia-smi")
+        }
+        runner.onMissing("docker")
+        runner.onMissing("docker-compose")
+        let context = LaunchContext(runner: runner, environment: [:], console: CapturedOutput().console(), workingDirectory: project.root)
+        let profile = try project.catalog().profile(named: "demo")
+        return (try await Planner(context: context, layout: project.layout).plan(profile), runner)
+    }
+
+    @Test(arguments: [("h100-x2-nvlink", "compose/gpu-dual.yml"), ("h100-x1", "compose/gpu-single.yml"), ("a6000-x2-pcie", "compose/gpu-dual.yml")])
+    func overlayFollowsTheGPUCount(fixture: String, overlay: String) async throws {
+        let (plan, _) = try await plan(gpuFixture: fixture)
+        #expect(plan.composeFiles == ["compose/app.yml", overlay])
+        #expect(plan.stack.service("web")?.dependsOn.first?.condition == .healthy)
+    }
+
+    @Test func withoutGPUsOrComposeThePlanStillReadsTheFiles() async throws {
+        let (plan, runner) = try await plan(gpuFixture: nil)
+        #expect(plan.composeFiles == ["compose/app.yml"])
+        #expect(plan.overlay.choice == .noOverlay)
+        #expect(plan.modelSource.hasPrefix("compose files"))
+        #expect(plan.levels == [["db"], ["web"]])
+        #expect(plan.services.map(\.serviceClass) == [.core, .optional])
+        #expect(plan.envFile.exists == false)
+        #expect(plan.envFile.missingSecrets == ["DB_PASSWORD"])
+        #expect(plan.commands.first?.contains("--env-file") == true)
+        #expect(runner.calls.allSatisfy { $0.executable != "docker" || $0.arguments.starts(with: ["compose", "version"]) })
+        let text = PlanRenderer.render(plan).joined(separator: "\n")
+        #expect(text.contains("0      db       core      healthy"))
+        let json = try JSONOutput.encode(plan)
+        #expect(json.contains("\"schema\" : 1"))
+        #expect(json.contains("\"levels\""))
+    }
+}
