@@ -1,0 +1,221 @@
+import Dispatch
+import Foundation
+
+/// Typed access to the Docker Engine API over its unix socket, for the hot paths where a
+/// `docker` CLI invocation (55–100 ms) is too slow; a request here costs well under 1 ms.
+public struct EngineClient: Sendable {
+    public let endpoint: EngineEndpoint
+    /// Blocking socket I/O runs here, never on the cooperative pool: a `stop` may
+    /// legitimately block for its whole grace period.
+    private let queue: DispatchQueue
+
+    /// Pinned so the response shapes match the models regardless of engine version.
+    public static var apiPrefix: String { "/v1.41" }
+
+    public init(endpoint: EngineEndpoint) {
+        self.endpoint = endpoint
+        self.queue = DispatchQueue(label: "EngineClient.io", qos: .userInitiated, attributes: .concurrent)
+    }
+
+    /// Throws `.unsupportedHost` for tcp:// / ssh:// hosts; fall back to the CLI then.
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) throws(EngineError) {
+        self.init(endpoint: try EngineEndpoint.resolve(environment: environment))
+    }
+
+    // MARK: System
+
+    public func ping() async throws -> Bool {
+        let response = try await perform("GET", "/_ping", versioned: false, accept: { _ in true })
+        return response.status == 200 && String(decoding: response.body, as: UTF8.self) == "OK"
+    }
+
+    public func version() async throws -> EngineVersion { try await get("/version") }
+
+    public func info() async throws -> EngineInfo { try await get("/info") }
+
+    public func systemDataUsage() async throws -> SystemDataUsage { try await get("/system/df") }
+
+    // MARK: Containers
+
+    /// `labels` are `key` or `key=value` filters, ANDed by the engine.
+    public func listContainers(all: Bool = false, labels: [String] = []) async throws -> [ContainerSummary] {
+        try await get("/containers/json", [("all", all ? "1" : "0")] + Self.labelFilter(labels))
+    }
+
+    public func inspectContainer(_ id: String) async throws -> ContainerDetails {
+        try await get("/containers/\(Self.escape(id))/json")
+    }
+
+    /// 304 (already running) counts as success: the caller wanted it running.
+    public func startContainer(_ id: String) async throws {
+        try await perform("POST", "/containers/\(Self.escape(id))/start", accept: Self.okOrNotModified)
+    }
+
+    /// 304 (already stopped) counts as success. Blocks up to `timeoutSeconds` engine-side.
+    public func stopContainer(_ id: String, timeoutSeconds: Int = 10) async throws {
+        try await perform("POST", "/containers/\(Self.escape(id))/stop", [("t", String(timeoutSeconds))], accept: Self.okOrNotModified)
+    }
+
+    public func restartContainer(_ id: String, timeoutSeconds: Int = 10) async throws {
+        try await perform("POST", "/containers/\(Self.escape(id))/restart", [("t", String(timeoutSeconds))])
+    }
+
+    /// A missing container is the desired end state, so 404 returns normally.
+    public func removeContainer(_ id: String, force: Bool = false, volumes: Bool = false) async throws {
+        try await perform("DELETE", "/containers/\(Self.escape(id))",
+                          [("force", force ? "1" : "0"), ("v", volumes ? "1" : "0")], accept: Self.okOrGone)
+    }
+
+    /// The last `tail` lines (negative: all) of stdout and stderr, interleaved as the
+    /// engine stored them. Non-TTY logs are demultiplexed; TTY logs are raw, so one
+    /// inspect is spent to learn which framing applies.
+    public func containerLogs(_ id: String, tail: Int = 100) async throws -> [String] {
+        let tty = try await inspectContainer(id).config.tty
+        let response = try await perform("GET", "/containers/\(Self.escape(id))/logs", [
+            ("stdout", "1"), ("stderr", "1"), ("tail", tail < 0 ? "all" : String(tail)), ("timestamps", "0"),
+        ])
+        return tty ? Self.lines(response.body) : Self.demultiplexLines(response.body)
+    }
+
+    // MARK: Networks and volumes
+
+    public func listNetworks(labels: [String] = []) async throws -> [NetworkSummary] {
+        try await get("/networks", Self.labelFilter(labels))
+    }
+
+    public func removeNetwork(_ id: String) async throws {
+        try await perform("DELETE", "/networks/\(Self.escape(id))", accept: Self.okOrGone)
+    }
+
+    public func listVolumes(labels: [String] = []) async throws -> [VolumeSummary] {
+        let list: VolumeList = try await get("/volumes", Self.labelFilter(labels))
+        return list.volumes
+    }
+
+    public func removeVolume(_ name: String, force: Bool = false) async throws {
+        try await perform("DELETE", "/volumes/\(Self.escape(name))", [("force", force ? "1" : "0")], accept: Self.okOrGone)
+    }
+
+    // MARK: Plumbing
+
+    static func okOrNotModified(_ status: Int) -> Bool { (200..<300).contains(status) || status == 304 }
+    static func okOrGone(_ status: Int) -> Bool { (200..<300).contains(status) || status == 404 }
+
+    func get<T: Decodable>(_ path: String, _ query: [(String, String)] = []) async throws -> T {
+        let response = try await perform("GET", path, query)
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(response.body))
+        } catch {
+            throw EngineError.decoding("\(T.self) from \(path): \(error)")
+        }
+    }
+
+    /// Runs one round trip on `queue` and bridges back; statuses `accept` rejects become
+    /// `.http` carrying the engine's own `{"message": ...}` text.
+    @discardableResult
+    func perform(
+        _ method: String, _ path: String, _ query: [(String, String)] = [], versioned: Bool = true,
+        accept: @escaping @Sendable (Int) -> Bool = { (200..<300).contains($0) }
+    ) async throws -> EngineResponse {
+        let target = Self.target(path, query, versioned: versioned)
+        let socketPath = endpoint.socketPath
+        let response = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<EngineResponse, any Error>) in
+            queue.async {
+                continuation.resume(with: Result { () throws(EngineError) in
+                    try EngineSocket.roundTrip(path: socketPath, method: method, target: target, body: nil)
+                })
+            }
+        }
+        guard accept(response.status) else {
+            throw EngineError.http(status: response.status, message: Self.errorMessage(response.body))
+        }
+        return response
+    }
+
+    static func target(_ path: String, _ query: [(String, String)], versioned: Bool = true) -> String {
+        let base = (versioned ? apiPrefix : "") + path
+        guard !query.isEmpty else { return base }
+        return base + "?" + query.map { "\(escape($0.0))=\(escape($0.1))" }.joined(separator: "&")
+    }
+
+    /// Percent-encodes everything outside RFC 3986's unreserved set, so filter JSON
+    /// (`{`, `"`, `=`, `:` ...) and ids survive both query strings and path segments.
+    static func escape(_ value: String) -> String {
+        let hex = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."),
+                 UInt8(ascii: "_"), UInt8(ascii: "~"):
+                out.append(byte)
+            default:
+                out += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `filters={"label":[...]}`; omitted entirely when there is nothing to filter on.
+    static func labelFilter(_ labels: [String]) -> [(String, String)] { filters(["label": labels]) }
+
+    /// The engine's filter JSON, `{"key":["value",...]}`, with empty keys left out.
+    static func filters(_ filters: KeyValuePairs<String, [String]>) -> [(String, String)] {
+        func quote(_ text: String) -> String {
+            var quoted = "\""
+            for scalar in text.unicodeScalars {
+                switch scalar {
+                case "\"": quoted += "\\\""
+                case "\\": quoted += "\\\\"
+                case _ where scalar.value < 0x20: quoted += String(format: "\\u%04x", scalar.value)
+                default: quoted.unicodeScalars.append(scalar)
+                }
+            }
+            return quoted + "\""
+        }
+        let entries = filters.filter { !$0.value.isEmpty }
+            .map { "\(quote($0.key)):[\($0.value.map(quote).joined(separator: ","))]" }
+        return entries.isEmpty ? [] : [("filters", "{\(entries.joined(separator: ","))}")]
+    }
+
+    static func errorMessage(_ body: [UInt8]) -> String {
+        struct Message: Decodable { let message: String }
+        if let decoded = try? JSONDecoder().decode(Message.self, from: Data(body)) { return decoded.message }
+        return String(decoding: body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Splits on "\n" (dropping a TTY's "\r"); a trailing newline does not add a line.
+    static func lines(_ bytes: [UInt8]) -> [String] {
+        var result = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map(line)
+        if result.last == "" { result.removeLast() }
+        return result
+    }
+
+    static func line(_ bytes: ArraySlice<UInt8>) -> String {
+        String(decoding: bytes.last == UInt8(ascii: "\r") ? bytes.dropLast() : bytes, as: UTF8.self)
+    }
+
+    /// Non-TTY log framing: [stream, 0, 0, 0, UInt32 big-endian length] + payload.
+    /// Partial lines are buffered per stream so stdout and stderr never splice mid-line.
+    static func demultiplexLines(_ body: [UInt8]) -> [String] {
+        var pending: [UInt8: [UInt8]] = [:]
+        var result: [String] = []
+        var offset = 0
+        while body.count - offset >= 8 {
+            let stream = body[offset]
+            let length = body[(offset + 4)..<(offset + 8)].reduce(0) { $0 << 8 | Int($1) }
+            let end = min(body.count, offset + 8 + length)
+            var buffer = pending[stream, default: []] + body[(offset + 8)..<end]
+            while let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+                result.append(line(buffer[..<newline]))
+                buffer.removeSubrange(...newline)
+            }
+            pending[stream] = buffer
+            offset = end
+        }
+        for stream in pending.keys.sorted() where !(pending[stream] ?? []).isEmpty {
+            result += lines(pending[stream] ?? [])
+        }
+        return result
+    }
+}

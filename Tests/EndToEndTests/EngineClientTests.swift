@@ -1,0 +1,297 @@
+import Foundation
+import Glibc
+import Testing
+@testable import LaunchKit
+
+/// Test-only helpers: the CLI sets up fixtures, the client is what is under test.
+enum EngineFixture {
+    @discardableResult
+    static func docker(_ args: String...) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["docker"] + args
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw EngineError.io(process.terminationStatus, "docker \(args.joined(separator: " ")) failed")
+        }
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    static func uniqueName() -> String { "engineclient-test-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))" }
+
+    static var image: String { "local/busybox:latest" }
+
+    /// First event matching `match`, or nil after `seconds`.
+    static func firstEvent(
+        _ stream: AsyncThrowingStream<EngineEvent, any Error>, within seconds: Double,
+        where match: @escaping @Sendable (EngineEvent) -> Bool
+    ) async throws -> EngineEvent? {
+        try await withThrowingTaskGroup(of: EngineEvent?.self) { group in
+            group.addTask {
+                for try await event in stream where match(event) { return event }
+                return nil
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(seconds))
+                return nil
+            }
+            let first = try await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+    }
+
+    /// Inodes ("socket:[123]") of this process's open sockets.
+    static func openSockets() -> Set<String> {
+        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        return Set(fds.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\($0)") }
+            .filter { $0.hasPrefix("socket:") })
+    }
+}
+
+@Suite("Engine client: pure helpers")
+struct HelperTests {
+    @Test func endpointResolution() throws {
+        #expect(try EngineEndpoint.resolve(environment: [:]).socketPath == "/var/run/docker.sock")
+        #expect(try EngineEndpoint.resolve(environment: ["DOCKER_HOST": ""]).socketPath == "/var/run/docker.sock")
+        #expect(try EngineEndpoint.resolve(environment: ["DOCKER_HOST": "unix:///tmp/x.sock"]) == EngineEndpoint(socketPath: "/tmp/x.sock"))
+        #expect(throws: EngineError.unsupportedHost("tcp://1.2.3.4:2375")) { try EngineEndpoint.resolve(environment: ["DOCKER_HOST": "tcp://1.2.3.4:2375"]) }
+        #expect(throws: EngineError.unsupportedHost("ssh://me@box")) { try EngineEndpoint.resolve(environment: ["DOCKER_HOST": "ssh://me@box"]) }
+    }
+
+    @Test func errnoMapping() {
+        #expect(EngineError.connectFailure(errno: EACCES, path: "/s") == .permissionDenied("/s"))
+        #expect(EngineError.connectFailure(errno: ENOENT, path: "/s") == .socketMissing("/s"))
+        #expect(EngineError.connectFailure(errno: ECONNREFUSED, path: "/s") == .connectionRefused("/s"))
+        guard case .io(EIO, _) = EngineError.connectFailure(errno: EIO, path: "/s") else { Issue.record("EIO not .io"); return }
+    }
+
+    @Test func queryEncoding() {
+        let filter = EngineClient.labelFilter(["a=b", "q\"x"])
+        #expect(filter.first?.1 == #"{"label":["a=b","q\"x"]}"#)
+        #expect(EngineClient.target("/x", filter) == "/v1.41/x?filters=%7B%22label%22%3A%5B%22a%3Db%22%2C%22q%5C%22x%22%5D%7D")
+        #expect(EngineClient.target("/_ping", [], versioned: false) == "/_ping")
+        #expect(EngineClient.escape("a b/ü") == "a%20b%2F%C3%BC")
+        #expect(EngineClient.filters(["label": [], "event": ["die"]]).first?.1 == #"{"event":["die"]}"#)
+        #expect(EngineClient.filters(["label": []]).isEmpty)
+    }
+
+    @Test func demultiplexing() {
+        func frame(_ stream: UInt8, _ text: String) -> [UInt8] {
+            let payload = Array(text.utf8)
+            let n = UInt32(payload.count)
+            return [stream, 0, 0, 0, UInt8(n >> 24), UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF)] + payload
+        }
+        let body = frame(1, "out\npart") + frame(2, "err\n") + frame(1, "ial\n\n") + frame(2, "tail")
+        #expect(EngineClient.demultiplexLines(body) == ["out", "err", "partial", "", "tail"])
+        #expect(EngineClient.lines(Array("a\r\nb\r\n".utf8)) == ["a", "b"])
+    }
+
+    @Test func eventHelpers() throws {
+        let json = #"{"Type":"container","Action":"health_status: healthy","Actor":{"ID":"abc","Attributes":{"exitCode":"3","com.docker.compose.service":"db","com.docker.compose.project":"p"}},"time":1,"timeNano":1000000001}"#
+        let event = try JSONDecoder().decode(EngineEvent.self, from: Data(json.utf8))
+        #expect(event.healthStatus == "healthy")
+        #expect(event.exitCode == 3 && event.service == "db" && event.project == "p" && event.containerID == "abc")
+        let tight = try JSONDecoder().decode(EngineEvent.self, from: Data(json.replacingOccurrences(of: ": healthy", with: ":unhealthy").utf8))
+        #expect(tight.healthStatus == "unhealthy")
+    }
+}
+
+@Suite("Engine client against a real engine", .tags(.docker), .serialized, .enabled(if: E2E.enabled))
+struct EngineTests {
+    let client: EngineClient
+    init() throws { client = try EngineClient() }
+
+    @Test func pingVersionInfo() async throws {
+        #expect(try await client.ping())
+        let version = try await client.version()
+        #expect(version.apiVersion == "1.41" && version.os == "linux" && !version.version.isEmpty)
+        let info = try await client.info()
+        #expect(info.ncpu > 0 && info.memTotal > 0 && info.runtimes.contains("runc") && !info.dockerRootDir.isEmpty)
+        print("engine \(version.version) api \(version.apiVersion) \(version.arch); runtimes \(info.runtimes) default \(info.defaultRuntime)")
+    }
+
+    @Test func connectionFailures() async throws {
+        let dir = "/tmp/\(EngineFixture.uniqueName())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+
+        let missing = "\(dir)/missing.sock"
+        let missingClient = try EngineClient(environment: ["DOCKER_HOST": "unix://\(missing)"])
+        await #expect(throws: EngineError.socketMissing(missing)) { try await missingClient.ping() }
+        await #expect(throws: EngineError.socketMissing(missing)) {
+            for try await _ in missingClient.events() {}
+        }
+
+        // A bound but non-listening socket refuses connections.
+        let path = "\(dir)/refusing.sock"
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
+        let bound = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        try #require(bound == 0)
+        await #expect(throws: EngineError.connectionRefused(path)) {
+            try await EngineClient(endpoint: EngineEndpoint(socketPath: path)).ping()
+        }
+    }
+
+    @Test func listWithLabelFilter() async throws {
+        let name = EngineFixture.uniqueName(), other = EngineFixture.uniqueName()
+        defer { _ = try? EngineFixture.docker("rm", "-f", name, other) }
+        try EngineFixture.docker("create", "--name", name, "--label", "engineclient-test=\(name)", "--label", "x=a b\"c", EngineFixture.image, "true")
+        try EngineFixture.docker("create", "--name", other, "--label", "engineclient-test=\(other)", EngineFixture.image, "true")
+
+        let found = try await client.listContainers(all: true, labels: ["engineclient-test=\(name)"])
+        #expect(found.map(\.name) == [name])
+        #expect(found.first?.labels["x"] == "a b\"c" && found.first?.state == "created")
+        #expect(try await client.listContainers(all: true, labels: ["engineclient-test=\(name)", "x=a b\"c"]).count == 1)
+        #expect(try await client.listContainers(all: false, labels: ["engineclient-test=\(name)"]).isEmpty)
+        #expect(try await client.listContainers(all: true, labels: ["engineclient-test"]).count >= 2)
+    }
+
+    @Test func lifecycleAndInspectLatency() async throws {
+        let name = EngineFixture.uniqueName()
+        defer { _ = try? EngineFixture.docker("rm", "-f", name) }
+        try EngineFixture.docker("create", "--name", name, "--restart", "on-failure:2", EngineFixture.image, "sleep", "300")
+
+        try await client.startContainer(name)
+        try await client.startContainer(name) // 304: already running
+        let details = try await client.inspectContainer(name)
+        #expect(details.name == name && details.state.running && details.state.status == "running")
+        #expect(details.hostConfig.restartPolicy?.name == "on-failure" && details.config.healthcheck == nil)
+
+        let clock = ContinuousClock()
+        let elapsed = try await clock.measure {
+            for _ in 0..<100 { _ = try await client.inspectContainer(name) }
+        }
+        print("100 x inspectContainer: \(elapsed), \(elapsed / 100) per call")
+        let cliElapsed = try clock.measure { for _ in 0..<5 { try EngineFixture.docker("inspect", name) } }
+        print("docker inspect via CLI: \(cliElapsed / 5) per call")
+
+        try await client.stopContainer(name, timeoutSeconds: 0)
+        try await client.stopContainer(name, timeoutSeconds: 0) // 304: already stopped
+        let stopped = try await client.inspectContainer(name)
+        #expect(!stopped.state.running && stopped.state.exitCode == 137)
+        try await client.restartContainer(name, timeoutSeconds: 0)
+        #expect(try await client.inspectContainer(name).state.running)
+
+        try await client.removeContainer(name, force: true, volumes: true)
+        await #expect(throws: EngineError.self) { try await client.inspectContainer(name) }
+        do {
+            _ = try await client.inspectContainer(name)
+        } catch let EngineError.http(status, message) {
+            #expect(status == 404 && message.contains("No such container"))
+        }
+    }
+
+    @Test func healthyEventArrives() async throws {
+        let name = EngineFixture.uniqueName()
+        defer { _ = try? EngineFixture.docker("rm", "-f", name) }
+        let stream = client.events(since: Date(), labels: ["engineclient-test=\(name)"], actions: ["health_status"])
+        let started = ContinuousClock.now
+        let id = try EngineFixture.docker("run", "-d", "--name", name, "--label", "engineclient-test=\(name)",
+                                    "--health-cmd", "test -f /tmp/ok", "--health-interval", "200ms",
+                                    EngineFixture.image, "sh", "-c", "touch /tmp/ok; exec sleep 300")
+
+        // The action filter leaves nothing but health transitions: no exec_* noise.
+        let event = try await EngineFixture.firstEvent(stream, within: 10) { _ in true }
+        let received = Date().timeIntervalSince1970
+        let healthy = try #require(event)
+        #expect(healthy.containerID == id && healthy.action == "health_status: healthy" && healthy.name == name)
+        print("healthy after \(ContinuousClock.now - started); delivered \(Int((received * 1e9 - Double(healthy.timeNano)) / 1000)) µs after the engine stamped it")
+
+        let details = try await client.inspectContainer(name)
+        #expect(details.state.health?.status == "healthy")
+        #expect(details.config.healthcheck?.interval == 200_000_000)
+        #expect(details.config.healthcheck?.test == ["CMD-SHELL", "test -f /tmp/ok"])
+        #expect(details.state.health?.log.first?.exitCode == 0)
+    }
+
+    @Test func dieEventAndLogs() async throws {
+        let name = EngineFixture.uniqueName(), tty = EngineFixture.uniqueName()
+        defer { _ = try? EngineFixture.docker("rm", "-f", name, tty) }
+        try EngineFixture.docker("create", "--name", name, "--label", "engineclient-test=\(name)",
+                           EngineFixture.image, "sh", "-c", "echo out; echo err >&2; exit 3")
+        try EngineFixture.docker("create", "-t", "--name", tty, "--label", "engineclient-test=\(name)",
+                           EngineFixture.image, "sh", "-c", "echo hello; echo world")
+        let stream = client.events(since: Date(), labels: ["engineclient-test=\(name)"])
+        try await client.startContainer(name)
+
+        let died = try #require(try await EngineFixture.firstEvent(stream, within: 10) { $0.action == "die" })
+        #expect(died.exitCode == 3 && died.name == name)
+        #expect(Set(try await client.containerLogs(name, tail: 10)) == ["out", "err"])
+        #expect(try await client.containerLogs(name, tail: 1).count == 1)
+        #expect(try await client.inspectContainer(name).state.exitCode == 3)
+
+        try await client.startContainer(tty)
+        _ = try await EngineFixture.firstEvent(client.events(since: Date(timeIntervalSinceNow: -5), labels: ["engineclient-test=\(name)"]),
+                                         within: 10) { $0.action == "die" && $0.name == tty }
+        #expect(try await client.containerLogs(tty, tail: -1) == ["hello", "world"])
+    }
+
+    @Test func eventStreamTerminationClosesSocket() async throws {
+        let before = EngineFixture.openSockets()
+        let stream = client.events(labels: ["engineclient-test=\(EngineFixture.uniqueName())"])
+        let task = Task { for try await _ in stream {} }
+        try await Task.sleep(for: .milliseconds(300))
+        let ours = EngineFixture.openSockets().subtracting(before)
+        #expect(ours.count == 1)
+        let cancelled = ContinuousClock.now
+        task.cancel()
+        _ = await task.result
+        print("event stream ended \(ContinuousClock.now - cancelled) after cancel")
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(EngineFixture.openSockets().isDisjoint(with: ours))
+    }
+
+    @Test func removingMissingThingsIsFine() async throws {
+        let name = EngineFixture.uniqueName()
+        try await client.removeContainer(name, force: true)
+        try await client.removeNetwork(name)
+        try await client.removeVolume(name)
+    }
+
+    @Test func networksAndVolumes() async throws {
+        let name = EngineFixture.uniqueName()
+        let label = "engineclient-test=\(name)"
+        defer {
+            _ = try? EngineFixture.docker("network", "rm", name)
+            _ = try? EngineFixture.docker("volume", "rm", "-f", name)
+        }
+        let networkID = try EngineFixture.docker("network", "create", "--label", label, name)
+        try EngineFixture.docker("volume", "create", "--label", label, name)
+
+        let networks = try await client.listNetworks(labels: [label])
+        #expect(networks.map(\.id) == [networkID] && networks.first?.name == name && networks.first?.labels["engineclient-test"] == name)
+        let volumes = try await client.listVolumes(labels: [label])
+        #expect(volumes.map(\.name) == [name] && volumes.first?.labels["engineclient-test"] == name && volumes.first?.createdAt.isEmpty == false)
+
+        try await client.removeNetwork(networkID)
+        try await client.removeVolume(name, force: true)
+        #expect(try await client.listNetworks(labels: [label]).isEmpty)
+        #expect(try await client.listVolumes(labels: [label]).isEmpty)
+    }
+
+    @Test func systemDataUsageDecodes() async throws {
+        let usage = try await client.systemDataUsage()
+        #expect(usage.layersSize > 0 && !usage.images.isEmpty)
+        print("df: layers \(usage.layersSize) B, \(usage.images.count) images, \(usage.containers.count) containers, \(usage.volumes.count) volumes, \(usage.buildCache.count) build cache")
+    }
+
+    @Test func concurrentRequests() async throws {
+        let results = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for _ in 0..<32 { group.addTask { try await client.ping() } }
+            return try await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(results.count == 32 && results.allSatisfy { $0 })
+    }
+}
