@@ -4,26 +4,39 @@ import LaunchKit
 struct Up: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "up",
-        abstract: "Start an environment: preflight, env file, cleanup, pull, start, wait (the default command).",
+        abstract: "Start an environment: preflight, env file, cleanup, images, start, wait (the default command).",
         discussion: """
-            `launch dev` is short for `launch up dev`.
+            `launch dev` is short for `launch up dev`. Each service starts as soon as its own dependencies are \
+            ready; a core failure rolls back what this run created; optional failures are reported as degraded.
 
             Examples:
               launch dev
               launch staging --dry-run
+              launch dev --keep-on-failure --json > result.json
             """)
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Environment name or alias (see `launch list`).") var environment: String
     @Flag(help: "Print the plan and change nothing.") var dryRun = false
     @Flag(help: "Write the result as JSON to stdout.") var json = false
+    @Flag(help: "On failure, leave the stack up for debugging instead of rolling back.") var keepOnFailure = false
+    @Flag(help: "Skip the Docker cleanup phase.") var noCleanup = false
 
     func run() async throws {
         try await execute { context in
             if dryRun {
                 return try await printPlan(context, environment: environment, projectDirectory: global.projectDirectory, json: json)
             }
-            throw UsageError("starting environments is not available in this build yet", hint: "use `launch \(environment) --dry-run`")
+            let catalog = try context.catalog(projectDirectory: global.projectDirectory)
+            let profile = try catalog.profile(named: environment)
+            var options = LaunchOptions()
+            options.keepOnFailure = keepOnFailure
+            options.cleanup = !noCleanup
+            let result = try await LaunchCommand.run(context, layout: catalog.layout, profile: profile, options: options)
+            if json {
+                context.console.data(try JSONOutput.encode(result))
+            }
+            return ExitStatus(rawValue: result.exitCode)
         }
     }
 }

@@ -28,6 +28,8 @@ public struct LaunchPlan: Sendable, Encodable {
     public var graph: DependencyGraph
     public var composeCommand: Compose
     public var profile: Profile
+    /// What nvidia-smi said when the plan was made (not encoded; preflight reports it).
+    public var gpuProbe: GPUProbe
 
     enum CodingKeys: String, CodingKey {
         case schema, environment, aliases, summary, profileFile = "profile_file", projectRoot = "project_root",

@@ -1,0 +1,80 @@
+/// Builds the `Diagnosis` of a failed service from what the engine still knows: exit code, health log,
+/// the last log lines. Every string passes through the redactor.
+struct Diagnostics: Sendable {
+    let client: EngineClient
+    let redact: Redactor
+    let environment: String
+    let logLines: Int
+
+    init(client: EngineClient, redact: Redactor, environment: String, logLines: Int = 40) {
+        self.client = client
+        self.redact = redact
+        self.environment = environment
+        self.logLines = logLines
+    }
+
+    func diagnose(service: String, serviceClass: ServiceClass, failure: FailureKind, containers: [String]) async -> Diagnosis {
+        var details: ContainerDetails?
+        var logs: [String] = []
+        // The container most worth reading is the one that failed; with replicas, the first that is not running.
+        for id in containers {
+            guard let inspected = try? await client.inspectContainer(id) else { continue }
+            if details == nil || !inspected.state.running { details = inspected }
+            if !inspected.state.running { break }
+        }
+        if let id = details?.id {
+            logs = ((try? await client.containerLogs(id, tail: logLines)) ?? []).map(redact.callAsFunction)
+        }
+        let health = details?.state.health
+        let probes = (health?.log ?? []).suffix(3).map { entry in
+            let output = entry.output.trimmingCharacters(in: .whitespacesAndNewlines)
+                .split(whereSeparator: \.isNewline).prefix(3).joined(separator: " | ")
+            return redact("exit \(entry.exitCode): \(output.isEmpty ? "(no output)" : String(output.prefix(300)))")
+        }
+        let reached: String =
+            switch details?.state {
+            case let state? where state.oomKilled: "oom-killed"
+            case let state? where state.restarting: "restarting"
+            case let state? where state.running: state.health.map { "running (\($0.status))" } ?? "running"
+            case let state?: "\(state.status) (exit \(state.exitCode))"
+            case nil: "not created"
+            }
+        var exitCode: Int? = nil
+        if case .exited(let code) = failure { exitCode = code }
+        if exitCode == nil, let state = details?.state, !state.running, state.status == "exited" { exitCode = state.exitCode }
+        return Diagnosis(
+            service: service, serviceClass: serviceClass, reached: reached, reason: redact(failure.description),
+            failureKey: failure.key, exitCode: exitCode, health: health?.status, probes: probes, logTail: logs,
+            classification: failure.classification,
+            nextStep: redact(nextStep(service: service, failure: failure, hasProbes: !probes.isEmpty)))
+    }
+
+    func nextStep(service: String, failure: FailureKind, hasProbes: Bool) -> String {
+        switch failure {
+        case .exited(127):
+            "the command in \(service)'s image was not found (exit 127): check `command:`/`entrypoint:` in its compose file"
+        case .exited(126):
+            "\(service)'s command is not executable (exit 126): check file permissions in the image"
+        case .exited(125):
+            "the engine could not run \(service) (exit 125): check its compose options"
+        case .exited:
+            "read the log above; reproduce with `docker compose -p <project> up \(service)`, or rerun with `launch \(environment) --keep-on-failure` and inspect it"
+        case .oomKilled:
+            "raise \(service)'s memory limit (deploy.resources.limits.memory) or free memory on the host"
+        case .restartLoop:
+            "it crashes right after starting: read the log above, then `launch logs \(environment) \(service)`"
+        case .unhealthy where hasProbes:
+            "its healthcheck fails (probe output above): fix the service or the healthcheck's test command"
+        case .unhealthy:
+            "its healthcheck fails: run the healthcheck command by hand with `docker exec`"
+        case .deadline:
+            hasProbes
+                ? "it never passed its healthcheck (probes above): fix the service, or raise start_period/retries if it is just slow"
+                : "it never became ready: raise its healthcheck's start_period, or set health.timeout in the profile"
+        case .startRejected:
+            "fix the cause above (a busy port: `launch doctor \(environment)` shows who holds it)"
+        case .dependencyFailed(let dependency):
+            "fix \(dependency) first; \(service) waits for it to exit 0"
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+
+/// The outcome of `launch <env>`: printed as a summary, written as JSON with `--json`, kept as a run report.
+public struct LaunchResult: Sendable, Encodable {
+    public static let schemaVersion = 1
+
+    public enum Outcome: String, Sendable, Encodable {
+        /// Every service is ready.
+        case success
+        /// Every core service is ready; some optional or stretch services failed or were blocked.
+        case degraded
+        /// A core service failed; what this run created was rolled back (unless --keep-on-failure).
+        case failed
+        /// A preflight check failed; nothing was started.
+        case preflightFailed = "preflight_failed"
+        /// Ctrl-C; what this run created was rolled back.
+        case interrupted
+    }
+
+    public struct Phase: Sendable, Encodable {
+        public var name: String
+        public var seconds: Double
+        public var status: String
+        public var detail: String?
+    }
+
+    public struct ServiceResult: Sendable, Encodable {
+        public var name: String
+        public var serviceClass: ServiceClass
+        public var state: ServiceState
+        public var blockedBy: String?
+        /// Seconds from the start of the start phase.
+        public var createdAt: Double?
+        public var startedAt: Double?
+        public var readyAt: Double?
+        public var secondsToReady: Double?
+        public var retries: Int
+        public var failure: Diagnosis?
+
+        enum CodingKeys: String, CodingKey {
+            case name, serviceClass = "class", state, blockedBy = "blocked_by", createdAt = "created_at",
+                startedAt = "started_at", readyAt = "ready_at", secondsToReady = "seconds_to_ready", retries, failure
+        }
+    }
+
+    public var schema = LaunchResult.schemaVersion
+    public var environment: String
+    public var project: String
+    public var outcome: Outcome
+    public var exitCode: Int32
+    public var startedAt: Date
+    public var seconds: Double
+    public var phases: [Phase]
+    public var services: [ServiceResult]
+    public var degraded: [String]
+    public var urls: [Profile.NamedURL]
+    public var rollback: RollbackReport?
+    /// Set for preflight failures and errors outside any one service.
+    public var error: String?
+
+    enum CodingKeys: String, CodingKey {
+        case schema, environment, project, outcome, exitCode = "exit_code", startedAt = "started_at", seconds, phases,
+            services, degraded, urls, rollback, error
+    }
+}
+
+/// Everything a person needs to fix one failed service, already redacted.
+public struct Diagnosis: Sendable, Encodable {
+    public var service: String
+    public var serviceClass: ServiceClass
+    /// The state it reached before failing: `starting`, `running`, `unhealthy`, `exited`.
+    public var reached: String
+    public var reason: String
+    public var failureKey: String
+    public var exitCode: Int?
+    public var health: String?
+    /// The engine's last probe results, newest last: `exit 1: connection refused`.
+    public var probes: [String]
+    public var logTail: [String]
+    /// `configuration` or `transient`.
+    public var classification: String
+    public var nextStep: String
+
+    enum CodingKeys: String, CodingKey {
+        case service, serviceClass = "class", reached, reason, failureKey = "failure", exitCode = "exit_code", health,
+            probes, logTail = "log_tail", classification, nextStep = "next_step"
+    }
+}

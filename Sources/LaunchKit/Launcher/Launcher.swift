@@ -1,0 +1,268 @@
+import Foundation
+
+public struct LaunchOptions: Sendable {
+    public var keepOnFailure = false
+    public var cleanup = true
+    public var networkChecks = true
+    public init() {}
+}
+
+/// A failure before any service started: nothing to roll back.
+public struct PhaseFailure: LaunchFailure {
+    public var phase: String
+    public var summary: String
+    public var evidence: [String]
+    public var hint: String?
+    public var exitCode: ExitStatus { .preflightFailed }
+}
+
+/// `launch <env>`: preflight → env file → cleanup → pull/build → create → start and wait → summary.
+/// Every phase is timed; every failure says what, why and what next.
+public struct Launcher: Sendable {
+    public let context: LaunchContext
+    public let layout: ProjectLayout
+    public let client: EngineClient
+    /// Runs the preflight checks for a plan; returns failures (empty when everything passed).
+    public var preflight: @Sendable (LaunchPlan) async -> [String]
+
+    public init(context: LaunchContext, layout: ProjectLayout, client: EngineClient,
+        preflight: @escaping @Sendable (LaunchPlan) async -> [String])
+    {
+        self.context = context
+        self.layout = layout
+        self.client = client
+        self.preflight = preflight
+    }
+
+    final class Timeline: @unchecked Sendable {
+        private let lock = NSLock()
+        private var phases: [LaunchResult.Phase] = []
+        let clock = ContinuousClock()
+        let origin: ContinuousClock.Instant
+        init() { origin = clock.now }
+        var all: [LaunchResult.Phase] { lock.withLock { phases } }
+        var elapsed: Double { origin.duration(to: clock.now).seconds }
+
+        func measure<T>(_ name: String, report: ProgressReporter, _ body: () async throws -> (T, String?)) async rethrows -> T {
+            let began = clock.now
+            report.phaseBegan(name)
+            do {
+                let (value, detail) = try await body()
+                record(name, began, "ok", detail, report)
+                return value
+            } catch {
+                record(name, began, "failed", nil, report)
+                throw error
+            }
+        }
+
+        func skip(_ name: String, _ why: String, report: ProgressReporter) {
+            lock.withLock { phases.append(.init(name: name, seconds: 0, status: "skipped", detail: why)) }
+            report.phaseEnded(name, seconds: 0, status: "skipped", detail: why)
+        }
+
+        private func record(_ name: String, _ began: ContinuousClock.Instant, _ status: String, _ detail: String?, _ report: ProgressReporter) {
+            let seconds = began.duration(to: clock.now).seconds
+            lock.withLock { phases.append(.init(name: name, seconds: seconds, status: status, detail: detail)) }
+            report.phaseEnded(name, seconds: seconds, status: status, detail: detail)
+        }
+    }
+
+    /// Throws `LaunchFailure`s that happen before anything starts (config: 65, preflight/pull: 2).
+    /// Returns the result of a launch that got as far as creating containers.
+    public func launch(_ profile: Profile, options: LaunchOptions, report: ProgressReporter) async throws -> LaunchResult {
+        let timeline = Timeline()
+        let startedAt = context.now()
+        let planner = Planner(context: context, layout: layout)
+        var plan = try await timeline.measure("plan", report: report) {
+            let plan = try await planner.plan(profile)
+            return (plan, "\(plan.services.count) services, overlay \(plan.overlay.choice.rawValue)")
+        }
+        try await timeline.measure("preflight", report: report) {
+            var failures = await preflight(plan)
+            if let blocked = plan.overlay.failure { failures.insert(blocked, at: 0) }
+            guard failures.isEmpty else {
+                throw PhaseFailure(phase: "preflight", summary: "preflight failed: nothing was started", evidence: failures,
+                    hint: "fix the failing checks; `launch doctor \(profile.name)` runs them alone")
+            }
+            return ((), nil)
+        }
+        let envOutcome = try await timeline.measure("env", report: report) {
+            let outcome = try EnvProvisioner(layout: layout, profile: profile).provision(now: context.now())
+            let added = outcome.addedSecrets.count + outcome.addedVariables.count
+            return (outcome, outcome.created ? "created \(outcome.path)" : (added > 0 ? "added \(added) keys to \(outcome.path)" : "\(outcome.path) complete"))
+        }
+        if envOutcome.changed {
+            // Interpolation may depend on what was just generated: read the stack again with the env file.
+            plan = try await planner.plan(profile, probe: plan.gpuProbe)
+        }
+        let redact = Redactor(profile: profile, envFile: try? EnvProvisioner(layout: layout, profile: profile).read())
+        if options.cleanup {
+            timeline.skip("cleanup", "not needed", report: report)
+        } else {
+            timeline.skip("cleanup", "--no-cleanup", report: report)
+        }
+        try await timeline.measure("images", report: report) { try await prepareImages(plan, report: report, redact: redact) }
+
+        let before = try await ProjectSnapshot.take(client: client, project: plan.project)
+        let events = client.events(since: Date().addingTimeInterval(-1), labels: ["com.docker.compose.project=\(plan.project)"],
+            actions: ["start", "die", "oom", "health_status"])
+        var created: [String: [ContainerDetails]] = [:]
+        do {
+            created = try await timeline.measure("create", report: report) {
+                try await create(plan, redact: redact)
+            }
+        } catch {
+            let rollback = await Rollback(client: client, project: plan.project).undo(since: before, startOrder: plan.graph.startOrder)
+            report.rolledBack(rollback)
+            if Task.isCancelled { return interruptedResult(plan, startedAt: startedAt, timeline: timeline, rollback: rollback) }
+            throw error
+        }
+
+        let startBegan = timeline.clock.now
+        report.phaseBegan("start")
+        let orchestrator = Orchestrator(client: client, project: plan.project, stack: plan.stack, graph: plan.graph, profile: profile,
+            onChange: { update in report.serviceChanged(update) })
+        let outcome = await orchestrator.run(containers: created, events: events)
+        let startSeconds = startBegan.duration(to: timeline.clock.now).seconds
+
+        let diagnostics = Diagnostics(client: client, redact: redact, environment: profile.name)
+        var services: [LaunchResult.ServiceResult] = []
+        for run in outcome.services {
+            var diagnosis: Diagnosis?
+            if let failure = run.failure {
+                diagnosis = await diagnostics.diagnose(service: run.name, serviceClass: run.serviceClass, failure: failure, containers: run.containers.map(\.id))
+            }
+            var blockedBy: String?
+            if case .blocked(let by) = run.state { blockedBy = by }
+            let state: ServiceState = outcome.interrupted && !run.state.isTerminal ? run.state : run.state
+            services.append(.init(
+                name: run.name, serviceClass: run.serviceClass, state: state, blockedBy: blockedBy, createdAt: 0,
+                startedAt: run.startedAt, readyAt: run.readyAt,
+                secondsToReady: run.readyAt.flatMap { ready in run.startedAt.map { ready - $0 } }, retries: run.retries,
+                failure: diagnosis))
+        }
+        let coreNotReady = services.filter { $0.serviceClass == .core && $0.state != .ready }
+        let degraded = services.filter { $0.serviceClass != .core && $0.state != .ready }.map(\.name)
+        let outcomeKind: LaunchResult.Outcome =
+            outcome.interrupted ? .interrupted : (!coreNotReady.isEmpty ? .failed : (degraded.isEmpty ? .success : .degraded))
+        report.phaseEnded("start", seconds: startSeconds, status: outcomeKind == .failed || outcomeKind == .interrupted ? "failed" : "ok",
+            detail: nil)
+        var phases = timeline.all
+        phases.append(.init(name: "start", seconds: startSeconds, status: outcomeKind.rawValue, detail: nil))
+
+        var rollback: RollbackReport?
+        if outcomeKind == .failed || outcomeKind == .interrupted {
+            if options.keepOnFailure && outcomeKind == .failed {
+                report.keptForDebugging(project: plan.project)
+            } else {
+                let began = timeline.clock.now
+                rollback = await Rollback(client: client, project: plan.project).undo(since: before, startOrder: plan.graph.startOrder)
+                phases.append(.init(name: "rollback", seconds: began.duration(to: timeline.clock.now).seconds, status: "ok", detail: nil))
+                if let rollback { report.rolledBack(rollback) }
+            }
+        }
+        let exit: ExitStatus =
+            switch outcomeKind {
+            case .success, .degraded: .success
+            case .failed: .launchFailed
+            case .interrupted: .interrupted
+            case .preflightFailed: .preflightFailed
+            }
+        return LaunchResult(
+            environment: profile.name, project: plan.project, outcome: outcomeKind, exitCode: exit.rawValue, startedAt: startedAt,
+            seconds: timeline.elapsed, phases: phases, services: services, degraded: degraded, urls: profile.urls, rollback: rollback,
+            error: outcome.eventStreamError.map { "engine event stream: \($0)" })
+    }
+
+    func interruptedResult(_ plan: LaunchPlan, startedAt: Date, timeline: Timeline, rollback: RollbackReport) -> LaunchResult {
+        LaunchResult(
+            environment: plan.environment, project: plan.project, outcome: .interrupted, exitCode: ExitStatus.interrupted.rawValue,
+            startedAt: startedAt, seconds: timeline.elapsed, phases: timeline.all, services: [], degraded: [], urls: plan.urls,
+            rollback: rollback, error: nil)
+    }
+
+    /// Pulls images that are not present locally and builds `build:` services whose image is missing.
+    func prepareImages(_ plan: LaunchPlan, report: ProgressReporter, redact: Redactor) async throws -> ((), String?) {
+        var missingPull: [String] = []
+        var missingBuild: [String] = []
+        for service in plan.stack.services {
+            let reference = service.image ?? "\(plan.project)-\(service.name)"
+            let exists = (try? await client.imageExists(reference)) ?? false
+            if exists { continue }
+            if service.builds { missingBuild.append(service.name) } else if service.image != nil { missingPull.append(service.name) }
+        }
+        if !missingPull.isEmpty {
+            try await runStreaming(plan.composeCommand.pull(services: missingPull), what: "pulling images for \(missingPull.joined(separator: ", "))",
+                report: report, redact: redact,
+                hint: "check the network and registry credentials (`docker login`), or pull the images yourself")
+        }
+        if !missingBuild.isEmpty {
+            try await runStreaming(plan.composeCommand.build(services: missingBuild), what: "building \(missingBuild.joined(separator: ", "))",
+                report: report, redact: redact, hint: "fix the build error above; `docker compose build` reproduces it")
+        }
+        let detail =
+            missingPull.isEmpty && missingBuild.isEmpty
+            ? "all present locally" : "pulled \(missingPull.count), built \(missingBuild.count)"
+        return ((), detail)
+    }
+
+    func runStreaming(_ command: Command, what: String, report: ProgressReporter, redact: Redactor, hint: String) async throws {
+        let tail = LineBuffer(limit: 20)
+        report.note(what)
+        let status = try await context.runner.stream(command) { _, line in
+            let clean = redact(line)
+            tail.append(clean)
+            report.passthrough(clean)
+        }
+        try Task.checkCancellation()
+        guard status == 0 else {
+            throw PhaseFailure(phase: "images", summary: "\(what) failed (exit \(status)); nothing was started", evidence: tail.lines, hint: hint)
+        }
+    }
+
+    /// `docker compose up --no-start`: networks, volumes and containers, nothing running yet.
+    func create(_ plan: LaunchPlan, redact: Redactor) async throws -> ([String: [ContainerDetails]], String?) {
+        let output = try await context.runner.run(plan.composeCommand.create())
+        try Task.checkCancellation()
+        guard output.succeeded else {
+            let lines = output.stderr.split(whereSeparator: \.isNewline).suffix(15).map { redact(String($0)) }
+            throw CreateFailure(evidence: lines, command: plan.composeCommand.create().description)
+        }
+        let containers = try await client.listContainers(all: true, labels: ["com.docker.compose.project=\(plan.project)"])
+        var byService: [String: [ContainerDetails]] = [:]
+        try await withThrowingTaskGroup(of: ContainerDetails.self) { group in
+            for container in containers where container.labels["com.docker.compose.oneoff"] != "True" {
+                group.addTask { try await client.inspectContainer(container.id) }
+            }
+            for try await details in group {
+                guard let service = details.config.labels["com.docker.compose.service"] else { continue }
+                byService[service, default: []].append(details)
+            }
+        }
+        return (byService.mapValues { $0.sorted { $0.name < $1.name } }, "\(containers.count) containers")
+    }
+}
+
+public struct CreateFailure: LaunchFailure {
+    public var evidence: [String]
+    public var command: String
+    public var summary: String { "Compose could not create the stack; what this run created was rolled back" }
+    public var hint: String? { "read Compose's message above; `\(command)` reproduces it" }
+    public var exitCode: ExitStatus { .launchFailed }
+}
+
+/// Keeps the last lines of a stream, for evidence.
+final class LineBuffer: @unchecked Sendable {
+    private let lock = NSLock()
+    private var buffer: [String] = []
+    let limit: Int
+    init(limit: Int) { self.limit = limit }
+    func append(_ line: String) {
+        lock.withLock {
+            buffer.append(line)
+            if buffer.count > limit { buffer.removeFirst(buffer.count - limit) }
+        }
+    }
+    var lines: [String] { lock.withLock { buffer } }
+}

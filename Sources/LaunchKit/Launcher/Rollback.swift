@@ -1,0 +1,160 @@
+import Foundation
+
+/// What a compose project owned before this run touched it, found by the compose project label
+/// (never by name patterns).
+public struct ProjectSnapshot: Sendable, Hashable {
+    public var containers: Set<String>
+    public var runningContainers: Set<String>
+    public var networks: Set<String>
+    public var volumes: Set<String>
+
+    public static let empty = ProjectSnapshot(containers: [], runningContainers: [], networks: [], volumes: [])
+
+    public static func take(client: EngineClient, project: String) async throws -> ProjectSnapshot {
+        let label = ["com.docker.compose.project=\(project)"]
+        async let containers = client.listContainers(all: true, labels: label)
+        async let networks = client.listNetworks(labels: label)
+        async let volumes = client.listVolumes(labels: label)
+        let list = try await containers
+        return ProjectSnapshot(
+            containers: Set(list.map(\.id)), runningContainers: Set(list.filter { $0.state == "running" }.map(\.id)),
+            networks: Set(try await networks.map(\.id)), volumes: Set(try await volumes.map(\.name)))
+    }
+}
+
+/// What a rollback undid. Names only.
+public struct RollbackReport: Sendable, Encodable {
+    public var removedContainers: [String] = []
+    public var stoppedContainers: [String] = []
+    public var removedNetworks: [String] = []
+    public var removedVolumes: [String] = []
+    /// Volumes of this project that existed before the run and were left alone.
+    public var keptVolumes: [String] = []
+    public var errors: [String] = []
+    public var seconds: Double = 0
+
+    enum CodingKeys: String, CodingKey {
+        case removedContainers = "removed_containers", stoppedContainers = "stopped_containers",
+            removedNetworks = "removed_networks", removedVolumes = "removed_volumes", keptVolumes = "kept_volumes",
+            errors, seconds
+    }
+}
+
+/// Undoes what one run created, last in, first out: containers (dependents before their dependencies),
+/// then networks, then volumes that did not exist before. Pre-existing volumes and everything of other
+/// projects stay; containers that existed but were stopped before are stopped again, not removed.
+struct Rollback: Sendable {
+    let client: EngineClient
+    let project: String
+
+    func undo(since before: ProjectSnapshot, startOrder: [String]) async -> RollbackReport {
+        let clock = ContinuousClock()
+        let began = clock.now
+        var report = RollbackReport()
+        let label = ["com.docker.compose.project=\(project)"]
+        let containers = (try? await client.listContainers(all: true, labels: label)) ?? []
+        let rank = Dictionary(uniqueKeysWithValues: startOrder.enumerated().map { ($1, $0) })
+        let lastInFirst = containers.sorted { a, b in
+            let ra = rank[a.labels["com.docker.compose.service"] ?? ""] ?? -1
+            let rb = rank[b.labels["com.docker.compose.service"] ?? ""] ?? -1
+            return ra != rb ? ra > rb : a.created > b.created
+        }
+        for container in lastInFirst {
+            do {
+                if !before.containers.contains(container.id) {
+                    // Anonymous volumes were created with the container by this run: remove them too.
+                    try await client.removeContainer(container.id, force: true, volumes: true)
+                    report.removedContainers.append(container.name)
+                } else if !before.runningContainers.contains(container.id) && container.state == "running" {
+                    try await client.stopContainer(container.id, timeoutSeconds: 5)
+                    report.stoppedContainers.append(container.name)
+                }
+            } catch {
+                report.errors.append("container \(container.name): \(error)")
+            }
+        }
+        for network in (try? await client.listNetworks(labels: label)) ?? [] where !before.networks.contains(network.id) {
+            do {
+                try await client.removeNetwork(network.id)
+                report.removedNetworks.append(network.name)
+            } catch {
+                report.errors.append("network \(network.name): \(error)")
+            }
+        }
+        for volume in (try? await client.listVolumes(labels: label)) ?? [] {
+            guard !before.volumes.contains(volume.name) else {
+                report.keptVolumes.append(volume.name)
+                continue
+            }
+            do {
+                try await client.removeVolume(volume.name, force: false)
+                report.removedVolumes.append(volume.name)
+            } catch {
+                report.errors.append("volume \(volume.name): \(error)")
+            }
+        }
+        report.seconds = began.duration(to: clock.now).seconds
+        return report
+    }
+}
+
+/// `launch down`: stop and remove a project's containers (dependents first) and networks; volumes only
+/// when asked.
+public struct Teardown: Sendable {
+    let client: EngineClient
+    let project: String
+
+    public init(client: EngineClient, project: String) {
+        self.client = client
+        self.project = project
+    }
+
+    public struct Report: Sendable, Encodable {
+        public var project: String
+        public var removedContainers: [String]
+        public var removedNetworks: [String]
+        public var removedVolumes: [String]
+        public var keptVolumes: [String]
+
+        enum CodingKeys: String, CodingKey {
+            case project, removedContainers = "removed_containers", removedNetworks = "removed_networks",
+                removedVolumes = "removed_volumes", keptVolumes = "kept_volumes"
+        }
+    }
+
+    public func run(startOrder: [String], removeVolumes: Bool = false) async throws -> Report {
+        let label = ["com.docker.compose.project=\(project)"]
+        let rank = Dictionary(uniqueKeysWithValues: startOrder.enumerated().map { ($1, $0) })
+        let containers = try await client.listContainers(all: true, labels: label).sorted {
+            (rank[$0.labels["com.docker.compose.service"] ?? ""] ?? -1) > (rank[$1.labels["com.docker.compose.service"] ?? ""] ?? -1)
+        }
+        // Stop dependents before what they depend on, level by level, in parallel within a level.
+        let levels = Dictionary(grouping: containers) { rank[$0.labels["com.docker.compose.service"] ?? ""] ?? -1 }
+        for key in levels.keys.sorted(by: >) {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for container in levels[key] ?? [] where container.state == "running" {
+                    group.addTask { try await client.stopContainer(container.id, timeoutSeconds: 10) }
+                }
+                try await group.waitForAll()
+            }
+        }
+        var report = Report(project: project, removedContainers: [], removedNetworks: [], removedVolumes: [], keptVolumes: [])
+        for container in containers {
+            try await client.removeContainer(container.id, force: true, volumes: false)
+            report.removedContainers.append(container.name)
+        }
+        for network in try await client.listNetworks(labels: label) {
+            try await client.removeNetwork(network.id)
+            report.removedNetworks.append(network.name)
+        }
+        for volume in try await client.listVolumes(labels: label) {
+            if removeVolumes {
+                try await client.removeVolume(volume.name, force: false)
+                report.removedVolumes.append(volume.name)
+            } else {
+                report.keptVolumes.append(volume.name)
+            }
+        }
+        return report
+    }
+}

@@ -1,0 +1,59 @@
+/// The end of a launch, for people: outcome, per-service table, one diagnosis per failure, URLs, next commands.
+public enum LaunchSummary {
+    public static func render(_ result: LaunchResult, console: Console) -> [String] {
+        var lines: [String] = [""]
+        let verdict: String =
+            switch result.outcome {
+            case .success: console.styled("ready", .green) + " in \(String(format: "%.1fs", result.seconds))"
+            case .degraded:
+                console.styled("ready, degraded", .yellow) + " in \(String(format: "%.1fs", result.seconds)): \(result.degraded.joined(separator: ", ")) not running"
+            case .failed: console.styled("FAILED", .red) + " after \(String(format: "%.1fs", result.seconds))" + (result.rollback != nil ? "; rolled back" : "; left running (--keep-on-failure)")
+            case .interrupted: console.styled("interrupted", .yellow) + "; rolled back"
+            case .preflightFailed: console.styled("preflight failed", .red) + "; nothing started"
+            }
+        lines.append("launch \(result.environment): \(verdict)")
+        if !result.services.isEmpty {
+            var rows = [["SERVICE", "CLASS", "STATE", "READY AFTER", "RETRIES"]]
+            for service in result.services {
+                rows.append([
+                    service.name, service.serviceClass.rawValue,
+                    service.blockedBy.map { "blocked by \($0)" } ?? service.state.description,
+                    service.secondsToReady.map { String(format: "%.2fs", $0) } ?? "-", String(service.retries),
+                ])
+            }
+            lines += Text.table(rows).map { "  " + $0 }
+        }
+        for service in result.services {
+            guard let diagnosis = service.failure else { continue }
+            lines.append("")
+            lines.append(console.styled("✗ \(diagnosis.service)", .red) + " (\(diagnosis.serviceClass.rawValue)): \(diagnosis.reason)")
+            lines.append("    reached:   \(diagnosis.reached)")
+            if !diagnosis.probes.isEmpty {
+                lines.append("    last probes:")
+                lines += diagnosis.probes.map { "      \($0)" }
+            }
+            if !diagnosis.logTail.isEmpty {
+                lines.append("    last \(diagnosis.logTail.count) log lines:")
+                lines += diagnosis.logTail.map { "      │ \($0)" }
+            } else {
+                lines.append("    log:       (empty)")
+            }
+            lines.append("    class:     \(diagnosis.classification)")
+            lines.append(console.styled("    next:", .yellow) + "      \(diagnosis.nextStep)")
+        }
+        let blocked = result.services.filter { $0.blockedBy != nil }
+        if !blocked.isEmpty {
+            lines.append("")
+            lines.append("not started: " + blocked.map { "\($0.name) (blocked by \($0.blockedBy ?? "?"))" }.joined(separator: ", "))
+        }
+        if result.outcome == .success || result.outcome == .degraded {
+            if !result.urls.isEmpty {
+                lines.append("")
+                lines += Text.table(result.urls.map { [$0.name, $0.url] }).map { "  " + $0 }
+            }
+            lines.append("")
+            lines.append("next: launch status \(result.environment)  ·  launch logs \(result.environment) [service]  ·  launch down \(result.environment)")
+        }
+        return lines
+    }
+}

@@ -1,0 +1,114 @@
+import Foundation
+
+/// Tells a person how a launch is going, on stderr. On a terminal: a live board with one line per
+/// service (state, elapsed). In CI or a pipe: one plain line per change. Never writes to stdout.
+public final class ProgressReporter: @unchecked Sendable {
+    let console: Console
+    let quiet: Bool
+    private let lock = NSLock()
+    private var rows: [String: (ProgressUpdate, Double)] = [:]
+    private var order: [String] = []
+    private var boardLines = 0
+    private var live = false
+    private let clock = ContinuousClock()
+    private let origin: ContinuousClock.Instant
+
+    /// `quiet` drops pass-through output (pull progress) but keeps state changes.
+    public init(console: Console, quiet: Bool = false) {
+        self.console = console
+        self.quiet = quiet
+        origin = clock.now
+    }
+
+    var elapsed: Double { origin.duration(to: clock.now).seconds }
+
+    static func stamp(_ seconds: Double) -> String { String(format: "%6.2fs", seconds) }
+
+    public func phaseBegan(_ name: String) {
+        lock.withLock {
+            if name == "start" && console.isInteractive { live = true }
+        }
+    }
+
+    public func phaseEnded(_ name: String, seconds: Double, status: String, detail: String?) {
+        lock.withLock {
+            if name == "start" { finishBoard() }
+            let text = "==> \(Text.pad(name, 9)) \(Text.pad(status, 7)) \(String(format: "%.2fs", seconds))" + (detail.map { "  \($0)" } ?? "")
+            console.say(console.styled(text, status == "failed" ? .red : .dim))
+        }
+    }
+
+    public func note(_ text: String) {
+        lock.withLock { console.say("    " + text) }
+    }
+
+    /// Output of pull/build, shown as it arrives (not in quiet mode).
+    public func passthrough(_ line: String) {
+        guard !quiet else { return }
+        lock.withLock { console.say("    │ " + line) }
+    }
+
+    public func serviceChanged(_ update: ProgressUpdate) {
+        lock.withLock {
+            if rows[update.service] == nil { order.append(update.service) }
+            rows[update.service] = (update, update.elapsed)
+            if live {
+                redraw()
+            } else {
+                console.say(plainLine(update))
+            }
+        }
+    }
+
+    func plainLine(_ update: ProgressUpdate) -> String {
+        let state = update.state.description
+        let color: Console.Style =
+            switch update.state {
+            case .ready: .green
+            case .failed, .blocked: update.serviceClass == .core ? .red : .yellow
+            case .retrying: .yellow
+            default: .plain
+            }
+        var line = "[\(Self.stamp(update.elapsed))] \(Text.pad(update.service, 20)) \(console.styled(Text.pad(state, 10), color))"
+        if update.serviceClass != .core { line += " (\(update.serviceClass.rawValue))" }
+        if let detail = update.detail { line += "  \(detail)" }
+        return line
+    }
+
+    /// Rewrites the board in place: cursor up over the previous board, clear, print.
+    private func redraw() {
+        var text = boardLines > 0 ? "\u{1B}[\(boardLines)A" : ""
+        for name in order {
+            guard let (update, _) = rows[name] else { continue }
+            text += "\u{1B}[2K" + plainLine(update) + "\n"
+        }
+        boardLines = order.count
+        console.raw(text)
+    }
+
+    private func finishBoard() {
+        live = false
+        boardLines = 0
+    }
+
+    public func rolledBack(_ report: RollbackReport) {
+        lock.withLock {
+            var parts: [String] = []
+            if !report.removedContainers.isEmpty { parts.append("removed \(report.removedContainers.count) containers") }
+            if !report.stoppedContainers.isEmpty { parts.append("stopped \(report.stoppedContainers.count)") }
+            if !report.removedNetworks.isEmpty { parts.append("\(report.removedNetworks.count) networks") }
+            if !report.removedVolumes.isEmpty { parts.append("\(report.removedVolumes.count) new volumes") }
+            if !report.keptVolumes.isEmpty { parts.append("kept existing volumes \(report.keptVolumes.joined(separator: ", "))") }
+            let summary = parts.isEmpty ? "nothing to undo" : parts.joined(separator: ", ")
+            console.say("==> rollback  " + String(format: "%.2fs", report.seconds) + "  " + summary)
+            for error in report.errors { console.say("    could not undo: \(error)") }
+        }
+    }
+
+    public func keptForDebugging(project: String) {
+        lock.withLock {
+            console.say("==> rollback  skipped (--keep-on-failure): the stack is left as it is for debugging")
+            console.say("    inspect: docker compose -p \(project) ps; clean up: launch down <environment>")
+        }
+    }
+}

@@ -1,0 +1,51 @@
+import Dispatch
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Ctrl-C during a launch: the first SIGINT (or SIGTERM) asks the launch to stop and roll back; a second
+/// one stops waiting for the rollback and exits 130 at once.
+public final class InterruptHandler: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+
+    public init(console: Console, onFirst: @escaping @Sendable () -> Void) {
+        var sources: [any DispatchSourceSignal] = []
+        let queue = DispatchQueue(label: "launch.signals")
+        for signalNumber in [SIGINT, SIGTERM] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
+            sources.append(source)
+        }
+        let handler: @Sendable () -> Void = { [weak self] in
+            guard let self else { return }
+            let seen = self.lock.withLock { () -> Int in
+                self.count += 1
+                return self.count
+            }
+            if seen == 1 {
+                console.say("\ninterrupted: stopping and rolling back what this run created (Ctrl-C again to exit now)")
+                onFirst()
+            } else {
+                console.say("exiting without waiting for the rollback; `launch down <environment>` cleans up")
+                _exit(130)
+            }
+        }
+        for source in sources {
+            source.setEventHandler(handler: handler)
+            source.resume()
+        }
+        self.sourcesStorage = sources
+    }
+
+    private var sourcesStorage: [any DispatchSourceSignal] = []
+
+    /// Restores default signal handling.
+    public func cancel() {
+        for source in sourcesStorage { source.cancel() }
+        signal(SIGINT, SIG_DFL)
+        signal(SIGTERM, SIG_DFL)
+    }
+}
