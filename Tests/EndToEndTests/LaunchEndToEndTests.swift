@@ -1,0 +1,295 @@
+import Foundation
+import LaunchKit
+import Testing
+
+/// `launch <env>` against a real engine with busybox stacks, each test in its own compose project.
+@Suite("launch engine against a real engine", .tags(.docker), .serialized, .enabled(if: E2E.enabled))
+struct LaunchEndToEndTests {
+    static let image = Busybox.image
+    /// Becomes healthy after `delay` seconds; the probe checks a file the command creates. Handles SIGTERM
+    /// like a real server, so `launch down` does not wait out the grace period.
+    static func healthy(after delay: Double, dependsOn: [String] = [], extra: String = "") -> String {
+        let deps = dependsOn.isEmpty ? "" : "\n    depends_on: {" + dependsOn.map { "\($0): {condition: service_healthy}" }.joined(separator: ", ") + "}"
+        return """
+                image: \(image)
+                command: ["sh", "-c", "trap 'exit 0' TERM; sleep \(delay); touch /tmp/ok; sleep 3600 & wait"]
+                healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 250ms, timeout: 1s, retries: 3, start_period: 30s}\(deps)\(extra)
+            """
+    }
+
+    struct Result {
+        var status: Int32
+        var json: [String: Any]
+        var stderr: String
+        func service(_ name: String) -> [String: Any]? {
+            (json["services"] as? [[String: Any]])?.first { $0["name"] as? String == name }
+        }
+    }
+
+    func launch(_ project: TestProject, _ arguments: [String] = ["demo", "--json"]) async throws -> Result {
+        let result = try await project.launch(arguments)
+        let json = (try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]) ?? [:]
+        return Result(status: result.status, json: json, stderr: result.stderr)
+    }
+
+    func resources(_ project: TestProject) async throws -> (containers: [String], networks: [String], volumes: [String]) {
+        let filter = ["--filter", "label=com.docker.compose.project=\(project.name)"]
+        let containers = try await E2E.docker(["ps", "-a", "--format", "{{.Names}}"] + filter).stdout
+        let networks = try await E2E.docker(["network", "ls", "--format", "{{.Name}}"] + filter).stdout
+        let volumes = try await E2E.docker(["volume", "ls", "--format", "{{.Name}}"] + filter).stdout
+        func lines(_ text: String) -> [String] { text.split(whereSeparator: \.isNewline).map(String.init).sorted() }
+        return (lines(containers), lines(networks), lines(volumes))
+    }
+
+    static let policy = "health: {retries: 0, backoff: 200ms, stability: 1s}"
+
+    @Test func aFourDeepChainAndIndependentBranchesComeUpInDependencyOrder() async throws {
+        try await E2E.withProject { project in
+            try project.writeProfile(extra: Self.policy, stack: """
+                services:
+                  a:
+                \(Self.healthy(after: 0.5))
+                  b:
+                \(Self.healthy(after: 0.5, dependsOn: ["a"]))
+                  c:
+                \(Self.healthy(after: 0.5, dependsOn: ["b"]))
+                  d:
+                \(Self.healthy(after: 0.5, dependsOn: ["c"]))
+                  x:
+                \(Self.healthy(after: 1.0))
+                  y:
+                \(Self.healthy(after: 0.3, dependsOn: ["x"]))
+                  plain:
+                    image: \(Self.image)
+                    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+                """)
+            let result = try await launch(project)
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.json["outcome"] as? String == "success")
+            for (service, dependency) in [("b", "a"), ("c", "b"), ("d", "c"), ("y", "x")] {
+                let started = try #require(result.service(service)?["started_at"] as? Double)
+                let dependencyReady = try #require(result.service(dependency)?["ready_at"] as? Double)
+                #expect(started >= dependencyReady, "\(service) started before \(dependency) was ready")
+            }
+            // Independent branches do not wait for each other: x starts with a, not after d.
+            let xStarted = try #require(result.service("x")?["started_at"] as? Double)
+            let dReady = try #require(result.service("d")?["ready_at"] as? Double)
+            #expect(xStarted < dReady)
+            for name in ["a", "b", "c", "d", "x", "y", "plain"] {
+                #expect(result.service(name)?["state"] as? String == "ready")
+            }
+            let health = try await E2E.docker(["inspect", "--format", "{{.State.Health.Status}}", "\(project.name)-d-1"])
+            #expect(health.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "healthy")
+
+            let down = try await project.launch(["down", "demo"])
+            #expect(down.status == 0)
+            #expect(try await resources(project).containers.isEmpty)
+        }
+    }
+
+    @Test func aCoreServiceStillStartingAtItsDeadlineFailsWithProbeOutputAndIsRolledBack() async throws {
+        try await E2E.withProject { project in
+            // A volume that existed before the run must survive the rollback.
+            _ = try await E2E.docker(["volume", "create", "--label", "com.docker.compose.project=\(project.name)", "\(project.name)_kept"])
+            try project.writeProfile(extra: "health: {retries: 0, timeout: 3s}", stack: """
+                services:
+                  db:
+                    image: \(Self.image)
+                    command: ["sleep", "3600"]
+                    healthcheck: {test: ["CMD-SHELL", "echo waiting for port 5432; exit 1"], interval: 250ms, timeout: 1s, retries: 3, start_period: 60s}
+                    volumes: [data:/data, kept:/kept]
+                  web:
+                    image: \(Self.image)
+                    command: ["sleep", "3600"]
+                    depends_on: {db: {condition: service_healthy}}
+                volumes: {data: {}, kept: {}}
+                """)
+            let result = try await launch(project)
+            #expect(result.status == 1)
+            #expect(result.json["outcome"] as? String == "failed")
+            let failure = try #require(result.service("db")?["failure"] as? [String: Any])
+            #expect(failure["failure"] as? String == "deadline")
+            #expect((failure["probes"] as? [String])?.last == "exit 1: waiting for port 5432")
+            #expect(failure["health"] as? String == "starting")
+            #expect(result.service("web")?["blocked_by"] as? String == "db")
+            #expect(result.stderr.contains("still not ready after 3s"))
+            let left = try await resources(project)
+            #expect(left.containers.isEmpty)
+            #expect(left.networks.isEmpty)
+            #expect(left.volumes == ["\(project.name)_kept"])
+        }
+    }
+
+    @Test func aCoreContainerThatExitsFailsWithItsLogTail() async throws {
+        try await E2E.withProject { project in
+            try project.writeProfile(extra: Self.policy, stack: """
+                services:
+                  api:
+                    image: \(Self.image)
+                    command: ["sh", "-c", "echo starting api; sleep 1; echo 'fatal: DATABASE_URL is not set' >&2; exit 1"]
+                    healthcheck: {test: ["CMD", "false"], interval: 30s, start_period: 60s}
+                """)
+            let result = try await launch(project)
+            #expect(result.status == 1)
+            let failure = try #require(result.service("api")?["failure"] as? [String: Any])
+            #expect(failure["failure"] as? String == "exited(1)")
+            #expect(failure["exit_code"] as? Int == 1)
+            #expect(failure["log_tail"] as? [String] == ["starting api", "fatal: DATABASE_URL is not set"])
+            #expect(failure["classification"] as? String == "transient")
+            #expect(result.stderr.contains("fatal: DATABASE_URL is not set"))
+            #expect(try await resources(project).containers.isEmpty)
+        }
+    }
+
+    @Test func anOptionalFailureDegradesAndBlocksItsDependents() async throws {
+        try await E2E.withProject { project in
+            try project.writeProfile(extra: "services: {optional: [search, indexer]}\n" + Self.policy, stack: """
+                services:
+                  db:
+                \(Self.healthy(after: 0.3))
+                  search:
+                    image: \(Self.image)
+                    command: ["sh", "-c", "echo out of memory >&2; exit 2"]
+                    depends_on: {db: {condition: service_healthy}}
+                  indexer:
+                    image: \(Self.image)
+                    command: ["sleep", "3600"]
+                    depends_on: {search: {condition: service_started}}
+                """)
+            let result = try await launch(project)
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.json["outcome"] as? String == "degraded")
+            #expect(result.json["degraded"] as? [String] == ["indexer", "search"] || result.json["degraded"] as? [String] == ["search", "indexer"])
+            #expect(result.service("db")?["state"] as? String == "ready")
+            #expect(result.service("search")?["state"] as? String == "failed")
+            #expect(result.service("indexer")?["blocked_by"] as? String == "search")
+            #expect(result.stderr.contains("not started: indexer (blocked by search)"))
+            // Nothing is rolled back on a degraded success.
+            #expect(try await resources(project).containers.contains("\(project.name)-db-1"))
+        }
+    }
+
+    @Test(arguments: [0, 1])
+    func aOneShotMigrationGatesItsDependents(exitCode: Int) async throws {
+        try await E2E.withProject { project in
+            try project.writeProfile(extra: Self.policy, stack: """
+                services:
+                  db:
+                \(Self.healthy(after: 0.2))
+                  migrate:
+                    image: \(Self.image)
+                    command: ["sh", "-c", "echo applying 3 migrations; sleep 0.3; exit \(exitCode)"]
+                    depends_on: {db: {condition: service_healthy}}
+                  api:
+                    image: \(Self.image)
+                    command: ["sleep", "3600"]
+                    depends_on: {migrate: {condition: service_completed_successfully}}
+                """)
+            let result = try await launch(project)
+            if exitCode == 0 {
+                #expect(result.status == 0, "\(result.stderr)")
+                #expect(result.service("migrate")?["state"] as? String == "ready")
+                #expect(result.service("api")?["state"] as? String == "ready")
+                let apiStarted = try #require(result.service("api")?["started_at"] as? Double)
+                let migrated = try #require(result.service("migrate")?["ready_at"] as? Double)
+                #expect(apiStarted >= migrated)
+            } else {
+                #expect(result.status == 1)
+                #expect(result.service("migrate")?["state"] as? String == "failed")
+                #expect(result.service("api")?["blocked_by"] as? String == "migrate")
+                #expect((result.service("migrate")?["failure"] as? [String: Any])?["log_tail"] as? [String] == ["applying 3 migrations"])
+            }
+        }
+    }
+
+    @Test func aFlakyServiceRecoversThroughRetry() async throws {
+        try await E2E.withProject { project in
+            try project.writeProfile(extra: "health: {retries: 2, backoff: 200ms, stability: 1s}", stack: """
+                services:
+                  flaky:
+                    image: \(Self.image)
+                    command: ["sh", "-c", "if [ -f /state/tried ]; then touch /tmp/ok; exec sleep 3600; fi; touch /state/tried; echo first start fails; exit 1"]
+                    healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 250ms, timeout: 1s, retries: 3, start_period: 30s}
+                    volumes: [state:/state]
+                volumes: {state: {}}
+                """)
+            let result = try await launch(project)
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.service("flaky")?["state"] as? String == "ready")
+            #expect(result.service("flaky")?["retries"] as? Int == 1)
+            #expect(result.stderr.contains("retry 1/2"))
+        }
+    }
+
+    @Test func aRestartLoopIsCaught() async throws {
+        try await E2E.withProject { project in
+            try project.writeProfile(extra: "health: {retries: 2, backoff: 200ms, stability: 1s}", stack: """
+                services:
+                  crashy:
+                    image: \(Self.image)
+                    restart: always
+                    command: ["sh", "-c", "echo boom; exit 3"]
+                """)
+            let result = try await launch(project)
+            #expect(result.status == 1)
+            let failure = try #require(result.service("crashy")?["failure"] as? [String: Any])
+            #expect(failure["failure"] as? String == "restart-loop")
+            #expect((failure["log_tail"] as? [String])?.contains("boom") == true)
+            #expect(try await resources(project).containers.isEmpty)
+        }
+    }
+
+    @Test func aServiceWithoutHealthcheckThatExitsSoonIsNotReady() async throws {
+        try await E2E.withProject { project in
+            try project.writeProfile(extra: "health: {retries: 0, stability: 2s}", stack: """
+                services:
+                  worker:
+                    image: \(Self.image)
+                    command: ["sh", "-c", "sleep 1; echo worker stopped"]
+                """)
+            let result = try await launch(project)
+            #expect(result.status == 1)
+            #expect(result.service("worker")?["state"] as? String == "failed")
+            #expect((result.service("worker")?["failure"] as? [String: Any])?["failure"] as? String == "exited(0)")
+        }
+    }
+
+    @Test func ctrlCMidLaunchRollsBackAndExits130() async throws {
+        try await E2E.withProject { project in
+            try project.writeProfile(extra: Self.policy, stack: """
+                services:
+                  slow:
+                \(Self.healthy(after: 30))
+                  after:
+                \(Self.healthy(after: 0.1, dependsOn: ["slow"]))
+                """)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: E2E.launchBinary)
+            process.arguments = ["demo", "--project-dir", project.root]
+            var environment = ProcessInfo.processInfo.environment
+            environment["CI"] = "true"
+            process.environment = environment
+            let stderr = Pipe()
+            process.standardError = stderr
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            // Wait until the slow service's container runs, then press Ctrl-C.
+            var running = false
+            for _ in 0..<100 where !running {
+                try await Task.sleep(for: .milliseconds(100))
+                let state = try await E2E.docker(["inspect", "--format", "{{.State.Running}}", "\(project.name)-slow-1"])
+                running = state.stdout.hasPrefix("true")
+            }
+            #expect(running)
+            process.interrupt()
+            process.waitUntilExit()
+            let talk = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            #expect(process.terminationStatus == 130, "\(talk)")
+            #expect(talk.contains("interrupted"))
+            #expect(talk.contains("rollback"))
+            let left = try await resources(project)
+            #expect(left.containers.isEmpty)
+            #expect(left.networks.isEmpty)
+        }
+    }
+}
