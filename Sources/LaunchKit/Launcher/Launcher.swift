@@ -94,7 +94,7 @@ public struct Launcher: Sendable {
         }
         if envOutcome.changed {
             // Interpolation may depend on what was just generated: read the stack again with the env file.
-            plan = try await planner.plan(profile, probe: plan.gpuProbe)
+            plan = try await planner.plan(profile, probe: plan.gpuProbe, compose: .some(plan.composeDetection))
         }
         let redact = Redactor(profile: profile, envFile: try? EnvProvisioner(layout: layout, profile: profile).read())
         if options.cleanup {

@@ -30,6 +30,8 @@ public struct LaunchPlan: Sendable, Encodable {
     public var profile: Profile
     /// What nvidia-smi said when the plan was made (not encoded; preflight reports it).
     public var gpuProbe: GPUProbe
+    /// Which Compose was found, so a second plan in the same run does not ask again.
+    public var composeDetection: ComposeDetector.Detection?
 
     enum CodingKeys: String, CodingKey {
         case schema, environment, aliases, summary, profileFile = "profile_file", projectRoot = "project_root",

@@ -33,17 +33,30 @@ public struct Planner: Sendable {
             missingSecrets: missing.secrets,
             mode: AtomicFile.mode(of: provisioner.path).map { String($0, radix: 8) })
 
-        let detection: ComposeDetector.Detection?
-        if let knownCompose { detection = knownCompose } else {
-            detection = await ComposeDetector(runner: context.runner, docker: context.docker).detect()
-        }
-        var compose = Compose(
-            flavor: detection?.flavor ?? .plugin(docker: context.docker.executable), project: profile.compose.project,
-            files: files, envFile: envExists ? provisioner.path : nil)
         let redact = Redactor(profile: profile, envFile: envFile)
+        let plugin = Compose(
+            flavor: .plugin(docker: context.docker.executable), project: profile.compose.project, files: files,
+            envFile: envExists ? provisioner.path : nil)
+        // Most machines have the v2 plugin: ask it for the model while detection runs, instead of after.
+        let detection: ComposeDetector.Detection?
+        let optimistic: Result<ComposeStack, any Error>?
+        if let knownCompose {
+            detection = knownCompose
+            optimistic = nil
+        } else {
+            async let detected = ComposeDetector(runner: context.runner, docker: context.docker).detect()
+            async let early = Self.capture { try await resolvedStack(plugin, redact: redact) }
+            detection = await detected
+            optimistic = detection?.flavor == plugin.flavor ? await early : nil
+        }
+        var compose = plugin
+        compose.flavor = detection?.flavor ?? plugin.flavor
         let stack: ComposeStack
         let modelSource: String
-        if detection != nil {
+        if let optimistic {
+            stack = try optimistic.get()
+            modelSource = "docker compose config"
+        } else if detection != nil {
             stack = try await resolvedStack(compose, redact: redact)
             modelSource = "docker compose config"
         } else {
@@ -74,7 +87,12 @@ public struct Planner: Sendable {
             composeFiles: files.map(layout.display), overlay: overlay, envFile: envState, modelSource: modelSource,
             compose: detection.map { "\($0.flavor.displayName) \($0.version)" }, services: services,
             levels: graph.levels, commands: commands(compose, stack: stack), urls: profile.urls, warnings: warnings,
-            stack: stack, graph: graph, composeCommand: compose, profile: profile, gpuProbe: probe)
+            stack: stack, graph: graph, composeCommand: compose, profile: profile, gpuProbe: probe,
+            composeDetection: detection)
+    }
+
+    static func capture<T: Sendable>(_ body: () async throws -> T) async -> Result<T, any Error> {
+        do { return .success(try await body()) } catch { return .failure(error) }
     }
 
     /// Runs `docker compose config`; a rejection is a configuration error carrying Compose's own words.
