@@ -21,6 +21,7 @@ struct Up: AsyncParsableCommand {
     @Flag(help: "Write the result as JSON to stdout.") var json = false
     @Flag(help: "On failure, leave the stack up for debugging instead of rolling back.") var keepOnFailure = false
     @Flag(help: "Skip the Docker cleanup phase.") var noCleanup = false
+    @Flag(help: "Launch even if the circuit breaker refuses after repeated identical failures.") var force = false
 
     func run() async throws {
         try await execute { context in
@@ -32,6 +33,7 @@ struct Up: AsyncParsableCommand {
             var options = LaunchOptions()
             options.keepOnFailure = keepOnFailure
             options.cleanup = !noCleanup
+            options.force = force
             let result = try await LaunchCommand.run(context, layout: catalog.layout, profile: profile, options: options)
             if json {
                 context.console.data(try JSONOutput.encode(result))

@@ -1,10 +1,23 @@
-/// Glue between the `up` command and the launcher: engine connection, Ctrl-C, progress and summary.
+import Foundation
+
+/// Glue between the `up` command and the launcher: lock, circuit breaker, engine connection, Ctrl-C,
+/// progress, summary and the run report.
 public enum LaunchCommand {
-    public static func run(_ context: LaunchContext, layout: ProjectLayout, profile: Profile, options: LaunchOptions) async throws
-        -> LaunchResult
-    {
+    public static func run(
+        _ context: LaunchContext, layout: ProjectLayout, profile: Profile, options: LaunchOptions,
+        preflight: (@Sendable (LaunchPlan) async -> [String])? = nil
+    ) async throws -> LaunchResult {
+        let lock = try ProjectLock(layout: layout, project: profile.compose.project, environment: profile.name, command: "launch \(profile.name)")
+        defer { lock.release() }
+        if let stale = lock.clearedStale {
+            context.console.say("note: cleared a stale lock left by pid \(stale.pid) (`\(stale.command)`), which is no longer running")
+        }
+        let store = RunStore(layout: layout)
+        if !options.force {
+            try CircuitBreaker().check(environment: profile.name, history: store.list(environment: profile.name, limit: 10), now: context.now())
+        }
         let client = try EngineClient(environment: context.environment)
-        let launcher = Launcher(context: context, layout: layout, client: client) { _ in
+        let launcher = Launcher(context: context, layout: layout, client: client, preflight: preflight ?? { _ in
             do {
                 _ = try await client.ping()
                 return []
@@ -13,22 +26,41 @@ public enum LaunchCommand {
             } catch {
                 return ["the Docker engine did not answer: \(error)"]
             }
-        }
+        })
         let report = ProgressReporter(console: context.console)
+        let startedAt = context.now()
         let task = Task { try await launcher.launch(profile, options: options, report: report) }
         let interrupts = InterruptHandler(console: context.console) { task.cancel() }
         defer { interrupts.cancel() }
         let result: LaunchResult
         do {
             result = try await task.value
-        } catch is CancellationError {
-            throw Interrupted()
-        } catch let error as ProcessError where task.isCancelled {
-            _ = error
-            throw Interrupted()
+        } catch let failure as PhaseFailure {
+            record(failure, profile: profile, layout: layout, startedAt: startedAt, context: context, store: store)
+            throw failure
+        } catch let failure as CreateFailure {
+            record(failure, profile: profile, layout: layout, startedAt: startedAt, context: context, store: store)
+            throw failure
+        } catch {
+            if task.isCancelled { throw Interrupted() }
+            throw error
         }
         LaunchSummary.render(result, console: context.console).forEach(context.console.say)
+        if let id = try? store.save(result) {
+            context.console.say(context.console.styled("report: launch report \(id)", .dim))
+        }
         return result
+    }
+
+    /// A launch that stopped before any service started is still a run: the breaker counts it.
+    static func record(_ failure: any LaunchFailure, profile: Profile, layout: ProjectLayout, startedAt: Date, context: LaunchContext, store: RunStore) {
+        let redact = Redactor(profile: profile, envFile: try? EnvProvisioner(layout: layout, profile: profile).read())
+        let outcome: LaunchResult.Outcome = failure.exitCode == .preflightFailed ? .preflightFailed : .failed
+        let result = LaunchResult(
+            environment: profile.name, project: profile.compose.project, outcome: outcome, exitCode: failure.exitCode.rawValue,
+            startedAt: startedAt, seconds: context.now().timeIntervalSince(startedAt), phases: [], services: [], degraded: [],
+            urls: profile.urls, rollback: nil, error: redact(([failure.summary] + failure.evidence).joined(separator: "; ")))
+        try? store.save(result)
     }
 }
 

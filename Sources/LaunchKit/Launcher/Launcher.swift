@@ -4,6 +4,8 @@ public struct LaunchOptions: Sendable {
     public var keepOnFailure = false
     public var cleanup = true
     public var networkChecks = true
+    /// Launch even when the circuit breaker is open.
+    public var force = false
     public init() {}
 }
 

@@ -1,0 +1,78 @@
+import Foundation
+
+/// `launch history` and `launch report`: recorded runs for people.
+public enum RunRenderer {
+    public static func history(_ runs: [RecordedRun]) -> [String] {
+        guard !runs.isEmpty else { return ["no runs recorded yet (reports are written to .launch/runs/ by every launch)"] }
+        var rows = [["RUN", "ENVIRONMENT", "OUTCOME", "DURATION", "FAILURE"]]
+        for run in runs {
+            let failure = run.services.first { $0.failure != nil }.map { "\($0.name): \($0.failure?.failure ?? "")" }
+                ?? (run.failed ? (run.error.map { String($0.prefix(60)) } ?? "") : "")
+            rows.append([run.id, run.environment, run.outcome, String(format: "%.1fs", run.seconds), failure])
+        }
+        return Text.table(rows)
+    }
+
+    /// The run's phases and a startup waterfall: one bar per service on a shared time axis,
+    /// from its start to ready (`█`), or to the end of the start phase when it never got ready (`░`, then ✗).
+    public static func report(_ run: RecordedRun, width: Int = 48) -> [String] {
+        var lines = ["run \(run.id): \(run.environment) (\(run.project)), \(run.outcome) in \(String(format: "%.2fs", run.seconds))"]
+        if let error = run.error { lines.append("error: \(error)") }
+        if !run.phases.isEmpty {
+            lines.append("phases: " + run.phases.map { "\($0.name) \(String(format: "%.2fs", $0.seconds))" + ($0.status == "ok" ? "" : " (\($0.status))") }.joined(separator: " · "))
+        }
+        let startPhase = run.phases.last { $0.name == "start" }?.seconds ?? 0
+        let end = max(startPhase, run.services.compactMap { $0.readyAt }.max() ?? 0, 0.001)
+        guard !run.services.isEmpty else { return lines }
+        let nameWidth = max(7, run.services.map(\.name.count).max() ?? 0)
+        let scale = Double(width) / end
+        lines.append("")
+        var axis = String(repeating: " ", count: nameWidth + 2)
+        var ruler = String(repeating: " ", count: nameWidth + 2)
+        let step = niceStep(end / 4)
+        var tick = 0.0
+        while tick <= end + 1e-9 {
+            let column = Int((tick * scale).rounded())
+            let label = step < 1 ? String(format: "%.1fs", tick) : "\(Int(tick))s"
+            if column + label.count <= width + 6 && axis.count <= nameWidth + 2 + column {
+                axis += String(repeating: " ", count: nameWidth + 2 + column - axis.count) + label
+            }
+            let rulerIndex = nameWidth + 2 + min(column, width)
+            if ruler.count <= rulerIndex { ruler += String(repeating: "─", count: rulerIndex - ruler.count) + "┬" }
+            tick += step
+        }
+        lines.append(axis)
+        lines.append(ruler)
+        for service in run.services.sorted(by: { ($0.startedAt ?? .infinity) < ($1.startedAt ?? .infinity) }) {
+            let name = Text.pad(service.name, nameWidth)
+            guard let started = service.startedAt else {
+                lines.append("\(name)  " + (service.blockedBy.map { "(blocked by \($0))" } ?? "(not started)"))
+                continue
+            }
+            let from = Int((started * scale).rounded())
+            let until = Int(((service.readyAt ?? end) * scale).rounded())
+            let glyph: Character = service.readyAt == nil ? "░" : "█"
+            var bar = String(repeating: " ", count: from) + String(repeating: glyph, count: max(1, until - from))
+            if let ready = service.readyAt {
+                bar += String(format: " %.2fs", ready - started)
+            } else {
+                bar += " ✗ " + (service.failure?.failure ?? service.state)
+            }
+            if service.retries > 0 { bar += " (\(service.retries) retr\(service.retries == 1 ? "y" : "ies"))" }
+            lines.append("\(name)  \(bar)")
+        }
+        let failures = run.services.filter { $0.failure != nil }
+        if !failures.isEmpty {
+            lines.append("")
+            for service in failures {
+                lines.append("✗ \(service.name) (\(service.serviceClass)): \(service.failure?.reason ?? "") [\(service.failure?.classification ?? "")]")
+            }
+        }
+        return lines
+    }
+
+    static func niceStep(_ raw: Double) -> Double {
+        for candidate in [0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600] where candidate >= raw { return candidate }
+        return 600
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+
+/// A launch as read back from `.launch/runs/<id>.json`. Decodes only what history, reports and the
+/// circuit breaker need, so older reports stay readable when the result gains fields.
+public struct RecordedRun: Sendable, Decodable {
+    public struct Phase: Sendable, Decodable {
+        public var name: String
+        public var seconds: Double
+        public var status: String
+    }
+
+    public struct Service: Sendable, Decodable {
+        public struct Failure: Sendable, Decodable {
+            public var failure: String
+            public var reason: String
+            public var classification: String
+        }
+        public var name: String
+        public var serviceClass: String
+        public var state: String
+        public var blockedBy: String?
+        public var startedAt: Double?
+        public var readyAt: Double?
+        public var retries: Int
+        public var failure: Failure?
+
+        enum CodingKeys: String, CodingKey {
+            case name, serviceClass = "class", state, blockedBy = "blocked_by", startedAt = "started_at",
+                readyAt = "ready_at", retries, failure
+        }
+    }
+
+    public var id: String = ""
+    public var environment: String
+    public var project: String
+    public var outcome: String
+    public var exitCode: Int32
+    public var startedAt: Date
+    public var seconds: Double
+    public var phases: [Phase]
+    public var services: [Service]
+    public var error: String?
+
+    enum CodingKeys: String, CodingKey {
+        case environment, project, outcome, exitCode = "exit_code", startedAt = "started_at", seconds, phases, services, error
+    }
+
+    public var failed: Bool { outcome == "failed" || outcome == "preflight_failed" }
+
+    /// What went wrong, as a stable key: `preflight`, or the core services that failed and how
+    /// (`db:unhealthy`). Two runs with the same signature failed the same way.
+    public var failureSignature: String? {
+        guard failed else { return nil }
+        if outcome == "preflight_failed" { return "preflight" }
+        let core = services.filter { $0.serviceClass == "core" }.compactMap { service in
+            service.failure.map { "\(service.name):\($0.failure)" }
+        }
+        return core.isEmpty ? "failed" : core.sorted().joined(separator: ",")
+    }
+}
+
+/// Run reports under `.launch/runs/` (git-ignored), one JSON file per launch, named so they sort by time.
+public struct RunStore: Sendable {
+    public let directory: String
+
+    public init(layout: ProjectLayout) {
+        directory = (layout.stateDirectory as NSString).appendingPathComponent("runs")
+    }
+
+    /// Writes the result; returns the run id. Results are redacted before they get here.
+    @discardableResult
+    public func save(_ result: LaunchResult) throws -> String {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd'T'HHmmss.SSS'Z'"
+        let id = "\(formatter.string(from: result.startedAt))-\(result.environment)"
+        try AtomicFile.write(try JSONOutput.encode(result) + "\n", to: path(id), mode: 0o644)
+        return id
+    }
+
+    func path(_ id: String) -> String { (directory as NSString).appendingPathComponent(id + ".json") }
+
+    /// Newest first.
+    public func list(environment: String? = nil, limit: Int = .max) -> [RecordedRun] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        let ids = names.filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }.sorted(by: >)
+        var runs: [RecordedRun] = []
+        for id in ids {
+            guard let run = try? load(id), environment == nil || run.environment == environment else { continue }
+            runs.append(run)
+            if runs.count >= limit { break }
+        }
+        return runs
+    }
+
+    public func load(_ id: String) throws -> RecordedRun {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path(id)))
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        var run = try decoder.decode(RecordedRun.self, from: data)
+        run.id = id
+        return run
+    }
+
+    /// A run by id, unique id prefix, or `latest`/nil for the newest.
+    public func find(_ reference: String?) throws -> RecordedRun {
+        let all = list()
+        if reference == nil || reference == "latest", let newest = all.first { return newest }
+        if let reference, let match = all.first(where: { $0.id == reference }) { return match }
+        let matches = all.filter { reference.map($0.id.hasPrefix) ?? false }
+        if matches.count == 1 { return matches[0] }
+        throw UsageError(
+            reference.map { "no run `\($0)` in \(directory)" } ?? "no runs recorded yet",
+            evidence: all.prefix(5).map(\.id), hint: "`launch history` lists recorded runs")
+    }
+}
