@@ -6,15 +6,19 @@ struct Down: AsyncParsableCommand {
         abstract: "Stop and remove an environment's containers and networks (volumes stay).",
         discussion: """
             Containers are found by the compose project label, stopped dependents first, then removed with the \
-            project's networks. Volumes are kept.
+            project's networks. Volumes are kept unless --volumes is given, which lists them and asks for the \
+            project name (or --yes).
 
-            Example:
+            Examples:
               launch down dev
+              launch down dev --volumes --yes
             """)
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Environment name or alias.") var environment: String
     @Flag(help: "Write what was removed as JSON to stdout.") var json = false
+    @Flag(help: "Also remove the project's volumes (asks for confirmation).") var volumes = false
+    @Flag(help: "Confirm removing volumes without asking.") var yes = false
 
     func run() async throws {
         try await execute { context in
@@ -22,7 +26,14 @@ struct Down: AsyncParsableCommand {
             let profile = try catalog.profile(named: environment)
             let client = try EngineClient(environment: context.environment)
             let order = (try? DependencyGraph(ComposeModelReader.read(files: profile.compose.files.map(catalog.layout.composeFile), lookup: { _ in nil })))?.startOrder ?? []
-            let report = try await Teardown(client: client, project: profile.compose.project).run(startOrder: order)
+            if volumes {
+                let existing = try await client.listVolumes(labels: ["com.docker.compose.project=\(profile.compose.project)"]).map(\.name)
+                if !existing.isEmpty {
+                    try Confirmation.require(context, purpose: "remove the volumes of \(profile.compose.project) (their data is lost)",
+                        items: existing, token: profile.compose.project, yes: yes, prompt: !json, flagHint: "launch down \(profile.name) --volumes --yes")
+                }
+            }
+            let report = try await Teardown(client: client, project: profile.compose.project).run(startOrder: order, removeVolumes: volumes)
             if json {
                 context.console.data(try JSONOutput.encode(report))
             } else if report.removedContainers.isEmpty && report.removedNetworks.isEmpty {
@@ -30,6 +41,7 @@ struct Down: AsyncParsableCommand {
             } else {
                 context.console.say("\(profile.compose.project): removed \(report.removedContainers.count) containers, \(report.removedNetworks.count) networks")
                 if !report.keptVolumes.isEmpty { context.console.say("  kept volumes: \(report.keptVolumes.joined(separator: ", "))") }
+                if !report.removedVolumes.isEmpty { context.console.say("  removed volumes: \(report.removedVolumes.joined(separator: ", "))") }
             }
             return .success
         }

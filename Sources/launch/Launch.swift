@@ -21,7 +21,7 @@ struct Launch: AsyncParsableCommand {
             130 interrupted.
             """,
         version: "0.1.0",
-        subcommands: [Up.self, List.self, Plan.self, Env.self, Down.self, History.self, Report.self],
+        subcommands: [Up.self, List.self, Plan.self, Env.self, Down.self, History.self, Report.self, Status.self, Logs.self, FirstRunCommand.self],
         defaultSubcommand: Up.self
     )
 }

@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Every side effect a command may have, passed in rather than reached for: the process runner, the
 /// environment, the console, the clock. Tests build one with a recording runner and a capturing console.
 public struct LaunchContext: Sendable {
@@ -10,11 +14,18 @@ public struct LaunchContext: Sendable {
     public var docker: Docker
     public var nvidiaSMI: NvidiaSMI
     public var now: @Sendable () -> Date
+    /// Reads one line a person typed; nil at end of input. Only called when `canPrompt`.
+    public var readLine: @Sendable () -> String?
+    /// Standard input is a terminal (and stderr is interactive), so asking a question makes sense.
+    public var canPrompt: Bool
 
     public init(
         runner: any ProcessRunning, environment: [String: String], console: Console, workingDirectory: String,
-        docker: Docker = Docker(), nvidiaSMI: NvidiaSMI = NvidiaSMI(), now: @escaping @Sendable () -> Date = Date.init
+        docker: Docker = Docker(), nvidiaSMI: NvidiaSMI = NvidiaSMI(), now: @escaping @Sendable () -> Date = Date.init,
+        readLine: @escaping @Sendable () -> String? = { nil }, canPrompt: Bool = false
     ) {
+        self.readLine = readLine
+        self.canPrompt = canPrompt
         self.runner = runner
         self.environment = environment
         self.console = console
@@ -27,9 +38,12 @@ public struct LaunchContext: Sendable {
     /// The real world: subprocesses, this process's environment and terminal.
     public static func live() -> LaunchContext {
         let environment = ProcessInfo.processInfo.environment
+        let console = Console.standard(environment: environment)
         return LaunchContext(
-            runner: SubprocessRunner(), environment: environment, console: .standard(environment: environment),
-            workingDirectory: FileManager.default.currentDirectoryPath)
+            runner: SubprocessRunner(), environment: environment, console: console,
+            workingDirectory: FileManager.default.currentDirectoryPath,
+            readLine: { Swift.readLine(strippingNewline: true) },
+            canPrompt: console.isInteractive && isatty(STDIN_FILENO) == 1)
     }
 
     /// Finds the project (`--project-dir` or upward search) and loads its profiles.

@@ -51,4 +51,12 @@ public struct Docker: Sendable, Hashable {
             "network", "ls", "--filter", "label=com.docker.compose.project=\(project)", "--format", "{{.Name}}",
         ])
     }
+
+    /// One container's logs; `follow` keeps streaming until cancelled.
+    public func logs(container: String, follow: Bool = false, tail: Int? = nil) -> Command {
+        var arguments = ["logs"]
+        if follow { arguments.append("--follow") }
+        if let tail { arguments += ["--tail", String(tail)] }
+        return command(arguments + [container])
+    }
 }

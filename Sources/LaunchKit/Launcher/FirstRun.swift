@@ -1,0 +1,111 @@
+import Foundation
+
+/// `launch first-run [--reset]`: from a fresh clone (or a broken local state) to a working stack.
+public struct FirstRun: Sendable {
+    public let context: LaunchContext
+    public let layout: ProjectLayout
+    public let profile: Profile
+    let client: EngineClient
+
+    public init(context: LaunchContext, layout: ProjectLayout, profile: Profile, client: EngineClient) {
+        self.context = context
+        self.layout = layout
+        self.profile = profile
+        self.client = client
+    }
+
+    /// What this project already has, found by the compose project label (never by name patterns).
+    public struct Existing: Sendable {
+        public var containers: [String]
+        public var volumes: [String]
+        public var networks: [String]
+        public var envFile: String?
+
+        public var isEmpty: Bool { containers.isEmpty && volumes.isEmpty && networks.isEmpty && envFile == nil }
+
+        public var items: [String] {
+            containers.map { "container \($0)" } + volumes.map { "volume \($0) (its data is lost)" } + networks.map { "network \($0)" }
+                + (envFile.map { ["env file \($0) (backed up first; new secrets are generated)"] } ?? [])
+        }
+    }
+
+    public func existing() async throws -> Existing {
+        let label = ["com.docker.compose.project=\(profile.compose.project)"]
+        let envPath = layout.path(profile.envFile)
+        return Existing(
+            containers: try await client.listContainers(all: true, labels: label).map(\.name).sorted(),
+            volumes: try await client.listVolumes(labels: label).map(\.name).sorted(),
+            networks: try await client.listNetworks(labels: label).map(\.name).sorted(),
+            envFile: FileManager.default.fileExists(atPath: envPath) ? profile.envFile : nil)
+    }
+
+    public struct AlreadySetUp: LaunchFailure {
+        public var existing: Existing
+        public var profile: Profile
+        public var summary: String { "\(profile.compose.project) is already set up here; first-run starts from a clean slate" }
+        public var evidence: [String] { existing.items }
+        public var hint: String? {
+            "`launch \(profile.extends ?? profile.name)` starts the existing setup; `launch first-run --reset` removes the above (after confirmation) and starts over"
+        }
+        public var exitCode: ExitStatus { .usage }
+    }
+
+    /// Refuses when the project exists and `reset` was not asked for; otherwise starts over.
+    /// Returns the env file backup's path, if one was made.
+    public func prepare(reset: Bool, yes: Bool, prompt: Bool) async throws -> String? {
+        let found = try await existing()
+        guard !found.isEmpty else { return nil }
+        guard reset else { throw AlreadySetUp(existing: found, profile: profile) }
+        return try await self.reset(found, yes: yes, prompt: prompt)
+    }
+
+    /// Lists, confirms, backs up the env file, then removes this project's containers, networks, volumes
+    /// and env file. Returns the backup's path.
+    public func reset(_ existing: Existing, yes: Bool, prompt: Bool) async throws -> String? {
+        try Confirmation.require(
+            context, purpose: "start \(profile.compose.project) over", items: existing.items, token: profile.compose.project,
+            yes: yes, prompt: prompt, flagHint: "launch first-run --reset --yes")
+        var backup: String?
+        if existing.envFile != nil {
+            let path = layout.path(profile.envFile)
+            let formatter = DateFormatter()
+            formatter.locale = Locale(identifier: "en_US_POSIX")
+            formatter.timeZone = TimeZone(identifier: "UTC")
+            formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+            let target = "\(path).backup-\(formatter.string(from: context.now()))"
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            try AtomicFile.write(text, to: target, mode: 0o600)
+            backup = layout.display(target)
+        }
+        _ = try await Teardown(client: client, project: profile.compose.project).run(startOrder: [], removeVolumes: true)
+        if existing.envFile != nil {
+            do {
+                try FileManager.default.removeItem(atPath: layout.path(profile.envFile))
+            } catch {
+                throw AtomicFile.WriteError(path: layout.path(profile.envFile), reason: "cannot remove: \(error.localizedDescription)", errnoCode: EACCES)
+            }
+        }
+        return backup
+    }
+
+    /// What a new developer needs after the stack is up.
+    public static func onboarding(_ result: LaunchResult, profile: Profile, backup: String?) -> [String] {
+        var lines = ["", "Welcome aboard. Your \(profile.extends ?? profile.name) stack is \(result.outcome == .success ? "up" : "up, degraded").", ""]
+        if !result.urls.isEmpty {
+            lines.append("Open:")
+            lines += Text.table(result.urls.map { [$0.name, $0.url] }).map { "  " + $0 }
+            lines.append("")
+        }
+        lines.append("Secrets: \(profile.envFile) (mode 0600, git-ignored) holds \(profile.secrets.map(\.key).joined(separator: ", ")).")
+        lines.append("         Values are never printed; read them from the file when a tool asks.")
+        if let backup { lines.append("         Your previous env file is saved as \(backup).") }
+        let environment = profile.extends ?? profile.name
+        lines += ["", "Next:",
+            "  launch status \(environment)          what is running, health, ports",
+            "  launch logs \(environment) [service]  logs, secrets redacted",
+            "  launch down \(environment)            stop it (volumes stay)",
+            "  launch \(environment)                 start it again later",
+            "  launch doctor \(environment)          check the machine"]
+        return lines
+    }
+}

@@ -1,0 +1,34 @@
+import ArgumentParser
+import LaunchKit
+
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show what is running: service, class, state, health, uptime, restarts, ports.",
+        discussion: "Examples:\n  launch status\n  launch status dev --json")
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Environment name or alias (default: every environment).") var environment: String?
+    @Flag(help: "Write JSON to stdout.") var json = false
+
+    func run() async throws {
+        try await execute { context in
+            let catalog = try context.catalog(projectDirectory: global.projectDirectory)
+            let profiles = try environment.map { [try catalog.profile(named: $0)] } ?? catalog.profiles
+            let client = try EngineClient(environment: context.environment)
+            var statuses: [ProjectStatus] = []
+            for profile in profiles {
+                let expected = (try? ComposeModelReader.read(files: profile.compose.files.map(catalog.layout.composeFile), lookup: { _ in nil }))?.serviceNames ?? []
+                statuses.append(try await ProjectStatus.read(client: client, profile: profile, expected: environment == nil ? [] : expected))
+            }
+            if json {
+                context.console.data(try JSONOutput.encode(environment == nil ? statuses : [statuses[0]]))
+            } else {
+                for status in statuses where environment != nil || !status.services.isEmpty {
+                    status.render().forEach(context.console.data)
+                }
+                if environment == nil && statuses.allSatisfy({ $0.services.isEmpty }) { context.console.data("no environment is running") }
+            }
+            return .success
+        }
+    }
+}
