@@ -192,12 +192,7 @@ struct DayTwoEndToEndTests {
                     command: ["sh", "-c", "trap 'exit 0' TERM; sleep 30; touch /tmp/ok; sleep 3600 & wait"]
                     healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 250ms, timeout: 1s, retries: 3, start_period: 60s}
                 """)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: E2E.launchBinary)
-            process.arguments = ["demo", "--project-dir", project.root]
-            process.standardError = FileHandle.nullDevice
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
+            let process = try project.spawn(["demo"])
             let lock = project.root + "/.launch/locks/\(project.name).lock"
             var locked = false
             for _ in 0..<100 where !locked {

@@ -133,6 +133,20 @@ struct TestProject: Sendable {
             """)
     }
 
+    /// Starts `launch` in the background (for Ctrl-C and SIGKILL tests); stderr is captured when `stderr` is given.
+    func spawn(_ arguments: [String], stderr: Pipe? = nil) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: E2E.launchBinary)
+        process.arguments = arguments + ["--project-dir", root]
+        var environment = ProcessInfo.processInfo.environment
+        environment["CI"] = "true"
+        process.environment = environment
+        process.standardError = stderr ?? FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
     func launch(_ arguments: [String], environment: [String: String] = [:]) async throws -> E2E.Result {
         try await E2E.launch(arguments + ["--project-dir", root], in: root, environment: environment)
     }

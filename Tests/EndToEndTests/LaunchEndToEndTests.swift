@@ -263,16 +263,8 @@ struct LaunchEndToEndTests {
                   after:
                 \(Self.healthy(after: 0.1, dependsOn: ["slow"]))
                 """)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: E2E.launchBinary)
-            process.arguments = ["demo", "--project-dir", project.root]
-            var environment = ProcessInfo.processInfo.environment
-            environment["CI"] = "true"
-            process.environment = environment
             let stderr = Pipe()
-            process.standardError = stderr
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
+            let process = try project.spawn(["demo"], stderr: stderr)
             // Wait until the slow service's container runs, then press Ctrl-C.
             var running = false
             for _ in 0..<100 where !running {
