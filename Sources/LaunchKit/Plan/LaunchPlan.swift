@@ -28,6 +28,8 @@ public struct LaunchPlan: Sendable, Encodable {
     public var graph: DependencyGraph
     public var composeCommand: Compose
     public var profile: Profile
+    /// What nvidia-smi said when the overlay was chosen; preflight reuses it instead of probing again.
+    public var gpuProbe: GPUProbe
 
     enum CodingKeys: String, CodingKey {
         case schema, environment, aliases, summary, profileFile = "profile_file", projectRoot = "project_root",
