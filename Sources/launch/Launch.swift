@@ -21,7 +21,7 @@ struct Launch: AsyncParsableCommand {
             130 interrupted.
             """,
         version: "0.1.0",
-        subcommands: [Up.self, List.self, Plan.self, Env.self],
+        subcommands: [Up.self, List.self, Plan.self, Env.self, Doctor.self, Clean.self],
         defaultSubcommand: Up.self
     )
 }
