@@ -389,6 +389,47 @@ struct PreflightTests {
         #expect(offline.status == .skip)
     }
 
+    // MARK: A whole run
+
+    @Test func aWholeRunKeepsAStableOrderAndStartsNoProcessOfItsOwn() async throws {
+        let project = try TemporaryProject()
+        let port = try listen()
+        close(port.descriptor)
+        try project.write("compose/app.yml", """
+            services:
+              web: {image: "local/busybox:latest", ports: ["127.0.0.1:\(port.port):80"]}
+            """)
+        try project.write("environments/demo.yml", """
+            name: demo
+            compose: {project: demo, files: [app.yml]}
+            env_file: .env.demo
+            requires: {memory: 1KiB, paths: [configs/]}
+            preflight:
+              - name: Local thing
+                tcp: {host: 127.0.0.1, port: 9, timeout: 200ms}
+            """)
+        let runner = RecordingRunner()
+        runner.onMissing("docker")
+        runner.onMissing("docker-compose")
+        let context = LaunchContext(
+            runner: runner, environment: ["DOCKER_HOST": "unix:///nonexistent.sock", "PATH": "/nonexistent"],
+            console: CapturedOutput().console(), workingDirectory: project.root)
+        let plan = try await Planner(context: context, layout: project.layout).plan(try project.catalog().profile(named: "demo"))
+        let planningCalls = runner.calls.count
+
+        let report = await Preflight(context: context, layout: project.layout)
+            .run(plan, probe: plan.gpuProbe, options: PreflightOptions(network: false))
+        #expect(report.checks.map(\.id) == [
+            "docker.cli", "docker.daemon", "compose", "gpu", "memory", "disk", "paths", "env.file", "env.variables",
+            "port.127.0.0.1:\(port.port)", "images", "preflight.local-thing",
+        ])
+        #expect(report.checks.map(\.status) == [.fail, .fail, .fail, .skip, .ok, .ok, .fail, .ok, .ok, .ok, .skip, .skip])
+        #expect(report.failures.allSatisfy { $0.remediation != nil })
+        #expect(report.failed)
+        #expect(report.overlay?.choice == .noOverlay)
+        #expect(runner.calls.count == planningCalls, "preflight ran \(runner.calls.dropFirst(planningCalls).map(\.description))")
+    }
+
     // MARK: Report and renderer
 
     static let report = PreflightReport(

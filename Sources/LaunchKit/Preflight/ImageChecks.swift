@@ -47,18 +47,18 @@ enum ImageChecks {
     static func check(image: String, services: [String], present: Bool?, registry: Registry, reachability: Reachability)
         -> CheckResult
     {
-        let id = "image.\(image)", title = "image \(image) (\(services.joined(separator: ", ")))"
+        let id = "image.\(image)", title = "image of \(services.joined(separator: ", "))"
         switch (present, reachability) {
         case (true?, _):
-            return .ok(id, title, "present locally")
+            return .ok(id, title, "\(image) is present locally")
         case (nil, _):
-            return .skip(id, title, "could not ask the engine whether it is present")
+            return .skip(id, title, "could not ask the engine whether \(image) is present")
         case (false?, .notChecked):
             return .warn(
-                id, title, "not present locally: launch will pull it from \(registry) (registry not tested: --no-network)",
+                id, title, "\(image) is not present locally: launch will pull it from \(registry) (registry not tested: --no-network)",
                 fix: "pull it ahead of time (`docker pull \(image)`) so the launch does not wait for it")
         case (false?, .reachable(let milliseconds)):
-            return .ok(id, title, "not present locally: launch will pull it from \(registry) (reachable, \(milliseconds)ms)")
+            return .ok(id, title, "\(image) is not present locally: launch will pull it from \(registry) (reachable, \(milliseconds)ms)")
         case (false?, .unreachable(let reason)):
             return .fail(
                 id, title, "\(image) is not present locally and \(registry) is unreachable (\(reason))",
