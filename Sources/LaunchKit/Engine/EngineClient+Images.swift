@@ -1,9 +1,7 @@
 extension EngineClient {
-    /// Whether `reference` (`nginx:1.27`, `ghcr.io/o/i@sha256:…`) is present locally: `GET /images/{name}/json`,
-    /// where 404 means missing. Never pulls.
+    /// Whether `reference` exists locally (`GET /images/{name}/json`; 404 means missing).
     public func imageExists(_ reference: String) async throws -> Bool {
-        let response = try await perform(
-            "GET", "/images/\(Self.escape(reference))/json", accept: { $0 == 200 || $0 == 404 })
-        return response.status == 200
+        let response = try await perform("GET", "/images/\(Self.escape(reference))/json", accept: Self.okOrGone)
+        return response.status != 404
     }
 }

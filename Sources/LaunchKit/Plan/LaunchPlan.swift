@@ -28,8 +28,10 @@ public struct LaunchPlan: Sendable, Encodable {
     public var graph: DependencyGraph
     public var composeCommand: Compose
     public var profile: Profile
-    /// What nvidia-smi said when the overlay was chosen; preflight reuses it instead of probing again.
+    /// What nvidia-smi said when the plan was made (not encoded; preflight reports it).
     public var gpuProbe: GPUProbe
+    /// Which Compose was found, so a second plan in the same run does not ask again.
+    public var composeDetection: ComposeDetector.Detection?
 
     enum CodingKeys: String, CodingKey {
         case schema, environment, aliases, summary, profileFile = "profile_file", projectRoot = "project_root",

@@ -74,7 +74,8 @@ public struct Planner: Sendable {
             composeFiles: files.map(layout.display), overlay: overlay, envFile: envState, modelSource: modelSource,
             compose: detection.map { "\($0.flavor.displayName) \($0.version)" }, services: services,
             levels: graph.levels, commands: commands(compose, stack: stack), urls: profile.urls, warnings: warnings,
-            stack: stack, graph: graph, composeCommand: compose, profile: profile, gpuProbe: probe)
+            stack: stack, graph: graph, composeCommand: compose, profile: profile, gpuProbe: probe,
+            composeDetection: detection)
     }
 
     /// Runs `docker compose config`; a rejection is a configuration error carrying Compose's own words.

@@ -29,11 +29,8 @@ public struct Preflight: Sendable {
         let profile = plan.profile
         var jobs = machineJobs(facts: facts, engineTime: engineTime)
 
-        let flavor = plan.compose == nil ? nil : plan.composeCommand.flavor
-        let version = flavor.flatMap { flavor in
-            plan.compose.map { String($0.dropFirst(flavor.displayName.count)).trimmingCharacters(in: .whitespaces) }
-        }
-        jobs.append { [DockerChecks.compose(flavor: flavor, version: version)] }
+        let detection = plan.composeDetection
+        jobs.append { [DockerChecks.compose(flavor: detection?.flavor, version: detection?.version)] }
         jobs.append {
             var results = GPUChecks.plan(profile, probe: probe, overlay: plan.overlay)
             if plan.overlay.choice == .dual || plan.overlay.choice == .single {
