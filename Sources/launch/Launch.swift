@@ -21,7 +21,10 @@ struct Launch: AsyncParsableCommand {
             130 interrupted.
             """,
         version: "0.1.0",
-        subcommands: [Up.self, List.self, Plan.self, Env.self, Down.self, History.self, Report.self, Status.self, Logs.self, FirstRunCommand.self],
+        subcommands: [
+            Up.self, FirstRunCommand.self, Plan.self, Doctor.self, Env.self, List.self, Status.self, Logs.self, Down.self,
+            Clean.self, History.self, Report.self,
+        ],
         defaultSubcommand: Up.self
     )
 }

@@ -219,12 +219,24 @@ public struct SystemDataUsage: Decodable, Sendable, Equatable {
         public let size: Int64
         public let sharedSize: Int64
         public let containers: Int
-        enum CodingKeys: String, CodingKey { case size = "Size", sharedSize = "SharedSize", containers = "Containers" }
+        /// Cleanup names what it would remove: dangling images have no tag (or only `<none>:<none>`).
+        public let id: String?
+        public let repoTags: [String]?
+        public let labels: [String: String]?
+        enum CodingKeys: String, CodingKey {
+            case size = "Size", sharedSize = "SharedSize", containers = "Containers", id = "Id", repoTags = "RepoTags"
+            case labels = "Labels"
+        }
     }
     public struct Container: Decodable, Sendable, Equatable {
         public let sizeRw: Int64?
         public let state: String
-        enum CodingKeys: String, CodingKey { case sizeRw = "SizeRw", state = "State" }
+        public let id: String?
+        public let names: [String]?
+        public let labels: [String: String]?
+        enum CodingKeys: String, CodingKey {
+            case sizeRw = "SizeRw", state = "State", id = "Id", names = "Names", labels = "Labels"
+        }
     }
     public struct UsageData: Decodable, Sendable, Equatable {
         public let size: Int64
@@ -239,7 +251,8 @@ public struct SystemDataUsage: Decodable, Sendable, Equatable {
     public struct BuildCache: Decodable, Sendable, Equatable {
         public let size: Int64
         public let inUse: Bool
-        enum CodingKeys: String, CodingKey { case size = "Size", inUse = "InUse" }
+        public let shared: Bool?
+        enum CodingKeys: String, CodingKey { case size = "Size", inUse = "InUse", shared = "Shared" }
     }
     public let layersSize: Int64
     public let images: [Image]

@@ -60,7 +60,7 @@ public enum LaunchCommand {
             environment: profile.name, project: profile.compose.project, outcome: outcome, exitCode: failure.exitCode.rawValue,
             startedAt: startedAt, seconds: context.now().timeIntervalSince(startedAt), phases: [], services: [], degraded: [],
             urls: profile.urls, rollback: nil, error: redact(([failure.summary] + failure.evidence).joined(separator: "; ")))
-        try? store.save(result)
+        _ = try? store.save(result)
     }
 }
 

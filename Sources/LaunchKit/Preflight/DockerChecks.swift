@@ -1,0 +1,117 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The Docker CLI, the daemon it talks to, Compose, and the NVIDIA runtime.
+enum DockerChecks {
+    static func cli(environment: [String: String], docker: Docker) -> CheckResult {
+        if let path = Executables.find(docker.executable, environment: environment) {
+            return .ok("docker.cli", "Docker CLI", path)
+        }
+        return .fail(
+            "docker.cli", "Docker CLI", "`\(docker.executable)` is not on PATH",
+            fix: "install the Docker CLI (https://docs.docker.com/engine/install/) and make sure `docker` is on PATH")
+    }
+
+    static func daemon(_ facts: EngineFacts) -> CheckResult {
+        let id = "docker.daemon", title = "Docker daemon"
+        if let info = facts.info {
+            return .ok(id, title, "Docker Engine \(info.serverVersion) at \(facts.endpoint)")
+        }
+        let viaDockerHost = facts.endpoint.source == .dockerHost
+        let startIt =
+            viaDockerHost
+            ? "start the engine DOCKER_HOST names, or unset DOCKER_HOST to use the default socket"
+            : "start Docker (`sudo systemctl start docker`, or Docker Desktop); launch itself never needs sudo"
+        switch facts.problem {
+        case .engine(.socketMissing(let path))?:
+            return .fail(id, title, "the Docker daemon is not running: no socket at \(path) (\(facts.endpoint))", fix: startIt)
+        case .engine(.connectionRefused(let path))?:
+            return .fail(id, title, "the Docker daemon is not running: nothing answers on \(path) (\(facts.endpoint))", fix: startIt)
+        case .engine(.permissionDenied(let path))?:
+            return .fail(
+                id, title, "permission denied on \(path)\(socketOwnership(path)): this user may not use Docker",
+                fix: "add yourself to the docker group (`sudo usermod -aG docker $USER`, then log in again); launch itself never needs sudo")
+        case .engine(let error)?:
+            return .fail(
+                id, title, "the daemon at \(facts.endpoint) did not answer properly: \(error)",
+                fix: error.hint ?? "run `docker info`; the daemon log says more")
+        case .cli(let status, let message)?:
+            return .fail(
+                id, title, "the daemon at \(facts.endpoint) is not answering: \(message) (docker info exit \(status))",
+                fix: startIt)
+        case .cliMissing?, nil:
+            return .fail(
+                id, title, "no daemon to ask: \(facts.endpoint) is not a unix socket and the docker CLI is missing",
+                fix: "install the Docker CLI, or point DOCKER_HOST at a unix:// socket")
+        }
+    }
+
+    /// `(owner root:docker, mode 660)`: tells a person which group would let them in.
+    static func socketOwnership(_ path: String) -> String {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return "" }
+        let owner = getpwuid(info.st_uid).map { String(cString: $0.pointee.pw_name) } ?? String(info.st_uid)
+        let group = getgrgid(info.st_gid).map { String(cString: $0.pointee.gr_name) } ?? String(info.st_gid)
+        return " (owner \(owner):\(group), mode \(String(info.st_mode & 0o777, radix: 8)))"
+    }
+
+    /// Which Compose implementation answers, its version, and what `launch` will run.
+    static func compose(flavor: ComposeFlavor?, version: String?) -> CheckResult {
+        let id = "compose", title = "Docker Compose"
+        guard let flavor, let version else {
+            return .fail(
+                id, title, "neither `docker compose` (v2 plugin) nor `docker-compose` answers",
+                fix: "install the Compose v2 plugin (package docker-compose-plugin, or Docker Desktop)")
+        }
+        let runs: String =
+            switch flavor {
+            case .plugin(let docker): "`\(docker) compose`"
+            case .standalone(let path, _): "`\(path)`"
+            }
+        if case .standalone(_, let major) = flavor, major < 2 {
+            return .warn(
+                id, title, "\(flavor.displayName) \(version); launch will run \(runs)",
+                fix: "Compose v1 is end-of-life: install the v2 plugin (package docker-compose-plugin)")
+        }
+        return .ok(id, title, "\(flavor.displayName) \(version); launch will run \(runs)")
+    }
+
+    /// GPU containers need the NVIDIA container toolkit; `docker info` lists its runtime when configured.
+    static func nvidiaRuntime(_ facts: EngineFacts, environment: [String: String]) -> CheckResult {
+        let id = "docker.nvidia-runtime", title = "NVIDIA container runtime"
+        guard let info = facts.info else {
+            return .skip(id, title, "the Docker daemon is not reachable")
+        }
+        if info.runtimes.contains(where: { $0.hasPrefix("nvidia") }) {
+            return .ok(id, title, "runtimes: \(info.runtimes.joined(separator: ", "))")
+        }
+        let configure = "run `sudo nvidia-ctk runtime configure --runtime=docker` and restart Docker"
+        // `--gpus` works through the toolkit's hook even when no `nvidia` runtime is registered.
+        if let hook = ["nvidia-container-runtime-hook", "nvidia-ctk"].lazy.compactMap({
+            Executables.find($0, environment: environment)
+        }).first {
+            return .warn(
+                id, title, "no `nvidia` runtime in docker info (runtimes: \(info.runtimes.joined(separator: ", "))), but \(hook) is installed",
+                fix: configure)
+        }
+        return .fail(
+            id, title, "no `nvidia` runtime in docker info (runtimes: \(info.runtimes.joined(separator: ", "))): GPU containers cannot start",
+            fix: "install the NVIDIA Container Toolkit (nvidia-container-toolkit), then " + configure)
+    }
+}
+
+/// Finds programs the way a shell does, without running anything.
+enum Executables {
+    static func find(_ name: String, environment: [String: String]) -> String? {
+        if name.contains("/") { return FileManager.default.isExecutableFile(atPath: name) ? name : nil }
+        let path = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        for directory in path.split(separator: ":") where !directory.isEmpty {
+            let candidate = directory + "/" + name
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return nil
+    }
+}

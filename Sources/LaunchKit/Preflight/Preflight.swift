@@ -1,0 +1,174 @@
+import Foundation
+
+/// Finds every problem that would stop a launch before anything starts, in about a second, and says how to fix
+/// each one. All checks run concurrently; the engine is asked once, over its socket, and the answer is shared.
+///
+/// `launch doctor [<env>]` prints the report; `launch <env>` runs it first and starts nothing when it failed.
+public struct Preflight: Sendable {
+    public let context: LaunchContext
+    public let layout: ProjectLayout
+    /// Where /proc is; tests point it at fixtures.
+    var proc = ProcFS()
+    /// How long a registry gets to accept a TCP connection before its images count as unpullable.
+    var registryTimeout: Duration = .milliseconds(1500)
+
+    public init(context: LaunchContext, layout: ProjectLayout) {
+        self.context = context
+        self.layout = layout
+    }
+
+    private typealias Job = @Sendable () async -> [CheckResult]
+
+    /// Every check for `plan`: machine, GPUs and overlay, memory and disk against `requires`, paths, env file and
+    /// variables, published ports, images, and the profile's own `preflight:` checks.
+    /// `probe` is the GPU probe the plan was made with (`plan.gpuProbe`), so nvidia-smi runs once.
+    public func run(_ plan: LaunchPlan, probe: GPUProbe, options: PreflightOptions) async -> PreflightReport {
+        let started = ContinuousClock.now
+        let context = context, layout = layout, proc = proc
+        let (facts, engineTime) = await Self.timed { await EngineFacts.gather(context: context) }
+        let profile = plan.profile
+        var jobs = machineJobs(facts: facts, engineTime: engineTime)
+
+        let detection = plan.composeDetection
+        jobs.append { [DockerChecks.compose(flavor: detection?.flavor, version: detection?.version)] }
+        jobs.append {
+            var results = GPUChecks.plan(profile, probe: probe, overlay: plan.overlay)
+            if plan.overlay.choice == .dual || plan.overlay.choice == .single {
+                results.append(DockerChecks.nvidiaRuntime(facts, environment: context.environment))
+            }
+            return results
+        }
+        jobs.append { [HostChecks.memory(available: proc.memAvailable(), required: profile.requires.memory, profile: profile)] }
+        jobs.append { [HostChecks.disk(facts, required: profile.requires.disk, profile: profile)] }
+        jobs.append { HostChecks.paths(profile, layout: layout).map { [$0] } ?? [] }
+        jobs.append { [VariableChecks.envFile(profile, layout: layout, options: options)] }
+        jobs.append {
+            [VariableChecks.variables(plan, layout: layout, environment: context.environment, options: options)]
+        }
+        for wanted in PortChecks.wanted(plan.stack) {
+            jobs.append { [PortChecks.check(wanted, project: plan.project, facts: facts, proc: proc)] }
+        }
+        jobs.append { await imageChecks(plan.stack, facts: facts, network: options.network) }
+
+        let envFile = (try? String(contentsOfFile: layout.path(profile.envFile), encoding: .utf8)).map(EnvFile.init)
+        let values = (envFile?.values ?? [:]).merging(context.environment) { _, environment in environment }
+        let redact = Redactor(profile: profile, envFile: envFile)
+        for spec in profile.preflight {
+            jobs.append {
+                [await ProfileChecks.run(spec, profile: profile, values: values, redact: redact, network: options.network)]
+            }
+        }
+        let checks = await Self.runAll(jobs)
+        return PreflightReport(
+            environment: profile.name, project: plan.project, overlay: plan.overlay, checks: checks,
+            durationSeconds: (ContinuousClock.now - started).seconds)
+    }
+
+    /// `launch doctor` without an environment: Docker, Compose, GPUs, memory and disk of this machine.
+    /// Probes GPUs unless `probe` is given.
+    public func runMachine(probe: GPUProbe? = nil, options: PreflightOptions = PreflightOptions()) async -> PreflightReport {
+        let started = ContinuousClock.now
+        let context = context, proc = proc
+        let (facts, engineTime) = await Self.timed { await EngineFacts.gather(context: context) }
+        var jobs = machineJobs(facts: facts, engineTime: engineTime)
+        jobs.append {
+            let detection = await ComposeDetector(runner: context.runner, docker: context.docker).detect()
+            return [DockerChecks.compose(flavor: detection?.flavor, version: detection?.version)]
+        }
+        jobs.append {
+            let found: GPUProbe
+            if let probe { found = probe } else { found = await GPUProbe.run(context.nvidiaSMI, runner: context.runner) }
+            var results = GPUChecks.machine(found)
+            if found.count > 0 { results.append(DockerChecks.nvidiaRuntime(facts, environment: context.environment)) }
+            return results
+        }
+        jobs.append { [HostChecks.memory(available: proc.memAvailable(), required: nil, profile: nil)] }
+        jobs.append { [HostChecks.disk(facts, required: nil, profile: nil)] }
+        let checks = await Self.runAll(jobs)
+        return PreflightReport(checks: checks, durationSeconds: (ContinuousClock.now - started).seconds)
+    }
+
+    private func machineJobs(facts: EngineFacts, engineTime: Double) -> [Job] {
+        let context = context
+        return [
+            { [DockerChecks.cli(environment: context.environment, docker: context.docker)] },
+            {
+                var daemon = DockerChecks.daemon(facts)
+                daemon.durationSeconds = engineTime
+                return [daemon]
+            },
+        ]
+    }
+
+    // MARK: Images
+
+    private func imageChecks(_ stack: ComposeStack, facts: EngineFacts, network: Bool) async -> [CheckResult] {
+        let images = ImageChecks.pulled(stack)
+        guard !images.isEmpty else { return [] }
+        guard facts.reachable else {
+            return [.skip("images", "Images", "the Docker daemon is not reachable: \(images.count) images not checked")]
+        }
+        let context = context
+        let presence = await withTaskGroup(of: (String, Bool?).self) { group in
+            for (image, _) in images {
+                group.addTask {
+                    if let client = facts.client { return (image, try? await client.imageExists(image)) }
+                    let output = try? await context.runner.run(context.docker.inspectImages([image]))
+                    return (image, output.map(\.succeeded))
+                }
+            }
+            var found: [String: Bool?] = [:]
+            for await (image, present) in group { found[image] = present }
+            return found
+        }
+        let missingRegistries = Set(images.filter { presence[$0.image] == .some(false) }.map { ImageChecks.registry(for: $0.image) })
+        var reachability: [ImageChecks.Registry: ImageChecks.Reachability] = [:]
+        if network {
+            let timeout = registryTimeout
+            reachability = await withTaskGroup(of: (ImageChecks.Registry, ImageChecks.Reachability).self) { group in
+                for registry in missingRegistries {
+                    group.addTask {
+                        let outcome = await TCPProbe.connect(host: registry.host, port: registry.port, timeout: timeout)
+                        return (registry, ImageChecks.reachability(outcome, timeout: timeout))
+                    }
+                }
+                var answers: [ImageChecks.Registry: ImageChecks.Reachability] = [:]
+                for await (registry, answer) in group { answers[registry] = answer }
+                return answers
+            }
+        }
+        return images.map { image, services in
+            let registry = ImageChecks.registry(for: image)
+            return ImageChecks.check(
+                image: image, services: services, present: presence[image] ?? nil, registry: registry,
+                reachability: reachability[registry] ?? .notChecked)
+        }
+    }
+
+    // MARK: Running
+
+    /// Runs every job at once; results keep the jobs' order, each stamped with its job's wall time.
+    private static func runAll(_ jobs: [Job]) async -> [CheckResult] {
+        await withTaskGroup(of: (Int, [CheckResult]).self) { group in
+            for (index, job) in jobs.enumerated() {
+                group.addTask {
+                    let (results, seconds) = await timed(job)
+                    return (index, results.map { result in
+                        var result = result
+                        if result.durationSeconds == 0 { result.durationSeconds = seconds }
+                        return result
+                    })
+                }
+            }
+            var byIndex: [Int: [CheckResult]] = [:]
+            for await (index, results) in group { byIndex[index] = results }
+            return jobs.indices.flatMap { byIndex[$0] ?? [] }
+        }
+    }
+
+    private static func timed<T: Sendable>(_ body: @Sendable () async -> T) async -> (T, Double) {
+        let started = ContinuousClock.now
+        let value = await body()
+        return (value, (ContinuousClock.now - started).seconds)
+    }
+}

@@ -1,0 +1,51 @@
+import ArgumentParser
+import LaunchKit
+
+struct Doctor: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check this machine (and an environment) for everything that would stop a launch.",
+        discussion: """
+            Runs every preflight check at once and says how to fix each problem: Docker and Compose, GPUs and the \
+            overlay they give, memory and disk against the profile's requires, paths, the env file and the \
+            variables the compose files need, published ports, images and their registries, and the profile's \
+            own http/tcp checks. `launch <environment>` runs the same checks first and starts nothing when one fails.
+
+            Without an environment only the machine is checked (Docker, Compose, GPUs, memory, disk).
+            Exit status: 0 when nothing failed (warnings allowed), 2 when a check failed.
+
+            Examples:
+              launch doctor
+              launch doctor dev
+              launch doctor dev --no-network --json
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Environment name or alias (see `launch list`); omit to check the machine only.")
+    var environment: String?
+    @Flag(help: "Write the report as JSON to stdout (schema: docs/doctor-json.md).") var json = false
+    @Flag(help: "Skip the profile's http/tcp checks and the registry test for images to pull.") var noNetwork = false
+
+    func run() async throws {
+        try await execute { context in
+            let options = PreflightOptions(network: !noNetwork, envFileWillBeCreated: true)
+            let report: PreflightReport
+            if let environment {
+                let catalog = try context.catalog(projectDirectory: global.projectDirectory)
+                let profile = try catalog.profile(named: environment)
+                let plan = try await Planner(context: context, layout: catalog.layout).plan(profile)
+                report = await Preflight(context: context, layout: catalog.layout)
+                    .run(plan, probe: plan.gpuProbe, options: options)
+            } else {
+                let layout = (try? context.catalog(projectDirectory: global.projectDirectory).layout)
+                    ?? ProjectLayout(root: context.workingDirectory)
+                report = await Preflight(context: context, layout: layout).runMachine(options: options)
+            }
+            if json {
+                context.console.data(try JSONOutput.encode(report))
+            } else {
+                PreflightRenderer.render(report, console: context.console)
+            }
+            return report.failed ? .preflightFailed : .success
+        }
+    }
+}
