@@ -22,6 +22,7 @@ struct Up: AsyncParsableCommand {
     @Flag(help: "On failure, leave the stack up for debugging instead of rolling back.") var keepOnFailure = false
     @Flag(help: "Skip the Docker cleanup phase.") var noCleanup = false
     @Flag(help: "Launch even if the circuit breaker refuses after repeated identical failures.") var force = false
+    @Flag(help: "Skip preflight checks that need the network (profile HTTP/TCP checks, registry reachability).") var noNetwork = false
 
     func run() async throws {
         try await execute { context in
@@ -34,6 +35,7 @@ struct Up: AsyncParsableCommand {
             options.keepOnFailure = keepOnFailure
             options.cleanup = !noCleanup
             options.force = force
+            options.networkChecks = !noNetwork
             let result = try await LaunchCommand.run(context, layout: catalog.layout, profile: profile, options: options)
             if json {
                 context.console.data(try JSONOutput.encode(result))

@@ -254,6 +254,27 @@ struct LaunchEndToEndTests {
         }
     }
 
+    @Test func anOccupiedPortStopsTheLaunchInPreflightWithNothingCreated() async throws {
+        try await E2E.withProject { project in
+            let (descriptor, port) = try Sockets.listen(host: "127.0.0.1")
+            defer { close(descriptor) }
+            try project.writeProfile(extra: Self.policy, stack: """
+                services:
+                  web:
+                    image: \(Self.image)
+                    command: ["sleep", "3600"]
+                    ports: ["127.0.0.1:\(port):80"]
+                """)
+            let result = try await launch(project)
+            #expect(result.status == 2)
+            #expect(result.stderr.contains("web wants port \(port), held by"))
+            #expect(result.stderr.contains("nothing was started"))
+            let left = try await resources(project)
+            #expect(left.containers.isEmpty && left.networks.isEmpty)
+            #expect(!FileManager.default.fileExists(atPath: project.root + "/.env.demo"))
+        }
+    }
+
     @Test func ctrlCMidLaunchRollsBackAndExits130() async throws {
         try await E2E.withProject { project in
             try project.writeProfile(extra: Self.policy, stack: """

@@ -17,14 +17,15 @@ public enum LaunchCommand {
             try CircuitBreaker().check(environment: profile.name, history: store.list(environment: profile.name, limit: 10), now: context.now())
         }
         let client = try EngineClient(environment: context.environment)
-        let launcher = Launcher(context: context, layout: layout, client: client, preflight: preflight ?? { _ in
-            do {
-                _ = try await client.ping()
-                return []
-            } catch let error as EngineError {
-                return [error.summary + (error.hint.map { " (\($0))" } ?? "")]
-            } catch {
-                return ["the Docker engine did not answer: \(error)"]
+        let checks = Preflight(context: context, layout: layout)
+        let networkChecks = options.networkChecks
+        let launcher = Launcher(context: context, layout: layout, client: client, preflight: preflight ?? { plan in
+            let report = await checks.run(plan, probe: plan.gpuProbe, options: PreflightOptions(network: networkChecks, envFileWillBeCreated: true))
+            for check in report.checks where check.status == .warn {
+                context.console.say(context.console.styled("    warning", .yellow) + " \(check.id): \(check.evidence)")
+            }
+            return report.failures.map { check in
+                "\(check.id): \(check.evidence)" + (check.remediation.map { "\n      fix: \($0)" } ?? "")
             }
         })
         let report = ProgressReporter(console: context.console)

@@ -81,8 +81,7 @@ public struct Launcher: Sendable {
             return (plan, "\(plan.services.count) services, overlay \(plan.overlay.choice.rawValue)")
         }
         try await timeline.measure("preflight", report: report) {
-            var failures = await preflight(plan)
-            if let blocked = plan.overlay.failure { failures.insert(blocked, at: 0) }
+            let failures = await preflight(plan)
             guard failures.isEmpty else {
                 throw PhaseFailure(phase: "preflight", summary: "preflight failed: nothing was started", evidence: failures,
                     hint: "fix the failing checks; `launch doctor \(profile.name)` runs them alone")
@@ -100,7 +99,7 @@ public struct Launcher: Sendable {
         }
         let redact = Redactor(profile: profile, envFile: try? EnvProvisioner(layout: layout, profile: profile).read())
         if options.cleanup {
-            timeline.skip("cleanup", "not needed", report: report)
+            await timeline.measure("cleanup", report: report) { await cleanup(profile.cleanup) }
         } else {
             timeline.skip("cleanup", "--no-cleanup", report: report)
         }
@@ -182,6 +181,19 @@ public struct Launcher: Sendable {
             environment: plan.environment, project: plan.project, outcome: .interrupted, exitCode: ExitStatus.interrupted.rawValue,
             startedAt: startedAt, seconds: timeline.elapsed, phases: timeline.all, services: [], degraded: [], urls: plan.urls,
             rollback: rollback, error: nil)
+    }
+
+    /// Prunes stopped containers, dangling images and build cache (never volumes) when more than the
+    /// profile's share is reclaimable. A cleanup problem is reported, never a reason to stop the launch.
+    func cleanup(_ policy: Profile.CleanupPolicy) async -> ((), String?) {
+        do {
+            guard let pruned = try await Cleanup(context: context).runIfNeeded(policy: policy) else {
+                return ((), "prunable space below the \(Int(policy.reclaimablePercent))% threshold")
+            }
+            return ((), "reclaimed \(pruned.reclaimed)" + (pruned.decision.map { " (\($0.reason))" } ?? ""))
+        } catch {
+            return ((), "skipped: \((error as? any LaunchFailure)?.summary ?? "\(error)")")
+        }
     }
 
     /// Pulls images that are not present locally and builds `build:` services whose image is missing.
