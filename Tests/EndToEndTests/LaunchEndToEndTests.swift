@@ -254,6 +254,85 @@ struct LaunchEndToEndTests {
         }
     }
 
+    /// When a container's state changed, by the engine's clock.
+    func engineTime(_ container: String, _ field: String) async throws -> Date? {
+        let text = try await E2E.docker(["inspect", "--format", "{{.State.\(field)}}", container]).stdout
+        return EngineTime.parse(text.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    @Test func aJobWithAHealthcheckIsReadyWhenItExitsNotWhenItIsHealthy() async throws {
+        try await E2E.withProject { project in
+            try project.writeProfile(extra: Self.policy, stack: """
+                services:
+                  migrate:
+                    image: \(Self.image)
+                    command: ["sh", "-c", "sleep 2; echo migrated"]
+                    healthcheck: {test: ["CMD", "true"], interval: 250ms, timeout: 1s, retries: 3}
+                  api:
+                    image: \(Self.image)
+                    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+                    depends_on: {migrate: {condition: service_completed_successfully}}
+                """)
+            let result = try await launch(project)
+            #expect(result.status == 0, "\(result.stderr)")
+            let migrated = try #require(try await engineTime("\(project.name)-migrate-1", "FinishedAt"))
+            let apiStarted = try #require(try await engineTime("\(project.name)-api-1", "StartedAt"))
+            #expect(apiStarted >= migrated, "api started before the migration finished")
+        }
+    }
+
+    @Test func aHealthcheckFromTheImageIsWaitedFor() async throws {
+        try await E2E.withProject { project in
+            let image = "\(project.name)-withcheck:latest"
+            let base = try await E2E.docker(["create", Self.image, "true"])
+            let id = base.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let commit = try await E2E.docker([
+                "commit", "--change", "HEALTHCHECK --interval=250ms --timeout=1s --start-period=20s CMD test -f /tmp/ok", id, image,
+            ])
+            _ = try await E2E.docker(["rm", "-f", id])
+            #expect(commit.status == 0)
+            defer { Task { _ = try? await E2E.docker(["rmi", "-f", image]) } }
+            try project.writeProfile(extra: Self.policy, stack: """
+                services:
+                  db:
+                    image: \(image)
+                    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 2; touch /tmp/ok; sleep 3600 & wait"]
+                  api:
+                    image: \(Self.image)
+                    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+                    depends_on: {db: {condition: service_healthy}}
+                """)
+            let result = try await launch(project)
+            #expect(result.status == 0, "\(result.stderr)")
+            let probes = try await E2E.docker(["inspect", "--format", "{{json .State.Health.Log}}", "\(project.name)-db-1"])
+            let log = (try? JSONSerialization.jsonObject(with: Data(probes.stdout.utf8)) as? [[String: Any]]) ?? []
+            let firstPass = log.first { $0["ExitCode"] as? Int == 0 }.flatMap { ($0["End"] as? String).flatMap(EngineTime.parse) }
+            let apiStarted = try #require(try await engineTime("\(project.name)-api-1", "StartedAt"))
+            let healthy = try #require(firstPass, "no passing probe in \(probes.stdout)")
+            #expect(apiStarted >= healthy, "api started before db's image healthcheck passed")
+        }
+    }
+
+    @Test func aRelaunchStartsAStoppedContainerAndAdoptsTheRunningOnes() async throws {
+        try await E2E.withProject { project in
+            try project.writeProfile(extra: Self.policy, stack: """
+                services:
+                  db:
+                \(Self.healthy(after: 0.2))
+                  api:
+                \(Self.healthy(after: 0.2, dependsOn: ["db"], extra: "\n    deploy: {replicas: 2}"))
+                """)
+            #expect(try await launch(project).status == 0)
+            // One replica stopped, one still running: the relaunch must start the stopped one, not just wait.
+            _ = try await E2E.docker(["stop", "-t", "1", "\(project.name)-api-1"])
+            let again = try await launch(project)
+            #expect(again.status == 0, "\(again.stderr)")
+            #expect(again.stderr.contains("already running"))
+            let running = try await E2E.docker(["inspect", "--format", "{{.State.Running}}", "\(project.name)-api-1"])
+            #expect(running.stdout.hasPrefix("true"))
+        }
+    }
+
     @Test func anOccupiedPortStopsTheLaunchInPreflightWithNothingCreated() async throws {
         try await E2E.withProject { project in
             let (descriptor, port) = try Sockets.listen(host: "127.0.0.1")

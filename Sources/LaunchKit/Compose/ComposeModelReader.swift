@@ -68,7 +68,20 @@ public enum ComposeModelReader {
             gpuCount: gpus(deployTree?["resources"]?["reservations"]?["devices"], reader: &reader),
             replicas: replicas,
             volumes: namedVolumes(tree["volumes"], reader: &reader),
-            restartPolicy: reader.string(tree["restart"], "restart"))
+            restartPolicy: reader.string(tree["restart"], "restart"),
+            labels: labels(tree["labels"], reader: &reader))
+    }
+
+    /// `labels:` as a map, or as a list of `key=value`.
+    static func labels(_ tree: YAMLTree?, reader: inout TreeReader) -> [String: String] {
+        guard let tree else { return [:] }
+        if case .list = tree {
+            return Dictionary((reader.strings(tree, "labels") ?? []).map { item in
+                let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+                return (parts[0], parts.count > 1 ? parts[1] : "")
+            }, uniquingKeysWith: { _, last in last })
+        }
+        return Dictionary(reader.map(tree, "labels").map { ($0.key, reader.string($0.value, "label") ?? "") }, uniquingKeysWith: { _, last in last })
     }
 
     static func dependencies(_ tree: YAMLTree?, reader: inout TreeReader) -> [Dependency] {

@@ -35,12 +35,17 @@ public struct ComposeService: Sendable, Hashable, Encodable {
     /// Named volumes this service mounts.
     public var volumes: [String]
     public var restartPolicy: String?
+    public var labels: [String: String]
+
+    /// `labels: {launch.job: "true"}` marks a one-shot job that nothing waits on (a load test, a report).
+    public var isDeclaredJob: Bool { ["true", "1", "yes"].contains(labels["launch.job"]?.lowercased() ?? "") }
 
     public init(
         name: String, image: String? = nil, builds: Bool = false, dependsOn: [Dependency] = [],
         healthcheck: Healthcheck? = nil, ports: [PublishedPort] = [], gpuCount: Int? = nil, replicas: Int = 1,
-        volumes: [String] = [], restartPolicy: String? = nil
+        volumes: [String] = [], restartPolicy: String? = nil, labels: [String: String] = [:]
     ) {
+        self.labels = labels
         self.name = name
         self.image = image
         self.builds = builds

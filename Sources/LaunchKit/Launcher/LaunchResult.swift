@@ -34,12 +34,15 @@ public struct LaunchResult: Sendable, Encodable {
         public var startedAt: Double?
         public var readyAt: Double?
         public var secondsToReady: Double?
+        /// How long the engine itself took to start the service's containers (its share of every edge).
+        public var engineStartSeconds: Double?
         public var retries: Int
         public var failure: Diagnosis?
 
         enum CodingKeys: String, CodingKey {
             case name, serviceClass = "class", state, blockedBy = "blocked_by", createdAt = "created_at",
-                startedAt = "started_at", readyAt = "ready_at", secondsToReady = "seconds_to_ready", retries, failure
+                startedAt = "started_at", readyAt = "ready_at", secondsToReady = "seconds_to_ready", engineStartSeconds = "engine_start_seconds",
+                retries, failure
         }
     }
 

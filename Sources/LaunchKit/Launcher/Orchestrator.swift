@@ -23,6 +23,8 @@ struct Orchestrator: Sendable {
     let stack: ComposeStack
     let graph: DependencyGraph
     let profile: Profile
+    /// Engine messages (start errors) can echo command lines: everything shown passes through this.
+    var redact: Redactor = .none
     /// How often the safety net inspects services that are still starting.
     var safetyNetInterval: Duration = .seconds(2)
     let onChange: @Sendable (ProgressUpdate) -> Void
@@ -37,8 +39,11 @@ struct Orchestrator: Sendable {
         case event(EngineEvent)
         case eventsEnded(String?)
         case startFailed(service: String, message: String)
+        /// How long the engine took to answer a start request, for reports.
+        case startAnswered(service: String, seconds: Double)
         case timer(service: String, kind: TimerKind, generation: Int)
-        case inspected(service: String, details: ContainerDetails)
+        /// A safety-net inspect, tagged with the container's start count when it was asked for.
+        case inspected(service: String, details: ContainerDetails, startSequence: Int)
         case tick
     }
 
@@ -58,36 +63,50 @@ struct Orchestrator: Sendable {
             orchestrator: self, continuation: continuation, clock: clock, origin: origin,
             services: Self.services(stack: stack, graph: graph, profile: profile, containers: containers))
 
-        let eventTask = Task {
-            do {
-                for try await event in events { continuation.yield(.event(event)) }
-                continuation.yield(.eventsEnded(nil))
-            } catch {
-                continuation.yield(.eventsEnded("\(error)"))
-            }
-        }
+        let eventTask = Self.forward(events, into: continuation)
         let tickTask = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: safetyNetInterval)
                 continuation.yield(.tick)
             }
         }
-        defer {
-            eventTask.cancel()
-            tickTask.cancel()
-            loop.cancelTimers()
-            continuation.finish()
-        }
-
+        loop.eventTasks.append(eventTask)
+        var interrupted = true
         loop.adoptRunningContainers()
         loop.evaluate()
-        if loop.isFinished { return loop.outcome(interrupted: false) }
-        for await input in inputs {
-            if Task.isCancelled { break }
-            loop.handle(input)
-            if loop.isFinished { return loop.outcome(interrupted: false) }
+        if loop.isFinished {
+            interrupted = false
+        } else {
+            for await input in inputs {
+                if Task.isCancelled { break }
+                loop.handle(input)
+                if loop.isFinished {
+                    interrupted = false
+                    break
+                }
+            }
         }
-        return loop.outcome(interrupted: true)
+        loop.eventTasks.forEach { $0.cancel() }
+        tickTask.cancel()
+        loop.cancelTimers()
+        continuation.finish()
+        // Start and stop requests already sent must land before anyone (a rollback) lists containers.
+        for request in loop.requests { await request.value }
+        return loop.outcome(interrupted: interrupted && Task.isCancelled)
+    }
+
+    /// Feeds engine events into the loop; reports the stream's end so the loop can resubscribe.
+    static func forward(_ events: AsyncThrowingStream<EngineEvent, any Error>, into continuation: AsyncStream<Input>.Continuation)
+        -> Task<Void, Never>
+    {
+        Task {
+            do {
+                for try await event in events { continuation.yield(.event(event)) }
+                if !Task.isCancelled { continuation.yield(.eventsEnded(nil)) }
+            } catch {
+                if !Task.isCancelled { continuation.yield(.eventsEnded("\(error)")) }
+            }
+        }
     }
 
     static func services(stack: ComposeStack, graph: DependencyGraph, profile: Profile, containers: [String: [ContainerDetails]])
@@ -96,7 +115,17 @@ struct Orchestrator: Sendable {
         let jobs = Planner.jobs(in: stack)
         return graph.startOrder.compactMap { name in
             guard let service = stack.service(name) else { return nil }
-            let rule = ReadinessRule(service: service, policy: profile.health, isJob: jobs.contains(name))
+            var described = service
+            // A HEALTHCHECK baked into the image counts like one in the compose file (Compose waits for it too).
+            if described.healthcheck == nil, let check = containers[name]?.first?.config.healthcheck, let test = check.test,
+                !test.isEmpty, test.first != "NONE"
+            {
+                described.healthcheck = Healthcheck(
+                    test: test, interval: check.interval.flatMap { $0 > 0 ? .nanoseconds($0) : nil } ?? .seconds(30),
+                    timeout: check.timeout.flatMap { $0 > 0 ? .nanoseconds($0) : nil } ?? .seconds(30),
+                    startPeriod: check.startPeriod.map { .nanoseconds($0) } ?? .zero, retries: check.retries.flatMap { $0 > 0 ? $0 : nil } ?? 3)
+            }
+            let rule = ReadinessRule(service: described, policy: profile.health, isJob: jobs.contains(name))
             return ServiceRun(
                 name: name, serviceClass: profile.services.serviceClass(of: name), rule: rule,
                 dependencies: graph.dependencies[name] ?? [],
@@ -121,6 +150,8 @@ struct ServiceRun: Sendable {
     var generation = 0
     var startedAt: Double?
     var readyAt: Double?
+    /// The longest time the engine took to start one of its containers (the first attempt).
+    var engineStartSeconds: Double?
     var failure: FailureKind?
 
     var isJob: Bool { if case .completes = rule.kind { true } else { false } }
@@ -154,6 +185,11 @@ extension Orchestrator {
         let origin: ContinuousClock.Instant
         var services: [ServiceRun]
         var timers: [Task<Void, Never>] = []
+        /// Start, restart and stop requests in flight; awaited before the loop returns.
+        var requests: [Task<Void, Never>] = []
+        var eventTasks: [Task<Void, Never>] = []
+        var resubscriptions = 0
+        var lastEventTime: Int64 = 0
         var eventStreamError: String?
         var coreFailed = false
 
@@ -181,7 +217,9 @@ extension Orchestrator {
         func emit(_ s: Int, _ detail: String? = nil) {
             let service = services[s]
             orchestrator.onChange(
-                ProgressUpdate(service: service.name, serviceClass: service.serviceClass, state: service.state, elapsed: elapsed, detail: detail))
+                ProgressUpdate(
+                    service: service.name, serviceClass: service.serviceClass, state: service.state, elapsed: elapsed,
+                    detail: detail.map { orchestrator.redact($0) }))
         }
 
         // MARK: Starting
@@ -190,12 +228,13 @@ extension Orchestrator {
         mutating func adoptRunningContainers() {
             for s in services.indices {
                 for c in services[s].containers.indices {
-                    guard let state = services[s].containers[c].initial?.state, state.running else { continue }
+                    // A restarting container reports Running=true; it is not running in any useful sense.
+                    guard let state = services[s].containers[c].initial?.state, state.running, !state.restarting else { continue }
                     services[s].containers[c].running = true
                     switch services[s].rule.kind {
                     case .healthy: services[s].containers[c].ready = state.health?.status == "healthy"
                     case .stable(let window):
-                        let started = Self.date(state.startedAt)
+                        let started = EngineTime.parse(state.startedAt)
                         services[s].containers[c].ready = started.map { Date().timeIntervalSince($0) >= window.seconds } ?? false
                     case .completes: break
                     }
@@ -205,12 +244,22 @@ extension Orchestrator {
                     services[s].startedAt = elapsed
                     if services[s].containers.allSatisfy(\.ready) {
                         markReady(s, detail: "already running")
-                    } else {
-                        scheduleDeadline(s)
-                        for c in services[s].containers.indices where services[s].containers[c].running && !services[s].containers[c].ready {
-                            if case .stable(let window) = services[s].rule.kind { scheduleStability(s, c, after: window) }
+                        continue
+                    }
+                    scheduleDeadline(s)
+                    emit(s, "already running")
+                    for c in services[s].containers.indices {
+                        let container = services[s].containers[c]
+                        if !container.running {
+                            // A stopped replica next to running ones: start it like any other.
+                            requestStart(service: services[s].name, container: container.id, restart: false)
+                        } else if container.initial?.state.health?.status == "unhealthy" {
+                            // The engine only reports health changes: an adopted unhealthy container sends none.
+                            attemptFailed(s, .unhealthy)
+                            break
+                        } else if case .stable(let window) = services[s].rule.kind, !container.ready {
+                            scheduleStability(s, c, after: window)
                         }
-                        emit(s, "already running")
                     }
                 }
             }
@@ -277,16 +326,19 @@ extension Orchestrator {
             }
         }
 
-        func requestStart(service: String, container: String, restart: Bool) {
+        mutating func requestStart(service: String, container: String, restart: Bool) {
             let client = self.client
             let continuation = self.continuation
-            Task {
+            requests.append(Task {
+                let clock = ContinuousClock()
+                let began = clock.now
                 do {
                     if restart {
                         try await client.restartContainer(container, timeoutSeconds: 2)
                     } else {
                         try await client.startContainer(container)
                     }
+                    continuation.yield(.startAnswered(service: service, seconds: began.duration(to: clock.now).seconds))
                 } catch let error as EngineError {
                     if case .http(_, let message) = error {
                         continuation.yield(.startFailed(service: service, message: message))
@@ -296,6 +348,14 @@ extension Orchestrator {
                 } catch {
                     continuation.yield(.startFailed(service: service, message: "\(error)"))
                 }
+            })
+        }
+
+        /// Stops containers the engine would otherwise keep restarting after we gave up on them.
+        mutating func stopRestarting(_ s: Int) {
+            let client = self.client
+            for container in services[s].containers where container.engineRestarts {
+                requests.append(Task { try? await client.stopContainer(container.id, timeoutSeconds: 2) })
             }
         }
 
@@ -305,22 +365,40 @@ extension Orchestrator {
             switch input {
             case .event(let event): handle(event)
             case .eventsEnded(let error):
-                eventStreamError = error ?? "the engine closed the event stream"
+                resubscribe(after: error ?? "the engine closed the event stream")
             case .startFailed(let service, let message):
                 guard let s = index(of: service), !services[s].state.isTerminal else { return }
                 fail(s, .startRejected(message.trimmingCharacters(in: .whitespacesAndNewlines)))
+            case .startAnswered(let service, let seconds):
+                guard let s = index(of: service), services[s].retries == 0 else { return }
+                services[s].engineStartSeconds = max(services[s].engineStartSeconds ?? 0, seconds)
             case .timer(let service, let kind, let generation):
                 guard let s = index(of: service), services[s].generation == generation else { return }
                 fire(kind, s)
-            case .inspected(let service, let details):
+            case .inspected(let service, let details, let sequence):
                 guard let s = index(of: service) else { return }
-                reconcile(s, details)
+                reconcile(s, details, sequence: sequence)
             case .tick:
                 inspectStarting()
             }
         }
 
+        /// A lost stream must not leave services waiting for events that never come: subscribe again from
+        /// the last event seen (the engine replays what was missed), a few times, then rely on the safety net.
+        mutating func resubscribe(after error: String) {
+            guard resubscriptions < 3 else {
+                eventStreamError = error
+                return
+            }
+            resubscriptions += 1
+            let since = lastEventTime > 0 ? Date(timeIntervalSince1970: Double(lastEventTime) / 1e9) : Date().addingTimeInterval(-5)
+            let events = client.events(
+                since: since, labels: ["com.docker.compose.project=\(orchestrator.project)"], actions: ["start", "die", "oom", "health_status"])
+            eventTasks.append(Orchestrator.forward(events, into: continuation))
+        }
+
         mutating func handle(_ event: EngineEvent) {
+            lastEventTime = max(lastEventTime, event.timeNano)
             guard event.type == "container", let id = event.containerID, let (s, c) = locate(container: id) else { return }
             let action = event.action
             if action == "start" {
@@ -334,7 +412,7 @@ extension Orchestrator {
                 services[s].containers[c].oomKilled = true
             } else if action == "die" {
                 died(s, c, code: event.exitCode ?? -1)
-            } else if let health = event.healthStatus {
+            } else if let health = event.healthStatus, !services[s].isJob {
                 if health == "healthy" {
                     containerReady(s, c)
                 } else if health == "unhealthy", services[s].state == .starting || services[s].state == .ready {
@@ -353,6 +431,8 @@ extension Orchestrator {
             services[s].containers[c].ready = false
             let oom = services[s].containers[c].oomKilled
             if services[s].isJob {
+                // Only a job this run started is judged by its exit; a leftover run of it is not.
+                guard services[s].state == .starting else { return }
                 if code == 0 && !oom {
                     services[s].containers[c].ready = true
                     checkReady(s, detail: "exit 0")
@@ -362,7 +442,12 @@ extension Orchestrator {
                 return
             }
             guard services[s].state == .starting || services[s].state == .ready else { return }
-            if services[s].state == .ready { services[s].state = .starting }
+            if services[s].state == .ready {
+                // It was ready and died: back to starting, with a deadline again.
+                services[s].state = .starting
+                services[s].generation += 1
+                scheduleDeadline(s)
+            }
             services[s].containers[c].dies += 1
             let dies = services[s].containers[c].dies
             let failure: FailureKind = oom ? .oomKilled : .exited(code: code)
@@ -417,6 +502,10 @@ extension Orchestrator {
             services[s].state = .failed
             services[s].failure = failure
             services[s].generation += 1
+            switch failure {
+            case .restartLoop, .exited, .oomKilled: stopRestarting(s)  // otherwise the engine keeps it crash-looping
+            default: break  // a failed but running service stays up for inspection
+            }
             emit(s, failure.description)
             if services[s].serviceClass == .core { coreFailed = true }
             evaluate()
@@ -477,33 +566,29 @@ extension Orchestrator {
             for service in services where service.state == .starting {
                 for container in service.containers {
                     let name = service.name
+                    let sequence = container.startSequence
+                    // Read-only: not awaited at the end; an answer after the loop finished is dropped.
                     Task {
                         if let details = try? await client.inspectContainer(container.id) {
-                            continuation.yield(.inspected(service: name, details: details))
+                            continuation.yield(.inspected(service: name, details: details, startSequence: sequence))
                         }
                     }
                 }
             }
         }
 
-        mutating func reconcile(_ s: Int, _ details: ContainerDetails) {
-            guard services[s].state == .starting, let c = services[s].containers.firstIndex(where: { $0.id == details.id }) else { return }
+        mutating func reconcile(_ s: Int, _ details: ContainerDetails, sequence: Int) {
+            guard services[s].state == .starting, let c = services[s].containers.firstIndex(where: { $0.id == details.id }),
+                services[s].containers[c].startSequence == sequence  // an answer from before a later start is stale
+            else { return }
             let container = services[s].containers[c]
             if container.running && !details.state.running && !details.state.restarting {
                 if details.state.oomKilled { services[s].containers[c].oomKilled = true }
                 died(s, c, code: details.state.exitCode)
-            } else if details.state.running && details.state.health?.status == "healthy" && !container.ready {
+            } else if details.state.running && details.state.health?.status == "healthy" && !container.ready && !services[s].isJob {
                 services[s].containers[c].running = true
                 containerReady(s, c)
             }
-        }
-
-        static func date(_ text: String) -> Date? {
-            let formatter = ISO8601DateFormatter()
-            formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-            // The engine writes nanoseconds; ISO8601DateFormatter takes at most milliseconds.
-            let trimmed = text.replacingOccurrences(of: "(\\.\\d{3})\\d+", with: "$1", options: .regularExpression)
-            return formatter.date(from: trimmed) ?? ISO8601DateFormatter().date(from: text)
         }
     }
 }

@@ -34,7 +34,7 @@ public struct ProjectStatus: Sendable, Encodable {
             }
             for try await (summary, details) in group {
                 let service = summary.labels["com.docker.compose.service"] ?? summary.name
-                let started = Orchestrator.Loop.date(details.state.startedAt)
+                let started = EngineTime.parse(details.state.startedAt)
                 rows.append(Row(
                     service: service, container: summary.name, serviceClass: profile.services.serviceClass(of: service),
                     state: details.state.status, health: details.state.health?.status,

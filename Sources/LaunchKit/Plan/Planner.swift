@@ -110,11 +110,12 @@ public struct Planner: Sendable {
         return try ComposeModelReader.read(config: output.stdout)
     }
 
-    /// One-shot jobs: services others wait on with `service_completed_successfully`, and services that
-    /// declare `restart: "no"` (run once, like a load test). They are ready when they exit 0.
+    /// One-shot jobs: services others wait on with `service_completed_successfully`, and services labelled
+    /// `launch.job: "true"` (run once, like a load test). They are ready when they exit 0. `restart: "no"` alone
+    /// does not make a job: it is Compose's default for long-running services too.
     static func jobs(in stack: ComposeStack) -> Set<String> {
         let awaited = stack.services.flatMap { $0.dependsOn.filter { $0.condition == .completedSuccessfully }.map(\.service) }
-        return Set(awaited).union(stack.services.filter { $0.restartPolicy == "no" }.map(\.name))
+        return Set(awaited).union(stack.services.filter(\.isDeclaredJob).map(\.name))
     }
 
     func plannedService(_ service: ComposeService, profile: Profile, dependedOnForCompletion: Set<String>)
@@ -164,6 +165,8 @@ public struct ReadinessRule: Sendable, Hashable, CustomStringConvertible {
             kind = .stable(policy.stability)
             deadline = policy.stability + .seconds(30)
         }
+        // `launch.timeout` on the service replaces the derived deadline (a long report job, a slow model load).
+        if let text = service.labels["launch.timeout"], let declared = DurationText.parse(text) { deadline = declared }
         if let cap = policy.timeout, cap < deadline { deadline = cap }
     }
 
