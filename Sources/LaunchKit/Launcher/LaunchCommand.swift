@@ -5,10 +5,10 @@ import Foundation
 public enum LaunchCommand {
     public static func run(
         _ context: LaunchContext, layout: ProjectLayout, profile: Profile, options: LaunchOptions,
-        preflight: (@Sendable (LaunchPlan) async -> [String])? = nil
+        holding heldLock: ProjectLock? = nil, preflight: (@Sendable (LaunchPlan) async -> [String])? = nil
     ) async throws -> LaunchResult {
-        let lock = try ProjectLock(layout: layout, project: profile.compose.project, environment: profile.name, command: "launch \(profile.name)")
-        defer { lock.release() }
+        let lock = try heldLock ?? ProjectLock(layout: layout, project: profile.compose.project, environment: profile.name, command: "launch \(profile.name)")
+        defer { if heldLock == nil { lock.release() } }
         if let stale = lock.clearedStale {
             context.console.say("note: cleared a stale lock left by pid \(stale.pid) (`\(stale.command)`), which is no longer running")
         }
@@ -36,15 +36,15 @@ public enum LaunchCommand {
         let result: LaunchResult
         do {
             result = try await task.value
+        } catch where task.isCancelled {
+            // Whatever the interrupted phase threw, this was Ctrl-C: not a failure for the breaker to count.
+            throw Interrupted()
         } catch let failure as PhaseFailure {
             record(failure, profile: profile, layout: layout, startedAt: startedAt, context: context, store: store)
             throw failure
         } catch let failure as CreateFailure {
             record(failure, profile: profile, layout: layout, startedAt: startedAt, context: context, store: store)
             throw failure
-        } catch {
-            if task.isCancelled { throw Interrupted() }
-            throw error
         }
         LaunchSummary.render(result, console: context.console).forEach(context.console.say)
         if let id = try? store.save(result) {
@@ -55,7 +55,7 @@ public enum LaunchCommand {
 
     /// A launch that stopped before any service started is still a run: the breaker counts it.
     static func record(_ failure: any LaunchFailure, profile: Profile, layout: ProjectLayout, startedAt: Date, context: LaunchContext, store: RunStore) {
-        let redact = Redactor(profile: profile, envFile: try? EnvProvisioner(layout: layout, profile: profile).read())
+        let redact = Redactor(profile: profile, envFile: try? EnvProvisioner(layout: layout, profile: profile).read(), environment: context.environment)
         let outcome: LaunchResult.Outcome = failure.exitCode == .preflightFailed ? .preflightFailed : .failed
         let result = LaunchResult(
             environment: profile.name, project: profile.compose.project, outcome: outcome, exitCode: failure.exitCode.rawValue,

@@ -88,6 +88,7 @@ public struct Launcher: Sendable {
             }
             return ((), nil)
         }
+        try Task.checkCancellation()
         let envOutcome = try await timeline.measure("env", report: report) {
             let outcome = try EnvProvisioner(layout: layout, profile: profile).provision(now: context.now())
             let added = outcome.addedSecrets.count + outcome.addedVariables.count
@@ -97,13 +98,16 @@ public struct Launcher: Sendable {
             // Interpolation may depend on what was just generated: read the stack again with the env file.
             plan = try await planner.plan(profile, probe: plan.gpuProbe, compose: .some(plan.composeDetection))
         }
-        let redact = Redactor(profile: profile, envFile: try? EnvProvisioner(layout: layout, profile: profile).read())
+        let redact = Redactor(profile: profile, envFile: try? EnvProvisioner(layout: layout, profile: profile).read(), environment: context.environment)
+        try Task.checkCancellation()
         if options.cleanup {
             await timeline.measure("cleanup", report: report) { await cleanup(profile.cleanup) }
         } else {
             timeline.skip("cleanup", "--no-cleanup", report: report)
         }
+        try Task.checkCancellation()
         try await timeline.measure("images", report: report) { try await prepareImages(plan, report: report, redact: redact) }
+        try Task.checkCancellation()
 
         let before = try await ProjectSnapshot.take(client: client, project: plan.project)
         let events = client.events(since: Date().addingTimeInterval(-1), labels: ["com.docker.compose.project=\(plan.project)"],
@@ -114,16 +118,25 @@ public struct Launcher: Sendable {
                 try await create(plan, redact: redact)
             }
         } catch {
-            let rollback = await Rollback(client: client, project: plan.project).undo(since: before, startOrder: plan.graph.startOrder)
-            report.rolledBack(rollback)
-            if Task.isCancelled { return interruptedResult(plan, startedAt: startedAt, timeline: timeline, rollback: rollback) }
+            let rollback = Rollback(client: client, project: plan.project)
+            var undone = await rollback.undo(since: before, startOrder: plan.graph.startOrder)
+            if Task.isCancelled {
+                // Compose may still have been creating when it was stopped: a second pass catches stragglers.
+                try? await Task.sleep(for: .milliseconds(500))
+                let second = await rollback.undo(since: before, startOrder: plan.graph.startOrder)
+                undone.merge(second)
+            }
+            let rollbackReport = undone
+            report.rolledBack(rollbackReport)
+            if Task.isCancelled { return interruptedResult(plan, startedAt: startedAt, timeline: timeline, rollback: rollbackReport) }
             throw error
         }
 
         let startBegan = timeline.clock.now
         report.phaseBegan("start")
-        let orchestrator = Orchestrator(client: client, project: plan.project, stack: plan.stack, graph: plan.graph, profile: profile,
+        var orchestrator = Orchestrator(client: client, project: plan.project, stack: plan.stack, graph: plan.graph, profile: profile,
             onChange: { update in report.serviceChanged(update) })
+        orchestrator.redact = redact
         let outcome = await orchestrator.run(containers: created, events: events)
         let startSeconds = startBegan.duration(to: timeline.clock.now).seconds
 
@@ -136,11 +149,11 @@ public struct Launcher: Sendable {
             }
             var blockedBy: String?
             if case .blocked(let by) = run.state { blockedBy = by }
-            let state: ServiceState = outcome.interrupted && !run.state.isTerminal ? run.state : run.state
             services.append(.init(
-                name: run.name, serviceClass: run.serviceClass, state: state, blockedBy: blockedBy, createdAt: 0,
+                name: run.name, serviceClass: run.serviceClass, state: run.state, blockedBy: blockedBy, createdAt: 0,
                 startedAt: run.startedAt, readyAt: run.readyAt,
-                secondsToReady: run.readyAt.flatMap { ready in run.startedAt.map { ready - $0 } }, retries: run.retries,
+                secondsToReady: run.readyAt.flatMap { ready in run.startedAt.map { ready - $0 } },
+                engineStartSeconds: run.engineStartSeconds, retries: run.retries,
                 failure: diagnosis))
         }
         let coreNotReady = services.filter { $0.serviceClass == .core && $0.state != .ready }
@@ -231,6 +244,8 @@ public struct Launcher: Sendable {
         }
         try Task.checkCancellation()
         guard status == 0 else {
+            // A child that died of SIGINT/SIGTERM was interrupted with us, not a failed pull.
+            if status == 130 || status == 143 { throw CancellationError() }
             throw PhaseFailure(phase: "images", summary: "\(what) failed (exit \(status)); nothing was started", evidence: tail.lines, hint: hint)
         }
     }

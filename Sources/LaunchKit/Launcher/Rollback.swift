@@ -33,6 +33,16 @@ public struct RollbackReport: Sendable, Encodable {
     public var errors: [String] = []
     public var seconds: Double = 0
 
+    mutating func merge(_ other: RollbackReport) {
+        removedContainers += other.removedContainers
+        stoppedContainers += other.stoppedContainers
+        removedNetworks += other.removedNetworks
+        removedVolumes += other.removedVolumes
+        keptVolumes = Array(Set(keptVolumes + other.keptVolumes)).sorted()
+        errors += other.errors
+        seconds += other.seconds
+    }
+
     enum CodingKeys: String, CodingKey {
         case removedContainers = "removed_containers", stoppedContainers = "stopped_containers",
             removedNetworks = "removed_networks", removedVolumes = "removed_volumes", keptVolumes = "kept_volumes",
@@ -52,7 +62,7 @@ struct Rollback: Sendable {
         let began = clock.now
         var report = RollbackReport()
         let label = ["com.docker.compose.project=\(project)"]
-        let containers = (try? await client.listContainers(all: true, labels: label)) ?? []
+        let containers = await listed("containers", &report) { try await client.listContainers(all: true, labels: label) }
         let rank = Dictionary(uniqueKeysWithValues: startOrder.enumerated().map { ($1, $0) })
         let lastInFirst = containers.sorted { a, b in
             let ra = rank[a.labels["com.docker.compose.service"] ?? ""] ?? -1
@@ -73,7 +83,7 @@ struct Rollback: Sendable {
                 report.errors.append("container \(container.name): \(error)")
             }
         }
-        for network in (try? await client.listNetworks(labels: label)) ?? [] where !before.networks.contains(network.id) {
+        for network in await listed("networks", &report, { try await client.listNetworks(labels: label) }) where !before.networks.contains(network.id) {
             do {
                 try await client.removeNetwork(network.id)
                 report.removedNetworks.append(network.name)
@@ -81,7 +91,7 @@ struct Rollback: Sendable {
                 report.errors.append("network \(network.name): \(error)")
             }
         }
-        for volume in (try? await client.listVolumes(labels: label)) ?? [] {
+        for volume in await listed("volumes", &report, { try await client.listVolumes(labels: label) }) {
             guard !before.volumes.contains(volume.name) else {
                 report.keptVolumes.append(volume.name)
                 continue
@@ -95,6 +105,16 @@ struct Rollback: Sendable {
         }
         report.seconds = began.duration(to: clock.now).seconds
         return report
+    }
+
+    /// A listing that fails is an error in the report, never a silent "nothing to undo".
+    private func listed<T>(_ what: String, _ report: inout RollbackReport, _ body: () async throws -> [T]) async -> [T] {
+        do {
+            return try await body()
+        } catch {
+            report.errors.append("could not list \(what) of \(project): \(error)")
+            return []
+        }
     }
 }
 

@@ -71,11 +71,16 @@ public struct SubprocessRunner: ProcessRunning {
         let executable: Executable =
             command.executable.contains("/")
             ? .path(FilePath(command.executable)) : .name(command.executable)
+        // On cancellation, SIGTERM first: the docker CLI forwards it and Compose stops what it was creating;
+        // SIGKILL would leave its children running on.
+        var options = PlatformOptions()
+        options.teardownSequence = [.gracefulShutDown(allowedDurationToNextStep: .seconds(5))]
         return Configuration(
             executable: executable,
             arguments: Arguments(command.arguments),
             environment: .inherit.updating(updates),
-            workingDirectory: command.workingDirectory.map { FilePath($0) }
+            workingDirectory: command.workingDirectory.map { FilePath($0) },
+            platformOptions: options
         )
     }
 
