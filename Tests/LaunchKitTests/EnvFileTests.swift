@@ -119,11 +119,40 @@ struct EnvFileTests {
 
     @Test func redactorHidesSecretValuesOnly() {
         let redact = Redactor(values: ["s3cr3t-value", "abc"])
-        #expect(redact("password=s3cr3t-value; abc") == "password=***; abc")
-        let profile = Profile.fixture(secrets: ["DB_PASSWORD"])
-        let env = EnvFile(parsing: "DB_PASSWORD=hunter2hunter2\nOPENAI_API_KEY=sk-live-123456\nMODE=production\n")
-        let fromProfile = Redactor(profile: profile, envFile: env)
-        #expect(fromProfile("hunter2hunter2 sk-live-123456 production") == "*** *** production")
+        #expect(redact("password=s3cr3t-value; abc") == "password=***; ***")
+        let profile = Profile.fixture(secrets: ["DB_PASSWORD", "PIN"])
+        let env = EnvFile(parsing: "DB_PASSWORD=hunter2hunter2\nPIN=4711\nOPENAI_API_KEY=sk-live-123456\nMODE=production\nSORT_KEY=id\n")
+        let fromProfile = Redactor(profile: profile, envFile: env, environment: ["DB_PASSWORD": "from-the-shell", "GITHUB_TOKEN": "ghp_abcdefgh1234"])
+        // Declared secrets are hidden at any length; look-alike keys with short values (SORT_KEY=id) are not.
+        #expect(fromProfile("hunter2hunter2 4711 sk-live-123456 production id") == "*** *** *** production id")
+        // Compose prefers the shell's value over the env file's: that one is hidden too, as are secret-looking shell variables.
+        #expect(fromProfile("from-the-shell ghp_abcdefgh1234") == "*** ***")
+    }
+
+    @Test func windowsLineEndingsAreLinesToo() throws {
+        let text = "# made on Windows\r\nDB_PASSWORD=keep-me\r\nMODE=fast\r\n"
+        var file = EnvFile(parsing: text)
+        #expect(file.values == ["DB_PASSWORD": "keep-me", "MODE": "fast"])
+        #expect(file.text == text)
+        #expect(file.add([("DB_PASSWORD", "new"), ("EXTRA", "1")], heading: nil) == ["EXTRA"])
+        #expect(file.text.hasPrefix(text))
+    }
+
+    @Test func valuesWithQuotesSurviveARoundTrip() {
+        for value in ["it's", "a b", "say \"hi\" $HOME", "plain"] {
+            var file = EnvFile(parsing: "")
+            _ = file.add([("K", value)], heading: nil)
+            #expect(EnvFile(parsing: file.text).values["K"] == value.replacingOccurrences(of: "\\$", with: "$"), "\(value)")
+        }
+    }
+
+    @Test func aSymlinkedEnvFileIsWrittenThroughTheLink() throws {
+        let (project, profile) = try project()
+        try project.write("shared/secrets.env", "MODE=fast\n")
+        try FileManager.default.createSymbolicLink(atPath: project.root + "/.env.demo", withDestinationPath: "shared/secrets.env")
+        _ = try EnvProvisioner(layout: project.layout, profile: profile).provision()
+        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: project.root + "/.env.demo")) == "shared/secrets.env")
+        #expect(try project.read("shared/secrets.env").contains("DB_PASSWORD="))
     }
 }
 

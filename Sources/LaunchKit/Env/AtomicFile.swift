@@ -23,7 +23,11 @@ public enum AtomicFile {
     }
 
     /// Temp file in the same directory (same file system, so `rename` is atomic), fsync, rename, fsync dir.
-    public static func write(_ text: String, to path: String, mode: mode_t = 0o600) throws(WriteError) {
+    public static func write(_ text: String, to requested: String, mode: mode_t = 0o600) throws(WriteError) {
+        // Write through a symlink to its target: renaming over the link would replace it with a plain file.
+        let path = (try? FileManager.default.destinationOfSymbolicLink(atPath: requested)).map { target in
+            target.hasPrefix("/") ? target : ((requested as NSString).deletingLastPathComponent as NSString).appendingPathComponent(target)
+        } ?? requested
         let directory = (path as NSString).deletingLastPathComponent
         let name = (path as NSString).lastPathComponent
         var template = Array("\(directory.isEmpty ? "." : directory)/.\(name).launch-XXXXXX".utf8CString)

@@ -15,13 +15,13 @@ public struct EnvFile: Sendable, Hashable {
     var endsWithNewline: Bool
 
     public init(parsing text: String) {
-        var lines: [Line] = []
-        let rawLines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        endsWithNewline = text.hasSuffix("\n") || text.isEmpty
-        for raw in (text.hasSuffix("\n") ? rawLines.dropLast() : rawLines[...]) {
-            lines.append(Self.parseLine(raw))
-        }
-        self.lines = lines
+        // Split on the byte, not the Character: in Swift "\r\n" is one Character, so a file written on Windows
+        // would otherwise read as a single line. Each raw line keeps its "\r" and is written back unchanged.
+        let bytes = Array(text.utf8)
+        var rawLines = bytes.split(separator: 10, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+        endsWithNewline = bytes.last == 10 || bytes.isEmpty
+        if bytes.last == 10 || bytes.isEmpty { rawLines.removeLast() }
+        lines = rawLines.map(Self.parseLine)
     }
 
     public var entries: [(key: String, value: String)] {
@@ -48,7 +48,7 @@ public struct EnvFile: Sendable, Hashable {
             case .entry(_, _, let raw), .other(let raw), .malformed(let raw): raw
             }
         }.joined(separator: "\n")
-        return body.isEmpty ? "" : body + (endsWithNewline ? "\n" : "")
+        return lines.isEmpty ? "" : body + (endsWithNewline ? "\n" : "")
     }
 
     /// Appends `KEY=value` for every key not yet present; returns the keys added, in order.
@@ -69,7 +69,7 @@ public struct EnvFile: Sendable, Hashable {
     }
 
     static func parseLine(_ raw: String) -> Line {
-        let trimmed = raw.trimmingCharacters(in: .whitespaces)
+        let trimmed = raw.trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: "\r")))
         if trimmed.isEmpty || trimmed.hasPrefix("#") { return .other(raw) }
         var body = Substring(trimmed)
         if body.hasPrefix("export ") { body = body.dropFirst(7).drop { $0 == " " } }
@@ -94,9 +94,14 @@ public struct EnvFile: Sendable, Hashable {
         return value
     }
 
-    /// Values that Compose would misread unquoted get single quotes.
+    /// Values that Compose would misread unquoted get single quotes, or double quotes (escaped) when they
+    /// contain a single quote themselves.
     static func quoted(_ value: String) -> String {
         let plain = value.allSatisfy { $0.isLetter || $0.isNumber || "-_./:@,+".contains($0) }
-        return plain ? value : "'" + value + "'"
+        if plain { return value }
+        if !value.contains("'") { return "'" + value + "'" }
+        let escaped = value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "$", with: "\\$")
+        return "\"" + escaped + "\""
     }
 }

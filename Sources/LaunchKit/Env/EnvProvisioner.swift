@@ -72,12 +72,16 @@ public struct EnvProvisioner: Sendable {
         var wanted: [String] = []
         if !patterns.contains(".env.*") && !patterns.contains(".env*") { wanted.append(".env.*") }
         let name = profile.envFile
+        // `<env file>*` also covers its timestamped backups (first-run --reset).
         let coveredByPattern = (name as NSString).lastPathComponent.hasPrefix(".env.") && !name.contains("/")
-        if !coveredByPattern && !patterns.contains(name) && !patterns.contains("/" + name) { wanted.append(name) }
+        if !coveredByPattern && !patterns.contains(name + "*") { wanted.append(name + "*") }
+        // Run reports and locks; a temporary file a crash left behind mid-write.
+        if !patterns.contains(".launch/") && !patterns.contains(".launch") { wanted.append(".launch/") }
+        if !patterns.contains(".*.launch-*") { wanted.append(".*.launch-*") }
         guard !wanted.isEmpty else { return false }
         var updated = text
         if !updated.isEmpty && !updated.hasSuffix("\n") { updated += "\n" }
-        updated += "# env files hold generated secrets (added by launch)\n" + wanted.joined(separator: "\n") + "\n"
+        updated += "# generated secrets and launch state (added by launch)\n" + wanted.joined(separator: "\n") + "\n"
         let mode = AtomicFile.mode(of: gitignore) ?? 0o644
         try AtomicFile.write(updated, to: gitignore, mode: mode)
         return true

@@ -5,23 +5,32 @@ public struct Redactor: Sendable, Hashable {
     /// Longest first, so a secret that contains another is replaced whole.
     let secrets: [String]
 
+    /// `values` are always redacted, whatever their length.
     public init(values: some Sequence<String>) {
-        // Very short values would redact ordinary words; generated secrets are 8+ characters.
-        secrets = Set(values.filter { $0.count >= 6 }).sorted { $0.count > $1.count }
+        secrets = Set(values.filter { !$0.isEmpty }).sorted { $0.count > $1.count }
     }
 
-    /// Secrets of `profile` plus anything in the env file whose key looks secret.
-    public init(profile: Profile, envFile: EnvFile?) {
-        let values = envFile?.values ?? [:]
-        let secretKeys = Set(profile.secrets.map(\.key))
-        let markers = ["PASSWORD", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "PRIVATE"]
-        let picked = values.filter { key, _ in
-            secretKeys.contains(key) || markers.contains { key.uppercased().contains($0) }
+    /// Keys whose values are secret even when the profile does not declare them.
+    static let markers = ["PASSWORD", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "PRIVATE"]
+
+    /// The profile's declared secrets and anything whose key looks secret, from the env file and from the
+    /// process environment (Compose prefers the environment's value over the env file's, so both can leak).
+    public init(profile: Profile, envFile: EnvFile?, environment: [String: String] = [:]) {
+        let declared = Set(profile.secrets.map(\.key))
+        func isSecret(_ key: String) -> Bool { declared.contains(key) || Self.markers.contains { key.uppercased().contains($0) } }
+        var values: [String] = []
+        for (key, value) in envFile?.values ?? [:] where isSecret(key) {
+            // Undeclared look-alikes (MODE_KEY=on) need some length to be worth hiding without hiding words.
+            if declared.contains(key) || value.count >= 6 { values.append(value) }
         }
-        self.init(values: picked.values)
+        for key in declared { if let value = environment[key] { values.append(value) } }
+        for (key, value) in environment where !declared.contains(key) && isSecret(key) && value.count >= 8 {
+            values.append(value)
+        }
+        self.init(values: values)
     }
 
-    public static let none = Redactor(values: [])
+    public static let none = Redactor(values: [String]())
 
     public func callAsFunction(_ text: String) -> String {
         var text = text
