@@ -26,12 +26,15 @@ struct FirstRunCommand: AsyncParsableCommand {
             let catalog = try context.catalog(projectDirectory: global.projectDirectory)
             let profile = try catalog.profile(named: "first-run")
             let client = try EngineClient(environment: context.environment)
+            // Held from the reset to the end of the launch: nothing else may start this project in between.
+            let lock = try ProjectLock(layout: catalog.layout, project: profile.compose.project, environment: profile.name, command: "launch first-run")
+            defer { lock.release() }
             let onboarding = FirstRun(context: context, layout: catalog.layout, profile: profile, client: client)
             let backup = try await onboarding.prepare(reset: reset, yes: yes, prompt: !json)
             if let backup { context.console.say("backed up the old env file to \(backup) (mode 0600)") }
             var options = LaunchOptions()
             options.force = true  // a fresh start is not the failure the breaker remembers
-            let result = try await LaunchCommand.run(context, layout: catalog.layout, profile: profile, options: options)
+            let result = try await LaunchCommand.run(context, layout: catalog.layout, profile: profile, options: options, holding: lock)
             if json { context.console.data(try JSONOutput.encode(result)) }
             if result.outcome == .success || result.outcome == .degraded {
                 FirstRun.onboarding(result, profile: profile, backup: backup).forEach(context.console.say)
