@@ -6,7 +6,9 @@ public final class ProgressReporter: @unchecked Sendable {
     let console: Console
     let quiet: Bool
     private let lock = NSLock()
+    /// Each service's last update and when (on this reporter's clock) it arrived.
     private var rows: [String: (ProgressUpdate, Double)] = [:]
+    private var ticker: Task<Void, Never>?
     private var order: [String] = []
     private var boardLines = 0
     private var live = false
@@ -26,7 +28,15 @@ public final class ProgressReporter: @unchecked Sendable {
 
     public func phaseBegan(_ name: String) {
         lock.withLock {
-            if name == "start" && console.isInteractive { live = true }
+            guard name == "start" && console.isInteractive else { return }
+            live = true
+            // Waiting services count up on screen, not only when their state changes.
+            ticker = Task { [weak self] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(500))
+                    self?.lock.withLock { if self?.live == true { self?.redraw() } }
+                }
+            }
         }
     }
 
@@ -51,7 +61,7 @@ public final class ProgressReporter: @unchecked Sendable {
     public func serviceChanged(_ update: ProgressUpdate) {
         lock.withLock {
             if rows[update.service] == nil { order.append(update.service) }
-            rows[update.service] = (update, update.elapsed)
+            rows[update.service] = (update, elapsed)
             if live {
                 redraw()
             } else {
@@ -78,16 +88,22 @@ public final class ProgressReporter: @unchecked Sendable {
     /// Rewrites the board in place: cursor up over the previous board, clear, print.
     private func redraw() {
         var text = boardLines > 0 ? "\u{1B}[\(boardLines)A" : ""
+        let now = elapsed
         for name in order {
-            guard let (update, _) = rows[name] else { continue }
-            text += "\u{1B}[2K" + plainLine(update) + "\n"
+            guard let (update, since) = rows[name] else { continue }
+            var line = plainLine(update)
+            if !update.state.isTerminal { line += console.styled("  (\(String(format: "%.1fs", now - since)))", .dim) }
+            text += "\u{1B}[2K" + line + "\n"
         }
         boardLines = order.count
         console.raw(text)
     }
 
     private func finishBoard() {
+        if live { redraw() }
         live = false
+        ticker?.cancel()
+        ticker = nil
         boardLines = 0
     }
 
