@@ -31,8 +31,15 @@ public struct Console: Sendable {
         let color = tty && environment["NO_COLOR"] == nil && environment["TERM"] != "dumb"
         return Console(
             isInteractive: tty && !ci, useColor: color,
-            out: { text in FileHandle.standardOutput.write(Data(text.utf8)) },
-            err: { text in FileHandle.standardError.write(Data(text.utf8)) })
+            // A reader that went away (`launch dev | head`) must not kill a launch halfway: SIGPIPE is ignored
+            // (see `ignoreBrokenPipes`) and a failed write is dropped.
+            out: { text in try? FileHandle.standardOutput.write(contentsOf: Data(text.utf8)) },
+            err: { text in try? FileHandle.standardError.write(contentsOf: Data(text.utf8)) })
+    }
+
+    /// Turns SIGPIPE into EPIPE for the whole process, so a closed pipe cannot interrupt a launch or its rollback.
+    public static func ignoreBrokenPipes() {
+        signal(SIGPIPE, SIG_IGN)
     }
 
     /// One line of data on stdout.

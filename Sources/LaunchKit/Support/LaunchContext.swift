@@ -37,6 +37,7 @@ public struct LaunchContext: Sendable {
 
     /// The real world: subprocesses, this process's environment and terminal.
     public static func live() -> LaunchContext {
+        Console.ignoreBrokenPipes()
         let environment = ProcessInfo.processInfo.environment
         let console = Console.standard(environment: environment)
         return LaunchContext(
