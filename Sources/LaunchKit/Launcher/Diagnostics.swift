@@ -4,12 +4,14 @@ struct Diagnostics: Sendable {
     let client: EngineClient
     let redact: Redactor
     let environment: String
+    let project: String
     let logLines: Int
 
-    init(client: EngineClient, redact: Redactor, environment: String, logLines: Int = 40) {
+    init(client: EngineClient, redact: Redactor, environment: String, project: String, logLines: Int = 40) {
         self.client = client
         self.redact = redact
         self.environment = environment
+        self.project = project
         self.logLines = logLines
     }
 
@@ -58,7 +60,7 @@ struct Diagnostics: Sendable {
         case .exited(125):
             "the engine could not run \(service) (exit 125): check its compose options"
         case .exited:
-            "read the log above; reproduce with `docker compose -p <project> up \(service)`, or rerun with `launch \(environment) --keep-on-failure` and inspect it"
+            "read the log above; reproduce with `docker compose -p \(project) up \(service)`, or rerun with `launch \(environment) --keep-on-failure` and inspect it"
         case .oomKilled:
             "raise \(service)'s memory limit (deploy.resources.limits.memory) or free memory on the host"
         case .restartLoop:

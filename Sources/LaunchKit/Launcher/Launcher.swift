@@ -140,7 +140,7 @@ public struct Launcher: Sendable {
         let outcome = await orchestrator.run(containers: created, events: events)
         let startSeconds = startBegan.duration(to: timeline.clock.now).seconds
 
-        let diagnostics = Diagnostics(client: client, redact: redact, environment: profile.name)
+        let diagnostics = Diagnostics(client: client, redact: redact, environment: profile.name, project: plan.project)
         var services: [LaunchResult.ServiceResult] = []
         for run in outcome.services {
             var diagnosis: Diagnosis?
