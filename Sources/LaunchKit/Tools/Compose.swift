@@ -76,22 +76,12 @@ public struct Compose: Sendable, Hashable {
         command(["up", "--no-start", "--no-build", "--pull", "never"] + services)
     }
 
-    /// What a person would run to do it all at once; printed in plans for comparison, and used by the
-    /// benchmark as the baseline.
-    public func upAndWait(timeoutSeconds: Int? = nil) -> Command {
-        var arguments = ["up", "--detach", "--wait"]
-        if let timeoutSeconds { arguments += ["--wait-timeout", String(timeoutSeconds)] }
-        return command(arguments)
-    }
-
     /// Stops and removes the project's containers and networks; volumes only when asked.
     public func down(removeVolumes: Bool = false, timeoutSeconds: Int = 10) -> Command {
         var arguments = ["down", "--remove-orphans", "--timeout", String(timeoutSeconds)]
         if removeVolumes { arguments.append("--volumes") }
         return command(arguments)
     }
-
-    public func ps() -> Command { command(["ps", "--all", "--format", "json"]) }
 
     public func logs(services: [String] = [], follow: Bool = false, tail: Int? = nil) -> Command {
         var arguments = ["logs", "--no-color"]

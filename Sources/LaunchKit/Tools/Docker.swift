@@ -6,9 +6,6 @@ public struct Docker: Sendable, Hashable {
 
     func command(_ arguments: [String]) -> Command { Command(executable, arguments) }
 
-    /// Client and server versions as one JSON object; the server part is missing when the daemon is down.
-    public func version() -> Command { command(["version", "--format", "{{json .}}"]) }
-
     /// Daemon information (runtimes, root dir, memory) as JSON.
     public func info() -> Command { command(["info", "--format", "{{json .}}"]) }
 
@@ -28,28 +25,6 @@ public struct Docker: Sendable, Hashable {
     /// Which of `references` exist locally: prints the ids of those found, fails for the rest.
     public func inspectImages(_ references: [String]) -> Command {
         command(["image", "inspect", "--format", "{{.Id}}"] + references)
-    }
-
-    public func pull(_ reference: String) -> Command { command(["pull", reference]) }
-
-    /// Containers of one compose project, running or not, one JSON object per line.
-    public func listContainers(project: String) -> Command {
-        command([
-            "ps", "--all", "--no-trunc", "--filter", "label=com.docker.compose.project=\(project)",
-            "--format", "{{json .}}",
-        ])
-    }
-
-    public func listVolumes(project: String) -> Command {
-        command([
-            "volume", "ls", "--filter", "label=com.docker.compose.project=\(project)", "--format", "{{.Name}}",
-        ])
-    }
-
-    public func listNetworks(project: String) -> Command {
-        command([
-            "network", "ls", "--filter", "label=com.docker.compose.project=\(project)", "--format", "{{.Name}}",
-        ])
     }
 
     /// One container's logs; `follow` keeps streaming until cancelled.
