@@ -34,9 +34,15 @@ public struct EnvProvisioner: Sendable {
         return EnvFile(parsing: try String(contentsOfFile: path, encoding: .utf8))
     }
 
-    /// Keys the profile wants that the file lacks (what `provision` would add).
-    public func missingKeys() -> (variables: [String], secrets: [String]) {
-        let present = Set(((try? read()) ?? nil)?.entries.map(\.key) ?? [])
+    /// The redactor for everything a command about this profile prints or records: its secrets from the env
+    /// file and from the shell environment (which Compose prefers over the env file).
+    public func redactor(environment: [String: String]) -> Redactor {
+        Redactor(profile: profile, envFile: (try? read()) ?? nil, environment: environment)
+    }
+
+    /// Keys the profile wants that `file` (the env file as read, nil when absent) lacks: what `provision` would add.
+    public func missingKeys(in file: EnvFile?) -> (variables: [String], secrets: [String]) {
+        let present = Set(file?.entries.map(\.key) ?? [])
         return (profile.variables.map(\.key).filter { !present.contains($0) },
                 profile.secrets.map(\.key).filter { !present.contains($0) })
     }

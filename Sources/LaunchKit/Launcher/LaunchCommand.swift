@@ -55,7 +55,7 @@ public enum LaunchCommand {
 
     /// A launch that stopped before any service started is still a run: the breaker counts it.
     static func record(_ failure: any LaunchFailure, profile: Profile, layout: ProjectLayout, startedAt: Date, context: LaunchContext, store: RunStore) {
-        let redact = Redactor(profile: profile, envFile: try? EnvProvisioner(layout: layout, profile: profile).read(), environment: context.environment)
+        let redact = EnvProvisioner(layout: layout, profile: profile).redactor(environment: context.environment)
         let outcome: LaunchResult.Outcome = failure.exitCode == .preflightFailed ? .preflightFailed : .failed
         let result = LaunchResult(
             environment: profile.name, project: profile.compose.project, outcome: outcome, exitCode: failure.exitCode.rawValue,

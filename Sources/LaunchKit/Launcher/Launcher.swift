@@ -98,7 +98,7 @@ public struct Launcher: Sendable {
             // Interpolation may depend on what was just generated: read the stack again with the env file.
             plan = try await planner.plan(profile, probe: plan.gpuProbe, compose: .some(plan.composeDetection))
         }
-        let redact = Redactor(profile: profile, envFile: try? EnvProvisioner(layout: layout, profile: profile).read(), environment: context.environment)
+        let redact = EnvProvisioner(layout: layout, profile: profile).redactor(environment: context.environment)
         try Task.checkCancellation()
         if options.cleanup {
             await timeline.measure("cleanup", report: report) { await cleanup(profile.cleanup) }

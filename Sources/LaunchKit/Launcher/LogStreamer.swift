@@ -25,7 +25,7 @@ public struct LogStreamer: Sendable {
                 evidence: known.isEmpty ? [] : ["services with containers: " + known.sorted().joined(separator: ", ")],
                 hint: known.isEmpty ? "start it with `launch \(profile.name)`" : "name one of the services above")
         }
-        let redact = Redactor(profile: profile, envFile: try? EnvProvisioner(layout: layout, profile: profile).read())
+        let redact = EnvProvisioner(layout: layout, profile: profile).redactor(environment: context.environment)
         let width = containers.map { ($0.labels["com.docker.compose.service"] ?? $0.name).count }.max() ?? 0
         let console = context.console
         let runner = context.runner

@@ -27,13 +27,13 @@ public struct Planner: Sendable {
         let provisioner = EnvProvisioner(layout: layout, profile: profile)
         let envFile = try? provisioner.read()
         let envExists = envFile != nil
-        let missing = provisioner.missingKeys()
+        let missing = provisioner.missingKeys(in: envFile)
         let envState = LaunchPlan.EnvFileState(
             path: profile.envFile, exists: envExists, missingVariables: missing.variables,
             missingSecrets: missing.secrets,
             mode: AtomicFile.mode(of: provisioner.path).map { String($0, radix: 8) })
 
-        let redact = Redactor(profile: profile, envFile: envFile)
+        let redact = Redactor(profile: profile, envFile: envFile, environment: context.environment)
         let plugin = Compose(
             flavor: .plugin(docker: context.docker.executable), project: profile.compose.project, files: files,
             envFile: envExists ? provisioner.path : nil)

@@ -52,7 +52,7 @@ public struct Preflight: Sendable {
 
         let envFile = (try? String(contentsOfFile: layout.path(profile.envFile), encoding: .utf8)).map(EnvFile.init)
         let values = (envFile?.values ?? [:]).merging(context.environment) { _, environment in environment }
-        let redact = Redactor(profile: profile, envFile: envFile)
+        let redact = Redactor(profile: profile, envFile: envFile, environment: context.environment)
         for spec in profile.preflight {
             jobs.append {
                 [await ProfileChecks.run(spec, profile: profile, values: values, redact: redact, network: options.network)]
