@@ -68,21 +68,18 @@ public struct FirstRun: Sendable {
         var backup: String?
         if existing.envFile != nil {
             let path = layout.path(profile.envFile)
-            let formatter = DateFormatter()
-            formatter.locale = Locale(identifier: "en_US_POSIX")
-            formatter.timeZone = TimeZone(identifier: "UTC")
-            formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-            let target = "\(path).backup-\(formatter.string(from: context.now()))"
+            let target = "\(path).backup-\(Timestamp.compact(context.now()))"
             let text = try String(contentsOfFile: path, encoding: .utf8)
             try AtomicFile.write(text, to: target, mode: 0o600)
             backup = layout.display(target)
         }
         _ = try await Teardown(client: client, project: profile.compose.project).run(startOrder: [], removeVolumes: true)
         if existing.envFile != nil {
-            do {
-                try FileManager.default.removeItem(atPath: layout.path(profile.envFile))
-            } catch {
-                throw AtomicFile.WriteError(path: layout.path(profile.envFile), reason: "cannot remove: \(error.localizedDescription)", errnoCode: EACCES)
+            let path = layout.path(profile.envFile)
+            // unlink(2) directly: its errno tells a permission problem (with its own hint) from anything else.
+            if unlink(path) != 0 && errno != ENOENT {
+                let code = errno
+                throw AtomicFile.WriteError(path: path, reason: "cannot remove: \(String(cString: strerror(code)))", errnoCode: code)
             }
         }
         return backup

@@ -5,7 +5,7 @@ import Foundation
 public enum LaunchCommand {
     public static func run(
         _ context: LaunchContext, layout: ProjectLayout, profile: Profile, options: LaunchOptions,
-        holding heldLock: ProjectLock? = nil, preflight: (@Sendable (LaunchPlan) async -> [String])? = nil
+        holding heldLock: ProjectLock? = nil
     ) async throws -> LaunchResult {
         let lock = try heldLock ?? ProjectLock(layout: layout, project: profile.compose.project, environment: profile.name, command: "launch \(profile.name)")
         defer { if heldLock == nil { lock.release() } }
@@ -19,7 +19,7 @@ public enum LaunchCommand {
         let client = try EngineClient(environment: context.environment)
         let checks = Preflight(context: context, layout: layout)
         let networkChecks = options.networkChecks
-        let launcher = Launcher(context: context, layout: layout, client: client, preflight: preflight ?? { plan in
+        let launcher = Launcher(context: context, layout: layout, client: client) { plan in
             let report = await checks.run(plan, probe: plan.gpuProbe, options: PreflightOptions(network: networkChecks, envFileWillBeCreated: true))
             for check in report.checks where check.status == .warn {
                 context.console.say(context.console.styled("    warning", .yellow) + " \(check.id): \(check.evidence)")
@@ -27,7 +27,7 @@ public enum LaunchCommand {
             return report.failures.map { check in
                 "\(check.id): \(check.evidence)" + (check.remediation.map { "\n      fix: \($0)" } ?? "")
             }
-        })
+        }
         let report = ProgressReporter(console: context.console)
         let startedAt = context.now()
         let task = Task { try await launcher.launch(profile, options: options, report: report) }

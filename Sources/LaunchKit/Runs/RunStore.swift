@@ -71,11 +71,7 @@ public struct RunStore: Sendable {
     @discardableResult
     public func save(_ result: LaunchResult) throws -> String {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd'T'HHmmss.SSS'Z'"
-        let id = "\(formatter.string(from: result.startedAt))-\(result.environment)"
+        let id = "\(Timestamp.compact(result.startedAt, milliseconds: true))-\(result.environment)"
         try AtomicFile.write(try JSONOutput.encode(result) + "\n", to: path(id), mode: 0o644)
         return id
     }
