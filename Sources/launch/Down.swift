@@ -25,7 +25,6 @@ struct Down: AsyncParsableCommand {
             let catalog = try context.catalog(projectDirectory: global.projectDirectory)
             let profile = try catalog.profile(named: environment)
             let client = try EngineClient(environment: context.environment)
-            let order = (try? DependencyGraph(ComposeModelReader.read(files: profile.compose.files.map(catalog.layout.composeFile), lookup: { _ in nil })))?.startOrder ?? []
             if volumes {
                 let existing = try await client.listVolumes(labels: ["com.docker.compose.project=\(profile.compose.project)"]).map(\.name)
                 if !existing.isEmpty {
@@ -33,7 +32,7 @@ struct Down: AsyncParsableCommand {
                         items: existing, token: profile.compose.project, yes: yes, prompt: !json, flagHint: "launch down \(profile.name) --volumes --yes")
                 }
             }
-            let report = try await Teardown(client: client, project: profile.compose.project).run(startOrder: order, removeVolumes: volumes)
+            let report = try await Teardown(client: client, project: profile.compose.project).run(levels: Planner.outline(profile, layout: catalog.layout)?.levels ?? [], removeVolumes: volumes)
             if json {
                 context.console.data(try JSONOutput.encode(report))
             } else if report.removedContainers.isEmpty && report.removedNetworks.isEmpty {

@@ -17,7 +17,7 @@ struct Status: AsyncParsableCommand {
             let client = try EngineClient(environment: context.environment)
             var statuses: [ProjectStatus] = []
             for profile in profiles {
-                let expected = (try? ComposeModelReader.read(files: profile.compose.files.map(catalog.layout.composeFile), lookup: { _ in nil }))?.serviceNames ?? []
+                let expected = Planner.outline(profile, layout: catalog.layout)?.services ?? []
                 statuses.append(try await ProjectStatus.read(client: client, profile: profile, expected: environment == nil ? [] : expected))
             }
             if json {

@@ -73,7 +73,7 @@ public struct FirstRun: Sendable {
             try AtomicFile.write(text, to: target, mode: 0o600)
             backup = layout.display(target)
         }
-        _ = try await Teardown(client: client, project: profile.compose.project).run(startOrder: [], removeVolumes: true)
+        _ = try await Teardown(client: client, project: profile.compose.project).run(levels: [], removeVolumes: true)
         if existing.envFile != nil {
             let path = layout.path(profile.envFile)
             // unlink(2) directly: its errno tells a permission problem (with its own hint) from anything else.

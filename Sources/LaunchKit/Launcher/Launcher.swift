@@ -119,11 +119,11 @@ public struct Launcher: Sendable {
             }
         } catch {
             let rollback = Rollback(client: client, project: plan.project)
-            var undone = await rollback.undo(since: before, startOrder: plan.graph.startOrder)
+            var undone = await rollback.undo(since: before, levels: plan.graph.levels)
             if Task.isCancelled {
                 // Compose may still have been creating when it was stopped: a second pass catches stragglers.
                 try? await Task.sleep(for: .milliseconds(500))
-                let second = await rollback.undo(since: before, startOrder: plan.graph.startOrder)
+                let second = await rollback.undo(since: before, levels: plan.graph.levels)
                 undone.merge(second)
             }
             let rollbackReport = undone
@@ -171,7 +171,7 @@ public struct Launcher: Sendable {
                 report.keptForDebugging(project: plan.project)
             } else {
                 let began = timeline.clock.now
-                rollback = await Rollback(client: client, project: plan.project).undo(since: before, startOrder: plan.graph.startOrder)
+                rollback = await Rollback(client: client, project: plan.project).undo(since: before, levels: plan.graph.levels)
                 phases.append(.init(name: "rollback", seconds: began.duration(to: timeline.clock.now).seconds, status: "ok", detail: nil))
                 if let rollback { report.rolledBack(rollback) }
             }

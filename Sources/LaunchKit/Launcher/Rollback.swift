@@ -50,6 +50,15 @@ public struct RollbackReport: Sendable, Encodable {
     }
 }
 
+/// A project's containers grouped for tearing down: dependents before what they depend on. Containers of
+/// services the levels do not know (orphans, an overlay's extras) come first; newest first within a group.
+func dependentsFirst(_ containers: [ContainerSummary], levels: [[String]]) -> [[ContainerSummary]] {
+    var level: [String: Int] = [:]
+    for (index, names) in levels.enumerated() { for name in names { level[name] = index } }
+    let groups = Dictionary(grouping: containers) { level[$0.labels["com.docker.compose.service"] ?? ""] ?? levels.count }
+    return groups.keys.sorted(by: >).map { key in (groups[key] ?? []).sorted { $0.created > $1.created } }
+}
+
 /// Undoes what one run created, last in, first out: containers (dependents before their dependencies),
 /// then networks, then volumes that did not exist before. Pre-existing volumes and everything of other
 /// projects stay; containers that existed but were stopped before are stopped again, not removed.
@@ -57,19 +66,13 @@ struct Rollback: Sendable {
     let client: EngineClient
     let project: String
 
-    func undo(since before: ProjectSnapshot, startOrder: [String]) async -> RollbackReport {
+    func undo(since before: ProjectSnapshot, levels: [[String]]) async -> RollbackReport {
         let clock = ContinuousClock()
         let began = clock.now
         var report = RollbackReport()
         let label = ["com.docker.compose.project=\(project)"]
         let containers = await listed("containers", &report) { try await client.listContainers(all: true, labels: label) }
-        let rank = Dictionary(uniqueKeysWithValues: startOrder.enumerated().map { ($1, $0) })
-        let lastInFirst = containers.sorted { a, b in
-            let ra = rank[a.labels["com.docker.compose.service"] ?? ""] ?? -1
-            let rb = rank[b.labels["com.docker.compose.service"] ?? ""] ?? -1
-            return ra != rb ? ra > rb : a.created > b.created
-        }
-        for container in lastInFirst {
+        for container in dependentsFirst(containers, levels: levels).joined() {
             do {
                 if !before.containers.contains(container.id) {
                     // Anonymous volumes were created with the container by this run: remove them too.
@@ -142,22 +145,20 @@ public struct Teardown: Sendable {
         }
     }
 
-    public func run(startOrder: [String], removeVolumes: Bool = false) async throws -> Report {
+    /// `levels` are the stack's dependency levels (`DependencyGraph.levels`); empty stops everything at once.
+    public func run(levels: [[String]], removeVolumes: Bool = false) async throws -> Report {
         let label = ["com.docker.compose.project=\(project)"]
-        let rank = Dictionary(uniqueKeysWithValues: startOrder.enumerated().map { ($1, $0) })
-        let containers = try await client.listContainers(all: true, labels: label).sorted {
-            (rank[$0.labels["com.docker.compose.service"] ?? ""] ?? -1) > (rank[$1.labels["com.docker.compose.service"] ?? ""] ?? -1)
-        }
-        // Stop dependents before what they depend on, level by level, in parallel within a level.
-        let levels = Dictionary(grouping: containers) { rank[$0.labels["com.docker.compose.service"] ?? ""] ?? -1 }
-        for key in levels.keys.sorted(by: >) {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for container in levels[key] ?? [] where container.state == "running" {
-                    group.addTask { try await client.stopContainer(container.id, timeoutSeconds: 10) }
+        let groups = dependentsFirst(try await client.listContainers(all: true, labels: label), levels: levels)
+        // Dependents stop before what they depend on; services of one level stop together.
+        for group in groups {
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                for container in group where container.state == "running" {
+                    tasks.addTask { try await client.stopContainer(container.id, timeoutSeconds: 10) }
                 }
-                try await group.waitForAll()
+                try await tasks.waitForAll()
             }
         }
+        let containers = Array(groups.joined())
         var report = Report(project: project, removedContainers: [], removedNetworks: [], removedVolumes: [], keptVolumes: [])
         for container in containers {
             try await client.removeContainer(container.id, force: true, volumes: false)

@@ -110,6 +110,13 @@ public struct Planner: Sendable {
         return try ComposeModelReader.read(config: output.stdout)
     }
 
+    /// The stack as its compose files say, without Compose, an overlay or an env file: enough for commands that
+    /// only need service names and dependency order (`down`, `status`). Nil when the files do not parse.
+    public static func outline(_ profile: Profile, layout: ProjectLayout) -> DependencyGraph? {
+        let files = profile.compose.files.map(layout.composeFile)
+        return try? DependencyGraph(ComposeModelReader.read(files: files, lookup: { _ in nil }))
+    }
+
     /// One-shot jobs: services others wait on with `service_completed_successfully`, and services labelled
     /// `launch.job: "true"` (run once, like a load test). They are ready when they exit 0. `restart: "no"` alone
     /// does not make a job: it is Compose's default for long-running services too.
