@@ -52,9 +52,6 @@ public struct DependencyGraph: Sendable, Hashable {
     /// A valid start order: dependencies before dependents, alphabetical within a level.
     public var startOrder: [String] { levels.flatMap { $0 } }
 
-    /// The longest chain of dependencies, which bounds how fast the stack can come up.
-    public var criticalPathLength: Int { levels.count }
-
     private static func findCycle(services: [String], edges: [String: [Dependency]]) -> [String]? {
         enum Mark { case visiting, done }
         var marks: [String: Mark] = [:]

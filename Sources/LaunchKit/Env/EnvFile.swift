@@ -33,8 +33,6 @@ public struct EnvFile: Sendable, Hashable {
         Dictionary(entries.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
     }
 
-    public func value(_ key: String) -> String? { values[key] }
-
     /// 1-based line numbers of lines that are not `KEY=VALUE`, comments or blank.
     public var malformedLines: [(line: Int, text: String)] {
         lines.enumerated().compactMap { index, line in

@@ -8,8 +8,6 @@ public struct ProjectSnapshot: Sendable, Hashable {
     public var networks: Set<String>
     public var volumes: Set<String>
 
-    public static let empty = ProjectSnapshot(containers: [], runningContainers: [], networks: [], volumes: [])
-
     public static func take(client: EngineClient, project: String) async throws -> ProjectSnapshot {
         let label = ["com.docker.compose.project=\(project)"]
         async let containers = client.listContainers(all: true, labels: label)

@@ -4,7 +4,6 @@ import Foundation
 /// service (state, elapsed). In CI or a pipe: one plain line per change. Never writes to stdout.
 public final class ProgressReporter: @unchecked Sendable {
     let console: Console
-    let quiet: Bool
     private let lock = NSLock()
     /// Each service's last update and when (on this reporter's clock) it arrived.
     private var rows: [String: (ProgressUpdate, Double)] = [:]
@@ -15,10 +14,8 @@ public final class ProgressReporter: @unchecked Sendable {
     private let clock = ContinuousClock()
     private let origin: ContinuousClock.Instant
 
-    /// `quiet` drops pass-through output (pull progress) but keeps state changes.
-    public init(console: Console, quiet: Bool = false) {
+    public init(console: Console) {
         self.console = console
-        self.quiet = quiet
         origin = clock.now
     }
 
@@ -52,9 +49,8 @@ public final class ProgressReporter: @unchecked Sendable {
         lock.withLock { console.say("    " + text) }
     }
 
-    /// Output of pull/build, shown as it arrives (not in quiet mode).
+    /// Output of pull/build, shown as it arrives.
     public func passthrough(_ line: String) {
-        guard !quiet else { return }
         lock.withLock { console.say("    │ " + line) }
     }
 
