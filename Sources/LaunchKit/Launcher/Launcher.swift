@@ -211,12 +211,20 @@ public struct Launcher: Sendable {
 
     /// Pulls images that are not present locally and builds `build:` services whose image is missing.
     func prepareImages(_ plan: LaunchPlan, report: ProgressReporter, redact: Redactor) async throws -> ((), String?) {
+        // Each distinct image once, all at once: this runs before anything can start.
+        let references = Dictionary(grouping: plan.stack.services) { $0.image ?? "\(plan.project)-\($0.name)" }
+        let client = self.client
+        let present = await withTaskGroup(of: (String, Bool).self) { group in
+            for reference in references.keys {
+                group.addTask { (reference, (try? await client.imageExists(reference)) ?? false) }
+            }
+            var found: [String: Bool] = [:]
+            for await (reference, exists) in group { found[reference] = exists }
+            return found
+        }
         var missingPull: [String] = []
         var missingBuild: [String] = []
-        for service in plan.stack.services {
-            let reference = service.image ?? "\(plan.project)-\(service.name)"
-            let exists = (try? await client.imageExists(reference)) ?? false
-            if exists { continue }
+        for service in plan.stack.services where present[service.image ?? "\(plan.project)-\(service.name)"] != true {
             if service.builds { missingBuild.append(service.name) } else if service.image != nil { missingPull.append(service.name) }
         }
         if !missingPull.isEmpty {
