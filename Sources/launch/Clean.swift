@@ -16,6 +16,7 @@ struct Clean: AsyncParsableCommand {
               launch clean --yes --label com.example.ci=true
             """)
 
+    @OptionGroup var global: GlobalOptions
     @Flag(help: "Show what would be removed and change nothing.") var dryRun = false
     @Flag(help: "Prune without asking.") var yes = false
     @Flag(help: "Write the report as JSON to stdout (never prompts).") var json = false
@@ -23,7 +24,7 @@ struct Clean: AsyncParsableCommand {
     var label: String?
 
     func run() async throws {
-        try await execute { context in
+        try await execute(global) { context in
             let cleanup = Cleanup(context: context, label: label)
             let preview = try await cleanup.prune(dryRun: true)
             if json && (dryRun || !yes) {

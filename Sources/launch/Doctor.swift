@@ -26,7 +26,7 @@ struct Doctor: AsyncParsableCommand {
     @Flag(help: "Skip the profile's http/tcp checks and the registry test for images to pull.") var noNetwork = false
 
     func run() async throws {
-        try await execute { context in
+        try await execute(global) { context in
             let options = PreflightOptions(network: !noNetwork, envFileWillBeCreated: true)
             let report: PreflightReport
             if let environment {

@@ -21,10 +21,10 @@ struct Down: AsyncParsableCommand {
     @Flag(help: "Confirm removing volumes without asking.") var yes = false
 
     func run() async throws {
-        try await execute { context in
+        try await execute(global) { context in
             let catalog = try context.catalog(projectDirectory: global.projectDirectory)
             let profile = try catalog.profile(named: environment)
-            let client = try EngineClient(environment: context.environment)
+            let client = EngineClient(context: context)
             if volumes {
                 let existing = try await client.listVolumes(labels: ["com.docker.compose.project=\(profile.compose.project)"]).map(\.name)
                 if !existing.isEmpty {

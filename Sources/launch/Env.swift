@@ -17,7 +17,7 @@ struct Env: AsyncParsableCommand {
     @Flag(help: "Write what was done as JSON to stdout.") var json = false
 
     func run() async throws {
-        try await execute { context in
+        try await execute(global) { context in
             let catalog = try context.catalog(projectDirectory: global.projectDirectory)
             let profile = try catalog.profile(named: environment)
             let outcome = try EnvProvisioner(layout: catalog.layout, profile: profile).provision(now: context.now())

@@ -22,10 +22,10 @@ struct FirstRunCommand: AsyncParsableCommand {
     @Flag(help: "Write the launch result as JSON to stdout.") var json = false
 
     func run() async throws {
-        try await execute { context in
+        try await execute(global) { context in
             let catalog = try context.catalog(projectDirectory: global.projectDirectory)
             let profile = try catalog.profile(named: "first-run")
-            let client = try EngineClient(environment: context.environment)
+            let client = EngineClient(context: context)
             // Held from the reset to the end of the launch: nothing else may start this project in between.
             let lock = try ProjectLock(layout: catalog.layout, project: profile.compose.project, environment: profile.name, command: "launch first-run")
             defer { lock.release() }

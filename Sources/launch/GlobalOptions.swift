@@ -1,16 +1,36 @@
 import ArgumentParser
+import Foundation
 import LaunchKit
 
 /// Options every command shares.
 struct GlobalOptions: ParsableArguments {
     @Option(name: .customLong("project-dir"), help: "The project root (default: nearest directory upward with environments/).")
     var projectDirectory: String?
+
+    @Option(name: [.customShort("H"), .customLong("host")], help: "The Docker engine to use (unix://, tcp://, ssh://user@host); overrides DOCKER_HOST.")
+    var host: String?
+
+    @Option(name: .customLong("context"), help: "The Docker context to use; overrides DOCKER_HOST, DOCKER_CONTEXT and `docker context use`.")
+    var context: String?
+
+    func validate() throws {
+        if host != nil && context != nil {
+            throw ValidationError("--host and --context both name an engine: give one of them")
+        }
+    }
 }
 
 /// Runs a command body with the live context, printing any `LaunchFailure` the one standard way and
 /// turning it into its documented exit code.
-func execute(_ body: (LaunchContext) async throws -> ExitStatus) async throws {
-    let context = LaunchContext.live()
+func execute(_ global: GlobalOptions, _ body: (LaunchContext) async throws -> ExitStatus) async throws {
+    let context: LaunchContext
+    do {
+        context = try LaunchContext.live(host: global.host, context: global.context)
+    } catch {
+        let console = Console.standard(environment: ProcessInfo.processInfo.environment)
+        console.report(error)
+        throw ExitCode(error.exitCode.rawValue)
+    }
     let status: ExitStatus
     do {
         status = try await body(context)

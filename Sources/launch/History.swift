@@ -11,7 +11,7 @@ struct History: AsyncParsableCommand {
     @Option(help: "How many runs to show.") var limit = 20
 
     func run() async throws {
-        try await execute { context in
+        try await execute(global) { context in
             let catalog = try context.catalog(projectDirectory: global.projectDirectory)
             let name = try environment.map { try catalog.profile(named: $0).name }
             RunRenderer.history(RunStore(layout: catalog.layout).list(environment: name, limit: limit)).forEach(context.console.data)
@@ -29,7 +29,7 @@ struct Report: AsyncParsableCommand {
     @Argument(help: "Run id or unique prefix (default: the latest).") var run: String?
 
     func run() async throws {
-        try await execute { context in
+        try await execute(global) { context in
             let catalog = try context.catalog(projectDirectory: global.projectDirectory)
             RunRenderer.report(try RunStore(layout: catalog.layout).find(run)).forEach(context.console.data)
             return .success

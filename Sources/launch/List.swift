@@ -10,7 +10,7 @@ struct List: AsyncParsableCommand {
     @Flag(help: "Write JSON to stdout.") var json = false
 
     func run() async throws {
-        try await execute { context in
+        try await execute(global) { context in
             let catalog = try context.catalog(projectDirectory: global.projectDirectory)
             if json {
                 context.console.data(try JSONOutput.encode(PlanRenderer.listJSON(catalog)))

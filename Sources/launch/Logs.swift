@@ -13,10 +13,10 @@ struct Logs: AsyncParsableCommand {
     @Option(help: "Lines per container to start from.") var tail: Int?
 
     func run() async throws {
-        try await execute { context in
+        try await execute(global) { context in
             let catalog = try context.catalog(projectDirectory: global.projectDirectory)
             let profile = try catalog.profile(named: environment)
-            let client = try EngineClient(environment: context.environment)
+            let client = EngineClient(context: context)
             try await LogStreamer(context: context, client: client, layout: catalog.layout, profile: profile)
                 .stream(services: services, follow: follow, tail: tail)
             return .success

@@ -18,7 +18,7 @@ struct Plan: AsyncParsableCommand {
     @Flag(help: "Write the plan as JSON to stdout.") var json = false
 
     func run() async throws {
-        try await execute { context in
+        try await execute(global) { context in
             try await printPlan(context, environment: environment, projectDirectory: global.projectDirectory, json: json)
         }
     }

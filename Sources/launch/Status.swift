@@ -11,10 +11,10 @@ struct Status: AsyncParsableCommand {
     @Flag(help: "Write JSON to stdout.") var json = false
 
     func run() async throws {
-        try await execute { context in
+        try await execute(global) { context in
             let catalog = try context.catalog(projectDirectory: global.projectDirectory)
             let profiles = try environment.map { [try catalog.profile(named: $0)] } ?? catalog.profiles
-            let client = try EngineClient(environment: context.environment)
+            let client = EngineClient(context: context)
             var statuses: [ProjectStatus] = []
             for profile in profiles {
                 let expected = Planner.outline(profile, layout: catalog.layout)?.services ?? []

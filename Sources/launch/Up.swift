@@ -25,7 +25,7 @@ struct Up: AsyncParsableCommand {
     @Flag(help: "Skip preflight checks that need the network (profile HTTP/TCP checks, registry reachability).") var noNetwork = false
 
     func run() async throws {
-        try await execute { context in
+        try await execute(global) { context in
             if dryRun {
                 return try await printPlan(context, environment: environment, projectDirectory: global.projectDirectory, json: json)
             }

@@ -100,7 +100,7 @@ struct CleanupTests {
         runner.on(["docker", "image", "prune"], ProcessOutput(status: 0, stdout: "Total reclaimed space: 2.097MB\n"))
         runner.on(["docker", "builder", "prune"], ProcessOutput(status: 0, stdout: "Total reclaimed space: 0B\n"))
         let context = LaunchContext(
-            runner: runner, environment: ["DOCKER_HOST": "tcp://10.0.0.9:2376"], console: CapturedOutput().console(),
+            runner: runner, environment: ["DOCKER_HOST": "tcp://127.0.0.1:9"], console: CapturedOutput().console(),
             workingDirectory: "/")
         return (Cleanup(context: context), runner)
     }

@@ -11,7 +11,7 @@ import Testing
 struct PreflightTests {
     // MARK: Docker
 
-    static let down = DockerEndpoint(host: "unix:///nonexistent.sock", source: .dockerHost)
+    static let down = EngineEndpoint(socketPath: "/nonexistent.sock", source: .dockerHost)
 
     @Test func aMissingSocketIsDiagnosedAsNotRunningNamingDockerHost() {
         let facts = EngineFacts(endpoint: Self.down, problem: .engine(.socketMissing("/nonexistent.sock")))
@@ -22,7 +22,7 @@ struct PreflightTests {
     }
 
     @Test func permissionDeniedIsItsOwnDiagnosis() {
-        let endpoint = DockerEndpoint(host: DockerEndpoint.defaultHost, source: .defaultSocket)
+        let endpoint = EngineEndpoint(socketPath: "/var/run/docker.sock")
         let facts = EngineFacts(endpoint: endpoint, problem: .engine(.permissionDenied("/var/run/docker.sock")))
         let check = DockerChecks.daemon(facts)
         #expect(check.status == .fail)
@@ -48,7 +48,7 @@ struct PreflightTests {
         func facts(_ runtimes: String) throws -> EngineFacts {
             let info = try JSONDecoder().decode(
                 EngineInfo.self, from: Data(#"{"DockerRootDir":"/var/lib/docker","Runtimes":{\#(runtimes)}}"#.utf8))
-            return EngineFacts(endpoint: DockerEndpoint(host: DockerEndpoint.defaultHost, source: .defaultSocket), info: info)
+            return EngineFacts(endpoint: EngineEndpoint(socketPath: "/var/run/docker.sock"), info: info)
         }
         let present = DockerChecks.nvidiaRuntime(try facts(#""nvidia":{},"runc":{}"#), environment: ["PATH": "/nonexistent"])
         #expect(present.status == .ok)
@@ -236,7 +236,7 @@ struct PreflightTests {
     private func localFacts(_ containers: [ContainerSummary]) throws -> EngineFacts {
         let info = try JSONDecoder().decode(EngineInfo.self, from: Data(#"{"ServerVersion":"20.10"}"#.utf8))
         return EngineFacts(
-            endpoint: DockerEndpoint(host: DockerEndpoint.defaultHost, source: .defaultSocket), info: info,
+            endpoint: EngineEndpoint(socketPath: "/var/run/docker.sock"), info: info,
             runningContainers: containers)
     }
 

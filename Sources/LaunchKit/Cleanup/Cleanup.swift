@@ -13,13 +13,11 @@ public struct Cleanup: Sendable {
         self.label = label
     }
 
-    /// From the engine socket (one request); `docker system df` where the engine is not a local socket.
+    /// One Engine API request on a local socket; `docker system df` (pinned to the same engine) elsewhere, where
+    /// a dialed request costs about as much as the CLI and the CLI's figures are the ones people compare with.
     public func usage() async throws -> DiskUsage {
-        let endpoint = await DockerEndpoint.resolve(
-            environment: context.environment, runner: context.runner, docker: context.docker)
-        if let socketPath = endpoint.socketPath {
-            let client = EngineClient(endpoint: EngineEndpoint(socketPath: socketPath))
-            return DiskUsage(engine: try await client.systemDataUsage(), label: label)
+        if context.engine.isLocal {
+            return DiskUsage(engine: try await EngineClient(context: context).systemDataUsage(), label: label)
         }
         let output = try await context.runner.run(context.docker.systemDiskUsage())
         guard output.succeeded else {

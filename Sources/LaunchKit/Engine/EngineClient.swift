@@ -1,31 +1,70 @@
 import Dispatch
 import Foundation
 
-/// Typed access to the Docker Engine API over its unix socket, for the hot paths where a
-/// `docker` CLI invocation (55–100 ms) is too slow; a request here costs well under 1 ms.
+/// Typed access to the Docker Engine API, for the hot paths where a `docker` CLI invocation (55–100 ms) is
+/// too slow; a request over a unix socket costs well under 1 ms.
+///
+/// The API version is negotiated on first use, as the Docker CLI does: the highest version both sides speak,
+/// between 1.41 (Engine 20.10) and `newestKnownAPI`. Every request has a deadline.
 public struct EngineClient: Sendable {
-    public let endpoint: EngineEndpoint
+    public var endpoint: EngineEndpoint { session.endpoint }
+    let session: EngineSession
     /// Blocking socket I/O runs here, never on the cooperative pool: a `stop` may
     /// legitimately block for its whole grace period.
     private let queue: DispatchQueue
 
-    /// Pinned so the response shapes match the models regardless of engine version.
-    public static var apiPrefix: String { "/v1.41" }
+    /// Engine 20.10: the oldest engine whose response shapes the models rely on.
+    public static let oldestAPI = APIVersion(major: 1, minor: 41)
+    /// Docker 29.
+    public static let newestKnownAPI = APIVersion(major: 1, minor: 52)
+    /// How long any request may take unless it says otherwise (a stop adds its grace period).
+    public static let requestTimeout: Duration = .seconds(20)
+    /// The first contact: a daemon that does not answer `/_ping` in this long is reported as hung.
+    public static let pingTimeout: Duration = .seconds(5)
 
-    public init(endpoint: EngineEndpoint) {
-        self.endpoint = endpoint
+    public init(endpoint: EngineEndpoint, docker: String = "docker", environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.session = EngineSession(endpoint: endpoint, dockerExecutable: docker, environment: environment)
         self.queue = DispatchQueue(label: "EngineClient.io", qos: .userInitiated, attributes: .concurrent)
     }
 
-    /// Throws `.unsupportedHost` for tcp:// / ssh:// hosts; fall back to the CLI then.
+    /// The endpoint the context resolved, with the context's environment for a dialer.
+    public init(context: LaunchContext) {
+        self.init(endpoint: context.engine, docker: context.docker.executable, environment: context.environment)
+    }
+
+    /// Resolves the endpoint from the environment alone (tests, tools).
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) throws(EngineError) {
-        self.init(endpoint: try EngineEndpoint.resolve(environment: environment))
+        self.init(endpoint: try EngineEndpoint.resolve(environment: environment), environment: environment)
+    }
+
+    /// The API version requests use, negotiating it first if needed.
+    public func apiVersion() async throws -> APIVersion {
+        if let known = session.negotiated { return known }
+        let response = try await perform("GET", "/_ping", versioned: false, timeout: Self.pingTimeout, accept: { _ in true })
+        let version = try Self.negotiate(serverHeader: response.headers["api-version"], endpoint: endpoint)
+        session.negotiated = version
+        return version
+    }
+
+    /// min(server, newest known); below the oldest supported is an error that names the engine.
+    static func negotiate(serverHeader: String?, endpoint: EngineEndpoint) throws(EngineError) -> APIVersion {
+        // An engine too old to send the header predates API 1.25.
+        guard let header = serverHeader, let server = APIVersion(header) else {
+            throw .apiTooOld("the engine at \(endpoint) does not report an API version (older than Docker 1.13)")
+        }
+        guard server >= oldestAPI else {
+            throw .apiTooOld("the engine at \(endpoint) speaks API \(server); launch needs \(oldestAPI) (Docker 20.10) or newer")
+        }
+        return min(server, newestKnownAPI)
     }
 
     // MARK: System
 
-    public func ping() async throws -> Bool {
-        let response = try await perform("GET", "/_ping", versioned: false, accept: { _ in true })
+    public func ping(timeout: Duration = EngineClient.pingTimeout) async throws -> Bool {
+        let response = try await perform("GET", "/_ping", versioned: false, timeout: timeout, accept: { _ in true })
+        if session.negotiated == nil, let version = try? Self.negotiate(serverHeader: response.headers["api-version"], endpoint: endpoint) {
+            session.negotiated = version
+        }
         return response.status == 200 && String(decoding: response.body, as: UTF8.self) == "OK"
     }
 
@@ -53,11 +92,13 @@ public struct EngineClient: Sendable {
 
     /// 304 (already stopped) counts as success. Blocks up to `timeoutSeconds` engine-side.
     public func stopContainer(_ id: String, timeoutSeconds: Int = 10) async throws {
-        try await perform("POST", "/containers/\(Self.escape(id))/stop", [("t", String(timeoutSeconds))], accept: Self.okOrNotModified)
+        try await perform("POST", "/containers/\(Self.escape(id))/stop", [("t", String(timeoutSeconds))],
+            timeout: Self.requestTimeout + .seconds(timeoutSeconds), accept: Self.okOrNotModified)
     }
 
     public func restartContainer(_ id: String, timeoutSeconds: Int = 10) async throws {
-        try await perform("POST", "/containers/\(Self.escape(id))/restart", [("t", String(timeoutSeconds))])
+        try await perform("POST", "/containers/\(Self.escape(id))/restart", [("t", String(timeoutSeconds))],
+            timeout: Self.requestTimeout + .seconds(timeoutSeconds))
     }
 
     /// A missing container is the desired end state, so 404 returns normally.
@@ -114,15 +155,18 @@ public struct EngineClient: Sendable {
     /// `.http` carrying the engine's own `{"message": ...}` text.
     @discardableResult
     func perform(
-        _ method: String, _ path: String, _ query: [(String, String)] = [], versioned: Bool = true,
-        accept: @escaping @Sendable (Int) -> Bool = { (200..<300).contains($0) }
+        _ method: String, _ path: String, _ query: [(String, String)] = [], versioned: Bool = true, body: [UInt8]? = nil,
+        timeout: Duration = EngineClient.requestTimeout, accept: @escaping @Sendable (Int) -> Bool = { (200..<300).contains($0) }
     ) async throws -> EngineResponse {
-        let target = Self.target(path, query, versioned: versioned)
-        let socketPath = endpoint.socketPath
+        let version = versioned ? try await apiVersion() : nil
+        let target = Self.target(path, query, version: version)
+        let session = self.session
+        // Not cancelled with the task: a rollback after Ctrl-C runs in the cancelled task and must still land.
+        // The deadline bounds every request instead.
         let response = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<EngineResponse, any Error>) in
             queue.async {
                 continuation.resume(with: Result { () throws(EngineError) in
-                    try EngineSocket.roundTrip(path: socketPath, method: method, target: target, body: nil)
+                    try session.roundTrip(method: method, target: target, body: body, timeout: timeout)
                 })
             }
         }
@@ -132,8 +176,8 @@ public struct EngineClient: Sendable {
         return response
     }
 
-    static func target(_ path: String, _ query: [(String, String)], versioned: Bool = true) -> String {
-        let base = (versioned ? apiPrefix : "") + path
+    static func target(_ path: String, _ query: [(String, String)], version: APIVersion?) -> String {
+        let base = (version.map { "/v\($0)" } ?? "") + path
         guard !query.isEmpty else { return base }
         return base + "?" + query.map { "\(escape($0.0))=\(escape($0.1))" }.joined(separator: "&")
     }

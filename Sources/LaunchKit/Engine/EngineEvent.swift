@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// One object from `GET /events`. The helpers normalise what the launcher keys off.
 public struct EngineEvent: Decodable, Sendable, Equatable {
@@ -50,65 +51,132 @@ public struct EngineEvent: Decodable, Sendable, Equatable {
 }
 
 extension EngineClient {
+    /// How long an event stream may stay silent before a `/_ping` checks that the engine is still there.
+    public static let streamHeartbeat: Duration = .seconds(5)
+
     /// Follows `GET /events` on a dedicated connection and thread, yielding each event as
     /// soon as its chunk arrives. Ending iteration (break, cancellation, dropping the
-    /// stream) shuts the socket down, which wakes the thread out of `read(2)` at once.
+    /// stream) shuts the socket down, which wakes the thread out of `poll(2)` at once.
     /// `since` replays the engine's recent history first, so subscribing just before
-    /// acting cannot miss the reaction. The stream fails if the engine goes away.
+    /// acting cannot miss the reaction. The stream fails if the engine goes away — or stops answering:
+    /// when it has been silent for `streamHeartbeat`, a `/_ping` with a deadline must succeed.
     /// `actions` filters engine-side (e.g. ["start", "die", "health_status"]); without it a
     /// healthchecked container also emits exec_create/exec_start/exec_die every interval.
     /// "health_status", "exec_create" and "exec_start" match by prefix there.
     public func events(
-        since: Date? = nil, labels: [String] = [], actions: [String] = []
+        since: Date? = nil, labels: [String] = [], actions: [String] = [], heartbeat: Duration = EngineClient.streamHeartbeat
+    ) -> AsyncThrowingStream<EngineEvent, any Error> {
+        events(sinceNanoseconds: since.map { Int64(($0.timeIntervalSince1970 * 1e9).rounded(.down)) }, labels: labels, actions: actions,
+            heartbeat: heartbeat)
+    }
+
+    /// `since` in Unix nanoseconds, exactly as events carry `timeNano` (a Double would lose the last digits).
+    public func events(
+        sinceNanoseconds since: Int64?, labels: [String] = [], actions: [String] = [], heartbeat: Duration = EngineClient.streamHeartbeat
     ) -> AsyncThrowingStream<EngineEvent, any Error> {
         var query = Self.filters(["label": labels, "event": actions])
-        if let since {
-            let seconds = since.timeIntervalSince1970.rounded(.down)
-            let nanos = Int((since.timeIntervalSince1970 - seconds) * 1e9)
-            query.append(("since", String(format: "%lld.%09ld", Int64(seconds), nanos)))
+        if let since, since > 0 {
+            query.append(("since", String(format: "%lld.%09lld", since / 1_000_000_000, since % 1_000_000_000)))
         }
-        let target = Self.target("/events", query)
-        let socketPath = endpoint.socketPath
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: EngineEvent.self)
-        let socket = StreamSocket()
-        continuation.onTermination = { _ in socket.terminate() }
+        let client = self
+        let session = self.session
+        let handle = StreamHandle()
+        continuation.onTermination = { _ in handle.terminate() }
 
-        let thread = Thread {
-            defer { socket.close() }
-            do {
-                guard let fd = try socket.open(path: socketPath) else { return continuation.finish() }
-                try EngineSocket.writeAll(fd, EngineSocket.requestHead("GET", target, bodyLength: nil))
-                let reader = ResponseReader(fd: fd)
-                let (status, headers) = try reader.readHead()
-                guard status == 200 else {
-                    let body = try reader.readBody(status: status, headers: headers)
-                    throw EngineError.http(status: status, message: Self.errorMessage(body))
-                }
-                let chunked = ResponseReader.isChunked(headers)
-                let decoder = JSONDecoder()
-                var pending: [UInt8] = []
-                // The engine sends one JSON object + "\n" per chunk, but do not rely on it.
-                while let data = try (chunked ? reader.readChunk() : reader.readSome()) {
-                    pending += data
-                    while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                        let line = pending[..<newline]
-                        defer { pending.removeSubrange(...newline) }
-                        guard line.contains(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\r") }) else { continue }
-                        do {
-                            continuation.yield(try decoder.decode(EngineEvent.self, from: Data(line)))
+        Task {
+            // Negotiation is a request of its own; only then is the stream's thread started.
+            let version: APIVersion
+            do { version = try await client.apiVersion() } catch {
+                return continuation.finish(throwing: error)
+            }
+            let target = Self.target("/events", query, version: version)
+            let thread = Thread {
+                do {
+                    guard let connection = try handle.open({ () throws(EngineError) in
+                        try session.connect(deadline: .now + EngineClient.pingTimeout)
+                    }) else { return continuation.finish() }
+                    defer { connection.close() }
+                    let what = "GET /events on \(session.endpoint.host)"
+                    try EngineHTTP.writeAll(connection.fd, EngineHTTP.requestHead("GET", target, bodyLength: nil, keepAlive: false),
+                        deadline: .now + EngineClient.pingTimeout, what: what)
+                    let reader = ResponseReader(fd: connection.fd, deadline: .now + EngineClient.requestTimeout, what: what)
+                    let (status, headers) = try reader.readHead()
+                    guard status == 200 else {
+                        let body = try reader.readBody(status: status, headers: headers)
+                        throw EngineError.http(status: status, message: Self.errorMessage(body))
+                    }
+                    let chunked = ResponseReader.isChunked(headers)
+                    let decoder = JSONDecoder()
+                    var pending: [UInt8] = []
+                    while true {
+                        reader.deadline = .now + heartbeat
+                        let data: [UInt8]?
+                        do throws(EngineError) {
+                            data = try chunked ? reader.readChunk() : reader.readSome()
                         } catch {
-                            throw EngineError.decoding("event: \(error)")
+                            guard case .timedOut = error else { throw error }
+                            // Silence is normal; an engine that no longer answers is not.
+                            try Self.heartbeat(session: session)
+                            continue
+                        }
+                        guard let data else { break }
+                        pending += data
+                        while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                            let line = pending[..<newline]
+                            defer { pending.removeSubrange(...newline) }
+                            guard line.contains(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\r") }) else { continue }
+                            do {
+                                continuation.yield(try decoder.decode(EngineEvent.self, from: Data(line)))
+                            } catch {
+                                throw EngineError.decoding("event: \(error)")
+                            }
                         }
                     }
+                    continuation.finish()
+                } catch {
+                    // After our own shutdown, the resulting EOF is not an error.
+                    handle.isTerminated ? continuation.finish() : continuation.finish(throwing: error)
                 }
-                continuation.finish()
-            } catch {
-                // After our own shutdown, the resulting EOF is not an error.
-                socket.isTerminated ? continuation.finish() : continuation.finish(throwing: error)
             }
+            thread.name = "EngineClient.events"
+            thread.start()
         }
-        thread.name = "EngineClient.events"
-        thread.start()
         return stream
+    }
+
+    /// A blocking `/_ping` with the ping deadline, from the stream's own thread.
+    static func heartbeat(session: EngineSession) throws(EngineError) {
+        let response = try session.roundTrip(method: "GET", target: "/_ping", body: nil, timeout: EngineClient.pingTimeout)
+        guard response.status == 200 else { throw .http(status: response.status, message: "ping answered \(response.status)") }
+    }
+}
+
+/// Owns a stream's connection so that `terminate` (from a stream's onTermination, any thread) and the
+/// reading thread cannot race: a terminate before the connection exists stops it from being opened.
+final class StreamHandle: Sendable {
+    private enum State { case idle, open(EngineConnection), terminated }
+    private let state = Mutex(State.idle)
+
+    func open(_ connect: () throws(EngineError) -> EngineConnection) throws(EngineError) -> EngineConnection? {
+        let connection = try connect()
+        let adopted = state.withLock { state -> Bool in
+            guard case .idle = state else { return false }
+            state = .open(connection)
+            return true
+        }
+        if !adopted { connection.close() }
+        return adopted ? connection : nil
+    }
+
+    func terminate() {
+        state.withLock { state in
+            if case .open(let connection) = state { connection.shutdown() }
+            state = .terminated
+        }
+    }
+
+    var isTerminated: Bool {
+        state.withLock { if case .terminated = $0 { true } else { false } }
     }
 }

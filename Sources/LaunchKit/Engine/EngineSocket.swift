@@ -1,35 +1,27 @@
 import Foundation
-import Glibc
 import Synchronization
 
-/// Where the engine listens. Only unix sockets are spoken natively; any other
-/// `DOCKER_HOST` is reported as `.unsupportedHost` so the caller can fall back to the CLI.
-public struct EngineEndpoint: Sendable, Equatable {
-    public let socketPath: String
-
-    public init(socketPath: String) { self.socketPath = socketPath }
-
-    /// Mirrors the CLI's resolution of `DOCKER_HOST` (contexts are not consulted).
-    public static func resolve(
-        environment: [String: String] = ProcessInfo.processInfo.environment
-    ) throws(EngineError) -> EngineEndpoint {
-        guard let host = environment["DOCKER_HOST"], !host.isEmpty else {
-            return EngineEndpoint(socketPath: "/var/run/docker.sock")
-        }
-        guard host.hasPrefix("unix://"), host.count > "unix://".count else {
-            throw .unsupportedHost(host)
-        }
-        return EngineEndpoint(socketPath: String(host.dropFirst("unix://".count)))
-    }
-}
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Everything the client throws. Connection failures get distinct cases because the
 /// caller reacts differently (missing engine vs. "add yourself to the docker group").
 public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
     case unsupportedHost(String)
+    case unknownContext(String, String)
+    case conflictingEndpoint
     case socketMissing(String)
     case permissionDenied(String)
     case connectionRefused(String)
+    /// Connected (or dialing) but nothing answered in time: a hung daemon, a stuck SSH hop.
+    case timedOut(String)
+    /// `docker system dial-stdio` (SSH, TLS) could not reach the engine; carries its own words.
+    case dialFailed(String)
+    /// The engine speaks an API older than the oldest `launch` supports.
+    case apiTooOld(String)
     case io(Int32, String)
     case http(status: Int, message: String)
     case decoding(String)
@@ -46,10 +38,15 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .unsupportedHost(let h): return "unsupported DOCKER_HOST \(h)"
+        case .unsupportedHost(let h): return "unsupported engine host \(h)"
+        case .unknownContext(let name, let store): return "docker context \"\(name)\" does not exist (store: \(store)/contexts)"
+        case .conflictingEndpoint: return "--host and --context name two different engines"
         case .socketMissing(let p): return "docker socket \(p) does not exist"
         case .permissionDenied(let p): return "permission denied on docker socket \(p)"
-        case .connectionRefused(let p): return "connection refused on docker socket \(p)"
+        case .connectionRefused(let p): return "connection refused on \(p)"
+        case .timedOut(let what): return what
+        case .dialFailed(let what): return what
+        case .apiTooOld(let what): return what
         case .io(let code, let what): return "\(what) (errno \(code))"
         case .http(let status, let message): return "engine returned \(status): \(message)"
         case .decoding(let what): return "cannot decode engine response: \(what)"
@@ -62,88 +59,333 @@ struct EngineResponse: Sendable {
     let status: Int
     let headers: [String: String]
     let body: [UInt8]
+    /// The server may take the connection back for another request.
+    var reusable = false
 }
 
-/// Blocking HTTP/1.1-over-unix-socket primitives. Callers must run these off the
-/// cooperative pool (see `EngineClient.perform` and `EngineClient.events`).
-enum EngineSocket {
-    static func connect(to path: String) throws(EngineError) -> Int32 {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
+/// One byte stream to the engine: a unix or TCP socket, or our end of a socket pair whose other end is a
+/// `docker system dial-stdio` child (SSH and TLS). Closing it ends the child too.
+final class EngineConnection: Sendable {
+    let fd: Int32
+    let dialer: Dialer?
+    private let closed = Mutex(false)
+
+    struct Dialer: Sendable {
+        let pid: pid_t
+        /// The child's stderr, kept in a private temporary file so a failure can quote it.
+        let errorPath: String
+
+        var errorText: String {
+            let data = FileManager.default.contents(atPath: errorPath) ?? Data()
+            return String(decoding: data.prefix(2048), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+    }
+
+    init(fd: Int32, dialer: Dialer? = nil) {
+        self.fd = fd
+        self.dialer = dialer
+    }
+
+    /// Wakes a reader blocked in `poll`/`read` on another thread; `close` still releases the fd. Under the same
+    /// lock as `close`, so it can never hit a reused descriptor number.
+    func shutdown() {
+        closed.withLock { isClosed in
+            if !isClosed { _ = systemShutdown(fd, Int32(SHUT_RDWR)) }
+        }
+    }
+
+    func close() {
+        let first = closed.withLock { isClosed -> Bool in
+            defer { isClosed = true }
+            if !isClosed { systemClose(fd) }
+            return !isClosed
+        }
+        guard first else { return }
+        if let dialer {
+            // EOF on its stdin ends dial-stdio; SIGTERM covers an SSH hop that lingers.
+            kill(dialer.pid, SIGTERM)
+            let pid = dialer.pid, path = dialer.errorPath
+            Thread.detachNewThread {
+                var status: Int32 = 0
+                _ = waitpid(pid, &status, 0)
+                unlink(path)
+            }
+        }
+    }
+
+    deinit { close() }
+}
+
+private func systemClose(_ fd: Int32) {
+    #if canImport(Glibc)
+        _ = Glibc.close(fd)
+    #else
+        _ = Darwin.close(fd)
+    #endif
+}
+
+private func systemShutdown(_ fd: Int32, _ how: Int32) -> Int32 {
+    #if canImport(Glibc)
+        Glibc.shutdown(fd, how)
+    #else
+        Darwin.shutdown(fd, how)
+    #endif
+}
+
+/// Opens connections to an endpoint, each bounded by a deadline.
+enum EngineDialing {
+    static func connect(
+        _ endpoint: EngineEndpoint, deadline: ContinuousClock.Instant, dockerExecutable: String, environment: [String: String]
+    ) throws(EngineError) -> EngineConnection {
+        switch endpoint.transport {
+        case .unix(let path): return EngineConnection(fd: try connectUnix(path, deadline: deadline))
+        case .tcp(let host, let port): return EngineConnection(fd: try connectTCP(host, port, deadline: deadline))
+        case .dialer: return try dial(endpoint, dockerExecutable: dockerExecutable, environment: environment)
+        }
+    }
+
+    static func connectUnix(_ path: String, deadline: ContinuousClock.Instant) throws(EngineError) -> Int32 {
+        #if canImport(Glibc)
+            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
+        #else
+            let fd = socket(AF_UNIX, SOCK_STREAM, 0)
+        #endif
         guard fd >= 0 else { throw .io(errno, "socket") }
         var addr = sockaddr_un()
         addr.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
         guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
-            close(fd)
+            systemClose(fd)
             throw .io(ENAMETOOLONG, "socket path too long: \(path)")
         }
         withUnsafeMutableBytes(of: &addr.sun_path) { $0.copyBytes(from: bytes) }
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+        do {
+            try withUnsafePointer(to: &addr) { pointer throws(EngineError) in
+                try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address throws(EngineError) in
+                    try connect(fd, address, socklen_t(MemoryLayout<sockaddr_un>.size), deadline: deadline, what: path)
+                }
             }
-        }
-        guard rc == 0 else {
-            let code = errno
-            close(fd)
-            throw EngineError.connectFailure(errno: code, path: path)
+        } catch {
+            systemClose(fd)
+            throw error
         }
         return fd
     }
 
-    static func requestHead(_ method: String, _ target: String, bodyLength: Int?) -> [UInt8] {
-        var head = "\(method) \(target) HTTP/1.1\r\nHost: docker\r\nUser-Agent: EngineClient\r\n"
-        // One request per connection: connecting to a unix socket costs microseconds,
-        // and it spares us connection-pool state shared across tasks.
-        head += "Connection: close\r\n"
+    static func connectTCP(_ host: String, _ port: Int, deadline: ContinuousClock.Instant) throws(EngineError) -> Int32 {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        #if canImport(Glibc)
+            hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        #else
+            hints.ai_socktype = SOCK_STREAM
+        #endif
+        var list: UnsafeMutablePointer<addrinfo>?
+        let where_ = "tcp://\(host):\(port)"
+        guard getaddrinfo(host, String(port), &hints, &list) == 0, let first = list else {
+            throw .io(EHOSTUNREACH, "cannot resolve \(host)")
+        }
+        defer { freeaddrinfo(list) }
+        var lastError = EngineError.connectionRefused(where_)
+        var entry: UnsafeMutablePointer<addrinfo>? = first
+        while let current = entry {
+            entry = current.pointee.ai_next
+            let fd = socket(current.pointee.ai_family, current.pointee.ai_socktype, current.pointee.ai_protocol)
+            guard fd >= 0 else { continue }
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            var one: Int32 = 1
+            _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+            do {
+                try connect(fd, current.pointee.ai_addr, current.pointee.ai_addrlen, deadline: deadline, what: where_)
+                return fd
+            } catch {
+                systemClose(fd)
+                lastError = error
+            }
+        }
+        throw lastError
+    }
+
+    /// A non-blocking connect bounded by `deadline`, then back to blocking mode (reads poll on their own).
+    static func connect(
+        _ fd: Int32, _ address: UnsafePointer<sockaddr>, _ length: socklen_t, deadline: ContinuousClock.Instant, what: String
+    ) throws(EngineError) {
+        let flags = fcntl(fd, F_GETFL)
+        _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
+        defer { _ = fcntl(fd, F_SETFL, flags) }
+        #if canImport(Glibc)
+            let rc = Glibc.connect(fd, address, length)
+        #else
+            let rc = Darwin.connect(fd, address, length)
+        #endif
+        if rc == 0 { return }
+        let code = errno
+        guard code == EINPROGRESS || code == EAGAIN || code == EINTR else {
+            throw EngineError.connectFailure(errno: code, path: what)
+        }
+        guard try PollWait.wait(fd, for: Int16(POLLOUT), until: deadline) else {
+            throw .timedOut("connecting to \(what) took longer than the deadline")
+        }
+        var soError: Int32 = 0
+        var size = socklen_t(MemoryLayout<Int32>.size)
+        _ = getsockopt(fd, SOL_SOCKET, SO_ERROR, &soError, &size)
+        if soError != 0 { throw EngineError.connectFailure(errno: soError, path: what) }
+    }
+
+    /// `docker <endpoint flags> system dial-stdio` on one end of a socket pair: the CLI handles SSH and TLS.
+    static func dial(_ endpoint: EngineEndpoint, dockerExecutable: String, environment: [String: String]) throws(EngineError)
+        -> EngineConnection
+    {
+        guard let docker = Executables.find(dockerExecutable, environment: environment) else {
+            throw .dialFailed("reaching \(endpoint.host) needs the docker CLI (`docker system dial-stdio`), and `\(dockerExecutable)` is not on PATH")
+        }
+        var pair: [Int32] = [0, 0]
+        #if canImport(Glibc)
+            let type = Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue)
+        #else
+            let type = SOCK_STREAM
+        #endif
+        guard socketpair(AF_UNIX, type, 0, &pair) == 0 else { throw .io(errno, "socketpair") }
+        let errorPath = NSTemporaryDirectory() + "launch-dial-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).err"
+        let errorFD = open(errorPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        defer {
+            systemClose(pair[1])
+            if errorFD >= 0 { systemClose(errorFD) }
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, pair[1], 0)
+        posix_spawn_file_actions_adddup2(&actions, pair[1], 1)
+        if errorFD >= 0 { posix_spawn_file_actions_adddup2(&actions, errorFD, 2) }
+        let arguments = [docker] + endpoint.cliFlags + ["system", "dial-stdio"]
+        var merged = environment
+        for (key, value) in endpoint.childEnvironment { merged[key] = value }
+        let environmentLines = merged.map { "\($0.key)=\($0.value)" }
+        var pid: pid_t = 0
+        let rc = withCStrings(arguments) { argv in
+            withCStrings(environmentLines) { envp in posix_spawn(&pid, docker, &actions, nil, argv, envp) }
+        }
+        guard rc == 0 else {
+            systemClose(pair[0])
+            unlink(errorPath)
+            throw .dialFailed("could not start `\(docker) system dial-stdio`: \(String(cString: strerror(rc)))")
+        }
+        return EngineConnection(fd: pair[0], dialer: .init(pid: pid, errorPath: errorPath))
+    }
+
+    private static func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+        var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
+        pointers.append(nil)
+        defer { pointers.forEach { free($0) } }
+        return pointers.withUnsafeBufferPointer { buffer in
+            // posix_spawn takes `char *const argv[]`; the strings are ours and live until `defer`.
+            body(buffer.baseAddress.unsafelyUnwrapped)
+        }
+    }
+}
+
+/// `poll(2)` for one descriptor until a deadline.
+enum PollWait {
+    /// True when the descriptor is ready (or has hung up: the following read/write reports how), false on timeout.
+    static func wait(_ fd: Int32, for events: Int16, until deadline: ContinuousClock.Instant?) throws(EngineError) -> Bool {
+        while true {
+            var timeout: Int32 = -1
+            if let deadline {
+                let remaining = ContinuousClock.now.duration(to: deadline)
+                if remaining <= .zero { return false }
+                let (seconds, attoseconds) = remaining.components
+                let millis = seconds * 1000 + attoseconds / 1_000_000_000_000_000 + 1
+                timeout = Int32(clamping: millis)
+            }
+            var descriptor = pollfd(fd: fd, events: events, revents: 0)
+            let rc = poll(&descriptor, 1, timeout)
+            if rc > 0 { return true }
+            if rc == 0 { if deadline != nil { return false } else { continue } }
+            if errno == EINTR { continue }
+            throw .io(errno, "poll")
+        }
+    }
+}
+
+/// HTTP/1.1 framing shared by every request.
+enum EngineHTTP {
+    static func requestHead(_ method: String, _ target: String, bodyLength: Int?, keepAlive: Bool) -> [UInt8] {
+        var head = "\(method) \(target) HTTP/1.1\r\nHost: docker\r\nUser-Agent: launch\r\n"
+        // Unix sockets connect in microseconds: one request per connection spares us pool state. Dialed and
+        // TCP connections are worth keeping.
+        if !keepAlive { head += "Connection: close\r\n" }
         if let bodyLength { head += "Content-Type: application/json\r\nContent-Length: \(bodyLength)\r\n" }
         else if method != "GET" { head += "Content-Length: 0\r\n" }
         return Array((head + "\r\n").utf8)
     }
 
     /// `MSG_NOSIGNAL`: a vanished engine must surface as EPIPE, not kill us with SIGPIPE.
-    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws(EngineError) {
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8], deadline: ContinuousClock.Instant?, what: String) throws(EngineError) {
         var offset = 0
         while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard try PollWait.wait(fd, for: Int16(POLLOUT), until: deadline) else {
+                throw .timedOut("\(what): the engine did not take the request in time")
+            }
+            #if canImport(Glibc)
+                let flags = Int32(MSG_NOSIGNAL)
+            #else
+                let flags: Int32 = 0
+            #endif
+            let n = bytes[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, flags) }
             if n < 0 {
-                if errno == EINTR { continue }
+                if errno == EINTR || errno == EAGAIN { continue }
                 throw .io(errno, "write")
             }
             offset += n
         }
     }
 
-    /// One complete request/response on a fresh connection.
-    static func roundTrip(path: String, method: String, target: String, body: [UInt8]?) throws(EngineError) -> EngineResponse {
-        let fd = try connect(to: path)
-        defer { close(fd) }
-        try writeAll(fd, requestHead(method, target, bodyLength: body?.count) + (body ?? []))
-        let reader = ResponseReader(fd: fd)
+    /// One complete request/response on `connection`.
+    static func roundTrip(
+        _ connection: EngineConnection, method: String, target: String, body: [UInt8]?, keepAlive: Bool,
+        deadline: ContinuousClock.Instant, what: String
+    ) throws(EngineError) -> EngineResponse {
+        try writeAll(connection.fd, requestHead(method, target, bodyLength: body?.count, keepAlive: keepAlive) + (body ?? []),
+            deadline: deadline, what: what)
+        let reader = ResponseReader(fd: connection.fd, deadline: deadline, what: what)
         let (status, headers) = try reader.readHead()
-        return EngineResponse(status: status, headers: headers, body: try reader.readBody(status: status, headers: headers))
+        let framed = ResponseReader.isChunked(headers) || headers["content-length"] != nil || status == 204 || status == 304
+        let body = try reader.readBody(status: status, headers: headers)
+        let reusable = keepAlive && framed && headers["connection"]?.lowercased() != "close"
+        return EngineResponse(status: status, headers: headers, body: body, reusable: reusable)
     }
 }
 
-/// Incremental HTTP/1.1 response parser over a blocking fd. `read(2)` returns as soon
-/// as any bytes arrive, so streamed chunks are surfaced without waiting for a full buffer.
+/// Incremental HTTP/1.1 response parser over a blocking fd. Every read waits at most until `deadline`
+/// (nil: forever), so a daemon that accepts and never answers cannot hang us.
 final class ResponseReader {
     private let fd: Int32
     private var buffer: [UInt8] = []
     private var start = 0
     private var scratch = [UInt8](repeating: 0, count: 64 * 1024)
+    var deadline: ContinuousClock.Instant?
+    /// Names the request in a timeout ("GET /_ping on unix:///var/run/docker.sock").
+    let what: String
 
-    init(fd: Int32) { self.fd = fd }
+    init(fd: Int32, deadline: ContinuousClock.Instant?, what: String) {
+        self.fd = fd
+        self.deadline = deadline
+        self.what = what
+    }
 
     /// Appends whatever the kernel has; false on EOF (including after `shutdown`).
     private func fill() throws(EngineError) -> Bool {
         if start == buffer.count { buffer.removeAll(keepingCapacity: true); start = 0 }
         else if start > 64 * 1024 { buffer.removeFirst(start); start = 0 }
         while true {
+            guard try PollWait.wait(fd, for: Int16(POLLIN), until: deadline) else {
+                throw .timedOut("\(what): no answer before the deadline")
+            }
             let n = scratch.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n > 0 { buffer.append(contentsOf: scratch[0..<n]); return true }
             if n == 0 { return false }
-            if errno == EINTR { continue }
+            if errno == EINTR || errno == EAGAIN { continue }
             throw .io(errno, "read")
         }
     }
@@ -184,12 +426,14 @@ final class ResponseReader {
         return Array(buffer[start...])
     }
 
-    /// Status line and headers (names lowercased).
+    /// Status line and headers (names lowercased). EOF before the first byte is `.io(ECONNRESET)`, so a pooled
+    /// connection the server already closed can be told from a real failure.
     func readHead() throws(EngineError) -> (Int, [String: String]) {
+        if start == buffer.count, try !fill() { throw .io(ECONNRESET, "connection closed before the response") }
         let statusLine = try readLine()
         let parts = statusLine.split(separator: " ", maxSplits: 2)
         guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), let status = Int(parts[1]) else {
-            throw .io(EPROTO, "malformed status line: \(statusLine)")
+            throw .io(EPROTO, "malformed status line: \(statusLine.prefix(120))")
         }
         var headers: [String: String] = [:]
         while true {
@@ -205,7 +449,10 @@ final class ResponseReader {
     func readChunk() throws(EngineError) -> [UInt8]? {
         let sizeLine = try readLine()
         let hex = sizeLine.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-        guard let size = Int(hex, radix: 16), size >= 0 else { throw .io(EPROTO, "bad chunk size: \(sizeLine)") }
+        guard let size = Int(hex, radix: 16), size >= 0, size < 1 << 30 else { throw .io(EPROTO, "bad chunk size: \(sizeLine.prefix(40))") }
+        // The size line is consumed: a timeout from here on must not be taken for silence between chunks
+        // (a stream's heartbeat would re-read from the middle of this one), so the rest gets its own deadline.
+        if let deadline, deadline < .now + EngineClient.requestTimeout { self.deadline = .now + EngineClient.requestTimeout }
         if size == 0 {
             while try !readLine().isEmpty {}
             return nil
@@ -226,56 +473,7 @@ final class ResponseReader {
             while let chunk = try readChunk() { body += chunk }
             return body
         }
-        if let length = headers["content-length"].flatMap({ Int($0) }) { return try readExact(length) }
+        if let length = headers["content-length"].flatMap({ Int($0) }), length >= 0 { return try readExact(length) }
         return try readToEOF()
-    }
-}
-
-/// Owns a streaming connection's fd so that `shutdown` (from a stream's onTermination,
-/// any thread) and `close` (from the reading thread) cannot race into a reused fd number.
-final class StreamSocket: Sendable {
-    private enum State { case idle, open(Int32), shutDown(Int32), closed }
-    private let state = Mutex(State.idle)
-
-    /// Connects unless termination already happened; nil means "stop quietly".
-    func open(path: String) throws(EngineError) -> Int32? {
-        let fd = try EngineSocket.connect(to: path)
-        let adopted = state.withLock { state -> Bool in
-            guard case .idle = state else { return false }
-            state = .open(fd)
-            return true
-        }
-        if !adopted { Glibc.close(fd) }
-        return adopted ? fd : nil
-    }
-
-    /// Unblocks a reader stuck in `read(2)`: it returns 0 and the thread winds down.
-    func terminate() {
-        state.withLock { state in
-            switch state {
-            case .idle: state = .closed
-            case .open(let fd): Glibc.shutdown(fd, Int32(SHUT_RDWR)); state = .shutDown(fd)
-            case .shutDown, .closed: break
-            }
-        }
-    }
-
-    var isTerminated: Bool {
-        state.withLock { state in
-            switch state {
-            case .shutDown, .closed: return true
-            case .idle, .open: return false
-            }
-        }
-    }
-
-    func close() {
-        state.withLock { state in
-            switch state {
-            case .open(let fd), .shutDown(let fd): Glibc.close(fd)
-            case .idle, .closed: break
-            }
-            state = .closed
-        }
     }
 }

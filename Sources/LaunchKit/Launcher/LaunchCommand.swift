@@ -16,7 +16,7 @@ public enum LaunchCommand {
         if !options.force {
             try CircuitBreaker().check(environment: profile.name, history: store.list(environment: profile.name, limit: 10), now: context.now())
         }
-        let client = try EngineClient(environment: context.environment)
+        let client = EngineClient(context: context)
         let checks = Preflight(context: context, layout: layout)
         let networkChecks = options.networkChecks
         let launcher = Launcher(context: context, layout: layout, client: client) { plan in

@@ -36,7 +36,7 @@ public struct Planner: Sendable {
         let redact = Redactor(profile: profile, envFile: envFile, environment: context.environment)
         let plugin = Compose(
             flavor: .plugin(docker: context.docker.executable), project: profile.compose.project, files: files,
-            envFile: envExists ? provisioner.path : nil)
+            envFile: envExists ? provisioner.path : nil, environment: context.docker.environment)
         // Most machines have the v2 plugin: ask it for the model while detection runs, instead of after.
         let detection: ComposeDetector.Detection?
         let optimistic: Result<ComposeStack, any Error>?

@@ -18,13 +18,17 @@ enum DockerChecks {
     static func daemon(_ facts: EngineFacts) -> CheckResult {
         let id = "docker.daemon", title = "Docker daemon"
         if let info = facts.info {
-            return .ok(id, title, "Docker Engine \(info.serverVersion) at \(facts.endpoint)")
+            let api = facts.apiVersion.map { ", API \($0)" } ?? ""
+            return .ok(id, title, "Docker Engine \(info.serverVersion)\(api) at \(facts.endpoint)")
         }
-        let viaDockerHost = facts.endpoint.source == .dockerHost
-        let startIt =
-            viaDockerHost
-            ? "start the engine DOCKER_HOST names, or unset DOCKER_HOST to use the default socket"
-            : "start Docker (`sudo systemctl start docker`, or Docker Desktop); launch itself never needs sudo"
+        let startIt: String =
+            switch facts.endpoint.source {
+            case .dockerHost: "start the engine DOCKER_HOST names, or unset DOCKER_HOST to use the default socket"
+            case .hostFlag: "start the engine --host names, or leave --host out"
+            case .contextFlag(let name), .dockerContext(let name), .configContext(let name):
+                "start the engine context \(name) points at (`docker context inspect \(name)`), or choose another context"
+            case .platformDefault: "start Docker (`sudo systemctl start docker`, or Docker Desktop); launch itself never needs sudo"
+            }
         switch facts.problem {
         case .engine(.socketMissing(let path))?:
             return .fail(id, title, "the Docker daemon is not running: no socket at \(path) (\(facts.endpoint))", fix: startIt)
@@ -34,18 +38,16 @@ enum DockerChecks {
             return .fail(
                 id, title, "permission denied on \(path)\(socketOwnership(path)): this user may not use Docker",
                 fix: "add yourself to the docker group (`sudo usermod -aG docker $USER`, then log in again); launch itself never needs sudo")
+        case .engine(.timedOut(let what))?:
+            return .fail(
+                id, title, "the daemon at \(facts.endpoint) accepted the connection but did not answer (\(what))",
+                fix: "restart the daemon (`sudo systemctl restart docker`) and read its log; `docker info` hangs the same way")
         case .engine(let error)?:
             return .fail(
                 id, title, "the daemon at \(facts.endpoint) did not answer properly: \(error)",
                 fix: error.hint ?? "run `docker info`; the daemon log says more")
-        case .cli(let status, let message)?:
-            return .fail(
-                id, title, "the daemon at \(facts.endpoint) is not answering: \(message) (docker info exit \(status))",
-                fix: startIt)
-        case .cliMissing?, nil:
-            return .fail(
-                id, title, "no daemon to ask: \(facts.endpoint) is not a unix socket and the docker CLI is missing",
-                fix: "install the Docker CLI, or point DOCKER_HOST at a unix:// socket")
+        case nil:
+            return .fail(id, title, "the daemon at \(facts.endpoint) gave no information", fix: "run `docker info`")
         }
     }
 

@@ -12,6 +12,8 @@ public struct LaunchContext: Sendable {
     public var console: Console
     public var workingDirectory: String
     public var docker: Docker
+    /// The one engine this command talks to; `docker` children are pinned to it.
+    public var engine: EngineEndpoint
     public var nvidiaSMI: NvidiaSMI
     public var now: @Sendable () -> Date
     /// Reads one line a person typed; nil at end of input. Only called when `canPrompt`.
@@ -21,28 +23,32 @@ public struct LaunchContext: Sendable {
 
     public init(
         runner: any ProcessRunning, environment: [String: String], console: Console, workingDirectory: String,
-        docker: Docker = Docker(), nvidiaSMI: NvidiaSMI = NvidiaSMI(), now: @escaping @Sendable () -> Date = Date.init,
-        readLine: @escaping @Sendable () -> String? = { nil }, canPrompt: Bool = false
+        docker: Docker = Docker(), engine: EngineEndpoint? = nil, nvidiaSMI: NvidiaSMI = NvidiaSMI(),
+        now: @escaping @Sendable () -> Date = Date.init, readLine: @escaping @Sendable () -> String? = { nil }, canPrompt: Bool = false
     ) {
+        let engine = engine ?? (try? EngineEndpoint.resolve(environment: environment)) ?? EngineEndpoint(socketPath: "/var/run/docker.sock")
+        self.engine = engine
+        self.docker = docker.environment.isEmpty ? docker.pointing(at: engine) : docker
         self.readLine = readLine
         self.canPrompt = canPrompt
         self.runner = runner
         self.environment = environment
         self.console = console
         self.workingDirectory = workingDirectory
-        self.docker = docker
         self.nvidiaSMI = nvidiaSMI
         self.now = now
     }
 
-    /// The real world: subprocesses, this process's environment and terminal.
-    public static func live() -> LaunchContext {
+    /// The real world: subprocesses, this process's environment and terminal, and the engine the flags
+    /// (`--host`, `--context`) or the environment select.
+    public static func live(host: String? = nil, context: String? = nil) throws(EngineError) -> LaunchContext {
         Console.ignoreBrokenPipes()
         let environment = ProcessInfo.processInfo.environment
         let console = Console.standard(environment: environment)
+        let engine = try EngineEndpoint.resolve(hostFlag: host, contextFlag: context, environment: environment)
         return LaunchContext(
             runner: SubprocessRunner(), environment: environment, console: console,
-            workingDirectory: FileManager.default.currentDirectoryPath,
+            workingDirectory: FileManager.default.currentDirectoryPath, engine: engine,
             readLine: { Swift.readLine(strippingNewline: true) },
             canPrompt: console.isInteractive && isatty(STDIN_FILENO) == 1)
     }

@@ -33,12 +33,18 @@ public struct Compose: Sendable, Hashable {
     public var files: [String]
     /// Absolute path of the env file used for interpolation, if it exists.
     public var envFile: String?
+    /// The engine every command targets (`EngineEndpoint.childEnvironment`).
+    public var environment: [String: String]
 
-    public init(flavor: ComposeFlavor = .plugin(docker: "docker"), project: String, files: [String], envFile: String?) {
+    public init(
+        flavor: ComposeFlavor = .plugin(docker: "docker"), project: String, files: [String], envFile: String?,
+        environment: [String: String] = [:]
+    ) {
         self.flavor = flavor
         self.project = project
         self.files = files
         self.envFile = envFile
+        self.environment = environment
     }
 
     func command(_ arguments: [String]) -> Command {
@@ -55,7 +61,7 @@ public struct Compose: Sendable, Hashable {
         prefix += ["--project-name", project]
         for file in files { prefix += ["--file", file] }
         if let envFile { prefix += ["--env-file", envFile] }
-        return Command(executable, prefix + arguments)
+        return Command(executable, prefix + arguments, environment: environment)
     }
 
     /// The fully resolved model (interpolated, merged, defaults applied).
@@ -108,12 +114,12 @@ public struct ComposeDetector: Sendable {
 
     /// `nil` when neither the plugin nor a standalone `docker-compose` answers.
     public func detect() async -> Detection? {
-        if let output = try? await runner.run(Command(docker.executable, ["compose", "version", "--short"])),
+        if let output = try? await runner.run(docker.command(["compose", "version", "--short"])),
             output.succeeded, let version = Self.version(output.stdout)
         {
             return Detection(flavor: .plugin(docker: docker.executable), version: version)
         }
-        if let output = try? await runner.run(Command("docker-compose", ["version", "--short"])),
+        if let output = try? await runner.run(Command("docker-compose", ["version", "--short"], environment: docker.environment)),
             output.succeeded, let version = Self.version(output.stdout)
         {
             let major = Int(version.split(separator: ".").first ?? "") ?? 1

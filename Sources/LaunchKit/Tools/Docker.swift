@@ -1,10 +1,20 @@
 /// `docker` invocations as values. Only arguments are built here; `ProcessRunning` runs them.
 public struct Docker: Sendable, Hashable {
     public var executable: String
+    /// Pins the engine for every child (`EngineEndpoint.childEnvironment`), whatever the inherited environment says.
+    public var environment: [String: String]
 
-    public init(executable: String = "docker") { self.executable = executable }
+    public init(executable: String = "docker", environment: [String: String] = [:]) {
+        self.executable = executable
+        self.environment = environment
+    }
 
-    func command(_ arguments: [String]) -> Command { Command(executable, arguments) }
+    /// The same CLI, talking to `endpoint`.
+    public func pointing(at endpoint: EngineEndpoint) -> Docker {
+        Docker(executable: executable, environment: endpoint.childEnvironment)
+    }
+
+    func command(_ arguments: [String]) -> Command { Command(executable, arguments, environment: environment) }
 
     /// Daemon information (runtimes, root dir, memory) as JSON.
     public func info() -> Command { command(["info", "--format", "{{json .}}"]) }
