@@ -29,9 +29,10 @@ struct Diagnostics: Sendable {
         }
         let health = details?.state.health
         let probes = (health?.log ?? []).suffix(3).map { entry in
-            let output = entry.output.trimmingCharacters(in: .whitespacesAndNewlines)
+            // Redact the whole output first: cutting first could leave a secret's prefix that no longer matches.
+            let output = redact(entry.output).trimmingCharacters(in: .whitespacesAndNewlines)
                 .split(whereSeparator: \.isNewline).prefix(3).joined(separator: " | ")
-            return redact("exit \(entry.exitCode): \(output.isEmpty ? "(no output)" : String(output.prefix(300)))")
+            return "exit \(entry.exitCode): \(output.isEmpty ? "(no output)" : String(output.prefix(300)))"
         }
         let reached: String =
             switch details?.state {
@@ -48,11 +49,13 @@ struct Diagnostics: Sendable {
             service: service, serviceClass: serviceClass, reached: reached, reason: redact(failure.description),
             failureKey: failure.key, exitCode: exitCode, health: health?.status, probes: probes, logTail: logs,
             classification: failure.classification,
-            nextStep: redact(nextStep(service: service, failure: failure, hasProbes: !probes.isEmpty)))
+            nextStep: redact(nextStep(service: service, failure: failure, hasProbes: !probes.isEmpty, hasLogs: !logs.isEmpty)))
     }
 
-    func nextStep(service: String, failure: FailureKind, hasProbes: Bool) -> String {
-        switch failure {
+    /// One next step. Never points at a log that is empty: then it says so and how to see more.
+    func nextStep(service: String, failure: FailureKind, hasProbes: Bool, hasLogs: Bool) -> String {
+        let readLog = hasLogs ? "read the log above" : "it printed nothing before failing"
+        return switch failure {
         case .exited(127):
             "the command in \(service)'s image was not found (exit 127): check `command:`/`entrypoint:` in its compose file"
         case .exited(126):
@@ -60,11 +63,11 @@ struct Diagnostics: Sendable {
         case .exited(125):
             "the engine could not run \(service) (exit 125): check its compose options"
         case .exited:
-            "read the log above; reproduce with `docker compose -p \(project) up \(service)`, or rerun with `launch \(environment) --keep-on-failure` and inspect it"
+            "\(readLog); reproduce with `docker compose -p \(project) up \(service)`, or rerun with `launch \(environment) --keep-on-failure` and inspect it"
         case .oomKilled:
             "raise \(service)'s memory limit (deploy.resources.limits.memory) or free memory on the host"
         case .restartLoop:
-            "it crashes right after starting: read the log above, then `launch logs \(environment) \(service)`"
+            "it crashes right after starting: \(readLog); then `launch logs \(environment) \(service)`"
         case .unhealthy where hasProbes:
             "its healthcheck fails (probe output above): fix the service or the healthcheck's test command"
         case .unhealthy:
@@ -77,6 +80,10 @@ struct Diagnostics: Sendable {
             "fix the cause above (a busy port: `launch doctor \(environment)` shows who holds it)"
         case .dependencyFailed(let dependency):
             "fix \(dependency) first; \(service) waits for it to exit 0"
+        case .noContainers:
+            "Compose created the stack on a different engine than launch watches: check DOCKER_HOST, DOCKER_CONTEXT and `docker context ls`, or pass --context/--host"
+        case .startTimedOut:
+            "the engine is overloaded or stuck: `docker info` and the daemon log say which; retry when it answers"
         }
     }
 }

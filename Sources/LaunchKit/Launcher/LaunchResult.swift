@@ -34,6 +34,8 @@ public struct LaunchResult: Sendable, Encodable {
         public var startedAt: Double?
         public var readyAt: Double?
         public var secondsToReady: Double?
+        /// The evidence that made it ready: `healthcheck`, `stable`, `exit 0`, `already running`, `scaled to 0`.
+        public var readiness: String? = nil
         /// How long the engine itself took to start the service's containers (its share of every edge).
         public var engineStartSeconds: Double?
         public var retries: Int
@@ -41,8 +43,8 @@ public struct LaunchResult: Sendable, Encodable {
 
         enum CodingKeys: String, CodingKey {
             case name, serviceClass = "class", state, blockedBy = "blocked_by", createdAt = "created_at",
-                startedAt = "started_at", readyAt = "ready_at", secondsToReady = "seconds_to_ready", engineStartSeconds = "engine_start_seconds",
-                retries, failure
+                startedAt = "started_at", readyAt = "ready_at", secondsToReady = "seconds_to_ready", readiness,
+                engineStartSeconds = "engine_start_seconds", retries, failure
         }
     }
 

@@ -110,8 +110,10 @@ public struct Launcher: Sendable {
         try Task.checkCancellation()
 
         let before = try await ProjectSnapshot.take(client: client, project: plan.project)
-        let events = client.events(since: Date().addingTimeInterval(-1), labels: ["com.docker.compose.project=\(plan.project)"],
-            actions: ["start", "die", "oom", "health_status"])
+        // Subscribed before anything is created, from a second ago: no reaction can be missed.
+        let since = Int64((Date().timeIntervalSince1970 - 1) * 1e9)
+        let events = client.events(sinceNanoseconds: since, labels: ["com.docker.compose.project=\(plan.project)"],
+            actions: Orchestrator.watchedActions)
         var created: [String: [ContainerDetails]] = [:]
         do {
             created = try await timeline.measure("create", report: report) {
@@ -137,7 +139,7 @@ public struct Launcher: Sendable {
         var orchestrator = Orchestrator(client: client, project: plan.project, stack: plan.stack, graph: plan.graph, profile: profile,
             onChange: { update in report.serviceChanged(update) })
         orchestrator.redact = redact
-        let outcome = await orchestrator.run(containers: created, events: events)
+        let outcome = await orchestrator.run(containers: created, events: events, since: since)
         let startSeconds = startBegan.duration(to: timeline.clock.now).seconds
 
         let diagnostics = Diagnostics(client: client, redact: redact, environment: profile.name, project: plan.project)
@@ -151,8 +153,10 @@ public struct Launcher: Sendable {
             if case .blocked(let by) = run.state { blockedBy = by }
             services.append(.init(
                 name: run.name, serviceClass: run.serviceClass, state: run.state, blockedBy: blockedBy, createdAt: 0,
-                startedAt: run.startedAt, readyAt: run.readyAt,
-                secondsToReady: run.readyAt.flatMap { ready in run.startedAt.map { ready - $0 } },
+                // A service that was ready and then failed has no time to ready: it did not end ready.
+                startedAt: run.startedAt, readyAt: run.state == .ready ? run.readyAt : nil,
+                secondsToReady: run.state == .ready ? run.readyAt.flatMap { ready in run.startedAt.map { ready - $0 } } : nil,
+                readiness: run.state == .ready ? run.readiness : nil,
                 engineStartSeconds: run.engineStartSeconds, retries: run.retries,
                 failure: diagnosis))
         }

@@ -61,24 +61,25 @@ public enum FailureKind: Sendable, Hashable, CustomStringConvertible {
     case startRejected(String)
     /// A dependency it waits on with `service_completed_successfully` did not complete.
     case dependencyFailed(String)
+    /// Compose created the stack, yet the engine launch watches holds none of this service's containers.
+    case noContainers(endpoint: String)
+    /// The engine did not answer the start request in time (a busy or stuck engine).
+    case startTimedOut(String)
 
-    /// Deterministic failures repeat on every attempt, so they are not retried.
+    /// Deterministic failures repeat on every attempt, so they are not retried: the engine could not run the
+    /// command (125–127), a long-running service that exits 0 (it will exit 0 again), OOM, a refused start, a
+    /// deadline (a retry would wait as long again), a restart loop.
     public var isDeterministic: Bool {
         switch self {
-        case .exited(let code): [125, 126, 127].contains(code)
-        case .oomKilled, .startRejected, .dependencyFailed, .restartLoop, .deadline: true
-        case .unhealthy: false
+        case .exited(let code): [0, 125, 126, 127].contains(code)
+        case .oomKilled, .startRejected, .dependencyFailed, .restartLoop, .deadline, .noContainers: true
+        case .unhealthy, .startTimedOut: false
         }
     }
 
     /// `configuration` means a person must change something; `transient` means it may pass on a rerun.
-    public var classification: String {
-        switch self {
-        case .exited(let code) where [125, 126, 127].contains(code): "configuration"
-        case .oomKilled, .startRejected, .dependencyFailed: "configuration"
-        case .exited, .unhealthy, .deadline, .restartLoop: "transient"
-        }
-    }
+    /// The same split as `isDeterministic`, so what is retried and what is reported always agree.
+    public var classification: String { isDeterministic ? "configuration" : "transient" }
 
     public var description: String {
         switch self {
@@ -89,6 +90,8 @@ public enum FailureKind: Sendable, Hashable, CustomStringConvertible {
         case .deadline(let limit): "still not ready after \(DurationText.format(limit)) (its deadline)"
         case .startRejected(let message): "the engine refused to start it: \(message)"
         case .dependencyFailed(let service): "\(service) did not complete successfully"
+        case .noContainers(let endpoint): "no container of it exists on the engine launch watches (\(endpoint))"
+        case .startTimedOut(let message): "the engine did not answer the start request: \(message)"
         }
     }
 
@@ -102,6 +105,8 @@ public enum FailureKind: Sendable, Hashable, CustomStringConvertible {
         case .deadline: "deadline"
         case .startRejected: "start-rejected"
         case .dependencyFailed: "dependency-failed"
+        case .noContainers: "no-containers"
+        case .startTimedOut: "start-timed-out"
         }
     }
 }

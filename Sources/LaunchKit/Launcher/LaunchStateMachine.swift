@@ -1,0 +1,493 @@
+import Foundation
+
+/// Every decision of a launch, as a value: `(state, input) -> (state, [Action])`.
+///
+/// It performs nothing. Engine events, answers to start requests, timers, inspects and the event stream's
+/// health come in as `Input`s with the time they happened; what should happen next goes out as `Action`s that
+/// the `Orchestrator` (the driver) performs against the engine. Unit tests replay event sequences recorded from
+/// real engines through it and compare the actions, without Docker.
+struct LaunchStateMachine: Sendable {
+    enum Input: Sendable, Equatable {
+        case event(EngineEvent)
+        /// The event stream ended or failed (nil: closed by the engine).
+        case eventsLost(String?)
+        /// The engine refused a start request (`transient`: it timed out rather than said no).
+        case startFailed(service: String, message: String, transient: Bool)
+        /// How long the engine took to answer a start request, for reports.
+        case startAnswered(service: String, seconds: Double)
+        case timer(service: String, kind: TimerKind, generation: Int)
+        /// An inspect, tagged with the container's start count when it was asked for.
+        case inspected(service: String, details: ContainerDetails, startSequence: Int)
+        /// The periodic safety net: inspect what is still starting.
+        case tick
+    }
+
+    enum TimerKind: Sendable, Hashable {
+        case deadline
+        case retry
+        case stability(container: String, sequence: Int)
+    }
+
+    enum Action: Sendable, Equatable {
+        case start(service: String, container: String)
+        case restart(service: String, container: String)
+        /// Stop a container the engine would otherwise keep restarting.
+        case stop(service: String, container: String)
+        case schedule(service: String, kind: TimerKind, generation: Int, after: Duration)
+        case inspect(service: String, container: String, startSequence: Int)
+        /// Subscribe to events again from `sinceNanoseconds` (the engine replays what was missed) after `after`.
+        case resubscribe(sinceNanoseconds: Int64, after: Duration)
+        case progress(ProgressUpdate)
+    }
+
+    /// How often the stream may be lost in a row before the launch relies on the safety net alone.
+    static let maxStreamLosses = 8
+
+    var services: [ServiceRun]
+    let policy: Profile.HealthPolicy
+    /// Where containers were created: a service without any is a failure that names it.
+    let endpoint: String
+    /// Seconds since the start phase began, as of the input being handled.
+    private(set) var now: Double = 0
+    private(set) var coreFailed = false
+    private(set) var eventStreamError: String?
+    /// Newest event seen (Unix ns): a resubscription replays from here.
+    private(set) var lastEventTime: Int64 = 0
+    /// Events already handled, so a replay after a reconnect is not handled twice.
+    private var seen: Set<EventKey> = []
+    private var seenOrder: [EventKey] = []
+    private var streamLosses = 0
+    private var actions: [Action] = []
+
+    struct EventKey: Hashable, Sendable {
+        var id: String
+        var action: String
+        var time: Int64
+    }
+
+    init(services: [ServiceRun], policy: Profile.HealthPolicy, endpoint: String, startedAtNanoseconds: Int64 = 0) {
+        self.services = services
+        self.policy = policy
+        self.endpoint = endpoint
+        self.lastEventTime = startedAtNanoseconds
+    }
+
+    var isFinished: Bool { coreFailed || services.allSatisfy { $0.state.isTerminal } }
+
+    /// Adopts what is already running (a relaunch) and starts what can start.
+    mutating func begin(now: Double, wallClock: Date) -> [Action] {
+        self.now = now
+        adoptRunningContainers(wallClock: wallClock)
+        evaluate()
+        return takeActions()
+    }
+
+    mutating func handle(_ input: Input, now: Double) -> [Action] {
+        self.now = max(self.now, now)
+        switch input {
+        case .event(let event): handle(event)
+        case .eventsLost(let error): streamLost(error ?? "the engine closed the event stream")
+        case .startFailed(let service, let message, let transient):
+            guard let s = index(of: service), !services[s].state.isTerminal else { break }
+            let text = message.trimmingCharacters(in: .whitespacesAndNewlines)
+            if transient {
+                attemptFailed(s, .startTimedOut(text))
+            } else {
+                fail(s, .startRejected(text))
+            }
+        case .startAnswered(let service, let seconds):
+            guard let s = index(of: service) else { break }
+            if services[s].retries == 0 { services[s].engineStartSeconds = max(services[s].engineStartSeconds ?? 0, seconds) }
+            // The engine has started it: its time runs from here even if the start event is late.
+            armDeadline(s)
+        case .timer(let service, let kind, let generation):
+            guard let s = index(of: service), services[s].generation == generation else { break }
+            fire(kind, s)
+        case .inspected(let service, let details, let sequence):
+            guard let s = index(of: service) else { break }
+            reconcile(s, details, sequence: sequence)
+        case .tick:
+            inspect { $0.state == .starting }
+        }
+        return takeActions()
+    }
+
+    private mutating func takeActions() -> [Action] {
+        defer { actions = [] }
+        return actions
+    }
+
+    func index(of service: String) -> Int? { services.firstIndex { $0.name == service } }
+
+    func locate(container id: String) -> (Int, Int)? {
+        for (s, service) in services.enumerated() {
+            if let c = service.containers.firstIndex(where: { $0.id == id }) { return (s, c) }
+        }
+        return nil
+    }
+
+    private mutating func emit(_ s: Int, _ detail: String? = nil) {
+        let service = services[s]
+        actions.append(
+            .progress(ProgressUpdate(service: service.name, serviceClass: service.serviceClass, state: service.state, elapsed: now, detail: detail)))
+    }
+
+    // MARK: Starting
+
+    /// A relaunch finds containers already running: healthy ones count as ready now.
+    private mutating func adoptRunningContainers(wallClock: Date) {
+        for s in services.indices {
+            for c in services[s].containers.indices {
+                // A restarting container reports Running=true; it is not running in any useful sense.
+                guard let state = services[s].containers[c].initial?.state, state.running, !state.restarting else { continue }
+                services[s].containers[c].running = true
+                switch services[s].rule.kind {
+                case .healthy: services[s].containers[c].ready = state.health?.status == "healthy"
+                case .stable(let window):
+                    let started = EngineTime.parse(state.startedAt)
+                    services[s].containers[c].ready = started.map { wallClock.timeIntervalSince($0) >= window.seconds } ?? false
+                case .completes: break
+                }
+            }
+            guard services[s].rule.kind != .completes, services[s].anyRunning else { continue }
+            services[s].state = .starting
+            services[s].startedAt = now
+            if services[s].containers.allSatisfy(\.ready) {
+                markReady(s, detail: "already running", evidence: "already running")
+                continue
+            }
+            armDeadline(s)
+            emit(s, "already running")
+            for c in services[s].containers.indices {
+                let container = services[s].containers[c]
+                if !container.running {
+                    // A stopped replica next to running ones: start it like any other.
+                    actions.append(.start(service: services[s].name, container: container.id))
+                } else if container.initial?.state.health?.status == "unhealthy" {
+                    // The engine only reports health changes: an adopted unhealthy container sends none.
+                    attemptFailed(s, .unhealthy)
+                    break
+                } else if case .stable(let window) = services[s].rule.kind, !container.ready {
+                    scheduleStability(s, c, after: window)
+                }
+            }
+        }
+    }
+
+    /// Starts every pending service whose dependencies hold; blocks those whose dependencies failed. Once a core
+    /// service has failed the run is lost: nothing new starts.
+    private mutating func evaluate() {
+        var changed = true
+        while changed {
+            changed = false
+            for s in services.indices where services[s].state == .pending {
+                switch dependencyStatus(services[s]) {
+                case .waiting: continue
+                case .blocked(let by):
+                    services[s].state = .blocked(by: by)
+                    if services[s].serviceClass == .core { coreFailed = true }
+                    emit(s)
+                    changed = true
+                case .satisfied:
+                    guard !coreFailed else { continue }
+                    start(s)
+                    changed = true
+                }
+            }
+        }
+    }
+
+    enum DependencyStatus: Equatable { case waiting, satisfied, blocked(String) }
+
+    func dependencyStatus(_ service: ServiceRun) -> DependencyStatus {
+        var waiting = false
+        for dependency in service.dependencies {
+            guard let d = index(of: dependency.service) else { continue }
+            let other = services[d]
+            switch other.state {
+            case .failed, .blocked:
+                if dependency.required {
+                    if case .blocked(let root) = other.state { return .blocked(root) }
+                    return .blocked(other.name)
+                }
+            case .ready: continue
+            // `service_started` holds the moment the engine reports the start, not after a stability window.
+            case .starting where dependency.condition == .started && other.anyRunning: continue
+            default: waiting = true
+            }
+        }
+        return waiting ? .waiting : .satisfied
+    }
+
+    private mutating func start(_ s: Int) {
+        services[s].state = .starting
+        if services[s].startedAt == nil { services[s].startedAt = now }
+        services[s].generation += 1
+        services[s].deadlineArmed = false
+        emit(s)
+        if services[s].containers.isEmpty {
+            if services[s].replicas == 0 {
+                markReady(s, detail: "scaled to 0", evidence: "scaled to 0")
+            } else {
+                // Compose said it created the stack, yet the engine we watch has none of this service's
+                // containers: the two disagree about the engine. Never "ready" on missing evidence.
+                fail(s, .noContainers(endpoint: endpoint))
+            }
+            return
+        }
+        for c in services[s].containers.indices {
+            services[s].containers[c].ready = false
+            let container = services[s].containers[c]
+            if container.running && !services[s].isJob { continue }
+            actions.append(.start(service: services[s].name, container: container.id))
+        }
+        if services[s].containers.allSatisfy({ $0.running }) && !services[s].isJob { armDeadline(s) }
+    }
+
+    /// The deadline counts from the container's real start (its `start` event, or the engine's answer to the
+    /// start request), not from our request: a busy engine must not eat a service's time.
+    private mutating func armDeadline(_ s: Int) {
+        guard services[s].state == .starting, !services[s].deadlineArmed else { return }
+        services[s].deadlineArmed = true
+        schedule(s, .deadline, after: services[s].rule.deadline)
+    }
+
+    // MARK: Engine events
+
+    private mutating func handle(_ event: EngineEvent) {
+        let key = EventKey(id: event.actor.id, action: event.action, time: event.timeNano)
+        guard seen.insert(key).inserted else { return }
+        seenOrder.append(key)
+        if seenOrder.count > 4096 { seen.remove(seenOrder.removeFirst()) }
+        lastEventTime = max(lastEventTime, event.timeNano)
+        streamLosses = 0
+        guard event.type == "container", let id = event.containerID, let (s, c) = locate(container: id) else { return }
+        let action = event.action
+        if action == "start" {
+            services[s].containers[c].running = true
+            services[s].containers[c].restartRequested = false
+            services[s].containers[c].startSequence += 1
+            armDeadline(s)
+            if case .stable(let window) = services[s].rule.kind, services[s].state == .starting {
+                scheduleStability(s, c, after: window)
+            }
+            // A `service_started` dependent may go now.
+            evaluate()
+        } else if action == "oom" {
+            services[s].containers[c].oomKilled = true
+        } else if action == "die" {
+            died(s, c, code: event.exitCode ?? -1)
+        } else if let health = event.healthStatus, !services[s].isJob {
+            if health == "healthy" {
+                containerReady(s, c, evidence: "healthcheck")
+            } else if health == "unhealthy", services[s].state == .starting || services[s].state == .ready {
+                attemptFailed(s, .unhealthy)
+            }
+        }
+    }
+
+    private mutating func died(_ s: Int, _ c: Int, code: Int) {
+        if services[s].containers[c].restartRequested {
+            services[s].containers[c].running = false
+            return
+        }
+        guard services[s].containers[c].running || services[s].state == .starting else { return }
+        services[s].containers[c].running = false
+        services[s].containers[c].ready = false
+        let oom = services[s].containers[c].oomKilled
+        if services[s].isJob {
+            // Only a job this run started is judged by its exit; a leftover run of it is not.
+            guard services[s].state == .starting else { return }
+            if code == 0 && !oom {
+                services[s].containers[c].ready = true
+                checkReady(s, detail: "exit 0", evidence: "exit 0")
+            } else {
+                attemptFailed(s, oom ? .oomKilled : .exited(code: code))
+            }
+            return
+        }
+        guard services[s].state == .starting || services[s].state == .ready else { return }
+        if services[s].state == .ready {
+            // It was ready and died: back to starting, with a deadline again.
+            services[s].state = .starting
+            services[s].generation += 1
+            services[s].deadlineArmed = false
+            armDeadline(s)
+        }
+        services[s].containers[c].dies += 1
+        let dies = services[s].containers[c].dies
+        let failure: FailureKind = oom ? .oomKilled : .exited(code: code)
+        let container = services[s].containers[c]
+        if container.engineRestarts && !failure.isDeterministic && !(code == 0 && container.restartPolicy == "on-failure") {
+            // The engine restarts it by itself; each restart spends one of our retries.
+            if dies > policy.retries {
+                fail(s, .restartLoop(restarts: dies))
+            } else {
+                emit(s, "exit \(code); the engine restarts it (\(dies)/\(policy.retries))")
+            }
+            return
+        }
+        attemptFailed(s, failure)
+    }
+
+    private mutating func containerReady(_ s: Int, _ c: Int, evidence: String) {
+        guard services[s].state == .starting else { return }
+        services[s].containers[c].ready = true
+        checkReady(s, detail: services[s].rule.kind == .healthy ? "healthy" : nil, evidence: evidence)
+    }
+
+    private mutating func checkReady(_ s: Int, detail: String?, evidence: String) {
+        guard services[s].state == .starting, services[s].containers.allSatisfy(\.ready) else { return }
+        markReady(s, detail: detail, evidence: evidence)
+    }
+
+    private mutating func markReady(_ s: Int, detail: String?, evidence: String) {
+        services[s].state = .ready
+        services[s].readyAt = now
+        services[s].readiness = evidence
+        services[s].generation += 1  // cancels its deadline
+        emit(s, detail)
+        evaluate()
+    }
+
+    /// One attempt failed: retry after backoff when that can help, fail otherwise.
+    private mutating func attemptFailed(_ s: Int, _ failure: FailureKind) {
+        guard !services[s].state.isTerminal || services[s].state == .ready else { return }
+        if !failure.isDeterministic && services[s].retries < policy.retries && !coreFailed {
+            services[s].retries += 1
+            services[s].state = .retrying
+            services[s].generation += 1
+            let delay = Self.backoff(policy.backoff, attempt: services[s].retries)
+            schedule(s, .retry, after: delay)
+            emit(s, "\(failure); retry \(services[s].retries)/\(policy.retries) in \(DurationText.format(delay))")
+        } else {
+            fail(s, failure)
+        }
+    }
+
+    /// Doubling from `base`, capped at 60 s; computed in seconds so no exponent or base can overflow.
+    static func backoff(_ base: Duration, attempt: Int) -> Duration {
+        let exponent = Double(1 << min(max(attempt - 1, 0), 10))
+        let seconds = base.seconds * exponent
+        guard seconds.isFinite, seconds >= 0 else { return .seconds(60) }
+        return .milliseconds(Int64(min(seconds, 60) * 1000))
+    }
+
+    private mutating func fail(_ s: Int, _ failure: FailureKind) {
+        services[s].state = .failed
+        services[s].failure = failure
+        services[s].generation += 1
+        switch failure {
+        case .restartLoop, .exited, .oomKilled:
+            // Otherwise the engine keeps it crash-looping.
+            for container in services[s].containers where container.engineRestarts {
+                actions.append(.stop(service: services[s].name, container: container.id))
+            }
+        default: break  // a failed but running service stays up for inspection
+        }
+        emit(s, failure.description)
+        if services[s].serviceClass == .core { coreFailed = true }
+        evaluate()
+    }
+
+    private mutating func fire(_ kind: TimerKind, _ s: Int) {
+        switch kind {
+        case .deadline:
+            guard services[s].state == .starting else { return }
+            fail(s, .deadline(services[s].rule.deadline))
+        case .retry:
+            guard services[s].state == .retrying else { return }
+            guard !coreFailed else {
+                // The run is lost: no new attempt; it ends failed with the reason of its last attempt.
+                fail(s, services[s].failure ?? .deadline(services[s].rule.deadline))
+                return
+            }
+            services[s].state = .starting
+            services[s].generation += 1
+            services[s].deadlineArmed = false
+            emit(s, "attempt \(services[s].retries + 1)")
+            for c in services[s].containers.indices {
+                services[s].containers[c].ready = false
+                let container = services[s].containers[c]
+                if container.running { services[s].containers[c].restartRequested = true }
+                actions.append(
+                    container.running
+                        ? .restart(service: services[s].name, container: container.id)
+                        : .start(service: services[s].name, container: container.id))
+            }
+        case .stability(let container, let sequence):
+            guard services[s].state == .starting,
+                let c = services[s].containers.firstIndex(where: { $0.id == container }),
+                services[s].containers[c].running, services[s].containers[c].startSequence == sequence
+            else { return }
+            containerReady(s, c, evidence: "stable")
+        }
+    }
+
+    // MARK: Timers
+
+    private mutating func scheduleStability(_ s: Int, _ c: Int, after window: Duration) {
+        let container = services[s].containers[c]
+        schedule(s, .stability(container: container.id, sequence: container.startSequence), after: window)
+    }
+
+    private mutating func schedule(_ s: Int, _ kind: TimerKind, after delay: Duration) {
+        actions.append(.schedule(service: services[s].name, kind: kind, generation: services[s].generation, after: delay))
+    }
+
+    // MARK: The event stream and the safety net
+
+    /// A lost stream must not leave services waiting for events that never come: subscribe again from the
+    /// last event seen, with backoff (the engine replays what was missed; `seen` drops what was handled), and
+    /// inspect every container that matters now, so a change during the gap is seen even if the engine's
+    /// replay is incomplete.
+    private mutating func streamLost(_ error: String) {
+        streamLosses += 1
+        guard streamLosses <= Self.maxStreamLosses else {
+            // From here on the periodic inspects are the only signal.
+            eventStreamError = error
+            return
+        }
+        let delay = Duration.milliseconds(min(100 << min(streamLosses - 1, 6), 5000))
+        actions.append(.resubscribe(sinceNanoseconds: lastEventTime, after: delay))
+        inspect { $0.state == .starting || $0.state == .ready }
+    }
+
+    private mutating func inspect(where include: (ServiceRun) -> Bool) {
+        for service in services where include(service) {
+            for container in service.containers {
+                actions.append(.inspect(service: service.name, container: container.id, startSequence: container.startSequence))
+            }
+        }
+    }
+
+    private mutating func reconcile(_ s: Int, _ details: ContainerDetails, sequence: Int) {
+        guard services[s].state == .starting || services[s].state == .ready,
+            let c = services[s].containers.firstIndex(where: { $0.id == details.id }),
+            services[s].containers[c].startSequence == sequence  // an answer from before a later start is stale
+        else { return }
+        let container = services[s].containers[c]
+        let isRunning = details.state.running && !details.state.restarting
+        if !container.running && isRunning && services[s].state == .starting {
+            // Started while the stream was away: count it as the missing start event.
+            services[s].containers[c].running = true
+            services[s].containers[c].startSequence += 1
+            armDeadline(s)
+            if case .stable(let window) = services[s].rule.kind { scheduleStability(s, c, after: window) }
+            evaluate()
+        }
+        if (container.running || services[s].isJob) && !details.state.running && !details.state.restarting
+            && details.state.status != "created"
+        {
+            if details.state.oomKilled { services[s].containers[c].oomKilled = true }
+            services[s].containers[c].running = true  // so `died` judges it
+            died(s, c, code: details.state.exitCode)
+        } else if details.state.running, services[s].state == .starting, !services[s].isJob {
+            switch details.state.health?.status {
+            case "healthy": containerReady(s, c, evidence: "healthcheck")
+            case "unhealthy": attemptFailed(s, .unhealthy)
+            default: break
+            }
+        }
+    }
+}
