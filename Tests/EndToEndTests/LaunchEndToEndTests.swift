@@ -151,10 +151,11 @@ struct LaunchEndToEndTests {
                     image: \(Self.image)
                     command: ["sh", "-c", "echo out of memory >&2; exit 2"]
                     depends_on: {db: {condition: service_healthy}}
+                    healthcheck: {test: ["CMD", "true"], interval: 1s}
                   indexer:
                     image: \(Self.image)
                     command: ["sleep", "3600"]
-                    depends_on: {search: {condition: service_started}}
+                    depends_on: {search: {condition: service_healthy}}
                 """)
             let result = try await launch(project)
             #expect(result.status == 0, "\(result.stderr)")

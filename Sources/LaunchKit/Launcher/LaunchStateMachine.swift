@@ -185,7 +185,7 @@ struct LaunchStateMachine: Sendable {
                 case .waiting: continue
                 case .blocked(let by):
                     services[s].state = .blocked(by: by)
-                    if services[s].serviceClass == .core { coreFailed = true }
+                    if services[s].serviceClass == .core { runLost() }
                     emit(s)
                     changed = true
                 case .satisfied:
@@ -343,6 +343,7 @@ struct LaunchStateMachine: Sendable {
 
     private mutating func markReady(_ s: Int, detail: String?, evidence: String) {
         services[s].state = .ready
+        services[s].failure = nil
         services[s].readyAt = now
         services[s].readiness = evidence
         services[s].generation += 1  // cancels its deadline
@@ -356,6 +357,7 @@ struct LaunchStateMachine: Sendable {
         if !failure.isDeterministic && services[s].retries < policy.retries && !coreFailed {
             services[s].retries += 1
             services[s].state = .retrying
+            services[s].failure = failure  // the last attempt's reason, should the run end before the next
             services[s].generation += 1
             let delay = Self.backoff(policy.backoff, attempt: services[s].retries)
             schedule(s, .retry, after: delay)
@@ -386,8 +388,19 @@ struct LaunchStateMachine: Sendable {
         default: break  // a failed but running service stays up for inspection
         }
         emit(s, failure.description)
-        if services[s].serviceClass == .core { coreFailed = true }
+        if services[s].serviceClass == .core { runLost() }
         evaluate()
+    }
+
+    /// A core service failed: the run ends now. Services waiting out a backoff get no next attempt; they end
+    /// failed with their last attempt's reason rather than in a state that is not an outcome.
+    private mutating func runLost() {
+        coreFailed = true
+        for s in services.indices where services[s].state == .retrying {
+            services[s].state = .failed
+            services[s].generation += 1
+            emit(s, services[s].failure?.description)
+        }
     }
 
     private mutating func fire(_ kind: TimerKind, _ s: Int) {
@@ -397,11 +410,6 @@ struct LaunchStateMachine: Sendable {
             fail(s, .deadline(services[s].rule.deadline))
         case .retry:
             guard services[s].state == .retrying else { return }
-            guard !coreFailed else {
-                // The run is lost: no new attempt; it ends failed with the reason of its last attempt.
-                fail(s, services[s].failure ?? .deadline(services[s].rule.deadline))
-                return
-            }
             services[s].state = .starting
             services[s].generation += 1
             services[s].deadlineArmed = false

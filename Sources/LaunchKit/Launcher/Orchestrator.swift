@@ -171,6 +171,15 @@ struct Orchestrator: Sendable {
     static func services(stack: ComposeStack, graph: DependencyGraph, profile: Profile, containers: [String: [ContainerDetails]])
         -> [ServiceRun]
     {
+        services(stack: stack, graph: graph, policy: profile.health, classOf: profile.services.serviceClass(of:), containers: containers)
+    }
+
+    /// The machine's starting state: one `ServiceRun` per service in start order, with its readiness rule
+    /// (an image's own HEALTHCHECK included) and the containers Compose created.
+    static func services(
+        stack: ComposeStack, graph: DependencyGraph, policy: Profile.HealthPolicy, classOf: (String) -> ServiceClass,
+        containers: [String: [ContainerDetails]]
+    ) -> [ServiceRun] {
         let jobs = Planner.jobs(in: stack)
         return graph.startOrder.compactMap { name in
             guard let service = stack.service(name) else { return nil }
@@ -184,9 +193,9 @@ struct Orchestrator: Sendable {
                     timeout: check.timeout.flatMap { $0 > 0 ? .nanoseconds($0) : nil } ?? .seconds(30),
                     startPeriod: check.startPeriod.map { .nanoseconds($0) } ?? .zero, retries: check.retries.flatMap { $0 > 0 ? $0 : nil } ?? 3)
             }
-            let rule = ReadinessRule(service: described, policy: profile.health, isJob: jobs.contains(name))
+            let rule = ReadinessRule(service: described, policy: policy, isJob: jobs.contains(name))
             var run = ServiceRun(
-                name: name, serviceClass: profile.services.serviceClass(of: name), rule: rule,
+                name: name, serviceClass: classOf(name), rule: rule,
                 dependencies: graph.dependencies[name] ?? [],
                 containers: (containers[name] ?? []).map { details in
                     ContainerRun(id: details.id, name: details.name, restartPolicy: details.hostConfig.restartPolicy?.name ?? "no", initial: details)

@@ -1,0 +1,347 @@
+import Foundation
+import Testing
+
+@testable import LaunchKit
+
+/// Replays event sequences recorded from real engines (Fixtures/engine-events, see its README) through the
+/// launch state machine, with a simulated clock: timers fire at their due time, between the recorded events.
+struct Replay {
+    var machine: LaunchStateMachine
+    /// Every action the machine asked for, in order.
+    var actions: [LaunchStateMachine.Action] = []
+    var now: Double = 0
+    private var timers: [(due: Double, input: LaunchStateMachine.Input)] = []
+
+    static let engines = ["docker-20.10", "docker-26.1-api1.44"]
+
+    static func folder(_ engine: String, _ scenario: String) -> String {
+        Fixture.path("engine-events/\(engine)/\(scenario)")
+    }
+
+    /// The scenario's compose file and the containers Compose created, as the launcher would see them.
+    init(
+        engine: String, scenario: String, policy: Profile.HealthPolicy = Replay.policy(), classes: [String: ServiceClass] = [:],
+        dropContainersOf dropped: Set<String> = []
+    ) throws {
+        let folder = Self.folder(engine, scenario)
+        let stack = try ComposeModelReader.read(files: [folder + "/compose.yml"], lookup: { _ in nil })
+        let graph = try DependencyGraph(stack)
+        let created = try JSONDecoder().decode([ContainerDetails].self, from: Data(contentsOf: URL(fileURLWithPath: folder + "/created.json")))
+        var byService: [String: [ContainerDetails]] = [:]
+        for details in created {
+            guard let service = details.config.labels["com.docker.compose.service"], !dropped.contains(service) else { continue }
+            byService[service, default: []].append(details)
+        }
+        let services = Orchestrator.services(
+            stack: stack, graph: graph, policy: policy, classOf: { classes[$0] ?? .core }, containers: byService)
+        machine = LaunchStateMachine(services: services, policy: policy, endpoint: "unix:///test.sock (default)")
+    }
+
+    static func policy(retries: Int = 0, backoff: Duration = .milliseconds(500), stability: Duration = .seconds(1)) -> Profile.HealthPolicy {
+        var policy = Profile.HealthPolicy.defaults
+        policy.retries = retries
+        policy.backoff = backoff
+        policy.stability = stability
+        return policy
+    }
+
+    static func events(_ engine: String, _ scenario: String) throws -> [EngineEvent] {
+        let text = try String(contentsOfFile: folder(engine, scenario) + "/events.jsonl", encoding: .utf8)
+        return try text.split(separator: "\n").map { try JSONDecoder().decode(EngineEvent.self, from: Data($0.utf8)) }
+    }
+
+    static func finalState(_ engine: String, _ scenario: String) throws -> [ContainerDetails] {
+        try JSONDecoder().decode(
+            [ContainerDetails].self, from: Data(contentsOf: URL(fileURLWithPath: folder(engine, scenario) + "/final.json")))
+    }
+
+    mutating func begin() {
+        record(machine.begin(now: 0, wallClock: Date()))
+    }
+
+    /// Feeds `input` at time `at`, firing every timer due before it first.
+    mutating func feed(_ input: LaunchStateMachine.Input, at time: Double? = nil) {
+        let time = time ?? now
+        fireTimers(until: time)
+        now = max(now, time)
+        guard !machine.isFinished else { return }
+        record(machine.handle(input, now: now))
+    }
+
+    /// Replays recorded events with their own spacing, starting at `offset` seconds.
+    mutating func play(_ events: [EngineEvent], offset: Double = 0.05) {
+        guard let first = events.first?.timeNano else { return }
+        for event in events {
+            feed(.event(event), at: offset + Double(event.timeNano - first) / 1e9)
+        }
+    }
+
+    /// Lets simulated time run on until nothing is scheduled or the launch is decided.
+    mutating func settle(limit: Double = 3600) {
+        fireTimers(until: limit)
+    }
+
+    private mutating func fireTimers(until time: Double) {
+        while !machine.isFinished, let next = timers.indices.min(by: { timers[$0].due < timers[$1].due }), timers[next].due <= time {
+            let timer = timers.remove(at: next)
+            now = max(now, timer.due)
+            record(machine.handle(timer.input, now: now))
+        }
+    }
+
+    private mutating func record(_ new: [LaunchStateMachine.Action]) {
+        for action in new {
+            actions.append(action)
+            if case .schedule(let service, let kind, let generation, let after) = action {
+                timers.append((now + after.seconds, .timer(service: service, kind: kind, generation: generation)))
+            }
+        }
+    }
+
+    func service(_ name: String) -> ServiceRun? { machine.services.first { $0.name == name } }
+
+    /// Services in the order the machine asked the engine to start them.
+    var started: [String] {
+        actions.compactMap { if case .start(let service, _) = $0 { service } else { nil } }
+    }
+
+    func startIndex(_ service: String) -> Int? {
+        actions.firstIndex { if case .start(service, _) = $0 { true } else { false } }
+    }
+
+    func progressIndex(_ service: String, _ state: ServiceState) -> Int? {
+        actions.firstIndex { if case .progress(let update) = $0 { update.service == service && update.state == state } else { false } }
+    }
+}
+
+@Suite("Launch state machine: recorded engine sequences")
+struct LaunchStateMachineReplayTests {
+    @Test(arguments: Replay.engines)
+    func aHealthyChainStartsEachServiceWhenItsDependencyHolds(engine: String) throws {
+        var replay = try Replay(engine: engine, scenario: "healthy-chain")
+        replay.begin()
+        #expect(replay.started == ["db"])
+        replay.play(try Replay.events(engine, "healthy-chain"))
+        replay.settle()
+        #expect(replay.machine.isFinished)
+        #expect(replay.machine.services.allSatisfy { $0.state == .ready })
+        #expect(replay.started == ["db", "api", "web"])
+        // api waits for db's healthy event; web (service_started) goes at api's start event, not at api healthy.
+        let apiStart = try #require(replay.startIndex("api")), webStart = try #require(replay.startIndex("web"))
+        #expect(try #require(replay.progressIndex("db", .ready)) < apiStart)
+        #expect(webStart < (try #require(replay.progressIndex("api", .ready))))
+        #expect(replay.service("db")?.readiness == "healthcheck")
+        #expect(replay.service("web")?.readiness == "stable")
+    }
+
+    @Test(arguments: Replay.engines)
+    func anUnhealthyCoreServiceFailsWithoutRetryBudget(engine: String) throws {
+        var replay = try Replay(engine: engine, scenario: "unhealthy")
+        replay.begin()
+        replay.play(try Replay.events(engine, "unhealthy"))
+        #expect(replay.service("app")?.state == .failed)
+        #expect(replay.service("app")?.failure == .unhealthy)
+        #expect(replay.machine.coreFailed)
+    }
+
+    @Test(arguments: Replay.engines)
+    func anUnhealthyServiceIsRetriedWhenRetriesAreLeft(engine: String) throws {
+        var replay = try Replay(engine: engine, scenario: "unhealthy", policy: Replay.policy(retries: 1))
+        replay.begin()
+        replay.play(try Replay.events(engine, "unhealthy"))
+        #expect(replay.service("app")?.state == .retrying)
+        // The retry restarts the running container after the backoff.
+        replay.settle(limit: replay.now + 1)
+        #expect(replay.actions.contains { if case .restart("app", _) = $0 { true } else { false } })
+    }
+
+    @Test(arguments: Replay.engines)
+    func anExitIsAFailureWithItsCode(engine: String) throws {
+        // It exits ~1 s after starting: a stability window longer than that keeps it from counting as ready first.
+        var replay = try Replay(engine: engine, scenario: "die-exit-1", policy: Replay.policy(stability: .seconds(3)))
+        replay.begin()
+        replay.play(try Replay.events(engine, "die-exit-1"))
+        #expect(replay.service("app")?.failure == .exited(code: 1))
+        #expect(replay.service("app")?.failure?.classification == "transient")
+    }
+
+    @Test(arguments: Replay.engines)
+    func anOOMKillIsDeterministicAndNeverRetried(engine: String) throws {
+        var replay = try Replay(engine: engine, scenario: "oom", policy: Replay.policy(retries: 3))
+        replay.begin()
+        replay.play(try Replay.events(engine, "oom"))
+        #expect(replay.service("hog")?.state == .failed)
+        #expect(replay.service("hog")?.failure == .oomKilled)
+        #expect(replay.service("hog")?.retries == 0)
+        #expect(replay.service("hog")?.failure?.classification == "configuration")
+    }
+
+    @Test(arguments: Replay.engines)
+    func aRestartLoopFailsAndIsStopped(engine: String) throws {
+        var replay = try Replay(engine: engine, scenario: "restart-loop", policy: Replay.policy(retries: 2))
+        replay.begin()
+        replay.play(try Replay.events(engine, "restart-loop"))
+        #expect(replay.service("flaky")?.failure == .restartLoop(restarts: 3))
+        // The engine would keep restarting it: launch stops it.
+        #expect(replay.actions.contains { if case .stop("flaky", _) = $0 { true } else { false } })
+    }
+
+    @Test(arguments: Replay.engines)
+    func aJobIsReadyAtExitZeroAndReleasesItsDependent(engine: String) throws {
+        var replay = try Replay(engine: engine, scenario: "job-then-service")
+        replay.begin()
+        #expect(replay.started == ["migrate"])
+        replay.play(try Replay.events(engine, "job-then-service"))
+        replay.settle()
+        #expect(replay.service("migrate")?.readiness == "exit 0")
+        #expect(replay.service("api")?.state == .ready)
+        #expect(replay.started == ["migrate", "api"])
+    }
+
+    @Test(arguments: Replay.engines)
+    func probesFailingInsideTheStartPeriodAreStillStarting(engine: String) throws {
+        var replay = try Replay(engine: engine, scenario: "start-period")
+        replay.begin()
+        replay.play(try Replay.events(engine, "start-period"))
+        #expect(replay.service("slow")?.state == .ready)
+        #expect(replay.service("slow")?.readiness == "healthcheck")
+    }
+
+    @Test(arguments: Replay.engines)
+    func duplicateEventsFromAReplayAreHandledOnce(engine: String) throws {
+        let events = try Replay.events(engine, "restart-loop")
+        var once = try Replay(engine: engine, scenario: "restart-loop", policy: Replay.policy(retries: 5))
+        once.begin()
+        once.play(events)
+        var twice = try Replay(engine: engine, scenario: "restart-loop", policy: Replay.policy(retries: 5))
+        twice.begin()
+        // The stream drops after every event and the engine replays from the last one seen, twice over.
+        for event in events {
+            twice.feed(.event(event))
+            twice.feed(.eventsLost("connection reset"))
+            twice.feed(.event(event))
+        }
+        #expect(twice.service("flaky")?.containers.first?.dies == once.service("flaky")?.containers.first?.dies)
+        #expect(twice.service("flaky")?.state == once.service("flaky")?.state)
+    }
+
+    @Test(arguments: Replay.engines)
+    func aStateChangeDuringAStreamGapIsSeenByReconciling(engine: String) throws {
+        // The stream is lost right after db starts; db turns healthy during the gap and the replay is lost too.
+        var replay = try Replay(engine: engine, scenario: "healthy-chain")
+        replay.begin()
+        let events = try Replay.events(engine, "healthy-chain")
+        replay.feed(.event(events[0]), at: 0.1)
+        replay.feed(.eventsLost("EOF"), at: 0.2)
+        let resubscribe = replay.actions.last { if case .resubscribe = $0 { true } else { false } }
+        #expect(resubscribe == .resubscribe(sinceNanoseconds: events[0].timeNano, after: .milliseconds(100)))
+        // The reconnect inspects every container that matters now, and the answer shows db healthy.
+        let inspect = try #require(replay.actions.last { if case .inspect("db", _, _) = $0 { true } else { false } })
+        guard case .inspect(_, let container, let sequence) = inspect else { return }
+        let db = try #require(try Replay.finalState(engine, "healthy-chain").first { $0.id == container })
+        replay.feed(.inspected(service: "db", details: db, startSequence: sequence), at: 3)
+        #expect(replay.service("db")?.state == .ready)
+        #expect(replay.started == ["db", "api"])
+    }
+
+    @Test(arguments: Replay.engines)
+    func aContainerDeathDuringTheGapIsSeenByReconciling(engine: String) throws {
+        var replay = try Replay(engine: engine, scenario: "die-exit-1", policy: Replay.policy(stability: .seconds(3)))
+        replay.begin()
+        let events = try Replay.events(engine, "die-exit-1")
+        replay.feed(.event(events[0]), at: 0.1)
+        replay.feed(.eventsLost(nil), at: 0.2)
+        let inspect = try #require(replay.actions.last { if case .inspect("app", _, _) = $0 { true } else { false } })
+        guard case .inspect(_, _, let sequence) = inspect else { return }
+        let app = try #require(try Replay.finalState(engine, "die-exit-1").first)
+        replay.feed(.inspected(service: "app", details: app, startSequence: sequence), at: 2)
+        #expect(replay.service("app")?.failure == .exited(code: 1))
+    }
+}
+
+@Suite("Launch state machine: decisions")
+struct LaunchStateMachineDecisionTests {
+    let engine = "docker-20.10"
+
+    @Test func nothingNewStartsOnceACoreServiceFailed() throws {
+        // healthy-chain, but db dies instead of turning healthy; api and web must never be started.
+        var replay = try Replay(engine: engine, scenario: "healthy-chain")
+        replay.begin()
+        let db = try #require(replay.service("db")?.containers.first?.id)
+        replay.feed(.startFailed(service: "db", message: "port is already allocated", transient: false), at: 0.1)
+        #expect(replay.machine.isFinished)
+        #expect(replay.started == ["db"])
+        #expect(replay.service("api")?.state == .blocked(by: "db"))
+        _ = db
+    }
+
+    @Test func aRetryDoesNotBeginAfterTheRunIsLost() throws {
+        var replay = try Replay(engine: engine, scenario: "healthy-chain", policy: Replay.policy(retries: 2), classes: ["web": .optional])
+        replay.begin()
+        replay.play(Array(try Replay.events(engine, "healthy-chain").prefix(3)))  // db healthy, api started
+        // A timed-out start of api is transient: a retry is scheduled...
+        replay.feed(.startFailed(service: "api", message: "timed out", transient: true))
+        #expect(replay.service("api")?.state == .retrying)
+        // ...but db (core) dies for good (126: not executable, deterministic) before it fires: no new attempt
+        // starts, and api ends failed.
+        let dbContainer = try #require(replay.service("db")?.containers.first?.id)
+        let die = try JSONDecoder().decode(EngineEvent.self, from: Data(#"{"Type":"container","Action":"die","Actor":{"ID":"\#(dbContainer)","Attributes":{"exitCode":"126"}},"time":1,"timeNano":9000000000000000000}"#.utf8))
+        replay.feed(.event(die))
+        replay.settle()
+        #expect(replay.machine.coreFailed)
+        #expect(!replay.actions.contains { if case .restart("api", _) = $0 { true } else { false } })
+        #expect(replay.service("api")?.state == .failed)
+    }
+
+    @Test func theDeadlineStartsWithTheContainerNotTheRequest() throws {
+        var replay = try Replay(engine: engine, scenario: "start-period")
+        replay.begin()
+        // No deadline yet: the engine has not started anything.
+        #expect(!replay.actions.contains { if case .schedule(_, .deadline, _, _) = $0 { true } else { false } })
+        replay.feed(.startAnswered(service: "slow", seconds: 4.0), at: 4.0)
+        let deadline = replay.actions.compactMap { action -> Duration? in
+            if case .schedule("slow", .deadline, _, let after) = action { after } else { nil }
+        }
+        #expect(deadline.count == 1)
+        // The same start reported again (its event) does not arm a second deadline.
+        let start = try #require(try Replay.events(engine, "start-period").first)
+        replay.feed(.event(start), at: 4.01)
+        #expect(replay.actions.filter { if case .schedule(_, .deadline, _, _) = $0 { true } else { false } }.count == 1)
+    }
+
+    @Test func aServiceWithoutContainersFailsNamingTheEndpoint() throws {
+        var replay = try Replay(engine: engine, scenario: "die-exit-1", dropContainersOf: ["app"])
+        replay.begin()
+        #expect(replay.service("app")?.state == .failed)
+        #expect(replay.service("app")?.failure == .noContainers(endpoint: "unix:///test.sock (default)"))
+        #expect(replay.machine.isFinished)
+    }
+
+    @Test func failureClassesMatchTheREADME() {
+        #expect(FailureKind.deadline(.seconds(5)).isDeterministic && FailureKind.deadline(.seconds(5)).classification == "configuration")
+        #expect(FailureKind.exited(code: 0).isDeterministic)
+        for code in [125, 126, 127] { #expect(FailureKind.exited(code: code).isDeterministic) }
+        #expect(FailureKind.oomKilled.isDeterministic)
+        #expect(!FailureKind.exited(code: 1).isDeterministic && FailureKind.exited(code: 1).classification == "transient")
+        #expect(!FailureKind.unhealthy.isDeterministic)
+        #expect(!FailureKind.startTimedOut("x").isDeterministic)
+    }
+
+    @Test func theStreamIsResumedWithBackoffThenLeftToTheSafetyNet() throws {
+        var replay = try Replay(engine: engine, scenario: "healthy-chain")
+        replay.begin()
+        for _ in 0..<LaunchStateMachine.maxStreamLosses + 1 { replay.feed(.eventsLost("refused")) }
+        let delays = replay.actions.compactMap { action -> Duration? in
+            if case .resubscribe(_, let after) = action { after } else { nil }
+        }
+        #expect(delays.count == LaunchStateMachine.maxStreamLosses)
+        #expect(delays == delays.sorted() && delays.first == .milliseconds(100) && (delays.last ?? .zero) <= .seconds(5))
+        #expect(replay.machine.eventStreamError == "refused")
+    }
+
+    @Test func backoffIsCappedAndNeverTraps() {
+        #expect(LaunchStateMachine.backoff(.milliseconds(500), attempt: 1) == .milliseconds(500))
+        #expect(LaunchStateMachine.backoff(.milliseconds(500), attempt: 3) == .seconds(2))
+        #expect(LaunchStateMachine.backoff(.seconds(1_000_000_000), attempt: 60) == .seconds(60))
+    }
+}
