@@ -489,8 +489,8 @@ extension Orchestrator {
                 services[s].retries += 1
                 services[s].state = .retrying
                 services[s].generation += 1
-                let exponent = Double(1 << min(services[s].retries - 1, 10))
-                let delay = min(policy.backoff * exponent, .seconds(60))
+                // Saturating: `Duration * Double` traps on overflow, and the backoff comes from a file.
+                let delay = policy.backoff.multiplied(by: 1 << min(services[s].retries - 1, 10), limit: .seconds(60))
                 schedule(s, .retry, after: delay)
                 emit(s, "\(failure); retry \(services[s].retries)/\(policy.retries) in \(DurationText.format(delay))")
             } else {
