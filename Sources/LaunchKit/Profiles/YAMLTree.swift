@@ -248,7 +248,7 @@ struct TreeReader {
             fail(location, "\(what) cannot be negative: `\(text)`", hint: kind.example)
         case .tooLarge(let limit):
             let adjective = kind == .duration ? "too long" : "too large"
-            fail(location, "\(what) is \(adjective): `\(text)` (at most \(limit))", hint: "use at most \(limit)")
+            fail(location, "\(what) is \(adjective): `\(text)` (at most \(limit))", hint: "a typo? \(kind.example)")
         }
     }
 }
