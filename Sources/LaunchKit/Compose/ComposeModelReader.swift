@@ -58,7 +58,7 @@ public enum ComposeModelReader {
         let deployTree = tree["deploy"]
         let replicas = Int(reader.string(deployTree?["replicas"], "deploy.replicas") ?? "")
             ?? Int(reader.string(tree["scale"], "scale") ?? "") ?? 1
-        return ComposeService(
+        let described = ComposeService(
             name: name,
             image: reader.string(tree["image"], "image"),
             builds: tree["build"] != nil,
@@ -70,18 +70,53 @@ public enum ComposeModelReader {
             volumes: namedVolumes(tree["volumes"], reader: &reader),
             restartPolicy: reader.string(tree["restart"], "restart"),
             labels: labels(tree["labels"], reader: &reader))
+        checkLaunchLabels(name, tree["labels"], reader: &reader)
+        return described
+    }
+
+    /// One label with the line that wrote it, so a bad `launch.*` value can be pointed at.
+    struct Label {
+        var key: String
+        var value: String
+        var location: SourceLocation
     }
 
     /// `labels:` as a map, or as a list of `key=value`.
     static func labels(_ tree: YAMLTree?, reader: inout TreeReader) -> [String: String] {
-        guard let tree else { return [:] }
-        if case .list = tree {
-            return Dictionary((reader.strings(tree, "labels") ?? []).map { item in
-                let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
-                return (parts[0], parts.count > 1 ? parts[1] : "")
-            }, uniquingKeysWith: { _, last in last })
+        Dictionary(labelList(tree, reader: &reader).map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
+    }
+
+    static func labelList(_ tree: YAMLTree?, reader: inout TreeReader) -> [Label] {
+        guard let tree else { return [] }
+        guard case .list(let items, _) = tree else {
+            return reader.map(tree, "labels").map { entry in
+                Label(key: entry.key, value: reader.string(entry.value, "label") ?? "", location: entry.value.location)
+            }
         }
-        return Dictionary(reader.map(tree, "labels").map { ($0.key, reader.string($0.value, "label") ?? "") }, uniquingKeysWith: { _, last in last })
+        return items.compactMap { item in
+            // Split by hand: `"".split` has no first part, and `"=x"` must not turn into a label named `x`.
+            guard let text = reader.string(item, "each entry of labels"), !text.isEmpty else { return nil }
+            guard let equals = text.firstIndex(of: "=") else { return Label(key: text, value: "", location: item.location) }
+            return Label(
+                key: String(text[..<equals]), value: String(text[text.index(after: equals)...]), location: item.location)
+        }
+    }
+
+    /// `launch.*` labels are settings of this tool: a typo there must stop the plan with its line, not be
+    /// ignored (a job that is never recognised) or trap (`launch.timeout: 9999999999999999999h`).
+    static func checkLaunchLabels(_ service: String, _ tree: YAMLTree?, reader: inout TreeReader) {
+        var scratch = TreeReader()  // labelList's own shape problems are reported once, by `labels`.
+        for label in labelList(tree, reader: &scratch) {
+            let value = YAMLTree.scalar(label.value, label.location)
+            switch label.key {
+            case "launch.timeout":
+                _ = reader.duration(value, "label launch.timeout of `\(service)`", positive: true)
+            case "launch.job" where !ComposeService.jobLabelValues.keys.contains(label.value.lowercased()):
+                reader.fail(label.location, "label launch.job of `\(service)` must be true or false, not `\(label.value)`")
+            default:
+                break
+            }
+        }
     }
 
     static func dependencies(_ tree: YAMLTree?, reader: inout TreeReader) -> [Dependency] {
@@ -107,9 +142,10 @@ public enum ComposeModelReader {
         }
         if test.first == "NONE" || test.isEmpty { return nil }
         var check = Healthcheck(test: test)
-        if let value = reader.duration(tree["interval"], "healthcheck.interval"), value > .zero { check.interval = value }
-        if let value = reader.duration(tree["timeout"], "healthcheck.timeout"), value > .zero { check.timeout = value }
-        if let value = reader.duration(tree["start_period"], "healthcheck.start_period") { check.startPeriod = value }
+        // Compose and the engine accept any length here, so a week-long interval is cut, not refused.
+        if let value = reader.clampedDuration(tree["interval"], "healthcheck.interval"), value > .zero { check.interval = value }
+        if let value = reader.clampedDuration(tree["timeout"], "healthcheck.timeout"), value > .zero { check.timeout = value }
+        if let value = reader.clampedDuration(tree["start_period"], "healthcheck.start_period") { check.startPeriod = value }
         if let value = reader.int(tree["retries"], "healthcheck.retries", range: 0...10_000), value > 0 { check.retries = value }
         return check
     }
@@ -119,7 +155,7 @@ public enum ComposeModelReader {
         return items.flatMap { item -> [PublishedPort] in
             if case .scalar(let text, _) = item { return shortPorts(text) }
             guard case .map = item,
-                let target = Int(reader.string(item["target"], "ports.target") ?? "")
+                let target = reader.int(item["target"], "ports.target", range: 1...Self.highestPort)
             else { return [] }
             let published = reader.string(item["published"], "ports.published") ?? ""
             let proto = reader.string(item["protocol"], "ports.protocol") ?? "tcp"
@@ -147,14 +183,23 @@ public enum ComposeModelReader {
         }
     }
 
+    static let highestPort = 65535
+
+    /// A port or a range of them; a bound outside 0...65535 publishes nothing (Compose itself refuses it),
+    /// which also keeps `target + offset` far from overflow.
     private static func expand(_ range: String) -> [Int] {
-        let bounds = range.split(separator: "-").compactMap { Int($0) }
+        let parts = range.split(separator: "-")
+        let bounds = parts.compactMap { Int($0) }.filter { (0...highestPort).contains($0) }
+        guard bounds.count == parts.count else { return [] }
         switch bounds.count {
         case 1: return [bounds[0]]
         case 2 where bounds[0] <= bounds[1] && bounds[1] - bounds[0] < 1000: return Array(bounds[0]...bounds[1])
         default: return []
         }
     }
+
+    /// More GPUs than any host holds; beyond it a count is a typo.
+    static let mostGPUs = 1024
 
     static func gpus(_ tree: YAMLTree?, reader: inout TreeReader) -> Int? {
         guard case .list(let devices, _)? = tree else { return nil }
@@ -164,7 +209,9 @@ public enum ComposeModelReader {
             guard capabilities.contains("gpu") || reader.string(device["driver"], "driver") == "nvidia" else { continue }
             let count: Int
             if let text = reader.string(device["count"], "count") {
-                count = text == "all" ? -1 : (Int(text) ?? 1)
+                // Compose writes `all` as -1 in its resolved model; any other count is bounded so the sum cannot overflow.
+                count = text == "all" || text == "-1"
+                    ? -1 : reader.int(device["count"], "devices.count", range: 0...Self.mostGPUs) ?? 0
             } else if let ids = reader.strings(device["device_ids"], "device_ids") {
                 count = ids.count
             } else {

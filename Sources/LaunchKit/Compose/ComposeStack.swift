@@ -38,7 +38,10 @@ public struct ComposeService: Sendable, Hashable, Encodable {
     public var labels: [String: String]
 
     /// `labels: {launch.job: "true"}` marks a one-shot job that nothing waits on (a load test, a report).
-    public var isDeclaredJob: Bool { ["true", "1", "yes"].contains(labels["launch.job"]?.lowercased() ?? "") }
+    public var isDeclaredJob: Bool { Self.jobLabelValues[labels["launch.job"]?.lowercased() ?? ""] ?? false }
+
+    /// Every value `launch.job` may take; `ComposeModelReader` refuses others with their line.
+    static let jobLabelValues = ["true": true, "1": true, "yes": true, "on": true, "false": false, "0": false, "no": false, "off": false]
 
     public init(
         name: String, image: String? = nil, builds: Bool = false, dependsOn: [Dependency] = [],
@@ -98,9 +101,14 @@ public struct Healthcheck: Sendable, Hashable, Encodable {
     }
 
     /// The latest moment the engine could still report this service healthy, plus a margin for the
-    /// engine's own scheduling: start_period + retries × (interval + timeout) + margin.
+    /// engine's own scheduling: start_period + retries × (interval + timeout) + margin, at most a week.
+    /// An image's healthcheck can hold any nanosecond count and retry count, so every term is clamped and
+    /// the product saturates instead of trapping.
     public func deadline(margin: Duration = .seconds(2)) -> Duration {
-        startPeriod + (interval + timeout) * max(retries, 1) + margin
+        let limit = DurationText.maximum
+        let attempt = interval.clamped(to: limit) + timeout.clamped(to: limit)
+        let total = startPeriod.clamped(to: limit) + attempt.multiplied(by: max(retries, 1), limit: limit)
+        return (total + margin.clamped(to: limit)).clamped(to: limit)
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -173,7 +173,10 @@ public struct ReadinessRule: Sendable, Hashable, CustomStringConvertible {
             deadline = policy.stability + .seconds(30)
         }
         // `launch.timeout` on the service replaces the derived deadline (a long report job, a slow model load).
-        if let text = service.labels["launch.timeout"], let declared = DurationText.parse(text) { deadline = declared }
+        // The reader already refused a bad label; `parse` also refuses it here, so a stack built another way cannot trap.
+        if let text = service.labels["launch.timeout"], let declared = DurationText.parse(text), declared > .zero {
+            deadline = declared
+        }
         if let cap = policy.timeout, cap < deadline { deadline = cap }
     }
 

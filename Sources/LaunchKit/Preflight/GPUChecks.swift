@@ -47,7 +47,7 @@ enum GPUChecks {
 
     /// `2 × NVIDIA H100 80GB HBM3, 79.6 GiB each (driver 580.159.04)`, or one entry per GPU when they differ.
     static func describe(_ gpus: [GPU]) -> String {
-        func memory(_ gpu: GPU) -> String { ByteSize(bytes: UInt64(max(gpu.memoryTotalMiB, 0)) * 1_048_576).description }
+        func memory(_ gpu: GPU) -> String { ByteSize(count: UInt64(max(gpu.memoryTotalMiB, 0)), unit: 1_048_576).description }
         let driver = gpus.compactMap(\.driverVersion).first.map { " (driver \($0))" } ?? ""
         let kinds = Set(gpus.map { "\($0.name)|\($0.memoryTotalMiB)" })
         if kinds.count == 1, let first = gpus.first {

@@ -50,7 +50,7 @@ enum HostChecks {
     static func freeSpace(at path: String) -> ByteSize? {
         var stats = statvfs()
         guard statvfs(path, &stats) == 0 else { return nil }
-        return ByteSize(bytes: UInt64(stats.f_bavail) * UInt64(stats.f_frsize))
+        return ByteSize(count: UInt64(stats.f_bavail), unit: UInt64(stats.f_frsize))
     }
 
     /// `requires.paths`, relative to the project root; a trailing `/` means the path must be a directory.

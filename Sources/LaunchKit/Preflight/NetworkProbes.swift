@@ -81,7 +81,8 @@ enum TCPProbe {
             }
             let left = timeout - (ContinuousClock.now - started)
             var poller = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
-            let ready = poll(&poller, 1, Int32(max(0, left.seconds * 1000)))
+            // Clamped before converting: `Int32(_:)` traps on a wait longer than about 24 days.
+            let ready = poll(&poller, 1, Int32(min(max(0, left.seconds * 1000), Double(Int32.max))))
             guard ready > 0 else { return .timedOut }
             var error: Int32 = 0
             var length = socklen_t(MemoryLayout<Int32>.size)

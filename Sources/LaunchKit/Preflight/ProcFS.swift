@@ -18,7 +18,7 @@ struct ProcFS: Sendable {
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
             guard fields.count >= 2, let number = UInt64(fields[1]) else { return nil }
             let unit = fields.count >= 3 ? fields[2].lowercased() : "b"
-            return ByteSize(bytes: unit == "kb" ? number * 1024 : number)
+            return ByteSize(count: number, unit: unit == "kb" ? 1024 : 1)
         }
         return nil
     }

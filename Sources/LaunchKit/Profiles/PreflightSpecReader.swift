@@ -41,7 +41,7 @@ enum PreflightSpecReader {
                     .init(
                         url: url, method: (reader.string(http["method"], "http.method") ?? "GET").uppercased(),
                         headers: headers, expect: expect,
-                        timeout: reader.duration(http["timeout"], "http.timeout") ?? .seconds(3))))
+                        timeout: timeout(http, "http.timeout", reader: &reader) ?? .seconds(3))))
         case (nil, let tcp?):
             _ = reader.map(tcp, "preflight tcp", allowed: ["host", "port", "timeout"])
             guard let port = reader.int(tcp["port"], "tcp.port", range: 1...65535) else {
@@ -53,10 +53,15 @@ enum PreflightSpecReader {
                 kind: .tcp(
                     .init(
                         host: reader.string(tcp["host"], "tcp.host") ?? "localhost", port: port,
-                        timeout: reader.duration(tcp["timeout"], "tcp.timeout") ?? .seconds(1))))
+                        timeout: timeout(tcp, "tcp.timeout", reader: &reader) ?? .seconds(1))))
         default:
             reader.fail(item.location, "preflight check `\(name)` needs exactly one of `http:` or `tcp:`")
             return nil
         }
+    }
+
+    /// A probe's wait: above zero (a zero timeout fails before connecting) and at most ten minutes.
+    private static func timeout(_ check: YAMLTree, _ what: String, reader: inout TreeReader) -> Duration? {
+        reader.duration(check["timeout"], what, atMost: PreflightCheckSpec.longestTimeout, positive: true)
     }
 }

@@ -77,6 +77,11 @@ public struct Profile: Sendable, Hashable, Encodable {
         /// How long a service without a healthcheck must run unrestarted to count as ready.
         public var stability: Duration
 
+        /// Retries beyond this only postpone a failure that already happened 20 times.
+        public static let mostRetries = 20
+        /// The first retry delay doubles on each retry (capped at 60s); a first delay beyond a day is a typo.
+        public static let longestBackoff: Duration = .seconds(24 * 3600)
+
         public static let defaults = HealthPolicy(
             timeout: nil, retries: 2, backoff: .seconds(5), requireHealthcheck: false, stability: .seconds(2))
 
@@ -124,6 +129,10 @@ public struct PreflightCheckSpec: Sendable, Hashable, Encodable {
         case http(HTTPCheck)
         case tcp(TCPCheck)
     }
+
+    /// A preflight probe runs before anything starts; one that may wait longer than this blocks the launch
+    /// on the outside world, and poll(2) takes at most about 24 days of milliseconds anyway.
+    public static let longestTimeout: Duration = .seconds(600)
 
     public struct HTTPCheck: Sendable, Hashable, Encodable {
         public var url: String

@@ -170,16 +170,7 @@ struct ProfileLoader {
             disk: reader.size(requiresTree?["disk"], "requires.disk"),
             paths: reader.strings(requiresTree?["paths"], "requires.paths") ?? [])
 
-        let healthTree = tree["health"]
-        _ = reader.map(healthTree, "health", allowed: ["timeout", "retries", "backoff", "require_healthcheck", "stability"])
-        let defaults = Profile.HealthPolicy.defaults
-        let health = Profile.HealthPolicy(
-            timeout: reader.duration(healthTree?["timeout"], "health.timeout"),
-            retries: reader.int(healthTree?["retries"], "health.retries", range: 0...20) ?? defaults.retries,
-            backoff: reader.duration(healthTree?["backoff"], "health.backoff") ?? defaults.backoff,
-            requireHealthcheck: reader.bool(healthTree?["require_healthcheck"], "health.require_healthcheck")
-                ?? defaults.requireHealthcheck,
-            stability: reader.duration(healthTree?["stability"], "health.stability") ?? defaults.stability)
+        let health = decodeHealth(tree["health"], reader: &reader)
 
         let cleanupTree = tree["cleanup"]
         _ = reader.map(cleanupTree, "cleanup", allowed: ["reclaimable_percent"])
@@ -202,6 +193,30 @@ struct ProfileLoader {
                 envFile: envFile, variables: variables, secrets: secrets, gpu: gpu, services: classes,
                 requires: requires, health: health, cleanup: cleanup, urls: urls, preflight: preflight,
                 sourceFile: file))
+    }
+
+    /// Health settings, each within the range that can work: a zero timeout fails every service at once, a
+    /// backoff beyond a day is a typo that would hold a launch (and its containers) hostage, and a stability
+    /// window as long as the timeout means no service without a healthcheck could ever become ready.
+    private func decodeHealth(_ tree: YAMLTree?, reader: inout TreeReader) -> Profile.HealthPolicy {
+        _ = reader.map(tree, "health", allowed: ["timeout", "retries", "backoff", "require_healthcheck", "stability"])
+        let defaults = Profile.HealthPolicy.defaults
+        let timeout = reader.duration(tree?["timeout"], "health.timeout", positive: true)
+        let stability = reader.duration(tree?["stability"], "health.stability") ?? defaults.stability
+        if let timeout, stability >= timeout, let location = tree?["stability"]?.location ?? tree?["timeout"]?.location {
+            reader.fail(location,
+                "health.stability (\(DurationText.format(stability))) must be shorter than health.timeout (\(DurationText.format(timeout)))",
+                hint: "a service without a healthcheck would time out before it counts as ready: lower one or raise the other")
+        }
+        return Profile.HealthPolicy(
+            timeout: timeout,
+            retries: reader.int(tree?["retries"], "health.retries", range: 0...Profile.HealthPolicy.mostRetries)
+                ?? defaults.retries,
+            backoff: reader.duration(tree?["backoff"], "health.backoff", atMost: Profile.HealthPolicy.longestBackoff)
+                ?? defaults.backoff,
+            requireHealthcheck: reader.bool(tree?["require_healthcheck"], "health.require_healthcheck")
+                ?? defaults.requireHealthcheck,
+            stability: stability)
     }
 
     private func checkVariableName(_ entry: YAMLTree.Entry, _ reader: inout TreeReader) -> Bool {

@@ -164,7 +164,9 @@ struct TreeReader {
 
     mutating func double(_ tree: YAMLTree?, _ what: String, range: ClosedRange<Double>) -> Double? {
         guard let text = string(tree, what), let tree else { return nil }
-        guard let value = Double(text.replacingOccurrences(of: "%", with: "")), range.contains(value) else {
+        // `nan` and `inf` parse as `Double`; `isFinite` keeps them out whatever the range.
+        guard let value = Double(text.replacingOccurrences(of: "%", with: "")), value.isFinite, range.contains(value)
+        else {
             fail(tree.location, "\(what) must be a number from \(range.lowerBound) to \(range.upperBound), not `\(text)`")
             return nil
         }
@@ -182,21 +184,71 @@ struct TreeReader {
         }
     }
 
-    mutating func duration(_ tree: YAMLTree?, _ what: String) -> Duration? {
+    /// A duration from `0` (or above `0` when `positive`) to `limit`; anything else is a problem at its line.
+    mutating func duration(
+        _ tree: YAMLTree?, _ what: String, atMost limit: Duration = DurationText.maximum, positive: Bool = false
+    ) -> Duration? {
         guard let text = string(tree, what), let tree else { return nil }
-        guard let value = DurationText.parse(text) else {
-            fail(tree.location, "\(what) is not a duration: `\(text)`", hint: "write it like 250ms, 5s, 10m or 1h")
+        let value: Duration
+        do throws(QuantityError) {
+            value = try DurationText.checked(text, limit: limit)
+        } catch {
+            reject(error, what, text, at: tree.location, kind: .duration)
+            return nil
+        }
+        guard !positive || value > .zero else {
+            fail(tree.location, "\(what) must be longer than 0, not `\(text)`", hint: QuantityKind.duration.example)
             return nil
         }
         return value
     }
 
-    mutating func size(_ tree: YAMLTree?, _ what: String) -> ByteSize? {
+    /// A duration someone else already accepted (Compose, an image): too long is cut to `limit`, because
+    /// the engine takes it and refusing would block the stack; malformed or negative is still a problem.
+    mutating func clampedDuration(_ tree: YAMLTree?, _ what: String, limit: Duration = DurationText.maximum) -> Duration? {
         guard let text = string(tree, what), let tree else { return nil }
-        guard let value = ByteSize(parsing: text) else {
-            fail(tree.location, "\(what) is not a size: `\(text)`", hint: "write it like 512MiB, 24GiB or 20GB")
+        do throws(QuantityError) {
+            return try DurationText.checked(text, limit: limit)
+        } catch .tooLarge {
+            return limit
+        } catch {
+            reject(error, what, text, at: tree.location, kind: .duration)
             return nil
         }
-        return value
+    }
+
+    mutating func size(_ tree: YAMLTree?, _ what: String) -> ByteSize? {
+        guard let text = string(tree, what), let tree else { return nil }
+        do throws(QuantityError) {
+            return try ByteSize.parse(text)
+        } catch {
+            reject(error, what, text, at: tree.location, kind: .size)
+            return nil
+        }
+    }
+
+    enum QuantityKind {
+        case duration, size
+
+        var example: String {
+            switch self {
+            case .duration: "write it like 250ms, 5s, 10m or 1h"
+            case .size: "write it like 512MiB, 24GiB or 20GB"
+            }
+        }
+    }
+
+    private mutating func reject(
+        _ error: QuantityError, _ what: String, _ text: String, at location: SourceLocation, kind: QuantityKind
+    ) {
+        switch error {
+        case .malformed:
+            fail(location, "\(what) is not a \(kind): `\(text)`", hint: kind.example)
+        case .negative:
+            fail(location, "\(what) cannot be negative: `\(text)`", hint: kind.example)
+        case .tooLarge(let limit):
+            let adjective = kind == .duration ? "too long" : "too large"
+            fail(location, "\(what) is \(adjective): `\(text)` (at most \(limit))", hint: "a typo? \(kind.example)")
+        }
     }
 }
