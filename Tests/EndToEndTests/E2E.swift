@@ -55,9 +55,14 @@ enum E2E {
         return Result(status: output.status, stdout: output.stdout, stderr: output.stderr)
     }
 
-    static func docker(_ arguments: [String]) async throws -> ProcessOutput {
-        try await runner.run(Command("docker", arguments))
+    /// `host`: another engine than the one DOCKER_HOST names (nil: the suite's engine).
+    static func docker(_ arguments: [String], host: String? = nil) async throws -> ProcessOutput {
+        try await runner.run(Command("docker", arguments, environment: host.map { ["DOCKER_HOST": $0, "DOCKER_CONTEXT": ""] } ?? [:]))
     }
+
+    /// The second engine CI runs beside the suite's own (`LAUNCH_E2E_OTHER_HOST`), for tests that must prove
+    /// which engine launch used. Nil outside CI when it is not set.
+    static let otherHost: String? = ProcessInfo.processInfo.environment["LAUNCH_E2E_OTHER_HOST"].flatMap { $0.isEmpty ? nil : $0 }
 
     /// A `PATH` whose first entry holds an `nvidia-smi` that answers from a fixture folder.
     static func fakeNvidiaSMI(_ fixture: String) throws -> (path: String, directory: String) {
@@ -151,10 +156,17 @@ struct TestProject: Sendable {
         try await E2E.launch(arguments + ["--project-dir", root], in: root, environment: environment)
     }
 
-    /// Removes every container, network and volume of this compose project, and the directory.
+    /// Removes every container, network and volume of this compose project (on the suite's engine and on the
+    /// other one, when CI runs one), and the directory.
     func destroy() async {
+        await destroyResources(host: nil)
+        if let other = E2E.otherHost { await destroyResources(host: other) }
+        try? FileManager.default.removeItem(atPath: root)
+    }
+
+    private func destroyResources(host: String?) async {
         for kind in [["ps", "-aq"], ["network", "ls", "-q"], ["volume", "ls", "-q"]] {
-            let ids = (try? await E2E.docker(kind + ["--filter", "label=com.docker.compose.project=\(name)"]))?.stdout
+            let ids = (try? await E2E.docker(kind + ["--filter", "label=com.docker.compose.project=\(name)"], host: host))?.stdout
                 .split(whereSeparator: \.isNewline).map(String.init) ?? []
             guard !ids.isEmpty else { continue }
             let remove: [String] =
@@ -163,9 +175,8 @@ struct TestProject: Sendable {
                 case "network": ["network", "rm"]
                 default: ["volume", "rm", "-f"]
                 }
-            _ = try? await E2E.docker(remove + ids)
+            _ = try? await E2E.docker(remove + ids, host: host)
         }
-        try? FileManager.default.removeItem(atPath: root)
     }
 }
 

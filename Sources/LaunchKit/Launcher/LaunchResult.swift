@@ -62,10 +62,24 @@ public struct LaunchResult: Sendable, Encodable {
     public var rollback: RollbackReport?
     /// Set for preflight failures and errors outside any one service.
     public var error: String?
+    /// Which engine the run used, and how the conversation with it went.
+    public var engine: EngineSummary? = nil
+
+    public struct EngineSummary: Sendable, Encodable {
+        /// `unix:///var/run/docker.sock (default)`, `ssh://gpu-box (--host)`.
+        public var endpoint: String
+        public var apiVersion: String?
+        /// Times the event stream was lost and resumed (each followed by a full reconcile).
+        public var eventStreamReconnects: Int
+
+        enum CodingKeys: String, CodingKey {
+            case endpoint, apiVersion = "api_version", eventStreamReconnects = "event_stream_reconnects"
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
         case schema, environment, project, outcome, exitCode = "exit_code", startedAt = "started_at", seconds, phases,
-            services, degraded, urls, rollback, error
+            services, degraded, urls, rollback, error, engine
     }
 }
 

@@ -57,6 +57,8 @@ struct LaunchStateMachine: Sendable {
     private var seen: Set<EventKey> = []
     private var seenOrder: [EventKey] = []
     private var streamLosses = 0
+    /// Times the event stream was lost and resumed during this run (reports keep it).
+    private(set) var streamReconnects = 0
     private var actions: [Action] = []
 
     struct EventKey: Hashable, Sendable {
@@ -451,6 +453,7 @@ struct LaunchStateMachine: Sendable {
     /// replay is incomplete.
     private mutating func streamLost(_ error: String) {
         streamLosses += 1
+        streamReconnects += 1
         guard streamLosses <= Self.maxStreamLosses else {
             // From here on the periodic inspects are the only signal.
             eventStreamError = error

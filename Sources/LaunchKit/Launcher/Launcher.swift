@@ -190,7 +190,10 @@ public struct Launcher: Sendable {
         return LaunchResult(
             environment: profile.name, project: plan.project, outcome: outcomeKind, exitCode: exit.rawValue, startedAt: startedAt,
             seconds: timeline.elapsed, phases: phases, services: services, degraded: degraded, urls: profile.urls, rollback: rollback,
-            error: outcome.eventStreamError.map { "engine event stream: \($0)" })
+            error: outcome.eventStreamError.map { "engine event stream: \($0)" },
+            engine: .init(
+                endpoint: client.endpoint.description, apiVersion: (try? await client.apiVersion())?.description,
+                eventStreamReconnects: outcome.streamReconnects))
     }
 
     func interruptedResult(_ plan: LaunchPlan, startedAt: Date, timeline: Timeline, rollback: RollbackReport) -> LaunchResult {

@@ -31,6 +31,7 @@ struct Orchestrator: Sendable {
         var services: [ServiceRun]
         var interrupted: Bool
         var eventStreamError: String?
+        var streamReconnects = 0
     }
 
     typealias Input = LaunchStateMachine.Input
@@ -75,7 +76,9 @@ struct Orchestrator: Sendable {
         continuation.finish()
         // Start and stop requests already sent must land before anyone (a rollback) lists containers.
         for request in effects.requests { await request.value }
-        return Outcome(services: machine.services, interrupted: interrupted && Task.isCancelled, eventStreamError: machine.eventStreamError)
+        return Outcome(
+            services: machine.services, interrupted: interrupted && Task.isCancelled, eventStreamError: machine.eventStreamError,
+            streamReconnects: machine.streamReconnects)
     }
 
     /// Feeds engine events into the loop; reports the stream's end so the machine can resubscribe.
