@@ -90,14 +90,14 @@ final class EngineConnection: Sendable {
     /// lock as `close`, so it can never hit a reused descriptor number.
     func shutdown() {
         closed.withLock { isClosed in
-            if !isClosed { _ = systemShutdown(fd, Int32(SHUT_RDWR)) }
+            if !isClosed { Platform.shutdown(fd) }
         }
     }
 
     func close() {
         let first = closed.withLock { isClosed -> Bool in
             defer { isClosed = true }
-            if !isClosed { systemClose(fd) }
+            if !isClosed { Platform.close(fd) }
             return !isClosed
         }
         guard first else { return }
@@ -116,22 +116,6 @@ final class EngineConnection: Sendable {
     deinit { close() }
 }
 
-private func systemClose(_ fd: Int32) {
-    #if canImport(Glibc)
-        _ = Glibc.close(fd)
-    #else
-        _ = Darwin.close(fd)
-    #endif
-}
-
-private func systemShutdown(_ fd: Int32, _ how: Int32) -> Int32 {
-    #if canImport(Glibc)
-        Glibc.shutdown(fd, how)
-    #else
-        Darwin.shutdown(fd, how)
-    #endif
-}
-
 /// Opens connections to an endpoint, each bounded by a deadline.
 enum EngineDialing {
     static func connect(
@@ -145,17 +129,13 @@ enum EngineDialing {
     }
 
     static func connectUnix(_ path: String, deadline: ContinuousClock.Instant) throws(EngineError) -> Int32 {
-        #if canImport(Glibc)
-            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
-        #else
-            let fd = socket(AF_UNIX, SOCK_STREAM, 0)
-        #endif
+        let fd = Platform.socket(AF_UNIX, Platform.streamSocket)
         guard fd >= 0 else { throw .io(errno, "socket") }
         var addr = sockaddr_un()
         addr.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
         guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
-            systemClose(fd)
+            Platform.close(fd)
             throw .io(ENAMETOOLONG, "socket path too long: \(path)")
         }
         withUnsafeMutableBytes(of: &addr.sun_path) { $0.copyBytes(from: bytes) }
@@ -166,7 +146,7 @@ enum EngineDialing {
                 }
             }
         } catch {
-            systemClose(fd)
+            Platform.close(fd)
             throw error
         }
         return fd
@@ -175,11 +155,7 @@ enum EngineDialing {
     static func connectTCP(_ host: String, _ port: Int, deadline: ContinuousClock.Instant) throws(EngineError) -> Int32 {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
-        #if canImport(Glibc)
-            hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        #else
-            hints.ai_socktype = SOCK_STREAM
-        #endif
+        hints.ai_socktype = Platform.streamSocket
         var list: UnsafeMutablePointer<addrinfo>?
         let where_ = "tcp://\(host):\(port)"
         guard getaddrinfo(host, String(port), &hints, &list) == 0, let first = list else {
@@ -190,16 +166,15 @@ enum EngineDialing {
         var entry: UnsafeMutablePointer<addrinfo>? = first
         while let current = entry {
             entry = current.pointee.ai_next
-            let fd = socket(current.pointee.ai_family, current.pointee.ai_socktype, current.pointee.ai_protocol)
+            let fd = Platform.socket(current.pointee.ai_family, current.pointee.ai_socktype, current.pointee.ai_protocol)
             guard fd >= 0 else { continue }
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
             var one: Int32 = 1
             _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
             do {
                 try connect(fd, current.pointee.ai_addr, current.pointee.ai_addrlen, deadline: deadline, what: where_)
                 return fd
             } catch {
-                systemClose(fd)
+                Platform.close(fd)
                 lastError = error
             }
         }
@@ -213,11 +188,7 @@ enum EngineDialing {
         let flags = fcntl(fd, F_GETFL)
         _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
         defer { _ = fcntl(fd, F_SETFL, flags) }
-        #if canImport(Glibc)
-            let rc = Glibc.connect(fd, address, length)
-        #else
-            let rc = Darwin.connect(fd, address, length)
-        #endif
+        let rc = Platform.connect(fd, address, length)
         if rc == 0 { return }
         let code = errno
         guard code == EINPROGRESS || code == EAGAIN || code == EINTR else {
@@ -240,17 +211,13 @@ enum EngineDialing {
             throw .dialFailed("reaching \(endpoint.host) needs the docker CLI (`docker system dial-stdio`), and `\(dockerExecutable)` is not on PATH")
         }
         var pair: [Int32] = [0, 0]
-        #if canImport(Glibc)
-            let type = Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue)
-        #else
-            let type = SOCK_STREAM
-        #endif
-        guard socketpair(AF_UNIX, type, 0, &pair) == 0 else { throw .io(errno, "socketpair") }
+        guard socketpair(AF_UNIX, Platform.streamSocket | Platform.socketCloseOnExec, 0, &pair) == 0 else { throw .io(errno, "socketpair") }
+        for fd in pair { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         let errorPath = NSTemporaryDirectory() + "launch-dial-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).err"
         let errorFD = open(errorPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         defer {
-            systemClose(pair[1])
-            if errorFD >= 0 { systemClose(errorFD) }
+            Platform.close(pair[1])
+            if errorFD >= 0 { Platform.close(errorFD) }
         }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -267,7 +234,7 @@ enum EngineDialing {
             withCStrings(environmentLines) { envp in posix_spawn(&pid, docker, &actions, nil, argv, envp) }
         }
         guard rc == 0 else {
-            systemClose(pair[0])
+            Platform.close(pair[0])
             unlink(errorPath)
             throw .dialFailed("could not start `\(docker) system dial-stdio`: \(String(cString: strerror(rc)))")
         }
@@ -327,12 +294,7 @@ enum EngineHTTP {
             guard try PollWait.wait(fd, for: Int16(POLLOUT), until: deadline) else {
                 throw .timedOut("\(what): the engine did not take the request in time")
             }
-            #if canImport(Glibc)
-                let flags = Int32(MSG_NOSIGNAL)
-            #else
-                let flags: Int32 = 0
-            #endif
-            let n = bytes[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, flags) }
+            let n = bytes[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Platform.sendNoSignal) }
             if n < 0 {
                 if errno == EINTR || errno == EAGAIN { continue }
                 throw .io(errno, "write")

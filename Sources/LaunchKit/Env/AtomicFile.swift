@@ -48,7 +48,7 @@ public enum AtomicFile {
         let bytes = Array(text.utf8)
         var written = 0
         while written < bytes.count {
-            let result = bytes[written...].withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+            let result = bytes[written...].withUnsafeBytes { Platform.write(descriptor, $0.baseAddress, $0.count) }
             guard result > 0 else {
                 close(descriptor)
                 throw failure(path, "write failed")

@@ -57,7 +57,7 @@ enum TCPProbe {
     private static func blockingConnect(host: String, port: Int, timeout: Duration) -> Outcome {
         let started = ContinuousClock.now
         var hints = addrinfo()
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_socktype = Platform.streamSocket
         var list: UnsafeMutablePointer<addrinfo>?
         let status = getaddrinfo(host, String(port), &hints, &list)
         guard status == 0, let first = list else {
@@ -68,11 +68,11 @@ enum TCPProbe {
         var entry: UnsafeMutablePointer<addrinfo>? = first
         while let current = entry {
             entry = current.pointee.ai_next
-            let descriptor = socket(current.pointee.ai_family, current.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), 0)
+            let descriptor = Platform.socket(current.pointee.ai_family, current.pointee.ai_socktype)
             guard descriptor >= 0 else { continue }
             defer { close(descriptor) }
             _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
-            if Glibc.connect(descriptor, current.pointee.ai_addr, current.pointee.ai_addrlen) == 0 {
+            if Platform.connect(descriptor, current.pointee.ai_addr, current.pointee.ai_addrlen) == 0 {
                 return .connected(milliseconds: milliseconds(since: started))
             }
             guard errno == EINPROGRESS else {

@@ -108,7 +108,7 @@ enum PortProbe {
     static func bind(host: String, port: Int, proto: String) -> Outcome {
         guard let port = UInt16(exactly: port), port > 0 else { return .failed(EINVAL) }
         let udp = proto == "udp"
-        let kind = Int32(udp ? SOCK_DGRAM.rawValue : SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+        let kind = udp ? Platform.datagramSocket : Platform.streamSocket
         var v4 = in_addr(), v6 = in6_addr()
         let address = host.isEmpty ? "0.0.0.0" : host
         let family: Int32
@@ -119,7 +119,7 @@ enum PortProbe {
         } else {
             return .notLocalAddress
         }
-        let descriptor = socket(family, kind, 0)
+        let descriptor = Platform.socket(family, kind)
         guard descriptor >= 0 else { return .failed(errno) }
         defer { close(descriptor) }
         if !udp {
@@ -135,7 +135,7 @@ enum PortProbe {
             socketAddress.sin_addr = v4
             result = withUnsafePointer(to: &socketAddress) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    Glibc.bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                    Platform.bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
                 }
             }
         } else {
@@ -145,7 +145,7 @@ enum PortProbe {
             socketAddress.sin6_addr = v6
             result = withUnsafePointer(to: &socketAddress) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    Glibc.bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
+                    Platform.bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
                 }
             }
         }

@@ -1,0 +1,95 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The few places where Linux and macOS spell the same system call differently. Everything that touches
+/// sockets or descriptors goes through here, so the library builds for both by construction; what only Linux
+/// can tell (/proc) sits behind `ProcFS`, which reports "unknown" elsewhere.
+enum Platform {
+    static var streamSocket: Int32 {
+        #if canImport(Glibc)
+            Int32(SOCK_STREAM.rawValue)
+        #else
+            SOCK_STREAM
+        #endif
+    }
+
+    static var datagramSocket: Int32 {
+        #if canImport(Glibc)
+            Int32(SOCK_DGRAM.rawValue)
+        #else
+            SOCK_DGRAM
+        #endif
+    }
+
+    /// Close-on-exec at creation where the kernel offers it (Linux); `socket` callers on macOS set it after.
+    static var socketCloseOnExec: Int32 {
+        #if canImport(Glibc)
+            Int32(SOCK_CLOEXEC.rawValue)
+        #else
+            0
+        #endif
+    }
+
+    /// A peer that went away must surface as EPIPE, never as SIGPIPE (macOS: `ignoreBrokenPipes` covers it).
+    static var sendNoSignal: Int32 {
+        #if canImport(Glibc)
+            Int32(MSG_NOSIGNAL)
+        #else
+            0
+        #endif
+    }
+
+    /// A new socket of `type` with close-on-exec set on every platform.
+    static func socket(_ domain: Int32, _ type: Int32, _ proto: Int32 = 0) -> Int32 {
+        #if canImport(Glibc)
+            let fd = Glibc.socket(domain, type | socketCloseOnExec, proto)
+        #else
+            let fd = Darwin.socket(domain, type, proto)
+        #endif
+        if fd >= 0 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        return fd
+    }
+
+    static func bind(_ fd: Int32, _ address: UnsafePointer<sockaddr>, _ length: socklen_t) -> Int32 {
+        #if canImport(Glibc)
+            Glibc.bind(fd, address, length)
+        #else
+            Darwin.bind(fd, address, length)
+        #endif
+    }
+
+    static func connect(_ fd: Int32, _ address: UnsafePointer<sockaddr>, _ length: socklen_t) -> Int32 {
+        #if canImport(Glibc)
+            Glibc.connect(fd, address, length)
+        #else
+            Darwin.connect(fd, address, length)
+        #endif
+    }
+
+    static func write(_ fd: Int32, _ buffer: UnsafeRawPointer?, _ count: Int) -> Int {
+        #if canImport(Glibc)
+            Glibc.write(fd, buffer, count)
+        #else
+            Darwin.write(fd, buffer, count)
+        #endif
+    }
+
+    static func close(_ fd: Int32) {
+        #if canImport(Glibc)
+            _ = Glibc.close(fd)
+        #else
+            _ = Darwin.close(fd)
+        #endif
+    }
+
+    static func shutdown(_ fd: Int32) {
+        #if canImport(Glibc)
+            _ = Glibc.shutdown(fd, Int32(SHUT_RDWR))
+        #else
+            _ = Darwin.shutdown(fd, SHUT_RDWR)
+        #endif
+    }
+}
