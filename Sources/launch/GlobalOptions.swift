@@ -20,23 +20,29 @@ struct GlobalOptions: ParsableArguments {
     }
 }
 
-/// Runs a command body with the live context, printing any `LaunchFailure` the one standard way and
-/// turning it into its documented exit code.
+/// `--json` anywhere on the command line: failures then also print one JSON error document on stdout.
+var wantsJSON: Bool { CommandLine.arguments.dropFirst().contains("--json") }
+
+/// Runs a command body with the live context, printing any `LaunchFailure` the one standard way (and, with
+/// `--json`, as the documented error document on stdout) and turning it into its documented exit code.
 func execute(_ global: GlobalOptions, _ body: (LaunchContext) async throws -> ExitStatus) async throws {
     let context: LaunchContext
     do {
         context = try LaunchContext.live(host: global.host, context: global.context)
     } catch {
-        let console = Console.standard(environment: ProcessInfo.processInfo.environment)
-        console.report(error)
-        throw ExitCode(error.exitCode.rawValue)
+        fail(error, console: Console.standard(environment: ProcessInfo.processInfo.environment))
     }
     let status: ExitStatus
     do {
         status = try await body(context)
     } catch let failure as any LaunchFailure {
-        context.console.report(failure)
-        throw ExitCode(failure.exitCode.rawValue)
+        fail(failure, console: context.console)
     }
     if status != .success { throw ExitCode(status.rawValue) }
+}
+
+func fail(_ failure: any LaunchFailure, console: Console) -> Never {
+    console.report(failure)
+    if wantsJSON, let json = try? JSONOutput.encode(ErrorDocument(failure)) { console.data(json) }
+    Launch.exit(withError: ExitCode(failure.exitCode.rawValue))
 }

@@ -27,4 +27,25 @@ struct Launch: AsyncParsableCommand {
         ],
         defaultSubcommand: Up.self
     )
+
+    /// ArgumentParser's own entry point, plus one thing: with `--json`, a usage error (exit 64) also prints the
+    /// JSON error document on stdout, so a script always gets exactly one document.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = exitCode(for: error)
+            if wantsJSON, code.rawValue == ExitStatus.usage.rawValue,
+                let json = try? JSONOutput.encode(ErrorDocument(usage: fullMessage(for: error), hint: "launch --help lists commands and flags"))
+            {
+                print(json)
+            }
+            exit(withError: error)
+        }
+    }
 }

@@ -46,13 +46,46 @@ struct PlannerTests {
         #expect(plan.envFile.exists == false)
         #expect(plan.envFile.missingSecrets == ["DB_PASSWORD"])
         #expect(plan.commands.first?.contains("--env-file") == true)
-        // Only detection and the optimistic `config` (which failed: no docker) were tried; nothing that changes anything.
+        // Only detection, the optimistic `config` (which failed: no docker) and reading the image's own HEALTHCHECK
+        // were tried; nothing that changes anything.
         let dockerCalls = runner.calls.filter { $0.executable == "docker" }.map { $0.arguments.contains("config") ? "config" : $0.arguments.joined(separator: " ") }
-        #expect(Set(dockerCalls) == ["compose version --short", "config"])
+        #expect(Set(dockerCalls) == ["compose version --short", "config", "image inspect --format {{json .Config.Healthcheck}} local/busybox:latest"])
         let text = PlanRenderer.render(plan).joined(separator: "\n")
         #expect(text.contains("0      db       core      healthy"))
         let json = try JSONOutput.encode(plan)
         #expect(json.contains("\"schema\" : 1"))
         #expect(json.contains("\"levels\""))
+    }
+
+    @Test func anImageHealthcheckIsParsedAsTheEngineWritesIt() {
+        let json = #"{"Test":["CMD-SHELL","pg_isready -U postgres"],"Interval":10000000000,"Timeout":5000000000,"Retries":5}"#
+        guard case .check(let check) = ImageHealthcheck.parse(json) else {
+            Issue.record("not parsed")
+            return
+        }
+        let healthcheck = Healthcheck(image: check)
+        #expect(healthcheck.test == ["CMD-SHELL", "pg_isready -U postgres"])
+        #expect(healthcheck.interval == .seconds(10) && healthcheck.timeout == .seconds(5) && healthcheck.retries == 5)
+        #expect(healthcheck.startPeriod == .zero)
+        #expect(ImageHealthcheck.parse("null") == ImageHealthcheck.none)
+        #expect(ImageHealthcheck.parse(#"{"Test":["NONE"]}"#) == ImageHealthcheck.none)
+    }
+
+    @Test func serviceHealthyOnAServiceWithoutAnyHealthcheckIsRefused() throws {
+        let stack = ComposeStack(services: [
+            ComposeService(name: "db", image: "postgres:16"),
+            ComposeService(name: "web", image: "web:1", dependsOn: [Dependency(service: "db", condition: .healthy)]),
+        ])
+        #expect(throws: ConfigurationError.self) {
+            try Planner.checkHealthyConditions(stack, imageChecks: ["db": ImageHealthcheck.none], file: "compose/app.yml")
+        }
+        // Not pulled yet: its image may bring one, decided after the pull.
+        try Planner.checkHealthyConditions(stack, imageChecks: ["db": .absent], file: "compose/app.yml")
+        do {
+            try Planner.checkHealthyConditions(stack, imageChecks: ["db": ImageHealthcheck.none], file: "compose/app.yml")
+        } catch {
+            #expect(error.exitCode == .invalidConfiguration)
+            #expect(error.problems.first?.message.contains("web waits for db to be healthy") == true)
+        }
     }
 }

@@ -211,8 +211,9 @@ struct PreflightTests {
             runner: runner, environment: ["FROM_SHELL": "1"], console: CapturedOutput().console(), workingDirectory: project.root)
         let plan = try await Planner(context: context, layout: project.layout).plan(try project.catalog().profile(named: "demo"))
         let check = VariableChecks.variables(plan, layout: project.layout, environment: ["FROM_SHELL": "1"], options: PreflightOptions())
-        #expect(check.status == .fail)
-        #expect(check.evidence == "not set by .env.demo or the environment: API_KEY (compose/app.yml:2:94)")
+        // Compose leaves an unset ${API_KEY} blank with a warning: so does doctor, with where it is used.
+        #expect(check.status == .warn)
+        #expect(check.evidence == "not set, so Compose uses a blank string: API_KEY (compose/app.yml:2:94)")
         #expect(check.remediation?.hasPrefix("add API_KEY to .env.demo") == true)
         let strict = VariableChecks.variables(
             plan, layout: project.layout, environment: ["FROM_SHELL": "1"],
@@ -329,11 +330,11 @@ struct PreflightTests {
         #expect(present.status == .ok)
     }
 
-    @Test func anUnreachableRegistryIsToldInSecondsNotMinutes() async {
-        // 192.0.2.0/24 (TEST-NET-1) never answers: the probe must give up on time.
-        let started = ContinuousClock.now
-        _ = await TCPProbe.connect(host: "192.0.2.1", port: 443, timeout: .milliseconds(300))
-        #expect(ContinuousClock.now - started < .seconds(2))
+    @Test func aClosedPortIsRefusedNotTimedOut() async throws {
+        // Loopback only: a port nothing listens on (bound, never listening) answers with a reset at once.
+        let (descriptor, port) = try listen()
+        close(descriptor)
+        #expect(await TCPProbe.connect(host: "127.0.0.1", port: port, timeout: .seconds(5)) == .refused)
     }
 
     // MARK: Profile checks

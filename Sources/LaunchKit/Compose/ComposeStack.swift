@@ -88,6 +88,17 @@ public struct Healthcheck: Sendable, Hashable, Encodable {
     public var startPeriod: Duration
     public var retries: Int
 
+    /// An image's HEALTHCHECK as the engine stores it (nanoseconds; 0 or nil: the engine's default).
+    public init(image check: ContainerDetails.Healthcheck) {
+        func duration(_ nanoseconds: Int64?, _ fallback: Duration) -> Duration {
+            guard let nanoseconds, nanoseconds > 0 else { return fallback }
+            return .nanoseconds(min(nanoseconds, 7 * 24 * 3600 * 1_000_000_000))
+        }
+        self.init(
+            test: check.test ?? [], interval: duration(check.interval, .seconds(30)), timeout: duration(check.timeout, .seconds(30)),
+            startPeriod: duration(check.startPeriod, .zero), retries: (check.retries ?? 0) > 0 ? min(check.retries ?? 3, 10_000) : 3)
+    }
+
     /// The engine's own defaults (daemon/health.go).
     public init(
         test: [String], interval: Duration = .seconds(30), timeout: Duration = .seconds(30),

@@ -5,6 +5,8 @@ public enum Interpolation {
         public var name: String
         /// `true` when the text gives a fallback, so an unset variable is not an error.
         public var hasDefault: Bool
+        /// `${VAR:?message}` / `${VAR?message}`: Compose refuses the stack when it is unset.
+        public var isRequired: Bool = false
     }
 
     /// Every variable `text` refers to, in order of appearance.
@@ -12,7 +14,8 @@ public enum Interpolation {
         var found: [Reference] = []
         _ = walk(text) { name, operation, _ in
             found.append(Reference(name: name, hasDefault: operation.hasPrefix(":-") || operation.hasPrefix("-")
-                || operation.hasPrefix(":+") || operation.hasPrefix("+")))
+                || operation.hasPrefix(":+") || operation.hasPrefix("+"),
+                isRequired: operation.hasPrefix(":?") || operation.hasPrefix("?")))
             return ""
         }
         return found

@@ -47,6 +47,20 @@ public struct EnvProvisioner: Sendable {
                 profile.secrets.map(\.key).filter { !present.contains($0) })
     }
 
+    /// What `provision` would add, in memory only: variables with their defaults and freshly generated secrets.
+    /// `plan` and `doctor` hand these to Compose so a `${SECRET:?}` in a compose file resolves before the env file
+    /// exists; they are never written or printed (the caller redacts them).
+    public func pendingValues(in file: EnvFile?) -> (variables: [String: String], secrets: [String: String]) {
+        let missing = missingKeys(in: file)
+        let wantedVariables = Set(missing.variables), wantedSecrets = Set(missing.secrets)
+        var variables: [String: String] = [:], secrets: [String: String] = [:]
+        for variable in profile.variables where wantedVariables.contains(variable.key) { variables[variable.key] = variable.value }
+        for secret in profile.secrets where wantedSecrets.contains(secret.key) {
+            secrets[secret.key] = generator.generate(length: secret.length, prefix: secret.prefix)
+        }
+        return (variables, secrets)
+    }
+
     public func provision(now: Date = Date()) throws -> Outcome {
         let existing = try read()
         var file = existing ?? EnvFile(parsing: "")

@@ -134,6 +134,16 @@ public struct Launcher: Sendable {
             throw error
         }
 
+        // Images that were pulled just now may or may not bring a HEALTHCHECK: a `service_healthy` on one that
+        // has none can never hold. Refuse it before anything starts, and undo the create.
+        do {
+            try Planner.checkHealthyConditions(
+                plan.stack, imageChecks: Self.containerHealthchecks(created), file: plan.composeFiles.first ?? "compose")
+        } catch {
+            report.rolledBack(await Rollback(client: client, project: plan.project).undo(since: before, levels: plan.graph.levels))
+            throw error
+        }
+
         let startBegan = timeline.clock.now
         report.phaseBegan("start")
         var orchestrator = Orchestrator(client: client, project: plan.project, stack: plan.stack, graph: plan.graph, profile: profile,
@@ -194,6 +204,15 @@ public struct Launcher: Sendable {
             engine: .init(
                 endpoint: client.endpoint.description, apiVersion: (try? await client.apiVersion())?.description,
                 eventStreamReconnects: outcome.streamReconnects))
+    }
+
+    /// What the created containers say about health, for services whose compose file has no healthcheck.
+    static func containerHealthchecks(_ created: [String: [ContainerDetails]]) -> [String: ImageHealthcheck] {
+        created.compactMapValues { containers in
+            guard let first = containers.first else { return nil }
+            guard let check = first.config.healthcheck, let test = check.test, !test.isEmpty, test.first != "NONE" else { return ImageHealthcheck.none }
+            return .check(check)
+        }
     }
 
     func interruptedResult(_ plan: LaunchPlan, startedAt: Date, timeline: Timeline, rollback: RollbackReport) -> LaunchResult {

@@ -33,10 +33,19 @@ public struct Planner: Sendable {
             missingSecrets: missing.secrets,
             mode: AtomicFile.mode(of: provisioner.path).map { String($0, radix: 8) })
 
+        // Values the env file will get on launch, in memory: Compose must be able to resolve `${SECRET:?}` now.
+        // The shell wins over them, as it wins over the env file.
+        let pending = provisioner.pendingValues(in: envFile)
+        let supplied = pending.variables.merging(pending.secrets) { a, _ in a }.filter { context.environment[$0.key] == nil }
         let redact = Redactor(profile: profile, envFile: envFile, environment: context.environment)
-        let plugin = Compose(
+            .adding(Array(pending.secrets.values))
+        var plugin = Compose(
             flavor: .plugin(docker: context.docker.executable), project: profile.compose.project, files: files,
             envFile: envExists ? provisioner.path : nil, environment: context.docker.environment)
+        if let first = files.first {
+            let dotEnv = (first as NSString).deletingLastPathComponent + "/.env"
+            if FileManager.default.fileExists(atPath: dotEnv) { plugin.baseEnvFile = dotEnv }
+        }
         // Most machines have the v2 plugin: ask it for the model while detection runs, instead of after.
         let detection: ComposeDetector.Detection?
         let optimistic: Result<ComposeStack, any Error>?
@@ -45,22 +54,23 @@ public struct Planner: Sendable {
             optimistic = nil
         } else {
             async let detected = ComposeDetector(runner: context.runner, docker: context.docker).detect()
-            async let early = Self.capture { try await resolvedStack(plugin, redact: redact) }
+            let first = plugin
+            async let early = Self.capture { try await resolvedStack(first, supplied: supplied, redact: redact) }
             detection = await detected
             optimistic = detection?.flavor == plugin.flavor ? await early : nil
         }
         var compose = plugin
         compose.flavor = detection?.flavor ?? plugin.flavor
-        let stack: ComposeStack
+        var stack: ComposeStack
         let modelSource: String
         if let optimistic {
             stack = try optimistic.get()
             modelSource = "docker compose config"
         } else if detection != nil {
-            stack = try await resolvedStack(compose, redact: redact)
+            stack = try await resolvedStack(compose, supplied: supplied, redact: redact)
             modelSource = "docker compose config"
         } else {
-            let values = envFile?.values ?? [:]
+            let values = (envFile?.values ?? [:]).merging(supplied) { a, _ in a }
             let defaults = Dictionary(profile.variables.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
             stack = try ComposeModelReader.read(
                 files: files, displayNames: files.map(layout.display),
@@ -71,6 +81,13 @@ public struct Planner: Sendable {
         if !envExists { compose.envFile = provisioner.path }
         let graph = try DependencyGraph(stack)
         var warnings: [String] = []
+        // An image's own HEALTHCHECK counts like one in the compose file (the engine runs it, Compose waits for it).
+        let imageChecks = await imageHealthchecks(stack)
+        stack = Self.applying(imageChecks, to: stack)
+        try Self.checkHealthyConditions(stack, imageChecks: imageChecks, file: files.first.map(layout.display) ?? "compose")
+        for service in stack.services where service.healthcheck == nil && service.image != nil && imageChecks[service.name] == .absent {
+            warnings.append("\(service.name): image \(service.image ?? "") is not present: whether it has a HEALTHCHECK is decided after the pull")
+        }
         if let warning = overlay.warning { warnings.append(warning) }
         if !envExists { warnings.append("\(profile.envFile) does not exist yet: `launch \(profile.name)` creates it (or run `launch env \(profile.name)`)") }
         let services = stack.services.map { service in
@@ -91,13 +108,68 @@ public struct Planner: Sendable {
             composeDetection: detection)
     }
 
+    /// The image HEALTHCHECK of every service whose compose file declares none, one `docker image inspect` per
+    /// distinct image, concurrently (through the runner, so plans stay testable without an engine). Unknown
+    /// (no engine, no CLI) counts as absent: the plan must not fail because doctor would.
+    func imageHealthchecks(_ stack: ComposeStack) async -> [String: ImageHealthcheck] {
+        let images = Set(stack.services.filter { $0.healthcheck == nil && !$0.builds }.compactMap(\.image))
+        let runner = context.runner, docker = context.docker
+        let byImage = await withTaskGroup(of: (String, ImageHealthcheck).self) { group in
+            for image in images {
+                group.addTask {
+                    guard let output = try? await runner.run(docker.imageHealthcheck(image)), output.succeeded else { return (image, .absent) }
+                    return (image, ImageHealthcheck.parse(output.stdout))
+                }
+            }
+            var found: [String: ImageHealthcheck] = [:]
+            for await (image, check) in group { found[image] = check }
+            return found
+        }
+        var result: [String: ImageHealthcheck] = [:]
+        for service in stack.services where service.healthcheck == nil {
+            result[service.name] = service.image.flatMap { byImage[$0] } ?? .absent
+        }
+        return result
+    }
+
+    static func applying(_ checks: [String: ImageHealthcheck], to stack: ComposeStack) -> ComposeStack {
+        var stack = stack
+        for index in stack.services.indices {
+            guard stack.services[index].healthcheck == nil, case .check(let check)? = checks[stack.services[index].name] else { continue }
+            stack.services[index].healthcheck = Healthcheck(image: check)
+        }
+        return stack
+    }
+
+    /// `condition: service_healthy` on a service that has no healthcheck anywhere can never hold: Compose refuses
+    /// it ("has no healthcheck configured"), and so does launch, before anything starts.
+    static func checkHealthyConditions(_ stack: ComposeStack, imageChecks: [String: ImageHealthcheck], file: String)
+        throws(ConfigurationError)
+    {
+        var problems: [ConfigProblem] = []
+        for service in stack.services {
+            for dependency in service.dependsOn where dependency.condition == .healthy {
+                guard let target = stack.service(dependency.service), target.healthcheck == nil else { continue }
+                // Not present yet: its image may bring one; the launch decides after the pull.
+                if target.image != nil && imageChecks[target.name] == .absent { continue }
+                problems.append(ConfigProblem(
+                    SourceLocation(file: file, line: 0),
+                    "\(service.name) waits for \(target.name) to be healthy (condition: service_healthy), but \(target.name) has no healthcheck, in its compose file or its image",
+                    hint: "add a healthcheck to \(target.name) (see `launch plan` for one that fits its image), or depend on it with condition: service_started"))
+            }
+        }
+        guard problems.isEmpty else { throw ConfigurationError(problems) }
+    }
+
     static func capture<T: Sendable>(_ body: () async throws -> T) async -> Result<T, any Error> {
         do { return .success(try await body()) } catch { return .failure(error) }
     }
 
     /// Runs `docker compose config`; a rejection is a configuration error carrying Compose's own words.
-    func resolvedStack(_ compose: Compose, redact: Redactor) async throws -> ComposeStack {
-        let output = try await context.runner.run(compose.config())
+    func resolvedStack(_ compose: Compose, supplied: [String: String] = [:], redact: Redactor) async throws -> ComposeStack {
+        var command = compose.config()
+        command.environment.merge(supplied) { current, _ in current }
+        let output = try await context.runner.run(command)
         guard output.succeeded else {
             let lines = output.stderr.split(whereSeparator: \.isNewline).map { redact(String($0)) }
                 .filter { !$0.contains("variable is not set") }
@@ -144,6 +216,21 @@ public struct Planner: Sendable {
         list.append(compose.create().description)
         list.append("then: start each container through the Engine API as soon as its depends_on conditions hold")
         return list
+    }
+}
+
+/// What an image says about its own health: not here yet (decided after a pull), none, or a HEALTHCHECK.
+public enum ImageHealthcheck: Sendable, Equatable {
+    case absent
+    case none
+    case check(ContainerDetails.Healthcheck)
+
+    /// `docker image inspect --format '{{json .Config.Healthcheck}}'`: `null`, or the engine's object.
+    static func parse(_ text: String) -> ImageHealthcheck {
+        guard let check = try? JSONDecoder().decode(ContainerDetails.Healthcheck.self, from: Data(text.utf8)),
+            let test = check.test, !test.isEmpty, test.first != "NONE"
+        else { return .none }
+        return .check(check)
     }
 }
 

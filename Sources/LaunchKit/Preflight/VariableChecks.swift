@@ -45,6 +45,8 @@ enum VariableChecks {
     struct Reference: Sendable, Hashable {
         var name: String
         var location: SourceLocation
+        /// Written `${NAME:?…}`: Compose fails without it; otherwise Compose warns and uses a blank.
+        var required = false
     }
 
     /// Every `${VAR}` without a default in the values of `files` (display name, absolute path), first use first.
@@ -59,7 +61,9 @@ enum VariableChecks {
             visit(tree) { value, location in
                 for reference in Interpolation.references(in: value) where !reference.hasDefault && !reference.name.isEmpty {
                     if seen.insert(reference.name).inserted {
-                        found.append(Reference(name: reference.name, location: location))
+                        found.append(Reference(name: reference.name, location: location, required: reference.isRequired))
+                    } else if reference.isRequired, let index = found.firstIndex(where: { $0.name == reference.name }) {
+                        found[index].required = true
                     }
                 }
             }
@@ -85,7 +89,10 @@ enum VariableChecks {
         let required = requiredVariables(files: files)
         let envValues = (try? String(contentsOfFile: layout.path(profile.envFile), encoding: .utf8))
             .map { EnvFile(parsing: $0).values } ?? [:]
-        var provided = Set(envValues.keys).union(environment.keys)
+        // Compose's own .env beside the first compose file is read too (launch passes it before the profile's).
+        let dotEnv = files.first.map { ($0.path as NSString).deletingLastPathComponent + "/.env" }
+        let baseValues = dotEnv.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) }.map { EnvFile(parsing: $0).values } ?? [:]
+        var provided = Set(envValues.keys).union(environment.keys).union(baseValues.keys)
         if options.envFileWillBeCreated {
             provided.formUnion(profile.variables.map(\.key))
             provided.formUnion(profile.secrets.map(\.key))
@@ -95,11 +102,16 @@ enum VariableChecks {
             return .ok(id, title, required.isEmpty ? "the compose files use no variables without defaults"
                 : "all \(required.count) variables without defaults are set")
         }
-        let listed = missing.map { "\($0.name) (\($0.location))" }.joined(separator: ", ")
-        let names = missing.map(\.name).joined(separator: ", ")
-        return .fail(
-            id, title, "not set by \(profile.envFile) or the environment: \(listed)",
-            fix: "add \(names) to \(profile.envFile) (or export \(missing.count == 1 ? "it" : "them")); "
-                + "for generated values declare them under `secrets:` in \(profile.sourceFile)")
+        // Compose is the authority: it refuses only `${NAME:?}`; anything else it warns about and leaves blank.
+        let fatal = missing.filter(\.required)
+        let blank = missing.filter { !$0.required }
+        func listed(_ references: [Reference]) -> String { references.map { "\($0.name) (\($0.location))" }.joined(separator: ", ") }
+        let fix = "add \(missing.map(\.name).joined(separator: ", ")) to \(profile.envFile) (or export \(missing.count == 1 ? "it" : "them")); "
+            + "for generated values declare them under `secrets:` in \(profile.sourceFile)"
+        if !fatal.isEmpty {
+            let also = blank.isEmpty ? "" : "; blank (Compose warns): \(listed(blank))"
+            return .fail(id, title, "required (${NAME:?}) but not set by \(profile.envFile) or the environment: \(listed(fatal))\(also)", fix: fix)
+        }
+        return .warn(id, title, "not set, so Compose uses a blank string: \(listed(blank))", fix: fix)
     }
 }

@@ -32,6 +32,9 @@ public struct Redactor: Sendable, Hashable {
 
     public static let none = Redactor(values: [String]())
 
+    /// The same redactor, also hiding `values` (secrets that exist only in memory so far).
+    public func adding(_ values: [String]) -> Redactor { Redactor(values: secrets + values) }
+
     public func callAsFunction(_ text: String) -> String {
         var text = text
         for secret in secrets where text.contains(secret) {

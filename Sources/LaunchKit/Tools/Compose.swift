@@ -33,6 +33,9 @@ public struct Compose: Sendable, Hashable {
     public var files: [String]
     /// Absolute path of the env file used for interpolation, if it exists.
     public var envFile: String?
+    /// Compose's own `.env` in the project directory, which an explicit `--env-file` would otherwise replace:
+    /// passed first, so the profile's env file overrides it key by key (the later `--env-file` wins).
+    public var baseEnvFile: String? = nil
     /// The engine every command targets (`EngineEndpoint.childEnvironment`).
     public var environment: [String: String]
 
@@ -60,6 +63,7 @@ public struct Compose: Sendable, Hashable {
         }
         prefix += ["--project-name", project]
         for file in files { prefix += ["--file", file] }
+        if let baseEnvFile, baseEnvFile != envFile { prefix += ["--env-file", baseEnvFile] }
         if let envFile { prefix += ["--env-file", envFile] }
         return Command(executable, prefix + arguments, environment: environment)
     }

@@ -37,6 +37,11 @@ public struct Docker: Sendable, Hashable {
         command(["image", "inspect", "--format", "{{.Id}}"] + references)
     }
 
+    /// An image's own HEALTHCHECK as JSON (`null` when it has none); fails when the image is not here.
+    public func imageHealthcheck(_ reference: String) -> Command {
+        command(["image", "inspect", "--format", "{{json .Config.Healthcheck}}", reference])
+    }
+
     /// One container's logs; `follow` keeps streaming until cancelled.
     public func logs(container: String, follow: Bool = false, tail: Int? = nil) -> Command {
         var arguments = ["logs"]
