@@ -21,6 +21,7 @@ struct Up: AsyncParsableCommand {
     @Flag(help: "Write the result as JSON to stdout.") var json = false
     @Flag(help: "On failure, leave the stack up for debugging instead of rolling back.") var keepOnFailure = false
     @Flag(help: "Skip the Docker cleanup phase.") var noCleanup = false
+    @Flag(help: "On failure, also remove the named volumes this run created (kept by default: they hold data).") var rollbackVolumes = false
     @Flag(help: "Launch even if the circuit breaker refuses after repeated identical failures.") var force = false
     @Flag(help: "Skip preflight checks that need the network (profile HTTP/TCP checks, registry reachability).") var noNetwork = false
 
@@ -35,6 +36,7 @@ struct Up: AsyncParsableCommand {
             options.keepOnFailure = keepOnFailure
             options.cleanup = !noCleanup
             options.force = force
+            options.rollbackVolumes = rollbackVolumes
             options.networkChecks = !noNetwork
             let result = try await LaunchCommand.run(context, layout: catalog.layout, profile: profile, options: options)
             if json {

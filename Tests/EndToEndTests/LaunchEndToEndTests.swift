@@ -116,7 +116,61 @@ struct LaunchEndToEndTests {
             let left = try await resources(project)
             #expect(left.containers.isEmpty)
             #expect(left.networks.isEmpty)
-            #expect(left.volumes == ["\(project.name)_kept"])
+            // Volumes are data: the one that existed and the one this run created both stay, and the summary says so.
+            #expect(left.volumes == ["\(project.name)_data", "\(project.name)_kept"])
+            let rollback = result.json["rollback"] as? [String: Any]
+            #expect((rollback?["kept_new_volumes"] as? [[String: Any]])?.compactMap { $0["name"] as? String } == ["\(project.name)_data"])
+            #expect(result.stderr.contains("kept new volumes \(project.name)_data"))
+        }
+    }
+
+    @Test func launchTimeCleanupLeavesOtherProjectsAndUnlabelledContainersAlone() async throws {
+        try await E2E.withProject { project in
+            let tag = project.name.replacingOccurrences(of: "launch-e2e-", with: "")
+            let bystander = "launch-e2e-bystander-\(tag)", neighbour = "launch-e2e-neighbour-\(tag)"
+            _ = try await E2E.docker(["create", "--name", bystander, Self.image, "true"])
+            _ = try await E2E.docker(["create", "--name", neighbour, "--label", "com.docker.compose.project=launch-e2e-other-\(tag)", Self.image, "true"])
+            do {
+                // Prune at any reclaimable share: the stopped job of the first run is this project's to prune.
+                try project.writeProfile(extra: "cleanup: {reclaimable_percent: 0}\n" + Self.policy, stack: """
+                    services:
+                      migrate:
+                        image: \(Self.image)
+                        command: ["true"]
+                      api:
+                        image: \(Self.image)
+                        command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+                        depends_on: {migrate: {condition: service_completed_successfully}}
+                    """)
+                #expect(try await launch(project).status == 0)
+                let second = try await launch(project)
+                #expect(second.status == 0, "\(second.stderr)")
+                for name in [bystander, neighbour] {
+                    #expect(try await E2E.docker(["inspect", "--format", "{{.Name}}", name]).succeeded, "launch-time cleanup removed \(name)")
+                }
+            } catch {
+                _ = try? await E2E.docker(["rm", "-f", bystander, neighbour])
+                throw error
+            }
+            _ = try await E2E.docker(["rm", "-f", bystander, neighbour])
+        }
+    }
+
+    @Test func rollbackVolumesRemovesOnlyTheVolumesThisRunCreated() async throws {
+        try await E2E.withProject { project in
+            _ = try await E2E.docker(["volume", "create", "--label", "com.docker.compose.project=\(project.name)", "\(project.name)_kept"])
+            try project.writeProfile(extra: Self.policy, stack: """
+                services:
+                  db:
+                    image: \(Self.image)
+                    command: ["sh", "-c", "exit 3"]
+                    volumes: [data:/data, kept:/kept]
+                volumes: {data: {}, kept: {}}
+                """)
+            let result = try await launch(project, ["demo", "--json", "--rollback-volumes"])
+            #expect(result.status == 1)
+            #expect(try await resources(project).volumes == ["\(project.name)_kept"])
+            #expect((result.json["rollback"] as? [String: Any])?["removed_volumes"] as? [String] == ["\(project.name)_data"])
         }
     }
 

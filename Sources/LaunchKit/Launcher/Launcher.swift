@@ -6,6 +6,8 @@ public struct LaunchOptions: Sendable {
     public var networkChecks = true
     /// Launch even when the circuit breaker is open.
     public var force = false
+    /// A failed launch also removes the named volumes it created (they are kept by default: they are data).
+    public var rollbackVolumes = false
     public init() {}
 }
 
@@ -101,7 +103,7 @@ public struct Launcher: Sendable {
         let redact = EnvProvisioner(layout: layout, profile: profile).redactor(environment: context.environment)
         try Task.checkCancellation()
         if options.cleanup {
-            await timeline.measure("cleanup", report: report) { await cleanup(profile.cleanup) }
+            await timeline.measure("cleanup", report: report) { await cleanup(profile.cleanup, project: plan.project) }
         } else {
             timeline.skip("cleanup", "--no-cleanup", report: report)
         }
@@ -120,7 +122,7 @@ public struct Launcher: Sendable {
                 try await create(plan, redact: redact)
             }
         } catch {
-            let rollback = Rollback(client: client, project: plan.project)
+            let rollback = Rollback(client: client, project: plan.project, removeNewVolumes: options.rollbackVolumes)
             var undone = await rollback.undo(since: before, levels: plan.graph.levels)
             if Task.isCancelled {
                 // Compose may still have been creating when it was stopped: a second pass catches stragglers.
@@ -140,7 +142,7 @@ public struct Launcher: Sendable {
             try Planner.checkHealthyConditions(
                 plan.stack, imageChecks: Self.containerHealthchecks(created), file: plan.composeFiles.first ?? "compose")
         } catch {
-            report.rolledBack(await Rollback(client: client, project: plan.project).undo(since: before, levels: plan.graph.levels))
+            report.rolledBack(await Rollback(client: client, project: plan.project, removeNewVolumes: options.rollbackVolumes).undo(since: before, levels: plan.graph.levels))
             throw error
         }
 
@@ -185,7 +187,7 @@ public struct Launcher: Sendable {
                 report.keptForDebugging(project: plan.project)
             } else {
                 let began = timeline.clock.now
-                rollback = await Rollback(client: client, project: plan.project).undo(since: before, levels: plan.graph.levels)
+                rollback = await Rollback(client: client, project: plan.project, removeNewVolumes: options.rollbackVolumes).undo(since: before, levels: plan.graph.levels)
                 phases.append(.init(name: "rollback", seconds: began.duration(to: timeline.clock.now).seconds, status: "ok", detail: nil))
                 if let rollback { report.rolledBack(rollback) }
             }
@@ -222,11 +224,12 @@ public struct Launcher: Sendable {
             rollback: rollback, error: nil)
     }
 
-    /// Prunes stopped containers, dangling images and build cache (never volumes) when more than the
-    /// profile's share is reclaimable. A cleanup problem is reported, never a reason to stop the launch.
-    func cleanup(_ policy: Profile.CleanupPolicy) async -> ((), String?) {
+    /// Prunes this project's stopped containers and dangling images (never volumes, never anything of another
+    /// project: engine-wide pruning is `launch clean`, which asks first) when more than the profile's share of
+    /// them is reclaimable. A cleanup problem is reported, never a reason to stop the launch.
+    func cleanup(_ policy: Profile.CleanupPolicy, project: String) async -> ((), String?) {
         do {
-            guard let pruned = try await Cleanup(context: context).runIfNeeded(policy: policy) else {
+            guard let pruned = try await Cleanup(context: context, label: "com.docker.compose.project=\(project)").runIfNeeded(policy: policy) else {
                 return ((), "prunable space below the \(Int(policy.reclaimablePercent))% threshold")
             }
             return ((), "reclaimed \(pruned.reclaimed)" + (pruned.decision.map { " (\($0.reason))" } ?? ""))

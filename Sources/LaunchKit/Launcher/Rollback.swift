@@ -28,6 +28,14 @@ public struct RollbackReport: Sendable, Encodable {
     public var removedVolumes: [String] = []
     /// Volumes of this project that existed before the run and were left alone.
     public var keptVolumes: [String] = []
+    /// Named volumes this run created and kept: they are data (a model cache, a fresh database), removed only
+    /// with `--rollback-volumes` or `launch down --volumes`. Each with its size when the engine knows it.
+    public var keptNewVolumes: [KeptVolume] = []
+
+    public struct KeptVolume: Sendable, Encodable, Hashable {
+        public var name: String
+        public var bytes: Int64?
+    }
     public var errors: [String] = []
     public var seconds: Double = 0
 
@@ -37,6 +45,7 @@ public struct RollbackReport: Sendable, Encodable {
         removedNetworks += other.removedNetworks
         removedVolumes += other.removedVolumes
         keptVolumes = Array(Set(keptVolumes + other.keptVolumes)).sorted()
+        keptNewVolumes = Array(Set(keptNewVolumes + other.keptNewVolumes)).sorted { $0.name < $1.name }
         errors += other.errors
         seconds += other.seconds
     }
@@ -44,7 +53,7 @@ public struct RollbackReport: Sendable, Encodable {
     enum CodingKeys: String, CodingKey {
         case removedContainers = "removed_containers", stoppedContainers = "stopped_containers",
             removedNetworks = "removed_networks", removedVolumes = "removed_volumes", keptVolumes = "kept_volumes",
-            errors, seconds
+            keptNewVolumes = "kept_new_volumes", errors, seconds
     }
 }
 
@@ -57,12 +66,14 @@ func dependentsFirst(_ containers: [ContainerSummary], levels: [[String]]) -> [[
     return groups.keys.sorted(by: >).map { key in (groups[key] ?? []).sorted { $0.created > $1.created } }
 }
 
-/// Undoes what one run created, last in, first out: containers (dependents before their dependencies),
-/// then networks, then volumes that did not exist before. Pre-existing volumes and everything of other
-/// projects stay; containers that existed but were stopped before are stopped again, not removed.
+/// Undoes what one run created, last in, first out: containers (dependents before their dependencies), then
+/// networks. Named volumes are data and stay — those this run created too, unless `removeNewVolumes`
+/// (`--rollback-volumes`); anonymous volumes go with their containers. Everything of other projects stays;
+/// containers that existed but were stopped before are stopped again, not removed.
 struct Rollback: Sendable {
     let client: EngineClient
     let project: String
+    var removeNewVolumes = false
 
     func undo(since before: ProjectSnapshot, levels: [[String]]) async -> RollbackReport {
         let clock = ContinuousClock()
@@ -92,9 +103,14 @@ struct Rollback: Sendable {
                 report.errors.append("network \(network.name): \(error)")
             }
         }
+        var keptNew: [String] = []
         for volume in await listed("volumes", &report, { try await client.listVolumes(labels: label) }) {
             guard !before.volumes.contains(volume.name) else {
                 report.keptVolumes.append(volume.name)
+                continue
+            }
+            guard removeNewVolumes else {
+                keptNew.append(volume.name)
                 continue
             }
             do {
@@ -103,6 +119,11 @@ struct Rollback: Sendable {
             } catch {
                 report.errors.append("volume \(volume.name): \(error)")
             }
+        }
+        if !keptNew.isEmpty {
+            // Sizes, so the summary says what keeping them is worth; unknown sizes stay unknown.
+            let sizes = (try? await client.systemDataUsage())?.volumes.reduce(into: [String: Int64]()) { $0[$1.name] = $1.usageData?.size } ?? [:]
+            report.keptNewVolumes = keptNew.sorted().map { RollbackReport.KeptVolume(name: $0, bytes: sizes[$0].flatMap { $0 >= 0 ? $0 : nil }) }
         }
         report.seconds = began.duration(to: clock.now).seconds
         return report

@@ -111,6 +111,10 @@ public final class ProgressReporter: @unchecked Sendable {
             if !report.removedNetworks.isEmpty { parts.append("\(report.removedNetworks.count) networks") }
             if !report.removedVolumes.isEmpty { parts.append("\(report.removedVolumes.count) new volumes") }
             if !report.keptVolumes.isEmpty { parts.append("kept existing volumes \(report.keptVolumes.joined(separator: ", "))") }
+            if !report.keptNewVolumes.isEmpty {
+                let listed = report.keptNewVolumes.map { volume in volume.bytes.map { "\(volume.name) (\(ByteSize(bytes: UInt64($0))))" } ?? volume.name }
+                parts.append("kept new volumes \(listed.joined(separator: ", ")) (data: --rollback-volumes or `launch down --volumes` removes them)")
+            }
             let summary = parts.isEmpty ? "nothing to undo" : parts.joined(separator: ", ")
             console.say("==> rollback  " + String(format: "%.2fs", report.seconds) + "  " + summary)
             for error in report.errors { console.say("    could not undo: \(error)") }
