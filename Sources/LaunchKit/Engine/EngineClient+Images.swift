@@ -1,7 +1,84 @@
+import Foundation
+
 extension EngineClient {
     /// Whether `reference` exists locally (`GET /images/{name}/json`; 404 means missing).
     public func imageExists(_ reference: String) async throws -> Bool {
         let response = try await perform("GET", "/images/\(Self.escape(reference))/json", accept: Self.okOrGone)
         return response.status != 404
+    }
+}
+
+extension EngineClient {
+    /// What one run of a service's own healthcheck command inside its container came to.
+    public enum ProbeOutcome: Sendable, Equatable {
+        case passed
+        case failed(exitCode: Int?)
+        /// It cannot run here at all (command not in the image, exec refused): stop probing, the engine decides.
+        case unavailable(String)
+    }
+
+    /// Runs `command` inside `container` (Engine API exec: create, start detached, inspect until it ends) and
+    /// reports its exit, within `timeout`. About one request round trip plus the command's own run time.
+    public func probe(_ container: String, command: [String], timeout: Duration) async throws -> ProbeOutcome {
+        struct Create: Encodable {
+            let Cmd: [String]
+            let AttachStdout = false
+            let AttachStderr = false
+        }
+        struct Created: Decodable { let Id: String }
+        struct Inspected: Decodable {
+            let Running: Bool
+            let ExitCode: Int?
+        }
+        let body = Array(try JSONEncoder().encode(Create(Cmd: command)))
+        let createResponse: EngineResponse
+        do {
+            createResponse = try await perform("POST", "/containers/\(Self.escape(container))/exec", body: body)
+        } catch EngineError.http(let status, let message) where status == 409 || status == 404 {
+            // Not running (any more): the engine's own events say what happened.
+            return .failed(exitCode: nil)
+                .unlessUnavailable(message.contains("not running") || status == 404 ? nil : message)
+        }
+        let id = try JSONDecoder().decode(Created.self, from: Data(createResponse.body)).Id
+        do {
+            try await perform("POST", "/exec/\(Self.escape(id))/start", body: Array(#"{"Detach":true}"#.utf8))
+        } catch EngineError.http(_, let message) {
+            // "executable file not found" and friends: the healthcheck cannot run as written.
+            return .unavailable(message)
+        }
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        var pause = Duration.milliseconds(5)
+        while true {
+            let response = try await perform("GET", "/exec/\(Self.escape(id))/json")
+            let state = try JSONDecoder().decode(Inspected.self, from: Data(response.body))
+            if !state.Running, let code = state.ExitCode {
+                switch code {
+                case 0: return .passed
+                case 126, 127: return .unavailable("the healthcheck command exited \(code) (not found or not executable in the image)")
+                default: return .failed(exitCode: code)
+                }
+            }
+            guard clock.now < deadline else { return .failed(exitCode: nil) }
+            try await Task.sleep(for: pause)
+            pause = min(pause * 2, .milliseconds(50))
+        }
+    }
+}
+
+extension EngineClient.ProbeOutcome {
+    fileprivate func unlessUnavailable(_ reason: String?) -> EngineClient.ProbeOutcome {
+        reason.map { .unavailable($0) } ?? self
+    }
+}
+
+/// The argv a healthcheck `test` runs, as the engine runs it: `CMD` directly, `CMD-SHELL` through `/bin/sh -c`.
+public func healthcheckCommand(_ test: [String]) -> [String]? {
+    guard let kind = test.first else { return nil }
+    switch kind {
+    case "CMD": return test.count > 1 ? Array(test.dropFirst()) : nil
+    case "CMD-SHELL": return test.count > 1 ? ["/bin/sh", "-c", test.dropFirst().joined(separator: " ")] : nil
+    case "NONE": return nil
+    default: return test  // a bare list is CMD without the marker
     }
 }
