@@ -23,6 +23,7 @@ struct Up: AsyncParsableCommand {
     @Flag(help: "Skip the Docker cleanup phase.") var noCleanup = false
     @Flag(help: "Launch even if the circuit breaker refuses after repeated identical failures.") var force = false
     @Flag(help: "Skip preflight checks that need the network (profile HTTP/TCP checks, registry reachability).") var noNetwork = false
+    @Flag(help: "Do not start the short-lived GPU container that proves the GPU path before launching.") var noGpuSmoke = false
 
     func run() async throws {
         try await execute(global) { context in
@@ -36,6 +37,7 @@ struct Up: AsyncParsableCommand {
             options.cleanup = !noCleanup
             options.force = force
             options.networkChecks = !noNetwork
+            options.gpuSmoke = !noGpuSmoke
             let result = try await LaunchCommand.run(context, layout: catalog.layout, profile: profile, options: options)
             if json {
                 context.console.data(try JSONOutput.encode(result))
