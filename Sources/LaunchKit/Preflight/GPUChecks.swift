@@ -8,7 +8,9 @@ enum GPUChecks {
     /// For a profile: what this machine has, which overlay that gives, and whether the stack's own GPU requests
     /// (base files and overlay) fit the GPUs present. A profile that cannot run here fails on `gpu.overlay` or
     /// `gpu.requests`, with the fix for the missing piece.
-    static func plan(_ profile: Profile, probe: GPUProbe, overlay: OverlayDecision, stack: ComposeStack) -> [CheckResult] {
+    static func plan(
+        _ profile: Profile, probe: GPUProbe, overlay: OverlayDecision, stack: ComposeStack = ComposeStack(services: [])
+    ) -> [CheckResult] {
         let requested = stack.services.contains(where: \.requestsGPUs)
         guard profile.gpu.mode != .none || requested else {
             return [.skip("gpu", "GPUs", "profile needs no GPU (gpu.mode: none) and no service requests one")]
