@@ -43,7 +43,7 @@ enum GPUChecks {
             return diagnosis.fix
         }
         return "run \(profile.name) on a machine with an NVIDIA GPU and driver"
-            + (profile.gpu.mode == .required ? "" : ", or give \(profile.sourceFile) a CPU overlay (`gpu.none: docker-compose.cpu.yml`)")
+            + (profile.gpu.mode != .optional ? "" : ", or give \(profile.sourceFile) a CPU overlay (`gpu.none: docker-compose.cpu.yml`)")
     }
 
     /// The stack's GPU requests against the GPUs present: a shortfall fails, a GPU two services would share warns.
