@@ -8,7 +8,8 @@ struct Doctor: AsyncParsableCommand {
             Runs every preflight check at once and says how to fix each problem: Docker and Compose, GPUs and the \
             overlay they give, memory and disk against the profile's requires, paths, the env file and the \
             variables the compose files need, published ports, images and their registries, and the profile's \
-            own http/tcp checks. `launch <environment>` runs the same checks first and starts nothing when one fails.
+            own http/tcp checks. When the stack requests GPUs, one short-lived container with that request is started \
+            on an image already present (never pulled) to prove the GPU path, and removed. `launch <environment>` runs the same checks first and starts nothing when one fails.
 
             Without an environment only the machine is checked (Docker, Compose, GPUs, memory, disk).
             Exit status: 0 when nothing failed (warnings allowed), 2 when a check failed.
@@ -17,6 +18,7 @@ struct Doctor: AsyncParsableCommand {
               launch doctor
               launch doctor dev
               launch doctor dev --no-network --json
+              launch doctor staging --no-gpu-smoke
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -24,10 +26,11 @@ struct Doctor: AsyncParsableCommand {
     var environment: String?
     @Flag(help: "Write the report as JSON to stdout (schema: docs/doctor-json.md).") var json = false
     @Flag(help: "Skip the profile's http/tcp checks and the registry test for images to pull.") var noNetwork = false
+    @Flag(help: "Do not start the short-lived container with the stack's GPU request (the GPU smoke test).") var noGpuSmoke = false
 
     func run() async throws {
         try await execute(global) { context in
-            let options = PreflightOptions(network: !noNetwork, envFileWillBeCreated: true)
+            let options = PreflightOptions(network: !noNetwork, envFileWillBeCreated: true, gpuSmoke: !noGpuSmoke)
             let report: PreflightReport
             if let environment {
                 let catalog = try context.catalog(projectDirectory: global.projectDirectory)

@@ -24,6 +24,7 @@ struct Up: AsyncParsableCommand {
     @Flag(help: "On failure, also remove the named volumes this run created (kept by default: they hold data).") var rollbackVolumes = false
     @Flag(help: "Launch even if the circuit breaker refuses after repeated identical failures.") var force = false
     @Flag(help: "Skip preflight checks that need the network (profile HTTP/TCP checks, registry reachability).") var noNetwork = false
+    @Flag(help: "Do not start the short-lived GPU container that proves the GPU path before launching.") var noGpuSmoke = false
 
     func run() async throws {
         try await execute(global) { context in
@@ -38,6 +39,7 @@ struct Up: AsyncParsableCommand {
             options.force = force
             options.rollbackVolumes = rollbackVolumes
             options.networkChecks = !noNetwork
+            options.gpuSmoke = !noGpuSmoke
             let result = try await LaunchCommand.run(context, layout: catalog.layout, profile: profile, options: options)
             if json {
                 context.console.data(try JSONOutput.encode(result))

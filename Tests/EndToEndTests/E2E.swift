@@ -75,8 +75,9 @@ enum E2E {
             if [ -f "$F/exit-code" ]; then cat "$F/stdout.txt"; exit "$(cat "$F/exit-code")"; fi
             case "$1" in
               --query-gpu=*) cat "$F/query-gpu.csv" ;;
-              --list-gpus) cat "$F/list-gpus.txt" ;;
-              topo) cat "$F/topo-m.txt" 2>/dev/null ;;
+              --query-compute-apps=*) cat "$F/query-compute-apps.csv" 2>/dev/null ;;
+              --list-gpus|-L) cat "$F/list-gpus.txt" ;;
+              topo) if [ "$2" = "-p2p" ]; then cat "$F/topo-p2p-n.txt" 2>/dev/null; else cat "$F/topo-m.txt" 2>/dev/null; fi ;;
               *) exit 0 ;;
             esac
             """

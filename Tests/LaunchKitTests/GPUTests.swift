@@ -71,7 +71,7 @@ struct GPUTests {
         let required = Profile.GPUSettings(mode: .required, dual: "dual.yml", single: "single.yml", none: nil)
         let failed = OverlayDecision.decide(required, probe: .found(GPUInventory(gpus: [])))
         #expect(failed.file == nil)
-        #expect(failed.failure == "this profile requires a GPU and has no CPU fallback: nvidia-smi lists no GPUs")
+        #expect(failed.failure == "this profile requires a GPU (gpu.mode: required, never the CPU fallback): nvidia-smi lists no GPUs")
 
         let optionalNoCPU = Profile.GPUSettings(mode: .optional, dual: "dual.yml", single: "single.yml", none: nil)
         let bare = OverlayDecision.decide(optionalNoCPU, probe: .notInstalled)
@@ -83,7 +83,7 @@ struct GPUTests {
         let message = try Fixture.text("nvidia-smi/driver-mismatch/stdout.txt")
         let required = Profile.GPUSettings(mode: .required, dual: "dual.yml", single: "single.yml", none: nil)
         let decision = OverlayDecision.decide(required, probe: .failed(status: 18, message: message))
-        #expect(decision.failure?.contains("nvidia-smi failed (exit 18)") == true)
+        #expect(decision.failure?.contains("nvidia-smi failed (exit 18: Failed to initialize NVML: Driver/library version mismatch)") == true)
     }
 
     @Test func modeNoneNeverProbes() {
@@ -96,9 +96,17 @@ struct GPUTests {
         runner.on(["nvidia-smi", "--query-gpu=index,name,uuid,memory.total,memory.used,memory.free,utilization.gpu,driver_version,pci.bus_id,compute_cap", "--format=csv,noheader,nounits"],
             ProcessOutput(status: 0, stdout: try Fixture.text("nvidia-smi/h100-x2-nvlink/query-gpu.csv")))
         runner.on(["nvidia-smi", "topo", "-m"], ProcessOutput(status: 0, stdout: try Fixture.text("nvidia-smi/h100-x2-nvlink/topo-m.txt")))
+        runner.on(["nvidia-smi"], ProcessOutput(status: 0))
         let probe = await GPUProbe.run(NvidiaSMI(), runner: runner)
         #expect(probe.inventory?.link01 == .nvlink(18))
-        #expect(runner.calls.map(\.arguments.first) == ["--query-gpu=index,name,uuid,memory.total,memory.used,memory.free,utilization.gpu,driver_version,pci.bus_id,compute_cap", "topo"])
+        #expect(runner.calls.map(\.arguments).contains(["topo", "-m"]))
+        #expect(runner.calls.map(\.arguments).contains(["topo", "-p2p", "n"]))
+
+        let single = RecordingRunner()
+        single.on(["nvidia-smi", "--query-gpu"], ProcessOutput(status: 0, stdout: try Fixture.text("nvidia-smi/h100-x1/query-gpu.csv")))
+        single.on(["nvidia-smi"], ProcessOutput(status: 0))
+        _ = await GPUProbe.run(NvidiaSMI(), runner: single)
+        #expect(!single.calls.contains { $0.arguments.first == "topo" })
 
         let missing = RecordingRunner()
         missing.onMissing("nvidia-smi")

@@ -19,6 +19,8 @@ struct PlannerTests {
             runner.on(["nvidia-smi", "--query-gpu=index,name,uuid,memory.total,memory.used,memory.free,utilization.gpu,driver_version,pci.bus_id,compute_cap"],
                 ProcessOutput(status: 0, stdout: try Fixture.text("nvidia-smi/\(gpuFixture)/query-gpu.csv")))
             runner.on(["nvidia-smi", "topo", "-m"], ProcessOutput(status: 0, stdout: (try? Fixture.text("nvidia-smi/\(gpuFixture)/topo-m.txt")) ?? ""))
+            // MIG list, compute apps, P2P: details these plans do not depend on.
+            runner.on(["nvidia-smi"], ProcessOutput(status: 0))
         } else {
             runner.onMissing("nvidia-smi")
         }

@@ -125,7 +125,8 @@ struct PreflightTests {
         let failing = GPUChecks.plan(try profile(required), probe: .notInstalled, overlay: overlay)
         #expect(failing.last?.status == .fail)
         #expect(failing.last?.evidence.contains("nvidia-smi is not on PATH") == true)
-        #expect(failing.last?.remediation?.contains("gpu.none") == true)
+        // A required profile is never pointed at a CPU overlay: that would contradict its mode.
+        #expect(failing.last?.remediation == "run demo on a machine with an NVIDIA GPU and driver")
     }
 
     @Test func aProfileWithoutGPUsSkipsGPUChecks() throws {

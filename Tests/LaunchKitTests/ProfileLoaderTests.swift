@@ -146,9 +146,13 @@ struct ProfileLoaderTests {
         #expect(messages.contains("secrets.short.length must be a whole number from 8 to 4096, not `4`"))
     }
 
-    @Test func requiredGPUWithoutOverlayIsAConfigError() throws {
-        let found = try problems("name: demo\ncompose: {project: demo, files: [app.yml]}\ngpu: {mode: required}\n")
-        #expect(found.map(\.message) == ["gpu.mode is required but no overlay is named"])
+    @Test func optionalGPUWithoutOverlayIsAConfigErrorButRequiredIsNot() throws {
+        let found = try problems("name: demo\ncompose: {project: demo, files: [app.yml]}\ngpu: {mode: optional}\n")
+        #expect(found.map(\.message) == ["gpu.mode is optional but no overlay is named"])
+        // The compose files reserve the GPUs themselves.
+        let project = try TemporaryProject()
+        try project.writeDemo(profile: "name: demo\ncompose: {project: demo, files: [app.yml]}\ngpu: {mode: required}\n")
+        #expect(try project.catalog().profile(named: "demo").gpu.mode == .required)
     }
 
     @Test func extendsCycleIsNamed() throws {

@@ -65,11 +65,15 @@ public enum ComposeModelReader {
             dependsOn: dependencies(tree["depends_on"], reader: &reader),
             healthcheck: healthcheck(tree["healthcheck"], reader: &reader),
             ports: ports(tree["ports"], reader: &reader),
-            gpuCount: gpus(deployTree?["resources"]?["reservations"]?["devices"], reader: &reader),
+            gpuRequests: gpus(deployTree?["resources"]?["reservations"]?["devices"], reader: &reader)
+                + cdiDevices(tree["devices"], reader: &reader),
             replicas: replicas,
             volumes: namedVolumes(tree["volumes"], reader: &reader),
             restartPolicy: reader.string(tree["restart"], "restart"),
-            labels: labels(tree["labels"], reader: &reader))
+            labels: labels(tree["labels"], reader: &reader),
+            command: command(tree["command"], reader: &reader),
+            ipc: reader.string(tree["ipc"], "ipc"),
+            shmSize: shmSize(tree["shm_size"], reader: &reader))
         checkLaunchLabels(name, tree["labels"], reader: &reader)
         return described
     }
@@ -201,25 +205,60 @@ public enum ComposeModelReader {
     /// More GPUs than any host holds; beyond it a count is a typo.
     static let mostGPUs = 1024
 
-    static func gpus(_ tree: YAMLTree?, reader: inout TreeReader) -> Int? {
-        guard case .list(let devices, _)? = tree else { return nil }
-        var total: Int?
-        for device in devices {
+    /// Every GPU request of `deploy.resources.reservations.devices`. A count is a number, `all` (Compose's
+    /// resolved model writes -1) or a variable already interpolated; `device_ids: ['0,1']` names two GPUs.
+    static func gpus(_ tree: YAMLTree?, reader: inout TreeReader) -> [GPURequest] {
+        guard case .list(let devices, _)? = tree else { return [] }
+        return devices.compactMap { device -> GPURequest? in
             let capabilities = reader.strings(device["capabilities"], "capabilities") ?? []
-            guard capabilities.contains("gpu") || reader.string(device["driver"], "driver") == "nvidia" else { continue }
-            let count: Int
-            if let text = reader.string(device["count"], "count") {
-                // Compose writes `all` as -1 in its resolved model; any other count is bounded so the sum cannot overflow.
-                count = text == "all" || text == "-1"
-                    ? -1 : reader.int(device["count"], "devices.count", range: 0...Self.mostGPUs) ?? 0
-            } else if let ids = reader.strings(device["device_ids"], "device_ids") {
-                count = ids.count
-            } else {
-                count = -1
+            let driverName = reader.string(device["driver"], "driver")
+            let driver: GPURequest.Driver
+            switch driverName {
+            case "cdi"?: driver = .cdi
+            case "nvidia"?: driver = .nvidia
+            case nil where capabilities.contains("gpu"): driver = .nvidia
+            default: return nil
             }
-            total = (total == -1 || count == -1) ? -1 : (total ?? 0) + count
+            let ids = GPURequest.splitIDs(reader.strings(device["device_ids"], "device_ids") ?? [])
+            var count: GPURequest.Count?
+            if let text = reader.string(device["count"], "count") {
+                // Bounded so that a sum of counts cannot overflow.
+                if text == "all" || text == "-1" {
+                    count = .all
+                } else if let n = reader.int(device["count"], "devices.count", range: 0...Self.mostGPUs) {
+                    count = .exactly(n)
+                }
+            }
+            return GPURequest(driver: driver, count: count, deviceIDs: ids, capabilities: capabilities)
         }
-        return total
+    }
+
+    /// `devices: [nvidia.com/gpu=all]`: CDI names among a service's devices (Docker 25+); paths are not GPUs.
+    static func cdiDevices(_ tree: YAMLTree?, reader: inout TreeReader) -> [GPURequest] {
+        guard case .list(let items, _)? = tree else { return [] }
+        let names = items.compactMap { item -> String? in
+            switch item {
+            case .scalar(let text, _): text
+            case .map: reader.string(item["source"], "devices.source")
+            default: nil
+            }
+        }.filter { $0.range(of: "^[A-Za-z0-9.-]+/[A-Za-z0-9._-]+=[^/:]+$", options: .regularExpression) != nil }
+        return names.isEmpty ? [] : [GPURequest(driver: .cdi, deviceIDs: names, capabilities: [])]
+    }
+
+    /// A list as given, or a string split on whitespace (enough to find `--tensor-parallel-size 2`).
+    static func command(_ tree: YAMLTree?, reader: inout TreeReader) -> [String] {
+        switch tree {
+        case .scalar(let text, _)?: text.split(whereSeparator: \.isWhitespace).map(String.init)
+        case .list?: reader.strings(tree, "command") ?? []
+        default: []
+        }
+    }
+
+    /// Compose's resolved model writes `shm_size` in bytes; the files themselves may say `16gb`.
+    static func shmSize(_ tree: YAMLTree?, reader: inout TreeReader) -> ByteSize? {
+        guard let text = reader.string(tree, "shm_size") else { return nil }
+        return ByteSize(parsing: text)
     }
 
     static func namedVolumes(_ tree: YAMLTree?, reader: inout TreeReader) -> [String] {

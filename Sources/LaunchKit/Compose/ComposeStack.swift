@@ -29,13 +29,51 @@ public struct ComposeService: Sendable, Hashable, Encodable {
     public var dependsOn: [Dependency]
     public var healthcheck: Healthcheck?
     public var ports: [PublishedPort]
-    /// GPUs reserved through `deploy.resources.reservations.devices`; -1 means all.
-    public var gpuCount: Int?
+    /// GPU device requests: `deploy.resources.reservations.devices` and CDI names under `devices:`.
+    public var gpuRequests: [GPURequest]
+    /// The command as Compose resolved it (a string is split on whitespace), for tensor-parallel flags.
+    public var command: [String]
+    /// `ipc:` (`host` shares the host's /dev/shm) and `shm_size:`; tensor parallelism needs one of them.
+    public var ipc: String?
+    public var shmSize: ByteSize?
     public var replicas: Int
     /// Named volumes this service mounts.
     public var volumes: [String]
     public var restartPolicy: String?
     public var labels: [String: String]
+
+    /// GPUs this service asks for: -1 means all; nil when it asks for none. CDI names of other vendors do not count.
+    public var gpuCount: Int? {
+        var total: Int?
+        for request in gpuRequests {
+            let count: Int
+            switch request.selection {
+            case .all: count = -1
+            case .first(let n): count = n
+            case .named(let ids): count = ids.count
+            case .notNVIDIA: continue
+            }
+            total = (total == -1 || count == -1) ? -1 : (total ?? 0) + count
+        }
+        return total
+    }
+
+    /// The device ids it names (`0`, `GPU-…`, `0:1`), in order; empty when it asks by count.
+    public var gpuDeviceIDs: [String] {
+        gpuRequests.flatMap { request -> [String] in
+            if case .named(let ids) = request.selection { ids } else { [] }
+        }
+    }
+
+    public var requestsGPUs: Bool { gpuCount != nil }
+
+    /// Tensor parallelism across more than one GPU, or nil for a single-GPU (or CPU) service.
+    public var tensorParallelism: TensorParallelism? {
+        guard requestsGPUs else { return nil }
+        let size = TensorParallelism.size(command: command, requestedGPUs: gpuCount.map { $0 < 0 ? 1 : $0 })
+        guard size >= 2 else { return nil }
+        return TensorParallelism(service: name, size: size, ipc: ipc, shmSize: shmSize)
+    }
 
     /// `labels: {launch.job: "true"}` marks a one-shot job that nothing waits on (a load test, a report).
     public var isDeclaredJob: Bool { Self.jobLabelValues[labels["launch.job"]?.lowercased() ?? ""] ?? false }
@@ -45,9 +83,13 @@ public struct ComposeService: Sendable, Hashable, Encodable {
 
     public init(
         name: String, image: String? = nil, builds: Bool = false, dependsOn: [Dependency] = [],
-        healthcheck: Healthcheck? = nil, ports: [PublishedPort] = [], gpuCount: Int? = nil, replicas: Int = 1,
-        volumes: [String] = [], restartPolicy: String? = nil, labels: [String: String] = [:]
+        healthcheck: Healthcheck? = nil, ports: [PublishedPort] = [], gpuRequests: [GPURequest] = [], replicas: Int = 1,
+        volumes: [String] = [], restartPolicy: String? = nil, labels: [String: String] = [:], command: [String] = [],
+        ipc: String? = nil, shmSize: ByteSize? = nil
     ) {
+        self.command = command
+        self.ipc = ipc
+        self.shmSize = shmSize
         self.labels = labels
         self.name = name
         self.image = image
@@ -55,7 +97,7 @@ public struct ComposeService: Sendable, Hashable, Encodable {
         self.dependsOn = dependsOn
         self.healthcheck = healthcheck
         self.ports = ports
-        self.gpuCount = gpuCount
+        self.gpuRequests = gpuRequests
         self.replicas = replicas
         self.volumes = volumes
         self.restartPolicy = restartPolicy

@@ -26,10 +26,22 @@ public struct EngineInfo: Decodable, Sendable, Equatable {
     public let ncpu: Int
     public let memTotal: Int64
     public let serverVersion: String
+    /// Where the engine reads CDI specs (API 1.44+ with CDI enabled; on by default since Docker 28.2);
+    /// nil when the engine does not say, empty when CDI is off.
+    public let cdiSpecDirs: [String]?
+    /// Devices the engine discovered (API 1.50+, Docker 28.2): `nvidia.com/gpu=0` from source `cdi`.
+    public let discoveredDevices: [DiscoveredDevice]?
+
+    public struct DiscoveredDevice: Decodable, Sendable, Equatable {
+        public let source: String
+        public let id: String
+        enum CodingKeys: String, CodingKey { case source = "Source", id = "ID" }
+    }
 
     enum CodingKeys: String, CodingKey {
         case dockerRootDir = "DockerRootDir", runtimes = "Runtimes", defaultRuntime = "DefaultRuntime"
         case ncpu = "NCPU", memTotal = "MemTotal", serverVersion = "ServerVersion"
+        case cdiSpecDirs = "CDISpecDirs", discoveredDevices = "DiscoveredDevices"
     }
     private struct Ignored: Decodable {}
 
@@ -41,6 +53,8 @@ public struct EngineInfo: Decodable, Sendable, Equatable {
         ncpu = try c.decode(.ncpu, or: 0)
         memTotal = try c.decode(.memTotal, or: 0)
         serverVersion = try c.decode(.serverVersion, or: "")
+        cdiSpecDirs = try? c.decodeIfPresent([String].self, forKey: .cdiSpecDirs)
+        discoveredDevices = try? c.decodeIfPresent([DiscoveredDevice].self, forKey: .discoveredDevices)
     }
 }
 

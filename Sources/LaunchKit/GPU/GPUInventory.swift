@@ -32,16 +32,49 @@ public enum GPULink: Sendable, Hashable, Codable, CustomStringConvertible {
 
 /// What `nvidia-smi` says about this machine's GPUs.
 public struct GPUInventory: Sendable, Hashable, Codable {
+    /// Every GPU nvidia-smi lists, visible or not.
     public var gpus: [GPU]
     /// nil with fewer than two GPUs or when the topology could not be read.
     public var link01: GPULink?
+    public var migDevices: [MIGDevice]
+    /// Processes holding GPU memory right now.
+    public var processes: [GPUProcess]
+    /// P2P over NVLink between GPU pairs (`topo -p2p n`); nil with one GPU or when it could not be read.
+    public var p2p: P2PMatrix?
+    /// A `CUDA_VISIBLE_DEVICES`/`NVIDIA_VISIBLE_DEVICES` restriction in launch's environment.
+    public var visibility: GPUVisibility?
 
-    public init(gpus: [GPU], link01: GPULink? = nil) {
+    public init(
+        gpus: [GPU], link01: GPULink? = nil, migDevices: [MIGDevice] = [], processes: [GPUProcess] = [],
+        p2p: P2PMatrix? = nil, visibility: GPUVisibility? = nil
+    ) {
         self.gpus = gpus
         self.link01 = link01
+        self.migDevices = migDevices
+        self.processes = processes
+        self.p2p = p2p
+        self.visibility = visibility
     }
 
-    public var count: Int { gpus.count }
+    /// Whole GPUs a count request can get: visible, and not split into MIG devices.
+    public var usable: [GPU] {
+        gpus.filter { gpu in (visibility?.allows(gpu) ?? true) && !migDevices.contains { $0.gpu == gpu.index } }
+    }
+
+    public var count: Int { usable.count }
+
+    public var driverVersion: String? { gpus.compactMap(\.driverVersion).first }
+
+    /// The GPU a `device_ids` entry names: an index, a UUID, or (for MIG) `gpu:device` or a MIG UUID.
+    public func resolve(_ id: String) -> (gpu: GPU?, mig: MIGDevice?)? {
+        if let gpu = gpus.first(where: { String($0.index) == id || $0.uuid == id }) { return (gpu, nil) }
+        if let mig = migDevices.first(where: { "\($0.gpu):\($0.index)" == id || $0.uuid == id }) {
+            return (gpus.first { $0.index == mig.gpu }, mig)
+        }
+        return nil
+    }
+
+    public func processes(on gpu: GPU) -> [GPUProcess] { processes.filter { $0.gpuUUID == gpu.uuid } }
 
     /// Parses `--query-gpu=<NvidiaSMI.queryFields> --format=csv,noheader,nounits`.
     /// A header line and ` MiB` units are tolerated, so the output of older invocations parses too.
@@ -103,8 +136,9 @@ public enum GPUProbe: Sendable, Hashable {
     public var inventory: GPUInventory? { if case .found(let inventory) = self { inventory } else { nil } }
     public var count: Int { inventory?.count ?? 0 }
 
-    /// Runs `--query-gpu` and, with two or more GPUs, `topo -m`.
-    public static func run(_ nvidiaSMI: NvidiaSMI, runner: any ProcessRunning) async -> GPUProbe {
+    /// Runs `--query-gpu`, then `-L` (MIG devices), `--query-compute-apps` and, with two or more GPUs,
+    /// `topo -m` and `topo -p2p n`, all at once. `environment` carries any `CUDA_VISIBLE_DEVICES` restriction.
+    public static func run(_ nvidiaSMI: NvidiaSMI, runner: any ProcessRunning, environment: [String: String] = [:]) async -> GPUProbe {
         let output: ProcessOutput
         do {
             output = try await runner.run(nvidiaSMI.queryGPUs())
@@ -115,10 +149,23 @@ public enum GPUProbe: Sendable, Hashable {
             let message = (output.stdout + "\n" + output.stderr).trimmingCharacters(in: .whitespacesAndNewlines)
             return .failed(status: output.status, message: message)
         }
-        var inventory = GPUInventory(gpus: GPUInventory.parseQuery(output.stdout))
-        if inventory.count >= 2, let topology = try? await runner.run(nvidiaSMI.topology()), topology.succeeded {
-            inventory.link01 = GPUInventory.parseTopology(topology.stdout)
-        }
+        var inventory = GPUInventory(
+            gpus: GPUInventory.parseQuery(output.stdout), visibility: GPUVisibility.from(environment))
+        let several = inventory.gpus.count >= 2
+        async let list = succeeded(nvidiaSMI.listGPUs(), runner)
+        async let apps = succeeded(nvidiaSMI.computeApps(), runner)
+        async let topology = several ? succeeded(nvidiaSMI.topology(), runner) : nil
+        async let p2p = several ? succeeded(nvidiaSMI.p2p(), runner) : nil
+        inventory.migDevices = await list.map(MIGDevice.parseList) ?? []
+        inventory.processes = await apps.map(GPUProcess.parse) ?? []
+        inventory.link01 = await topology.flatMap(GPUInventory.parseTopology)
+        inventory.p2p = await p2p.flatMap(P2PMatrix.parse)
         return .found(inventory)
+    }
+
+    /// Stdout of a command that ran and succeeded; nil otherwise (these details are optional).
+    private static func succeeded(_ command: Command, _ runner: any ProcessRunning) async -> String? {
+        guard let output = try? await runner.run(command), output.succeeded else { return nil }
+        return output.stdout
     }
 }

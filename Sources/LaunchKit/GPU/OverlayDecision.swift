@@ -1,4 +1,7 @@
 /// Which GPU overlay a profile gets on this machine, and why — the script's dual/single fallback made explicit.
+///
+/// `required` never takes the CPU overlay, even one inherited through `extends`; `optional` may; `none` takes no
+/// overlay at all (the stack's own GPU requests are still checked by preflight).
 public struct OverlayDecision: Sendable, Hashable, Encodable {
     public enum Choice: String, Sendable, Hashable, Encodable { case dual, single, none, noOverlay = "no-overlay" }
 
@@ -14,12 +17,13 @@ public struct OverlayDecision: Sendable, Hashable, Encodable {
 
     public static func decide(_ settings: Profile.GPUSettings, probe: GPUProbe) -> OverlayDecision {
         if settings.mode == .none {
-            return OverlayDecision(choice: .noOverlay, file: nil, reason: "profile needs no GPU (gpu.mode: none)")
+            return OverlayDecision(choice: .noOverlay, file: nil, reason: "profile needs no GPU overlay (gpu.mode: none)")
         }
         let count = probe.count
         let names = probe.inventory.map { inventory in
-            Set(inventory.gpus.map(\.name)).sorted().joined(separator: ", ")
+            Set(inventory.usable.map(\.name)).sorted().joined(separator: ", ")
         } ?? ""
+        let found = "\(GPUWords.count(count)) found (\(names))"
         switch count {
         case 2...:
             let warning: String? =
@@ -29,7 +33,7 @@ public struct OverlayDecision: Sendable, Hashable, Encodable {
                 default: nil
                 }
             if let dual = settings.dual {
-                return OverlayDecision(choice: .dual, file: dual, reason: "\(count) GPUs found (\(names)): dual-GPU overlay", warning: warning)
+                return OverlayDecision(choice: .dual, file: dual, reason: "\(found): dual-GPU overlay", warning: warning)
             }
             if let single = settings.single {
                 return OverlayDecision(choice: .single, file: single,
@@ -37,25 +41,50 @@ public struct OverlayDecision: Sendable, Hashable, Encodable {
             }
         case 1:
             if let single = settings.single {
-                return OverlayDecision(choice: .single, file: single, reason: "1 GPU found (\(names)): single-GPU fallback")
+                return OverlayDecision(choice: .single, file: single, reason: "\(found): single-GPU fallback")
             }
         default:
             break
         }
-        let missing: String =
-            switch probe {
-            case .notInstalled: "no NVIDIA driver (nvidia-smi is not on PATH)"
-            case .failed(let status, _): "nvidia-smi failed (exit \(status)): the NVIDIA driver is not usable"
-            case .found(let inventory) where inventory.count == 0: "nvidia-smi lists no GPUs"
-            case .found(let inventory): "\(inventory.count) GPU(s) found but the profile has no overlay for that count"
-            }
-        if let none = settings.none {
-            return OverlayDecision(choice: .none, file: none, reason: "\(missing): CPU fallback overlay")
+        if count >= 1 && settings.dual == nil && settings.single == nil {
+            return OverlayDecision(choice: .noOverlay, file: nil,
+                reason: "\(found): the stack's own GPU requests apply (the profile names no overlay)")
         }
+        let missing = probe.whyNoGPU
         if settings.mode == .optional {
+            if let none = settings.none {
+                return OverlayDecision(choice: .none, file: none, reason: "\(missing): CPU fallback overlay")
+            }
             return OverlayDecision(choice: .noOverlay, file: nil, reason: "\(missing): running without a GPU overlay")
         }
         return OverlayDecision(choice: .noOverlay, file: nil, reason: missing,
-            failure: "this profile requires a GPU and has no CPU fallback: \(missing)")
+            failure: "this profile requires a GPU (gpu.mode: required, never the CPU fallback): \(missing)")
+    }
+}
+
+extension GPUProbe {
+    /// Why no (or not enough) GPU can be used, in the driver's own words where it gave any.
+    public var whyNoGPU: String {
+        switch self {
+        case .notInstalled:
+            return "no NVIDIA driver (nvidia-smi is not on PATH)"
+        case .failed(6, let message):
+            return "nvidia-smi finds no GPU (exit 6: \(Self.firstLine(message)))"
+        case .failed(let status, let message):
+            return "the NVIDIA driver is not usable: nvidia-smi failed (exit \(status): \(Self.firstLine(message)))"
+        case .found(let inventory) where inventory.gpus.isEmpty:
+            return "nvidia-smi lists no GPUs"
+        case .found(let inventory) where inventory.count == 0:
+            if let visibility = inventory.visibility, !inventory.gpus.contains(where: visibility.allows) {
+                return "\(GPUWords.count(inventory.gpus.count)) present but none visible (\(visibility))"
+            }
+            return "every GPU is split into MIG devices (\(inventory.migDevices.count) MIG devices, no whole GPU)"
+        case .found(let inventory):
+            return "\(GPUWords.count(inventory.count)) found but the profile has no overlay for that count"
+        }
+    }
+
+    static func firstLine(_ text: String) -> String {
+        text.split(whereSeparator: \.isNewline).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? "no output"
     }
 }

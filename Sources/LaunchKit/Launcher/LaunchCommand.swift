@@ -18,9 +18,9 @@ public enum LaunchCommand {
         }
         let client = EngineClient(context: context)
         let checks = Preflight(context: context, layout: layout)
-        let networkChecks = options.networkChecks
+        let preflightOptions = PreflightOptions(network: options.networkChecks, envFileWillBeCreated: true, gpuSmoke: options.gpuSmoke)
         let launcher = Launcher(context: context, layout: layout, client: client) { plan in
-            let report = await checks.run(plan, probe: plan.gpuProbe, options: PreflightOptions(network: networkChecks, envFileWillBeCreated: true))
+            let report = await checks.run(plan, probe: plan.gpuProbe, options: preflightOptions)
             for check in report.checks where check.status == .warn {
                 context.console.say(context.console.styled("    warning", .yellow) + " \(check.id): \(check.evidence)")
             }

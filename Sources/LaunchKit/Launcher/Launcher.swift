@@ -4,6 +4,8 @@ public struct LaunchOptions: Sendable {
     public var keepOnFailure = false
     public var cleanup = true
     public var networkChecks = true
+    /// Preflight starts a short-lived GPU container when the stack requests GPUs and an image is at hand.
+    public var gpuSmoke = true
     /// Launch even when the circuit breaker is open.
     public var force = false
     /// A failed launch also removes the named volumes it created (they are kept by default: they are data).

@@ -27,7 +27,10 @@ public enum PlanRenderer {
                 guard let service = plan.services.first(where: { $0.name == name }) else { continue }
                 var label = service.name
                 if service.replicas != 1 { label += " ×\(service.replicas)" }
-                if let gpus = service.gpus { label += gpus < 0 ? " [all GPUs]" : " [\(gpus) GPU]" }
+                if let gpus = service.gpus {
+                    let devices = service.gpuDevices.isEmpty ? "" : ": " + service.gpuDevices.joined(separator: ",")
+                    label += gpus < 0 ? " [all GPUs]" : " [\(GPUWords.count(gpus))\(devices)]"
+                }
                 rows.append([
                     String(level), label, service.serviceClass.rawValue, service.readiness,
                     DurationText.format(.seconds(service.deadlineSeconds)),

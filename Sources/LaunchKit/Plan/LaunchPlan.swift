@@ -59,7 +59,10 @@ public struct LaunchPlan: Sendable, Encodable {
         public var image: String?
         public var builds: Bool
         public var replicas: Int
+        /// GPUs it asks for (-1: all); nil when none.
         public var gpus: Int?
+        /// The device ids it names (`0`, `GPU-…`, `nvidia.com/gpu=` suffixes); empty when it asks by count.
+        public var gpuDevices: [String]
         public var dependsOn: [String]
         /// How readiness is decided: `healthy`, `running 2s`, or `exit 0`.
         public var readiness: String
@@ -68,7 +71,7 @@ public struct LaunchPlan: Sendable, Encodable {
         public var ports: [String]
 
         enum CodingKeys: String, CodingKey {
-            case name, serviceClass = "class", image, builds, replicas, gpus, dependsOn = "depends_on", readiness,
+            case name, serviceClass = "class", image, builds, replicas, gpus, gpuDevices = "gpu_devices", dependsOn = "depends_on", readiness,
                 deadlineSeconds = "deadline_seconds", ports
         }
     }

@@ -12,13 +12,13 @@ public struct Planner: Sendable {
     }
 
     public func plan(_ profile: Profile, probe knownProbe: GPUProbe? = nil, compose knownCompose: ComposeDetector.Detection?? = nil) async throws -> LaunchPlan {
-        let probe: GPUProbe
-        if profile.gpu.mode == .none {
-            probe = .notInstalled
-        } else if let knownProbe {
+        var probe: GPUProbe
+        if let knownProbe {
             probe = knownProbe
+        } else if profile.gpu.mode == .none {
+            probe = .notInstalled  // asked below if the stack itself requests GPUs
         } else {
-            probe = await GPUProbe.run(context.nvidiaSMI, runner: context.runner)
+            probe = await GPUProbe.run(context.nvidiaSMI, runner: context.runner, environment: context.environment)
         }
         let overlay = OverlayDecision.decide(profile.gpu, probe: probe)
         let relativeFiles = profile.compose.files + (overlay.file.map { [$0] } ?? [])
@@ -80,6 +80,10 @@ public struct Planner: Sendable {
         // Without an env file yet, the plan shows the flag `launch` will pass once `launch env` created it.
         if !envExists { compose.envFile = provisioner.path }
         let graph = try DependencyGraph(stack)
+        // The stack's own GPU requests count whatever the profile says: a base file may reserve GPUs itself.
+        if knownProbe == nil, profile.gpu.mode == .none, stack.services.contains(where: \.requestsGPUs) {
+            probe = await GPUProbe.run(context.nvidiaSMI, runner: context.runner, environment: context.environment)
+        }
         var warnings: [String] = []
         // An image's own HEALTHCHECK counts like one in the compose file (the engine runs it, Compose waits for it).
         let imageChecks = await imageHealthchecks(stack)
@@ -89,6 +93,9 @@ public struct Planner: Sendable {
             warnings.append("\(service.name): image \(service.image ?? "") is not present: whether it has a HEALTHCHECK is decided after the pull")
         }
         if let warning = overlay.warning { warnings.append(warning) }
+        for parallel in stack.services.compactMap(\.tensorParallelism) where !parallel.hasEnoughSharedMemory {
+            warnings.append(GPUChecks.sharedMemoryWarning(parallel) + "; " + GPUChecks.sharedMemoryFix(parallel))
+        }
         if !envExists { warnings.append("\(profile.envFile) does not exist yet: `launch \(profile.name)` creates it (or run `launch env \(profile.name)`)") }
         let services = stack.services.map { service in
             plannedService(service, profile: profile, dependedOnForCompletion: Self.jobs(in: stack))
@@ -203,7 +210,7 @@ public struct Planner: Sendable {
         let readiness = ReadinessRule(service: service, policy: profile.health, isJob: dependedOnForCompletion.contains(service.name))
         return LaunchPlan.PlannedService(
             name: service.name, serviceClass: profile.services.serviceClass(of: service.name), image: service.image,
-            builds: service.builds, replicas: service.replicas, gpus: service.gpuCount,
+            builds: service.builds, replicas: service.replicas, gpus: service.gpuCount, gpuDevices: service.gpuDeviceIDs,
             dependsOn: service.dependsOn.map { "\($0.service) (\($0.condition.rawValue))" },
             readiness: readiness.description, deadlineSeconds: readiness.deadline.seconds,
             ports: service.ports.map(\.description))

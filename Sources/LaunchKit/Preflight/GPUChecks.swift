@@ -5,27 +5,145 @@ enum GPUChecks {
         [devices(probe)] + (probe.inventory.flatMap(link).map { [$0] } ?? [])
     }
 
-    /// For a profile: what this machine has and which overlay that gives. A profile that cannot run here fails
-    /// once, on `gpu.overlay`, with the fix for the missing piece.
-    static func plan(_ profile: Profile, probe: GPUProbe, overlay: OverlayDecision) -> [CheckResult] {
-        guard profile.gpu.mode != .none else {
-            return [.skip("gpu", "GPUs", "profile needs no GPU (gpu.mode: none)")]
+    /// For a profile: what this machine has, which overlay that gives, and whether the stack's own GPU requests
+    /// (base files and overlay) fit the GPUs present. A profile that cannot run here fails on `gpu.overlay` or
+    /// `gpu.requests`, with the fix for the missing piece.
+    static func plan(
+        _ profile: Profile, probe: GPUProbe, overlay: OverlayDecision, stack: ComposeStack = ComposeStack(services: [])
+    ) -> [CheckResult] {
+        let requested = stack.services.contains(where: \.requestsGPUs)
+        guard profile.gpu.mode != .none || requested else {
+            return [.skip("gpu", "GPUs", "profile needs no GPU (gpu.mode: none) and no service requests one")]
         }
         var results = machine(probe)
         let file = overlay.file.map { " → compose/\($0)" } ?? ""
         if let failure = overlay.failure {
-            let fix: String =
-                if case .failed(let status, let message) = probe, let diagnosis = driverDiagnosis(status: status, message: message) {
-                    diagnosis.fix
-                } else {
-                    "run \(profile.name) on a machine with an NVIDIA GPU and driver, or give \(profile.sourceFile) a "
-                        + "CPU overlay (`gpu.none: docker-compose.cpu.yml`)"
-                }
-            results.append(.fail("gpu.overlay", "GPU overlay", failure, fix: fix))
-        } else {
+            results.append(.fail("gpu.overlay", "GPU overlay", failure, fix: noGPUFix(probe, profile: profile)))
+        } else if profile.gpu.mode != .none {
             results.append(.ok("gpu.overlay", "GPU overlay", overlay.reason + file))
         }
+        guard requested else { return results }
+        let demand = GPUDemand(stack: stack, inventory: probe.inventory)
+        results.append(requests(demand, probe: probe, profile: profile))
+        if let inventory = probe.inventory, inventory.count > 0 {
+            results.append(memory(inventory, claimed: demand.claimedGPUs, required: profile.requires.gpuMemory))
+            results += stack.services.compactMap(\.tensorParallelism).map(sharedMemory)
+            let parallel = stack.services.compactMap(\.tensorParallelism)
+            if overlay.choice == .dual || !parallel.isEmpty {
+                let gpus = demand.claims.filter { claim in parallel.contains { $0.service == claim.service } }.flatMap(\.gpus)
+                if let check = p2p(inventory, gpus: gpus.count >= 2 ? Array(Set(gpus)).sorted() : [0, 1]) { results.append(check) }
+            }
+        }
         return results
+    }
+
+    /// The fix for "no usable GPU": the driver's own diagnosis when nvidia-smi failed, else where to run.
+    static func noGPUFix(_ probe: GPUProbe, profile: Profile) -> String {
+        if case .failed(let status, let message) = probe, let diagnosis = driverDiagnosis(status: status, message: message) {
+            return diagnosis.fix
+        }
+        return "run \(profile.name) on a machine with an NVIDIA GPU and driver"
+            + (profile.gpu.mode != .optional ? "" : ", or give \(profile.sourceFile) a CPU overlay (`gpu.none: docker-compose.cpu.yml`)")
+    }
+
+    /// The stack's GPU requests against the GPUs present: a shortfall fails, a GPU two services would share warns.
+    static func requests(_ demand: GPUDemand, probe: GPUProbe, profile: Profile) -> CheckResult {
+        let id = "gpu.requests", title = "GPU requests"
+        let asks = demand.claims.map { "\($0.service) (\($0.asks))" }.joined(separator: ", ")
+        if probe.count == 0 {
+            return .fail(id, title, "\(asks) \(demand.claims.count == 1 ? "requests" : "request") GPUs, but \(probe.whyNoGPU)",
+                fix: noGPUFix(probe, profile: profile))
+        }
+        let short = demand.shortfalls
+        if !short.isEmpty {
+            let services = short.map(\.service).joined(separator: ", ")
+            return .fail(id, title, short.map { "\($0.service) \($0.shortfall ?? "")" }.joined(separator: "; "),
+                fix: "run on a machine with the GPUs \(services) \(short.count == 1 ? "asks" : "ask") for, or lower `count:`/`device_ids:` "
+                    + "under deploy.resources.reservations.devices of \(services)")
+        }
+        let gets = demand.claims.map { claim in
+            "\(claim.service) gets " + (claim.gpus.isEmpty ? claim.asks : claim.gpus.map { "GPU\($0)" }.joined(separator: ","))
+        }.joined(separator: "; ")
+        if let first = demand.shared.first {
+            let all = demand.shared.map { "GPU\($0.gpu) (\($0.services.joined(separator: ", ")))" }.joined(separator: ", ")
+            return .warn(id, title, "\(gets): \(all) claimed by more than one service",
+                fix: "give \(first.services.joined(separator: " and ")) their own `device_ids`, or make sure their memory fits on one GPU together")
+        }
+        return .ok(id, title, gets)
+    }
+
+    /// Memory in use on the GPUs the stack gets, and by whom, against `requires.gpu_memory` (per GPU).
+    static func memory(_ inventory: GPUInventory, claimed: [Int], required: ByteSize?) -> CheckResult {
+        let id = "gpu.memory", title = "GPU memory"
+        let gpus = inventory.usable.filter { claimed.isEmpty || claimed.contains($0.index) }
+        func size(_ mib: Int) -> ByteSize { ByteSize(count: UInt64(max(mib, 0)), unit: 1_048_576) }
+        func free(_ gpu: GPU) -> Int { gpu.memoryFreeMiB ?? (gpu.memoryTotalMiB - (gpu.memoryUsedMiB ?? 0)) }
+        func holders(_ gpu: GPU) -> String {
+            let processes = inventory.processes(on: gpu)
+            return processes.isEmpty ? "" : ", held by " + processes.map(\.description).joined(separator: ", ")
+        }
+        let pids = gpus.flatMap { inventory.processes(on: $0) }.map { String($0.pid) }
+        let stop = pids.isEmpty ? "" : "stop what holds it (pid \(pids.joined(separator: ", "))), or "
+        if let required {
+            if let small = gpus.first(where: { size($0.memoryTotalMiB) < required }) {
+                return .fail(id, title, "GPU\(small.index) has \(size(small.memoryTotalMiB)) in all, \(required) required per GPU (requires.gpu_memory)",
+                    fix: "run on GPUs with at least \(required) each, or lower requires.gpu_memory and the model's memory settings")
+            }
+            let short = gpus.filter { size(free($0)) < required }
+            if !short.isEmpty {
+                return .fail(id, title,
+                    short.map { "GPU\($0.index) has \(size(free($0))) free of \(size($0.memoryTotalMiB))\(holders($0))" }.joined(separator: "; ")
+                        + "; \(required) required per GPU (requires.gpu_memory)",
+                    fix: stop + "point the GPU services at free GPUs with `device_ids`")
+            }
+        }
+        let busy = gpus.filter { !inventory.processes(on: $0).isEmpty }
+        if required == nil, !busy.isEmpty {
+            return .warn(id, title, busy.map { "GPU\($0.index): \(size($0.memoryUsedMiB ?? 0)) in use\(holders($0))" }.joined(separator: "; "),
+                fix: "vLLM reserves a share of the whole GPU at start and fails when another process holds it: "
+                    + stop + "set requires.gpu_memory so preflight knows what the model needs")
+        }
+        let each = gpus.map { "GPU\($0.index) \(size(free($0))) free" }.joined(separator: ", ")
+        return .ok(id, title, each + (required.map { ", \($0) required per GPU" } ?? "") + (busy.isEmpty ? ", no other process" : ""))
+    }
+
+    /// Tensor parallelism inside one container needs more shared memory than Docker's default 64 MiB.
+    static func sharedMemory(_ parallel: TensorParallelism) -> CheckResult {
+        let id = "gpu.shm.\(parallel.service)", title = "shared memory for \(parallel.service)"
+        if parallel.hasEnoughSharedMemory {
+            let how = parallel.ipc == "host" ? "ipc: host" : "shm_size \(parallel.shmSize.map { "\($0)" } ?? "")"
+            return .ok(id, title, "tensor parallel \(parallel.size) with \(how)")
+        }
+        return .warn(id, title, sharedMemoryWarning(parallel), fix: sharedMemoryFix(parallel))
+    }
+
+    static func sharedMemoryWarning(_ parallel: TensorParallelism) -> String {
+        let has = parallel.shmSize.map { "shm_size \($0)" } ?? "Docker's default 64 MiB /dev/shm"
+        return "\(parallel.service) runs tensor parallel \(parallel.size) with \(has): NCCL between its workers fails or crawls without shared memory"
+    }
+
+    static func sharedMemoryFix(_ parallel: TensorParallelism) -> String {
+        "add `ipc: host` (or `shm_size: 16gb`) under services.\(parallel.service) in its compose file"
+    }
+
+    /// P2P over NVLink between the GPUs tensor parallelism uses (`nvidia-smi topo -p2p n`).
+    static func p2p(_ inventory: GPUInventory, gpus: [Int]) -> CheckResult? {
+        guard let matrix = inventory.p2p, gpus.count >= 2 else { return nil }
+        let id = "gpu.p2p", title = "GPU peer-to-peer"
+        var missing: [String] = []
+        for (offset, a) in gpus.enumerated() {
+            for b in gpus.dropFirst(offset + 1) {
+                let code = matrix.status(a, b) ?? "U"
+                if code != "OK" { missing.append("GPU\(a)↔GPU\(b) \(code) (\(P2PMatrix.meaning(code)))") }
+            }
+        }
+        let names = gpus.map { "GPU\($0)" }.joined(separator: ", ")
+        guard missing.isEmpty else {
+            return .warn(id, title, "no P2P over NVLink between \(missing.joined(separator: ", ")): tensor parallel traffic goes through host memory",
+                fix: "nothing blocks the launch; for full speed use GPUs joined by NVLink (`nvidia-smi topo -p2p n` shows OK), "
+                    + "and set NCCL_P2P_DISABLE=1 if NCCL hangs on this board")
+        }
+        return .ok(id, title, "P2P over NVLink between \(names)")
     }
 
     static func devices(_ probe: GPUProbe) -> CheckResult {
@@ -41,7 +159,17 @@ enum GPUChecks {
         case .found(let inventory) where inventory.count == 0:
             return .ok(id, title, "nvidia-smi lists no GPUs")
         case .found(let inventory):
-            return .ok(id, title, describe(inventory.gpus))
+            var evidence = describe(inventory.gpus)
+            for gpu in inventory.gpus {
+                let slices = inventory.migDevices.filter { $0.gpu == gpu.index }
+                guard !slices.isEmpty else { continue }
+                evidence += "; GPU\(gpu.index) is split into \(slices.count) MIG devices ("
+                    + slices.map(\.profile).joined(separator: ", ") + "), not counted as a whole GPU"
+            }
+            if let visibility = inventory.visibility {
+                evidence += "; \(inventory.count) visible (\(visibility))"
+            }
+            return .ok(id, title, evidence)
         }
     }
 
@@ -85,6 +213,9 @@ enum GPUChecks {
         case 18:
             return ("nvidia-smi fails (exit 18: \(said)): the NVIDIA kernel module and its libraries differ, typically after a driver upgrade",
                 "reboot (or reload the nvidia kernel modules) so the running driver matches the installed libraries")
+        case 4:
+            return ("nvidia-smi fails (exit 4: \(said)): this user may not open the GPU devices",
+                "ask for access to /dev/nvidia* (often the `video` group: `sudo usermod -aG video $USER`, then log in again)")
         case 9:
             return ("nvidia-smi fails (exit 9: \(said)): the NVIDIA kernel driver is not loaded",
                 "load the driver (`sudo modprobe nvidia`) or reinstall it; `dmesg | grep -i nvidia` says why it did not load")
@@ -100,7 +231,5 @@ enum GPUChecks {
         }
     }
 
-    static func firstLine(_ text: String) -> String {
-        text.split(whereSeparator: \.isNewline).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? "no output"
-    }
+    static func firstLine(_ text: String) -> String { GPUProbe.firstLine(text) }
 }

@@ -32,8 +32,20 @@ public struct Preflight: Sendable {
         let detection = plan.composeDetection
         jobs.append { [DockerChecks.compose(flavor: detection?.flavor, version: detection?.version)] }
         jobs.append {
-            var results = GPUChecks.plan(profile, probe: probe, overlay: plan.overlay)
-            if plan.overlay.choice == .dual || plan.overlay.choice == .single {
+            var results = GPUChecks.plan(profile, probe: probe, overlay: plan.overlay, stack: plan.stack)
+            let stack = plan.stack
+            if stack.services.contains(where: \.requestsGPUs) {
+                let cdi = await Self.cdiFacts(facts, context: context)
+                results += GPUToolkitChecks.check(
+                    facts, stack: stack, cdi: cdi, driverVersion: probe.inventory?.driverVersion, environment: context.environment)
+                if options.gpuSmoke {
+                    results.append(await GPUSmokeTest.run(stack: stack, project: plan.project, facts: facts))
+                } else {
+                    results.append(.skip(GPUSmokeTest.id, GPUSmokeTest.title, "not run (--no-gpu-smoke)"))
+                }
+            }
+            let nvidiaRequested = stack.services.flatMap(\.gpuRequests).contains { $0.driver == .nvidia }
+            if !nvidiaRequested && (plan.overlay.choice == .dual || plan.overlay.choice == .single) {
                 results.append(DockerChecks.nvidiaRuntime(facts, environment: context.environment))
             }
             return results
@@ -77,7 +89,11 @@ public struct Preflight: Sendable {
         }
         jobs.append {
             let found: GPUProbe
-            if let probe { found = probe } else { found = await GPUProbe.run(context.nvidiaSMI, runner: context.runner) }
+            if let probe {
+                found = probe
+            } else {
+                found = await GPUProbe.run(context.nvidiaSMI, runner: context.runner, environment: context.environment)
+            }
             var results = GPUChecks.machine(found)
             if found.count > 0 { results.append(DockerChecks.nvidiaRuntime(facts, environment: context.environment)) }
             return results
@@ -86,6 +102,21 @@ public struct Preflight: Sendable {
         jobs.append { [HostChecks.disk(facts, required: nil, profile: nil)] }
         let checks = await Self.runAll(jobs)
         return PreflightReport(checks: checks, durationSeconds: (ContinuousClock.now - started).seconds)
+    }
+
+    /// CDI specs in the engine's spec directories (readable only when the engine is on this machine) and what
+    /// `nvidia-ctk cdi list` finds, when the toolkit's CLI is installed.
+    private static func cdiFacts(_ facts: EngineFacts, context: LaunchContext) async -> GPUToolkitChecks.CDIFacts {
+        var cdi = GPUToolkitChecks.CDIFacts()
+        guard facts.isLocal else { return cdi }
+        cdi.specs = CDISpec.read(directories: facts.info?.cdiSpecDirs ?? [])
+        let ctk = NvidiaCTK()
+        if Executables.find(ctk.executable, environment: context.environment) != nil,
+            let output = try? await context.runner.run(ctk.cdiList()), output.succeeded
+        {
+            cdi.toolkitDevices = CDISpec.parseList(output.stdout)
+        }
+        return cdi
     }
 
     private func machineJobs(facts: EngineFacts, engineTime: Double) -> [Job] {

@@ -68,10 +68,13 @@ public struct PreflightOptions: Sendable, Hashable {
     /// The caller completes the env file before starting (as `launch <env>` does), so the profile's variables
     /// and secrets count as provided even when the file does not have them yet.
     public var envFileWillBeCreated: Bool
+    /// Start one short-lived container with the stack's GPU request (an image already present, never pulled).
+    public var gpuSmoke: Bool
 
-    public init(network: Bool = true, envFileWillBeCreated: Bool = true) {
+    public init(network: Bool = true, envFileWillBeCreated: Bool = true, gpuSmoke: Bool = true) {
         self.network = network
         self.envFileWillBeCreated = envFileWillBeCreated
+        self.gpuSmoke = gpuSmoke
     }
 }
 

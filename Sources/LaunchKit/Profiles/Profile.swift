@@ -66,6 +66,8 @@ public struct Profile: Sendable, Hashable, Encodable {
         public var memory: ByteSize?
         public var disk: ByteSize?
         public var paths: [String]
+        /// Free memory needed on each GPU the stack uses (`requires.gpu_memory`).
+        public var gpuMemory: ByteSize?
     }
 
     public struct HealthPolicy: Sendable, Hashable, Encodable {

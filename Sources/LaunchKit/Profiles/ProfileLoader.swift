@@ -164,11 +164,12 @@ struct ProfileLoader {
         checkServiceNames(tree["services"], classes: classes, known: known, reader: &reader)
 
         let requiresTree = tree["requires"]
-        _ = reader.map(requiresTree, "requires", allowed: ["memory", "disk", "paths"])
+        _ = reader.map(requiresTree, "requires", allowed: ["memory", "disk", "paths", "gpu_memory"])
         let requires = Profile.Requirements(
             memory: reader.size(requiresTree?["memory"], "requires.memory"),
             disk: reader.size(requiresTree?["disk"], "requires.disk"),
-            paths: reader.strings(requiresTree?["paths"], "requires.paths") ?? [])
+            paths: reader.strings(requiresTree?["paths"], "requires.paths") ?? [],
+            gpuMemory: reader.size(requiresTree?["gpu_memory"], "requires.gpu_memory"))
 
         let health = decodeHealth(tree["health"], reader: &reader)
 
@@ -248,9 +249,19 @@ struct ProfileLoader {
                 reader.fail(location, "gpu.mode must be required, optional or none, not `\(text)`")
             }
         }
+        // `required` never runs the CPU fallback: one inherited through `extends` is dropped, one written in this
+        // file contradicts the mode and is refused with its line.
+        var none = reader.string(tree?["none"], "gpu.none")
+        if mode == .required, none != nil, let location = tree?["none"]?.location {
+            if location.file == top.file {
+                reader.fail(location, "gpu.none names a CPU overlay, but gpu.mode is required: a required profile never runs without a GPU",
+                    hint: "remove `none:`, or set `mode: optional` to allow the CPU fallback")
+            }
+            none = nil
+        }
         let settings = Profile.GPUSettings(
             mode: mode, dual: reader.string(tree?["dual"], "gpu.dual"),
-            single: reader.string(tree?["single"], "gpu.single"), none: reader.string(tree?["none"], "gpu.none"))
+            single: reader.string(tree?["single"], "gpu.single"), none: none)
         for key in ["dual", "single", "none"] {
             if let file = reader.string(tree?[key], "gpu.\(key)"), let location = tree?[key]?.location,
                 !FileManager.default.fileExists(atPath: layout.composeFile(file))
@@ -258,9 +269,10 @@ struct ProfileLoader {
                 reader.fail(location, "GPU overlay `compose/\(file)` does not exist", hint: "add it to compose/ or remove gpu.\(key)")
             }
         }
-        if mode != .none && settings.dual == nil && settings.single == nil {
+        // A required profile without overlays is a stack that reserves its GPUs in its own compose files.
+        if mode == .optional && settings.dual == nil && settings.single == nil {
             reader.fail(tree?.location ?? top, "gpu.mode is \(mode.rawValue) but no overlay is named",
-                hint: "add `single:` and `dual:` overlays, or set `mode: none`")
+                hint: "add `single:` and `dual:` overlays, set `mode: required` when the compose files reserve GPUs themselves, or set `mode: none`")
         }
         return settings
     }

@@ -19,4 +19,30 @@ public struct NvidiaSMI: Sendable, Hashable {
     }
 
     public func topology() -> Command { Command(executable, ["topo", "-m"]) }
+
+    /// The fields `GPUProcess` parses, in this order.
+    public static let computeAppFields = ["gpu_uuid", "pid", "process_name", "used_memory"]
+
+    /// Processes holding GPU memory.
+    public func computeApps() -> Command {
+        Command(
+            executable,
+            ["--query-compute-apps=" + Self.computeAppFields.joined(separator: ","), "--format=csv,noheader,nounits"])
+    }
+
+    /// Peer-to-peer status between every GPU pair over NVLink.
+    public func p2p() -> Command { Command(executable, ["topo", "-p2p", "n"]) }
+}
+
+/// `nvidia-ctk` (the NVIDIA Container Toolkit's CLI) invocations as values.
+public struct NvidiaCTK: Sendable, Hashable {
+    public var executable: String
+
+    public init(executable: String = "nvidia-ctk") { self.executable = executable }
+
+    /// The CDI devices the toolkit finds in the spec directories.
+    public func cdiList() -> Command { Command(executable, ["cdi", "list"]) }
+
+    /// What a person runs to (re)generate the spec; shown, never run by launch (it needs root).
+    public static let regenerate = "sudo nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml"
 }
