@@ -78,8 +78,11 @@ struct LaunchEndToEndTests {
             for name in ["a", "b", "c", "d", "x", "y", "plain"] {
                 #expect(result.service(name)?["state"] as? String == "ready")
             }
+            // Ready on the service's own check: launch ran it (probe) or the engine reported it (healthcheck). The
+            // engine's own status may still say "starting" until its next interval; it is never unhealthy.
+            #expect(["probe", "healthcheck"].contains(result.service("d")?["readiness"] as? String ?? ""))
             let health = try await E2E.docker(["inspect", "--format", "{{.State.Health.Status}}", "\(project.name)-d-1"])
-            #expect(health.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "healthy")
+            #expect(["starting", "healthy"].contains(health.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
 
             let down = try await project.launch(["down", "demo"])
             #expect(down.status == 0)

@@ -344,4 +344,67 @@ struct LaunchStateMachineDecisionTests {
         #expect(LaunchStateMachine.backoff(.milliseconds(500), attempt: 3) == .seconds(2))
         #expect(LaunchStateMachine.backoff(.seconds(1_000_000_000), attempt: 60) == .seconds(60))
     }
+
+    @Test(arguments: Replay.engines)
+    func aProbeThatPassesMakesTheServiceReadyBeforeTheEnginesFirstVerdict(engine: String) throws {
+        var replay = try Replay(engine: engine, scenario: "healthy-chain")
+        replay.begin()
+        let events = try Replay.events(engine, "healthy-chain")
+        replay.feed(.event(events[0]), at: 0.05)  // db started
+        // The first probe is asked for 100 ms after the start, with db's own check and timeout.
+        let probe = try #require(replay.actions.last { if case .probe("db", _, _, _, _, _) = $0 { true } else { false } })
+        guard case .probe(_, let container, let sequence, let command, let timeout, let after) = probe else { return }
+        #expect(command == ["test", "-f", "/tmp/ready"] && timeout == .seconds(1) && after == .milliseconds(100))
+        // It fails once (db still starting): the next one is further out, never beyond the interval.
+        replay.feed(.probed(service: "db", container: container, startSequence: sequence, outcome: .failed(exitCode: 1)), at: 0.2)
+        let next = replay.actions.compactMap { action -> Duration? in
+            if case .probe("db", _, _, _, _, let delay) = action { delay } else { nil }
+        }
+        #expect(next == [.milliseconds(100), .milliseconds(150)])
+        // Then it passes, long before the engine would report healthy: db is ready and api starts.
+        replay.feed(.probed(service: "db", container: container, startSequence: sequence, outcome: .passed), at: 0.4)
+        #expect(replay.service("db")?.state == .ready)
+        #expect(replay.service("db")?.readiness == "probe")
+        #expect(replay.started == ["db", "api"])
+        // The engine's own healthy event later changes nothing.
+        replay.feed(.event(events[1]), at: 2.1)
+        #expect(replay.started == ["db", "api"])
+    }
+
+    @Test func probeCadenceGrowsToTheIntervalAndNoFurther() {
+        var delay = LaunchStateMachine.firstProbe
+        var seen: [Duration] = []
+        for _ in 0..<12 {
+            delay = LaunchStateMachine.nextProbeDelay(delay, interval: .seconds(5))
+            seen.append(delay)
+        }
+        #expect(seen == seen.sorted() && seen.last == .seconds(5))
+        #expect(LaunchStateMachine.nextProbeDelay(.seconds(1), interval: .milliseconds(10)) == LaunchStateMachine.firstProbe)
+    }
+
+    @Test(arguments: Replay.engines)
+    func aCheckThatCannotRunLeavesTheVerdictToTheEngine(engine: String) throws {
+        var replay = try Replay(engine: engine, scenario: "unhealthy")
+        replay.begin()
+        let events = try Replay.events(engine, "unhealthy")
+        replay.feed(.event(events[0]), at: 0.05)
+        let probe = try #require(replay.actions.last { if case .probe = $0 { true } else { false } })
+        guard case .probe(_, let container, let sequence, _, _, _) = probe else { return }
+        let before = replay.actions.count
+        replay.feed(.probed(service: "app", container: container, startSequence: sequence, outcome: .unavailable("exit 127")), at: 0.2)
+        #expect(!replay.actions[before...].contains { if case .probe = $0 { true } else { false } })
+        replay.play(Array(events.dropFirst()), offset: 0.3)
+        #expect(replay.service("app")?.failure == .unhealthy)
+    }
+
+    @Test(arguments: Replay.engines)
+    func aProbeAnswerFromAnEarlierStartIsIgnored(engine: String) throws {
+        var replay = try Replay(engine: engine, scenario: "healthy-chain")
+        replay.begin()
+        let events = try Replay.events(engine, "healthy-chain")
+        replay.feed(.event(events[0]), at: 0.05)
+        let db = try #require(replay.service("db")?.containers.first?.id)
+        replay.feed(.probed(service: "db", container: db, startSequence: 0, outcome: .passed), at: 0.2)
+        #expect(replay.service("db")?.state == .starting)
+    }
 }

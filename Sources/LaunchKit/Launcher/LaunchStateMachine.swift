@@ -20,6 +20,9 @@ struct LaunchStateMachine: Sendable {
         case inspected(service: String, details: ContainerDetails, startSequence: Int)
         /// The periodic safety net: inspect what is still starting.
         case tick
+        /// One run of the service's own healthcheck command inside the container, tagged with the container's
+        /// start count when it was asked for.
+        case probed(service: String, container: String, startSequence: Int, outcome: EngineClient.ProbeOutcome)
     }
 
     enum TimerKind: Sendable, Hashable {
@@ -37,11 +40,16 @@ struct LaunchStateMachine: Sendable {
         case inspect(service: String, container: String, startSequence: Int)
         /// Subscribe to events again from `sinceNanoseconds` (the engine replays what was missed) after `after`.
         case resubscribe(sinceNanoseconds: Int64, after: Duration)
+        /// Run the service's own healthcheck command in the container after `after`, bounded by `timeout`.
+        case probe(service: String, container: String, startSequence: Int, command: [String], timeout: Duration, after: Duration)
         case progress(ProgressUpdate)
     }
 
     /// How often the stream may be lost in a row before the launch relies on the safety net alone.
     static let maxStreamLosses = 8
+    /// The first probe of a started container, and how the cadence grows towards the declared interval.
+    static let firstProbe: Duration = .milliseconds(100)
+    static let probeGrowth = 1.5
 
     var services: [ServiceRun]
     let policy: Profile.HealthPolicy
@@ -110,6 +118,9 @@ struct LaunchStateMachine: Sendable {
             reconcile(s, details, sequence: sequence)
         case .tick:
             inspect { $0.state == .starting }
+        case .probed(let service, let container, let sequence, let outcome):
+            guard let s = index(of: service), let c = services[s].containers.firstIndex(where: { $0.id == container }) else { break }
+            probed(s, c, sequence: sequence, outcome: outcome)
         }
         return takeActions()
     }
@@ -171,6 +182,8 @@ struct LaunchStateMachine: Sendable {
                     break
                 } else if case .stable(let window) = services[s].rule.kind, !container.ready {
                     scheduleStability(s, c, after: window)
+                } else if !container.ready {
+                    startProbing(s, c)
                 }
             }
         }
@@ -273,6 +286,7 @@ struct LaunchStateMachine: Sendable {
             if case .stable(let window) = services[s].rule.kind, services[s].state == .starting {
                 scheduleStability(s, c, after: window)
             }
+            startProbing(s, c)
             // A `service_started` dependent may go now.
             evaluate()
         } else if action == "oom" {
@@ -434,6 +448,54 @@ struct LaunchStateMachine: Sendable {
         }
     }
 
+    // MARK: Probing the service's own check
+
+    /// A started container of a healthchecked service gets its own check run at a fast cadence (100 ms, growing
+    /// towards the declared interval): the first pass makes it ready, long before the engine's first scheduled
+    /// probe. The engine's verdicts (unhealthy, die, OOM) still fail it at once.
+    private mutating func startProbing(_ s: Int, _ c: Int) {
+        guard services[s].state == .starting, services[s].rule.kind == .healthy, services[s].probe != nil,
+            !services[s].containers[c].probeUnavailable
+        else { return }
+        services[s].containers[c].probeDelay = Self.firstProbe
+        scheduleProbe(s, c, after: Self.firstProbe)
+    }
+
+    private mutating func scheduleProbe(_ s: Int, _ c: Int, after delay: Duration) {
+        guard let probe = services[s].probe else { return }
+        let container = services[s].containers[c]
+        actions.append(
+            .probe(
+                service: services[s].name, container: container.id, startSequence: container.startSequence, command: probe.command,
+                timeout: probe.timeout, after: delay))
+    }
+
+    private mutating func probed(_ s: Int, _ c: Int, sequence: Int, outcome: EngineClient.ProbeOutcome) {
+        // An answer about an earlier start of this container, or for a service already decided, changes nothing.
+        guard services[s].state == .starting, services[s].containers[c].startSequence == sequence,
+            services[s].containers[c].running, !services[s].containers[c].ready
+        else { return }
+        switch outcome {
+        case .passed:
+            containerReady(s, c, evidence: "probe")
+        case .failed:
+            guard let probe = services[s].probe else { return }
+            let next = Self.nextProbeDelay(services[s].containers[c].probeDelay, interval: probe.interval)
+            services[s].containers[c].probeDelay = next
+            scheduleProbe(s, c, after: next)
+        case .unavailable(let reason):
+            // The check cannot run as written (its command is not in the image): the engine's own verdict decides.
+            services[s].containers[c].probeUnavailable = true
+            emit(s, "its healthcheck cannot run: \(reason)")
+        }
+    }
+
+    static func nextProbeDelay(_ current: Duration, interval: Duration) -> Duration {
+        let grown = current.seconds * probeGrowth
+        guard grown.isFinite else { return interval }
+        return min(.milliseconds(Int64(min(grown, 86_400) * 1000)), max(interval, firstProbe))
+    }
+
     // MARK: Timers
 
     private mutating func scheduleStability(_ s: Int, _ c: Int, after window: Duration) {
@@ -485,6 +547,7 @@ struct LaunchStateMachine: Sendable {
             services[s].containers[c].startSequence += 1
             armDeadline(s)
             if case .stable(let window) = services[s].rule.kind { scheduleStability(s, c, after: window) }
+            startProbing(s, c)
             evaluate()
         }
         if (container.running || services[s].isJob) && !details.state.running && !details.state.restarting

@@ -73,6 +73,7 @@ struct Orchestrator: Sendable {
         effects.streams.forEach { $0.cancel() }
         tickTask.cancel()
         effects.timers.forEach { $0.cancel() }
+        effects.probes.forEach { $0.cancel() }
         continuation.finish()
         // Start and stop requests already sent must land before anyone (a rollback) lists containers.
         for request in effects.requests { await request.value }
@@ -106,6 +107,10 @@ struct Orchestrator: Sendable {
         /// Start, restart and stop requests in flight; awaited before the run returns.
         var requests: [Task<Void, Never>] = []
         var streams: [Task<Void, Never>] = []
+        /// Probes waiting or running; cancelled when the run ends (read-only, nothing to wait for).
+        var probes: [Task<Void, Never>] = []
+        /// Paces probes: a start storm of 50 services must not become 50 concurrent execs on a busy engine.
+        let limiter = ProbeLimiter(limit: 8)
 
         mutating func perform(_ actions: [LaunchStateMachine.Action]) {
             for action in actions { perform(action) }
@@ -155,6 +160,17 @@ struct Orchestrator: Sendable {
                         continuation.yield(.inspected(service: service, details: details, startSequence: sequence))
                     }
                 }
+            case .probe(let service, let container, let sequence, let command, let timeout, let delay):
+                let limiter = self.limiter
+                probes.append(Task {
+                    try? await Task.sleep(for: delay)
+                    guard !Task.isCancelled else { return }
+                    await limiter.acquire()
+                    let outcome: EngineClient.ProbeOutcome =
+                        Task.isCancelled ? .failed(exitCode: nil) : (try? await client.probe(container, command: command, timeout: timeout)) ?? .failed(exitCode: nil)
+                    await limiter.release()
+                    continuation.yield(.probed(service: service, container: container, startSequence: sequence, outcome: outcome))
+                })
             case .resubscribe(let since, let delay):
                 let project = self.project
                 streams.append(Task {
@@ -181,7 +197,7 @@ struct Orchestrator: Sendable {
     /// (an image's own HEALTHCHECK included) and the containers Compose created.
     static func services(
         stack: ComposeStack, graph: DependencyGraph, policy: Profile.HealthPolicy, classOf: (String) -> ServiceClass,
-        containers: [String: [ContainerDetails]]
+        containers: [String: [ContainerDetails]], probing: Bool = true
     ) -> [ServiceRun] {
         let jobs = Planner.jobs(in: stack)
         return graph.startOrder.compactMap { name in
@@ -204,6 +220,9 @@ struct Orchestrator: Sendable {
                     ContainerRun(id: details.id, name: details.name, restartPolicy: details.hostConfig.restartPolicy?.name ?? "no", initial: details)
                 })
             run.replicas = service.replicas
+            if probing, rule.kind == .healthy, let check = described.healthcheck, let command = healthcheckCommand(check.test) {
+                run.probe = ServiceRun.ProbeSpec(command: command, timeout: check.timeout, interval: check.interval)
+            }
             return run
         }
     }
@@ -230,8 +249,17 @@ struct ServiceRun: Sendable {
     var replicas = 1
     /// This attempt's deadline is running (it starts with the container, not with our request).
     var deadlineArmed = false
-    /// What made it ready: "healthcheck", "stable", "exit 0", "already running", "scaled to 0".
+    /// What made it ready: "probe" (its own check, run by launch), "healthcheck" (the engine's verdict),
+    /// "stable", "exit 0", "already running", "scaled to 0".
     var readiness: String?
+    /// Its healthcheck as launch runs it during startup; nil when it has none (or probing is off).
+    var probe: ProbeSpec?
+
+    struct ProbeSpec: Sendable, Equatable {
+        var command: [String]
+        var timeout: Duration
+        var interval: Duration
+    }
 
     var isJob: Bool { if case .completes = rule.kind { true } else { false } }
     var anyRunning: Bool { containers.contains { $0.running } }
@@ -251,7 +279,36 @@ struct ContainerRun: Sendable {
     var startSequence = 0
     /// We asked the engine to restart it: the `die` that precedes the new start is ours, not a failure.
     var restartRequested = false
+    /// The wait before the next probe of the service's own check.
+    var probeDelay: Duration = .zero
+    /// Its check cannot run here (command missing): only the engine's verdict counts.
+    var probeUnavailable = false
 
     var engineRestarts: Bool { ["always", "unless-stopped", "on-failure"].contains(restartPolicy) }
 }
 
+
+/// At most `limit` probes at once; the rest wait their turn in order.
+actor ProbeLimiter {
+    let limit: Int
+    private var running = 0
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    init(limit: Int) { self.limit = limit }
+
+    func acquire() async {
+        if running < limit {
+            running += 1
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    func release() {
+        if waiting.isEmpty {
+            running -= 1
+        } else {
+            waiting.removeFirst().resume()
+        }
+    }
+}

@@ -9,15 +9,26 @@ public struct Command: Sendable, Hashable, CustomStringConvertible {
     /// Variables added to (or replacing those of) the inherited environment.
     public var environment: [String: String]
     public var workingDirectory: String?
+    /// A question to a daemon that may hang (a `docker image inspect` against an engine that accepts and never
+    /// answers) gets a deadline: past it the child is stopped and the result is exit 124 with a message.
+    public var timeout: Duration?
 
     public init(
         _ executable: String, _ arguments: [String] = [], environment: [String: String] = [:],
-        workingDirectory: String? = nil
+        workingDirectory: String? = nil, timeout: Duration? = nil
     ) {
         self.executable = executable
         self.arguments = arguments
         self.environment = environment
         self.workingDirectory = workingDirectory
+        self.timeout = timeout
+    }
+
+    /// The same command with a deadline.
+    public func limited(to timeout: Duration) -> Command {
+        var copy = self
+        copy.timeout = timeout
+        return copy
     }
 
     /// Everything after the executable name, for display and for tests.

@@ -18,6 +18,27 @@ public struct SubprocessRunner: ProcessRunning {
     }
 
     public func run(_ command: Command) async throws -> ProcessOutput {
+        guard let timeout = command.timeout else { return try await runToEnd(command) }
+        // Whichever ends first: the child, or its deadline (which cancels it: SIGTERM, then SIGKILL).
+        return try await withThrowingTaskGroup(of: ProcessOutput?.self) { group in
+            group.addTask { try await runToEnd(command) }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            while let next = try await group.next() {
+                if let output = next { return output }
+                if !Task.isCancelled {
+                    return ProcessOutput(
+                        status: 124, stderr: "`\(command.executable) \(command.arguments.prefix(3).joined(separator: " "))` did not finish within \(DurationText.format(timeout))")
+                }
+            }
+            throw CancellationError()
+        }
+    }
+
+    private func runToEnd(_ command: Command) async throws -> ProcessOutput {
         let configuration = configuration(for: command)
         do {
             let result = try await Subprocess.run(

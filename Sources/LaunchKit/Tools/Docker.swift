@@ -17,7 +17,10 @@ public struct Docker: Sendable, Hashable {
     func command(_ arguments: [String]) -> Command { Command(executable, arguments, environment: environment) }
 
     /// Daemon information (runtimes, root dir, memory) as JSON.
-    public func info() -> Command { command(["info", "--format", "{{json .}}"]) }
+    public func info() -> Command { command(["info", "--format", "{{json .}}"]).limited(to: Self.queryTimeout) }
+
+    /// Questions to the daemon (not work it does) get this long: an engine that hangs must not hang launch.
+    public static let queryTimeout: Duration = .seconds(5)
 
     /// The current context's name and endpoint, to say which daemon we talk to.
     public func currentContext() -> Command {
@@ -25,7 +28,7 @@ public struct Docker: Sendable, Hashable {
     }
 
     /// Disk usage per kind (Images, Containers, Local Volumes, Build Cache), one JSON object per line.
-    public func systemDiskUsage() -> Command { command(["system", "df", "--format", "{{json .}}"]) }
+    public func systemDiskUsage() -> Command { command(["system", "df", "--format", "{{json .}}"]).limited(to: .seconds(60)) }
 
     public func pruneStoppedContainers() -> Command { command(["container", "prune", "--force"]) }
     /// Dangling images only: tagged images the stack needs stay.
@@ -34,12 +37,12 @@ public struct Docker: Sendable, Hashable {
 
     /// Which of `references` exist locally: prints the ids of those found, fails for the rest.
     public func inspectImages(_ references: [String]) -> Command {
-        command(["image", "inspect", "--format", "{{.Id}}"] + references)
+        command(["image", "inspect", "--format", "{{.Id}}"] + references).limited(to: Self.queryTimeout)
     }
 
     /// An image's own HEALTHCHECK as JSON (`null` when it has none); fails when the image is not here.
     public func imageHealthcheck(_ reference: String) -> Command {
-        command(["image", "inspect", "--format", "{{json .Config.Healthcheck}}", reference])
+        command(["image", "inspect", "--format", "{{json .Config.Healthcheck}}", reference]).limited(to: Self.queryTimeout)
     }
 
     /// One container's logs; `follow` keeps streaming until cancelled.
