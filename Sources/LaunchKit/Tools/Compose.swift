@@ -73,6 +73,9 @@ public struct Compose: Sendable, Hashable {
         flavor.supportsJSONConfig ? command(["config", "--format", "json"]) : command(["config"])
     }
 
+    /// The resolved model as YAML, which `docker compose -f - config` reads back (`launch config`).
+    public func configYAML() -> Command { command(["config"]) }
+
     /// Pulls the images of `services` (all when empty); images with a `build:` section are built instead.
     public func pull(services: [String] = []) -> Command {
         command(["pull", "--ignore-buildable"] + services)
@@ -84,6 +87,21 @@ public struct Compose: Sendable, Hashable {
     /// container itself the moment its dependencies are ready.
     public func create(services: [String] = []) -> Command {
         command(["up", "--no-start", "--no-build", "--pull", "never"] + services)
+    }
+
+    /// Creates and starts `services` in the foreground, as Compose alone would: what a reproduce hint prints.
+    public func up(services: [String]) -> Command { command(["up"] + services) }
+
+    /// Creates exactly `services` (not their dependencies), for the per-service commands. `recreate: false`
+    /// keeps existing containers as they are (`launch start`); otherwise Compose recreates those whose
+    /// configuration changed and leaves the others alone (`launch restart`).
+    public func create(only services: [String], recreate: Bool) -> Command {
+        command(["up", "--no-start", "--no-build", "--pull", "never", "--no-deps"] + (recreate ? [] : ["--no-recreate"]) + services)
+    }
+
+    /// Runs `arguments` in `service`'s running container; `tty: false` when stdin or stdout is not a terminal.
+    public func exec(service: String, arguments: [String], tty: Bool) -> Command {
+        command(["exec"] + (tty ? [] : ["--no-TTY"]) + [service] + arguments)
     }
 
     /// Stops and removes the project's containers and networks; volumes only when asked.
