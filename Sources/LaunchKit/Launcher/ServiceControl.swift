@@ -117,8 +117,13 @@ public struct ServiceControl: Sendable {
         try await withPlan(services, verb: .restart) { plan, containers in
             let chosen = Self.restartSet(services, graph: plan.graph)
             let before = containers.mapValues { Set($0.map(\.id)) }
-            try await createOnly(plan, services, recreate: true)
-            let after = try await containersByService(plan.project)
+            let configured = try await configHashes(plan, services)
+            let changed = services.filter { name in
+                let stamped = (containers[name] ?? []).map { $0.config.labels["com.docker.compose.config-hash"] }
+                return stamped.isEmpty || configured[name] == nil || stamped.contains { $0 != configured[name] }
+            }
+            if !changed.isEmpty { try await createOnly(plan, changed, recreate: true) }
+            let after = changed.isEmpty ? containers : try await containersByService(plan.project)
             var actions: [String: String] = [:]
             var toStop: [String] = []
             for name in chosen {
@@ -140,15 +145,31 @@ public struct ServiceControl: Sendable {
         }
     }
 
+    /// What Compose would stamp on each service's containers now; a service whose containers carry another
+    /// hash has a changed configuration. Empty when Compose cannot say (then every named service is recreated).
+    func configHashes(_ plan: LaunchPlan, _ services: [String]) async throws -> [String: String] {
+        let output = try await context.runner.run(plan.composeCommand.configHashes(services: services))
+        guard output.succeeded else { return [:] }
+        return Self.parseHashes(output.stdout)
+    }
+
+    static func parseHashes(_ text: String) -> [String: String] {
+        var hashes: [String: String] = [:]
+        for line in text.split(whereSeparator: \.isNewline) {
+            let parts = line.split(separator: " ", omittingEmptySubsequences: true)
+            if parts.count == 2 { hashes[String(parts[0])] = String(parts[1]) }
+        }
+        return hashes
+    }
+
     /// Starts the named services, and first what they depend on that is not ready; creates missing containers,
     /// keeps existing ones as they are.
     public func start(_ services: [String], report: ProgressReporter) async throws -> Outcome {
         try await withPlan(services, verb: .start) { plan, containers in
             let jobs = Planner.jobs(in: plan.stack)
             let scope = Self.scope(services, graph: plan.graph) { Self.isSettled(containers[$0] ?? [], isJob: jobs.contains($0)) }
-            if scope.contains(where: { (containers[$0] ?? []).isEmpty }) {
-                try await createOnly(plan, scope.filter { (containers[$0] ?? []).isEmpty }, recreate: false)
-            }
+            let missing = scope.filter { (containers[$0] ?? []).isEmpty }
+            if !missing.isEmpty { try await createOnly(plan, missing, recreate: false) }
             var actions: [String: String] = [:]
             for name in scope {
                 actions[name] = Self.isSettled(containers[name] ?? [], isJob: jobs.contains(name)) ? "already running" : "started"
@@ -247,7 +268,7 @@ public struct ServiceControl: Sendable {
     }
 
     private func createOnly(_ plan: LaunchPlan, _ services: [String], recreate: Bool) async throws {
-        let command = plan.composeCommand.create(only: services, recreate: recreate)
+        let command = plan.composeCommand.create(services: services, recreate: recreate)
         let output = try await context.runner.run(command)
         guard output.succeeded else {
             let redact = EnvProvisioner(layout: layout, profile: profile).redactor(environment: context.environment)

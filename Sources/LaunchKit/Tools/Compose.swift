@@ -92,12 +92,16 @@ public struct Compose: Sendable, Hashable {
     /// Creates and starts `services` in the foreground, as Compose alone would: what a reproduce hint prints.
     public func up(services: [String]) -> Command { command(["up"] + services) }
 
-    /// Creates exactly `services` (not their dependencies), for the per-service commands. `recreate: false`
+    /// Creates what `services` need without starting anything, for the per-service commands. `recreate: false`
     /// keeps existing containers as they are (`launch start`); otherwise Compose recreates those whose
-    /// configuration changed and leaves the others alone (`launch restart`).
-    public func create(only services: [String], recreate: Bool) -> Command {
-        command(["up", "--no-start", "--no-build", "--pull", "never", "--no-deps"] + (recreate ? [] : ["--no-recreate"]) + services)
+    /// configuration changed. Not `--no-deps`: Compose then hashes the service without its `depends_on` and
+    /// recreates it even when nothing changed.
+    public func create(services: [String], recreate: Bool) -> Command {
+        command(["up", "--no-start", "--no-build", "--pull", "never"] + (recreate ? [] : ["--no-recreate"]) + services)
     }
+
+    /// `<service> <hash>` lines: the configuration hash Compose stamps on containers (`com.docker.compose.config-hash`).
+    public func configHashes(services: [String]) -> Command { command(["config", "--hash", services.joined(separator: ",")]) }
 
     /// Runs `arguments` in `service`'s running container; `tty: false` when stdin or stdout is not a terminal.
     public func exec(service: String, arguments: [String], tty: Bool) -> Command {
