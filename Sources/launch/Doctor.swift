@@ -22,7 +22,7 @@ struct Doctor: AsyncParsableCommand {
             """)
 
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "Environment name or alias (see `launch list`); omit to check the machine only.")
+    @Argument(help: "Environment name or alias (see `launch list`); omit to check the machine only.", completion: .environments)
     var environment: String?
     @Flag(help: "Write the report as JSON to stdout (schema: docs/doctor-json.md).") var json = false
     @Flag(help: "Skip the profile's http/tcp checks and the registry test for images to pull.") var noNetwork = false

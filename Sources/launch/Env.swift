@@ -13,7 +13,7 @@ struct Env: AsyncParsableCommand {
             """)
 
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "Environment name or alias.") var environment: String
+    @Argument(help: "Environment name or alias.", completion: .environments) var environment: String
     @Flag(help: "Write what was done as JSON to stdout.") var json = false
 
     func run() async throws {

@@ -46,3 +46,10 @@ func fail(_ failure: any LaunchFailure, console: Console) -> Never {
     if wantsJSON, let json = try? JSONOutput.encode(ErrorDocument(failure)) { console.data(json) }
     Launch.exit(withError: ExitCode(failure.exitCode.rawValue))
 }
+
+extension CompletionKind {
+    /// Environment names and aliases from the project's profiles (`--project-dir` on the line is honoured).
+    static var environments: CompletionKind { .custom { words, _, _ in CompletionCandidates.environments(words: words) } }
+    /// Services of the environment named earlier on the line.
+    static var services: CompletionKind { .custom { words, _, _ in CompletionCandidates.services(words: words) } }
+}

@@ -7,7 +7,7 @@ struct History: AsyncParsableCommand {
         discussion: "Examples:\n  launch history\n  launch history dev --limit 5")
 
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "Only this environment.") var environment: String?
+    @Argument(help: "Only this environment.", completion: .environments) var environment: String?
     @Option(help: "How many runs to show.") var limit = 20
 
     func run() async throws {

@@ -4,13 +4,14 @@ import LaunchKit
 struct Logs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show the logs of an environment's services (secret values redacted).",
-        discussion: "Examples:\n  launch logs dev\n  launch logs dev litellm vllm -f --tail 100")
+        discussion: "With --follow, a service that restarts (or is recreated) keeps streaming until Ctrl-C.\n\nExamples:\n  launch logs dev\n  launch logs dev litellm vllm -f --tail 100\n  launch logs dev --since 10m")
 
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "Environment name or alias.") var environment: String
-    @Argument(help: "Services (default: all).") var services: [String] = []
+    @Argument(help: "Environment name or alias.", completion: .environments) var environment: String
+    @Argument(help: "Services (default: all).", completion: .services) var services: [String] = []
     @Flag(name: [.short, .long], help: "Keep following new lines.") var follow = false
     @Option(help: "Lines per container to start from.") var tail: Int?
+    @Option(help: "Only lines since this time: a duration (10m, 1h), an RFC 3339 time or Unix seconds.") var since: String?
 
     func run() async throws {
         try await execute(global) { context in
@@ -18,7 +19,7 @@ struct Logs: AsyncParsableCommand {
             let profile = try catalog.profile(named: environment)
             let client = EngineClient(context: context)
             try await LogStreamer(context: context, client: client, layout: catalog.layout, profile: profile)
-                .stream(services: services, follow: follow, tail: tail)
+                .stream(services: services, follow: follow, tail: tail, since: since)
             return .success
         }
     }

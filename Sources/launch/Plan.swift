@@ -14,7 +14,7 @@ struct Plan: AsyncParsableCommand {
             """)
 
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "Environment name or alias (see `launch list`).") var environment: String
+    @Argument(help: "Environment name or alias (see `launch list`).", completion: .environments) var environment: String
     @Flag(help: "Write the plan as JSON to stdout.") var json = false
 
     func run() async throws {

@@ -7,7 +7,7 @@ struct Status: AsyncParsableCommand {
         discussion: "Examples:\n  launch status\n  launch status dev --json")
 
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "Environment name or alias (default: every environment).") var environment: String?
+    @Argument(help: "Environment name or alias (default: every environment).", completion: .environments) var environment: String?
     @Flag(help: "Write JSON to stdout.") var json = false
 
     func run() async throws {

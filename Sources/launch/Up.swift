@@ -16,7 +16,7 @@ struct Up: AsyncParsableCommand {
             """)
 
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "Environment name or alias (see `launch list`).") var environment: String
+    @Argument(help: "Environment name or alias (see `launch list`).", completion: .environments) var environment: String
     @Flag(help: "Print the plan and change nothing.") var dryRun = false
     @Flag(help: "Write the result as JSON to stdout.") var json = false
     @Flag(help: "On failure, leave the stack up for debugging instead of rolling back.") var keepOnFailure = false

@@ -162,7 +162,18 @@ struct TestProject: Sendable {
     func destroy() async {
         await destroyResources(host: nil)
         if let other = E2E.otherHost { await destroyResources(host: other) }
+        await destroyImages()
         try? FileManager.default.removeItem(atPath: root)
+    }
+
+    /// Images a test made: tagged `<name>-…`, or labelled `launch.e2e=<name>` (an untagged commit). Removed after the
+    /// containers that use them, so none is left behind, dangling or not.
+    private func destroyImages() async {
+        let tagged = (try? await E2E.docker(["images", "-q", "--filter", "reference=\(name)-*"]))?.stdout ?? ""
+        let labelled = (try? await E2E.docker(["images", "-aq", "--filter", "label=launch.e2e=\(name)"]))?.stdout ?? ""
+        let ids = Set((tagged + "\n" + labelled).split(whereSeparator: \.isNewline).map(String.init))
+        guard !ids.isEmpty else { return }
+        _ = try? await E2E.docker(["rmi", "-f"] + ids.sorted())
     }
 
     private func destroyResources(host: String?) async {

@@ -349,7 +349,8 @@ struct LaunchEndToEndTests {
             ])
             _ = try await E2E.docker(["rm", "-f", id])
             #expect(commit.status == 0)
-            defer { Task { _ = try? await E2E.docker(["rmi", "-f", image]) } }
+            // Removed by the project's teardown after its containers: an `rmi -f` here, while db still used
+            // the image, only untagged it and left a dangling image behind on every run.
             try project.writeProfile(extra: Self.policy, stack: """
                 services:
                   db:

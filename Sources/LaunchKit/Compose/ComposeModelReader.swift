@@ -131,7 +131,8 @@ public enum ComposeModelReader {
         return reader.map(tree, "depends_on").map { entry in
             let condition = reader.string(entry.value["condition"], "condition").flatMap(Dependency.Condition.init)
             let required = reader.bool(entry.value["required"], "required") ?? true
-            return Dependency(service: entry.key, condition: condition ?? .started, required: required)
+            let restart = reader.bool(entry.value["restart"], "restart") ?? false
+            return Dependency(service: entry.key, condition: condition ?? .started, required: required, restart: restart)
         }
     }
 

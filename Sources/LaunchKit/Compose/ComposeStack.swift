@@ -115,11 +115,14 @@ public struct Dependency: Sendable, Hashable, Encodable {
     public var condition: Condition
     /// `required: false` dependencies may be missing or fail without blocking the dependent.
     public var required: Bool
+    /// `restart: true`: when the dependency is restarted (`launch restart`), this service is restarted after it.
+    public var restart: Bool
 
-    public init(service: String, condition: Condition = .started, required: Bool = true) {
+    public init(service: String, condition: Condition = .started, required: Bool = true, restart: Bool = false) {
         self.service = service
         self.condition = condition
         self.required = required
+        self.restart = restart
     }
 }
 

@@ -75,13 +75,21 @@ public struct ContainerSummary: Decodable, Sendable, Equatable {
     public let labels: [String: String]
     public let created: Int64
     public let ports: [Port]
+    /// Names of the volumes mounted (named and anonymous), for `down --volumes`.
+    public let volumeNames: [String]
+
+    struct Mount: Decodable {
+        let type: String?
+        let name: String?
+        enum CodingKeys: String, CodingKey { case type = "Type", name = "Name" }
+    }
 
     /// First name without the leading "/".
     public var name: String { names.first.map { $0.hasPrefix("/") ? String($0.dropFirst()) : $0 } ?? "" }
 
     enum CodingKeys: String, CodingKey {
         case id = "Id", names = "Names", image = "Image", state = "State", status = "Status"
-        case labels = "Labels", created = "Created", ports = "Ports"
+        case labels = "Labels", created = "Created", ports = "Ports", mounts = "Mounts"
     }
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -93,6 +101,7 @@ public struct ContainerSummary: Decodable, Sendable, Equatable {
         labels = try c.decode(.labels, or: [:])
         created = try c.decode(.created, or: 0)
         ports = try c.decode(.ports, or: [])
+        volumeNames = try c.decode(.mounts, or: [Mount]()).compactMap { $0.type == "volume" ? $0.name : nil }
     }
 }
 

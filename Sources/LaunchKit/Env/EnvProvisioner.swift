@@ -24,6 +24,25 @@ public struct EnvProvisioner: Sendable {
         /// `.gitignore` gained a line for env files.
         public var addedGitignore: Bool
         public var changed: Bool { created || !addedVariables.isEmpty || !addedSecrets.isEmpty || fixedMode }
+
+        /// `launch env --json`, documented in docs/env-json.md: snake_case like every other JSON output.
+        public static let schemaVersion = 1
+        enum CodingKeys: String, CodingKey {
+            case schema, path, created, changed, addedVariables = "added_variables", addedSecrets = "added_secrets",
+                fixedMode = "fixed_mode", addedGitignore = "added_gitignore"
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(Self.schemaVersion, forKey: .schema)
+            try container.encode(path, forKey: .path)
+            try container.encode(created, forKey: .created)
+            try container.encode(changed, forKey: .changed)
+            try container.encode(addedVariables, forKey: .addedVariables)
+            try container.encode(addedSecrets, forKey: .addedSecrets)
+            try container.encode(fixedMode, forKey: .fixedMode)
+            try container.encode(addedGitignore, forKey: .addedGitignore)
+        }
     }
 
     public var path: String { layout.path(profile.envFile) }
@@ -86,9 +105,25 @@ public struct EnvProvisioner: Sendable {
 
     /// Makes sure `.gitignore` at the project root ignores `.env.*` (and this file if it is named otherwise).
     func ensureGitignored() throws -> Bool {
+        let wanted = missingGitignoreLines()
+        guard !wanted.isEmpty else { return false }
+        let gitignore = layout.path(".gitignore")
+        var updated = (try? String(contentsOfFile: gitignore, encoding: .utf8)) ?? ""
+        if !updated.isEmpty && !updated.hasSuffix("\n") { updated += "\n" }
+        updated += "# generated secrets and launch state (added by launch)\n" + wanted.joined(separator: "\n") + "\n"
+        let mode = AtomicFile.mode(of: gitignore) ?? 0o644
+        try AtomicFile.write(updated, to: gitignore, mode: mode)
+        return true
+    }
+
+    /// The lines `.gitignore` at the project root lacks (nothing when an enclosing one already has them).
+    func missingGitignoreLines() -> [String] {
         let gitignore = layout.path(".gitignore")
         let text = (try? String(contentsOfFile: gitignore, encoding: .utf8)) ?? ""
+        // Patterns of enclosing .gitignore files count too: a project inside a repository that already ignores
+        // these (the quickstart inside this one) must not get a tracked file rewritten at run time.
         let patterns = Set(text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) })
+            .union(Self.inheritedPatterns(above: layout.root))
         var wanted: [String] = []
         if !patterns.contains(".env.*") && !patterns.contains(".env*") { wanted.append(".env.*") }
         let name = profile.envFile
@@ -98,12 +133,25 @@ public struct EnvProvisioner: Sendable {
         // Run reports and locks; a temporary file a crash left behind mid-write.
         if !patterns.contains(".launch/") && !patterns.contains(".launch") { wanted.append(".launch/") }
         if !patterns.contains(".*.launch-*") { wanted.append(".*.launch-*") }
-        guard !wanted.isEmpty else { return false }
-        var updated = text
-        if !updated.isEmpty && !updated.hasSuffix("\n") { updated += "\n" }
-        updated += "# generated secrets and launch state (added by launch)\n" + wanted.joined(separator: "\n") + "\n"
-        let mode = AtomicFile.mode(of: gitignore) ?? 0o644
-        try AtomicFile.write(updated, to: gitignore, mode: mode)
-        return true
+        return wanted
+    }
+
+    /// Unanchored patterns (no `/` but a trailing one) of the `.gitignore` files in the directories above `root`, up
+    /// to the repository's top (the directory holding `.git`); nothing when `root` is not inside a repository.
+    static func inheritedPatterns(above root: String) -> Set<String> {
+        var found: Set<String> = []
+        var directory = URL(fileURLWithPath: root).standardizedFileURL
+        guard !FileManager.default.fileExists(atPath: directory.appendingPathComponent(".git").path) else { return [] }
+        while directory.path != "/" {
+            directory = directory.deletingLastPathComponent()
+            let text = (try? String(contentsOfFile: directory.appendingPathComponent(".gitignore").path, encoding: .utf8)) ?? ""
+            for line in text.split(whereSeparator: \.isNewline) {
+                let pattern = line.trimmingCharacters(in: .whitespaces)
+                guard !pattern.isEmpty, !pattern.hasPrefix("#"), !pattern.hasPrefix("!") else { continue }
+                if !pattern.dropLast(pattern.hasSuffix("/") ? 1 : 0).contains("/") { found.insert(pattern) }
+            }
+            if FileManager.default.fileExists(atPath: directory.appendingPathComponent(".git").path) { return found }
+        }
+        return []
     }
 }

@@ -6,9 +6,12 @@ struct Diagnostics: Sendable {
     let environment: String
     let project: String
     let logLines: Int
+    /// The stack's own Compose command (files, env file), so a reproduce hint runs as printed.
+    let compose: Compose?
 
-    init(client: EngineClient, redact: Redactor, environment: String, project: String, logLines: Int = 40) {
+    init(client: EngineClient, redact: Redactor, environment: String, project: String, compose: Compose? = nil, logLines: Int = 40) {
         self.client = client
+        self.compose = compose
         self.redact = redact
         self.environment = environment
         self.project = project
@@ -52,6 +55,11 @@ struct Diagnostics: Sendable {
             nextStep: redact(nextStep(service: service, failure: failure, hasProbes: !probes.isEmpty, hasLogs: !logs.isEmpty)))
     }
 
+    /// `docker compose --project-name … --file … --env-file … up <service>`: the exact command, runnable as printed.
+    func reproduce(_ service: String) -> String {
+        compose?.up(services: [service]).description ?? "docker compose --project-name \(project) up \(service)"
+    }
+
     /// One next step. Never points at a log that is empty: then it says so and how to see more.
     func nextStep(service: String, failure: FailureKind, hasProbes: Bool, hasLogs: Bool) -> String {
         let readLog = hasLogs ? "read the log above" : "it printed nothing before failing"
@@ -63,7 +71,7 @@ struct Diagnostics: Sendable {
         case .exited(125):
             "the engine could not run \(service) (exit 125): check its compose options"
         case .exited:
-            "\(readLog); reproduce with `docker compose -p \(project) up \(service)`, or rerun with `launch \(environment) --keep-on-failure` and inspect it"
+            "\(readLog); reproduce with `\(reproduce(service))`, or rerun with `launch \(environment) --keep-on-failure` and inspect it"
         case .oomKilled:
             "raise \(service)'s memory limit (deploy.resources.limits.memory) or free memory on the host"
         case .restartLoop:

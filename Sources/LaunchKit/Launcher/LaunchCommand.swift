@@ -60,7 +60,7 @@ public enum LaunchCommand {
         let result = LaunchResult(
             environment: profile.name, project: profile.compose.project, outcome: outcome, exitCode: failure.exitCode.rawValue,
             startedAt: startedAt, seconds: context.now().timeIntervalSince(startedAt), phases: [], services: [], degraded: [],
-            urls: profile.urls, rollback: nil, error: redact(([failure.summary] + failure.evidence).joined(separator: "; ")))
+            urls: profile.urls, rollback: nil, error: redact(([failure.summary] + failure.evidence).joined(separator: "\n")))
         _ = try? store.save(result)
     }
 }

@@ -156,7 +156,7 @@ public struct Launcher: Sendable {
         let outcome = await orchestrator.run(containers: created, events: events, since: since)
         let startSeconds = startBegan.duration(to: timeline.clock.now).seconds
 
-        let diagnostics = Diagnostics(client: client, redact: redact, environment: profile.name, project: plan.project)
+        let diagnostics = Diagnostics(client: client, redact: redact, environment: profile.name, project: plan.project, compose: plan.composeCommand)
         var services: [LaunchResult.ServiceResult] = []
         for run in outcome.services {
             var diagnosis: Diagnosis?
@@ -259,9 +259,14 @@ public struct Launcher: Sendable {
             if service.builds { missingBuild.append(service.name) } else if service.image != nil { missingPull.append(service.name) }
         }
         if !missingPull.isEmpty {
-            try await runStreaming(plan.composeCommand.pull(services: missingPull), what: "pulling images for \(missingPull.joined(separator: ", "))",
-                report: report, redact: redact,
-                hint: "check the network and registry credentials (`docker login`), or pull the images yourself")
+            do {
+                try await runStreaming(plan.composeCommand.pull(services: missingPull), what: "pulling images for \(missingPull.joined(separator: ", "))",
+                    report: report, redact: redact,
+                    hint: "check the network and registry credentials (`docker login`), or pull the images yourself")
+            } catch let failure as PhaseFailure {
+                let images = Set(missingPull.compactMap { plan.stack.service($0)?.image })
+                throw await Self.explainPull(failure, images: images.sorted())
+            }
         }
         if !missingBuild.isEmpty {
             try await runStreaming(plan.composeCommand.build(services: missingBuild), what: "building \(missingBuild.joined(separator: ", "))",
@@ -272,6 +277,39 @@ public struct Launcher: Sendable {
             ? "all present locally" : "pulled \(missingPull.count), built \(missingBuild.count)"
         return ((), detail)
     }
+
+    /// A failed pull whose registries do not answer at all is not a credentials problem: say so, and point at
+    /// the quickstart, which needs no registry. Decided by probing the registries, not by reading Compose's words.
+    static func explainPull(_ failure: PhaseFailure, images: [String], timeout: Duration = .seconds(3)) async -> PhaseFailure {
+        let registries = Array(Set(images.map(ImageChecks.registry(for:))))
+        let unreachable = await withTaskGroup(of: (ImageChecks.Registry, ImageChecks.Reachability).self) { group in
+            for registry in registries {
+                group.addTask {
+                    (registry, ImageChecks.reachability(await TCPProbe.connect(host: registry.host, port: registry.port, timeout: timeout), timeout: timeout))
+                }
+            }
+            var found: [String] = []
+            for await (registry, reachability) in group {
+                if case .unreachable(let reason) = reachability { found.append("\(registry): \(reason)") }
+            }
+            return found.sorted()
+        }
+        return Self.pullFailure(failure, unreachable: unreachable, registries: registries.count)
+    }
+
+    /// Pure: the pull failure, rewritten when every registry it needed was unreachable.
+    static func pullFailure(_ failure: PhaseFailure, unreachable: [String], registries: Int) -> PhaseFailure {
+        guard !unreachable.isEmpty, unreachable.count == registries else { return failure }
+        var explained = failure
+        explained.summary = "images could not be pulled: no registry answers; nothing was started"
+        explained.evidence = unreachable.map { "registry \($0)" } + failure.evidence.suffix(5)
+        explained.hint = Self.quickstartHint
+        return explained
+    }
+
+    /// Where to go when this machine has no registry: the stack that needs none.
+    public static let quickstartHint =
+        "without a registry, run the quickstart, which needs only local images: `launch --project-dir examples/quickstart demo` in the launch repository"
 
     func runStreaming(_ command: Command, what: String, report: ProgressReporter, redact: Redactor, hint: String) async throws {
         let tail = LineBuffer(limit: 20)
@@ -315,7 +353,11 @@ public struct Launcher: Sendable {
 public struct CreateFailure: LaunchFailure {
     public var evidence: [String]
     public var command: String
-    public var summary: String { "Compose could not create the stack; what this run created was rolled back" }
+    /// False for the per-service commands, which change only what they name and undo nothing.
+    public var rolledBack = true
+    public var summary: String {
+        rolledBack ? "Compose could not create the stack; what this run created was rolled back" : "Compose could not create the containers"
+    }
     public var hint: String? { "read Compose's message above; `\(command)` reproduces it" }
     public var exitCode: ExitStatus { .launchFailed }
 }

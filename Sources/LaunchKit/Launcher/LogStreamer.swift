@@ -1,3 +1,5 @@
+import Foundation
+
 /// `launch logs`: every matching container's `docker logs`, merged line by line with a service prefix,
 /// secrets redacted, to stdout.
 public struct LogStreamer: Sendable {
@@ -13,12 +15,18 @@ public struct LogStreamer: Sendable {
         self.profile = profile
     }
 
-    public func stream(services: [String], follow: Bool, tail: Int?) async throws {
-        let containers = try await client.listContainers(all: true, labels: ["com.docker.compose.project=\(profile.compose.project)"])
+    /// `since`: as `docker logs --since` takes it (`10m`, RFC 3339, Unix seconds). With `follow`, a container
+    /// that starts again (a restart, or a new one after a recreate) is picked up from its start event: the
+    /// stream goes on until Ctrl-C.
+    public func stream(services: [String], follow: Bool, tail: Int?, since: String? = nil) async throws {
+        let label = ["com.docker.compose.project=\(profile.compose.project)"]
+        // Subscribed before listing, so a container that starts in between is not missed.
+        let subscribedAt = Int64((Date().timeIntervalSince1970 * 1e9).rounded(.down))
+        let containers = try await client.listContainers(all: true, labels: label)
             .filter { services.isEmpty || services.contains($0.labels["com.docker.compose.service"] ?? "") }
             .sorted { $0.name < $1.name }
         guard !containers.isEmpty else {
-            let known = Set(try await client.listContainers(all: true, labels: ["com.docker.compose.project=\(profile.compose.project)"])
+            let known = Set(try await client.listContainers(all: true, labels: label)
                 .compactMap { $0.labels["com.docker.compose.service"] })
             throw UsageError(
                 services.isEmpty ? "\(profile.name) has no containers" : "no containers for \(services.joined(separator: ", ")) in \(profile.name)",
@@ -30,15 +38,38 @@ public struct LogStreamer: Sendable {
         let console = context.console
         let runner = context.runner
         let docker = context.docker
+        let client = self.client
+        func prefix(service: String?, name: String) -> String {
+            let label = containers.filter { $0.labels["com.docker.compose.service"] == service }.count > 1 ? name : (service ?? name)
+            return Text.pad(label, max(width, label.count)) + " | "
+        }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for container in containers {
-                let label = containers.filter { $0.labels["com.docker.compose.service"] == container.labels["com.docker.compose.service"] }.count > 1
-                    ? container.name : (container.labels["com.docker.compose.service"] ?? container.name)
-                let prefix = Text.pad(label, max(width, label.count)) + " | "
+                let lead = prefix(service: container.labels["com.docker.compose.service"], name: container.name)
                 group.addTask {
-                    _ = try await runner.stream(docker.logs(container: container.id, follow: follow, tail: tail)) { _, line in
-                        console.data(prefix + redact(line))
+                    _ = try await runner.stream(docker.logs(container: container.id, follow: follow, tail: tail, since: since)) { _, line in
+                        console.data(lead + redact(line))
                     }
+                }
+            }
+            guard follow else { return }
+            group.addTask {
+                let events = client.events(sinceNanoseconds: subscribedAt, labels: label, actions: ["start"])
+                try await withThrowingTaskGroup(of: Void.self) { followers in
+                    for try await event in events {
+                        guard let id = event.containerID, let service = event.actor.attributes["com.docker.compose.service"],
+                            services.isEmpty || services.contains(service), event.actor.attributes["com.docker.compose.oneoff"] != "True"
+                        else { continue }
+                        let lead = prefix(service: service, name: event.actor.attributes["name"] ?? id)
+                        // From its start on: what came before was printed by the stream that just ended.
+                        let from = String(format: "%.9f", Double(event.timeNano) / 1e9)
+                        followers.addTask {
+                            _ = try await runner.stream(docker.logs(container: id, follow: true, since: from)) { _, line in
+                                console.data(lead + redact(line))
+                            }
+                        }
+                    }
+                    try await followers.waitForAll()
                 }
             }
             try await group.waitForAll()

@@ -179,9 +179,17 @@ public struct Teardown: Sendable {
         }
         let containers = Array(groups.joined())
         var report = Report(project: project, removedContainers: [], removedNetworks: [], removedVolumes: [], keptVolumes: [])
+        let labelled = Set(try await client.listVolumes(labels: label).map(\.name))
         for container in containers {
-            try await client.removeContainer(container.id, force: true, volumes: false)
+            // With --volumes, the anonymous volumes Compose made for the containers go with them, and are reported.
+            try await client.removeContainer(container.id, force: true, volumes: removeVolumes)
             report.removedContainers.append(container.name)
+            let anonymous = container.volumeNames.filter { !labelled.contains($0) }
+            if removeVolumes {
+                report.removedVolumes += anonymous
+            } else {
+                report.keptVolumes += anonymous
+            }
         }
         for network in try await client.listNetworks(labels: label) {
             try await client.removeNetwork(network.id)

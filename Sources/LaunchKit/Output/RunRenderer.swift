@@ -17,7 +17,7 @@ public enum RunRenderer {
     /// from its start to ready (`█`), or to the end of the start phase when it never got ready (`░`, then ✗).
     public static func report(_ run: RecordedRun, width: Int = 48) -> [String] {
         var lines = ["run \(run.id): \(run.environment) (\(run.project)), \(run.outcome) in \(String(format: "%.2fs", run.seconds))"]
-        if let error = run.error { lines.append("error: \(error)") }
+        if let error = run.error { lines += errorLines(error) }
         if !run.phases.isEmpty {
             lines.append("phases: " + run.phases.map { "\($0.name) \(String(format: "%.2fs", $0.seconds))" + ($0.status == "ok" ? "" : " (\($0.status))") }.joined(separator: " · "))
         }
@@ -66,9 +66,21 @@ public enum RunRenderer {
             lines.append("")
             for service in failures {
                 lines.append("✗ \(service.name) (\(service.serviceClass)): \(service.failure?.reason ?? "") [\(service.failure?.classification ?? "")]")
+                if let next = service.failure?.nextStep, !next.isEmpty { lines.append("    next: \(next)") }
             }
         }
         return lines
+    }
+
+    /// A recorded error holds the summary and each failed check (with its `fix:` line): one line each, so the
+    /// fix of one check never runs into the next check. Older reports joined them with "; ".
+    static func errorLines(_ error: String) -> [String] {
+        let parts = error.contains("\n") ? error.split(separator: "\n", omittingEmptySubsequences: true).map(String.init) : [error]
+        guard let first = parts.first else { return [] }
+        return ["error: \(first)"] + parts.dropFirst().map { line in
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            return trimmed.hasPrefix("fix:") ? "      \(trimmed)" : "  \(trimmed)"
+        }
     }
 
     static func niceStep(_ raw: Double) -> Double {

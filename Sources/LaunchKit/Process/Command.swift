@@ -96,4 +96,12 @@ public protocol ProcessRunning: Sendable {
     func stream(
         _ command: Command, onLine: @escaping @Sendable (OutputStream, String) -> Void
     ) async throws -> Int32
+    /// Runs with this process's standard input, output and error handed to the child (a terminal stays a
+    /// terminal, so `docker compose exec` can allocate a TTY); returns the exit status.
+    func interactive(_ command: Command) async throws -> Int32
+}
+
+extension ProcessRunning {
+    /// Runners that cannot hand over the terminal (test fakes) run the command to completion instead.
+    public func interactive(_ command: Command) async throws -> Int32 { try await run(command).status }
 }

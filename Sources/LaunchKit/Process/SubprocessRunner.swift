@@ -84,6 +84,17 @@ public struct SubprocessRunner: ProcessRunning {
         }
     }
 
+    public func interactive(_ command: Command) async throws -> Int32 {
+        do {
+            let result = try await Subprocess.run(
+                configuration(for: command), input: .currentStandardInput, output: .currentStandardOutput,
+                error: .currentStandardError)
+            return Self.status(result.terminationStatus)
+        } catch let error as SubprocessError {
+            throw Self.translate(error, command)
+        }
+    }
+
     private func configuration(for command: Command) -> Configuration {
         var updates: [Environment.Key: String?] = [:]
         for (key, value) in command.environment {

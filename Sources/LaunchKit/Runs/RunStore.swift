@@ -14,6 +14,9 @@ public struct RecordedRun: Sendable, Decodable {
             public var failure: String
             public var reason: String
             public var classification: String
+            /// Absent in reports written before it was recorded.
+            public var nextStep: String?
+            enum CodingKeys: String, CodingKey { case failure, reason, classification, nextStep = "next_step" }
         }
         public var name: String
         public var serviceClass: String

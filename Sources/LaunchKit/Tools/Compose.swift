@@ -73,6 +73,9 @@ public struct Compose: Sendable, Hashable {
         flavor.supportsJSONConfig ? command(["config", "--format", "json"]) : command(["config"])
     }
 
+    /// The resolved model as YAML, which `docker compose -f - config` reads back (`launch config`).
+    public func configYAML() -> Command { command(["config"]) }
+
     /// Pulls the images of `services` (all when empty); images with a `build:` section are built instead.
     public func pull(services: [String] = []) -> Command {
         command(["pull", "--ignore-buildable"] + services)
@@ -84,6 +87,25 @@ public struct Compose: Sendable, Hashable {
     /// container itself the moment its dependencies are ready.
     public func create(services: [String] = []) -> Command {
         command(["up", "--no-start", "--no-build", "--pull", "never"] + services)
+    }
+
+    /// Creates and starts `services` in the foreground, as Compose alone would: what a reproduce hint prints.
+    public func up(services: [String]) -> Command { command(["up"] + services) }
+
+    /// Creates what `services` need without starting anything, for the per-service commands. `recreate: false`
+    /// keeps existing containers as they are (`launch start`); otherwise Compose recreates those whose
+    /// configuration changed. Not `--no-deps`: Compose then hashes the service without its `depends_on` and
+    /// recreates it even when nothing changed.
+    public func create(services: [String], recreate: Bool) -> Command {
+        command(["up", "--no-start", "--no-build", "--pull", "never"] + (recreate ? [] : ["--no-recreate"]) + services)
+    }
+
+    /// `<service> <hash>` lines: the configuration hash Compose stamps on containers (`com.docker.compose.config-hash`).
+    public func configHashes(services: [String]) -> Command { command(["config", "--hash", services.joined(separator: ",")]) }
+
+    /// Runs `arguments` in `service`'s running container; `tty: false` when stdin or stdout is not a terminal.
+    public func exec(service: String, arguments: [String], tty: Bool) -> Command {
+        command(["exec"] + (tty ? [] : ["--no-TTY"]) + [service] + arguments)
     }
 
     /// Stops and removes the project's containers and networks; volumes only when asked.

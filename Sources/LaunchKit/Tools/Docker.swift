@@ -46,10 +46,12 @@ public struct Docker: Sendable, Hashable {
     }
 
     /// One container's logs; `follow` keeps streaming until cancelled.
-    public func logs(container: String, follow: Bool = false, tail: Int? = nil) -> Command {
+    /// `since`: a duration (`10m`), an RFC 3339 time or Unix seconds, as `docker logs` takes it.
+    public func logs(container: String, follow: Bool = false, tail: Int? = nil, since: String? = nil) -> Command {
         var arguments = ["logs"]
         if follow { arguments.append("--follow") }
         if let tail { arguments += ["--tail", String(tail)] }
+        if let since { arguments += ["--since", since] }
         return command(arguments + [container])
     }
 }

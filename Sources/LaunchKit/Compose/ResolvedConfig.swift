@@ -1,0 +1,52 @@
+import Foundation
+import Yams
+
+/// `launch config <env>`: the compose model `launch <env>` would run — profile files, GPU overlay and env file
+/// applied — as the YAML Compose itself renders (`docker compose config`), so `docker compose -f - config` reads it
+/// back. Secret values are replaced by `***` unless asked for.
+public struct ResolvedConfig: Sendable {
+    public let context: LaunchContext
+    public let layout: ProjectLayout
+    public let profile: Profile
+
+    public init(context: LaunchContext, layout: ProjectLayout, profile: Profile) {
+        self.context = context
+        self.layout = layout
+        self.profile = profile
+    }
+
+    public func render(showSecrets: Bool) async throws -> String {
+        let plan = try await Planner(context: context, layout: layout).plan(profile)
+        let redact = EnvProvisioner(layout: layout, profile: profile).redactor(environment: context.environment)
+        let output = try await context.runner.run(plan.composeCommand.configYAML())
+        guard output.succeeded else {
+            throw ConfigurationError(
+                output.stderr.split(whereSeparator: \.isNewline).map {
+                    ConfigProblem(SourceLocation(file: "docker compose config", line: 0), redact(String($0)))
+                } + [ConfigProblem(SourceLocation(file: "docker compose config", line: 0), "Compose rejected the stack (exit \(output.status))",
+                    hint: "`launch plan \(profile.name)` shows the files and the env file in use")])
+        }
+        return showSecrets ? output.stdout : try Self.redacted(output.stdout, redact: redact)
+    }
+
+    /// Redacts scalar by scalar and emits the tree again, so a value that became `***` is quoted (a bare `***`
+    /// would be a YAML alias) and the file stays valid.
+    static func redacted(_ yaml: String, redact: Redactor) throws -> String {
+        guard let node = try Yams.compose(yaml: yaml) else { return yaml }
+        return try Yams.serialize(node: redacted(node, redact: redact), width: -1)
+    }
+
+    static func redacted(_ node: Node, redact: Redactor) -> Node {
+        switch node {
+        case .scalar(let scalar):
+            let clean = redact(scalar.string)
+            return clean == scalar.string ? node : Node(clean, .implicit, .singleQuoted)
+        case .mapping(let mapping):
+            return Node(mapping.map { ($0.key, redacted($0.value, redact: redact)) }, mapping.tag, mapping.style)
+        case .sequence(let sequence):
+            return Node(sequence.map { redacted($0, redact: redact) }, sequence.tag, sequence.style)
+        case .alias:
+            return node
+        }
+    }
+}

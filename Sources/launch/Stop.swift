@@ -1,0 +1,28 @@
+import ArgumentParser
+import LaunchKit
+
+struct Stop: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Stop services; their containers stay, for `launch start`.",
+        discussion: """
+            Takes the project's lock. Stops only the services named (dependents among them first) and says which \
+            running services depend on them.
+
+            Examples:
+              launch stop dev openwebui
+              launch stop demo worker
+            """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var target: ServiceArguments
+    @Flag(help: "Write the outcome as JSON to stdout.") var json = false
+
+    func run() async throws {
+        try await execute(global) { context in
+            let catalog = try context.catalog(projectDirectory: global.projectDirectory)
+            let control = ServiceControl(context: context, layout: catalog.layout, profile: try catalog.profile(named: target.environment))
+            try show(try await control.stop(target.services), json: json, context: context)
+            return .success
+        }
+    }
+}

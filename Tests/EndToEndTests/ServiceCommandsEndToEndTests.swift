@@ -1,0 +1,189 @@
+import Foundation
+import LaunchKit
+import Testing
+
+/// `restart`, `stop`, `start`, `exec`, `config`, a registry that does not answer, and a suite that leaves no
+/// image behind — the real binary against a real engine, one compose project per test.
+@Suite("per-service commands against a real engine", .tags(.docker), .serialized, .enabled(if: E2E.enabled))
+struct ServiceCommandsEndToEndTests {
+    static let image = Busybox.image
+    static let probe = #"{test: ["CMD", "test", "-f", "/tmp/ok"], interval: 250ms, timeout: 1s, retries: 3, start_period: 10s}"#
+
+    /// db → api (uses the secret) → worker (optional, restarts with api).
+    static func stack(apiMode: String = "one") -> String {
+        """
+        services:
+          db:
+            image: \(image)
+            command: ["sh", "-c", "trap 'exit 0' TERM; touch /tmp/ok; sleep 3600 & wait"]
+            healthcheck: \(probe)
+          api:
+            image: \(image)
+            command: ["sh", "-c", "trap 'exit 0' TERM; echo api up; touch /tmp/ok; sleep 3600 & wait"]
+            environment: {API_TOKEN: "${API_TOKEN}", MODE: "\(apiMode)"}
+            healthcheck: \(probe)
+            depends_on: {db: {condition: service_healthy}}
+          worker:
+            image: \(image)
+            command: ["sh", "-c", "trap 'exit 0' TERM; echo worker up; sleep 3600 & wait"]
+            depends_on: {api: {condition: service_healthy, restart: true}}
+        """
+    }
+
+    static func up(_ project: TestProject) async throws {
+        try project.writeProfile(extra: "secrets: {API_TOKEN: {length: 32}}\nservices: {optional: [worker]}\nhealth: {retries: 0, stability: 500ms}",
+            stack: stack())
+        let up = try await project.launch(["demo", "--no-cleanup"])
+        try #require(up.status == 0, "\(up.stderr)")
+    }
+
+    func inspect(_ container: String, _ format: String) async throws -> String {
+        try await E2E.docker(["inspect", "--format", format, container]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    @Test func restartOfOneServiceLeavesTheOthersAloneAndWaitsUntilItIsReady() async throws {
+        try await E2E.withProject { project in
+            try await Self.up(project)
+            let db = "\(project.name)-db-1", api = "\(project.name)-api-1", worker = "\(project.name)-worker-1"
+            let dbBefore = try await inspect(db, "{{.Id}} {{.State.StartedAt}}")
+            let apiBefore = try await inspect(api, "{{.Id}} {{.State.StartedAt}}")
+            let workerBefore = try await inspect(worker, "{{.State.StartedAt}}")
+
+            let restart = try await project.launch(["restart", "demo", "api", "--json"])
+            #expect(restart.status == 0, "\(restart.stderr)")
+            let outcome = try #require(try JSONSerialization.jsonObject(with: Data(restart.stdout.utf8)) as? [String: Any])
+            let services = (outcome["services"] as? [[String: Any]]) ?? []
+            #expect(services.map { $0["name"] as? String } == ["api", "worker"])  // worker has restart: true
+            #expect(services.allSatisfy { $0["state"] as? String == "ready" })
+            #expect(services.first?["action"] as? String == "restarted")
+            // Ready means healthy by the engine's word, at the moment launch returned.
+            #expect(try await inspect(api, "{{.State.Health.Status}}") == "healthy")
+            #expect(try await inspect(db, "{{.Id}} {{.State.StartedAt}}") == dbBefore, "db was touched")
+            let apiAfter = try await inspect(api, "{{.Id}} {{.State.StartedAt}}")
+            #expect(apiAfter.split(separator: " ").first == apiBefore.split(separator: " ").first, "unchanged api was recreated")
+            #expect(apiAfter != apiBefore, "api was not restarted")
+            #expect(try await inspect(worker, "{{.State.StartedAt}}") != workerBefore, "worker (restart: true) did not follow")
+
+            // A changed configuration is recreated, not restarted.
+            try project.write("compose/stack.yml", Self.stack(apiMode: "two"))
+            let recreate = try await project.launch(["restart", "demo", "api"])
+            #expect(recreate.status == 0, "\(recreate.stderr)")
+            #expect(recreate.stderr.contains("recreated"), "\(recreate.stderr)")
+            #expect(try await inspect(api, "{{.Id}}") != String(apiAfter.split(separator: " ").first ?? ""))
+            #expect(try await inspect(api, "{{range .Config.Env}}{{println .}}{{end}}").contains("MODE=two"))
+            #expect(try await inspect(db, "{{.Id}} {{.State.StartedAt}}") == dbBefore, "db was touched")
+
+            let unknown = try await project.launch(["restart", "demo", "apu"])
+            #expect(unknown.status == 64)
+            #expect(unknown.stderr.contains("did you mean `api`?"))
+        }
+    }
+
+    @Test func stopAndStartAnOptionalService() async throws {
+        try await E2E.withProject { project in
+            try await Self.up(project)
+            let worker = "\(project.name)-worker-1", api = "\(project.name)-api-1"
+            let apiStarted = try await inspect(api, "{{.State.StartedAt}}")
+            let stop = try await project.launch(["stop", "demo", "worker"])
+            #expect(stop.status == 0, "\(stop.stderr)")
+            #expect(stop.stderr.contains("worker"), "\(stop.stderr)")
+            #expect(try await inspect(worker, "{{.State.Running}}") == "false")
+            #expect(try await inspect(api, "{{.State.Running}}") == "true")
+
+            let start = try await project.launch(["start", "demo", "worker"])
+            #expect(start.status == 0, "\(start.stderr)")
+            #expect(try await inspect(worker, "{{.State.Running}}") == "true")
+            #expect(try await inspect(api, "{{.State.StartedAt}}") == apiStarted, "start touched a ready dependency")
+
+            // After a stop of api too, start worker brings api up first.
+            let stopBoth = try await project.launch(["stop", "demo", "worker", "api"])
+            #expect(stopBoth.status == 0, "\(stopBoth.stderr)")
+            let again = try await project.launch(["start", "demo", "worker", "--json"])
+            #expect(again.status == 0, "\(again.stderr)")
+            let names = ((try? JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [String: Any])?["services"] as? [[String: Any]])?
+                .compactMap { $0["name"] as? String }
+            #expect(names == ["api", "worker"])
+            #expect(try await inspect(api, "{{.State.Health.Status}}") == "healthy")
+        }
+    }
+
+    @Test func execRunsACommandAndReturnsItsExitCode() async throws {
+        try await E2E.withProject { project in
+            try await Self.up(project)
+            let echo = try await project.launch(["exec", "demo", "api", "--", "sh", "-c", "echo from-$MODE"])
+            #expect(echo.status == 0, "\(echo.stderr)")
+            #expect(echo.stdout.contains("from-one"))
+            let failing = try await project.launch(["exec", "demo", "api", "--", "sh", "-c", "exit 7"])
+            #expect(failing.status == 7)
+            _ = try await project.launch(["stop", "demo", "worker"])
+            let stopped = try await project.launch(["exec", "demo", "worker", "--", "true"])
+            #expect(stopped.status == 64)
+            #expect(stopped.stderr.contains("launch start demo worker"))
+        }
+    }
+
+    @Test func configIsRedactedYAMLThatComposeAccepts() async throws {
+        try await E2E.withProject { project in
+            try project.writeProfile(extra: "secrets: {API_TOKEN: {length: 32}}", stack: Self.stack())
+            _ = try await project.launch(["env", "demo"])
+            let secret = try #require(EnvFile(parsing: try project.read(".env.demo")).values["API_TOKEN"])
+            let config = try await project.launch(["config", "demo"])
+            #expect(config.status == 0, "\(config.stderr)")
+            #expect(!config.all.contains(secret))
+            #expect(config.stdout.contains("API_TOKEN: '***'"), "\(config.stdout)")
+
+            let accepted = try Self.composeConfig(stdin: config.stdout)
+            #expect(accepted.status == 0, "\(accepted.stderr)")
+            #expect(accepted.stdout.contains("worker"))
+
+            let shown = try await project.launch(["config", "demo", "--show-secrets"])
+            #expect(shown.stdout.contains(secret))
+        }
+    }
+
+    /// `docker compose -f - config` with `text` on standard input.
+    static func composeConfig(stdin text: String) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["docker", "compose", "-f", "-", "config"]
+        let input = Pipe(), output = Pipe(), error = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        input.fileHandleForWriting.write(Data(text.utf8))
+        try input.fileHandleForWriting.close()
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        let err = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+    }
+
+    @Test func aPullThatNoRegistryAnswersPointsAtTheQuickstart() async throws {
+        try await E2E.withProject { project in
+            // Port 9 on loopback: nothing listens, so the registry refuses at once.
+            try project.writeProfile(stack: "services:\n  api:\n    image: 127.0.0.1:9/\(project.name)/none:1\n")
+            let result = try await project.launch(["demo", "--no-network", "--no-cleanup"])
+            #expect(result.status == 2, "\(result.stderr)")
+            #expect(result.stderr.contains("no registry answers"), "\(result.stderr)")
+            #expect(result.stderr.contains("registry 127.0.0.1:9"))
+            #expect(result.stderr.contains("launch --project-dir examples/quickstart demo"))
+        }
+    }
+
+    @Test func aProjectLeavesNoImageBehindEvenOneAContainerStillUses() async throws {
+        var name = ""
+        try await E2E.withProject { project in
+            name = project.name
+            let base = try await E2E.docker(["create", Self.image, "true"])
+            let id = base.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let commit = try await E2E.docker(["commit", "--change", "LABEL launch.e2e=\(project.name)", id, "\(project.name)-img:latest"])
+            _ = try await E2E.docker(["rm", "-f", id])
+            try #require(commit.status == 0, "\(commit.stderr)")
+            let run = try await E2E.docker(["create", "--label", "com.docker.compose.project=\(project.name)", "\(project.name)-img:latest", "true"])
+            try #require(run.status == 0, "\(run.stderr)")
+        }
+        let left = try await E2E.docker(["images", "-aq", "--filter", "label=launch.e2e=\(name)"])
+        #expect(left.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "images left: \(left.stdout)")
+    }
+}
