@@ -130,14 +130,17 @@ def engine_start_latency(samples=5):
     """The engine's own cost of starting a created container (POST /containers/{id}/start over the socket),
     measured in the same run: the part of every dependency edge that no launcher can remove."""
     import socket
+    # The engine's own API version: an engine with an API floor (Docker 29, DOCKER_MIN_API_VERSION) refuses older ones.
+    api = subprocess.run(["docker", "version", "--format", "{{.Server.APIVersion}}"], capture_output=True, text=True).stdout.strip() or "1.41"
     times = []
     for _ in range(samples):
         cid = subprocess.run(["docker", "create", "--label", "launch-bench=1", IMAGE, "sleep", "60"],
                              capture_output=True, text=True).stdout.strip()
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.connect("/var/run/docker.sock")
+        host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+        sock.connect(host[len("unix://"):] if host.startswith("unix://") else "/var/run/docker.sock")
         began = time.time()
-        sock.sendall(f"POST /v1.41/containers/{cid}/start HTTP/1.1\r\nHost: docker\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".encode())
+        sock.sendall(f"POST /v{api}/containers/{cid}/start HTTP/1.1\r\nHost: docker\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".encode())
         while sock.recv(4096):
             pass
         times.append(time.time() - began)

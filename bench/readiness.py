@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Benchmark: readiness faster than the healthcheck interval, and scale (issue "Readiness faster than the
+healthcheck interval"). Runs `launch` and `docker compose up -d --wait` side by side on the same stacks, in one
+run, against the engine DOCKER_HOST names, and prints medians, the launch/compose ratio and the critical-path floor.
+
+Stacks (every service becomes ready about `ready_after` seconds after it starts; its healthcheck passes from then):
+  interval5   4-deep chain, healthcheck interval 5 s          floor = 4 x (ready_after + engine start)
+  interval10  4-deep chain, healthcheck interval 10 s
+  fast        4-deep chain, interval 250 ms (the existing fast-probe chain)
+  wide        10 wide x 4 deep = 40 services, interval 1 s, timeout 5 s
+  fifty       50 services: 5 levels of 10, interval 1 s, timeout 5 s
+With --start-interval every healthcheck also gets `start_interval: 250ms` and a start_period (needs Docker 25+:
+Compose refuses it on 20.10), so the engine probes fast by itself during startup.
+
+launch's own CPU time (user + system, from getrusage of the child) is reported per service.
+
+Usage: bench/readiness.py [--runs N] [--stacks interval5,wide,...] [--start-interval] [--launch PATH]
+"""
+import argparse, json, os, resource, shutil, statistics, subprocess, sys, tempfile, time, uuid
+
+IMAGE = "local/busybox:latest"
+
+
+def service(ready_after, interval, deps, start_interval):
+    check = f"test: [\"CMD\", \"test\", \"-f\", \"/tmp/ok\"], interval: {interval}, timeout: 5s, retries: 3"
+    if start_interval:
+        check += ", start_period: 60s, start_interval: 250ms"
+    lines = [f"    image: {IMAGE}",
+             f"    command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; sleep {ready_after}; touch /tmp/ok; sleep 3600 & wait\"]",
+             f"    healthcheck: {{{check}}}"]
+    if deps:
+        lines.append("    depends_on: {" + ", ".join(f"{d}: {{condition: service_healthy}}" for d in deps) + "}")
+    return "\n".join(lines)
+
+
+def layered(width, depth, ready_after, interval, start_interval):
+    parts = ["services:"]
+    for level in range(depth):
+        for index in range(width):
+            name = f"l{level}s{index}"
+            deps = [f"l{level - 1}s{index}"] if level > 0 else []
+            parts += [f"  {name}:", service(ready_after, interval, deps, start_interval)]
+    return "\n".join(parts) + "\n", width * depth, depth
+
+
+STACKS = {
+    "interval5": lambda si: layered(1, 4, 1.0, "5s", si),
+    "interval10": lambda si: layered(1, 4, 1.0, "10s", si),
+    "fast": lambda si: layered(1, 4, 1.0, "250ms", si),
+    "wide": lambda si: layered(10, 4, 1.0, "1s", si),
+    "fifty": lambda si: layered(10, 5, 1.0, "1s", si),
+}
+
+
+def engine_start_latency():
+    """The engine's own time to start a created container, measured now (part of every edge's floor)."""
+    times = []
+    for _ in range(3):
+        cid = subprocess.run(["docker", "create", "--label", "launch-bench=1", IMAGE, "sleep", "60"],
+                             capture_output=True, text=True).stdout.strip()
+        began = time.time()
+        subprocess.run(["docker", "start", cid], stdout=subprocess.DEVNULL)
+        times.append(time.time() - began)
+        subprocess.run(["docker", "rm", "-f", cid], stdout=subprocess.DEVNULL)
+    # `docker start` includes the CLI's own ~50 ms; report it as is (an upper bound).
+    return statistics.median(times)
+
+
+def measure(tool, stack_text, launch, runs_dir):
+    project = f"bench-{tool}-{uuid.uuid4().hex[:6]}"
+    root = tempfile.mkdtemp(prefix=project, dir=runs_dir)
+    os.makedirs(f"{root}/environments"); os.makedirs(f"{root}/compose")
+    open(f"{root}/compose/stack.yml", "w").write(stack_text)
+    open(f"{root}/environments/bench.yml", "w").write(
+        f"name: bench\ncompose: {{project: {project}, files: [stack.yml]}}\nhealth: {{retries: 0}}\n")
+    compose = ["docker", "compose", "-p", project, "-f", f"{root}/compose/stack.yml"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    began = time.time()
+    if tool == "launch":
+        proc = subprocess.run([launch, "bench", "--project-dir", root, "--no-cleanup", "--no-network", "--json"],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                              env={**os.environ, "CI": "true", "NO_COLOR": "1"})
+    else:
+        proc = subprocess.run(compose + ["up", "-d", "--wait"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ended = time.time()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    evidence = {}
+    if tool == "launch":
+        try:
+            for s in json.loads(proc.stdout).get("services", []):
+                evidence[s.get("readiness") or s.get("state")] = evidence.get(s.get("readiness") or s.get("state"), 0) + 1
+        except ValueError:
+            pass
+    subprocess.run(compose + ["down", "-v", "-t", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    shutil.rmtree(root, ignore_errors=True)
+    return {"tool": tool, "total": ended - began, "exit": proc.returncode, "cpu": cpu, "evidence": evidence}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--stacks", default="interval5,interval10,fast,wide,fifty")
+    parser.add_argument("--start-interval", action="store_true")
+    parser.add_argument("--launch", default=os.path.join(os.path.dirname(__file__), "..", ".build", "release", "launch"))
+    args = parser.parse_args()
+    if not os.path.exists(args.launch):
+        sys.exit(f"no launch binary at {args.launch}: run `swift build -c release` first")
+    runs_dir = tempfile.mkdtemp(prefix="launch-readiness-")
+    version = subprocess.run(["docker", "version", "--format", "{{.Server.Version}} (API {{.Server.APIVersion}})"],
+                             capture_output=True, text=True).stdout.strip()
+    start = engine_start_latency()
+    print(f"engine {version}; runs per cell {args.runs}; start_interval {'on' if args.start_interval else 'off'}; "
+          f"engine start latency {start:.3f}s (docker start, CLI included)")
+    print(f"{'stack':11} {'services':>8} {'floor':>7} {'launch':>8} {'compose':>8} {'ratio':>6} {'launch ok':>9} {'compose ok':>10} "
+          f"{'CPU/svc':>8}  launch readiness evidence")
+    rows = []
+    for name in args.stacks.split(","):
+        stack_text, count, depth = STACKS[name](args.start_interval)
+        results = {"launch": [], "compose": []}
+        for _ in range(args.runs):
+            for tool in ("launch", "compose"):
+                r = measure(tool, stack_text, args.launch, runs_dir)
+                r["stack"] = name
+                rows.append(r)
+                results[tool].append(r)
+        floor = depth * (1.0 + start)
+        med = {t: statistics.median([r["total"] for r in results[t]]) for t in results}
+        ok = {t: sum(1 for r in results[t] if r["exit"] == 0) for t in results}
+        cpu = statistics.median([r["cpu"] for r in results["launch"]]) / count * 1000
+        evidence = {}
+        for r in results["launch"]:
+            for key, value in r["evidence"].items():
+                evidence[key] = evidence.get(key, 0) + value
+        print(f"{name:11} {count:8d} {floor:6.1f}s {med['launch']:7.2f}s {med['compose']:7.2f}s {med['launch'] / med['compose']:6.2f} "
+              f"{ok['launch']:>5}/{args.runs:<3} {ok['compose']:>6}/{args.runs:<3} {cpu:6.1f}ms  {evidence}")
+    json.dump(rows, open(os.path.join(runs_dir, "results.json"), "w"), indent=1)
+    print(f"raw results: {runs_dir}/results.json")
+
+
+if __name__ == "__main__":
+    main()
