@@ -73,6 +73,10 @@ struct RedactionPropertyTests {
         let redact = Redactor(profile: Profile.fixture(secrets: ["API_TOKEN"]), envFile: file)
         #expect(redact(#"token is a\b$c-long"#) == "token is ***")
         #expect(redact(#"raw a\\b\$c-long"#) == "raw ***")
+        // As Compose 2.26 reads them (checked by hand with `docker compose run`).
+        #expect(EnvFile(parsing: #"T="ka\\b\$c\"d'e$$f z""#).resolvedValues["T"] == #"ka\b$c"d'e$f z"#)
+        #expect(EnvFile(parsing: #"T='ka\b$$c'"#).resolvedValues["T"] == #"ka\b$$c"#)
+        #expect(EnvFile(parsing: #"T=ka$$d z # comment"#).resolvedValues["T"] == "ka$d z")
     }
 
     @Test func probeOutputIsRedactedBeforeItIsCut() {

@@ -75,8 +75,9 @@ public struct EnvFile: Sendable, Hashable {
         return out
     }
 
-    /// Values as Compose hands them to a container (dotenv rules: single quotes literal; double quotes with
-    /// `\\`, `\"`, `\$`, `\n` escapes; unquoted up to an inline comment, `\$` for a literal dollar). Last wins.
+    /// Values as Compose hands them to a container (dotenv rules, checked against Compose 2.26: single quotes
+    /// literal; double quotes with `\\`, `\"`, `\$`, `\n` escapes and `$$` for `$`; unquoted up to an inline
+    /// comment, `$$` for `$`). Last wins.
     public var resolvedValues: [String: String] {
         var result: [String: String] = [:]
         for line in lines {
@@ -108,6 +109,11 @@ public struct EnvFile: Sendable, Hashable {
                     continue
                 }
                 if character == "\"" { return out }
+                if character == "$", value.index(after: index) < value.endIndex, value[value.index(after: index)] == "$" {
+                    out.append("$")
+                    index = value.index(index, offsetBy: 2)
+                    continue
+                }
                 out.append(character)
                 index = value.index(after: index)
             }
@@ -115,7 +121,7 @@ public struct EnvFile: Sendable, Hashable {
         }
         var plain = value
         if let hash = plain.range(of: " #") { plain = String(plain[..<hash.lowerBound]).trimmingCharacters(in: .whitespaces) }
-        return plain.replacingOccurrences(of: "\\$", with: "$")
+        return plain.replacingOccurrences(of: "$$", with: "$")
     }
 
     /// Appends `KEY=value` for every key not yet present; returns the keys added, in order.

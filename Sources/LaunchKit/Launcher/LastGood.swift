@@ -88,7 +88,7 @@ struct LastGood: Sendable {
         model["services"] = services
         do {
             let directory = try layout.privateStateDirectory("last-good")
-            let data = try JSONSerialization.data(withJSONObject: model, options: [.prettyPrinted, .sortedKeys])
+            let data = try JSONSerialization.data(withJSONObject: model, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
             try AtomicFile.write(String(decoding: data, as: UTF8.self) + "\n", to: (directory as NSString).appendingPathComponent("\(project).json"), mode: 0o600)
             return nil
         } catch {
@@ -119,8 +119,10 @@ struct LastGood: Sendable {
         compose.envFile = nil
         compose.baseEnvFile = nil
         let create = compose.create(services: services, dependencies: false)
-        guard let output = try? await context.runner.run(create), output.succeeded else {
-            report.problem = "Compose could not create them from the last good state (`\(create)`)"
+        let output = try? await context.runner.run(create)
+        guard let output, output.succeeded else {
+            let said = output?.stderr.split(whereSeparator: \.isNewline).last.map { ": " + redact(String($0)) } ?? ""
+            report.problem = "Compose could not create them from the last good state (`\(create)`)\(said)"
             return await finish(report, plan: plan)
         }
         let full: ComposeStack
