@@ -106,6 +106,65 @@ struct SafetyEndToEndTests {
         }
     }
 
+    @Test func aChangedConfigurationGetsPastTheBreaker() async throws {
+        try await E2E.withProject { project in
+            func stack(exit code: Int) -> String {
+                """
+                services:
+                  broken:
+                    image: \(Self.image)
+                    command: ["sh", "-c", "echo cannot start; exit \(code)"]
+                    healthcheck: {test: ["CMD", "true"], interval: 1s, start_period: 10s}
+                """
+            }
+            try project.writeProfile(extra: "health: {retries: 0}", stack: stack(exit: 7))
+            for _ in 0..<3 { #expect(try await project.launch(["demo"]).status == 1) }
+            let refused = try await project.launch(["demo"])
+            #expect(refused.status == 3, "\(refused.stderr)")
+            #expect(refused.stderr.contains("same configuration"))
+            // Someone changed the compose file: this is not the failure the breaker remembers.
+            try project.write("compose/stack.yml", stack(exit: 8))
+            let changed = try await project.launch(["demo"])
+            #expect(changed.status == 1, "\(changed.stderr)")
+            #expect(changed.stderr.contains("exited with code 8"))
+        }
+    }
+
+    @Test func downEnvAndAnotherCheckoutWaitForTheLaunchHoldingTheLock() async throws {
+        try await E2E.withProject { project in
+            try project.writeProfile(extra: Self.policy, stack: """
+                services:
+                  slow:
+                \(Self.service("trap \"exit 0\" TERM; sleep 30; touch /tmp/ok; sleep 3600 & wait"))
+                """)
+            let environment = ProcessInfo.processInfo.environment
+            let lock = ProjectLock.path(
+                engineHost: try EngineEndpoint.resolve(environment: environment).host, project: project.name, environment: environment)
+            let process = try project.spawn(["demo"])
+            var held = false
+            for _ in 0..<200 where !held {
+                try await Task.sleep(for: .milliseconds(50))
+                held = ((try? String(contentsOfFile: lock, encoding: .utf8)) ?? "").contains("\(process.processIdentifier)")
+            }
+            #expect(held)
+            let down = try await project.launch(["down", "demo"])
+            #expect(down.status == 4, "\(down.stderr)")
+            #expect(down.stderr.contains("pid \(process.processIdentifier)"))
+            #expect(try await project.launch(["env", "demo"]).status == 4)
+            // A second checkout of the same compose project on the same engine.
+            let other = FileManager.default.temporaryDirectory.appendingPathComponent("\(project.name)-checkout2").path
+            defer { try? FileManager.default.removeItem(atPath: other) }
+            try FileManager.default.copyItem(atPath: project.root + "/environments", toPath: other + "/environments")
+            try FileManager.default.copyItem(atPath: project.root + "/compose", toPath: other + "/compose")
+            let second = try await E2E.launch(["demo", "--project-dir", other], in: other)
+            #expect(second.status == 4, "\(second.stderr)")
+            #expect(second.stderr.contains(project.root))
+            process.interrupt()
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 130)
+        }
+    }
+
     @Test(arguments: [11, 12, 13])
     func secretsAsTheContainerSeesThemNeverReachLogsDiagnosesOrReports(seed: UInt64) async throws {
         var random = SeededRandomE2E(state: seed)
