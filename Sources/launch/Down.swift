@@ -25,6 +25,10 @@ struct Down: AsyncParsableCommand {
             let catalog = try context.catalog(projectDirectory: global.projectDirectory)
             let profile = try catalog.profile(named: environment)
             let client = EngineClient(context: context)
+            // Not while a launch of this project (from any checkout) is starting or rolling back.
+            let lock = try ProjectLock(context: context, root: catalog.layout.root, project: profile.compose.project, environment: profile.name,
+                command: "launch down \(profile.name)")
+            defer { lock.release() }
             if volumes {
                 let existing = try await client.listVolumes(labels: ["com.docker.compose.project=\(profile.compose.project)"]).map(\.name)
                 if !existing.isEmpty {

@@ -20,6 +20,10 @@ struct Env: AsyncParsableCommand {
         try await execute(global) { context in
             let catalog = try context.catalog(projectDirectory: global.projectDirectory)
             let profile = try catalog.profile(named: environment)
+            // A launch reads and completes the same file: one writer at a time.
+            let lock = try ProjectLock(context: context, root: catalog.layout.root, project: profile.compose.project, environment: profile.name,
+                command: "launch env \(profile.name)")
+            defer { lock.release() }
             let outcome = try EnvProvisioner(layout: catalog.layout, profile: profile).provision(now: context.now())
             if json {
                 context.console.data(try JSONOutput.encode(outcome))

@@ -1,5 +1,10 @@
 import ArgumentParser
+import Foundation
 import LaunchKit
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 @main
 struct Launch: AsyncParsableCommand {
@@ -33,6 +38,10 @@ struct Launch: AsyncParsableCommand {
     /// ArgumentParser's own entry point, plus one thing: with `--json`, a usage error (exit 64) also prints the
     /// JSON error document on stdout, so a script always gets exactly one document.
     static func main() async {
+        // Until a command installs its own handling (a launch rolls back first), Ctrl-C exits 130 at once:
+        // nothing has been created yet.
+        signal(SIGINT) { _ in _exit(130) }
+        signal(SIGTERM) { _ in _exit(143) }
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {

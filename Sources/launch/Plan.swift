@@ -30,7 +30,8 @@ func printPlan(_ context: LaunchContext, environment: String, projectDirectory: 
 {
     let catalog = try context.catalog(projectDirectory: projectDirectory)
     let profile = try catalog.profile(named: environment)
-    let plan = try await Planner(context: context, layout: catalog.layout).plan(profile)
+    var plan = try await Planner(context: context, layout: catalog.layout).plan(profile)
+    await plan.compareWithRunning(context: context)
     if json {
         context.console.data(try JSONOutput.encode(plan))
     } else {

@@ -196,7 +196,10 @@ struct DayTwoEndToEndTests {
                     healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 250ms, timeout: 1s, retries: 3, start_period: 60s}
                 """)
             let process = try project.spawn(["demo"])
-            let lock = project.root + "/.launch/locks/\(project.name).lock"
+            // Keyed by engine and compose project, in the user's own lock directory (not in the checkout).
+            let environment = ProcessInfo.processInfo.environment
+            let engine = try EngineEndpoint.resolve(environment: environment)
+            let lock = ProjectLock.path(engineHost: engine.host, project: project.name, environment: environment)
             var locked = false
             for _ in 0..<100 where !locked {
                 try await Task.sleep(for: .milliseconds(50))

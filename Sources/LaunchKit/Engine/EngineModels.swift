@@ -70,6 +70,8 @@ public struct ContainerSummary: Decodable, Sendable, Equatable {
     /// As the engine reports them: with a leading "/".
     public let names: [String]
     public let image: String
+    /// The image the container runs, as an id (`sha256:…`): what a last-good record pins.
+    public let imageID: String
     public let state: String
     public let status: String
     public let labels: [String: String]
@@ -88,7 +90,7 @@ public struct ContainerSummary: Decodable, Sendable, Equatable {
     public var name: String { names.first.map { $0.hasPrefix("/") ? String($0.dropFirst()) : $0 } ?? "" }
 
     enum CodingKeys: String, CodingKey {
-        case id = "Id", names = "Names", image = "Image", state = "State", status = "Status"
+        case id = "Id", names = "Names", image = "Image", imageID = "ImageID", state = "State", status = "Status"
         case labels = "Labels", created = "Created", ports = "Ports", mounts = "Mounts"
     }
     public init(from decoder: any Decoder) throws {
@@ -96,6 +98,7 @@ public struct ContainerSummary: Decodable, Sendable, Equatable {
         id = try c.decode(String.self, forKey: .id)
         names = try c.decode(.names, or: [])
         image = try c.decode(.image, or: "")
+        imageID = try c.decode(.imageID, or: "")
         state = try c.decode(.state, or: "")
         status = try c.decode(.status, or: "")
         labels = try c.decode(.labels, or: [:])

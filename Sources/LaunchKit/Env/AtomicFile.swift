@@ -24,6 +24,11 @@ public enum AtomicFile {
 
     /// Temp file in the same directory (same file system, so `rename` is atomic), fsync, rename, fsync dir.
     public static func write(_ text: String, to requested: String, mode: mode_t = 0o600) throws(WriteError) {
+        try write(bytes: Array(text.utf8), to: requested, mode: mode)
+    }
+
+    /// The same, for content that is not necessarily UTF-8 (an env file keeps its undecodable lines).
+    public static func write(bytes: [UInt8], to requested: String, mode: mode_t = 0o600) throws(WriteError) {
         // Write through a symlink to its target: renaming over the link would replace it with a plain file.
         let path = (try? FileManager.default.destinationOfSymbolicLink(atPath: requested)).map { target in
             target.hasPrefix("/") ? target : ((requested as NSString).deletingLastPathComponent as NSString).appendingPathComponent(target)
@@ -45,7 +50,6 @@ public enum AtomicFile {
             close(descriptor)
             throw failure(path, "cannot set mode")
         }
-        let bytes = Array(text.utf8)
         var written = 0
         while written < bytes.count {
             let result = bytes[written...].withUnsafeBytes { Platform.write(descriptor, $0.baseAddress, $0.count) }

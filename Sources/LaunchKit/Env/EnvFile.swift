@@ -13,16 +13,32 @@ public struct EnvFile: Sendable, Hashable {
     public var lines: [Line]
     /// Whether the original text ended with a newline, so writing back is byte-identical.
     var endsWithNewline: Bool
+    /// Lines that are not valid UTF-8, by index: their original bytes, written back exactly. Their parsed form
+    /// (with U+FFFD for the bad bytes) still counts for redaction, which sees text decoded the same way.
+    var undecodable: [Int: [UInt8]] = [:]
 
     public init(parsing text: String) {
+        self.init(bytes: Array(text.utf8))
+    }
+
+    /// Byte-safe: a line that is not UTF-8 is kept as it is and listed in `undecodableLines`; it never makes the
+    /// file unreadable.
+    public init(bytes: [UInt8]) {
         // Split on the byte, not the Character: in Swift "\r\n" is one Character, so a file written on Windows
         // would otherwise read as a single line. Each raw line keeps its "\r" and is written back unchanged.
-        let bytes = Array(text.utf8)
-        var rawLines = bytes.split(separator: 10, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+        var rawLines = bytes.split(separator: 10, omittingEmptySubsequences: false).map(Array.init)
         endsWithNewline = bytes.last == 10 || bytes.isEmpty
         if bytes.last == 10 || bytes.isEmpty { rawLines.removeLast() }
-        lines = rawLines.map(Self.parseLine)
+        var parsed: [Line] = []
+        for (index, raw) in rawLines.enumerated() {
+            if String(validating: raw, as: UTF8.self) == nil { undecodable[index] = raw }
+            parsed.append(Self.parseLine(String(decoding: raw, as: UTF8.self)))
+        }
+        lines = parsed
     }
+
+    /// 1-based numbers of lines that are not valid UTF-8 (kept as they are; doctor warns about them).
+    public var undecodableLines: [Int] { undecodable.keys.sorted().map { $0 + 1 } }
 
     public var entries: [(key: String, value: String)] {
         lines.compactMap { if case .entry(let key, let value, _) = $0 { (key, value) } else { nil } }
@@ -40,13 +56,72 @@ public struct EnvFile: Sendable, Hashable {
         }
     }
 
-    public var text: String {
-        let body = lines.map { line -> String in
-            switch line {
-            case .entry(_, _, let raw), .other(let raw), .malformed(let raw): raw
+    public var text: String { String(decoding: bytes, as: UTF8.self) }
+
+    /// The file as bytes: undecodable lines exactly as they were read.
+    public var bytes: [UInt8] {
+        var out: [UInt8] = []
+        for (index, line) in lines.enumerated() {
+            if index > 0 { out.append(10) }
+            if let original = undecodable[index] {
+                out += original
+                continue
             }
-        }.joined(separator: "\n")
-        return lines.isEmpty ? "" : body + (endsWithNewline ? "\n" : "")
+            switch line {
+            case .entry(_, _, let raw), .other(let raw), .malformed(let raw): out += Array(raw.utf8)
+            }
+        }
+        if !lines.isEmpty && endsWithNewline { out.append(10) }
+        return out
+    }
+
+    /// Values as Compose hands them to a container (dotenv rules, checked against Compose 2.26: single quotes
+    /// literal; double quotes with `\\`, `\"`, `\$`, `\n` escapes and `$$` for `$`; unquoted up to an inline
+    /// comment, `$$` for `$`). Last wins.
+    public var resolvedValues: [String: String] {
+        var result: [String: String] = [:]
+        for line in lines {
+            guard case .entry(let key, _, let raw) = line, let equals = raw.firstIndex(of: "=") else { continue }
+            result[key] = Self.composeValue(String(raw[raw.index(after: equals)...]))
+        }
+        return result
+    }
+
+    /// One value as Compose's dotenv parser reads it (variables inside are left as written).
+    static func composeValue(_ text: String) -> String {
+        let value = text.trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: "\r")))
+        if value.hasPrefix("'"), let close = value.dropFirst().firstIndex(of: "'") {
+            return String(value[value.index(after: value.startIndex)..<close])
+        }
+        if value.hasPrefix("\"") {
+            var out = ""
+            var index = value.index(after: value.startIndex)
+            while index < value.endIndex {
+                let character = value[index]
+                if character == "\\", value.index(after: index) < value.endIndex {
+                    let next = value[value.index(after: index)]
+                    switch next {
+                    case "n": out.append("\n")
+                    case "r": out.append("\r")
+                    default: out.append(next)
+                    }
+                    index = value.index(index, offsetBy: 2)
+                    continue
+                }
+                if character == "\"" { return out }
+                if character == "$", value.index(after: index) < value.endIndex, value[value.index(after: index)] == "$" {
+                    out.append("$")
+                    index = value.index(index, offsetBy: 2)
+                    continue
+                }
+                out.append(character)
+                index = value.index(after: index)
+            }
+            return out
+        }
+        var plain = value
+        if let hash = plain.range(of: " #") { plain = String(plain[..<hash.lowerBound]).trimmingCharacters(in: .whitespaces) }
+        return plain.replacingOccurrences(of: "$$", with: "$")
     }
 
     /// Appends `KEY=value` for every key not yet present; returns the keys added, in order.

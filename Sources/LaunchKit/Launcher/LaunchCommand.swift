@@ -7,19 +7,24 @@ public enum LaunchCommand {
         _ context: LaunchContext, layout: ProjectLayout, profile: Profile, options: LaunchOptions,
         holding heldLock: ProjectLock? = nil
     ) async throws -> LaunchResult {
-        let lock = try heldLock ?? ProjectLock(layout: layout, project: profile.compose.project, environment: profile.name, command: "launch \(profile.name)")
+        // Ctrl-C from here on stops the launch and rolls back; before the launch task exists it is remembered.
+        let slot = TaskSlot()
+        let interrupts = InterruptHandler(console: context.console) { slot.cancel() }
+        defer { interrupts.cancel() }
+        let lock = try heldLock ?? ProjectLock(context: context, root: layout.root, project: profile.compose.project, environment: profile.name, command: "launch \(profile.name)")
         defer { if heldLock == nil { lock.release() } }
         if let stale = lock.clearedStale {
             context.console.say("note: cleared a stale lock left by pid \(stale.pid) (`\(stale.command)`), which is no longer running")
         }
         let store = RunStore(layout: layout)
+        let breaker = CircuitBreaker()
         if !options.force {
-            try CircuitBreaker().check(environment: profile.name, history: store.list(environment: profile.name, limit: 10), now: context.now())
+            try breaker.check(environment: profile.name, history: store.list(environment: profile.name, limit: 10), now: context.now())
         }
         let client = EngineClient(context: context)
         let checks = Preflight(context: context, layout: layout)
         let preflightOptions = PreflightOptions(network: options.networkChecks, envFileWillBeCreated: true, gpuSmoke: options.gpuSmoke)
-        let launcher = Launcher(context: context, layout: layout, client: client) { plan in
+        var launcher = Launcher(context: context, layout: layout, client: client) { plan in
             let report = await checks.run(plan, probe: plan.gpuProbe, options: preflightOptions)
             for check in report.checks where check.status == .warn {
                 context.console.say(context.console.styled("    warning", .yellow) + " \(check.id): \(check.evidence)")
@@ -28,11 +33,16 @@ public enum LaunchCommand {
                 "\(check.id): \(check.evidence)" + (check.remediation.map { "\n      fix: \($0)" } ?? "")
             }
         }
+        if !options.force {
+            // Only failures of this same configuration count: a changed compose file or profile gets through.
+            launcher.admit = { fingerprint in
+                try breaker.check(environment: profile.name, history: store.list(environment: profile.name, limit: 10), now: context.now(), fingerprint: fingerprint)
+            }
+        }
         let report = ProgressReporter(console: context.console)
         let startedAt = context.now()
-        let task = Task { try await launcher.launch(profile, options: options, report: report) }
-        let interrupts = InterruptHandler(console: context.console) { task.cancel() }
-        defer { interrupts.cancel() }
+        let task = Task { [launcher] in try await launcher.launch(profile, options: options, report: report) }
+        slot.attach { task.cancel() }
         let result: LaunchResult
         do {
             result = try await task.value
@@ -43,7 +53,7 @@ public enum LaunchCommand {
             record(failure, profile: profile, layout: layout, startedAt: startedAt, context: context, store: store)
             throw failure
         } catch let failure as CreateFailure {
-            record(failure, profile: profile, layout: layout, startedAt: startedAt, context: context, store: store)
+            record(failure, profile: profile, layout: layout, startedAt: startedAt, context: context, store: store, fingerprint: failure.fingerprint)
             throw failure
         }
         LaunchSummary.render(result, console: context.console).forEach(context.console.say)
@@ -54,13 +64,17 @@ public enum LaunchCommand {
     }
 
     /// A launch that stopped before any service started is still a run: the breaker counts it.
-    static func record(_ failure: any LaunchFailure, profile: Profile, layout: ProjectLayout, startedAt: Date, context: LaunchContext, store: RunStore) {
+    static func record(
+        _ failure: any LaunchFailure, profile: Profile, layout: ProjectLayout, startedAt: Date, context: LaunchContext, store: RunStore,
+        fingerprint: String? = nil
+    ) {
         let redact = EnvProvisioner(layout: layout, profile: profile).redactor(environment: context.environment)
         let outcome: LaunchResult.Outcome = failure.exitCode == .preflightFailed ? .preflightFailed : .failed
         let result = LaunchResult(
             environment: profile.name, project: profile.compose.project, outcome: outcome, exitCode: failure.exitCode.rawValue,
             startedAt: startedAt, seconds: context.now().timeIntervalSince(startedAt), phases: [], services: [], degraded: [],
-            urls: profile.urls, rollback: nil, error: redact(([failure.summary] + failure.evidence).joined(separator: "\n")))
+            urls: profile.urls, rollback: nil, error: redact(([failure.summary] + failure.evidence).joined(separator: "\n")),
+            configFingerprint: fingerprint)
         _ = try? store.save(result)
     }
 }

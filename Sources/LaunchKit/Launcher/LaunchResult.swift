@@ -64,6 +64,10 @@ public struct LaunchResult: Sendable, Encodable {
     public var error: String?
     /// Which engine the run used, and how the conversation with it went.
     public var engine: EngineSummary? = nil
+    /// The configuration this run launched (resolved model and profile), as the circuit breaker compares them.
+    public var configFingerprint: String? = nil
+    /// A failed relaunch put the services it had replaced back to the last good state (or says what it could not).
+    public var restore: RestoreReport? = nil
 
     public struct EngineSummary: Sendable, Encodable {
         /// `unix:///var/run/docker.sock (default)`, `ssh://gpu-box (--host)`.
@@ -79,7 +83,7 @@ public struct LaunchResult: Sendable, Encodable {
 
     enum CodingKeys: String, CodingKey {
         case schema, environment, project, outcome, exitCode = "exit_code", startedAt = "started_at", seconds, phases,
-            services, degraded, urls, rollback, error, engine
+            services, degraded, urls, rollback, error, engine, configFingerprint = "config_fingerprint", restore
     }
 }
 

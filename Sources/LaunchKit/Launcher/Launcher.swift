@@ -30,6 +30,9 @@ public struct Launcher: Sendable {
     public let client: EngineClient
     /// Runs the preflight checks for a plan; returns failures (empty when everything passed).
     public var preflight: @Sendable (LaunchPlan) async -> [String]
+    /// Asked with the configuration's fingerprint once the model is resolved, before anything changes: throws to
+    /// refuse the launch (the circuit breaker).
+    public var admit: @Sendable (String) throws -> Void = { _ in }
 
     public init(context: LaunchContext, layout: ProjectLayout, client: EngineClient,
         preflight: @escaping @Sendable (LaunchPlan) async -> [String])
@@ -104,6 +107,9 @@ public struct Launcher: Sendable {
         }
         let redact = EnvProvisioner(layout: layout, profile: profile).redactor(environment: context.environment)
         try Task.checkCancellation()
+        let hashes = await LastGood.configHashes(plan.composeCommand, runner: context.runner)
+        let fingerprint = LastGood.fingerprint(hashes: hashes, stack: plan.stack, profileFile: layout.path(profile.sourceFile))
+        try admit(fingerprint)
         if options.cleanup {
             await timeline.measure("cleanup", report: report) { await cleanup(profile.cleanup, project: plan.project) }
         } else {
@@ -114,6 +120,17 @@ public struct Launcher: Sendable {
         try Task.checkCancellation()
 
         let before = try await ProjectSnapshot.take(client: client, project: plan.project)
+        let lastGood = LastGood(context: context, layout: layout, client: client, project: plan.project)
+        if let hashes, !before.runningByService.isEmpty,
+            let existing = try? await client.listContainers(all: true, labels: ["com.docker.compose.project=\(plan.project)"])
+        {
+            let recreated = LastGood.changes(hashes: hashes, containers: existing).filter { $0.value == .recreate }.keys.sorted()
+            if !recreated.isEmpty {
+                let saved = FileManager.default.fileExists(atPath: lastGood.path)
+                report.note("relaunch: recreate (config changed): \(recreated.joined(separator: ", "))"
+                    + (saved ? "; the last good state is kept to restore them on failure" : "; no last good state is recorded to restore them from"))
+            }
+        }
         // Subscribed before anything is created, from a second ago: no reaction can be missed.
         let since = Int64((Date().timeIntervalSince1970 - 1) * 1e9)
         let events = client.events(sinceNanoseconds: since, labels: ["com.docker.compose.project=\(plan.project)"],
@@ -135,6 +152,10 @@ public struct Launcher: Sendable {
             let rollbackReport = undone
             report.rolledBack(rollbackReport)
             if Task.isCancelled { return interruptedResult(plan, startedAt: startedAt, timeline: timeline, rollback: rollbackReport) }
+            if var failure = error as? CreateFailure {
+                failure.fingerprint = fingerprint
+                throw failure
+            }
             throw error
         }
 
@@ -184,6 +205,7 @@ public struct Launcher: Sendable {
         phases.append(.init(name: "start", seconds: startSeconds, status: outcomeKind.rawValue, detail: nil))
 
         var rollback: RollbackReport?
+        var restore: RestoreReport?
         if outcomeKind == .failed || outcomeKind == .interrupted {
             if options.keepOnFailure && outcomeKind == .failed {
                 report.keptForDebugging(project: plan.project)
@@ -192,7 +214,20 @@ public struct Launcher: Sendable {
                 rollback = await Rollback(client: client, project: plan.project, removeNewVolumes: options.rollbackVolumes).undo(since: before, levels: plan.graph.levels)
                 phases.append(.init(name: "rollback", seconds: began.duration(to: timeline.clock.now).seconds, status: "ok", detail: nil))
                 if let rollback { report.rolledBack(rollback) }
+                // A relaunch replaced running services and failed: put them back as they were.
+                let lost = outcomeKind == .failed ? await lastGood.lostServices(before: before) : []
+                if !lost.isEmpty {
+                    let restoreBegan = timeline.clock.now
+                    report.phaseBegan("restore")
+                    let restored = await lastGood.restore(lost, plan: plan, profile: profile, redact: redact) { update in report.serviceChanged(update) }
+                    let seconds = restoreBegan.duration(to: timeline.clock.now).seconds
+                    report.phaseEnded("restore", seconds: seconds, status: restored.complete ? "ok" : "failed", detail: restored.line)
+                    phases.append(.init(name: "restore", seconds: seconds, status: restored.complete ? "ok" : "failed", detail: restored.line))
+                    restore = restored
+                }
             }
+        } else if let warning = await lastGood.record(plan) {
+            report.note(warning)
         }
         let exit: ExitStatus =
             switch outcomeKind {
@@ -207,7 +242,8 @@ public struct Launcher: Sendable {
             error: outcome.eventStreamError.map { "engine event stream: \($0)" },
             engine: .init(
                 endpoint: client.endpoint.description, apiVersion: (try? await client.apiVersion())?.description,
-                eventStreamReconnects: outcome.streamReconnects))
+                eventStreamReconnects: outcome.streamReconnects),
+            configFingerprint: fingerprint, restore: restore)
     }
 
     /// What the created containers say about health, for services whose compose file has no healthcheck.
@@ -355,6 +391,8 @@ public struct CreateFailure: LaunchFailure {
     public var command: String
     /// False for the per-service commands, which change only what they name and undo nothing.
     public var rolledBack = true
+    /// The configuration that failed, for the circuit breaker.
+    public var fingerprint: String? = nil
     public var summary: String {
         rolledBack ? "Compose could not create the stack; what this run created was rolled back" : "Compose could not create the containers"
     }

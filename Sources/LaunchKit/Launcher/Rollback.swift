@@ -7,6 +7,8 @@ public struct ProjectSnapshot: Sendable, Hashable {
     public var runningContainers: Set<String>
     public var networks: Set<String>
     public var volumes: Set<String>
+    /// Running container ids by compose service: what a failed relaunch must leave (or put back) running.
+    public var runningByService: [String: Set<String>] = [:]
 
     public static func take(client: EngineClient, project: String) async throws -> ProjectSnapshot {
         let label = ["com.docker.compose.project=\(project)"]
@@ -14,9 +16,12 @@ public struct ProjectSnapshot: Sendable, Hashable {
         async let networks = client.listNetworks(labels: label)
         async let volumes = client.listVolumes(labels: label)
         let list = try await containers
+        let running = list.filter { $0.state == "running" && $0.labels["com.docker.compose.oneoff"] != "True" }
         return ProjectSnapshot(
-            containers: Set(list.map(\.id)), runningContainers: Set(list.filter { $0.state == "running" }.map(\.id)),
-            networks: Set(try await networks.map(\.id)), volumes: Set(try await volumes.map(\.name)))
+            containers: Set(list.map(\.id)), runningContainers: Set(running.map(\.id)),
+            networks: Set(try await networks.map(\.id)), volumes: Set(try await volumes.map(\.name)),
+            runningByService: Dictionary(grouping: running) { $0.labels["com.docker.compose.service"] ?? "" }
+                .filter { !$0.key.isEmpty }.mapValues { Set($0.map(\.id)) })
     }
 }
 

@@ -181,7 +181,7 @@ public struct ServiceControl: Sendable {
     /// Stops the named services' containers (dependents among them first); they stay, for `start`.
     public func stop(_ services: [String]) async throws -> Outcome {
         let began = ContinuousClock.Instant.now
-        let lock = try ProjectLock(layout: layout, project: profile.compose.project, environment: profile.name,
+        let lock = try ProjectLock(context: context, root: layout.root, project: profile.compose.project, environment: profile.name,
             command: "launch stop \(profile.name) \(services.joined(separator: " "))")
         defer { lock.release() }
         let graph = try Planner.outline(profile, layout: layout) ?? DependencyGraph(ComposeStack(services: [], volumes: [], networks: []))
@@ -214,7 +214,7 @@ public struct ServiceControl: Sendable {
         prepare: (LaunchPlan, [String: [ContainerDetails]]) async throws -> (chosen: [String], actions: [String: String])
     ) async throws -> Outcome {
         let began = ContinuousClock.Instant.now
-        let lock = try ProjectLock(layout: layout, project: profile.compose.project, environment: profile.name,
+        let lock = try ProjectLock(context: context, root: layout.root, project: profile.compose.project, environment: profile.name,
             command: "launch \(verb.rawValue) \(profile.name) \(services.joined(separator: " "))")
         defer { lock.release() }
         if let stale = lock.clearedStale {

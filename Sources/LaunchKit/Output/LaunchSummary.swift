@@ -7,7 +7,12 @@ public enum LaunchSummary {
             case .success: console.styled("ready", .green) + " in \(String(format: "%.1fs", result.seconds))"
             case .degraded:
                 console.styled("ready, degraded", .yellow) + " in \(String(format: "%.1fs", result.seconds)): \(result.degraded.joined(separator: ", ")) not running"
-            case .failed: console.styled("FAILED", .red) + " after \(String(format: "%.1fs", result.seconds))" + (result.rollback != nil ? "; rolled back" : "; left running (--keep-on-failure)")
+            case .failed:
+                console.styled("FAILED", .red) + " after \(String(format: "%.1fs", result.seconds))"
+                    + (result.restore.map { restore in
+                        // Never "rolled back" over a hole: say what is back, and what is not.
+                        restore.complete ? "; \(restore.line)" : "; rolled back what it created, but the stack is NOT as it was: \(restore.line)"
+                    } ?? (result.rollback != nil ? "; rolled back" : "; left running (--keep-on-failure)"))
             case .interrupted: console.styled("interrupted", .yellow) + "; rolled back"
             case .preflightFailed: console.styled("preflight failed", .red) + "; nothing started"
             }

@@ -21,7 +21,8 @@ public enum PlanRenderer {
 
         lines.append("")
         lines.append("Services (\(plan.services.count); each starts as soon as its own dependencies are ready)")
-        var rows = [["LEVEL", "SERVICE", "CLASS", "READY WHEN", "DEADLINE", "DEPENDS ON", "PORTS"]]
+        let showChange = plan.services.contains { $0.change != nil }
+        var rows = [["LEVEL", "SERVICE", "CLASS", "READY WHEN", "DEADLINE", "DEPENDS ON", "PORTS"] + (showChange ? ["CHANGE"] : [])]
         for (level, names) in plan.levels.enumerated() {
             for name in names {
                 guard let service = plan.services.first(where: { $0.name == name }) else { continue }
@@ -36,7 +37,7 @@ public enum PlanRenderer {
                     DurationText.format(.seconds(service.deadlineSeconds)),
                     service.dependsOn.isEmpty ? "-" : service.dependsOn.map(shortDependency).joined(separator: " "),
                     service.ports.isEmpty ? "-" : service.ports.joined(separator: " "),
-                ])
+                ] + (showChange ? [service.change?.rawValue ?? "-"] : []))
             }
         }
         lines += Text.table(rows).map { "  " + $0 }

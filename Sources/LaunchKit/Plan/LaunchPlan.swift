@@ -69,10 +69,12 @@ public struct LaunchPlan: Sendable, Encodable {
         /// Seconds after start before a not-yet-ready service counts as failed.
         public var deadlineSeconds: Double
         public var ports: [String]
+        /// What launching now would do to it (create, recreate (config changed), keep, start); nil when unknown.
+        public var change: ServiceChange? = nil
 
         enum CodingKeys: String, CodingKey {
             case name, serviceClass = "class", image, builds, replicas, gpus, gpuDevices = "gpu_devices", dependsOn = "depends_on", readiness,
-                deadlineSeconds = "deadline_seconds", ports
+                deadlineSeconds = "deadline_seconds", ports, change
         }
     }
 }

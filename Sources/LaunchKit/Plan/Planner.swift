@@ -97,8 +97,11 @@ public struct Planner: Sendable {
             warnings.append(GPUChecks.sharedMemoryWarning(parallel) + "; " + GPUChecks.sharedMemoryFix(parallel))
         }
         if !envExists { warnings.append("\(profile.envFile) does not exist yet: `launch \(profile.name)` creates it (or run `launch env \(profile.name)`)") }
+        // What is shown (and `--json`) never carries a secret that interpolation put into an image name.
         let services = stack.services.map { service in
-            plannedService(service, profile: profile, dependedOnForCompletion: Self.jobs(in: stack))
+            var planned = plannedService(service, profile: profile, dependedOnForCompletion: Self.jobs(in: stack))
+            planned.image = planned.image.map { redact($0) }
+            return planned
         }
         if profile.health.requireHealthcheck {
             for service in services where service.readiness.hasPrefix("running") {
@@ -110,7 +113,8 @@ public struct Planner: Sendable {
             profileFile: profile.sourceFile, projectRoot: layout.root, project: profile.compose.project,
             composeFiles: files.map(layout.display), overlay: overlay, envFile: envState, modelSource: modelSource,
             compose: detection.map { "\($0.flavor.displayName) \($0.version)" }, services: services,
-            levels: graph.levels, commands: commands(compose, stack: stack), urls: profile.urls, warnings: warnings,
+            levels: graph.levels, commands: commands(compose, stack: stack), urls: profile.urls,
+            warnings: warnings.map { redact($0) },
             stack: stack, graph: graph, composeCommand: compose, profile: profile, gpuProbe: probe,
             composeDetection: detection)
     }

@@ -62,7 +62,8 @@ public struct Preflight: Sendable {
         }
         jobs.append { await imageChecks(plan.stack, facts: facts, network: options.network) }
 
-        let envFile = (try? String(contentsOfFile: layout.path(profile.envFile), encoding: .utf8)).map(EnvFile.init)
+        // Byte-safe: one non-UTF-8 line must not leave the checks without redaction.
+        let envFile = (try? EnvProvisioner(layout: layout, profile: profile).read()) ?? nil
         let values = (envFile?.values ?? [:]).merging(context.environment) { _, environment in environment }
         let redact = Redactor(profile: profile, envFile: envFile, environment: context.environment)
         for spec in profile.preflight {
@@ -70,7 +71,15 @@ public struct Preflight: Sendable {
                 [await ProfileChecks.run(spec, profile: profile, values: values, redact: redact, network: options.network)]
             }
         }
-        let checks = await Self.runAll(jobs)
+        // Secrets can reach image names and labels by interpolation: no check prints them.
+        let checks = await Self.runAll(jobs).map { check in
+            var check = check
+            check.id = redact(check.id)
+            check.title = redact(check.title)
+            check.evidence = redact(check.evidence)
+            check.remediation = check.remediation.map { redact($0) }
+            return check
+        }
         return PreflightReport(
             environment: profile.name, project: plan.project, overlay: plan.overlay, checks: checks,
             durationSeconds: (ContinuousClock.now - started).seconds)

@@ -5,11 +5,11 @@ enum VariableChecks {
     static func envFile(_ profile: Profile, layout: ProjectLayout, options: PreflightOptions) -> CheckResult {
         let id = "env.file", title = "Env file"
         let path = layout.path(profile.envFile)
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+        guard let data = FileManager.default.contents(atPath: path) else {
             if FileManager.default.fileExists(atPath: path) {
                 return .fail(
-                    id, title, "\(profile.envFile) exists but cannot be read as UTF-8 text",
-                    fix: "check its owner and permissions (`ls -l \(profile.envFile)`) and that it is a text file")
+                    id, title, "\(profile.envFile) exists but cannot be read",
+                    fix: "check its owner and permissions (`ls -l \(profile.envFile)`)")
             }
             if options.envFileWillBeCreated {
                 return .ok(
@@ -18,7 +18,7 @@ enum VariableChecks {
             }
             return .warn(id, title, "\(profile.envFile) does not exist", fix: "`launch env \(profile.name)` creates it")
         }
-        let file = EnvFile(parsing: text)
+        let file = EnvFile(bytes: Array(data))
         let malformed = file.malformedLines
         if !malformed.isEmpty {
             // Line numbers only: a malformed line may well hold a secret.
@@ -27,6 +27,7 @@ enum VariableChecks {
                 id, title, "\(malformed.count == 1 ? "a line is" : "\(malformed.count) lines are") not KEY=VALUE: \(lines)",
                 fix: "fix or remove \(malformed.count == 1 ? "that line" : "those lines"): each line must be KEY=VALUE, a # comment or blank")
         }
+        let undecodable = file.undecodableLines
         let mode = AtomicFile.mode(of: path)
         let modeText = mode.map { "mode \(String($0, radix: 8))" } ?? "mode unknown"
         let summary = "\(profile.envFile): \(file.entries.count) entries, \(modeText)"
@@ -37,6 +38,12 @@ enum VariableChecks {
             return .warn(
                 id, title, summary + ": other users can read its secrets",
                 fix: "`chmod 600 \(profile.envFile)` (or `launch env \(profile.name)`, which tightens it)")
+        }
+        if !undecodable.isEmpty {
+            // Kept as they are and still redacted; Compose may read those bytes differently than intended.
+            return .warn(
+                id, title, summary + "; not UTF-8: " + undecodable.map { "\(profile.envFile):\($0)" }.joined(separator: ", "),
+                fix: "re-save \(undecodable.count == 1 ? "that line" : "those lines") as UTF-8 (launch keeps them byte for byte)")
         }
         return .ok(id, title, summary)
     }

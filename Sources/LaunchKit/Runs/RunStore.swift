@@ -43,9 +43,12 @@ public struct RecordedRun: Sendable, Decodable {
     public var phases: [Phase]
     public var services: [Service]
     public var error: String?
+    /// Which configuration failed (`LaunchResult.configFingerprint`); nil in reports of older versions.
+    public var configFingerprint: String?
 
     enum CodingKeys: String, CodingKey {
-        case environment, project, outcome, exitCode = "exit_code", startedAt = "started_at", seconds, phases, services, error
+        case environment, project, outcome, exitCode = "exit_code", startedAt = "started_at", seconds, phases, services, error,
+            configFingerprint = "config_fingerprint"
     }
 
     public var failed: Bool { outcome == "failed" || outcome == "preflight_failed" }
@@ -65,17 +68,21 @@ public struct RecordedRun: Sendable, Decodable {
 /// Run reports under `.launch/runs/` (git-ignored), one JSON file per launch, named so they sort by time.
 public struct RunStore: Sendable {
     public let directory: String
+    let layout: ProjectLayout
 
     public init(layout: ProjectLayout) {
+        self.layout = layout
         directory = (layout.stateDirectory as NSString).appendingPathComponent("runs")
     }
 
-    /// Writes the result; returns the run id. Results are redacted before they get here.
+    /// Writes the result (0600, in a 0700 directory); returns the run id. Results are redacted before they get here.
     @discardableResult
     public func save(_ result: LaunchResult) throws -> String {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        _ = try layout.privateStateDirectory("runs")
         let id = "\(Timestamp.compact(result.startedAt, milliseconds: true))-\(result.environment)"
-        try AtomicFile.write(try JSONOutput.encode(result) + "\n", to: path(id), mode: 0o644)
+        let text: String
+        do { text = try JSONOutput.encode(result) + "\n" } catch { throw FileError(path: layout.display(path(id)), operation: "encode the run report", underlying: error) }
+        do { try AtomicFile.write(text, to: path(id), mode: 0o600) } catch { throw FileError(path: layout.display(path(id)), operation: "write the run report", underlying: error) }
         return id
     }
 
@@ -94,11 +101,18 @@ public struct RunStore: Sendable {
         return runs
     }
 
-    public func load(_ id: String) throws -> RecordedRun {
-        let data = try Data(contentsOf: URL(fileURLWithPath: path(id)))
+    public func load(_ id: String) throws(FileError) -> RecordedRun {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path(id))) } catch { throw FileError(path: layout.display(path(id)), operation: "read the run report", underlying: error) }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
-        var run = try decoder.decode(RecordedRun.self, from: data)
+        var run: RecordedRun
+        do {
+            run = try decoder.decode(RecordedRun.self, from: data)
+        } catch {
+            throw FileError(path: layout.display(path(id)), operation: "read the run report", reason: "it is not a run report launch can read",
+                hint: "move it out of \(layout.display(directory)); `launch history` lists the others")
+        }
         run.id = id
         return run
     }

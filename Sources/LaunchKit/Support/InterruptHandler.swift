@@ -49,3 +49,29 @@ public final class InterruptHandler: @unchecked Sendable {
         signal(SIGTERM, SIG_DFL)
     }
 }
+
+/// Where Ctrl-C finds what to cancel: a signal that arrives before the work exists is kept and applied the
+/// moment it is attached, so an early Ctrl-C is never lost.
+public final class TaskSlot: @unchecked Sendable {
+    private let lock = NSLock()
+    private var cancelled = false
+    private var canceller: (@Sendable () -> Void)?
+
+    public init() {}
+
+    public func attach(_ cancel: @escaping @Sendable () -> Void) {
+        let already = lock.withLock { () -> Bool in
+            canceller = cancel
+            return cancelled
+        }
+        if already { cancel() }
+    }
+
+    public func cancel() {
+        let action = lock.withLock { () -> (@Sendable () -> Void)? in
+            cancelled = true
+            return canceller
+        }
+        action?()
+    }
+}

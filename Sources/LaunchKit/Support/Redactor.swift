@@ -5,9 +5,29 @@ public struct Redactor: Sendable, Hashable {
     /// Longest first, so a secret that contains another is replaced whole.
     let secrets: [String]
 
-    /// `values` are always redacted, whatever their length.
+    /// `values` are always redacted, whatever their length, in every form they are printed in: as they are,
+    /// with `$` doubled (how `docker compose config` escapes it) and JSON-escaped (Compose's `--format json`).
     public init(values: some Sequence<String>) {
-        secrets = Set(values.filter { !$0.isEmpty }).sorted { $0.count > $1.count }
+        secrets = Set(values.filter { !$0.isEmpty }.flatMap(Self.forms)).sorted { $0.utf8.count > $1.utf8.count }
+    }
+
+    static func forms(_ value: String) -> [String] {
+        let dollars = value.replacingOccurrences(of: "$", with: "$$")
+        func json(_ text: String) -> String {
+            var out = ""
+            for scalar in text.unicodeScalars {
+                switch scalar {
+                case "\\": out += "\\\\"
+                case "\"": out += "\\\""
+                case "\n": out += "\\n"
+                case "\r": out += "\\r"
+                case "\t": out += "\\t"
+                default: out.unicodeScalars.append(scalar)
+                }
+            }
+            return out
+        }
+        return [value, dollars, json(value), json(dollars)]
     }
 
     /// Keys whose values are secret even when the profile does not declare them.
@@ -19,9 +39,12 @@ public struct Redactor: Sendable, Hashable {
         let declared = Set(profile.secrets.map(\.key))
         func isSecret(_ key: String) -> Bool { declared.contains(key) || Self.markers.contains { key.uppercased().contains($0) } }
         var values: [String] = []
-        for (key, value) in envFile?.values ?? [:] where isSecret(key) {
+        // The text as written and the value as Compose resolves it (what the container sees and prints).
+        let resolved = envFile?.resolvedValues ?? [:]
+        for (key, value) in (envFile?.values ?? [:]) where isSecret(key) {
             // Undeclared look-alikes (MODE_KEY=on) need some length to be worth hiding without hiding words.
             if declared.contains(key) || value.count >= 6 { values.append(value) }
+            if let seen = resolved[key], declared.contains(key) || seen.count >= 6 { values.append(seen) }
         }
         for key in declared { if let value = environment[key] { values.append(value) } }
         for (key, value) in environment where !declared.contains(key) && isSecret(key) && value.count >= 8 {
@@ -35,11 +58,34 @@ public struct Redactor: Sendable, Hashable {
     /// The same redactor, also hiding `values` (secrets that exist only in memory so far).
     public func adding(_ values: [String]) -> Redactor { Redactor(values: secrets + values) }
 
+    /// Byte for byte, not Character by Character: a secret next to a combining mark or an invalid byte is still
+    /// found (Swift's grapheme-aware `contains` would miss it).
     public func callAsFunction(_ text: String) -> String {
-        var text = text
-        for secret in secrets where text.contains(secret) {
-            text = text.replacingOccurrences(of: secret, with: "***")
+        guard !secrets.isEmpty else { return text }
+        var bytes = Array(text.utf8)
+        var changed = false
+        for secret in secrets {
+            let needle = Array(secret.utf8)
+            guard !needle.isEmpty, needle.count <= bytes.count else { continue }
+            var out: [UInt8] = []
+            out.reserveCapacity(bytes.count)
+            var index = 0
+            var found = false
+            while index < bytes.count {
+                if index + needle.count <= bytes.count, bytes[index] == needle[0], bytes[index..<(index + needle.count)].elementsEqual(needle) {
+                    out += Array("***".utf8)
+                    index += needle.count
+                    found = true
+                } else {
+                    out.append(bytes[index])
+                    index += 1
+                }
+            }
+            if found {
+                bytes = out
+                changed = true
+            }
         }
-        return text
+        return changed ? String(decoding: bytes, as: UTF8.self) : text
     }
 }

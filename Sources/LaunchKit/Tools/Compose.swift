@@ -85,8 +85,10 @@ public struct Compose: Sendable, Hashable {
 
     /// Creates networks, volumes and containers without starting anything, so `launch` can start each
     /// container itself the moment its dependencies are ready.
-    public func create(services: [String] = []) -> Command {
-        command(["up", "--no-start", "--no-build", "--pull", "never"] + services)
+    /// `dependencies: false` (`--no-deps`) touches only `services`: restoring one service must not recreate the
+    /// running ones it depends on.
+    public func create(services: [String] = [], dependencies: Bool = true) -> Command {
+        command(["up", "--no-start", "--no-build", "--pull", "never"] + (dependencies ? [] : ["--no-deps"]) + services)
     }
 
     /// Creates and starts `services` in the foreground, as Compose alone would: what a reproduce hint prints.
@@ -107,6 +109,9 @@ public struct Compose: Sendable, Hashable {
     public func exec(service: String, arguments: [String], tty: Bool) -> Command {
         command(["exec"] + (tty ? [] : ["--no-TTY"]) + [service] + arguments)
     }
+
+    /// `config --hash '*'`: one `service hash` line per service, the hash Compose labels containers with.
+    public func configHash() -> Command { command(["config", "--hash", "*"]) }
 
     /// Stops and removes the project's containers and networks; volumes only when asked.
     public func down(removeVolumes: Bool = false, timeoutSeconds: Int = 10) -> Command {
