@@ -16,7 +16,7 @@ struct EndpointEndToEndTests {
           db:
             image: \(image)
             command: ["sh", "-c", "trap 'exit 0' TERM; sleep 0.5; touch /tmp/ok; sleep 3600 & wait"]
-            healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 250ms, timeout: 1s, retries: 3, start_period: 30s}
+            healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 250ms, timeout: 5s, retries: 3, start_period: 30s}
           api:
             image: \(image)
             command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
@@ -273,7 +273,7 @@ struct EndpointEndToEndTests {
                       db:
                         image: \(Self.image)
                         command: ["sh", "-c", "trap 'exit 0' TERM; sleep 2; touch /tmp/ok; sleep 3600 & wait"]
-                        healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 250ms, timeout: 1s, retries: 3, start_period: 30s}
+                        healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 250ms, timeout: 5s, retries: 3, start_period: 30s}
                       api:
                         image: \(Self.image)
                         command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]

@@ -13,7 +13,7 @@ struct LaunchEndToEndTests {
         return """
                 image: \(image)
                 command: ["sh", "-c", "trap 'exit 0' TERM; sleep \(delay); touch /tmp/ok; sleep 3600 & wait"]
-                healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 250ms, timeout: 1s, retries: 3, start_period: 30s}\(deps)\(extra)
+                healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 250ms, timeout: 5s, retries: 3, start_period: 30s}\(deps)\(extra)
             """
     }
 
@@ -267,7 +267,7 @@ struct LaunchEndToEndTests {
                   flaky:
                     image: \(Self.image)
                     command: ["sh", "-c", "if [ -f /state/tried ]; then touch /tmp/ok; exec sleep 3600; fi; touch /state/tried; echo first start fails; exit 1"]
-                    healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 250ms, timeout: 1s, retries: 3, start_period: 30s}
+                    healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 250ms, timeout: 5s, retries: 3, start_period: 30s}
                     volumes: [state:/state]
                 volumes: {state: {}}
                 """)

@@ -17,7 +17,7 @@ struct SafetyEndToEndTests {
         """
             image: \(image)
             command: ["sh", "-c", '\(script)']
-            healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 250ms, timeout: 1s, retries: 3, start_period: 30s}\(dependsOn.map { "\n    depends_on: {\($0): {condition: service_healthy}}" } ?? "")
+            healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 250ms, timeout: 5s, retries: 3, start_period: 30s}\(dependsOn.map { "\n    depends_on: {\($0): {condition: service_healthy}}" } ?? "")
         """
     }
 
@@ -178,7 +178,7 @@ struct SafetyEndToEndTests {
                         image: \(Self.image)
                         environment: {API_TOKEN: "${API_TOKEN}"}
                         command: ["sh", "-c", 'printf "token=%s\\n" "$$API_TOKEN"; trap "exit 0" TERM; touch /tmp/ok; sleep 3600 & wait']
-                        healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 250ms, timeout: 1s, retries: 3, start_period: 30s}
+                        healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 250ms, timeout: 5s, retries: 3, start_period: 30s}
                       bad:
                         image: \(Self.image)
                         environment: {API_TOKEN: "${API_TOKEN}"}
