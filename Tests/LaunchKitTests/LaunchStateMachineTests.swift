@@ -407,4 +407,18 @@ struct LaunchStateMachineDecisionTests {
         replay.feed(.probed(service: "db", container: db, startSequence: 0, outcome: .passed), at: 0.2)
         #expect(replay.service("db")?.state == .starting)
     }
+
+    @Test(arguments: Replay.engines)
+    func aDieFromBeforeOurStartIsNotAVerdictOnIt(engine: String) throws {
+        // A relaunch or `launch restart` stops a container a moment before starting it again; the engine may
+        // deliver that `die` after our start request. It must not fail the new start.
+        var replay = try Replay(engine: engine, scenario: "die-exit-1", policy: Replay.policy(stability: .seconds(3)))
+        replay.begin()
+        let app = try #require(replay.service("app")?.containers.first?.id)
+        let late = try JSONDecoder().decode(EngineEvent.self, from: Data(#"{"Type":"container","Action":"die","Actor":{"ID":"\#(app)","Attributes":{"exitCode":"0"}},"time":1,"timeNano":1000000000}"#.utf8))
+        replay.feed(.event(late), at: 0.01)
+        #expect(replay.service("app")?.state == .starting)
+        replay.play(try Replay.events(engine, "die-exit-1"), offset: 0.05)
+        #expect(replay.service("app")?.failure == .exited(code: 1))
+    }
 }

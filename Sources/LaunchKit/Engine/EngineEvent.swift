@@ -72,7 +72,8 @@ extension EngineClient {
 
     /// `since` in Unix nanoseconds, exactly as events carry `timeNano` (a Double would lose the last digits).
     public func events(
-        sinceNanoseconds since: Int64?, labels: [String] = [], actions: [String] = [], heartbeat: Duration = EngineClient.streamHeartbeat
+        sinceNanoseconds since: Int64?, labels: [String] = [], actions: [String] = [], heartbeat: Duration = EngineClient.streamHeartbeat,
+        onConnected: (@Sendable () -> Void)? = nil
     ) -> AsyncThrowingStream<EngineEvent, any Error> {
         var query = Self.filters(["label": labels, "event": actions])
         if let since, since > 0 {
@@ -106,6 +107,8 @@ extension EngineClient {
                         let body = try reader.readBody(status: status, headers: headers)
                         throw EngineError.http(status: status, message: Self.errorMessage(body))
                     }
+                    // The engine answers the head once the subscription is in place: from here nothing is missed.
+                    onConnected?()
                     let chunked = ResponseReader.isChunked(headers)
                     let decoder = JSONDecoder()
                     var pending: [UInt8] = []
@@ -149,6 +152,32 @@ extension EngineClient {
     static func heartbeat(session: EngineSession) throws(EngineError) {
         let response = try session.roundTrip(method: "GET", target: "/_ping", body: nil, timeout: EngineClient.pingTimeout)
         guard response.status == 200 else { throw .http(status: response.status, message: "ping answered \(response.status)") }
+    }
+}
+
+extension EngineClient {
+    /// Subscribes to a compose project's container events and returns once the engine has the subscription in
+    /// place (at most `EngineClient.pingTimeout`), so anything done afterwards is seen. No `since`: a replay of
+    /// the recent past would hand a relaunch the `die` of a container someone stopped a moment before, and the
+    /// engine's clock need not agree with ours. `resumeFrom` (Unix ns, ours, a little early) is only for
+    /// resuming a stream lost before its first event.
+    public func subscribe(project: String, actions: [String]) async -> (events: AsyncThrowingStream<EngineEvent, any Error>, resumeFrom: Int64) {
+        let resumeFrom = Int64((Date().timeIntervalSince1970 - 2) * 1e9)
+        let (connected, signal) = AsyncStream<Void>.makeStream()
+        let events = self.events(
+            sinceNanoseconds: nil, labels: ["com.docker.compose.project=\(project)"], actions: actions,
+            onConnected: {
+                signal.yield()
+                signal.finish()
+            })
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { for await _ in connected { return } }
+            group.addTask { try? await Task.sleep(for: EngineClient.pingTimeout) }
+            await group.next()
+            group.cancelAll()
+        }
+        signal.finish()
+        return (events, resumeFrom)
     }
 }
 

@@ -148,8 +148,7 @@ struct LastGood: Sendable {
                 let details = try await client.inspectContainer(container.id)
                 containers[details.config.labels["com.docker.compose.service"] ?? "", default: []].append(details)
             }
-            let since = Int64((Date().timeIntervalSince1970 - 1) * 1e9)
-            let events = client.events(sinceNanoseconds: since, labels: ["com.docker.compose.project=\(project)"], actions: Orchestrator.watchedActions)
+            let (events, since) = await client.subscribe(project: project, actions: Orchestrator.watchedActions)
             var orchestrator = Orchestrator(client: client, project: project, stack: subset, graph: graph, profile: profile, onChange: onChange)
             orchestrator.redact = redact
             let outcome = await orchestrator.run(containers: containers, events: events, since: since)

@@ -175,6 +175,7 @@ struct LaunchStateMachine: Sendable {
                 let container = services[s].containers[c]
                 if !container.running {
                     // A stopped replica next to running ones: start it like any other.
+                    services[s].containers[c].awaitingStart = true
                     actions.append(.start(service: services[s].name, container: container.id))
                 } else if container.initial?.state.health?.status == "unhealthy" {
                     // The engine only reports health changes: an adopted unhealthy container sends none.
@@ -254,6 +255,7 @@ struct LaunchStateMachine: Sendable {
             services[s].containers[c].ready = false
             let container = services[s].containers[c]
             if container.running && !services[s].isJob { continue }
+            services[s].containers[c].awaitingStart = true
             actions.append(.start(service: services[s].name, container: container.id))
         }
         if services[s].containers.allSatisfy({ $0.running }) && !services[s].isJob { armDeadline(s) }
@@ -281,6 +283,7 @@ struct LaunchStateMachine: Sendable {
         if action == "start" {
             services[s].containers[c].running = true
             services[s].containers[c].restartRequested = false
+            services[s].containers[c].awaitingStart = false
             services[s].containers[c].startSequence += 1
             armDeadline(s)
             if case .stable(let window) = services[s].rule.kind, services[s].state == .starting {
@@ -307,6 +310,8 @@ struct LaunchStateMachine: Sendable {
             services[s].containers[c].running = false
             return
         }
+        // The end of a run from before the start we asked for (a `docker stop` a moment ago): not this start's.
+        if services[s].containers[c].awaitingStart && !services[s].containers[c].running { return }
         guard services[s].containers[c].running || services[s].state == .starting else { return }
         services[s].containers[c].running = false
         services[s].containers[c].ready = false
@@ -434,6 +439,7 @@ struct LaunchStateMachine: Sendable {
                 services[s].containers[c].ready = false
                 let container = services[s].containers[c]
                 if container.running { services[s].containers[c].restartRequested = true }
+                services[s].containers[c].awaitingStart = true
                 actions.append(
                     container.running
                         ? .restart(service: services[s].name, container: container.id)
@@ -544,6 +550,7 @@ struct LaunchStateMachine: Sendable {
         if !container.running && isRunning && services[s].state == .starting {
             // Started while the stream was away: count it as the missing start event.
             services[s].containers[c].running = true
+            services[s].containers[c].awaitingStart = false
             services[s].containers[c].startSequence += 1
             armDeadline(s)
             if case .stable(let window) = services[s].rule.kind { scheduleStability(s, c, after: window) }

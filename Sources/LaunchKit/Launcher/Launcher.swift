@@ -131,10 +131,8 @@ public struct Launcher: Sendable {
                     + (saved ? "; the last good state is kept to restore them on failure" : "; no last good state is recorded to restore them from"))
             }
         }
-        // Subscribed before anything is created, from a second ago: no reaction can be missed.
-        let since = Int64((Date().timeIntervalSince1970 - 1) * 1e9)
-        let events = client.events(sinceNanoseconds: since, labels: ["com.docker.compose.project=\(plan.project)"],
-            actions: Orchestrator.watchedActions)
+        // Subscribed (and confirmed by the engine) before anything is created: no reaction can be missed.
+        let (events, since) = await client.subscribe(project: plan.project, actions: Orchestrator.watchedActions)
         var created: [String: [ContainerDetails]] = [:]
         do {
             created = try await timeline.measure("create", report: report) {

@@ -279,6 +279,9 @@ struct ContainerRun: Sendable {
     var startSequence = 0
     /// We asked the engine to restart it: the `die` that precedes the new start is ours, not a failure.
     var restartRequested = false
+    /// We asked the engine to start it and have not seen it start yet: a `die` now is from before (a stop a
+    /// moment ago), not a verdict on this start.
+    var awaitingStart = false
     /// The wait before the next probe of the service's own check.
     var probeDelay: Duration = .zero
     /// Its check cannot run here (command missing): only the engine's verdict counts.

@@ -225,7 +225,7 @@ public struct ServiceControl: Sendable {
         try Self.validate(services, known: plan.stack.serviceNames, environment: profile.name)
         let (chosen, actions) = try await prepare(plan, try await containersByService(plan.project))
         // From here on, every engine event is about this command's own starts (the stops above are done).
-        let since = Int64((Date().timeIntervalSince1970 * 1e9).rounded(.down))
+        let (events, since) = await client.subscribe(project: plan.project, actions: Orchestrator.watchedActions)
         let now = try await containersByService(plan.project)
         let jobs = Planner.jobs(in: plan.stack)
         let scope = Self.scope(chosen, graph: plan.graph) { Self.isSettled(now[$0] ?? [], isJob: jobs.contains($0)) }
@@ -236,8 +236,6 @@ public struct ServiceControl: Sendable {
             profile: profile, onChange: { reporter.serviceChanged($0) })
         let redact = EnvProvisioner(layout: layout, profile: profile).redactor(environment: context.environment)
         orchestrator.redact = redact
-        let events = client.events(sinceNanoseconds: since, labels: ["com.docker.compose.project=\(plan.project)"],
-            actions: Orchestrator.watchedActions)
         let outcome = await orchestrator.run(containers: now.filter { scope.contains($0.key) }, events: events, since: since)
         let diagnostics = Diagnostics(client: client, redact: redact, environment: profile.name, project: plan.project,
             compose: plan.composeCommand)
