@@ -21,8 +21,7 @@ struct Restart: AsyncParsableCommand {
 
     func run() async throws {
         try await execute(global) { context in
-            let catalog = try context.catalog(projectDirectory: global.projectDirectory)
-            let control = ServiceControl(context: context, layout: catalog.layout, profile: try catalog.profile(named: target.environment))
+            let control = try target.control(context, projectDirectory: global.projectDirectory)
             let outcome = try await control.restart(target.services, report: ProgressReporter(console: context.console))
             try show(outcome, json: json, context: context)
             return ExitStatus(rawValue: outcome.exitCode)
@@ -34,6 +33,12 @@ struct Restart: AsyncParsableCommand {
 struct ServiceArguments: ParsableArguments {
     @Argument(help: "Environment name or alias.", completion: .environments) var environment: String
     @Argument(help: "One or more services of that environment.", completion: .services) var services: [String]
+
+    /// The environment's services, resolved like `launch <environment>` resolves them.
+    func control(_ context: LaunchContext, projectDirectory: String?) throws -> ServiceControl {
+        let catalog = try context.catalog(projectDirectory: projectDirectory)
+        return ServiceControl(context: context, layout: catalog.layout, profile: try catalog.profile(named: environment))
+    }
 
     func validate() throws {
         if services.isEmpty { throw ValidationError("name at least one service (`launch plan <environment>` lists them)") }

@@ -20,8 +20,7 @@ struct Start: AsyncParsableCommand {
 
     func run() async throws {
         try await execute(global) { context in
-            let catalog = try context.catalog(projectDirectory: global.projectDirectory)
-            let control = ServiceControl(context: context, layout: catalog.layout, profile: try catalog.profile(named: target.environment))
+            let control = try target.control(context, projectDirectory: global.projectDirectory)
             let outcome = try await control.start(target.services, report: ProgressReporter(console: context.console))
             try show(outcome, json: json, context: context)
             return ExitStatus(rawValue: outcome.exitCode)

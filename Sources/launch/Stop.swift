@@ -19,8 +19,7 @@ struct Stop: AsyncParsableCommand {
 
     func run() async throws {
         try await execute(global) { context in
-            let catalog = try context.catalog(projectDirectory: global.projectDirectory)
-            let control = ServiceControl(context: context, layout: catalog.layout, profile: try catalog.profile(named: target.environment))
+            let control = try target.control(context, projectDirectory: global.projectDirectory)
             try show(try await control.stop(target.services), json: json, context: context)
             return .success
         }
