@@ -354,7 +354,8 @@ struct LaunchStateMachine: Sendable {
     private mutating func containerReady(_ s: Int, _ c: Int, evidence: String) {
         guard services[s].state == .starting else { return }
         services[s].containers[c].ready = true
-        checkReady(s, detail: services[s].rule.kind == .healthy ? "healthy" : nil, evidence: evidence)
+        let detail: String? = evidence == "probe" ? "its check passed" : (services[s].rule.kind == .healthy ? "healthy" : nil)
+        checkReady(s, detail: detail, evidence: evidence)
     }
 
     private mutating func checkReady(_ s: Int, detail: String?, evidence: String) {
