@@ -113,4 +113,12 @@ struct EngineEndpointTests {
         #expect(APIVersion("1.9")! < APIVersion("1.41")!)
         #expect(APIVersion("x") == nil && APIVersion("1") == nil)
     }
+
+    @Test func theDefaultContextWithDockerHostPinsChildrenToThatHost() throws {
+        let config = try ConfigFolder()
+        let endpoint = try EngineEndpoint.resolve(
+            contextFlag: "default", environment: ["DOCKER_CONFIG": config.path, "DOCKER_HOST": "unix:///run/other.sock"])
+        #expect(endpoint.socketPath == "/run/other.sock")
+        #expect(endpoint.childEnvironment == ["DOCKER_HOST": "unix:///run/other.sock", "DOCKER_CONTEXT": ""])
+    }
 }

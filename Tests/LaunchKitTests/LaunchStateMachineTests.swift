@@ -421,4 +421,16 @@ struct LaunchStateMachineDecisionTests {
         replay.play(try Replay.events(engine, "die-exit-1"), offset: 0.05)
         #expect(replay.service("app")?.failure == .exited(code: 1))
     }
+
+    @Test(arguments: Replay.engines)
+    func aJobsPreviousExitSeenBeforeItsStartIsNotItsVerdict(engine: String) throws {
+        // A relaunch starts an unchanged job whose container still shows the previous run's exit: an inspect
+        // answered before the new start must not decide the job.
+        var replay = try Replay(engine: engine, scenario: "job-then-service")
+        replay.begin()
+        let previous = try #require(try Replay.finalState(engine, "job-then-service").first { $0.config.labels["com.docker.compose.service"] == "migrate" })
+        replay.feed(.inspected(service: "migrate", details: previous, startSequence: 0), at: 0.05)
+        #expect(replay.service("migrate")?.state == .starting)
+        #expect(replay.started == ["migrate"])
+    }
 }

@@ -169,8 +169,9 @@ extension EngineEndpoint {
     static func fromContext(_ name: String, source: Source, environment: [String: String]) throws(EngineError) -> EngineEndpoint {
         // "default" is not in the store: it is DOCKER_HOST or the platform default.
         if name == "default" {
+            // The default context is DOCKER_HOST when set: children must get that host, not "context default".
             if let host = environment["DOCKER_HOST"], !host.isEmpty {
-                return try EngineEndpoint(host: host, source: source, usesTLS: tlsRequested(environment))
+                return try EngineEndpoint(host: host, source: .dockerHost, usesTLS: tlsRequested(environment))
             }
             return try EngineEndpoint(host: defaultHost, source: source)
         }

@@ -73,6 +73,8 @@ extension EngineClient {
     /// `since` in Unix nanoseconds, exactly as events carry `timeNano` (a Double would lose the last digits).
     public func events(
         sinceNanoseconds since: Int64?, labels: [String] = [], actions: [String] = [], heartbeat: Duration = EngineClient.streamHeartbeat,
+        /// Called once the engine has the subscription in place — or once it is clear it will not (then the
+        /// stream ends with the error).
         onConnected: (@Sendable () -> Void)? = nil
     ) -> AsyncThrowingStream<EngineEvent, any Error> {
         var query = Self.filters(["label": labels, "event": actions])
@@ -89,6 +91,7 @@ extension EngineClient {
             // Negotiation is a request of its own; only then is the stream's thread started.
             let version: APIVersion
             do { version = try await client.apiVersion() } catch {
+                onConnected?()  // settled: the caller must not wait for a subscription that will not come
                 return continuation.finish(throwing: error)
             }
             let target = Self.target("/events", query, version: version)
@@ -138,6 +141,7 @@ extension EngineClient {
                     }
                     continuation.finish()
                 } catch {
+                    onConnected?()  // settled (a second call is harmless)
                     // After our own shutdown, the resulting EOF is not an error.
                     handle.isTerminated ? continuation.finish() : continuation.finish(throwing: error)
                 }

@@ -86,7 +86,9 @@ final class EngineSession: Sendable {
                 return response
             } catch {
                 connection.close()
-                if reused, case .io = error { continue }
+                // Only "the server had already closed it": nothing of the request reached the engine, so it is safe
+                // to send again. Anything later (a truncated answer) may have been acted on: never replayed.
+                if reused, case .io(let code, _) = error, code == ECONNRESET || code == EPIPE { continue }
                 throw Self.explain(error, connection: connection)
             }
         }

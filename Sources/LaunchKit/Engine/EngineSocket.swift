@@ -419,9 +419,15 @@ final class ResponseReader {
             while try !readLine().isEmpty {}
             return nil
         }
-        let data = try readExact(size)
-        guard try readLine().isEmpty else { throw .io(EPROTO, "missing CRLF after chunk") }
-        return data
+        do throws(EngineError) {
+            let data = try readExact(size)
+            guard try readLine().isEmpty else { throw EngineError.io(EPROTO, "missing CRLF after chunk") }
+            return data
+        } catch {
+            // Not silence between chunks: the engine stopped in the middle of one.
+            if case .timedOut(let what) = error { throw .io(ETIMEDOUT, what) }
+            throw error
+        }
     }
 
     static func isChunked(_ headers: [String: String]) -> Bool {

@@ -558,7 +558,8 @@ struct LaunchStateMachine: Sendable {
             startProbing(s, c)
             evaluate()
         }
-        if (container.running || services[s].isJob) && !details.state.running && !details.state.restarting
+        // An exit seen while our start is still on its way is the previous run's, not this one's.
+        if (container.running || services[s].isJob) && !container.awaitingStart && !details.state.running && !details.state.restarting
             && details.state.status != "created"
         {
             if details.state.oomKilled { services[s].containers[c].oomKilled = true }

@@ -86,13 +86,15 @@ struct Orchestrator: Sendable {
     static func forward(_ events: AsyncThrowingStream<EngineEvent, any Error>, into continuation: AsyncStream<Input>.Continuation)
         -> Task<Void, Never>
     {
-        Task {
-            do {
-                for try await event in events { continuation.yield(.event(event)) }
-                if !Task.isCancelled { continuation.yield(.eventsLost(nil)) }
-            } catch {
-                if !Task.isCancelled { continuation.yield(.eventsLost("\(error)")) }
-            }
+        Task { await pump(events, into: continuation) }
+    }
+
+    static func pump(_ events: AsyncThrowingStream<EngineEvent, any Error>, into continuation: AsyncStream<Input>.Continuation) async {
+        do {
+            for try await event in events { continuation.yield(.event(event)) }
+            if !Task.isCancelled { continuation.yield(.eventsLost(nil)) }
+        } catch {
+            if !Task.isCancelled { continuation.yield(.eventsLost("\(error)")) }
         }
     }
 
@@ -178,7 +180,9 @@ struct Orchestrator: Sendable {
                     guard !Task.isCancelled else { return }
                     let events = client.events(
                         sinceNanoseconds: since, labels: ["com.docker.compose.project=\(project)"], actions: Orchestrator.watchedActions)
-                    await Orchestrator.forward(events, into: continuation).value
+                    // Iterated here, in this task: cancelling it at the end of the run ends the stream (and its
+                    // thread, socket and any dial-stdio child) with it.
+                    await Orchestrator.pump(events, into: continuation)
                 })
             }
         }

@@ -70,11 +70,13 @@ public final class ProjectLock: Sendable {
                 path: path, operation: "use the lock file", reason: "it is not a regular file you own",
                 hint: "remove it (`rm \(path)`); launch creates it again")
         }
-        let previous = Self.readOwner(descriptor)
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            let holder = Self.readOwner(descriptor)
             close(descriptor)
-            throw Busy(project: project, owner: previous)
+            throw Busy(project: project, owner: holder)
         }
+        // Read only once we hold it: a holder that released between a read and our flock truncated its record.
+        let previous = Self.readOwner(descriptor)
         self.descriptor = descriptor
         self.path = path
         // A free lock with an owner still written in it: that command never got to release it.
