@@ -46,7 +46,7 @@ struct ReadinessEndToEndTests {
                   db:
                     image: \(Self.image)
                     command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
-                    healthcheck: {test: ["CMD", "sleep", "5"], interval: 1s, timeout: 500ms, retries: 2}
+                    healthcheck: {test: ["CMD", "sleep", "5"], interval: 2s, timeout: 500ms, retries: 2}
                 """)
             let result = try await launch(project)
             #expect(result.status == 1, "\(result.stderr)")
@@ -62,7 +62,7 @@ struct ReadinessEndToEndTests {
                   db:
                     image: \(Self.image)
                     command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
-                    healthcheck: {test: ["CMD", "/usr/bin/pg_isready"], interval: 1s, timeout: 1s, retries: 2}
+                    healthcheck: {test: ["CMD", "/usr/bin/pg_isready"], interval: 2s, timeout: 1s, retries: 2}
                 """)
             let result = try await launch(project)
             #expect(result.status == 1, "\(result.stderr)")

@@ -112,7 +112,7 @@ struct Orchestrator: Sendable {
         /// Probes waiting or running; cancelled when the run ends (read-only, nothing to wait for).
         var probes: [Task<Void, Never>] = []
         /// Paces probes: a start storm of 50 services must not become 50 concurrent execs on a busy engine.
-        let limiter = ProbeLimiter(limit: 8)
+        let limiter = ProbeLimiter(limit: 4)
 
         mutating func perform(_ actions: [LaunchStateMachine.Action]) {
             for action in actions { perform(action) }
@@ -188,6 +188,9 @@ struct Orchestrator: Sendable {
         }
     }
 
+    /// Healthchecks that run less often than this get launch's own fast probes during startup.
+    static let minimumProbedInterval: Duration = .seconds(2)
+
     /// What the machine keys off; anything else (exec_*, attach, ...) is noise.
     static let watchedActions = ["start", "die", "oom", "health_status"]
 
@@ -201,7 +204,7 @@ struct Orchestrator: Sendable {
     /// (an image's own HEALTHCHECK included) and the containers Compose created.
     static func services(
         stack: ComposeStack, graph: DependencyGraph, policy: Profile.HealthPolicy, classOf: (String) -> ServiceClass,
-        containers: [String: [ContainerDetails]], probing: Bool = true
+        containers: [String: [ContainerDetails]], probing: Bool = true, minimumProbedInterval: Duration = Orchestrator.minimumProbedInterval
     ) -> [ServiceRun] {
         let jobs = Planner.jobs(in: stack)
         return graph.startOrder.compactMap { name in
@@ -224,7 +227,11 @@ struct Orchestrator: Sendable {
                     ContainerRun(id: details.id, name: details.name, restartPolicy: details.hostConfig.restartPolicy?.name ?? "no", initial: details)
                 })
             run.replicas = service.replicas
-            if probing, rule.kind == .healthy, let check = described.healthcheck, let command = healthcheckCommand(check.test) {
+            // Worth it only where the engine itself probes slowly: an exec costs the engine a process start (tens of
+            // milliseconds of CPU), and at intervals of a second or less the engine's own verdict comes about as soon.
+            if probing, rule.kind == .healthy, let check = described.healthcheck, check.interval >= minimumProbedInterval,
+                let command = healthcheckCommand(check.test)
+            {
                 run.probe = ServiceRun.ProbeSpec(command: command, timeout: check.timeout, interval: check.interval)
             }
             return run
