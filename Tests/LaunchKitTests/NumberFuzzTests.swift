@@ -60,7 +60,7 @@ struct NumberFuzzTests {
             let text = scalars.scalar()
             do throws(QuantityError) {
                 let duration = try DurationText.checked(text)
-                #expect(duration >= .zero && duration <= DurationText.maximum, "\(text)")
+                #expect((Duration.zero...DurationText.maximum).contains(duration), "\(text)")
                 _ = DurationText.format(duration)
             } catch {
                 #expect(DurationText.parse(text) == nil)
