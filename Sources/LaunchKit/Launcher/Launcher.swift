@@ -172,6 +172,8 @@ public struct Launcher: Sendable {
         var orchestrator = Orchestrator(client: client, project: plan.project, stack: plan.stack, graph: plan.graph, profile: profile,
             onChange: { update in report.serviceChanged(update) })
         orchestrator.redact = redact
+        let history = ReadinessHistory(store: RunStore(layout: layout), environment: profile.name)
+        orchestrator.history = history
         let outcome = await orchestrator.run(containers: created, events: events, since: since)
         let startSeconds = startBegan.duration(to: timeline.clock.now).seconds
 
@@ -180,7 +182,8 @@ public struct Launcher: Sendable {
         for run in outcome.services {
             var diagnosis: Diagnosis?
             if let failure = run.failure {
-                diagnosis = await diagnostics.diagnose(service: run.name, serviceClass: run.serviceClass, failure: failure, containers: run.containers.map(\.id))
+                diagnosis = await diagnostics.diagnose(service: run.name, serviceClass: run.serviceClass, failure: failure, containers: run.containers.map(\.id),
+                    resources: run.resources)
             }
             var blockedBy: String?
             if case .blocked(let by) = run.state { blockedBy = by }
@@ -191,7 +194,7 @@ public struct Launcher: Sendable {
                 secondsToReady: run.state == .ready ? run.readyAt.flatMap { ready in run.startedAt.map { ready - $0 } } : nil,
                 readiness: run.state == .ready ? run.readiness : nil,
                 engineStartSeconds: run.engineStartSeconds, retries: run.retries,
-                failure: diagnosis))
+                failure: diagnosis, history: history.stats(run.name)))
         }
         let coreNotReady = services.filter { $0.serviceClass == .core && $0.state != .ready }
         let degraded = services.filter { $0.serviceClass != .core && $0.state != .ready }.map(\.name)
