@@ -80,4 +80,47 @@ struct StartupBudgetEndToEndTests {
             #expect((failure["next_step"] as? String)?.hasPrefix("raise app's memory limit (deploy.resources.limits.memory) from 16 MiB to at least 32 MiB") == true)
         }
     }
+
+    /// Three real runs, then the plan: p50/p95 per service, a deadline below p95 is a warning, and `learned` uses them.
+    @Test func afterAFewRunsThePlanShowsP50AndP95AndWarnsOfADeadlineBelowP95() async throws {
+        try await E2E.withProject { project in
+            let stack = """
+                services:
+                  app:
+                    image: \(Self.image)
+                    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 1.5; touch /tmp/ok; sleep 3600 & wait"]
+                    healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 250ms, timeout: 1s, retries: 3, start_period: 30s}
+                """
+            try project.writeProfile(extra: "health: {retries: 0, timeout: 20s}", stack: stack)
+            for _ in 0..<3 {
+                let run = try await project.launch(["demo", "--json"])
+                #expect(run.status == 0)
+                let down = try await project.launch(["down", "demo"])
+                #expect(down.status == 0)
+            }
+            let plan = try await project.launch(["plan", "demo", "--json"])
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any])
+            let app = try #require((json["services"] as? [[String: Any]])?.first { $0["name"] as? String == "app" })
+            let history = try #require(app["history"] as? [String: Any])
+            #expect(history["runs"] as? Int == 3)
+            // It sleeps 1.5 s before its check can pass: no run was faster.
+            #expect(((history["p95_seconds"] as? Double) ?? 0) >= 1.5)
+            #expect(((json["warnings"] as? [String]) ?? []).allSatisfy { !$0.contains("below its p95") })
+            let text = try await project.launch(["plan", "demo"])
+            #expect(text.stdout.contains("HISTORY"))
+            #expect(text.stdout.contains("over 3 runs"))
+
+            try project.writeProfile(extra: "health: {retries: 0, timeout: 1s, stability: 500ms}", stack: stack)
+            let tight = try await project.launch(["plan", "demo"])
+            #expect(tight.stdout.contains("warning: app: deadline 1s is below its p95 time to ready"))
+            #expect(tight.stdout.contains("it would have failed 3 of the last 3 runs"))
+
+            try project.writeProfile(extra: "health: {retries: 0, timeout: learned}", stack: stack)
+            let learned = try await project.launch(["plan", "demo", "--json"])
+            let learnedJSON = try #require(try JSONSerialization.jsonObject(with: Data(learned.stdout.utf8)) as? [String: Any])
+            let learnedApp = try #require((learnedJSON["services"] as? [[String: Any]])?.first { $0["name"] as? String == "app" })
+            #expect(learnedApp["deadline_learned"] as? Bool == true)
+            #expect(learnedApp["deadline_seconds"] as? Double == LearnedDeadline.floor.seconds)
+        }
+    }
 }

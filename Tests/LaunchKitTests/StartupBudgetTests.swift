@@ -187,4 +187,63 @@ struct ReadinessHistoryTests {
         result.secondsToReady = 50
         #expect(result.slowerThanUsual == nil)
     }
+
+    @Test func aProfileOptsInWithHealthTimeoutLearned() throws {
+        let project = try TemporaryProject()
+        try project.writeDemo(profile: "name: demo\ncompose: {project: demo, files: [app.yml]}\nhealth: {timeout: learned}\n")
+        let profile = try project.catalog().profile(named: "demo")
+        #expect(profile.health.learnedTimeout)
+        #expect(profile.health.timeout == nil)
+        let plain = try TemporaryProject()
+        try plain.writeDemo(profile: "name: demo\ncompose: {project: demo, files: [app.yml]}\nhealth: {timeout: 30s}\n")
+        #expect(try plain.catalog().profile(named: "demo").health.learnedTimeout == false)
+    }
+}
+
+@Suite("Startup budgets: comparing runs")
+struct RunComparisonTests {
+    @Test func slowestChangesComeFirstAndMissingOnesLast() throws {
+        var before = try ReadinessHistoryTests.run("success", [("db", "ready", 2, "probe"), ("api", "ready", 10, "probe"), ("web", "ready", 1, "stable")])
+        before.id = "A"
+        var after = try ReadinessHistoryTests.run("failed", [("db", "ready", 2.5, "probe"), ("api", "ready", 31, "probe"), ("web", "blocked", nil, nil)])
+        after.id = "B"
+        let comparison = RunComparison(before: before, after: after)
+        #expect(comparison.rows.map(\.service) == ["api", "db", "web"])
+        #expect(comparison.rows.first?.change == 21)
+        let lines = RunRenderer.compare(comparison)
+        #expect(lines.first == "time to ready, A → B")
+        #expect(lines.contains { $0.contains("api") && $0.contains("+21.00s (3.1×)") })
+        #expect(lines.contains { $0.contains("web") && $0.contains("not ready in B") })
+    }
+}
+
+@Suite("Startup budgets: host pressure")
+struct HostPressureTests {
+    @Test func pressureStallInformationIsRead() {
+        let psi = "some avg10=70.17 avg60=77.85 avg300=82.79 total=1775312267\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
+        #expect(ProcFS.someAvg10(psi) == 70.17)
+        #expect(ProcFS.someAvg10("garbage") == nil)
+        #expect(ProcFS.meminfoBytes("MemTotal:       16318480 kB\nMemAvailable:    1048576 kB\n", "MemAvailable:") == 1 << 30)
+        #expect(ProcFS.meminfoBytes("MemAvailable: 99999999999999999 kB\n", "MemAvailable:") == nil)
+    }
+
+    @Test func aSaturatedHostIsNamedAndAnIdleOneIsNot() {
+        var host = HostPressure(cpus: 2)
+        host.record(HostReading(load1: 0.4, memAvailable: 8 << 30, memTotal: 16 << 30, cpuPressure: 1, memoryPressure: 0))
+        #expect(host.note == nil)
+        host.record(HostReading(load1: 7.9, memAvailable: 1 << 30, memTotal: 16 << 30, cpuPressure: 70.2, memoryPressure: 12))
+        #expect(host.peakLoad == 7.9)
+        #expect(host.lowestMemAvailable == 1 << 30)
+        #expect(host.saturation == [
+            "load 7.9 on 2 CPUs", "tasks waited for CPU 70 % of the time (PSI)", "tasks waited for memory 12 % of the time (PSI)",
+            "only 1 GiB of 16 GiB memory available",
+        ])
+        #expect(host.note?.hasPrefix("the host was saturated during startup (load 7.9 on 2 CPUs; ") == true)
+    }
+
+    @Test func theLiveHostCanBeRead() throws {
+        let reading = try #require(ProcFS().hostReading())
+        #expect(reading.load1 != nil)
+        #expect(reading.memTotal != nil)
+    }
 }

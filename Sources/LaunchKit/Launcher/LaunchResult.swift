@@ -78,6 +78,8 @@ public struct LaunchResult: Sendable, Encodable {
     public var configFingerprint: String? = nil
     /// A failed relaunch put the services it had replaced back to the last good state (or says what it could not).
     public var restore: RestoreReport? = nil
+    /// How busy the host was during the start phase (local engines only).
+    public var hostPressure: HostPressure? = nil
 
     public struct EngineSummary: Sendable, Encodable {
         /// `unix:///var/run/docker.sock (default)`, `ssh://gpu-box (--host)`.
@@ -93,7 +95,8 @@ public struct LaunchResult: Sendable, Encodable {
 
     enum CodingKeys: String, CodingKey {
         case schema, environment, project, outcome, exitCode = "exit_code", startedAt = "started_at", seconds, phases,
-            services, degraded, urls, rollback, error, engine, configFingerprint = "config_fingerprint", restore
+            services, degraded, urls, rollback, error, engine, configFingerprint = "config_fingerprint", restore,
+            hostPressure = "host_pressure"
     }
 }
 

@@ -174,7 +174,11 @@ public struct Launcher: Sendable {
         orchestrator.redact = redact
         let history = ReadinessHistory(store: RunStore(layout: layout), environment: profile.name)
         orchestrator.history = history
+        // The host's own load, read beside the start (local engines only: a remote engine's host is not this one).
+        let hostSampler = client.endpoint.isLocal ? Task { await HostPressure.sample() } : nil
         let outcome = await orchestrator.run(containers: created, events: events, since: since)
+        hostSampler?.cancel()
+        let hostPressure = await hostSampler?.value
         let startSeconds = startBegan.duration(to: timeline.clock.now).seconds
 
         let diagnostics = Diagnostics(client: client, redact: redact, environment: profile.name, project: plan.project, compose: plan.composeCommand)
@@ -244,7 +248,7 @@ public struct Launcher: Sendable {
             engine: .init(
                 endpoint: client.endpoint.description, apiVersion: (try? await client.apiVersion())?.description,
                 eventStreamReconnects: outcome.streamReconnects),
-            configFingerprint: fingerprint, restore: restore)
+            configFingerprint: fingerprint, restore: restore, hostPressure: hostPressure)
     }
 
     /// What the created containers say about health, for services whose compose file has no healthcheck.

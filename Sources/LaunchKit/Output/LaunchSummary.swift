@@ -28,6 +28,7 @@ public enum LaunchSummary {
             }
             lines += Text.table(rows).map { "  " + $0 }
             lines += result.services.compactMap(\.slowerThanUsual).map { "  note: " + $0 }
+            if let note = result.hostPressure?.note { lines.append("  note: " + note) }
         }
         for service in result.services {
             guard let diagnosis = service.failure else { continue }
