@@ -175,7 +175,25 @@ public struct ContainerDetails: Decodable, Sendable, Equatable {
     }
     public struct HostConfig: Decodable, Sendable, Equatable {
         public let restartPolicy: RestartPolicy?
-        enum CodingKeys: String, CodingKey { case restartPolicy = "RestartPolicy" }
+        /// Bytes; 0 or absent: no limit.
+        public var memory: Int64? = nil
+        /// `cpus: 0.5` is NanoCpus 500000000; older tools set CpuQuota/CpuPeriod instead.
+        public var nanoCpus: Int64? = nil
+        public var cpuQuota: Int64? = nil
+        public var cpuPeriod: Int64? = nil
+        enum CodingKeys: String, CodingKey {
+            case restartPolicy = "RestartPolicy", memory = "Memory", nanoCpus = "NanoCpus", cpuQuota = "CpuQuota", cpuPeriod = "CpuPeriod"
+        }
+
+        /// The memory limit in bytes, nil when unlimited.
+        public var memoryLimit: Int64? { memory.flatMap { $0 > 0 ? $0 : nil } }
+
+        /// The CPU limit in CPUs, nil when unlimited.
+        public var cpuLimit: Double? {
+            if let nano = nanoCpus, nano > 0 { return Double(nano) / 1e9 }
+            if let quota = cpuQuota, quota > 0 { return Double(quota) / Double(cpuPeriod.flatMap { $0 > 0 ? $0 : nil } ?? 100_000) }
+            return nil
+        }
     }
 
     public let id: String

@@ -18,7 +18,10 @@ struct Diagnostics: Sendable {
         self.logLines = logLines
     }
 
-    func diagnose(service: String, serviceClass: ServiceClass, failure: FailureKind, containers: [String]) async -> Diagnosis {
+    /// `resources`: what the launch sampled while the service started; a container still running is read once more.
+    func diagnose(
+        service: String, serviceClass: ServiceClass, failure: FailureKind, containers: [String], resources: ResourceUsage? = nil
+    ) async -> Diagnosis {
         var details: ContainerDetails?
         var logs: [String] = []
         // The container most worth reading is the one that failed; with replicas, the first that is not running.
@@ -45,6 +48,15 @@ struct Diagnostics: Sendable {
             case let state?: "\(state.status) (exit \(state.exitCode))"
             case nil: "not created"
             }
+        var usage = resources ?? ResourceUsage(limitsOf: details)
+        if let details {
+            usage.cpuLimit = usage.cpuLimit ?? details.hostConfig.cpuLimit
+            usage.memoryLimit = usage.memoryLimit ?? details.hostConfig.memoryLimit
+            if details.state.oomKilled || failure == .oomKilled { usage.oomKilled = true }
+            // The counters are cumulative: one reading now covers the whole start, whatever the sampler caught.
+            if details.state.running, let now = try? await client.stats(details.id) { usage.record(now.sample) }
+        }
+        let measured = usage.cpuLimit != nil || usage.memoryLimit != nil || usage.samples > 0 || usage.oomKilled
         var exitCode: Int? = nil
         if case .exited(let code) = failure { exitCode = code }
         if exitCode == nil, let state = details?.state, !state.running, state.status == "exited" { exitCode = state.exitCode }
@@ -52,7 +64,16 @@ struct Diagnostics: Sendable {
             service: service, serviceClass: serviceClass, reached: reached, reason: redact(failure.description),
             failureKey: failure.key, exitCode: exitCode, health: health?.status, probes: probes, logTail: logs,
             classification: failure.classification,
-            nextStep: redact(nextStep(service: service, failure: failure, hasProbes: !probes.isEmpty, hasLogs: !logs.isEmpty)))
+            nextStep: redact(
+                Self.starvationFirst(
+                    usage.suggestion(service: service), then: nextStep(service: service, failure: failure, hasProbes: !probes.isEmpty, hasLogs: !logs.isEmpty))),
+            resources: measured ? usage : nil, pressure: measured ? usage.findings : [])
+    }
+
+    /// A starved container explains most slow or failed starts: its suggested limit comes first.
+    static func starvationFirst(_ suggestion: String?, then step: String) -> String {
+        guard let suggestion else { return step }
+        return "\(suggestion) — it was starved (figures above); otherwise: \(step)"
     }
 
     /// `docker compose --project-name … --file … --env-file … up <service>`: the exact command, runnable as printed.

@@ -40,11 +40,21 @@ public struct LaunchResult: Sendable, Encodable {
         public var engineStartSeconds: Double?
         public var retries: Int
         public var failure: Diagnosis?
+        /// Its time to ready over the environment's earlier runs (not counting this one); nil without any.
+        public var history: ReadinessStats? = nil
 
         enum CodingKeys: String, CodingKey {
             case name, serviceClass = "class", state, blockedBy = "blocked_by", createdAt = "created_at",
                 startedAt = "started_at", readyAt = "ready_at", secondsToReady = "seconds_to_ready", readiness,
-                engineStartSeconds = "engine_start_seconds", retries, failure
+                engineStartSeconds = "engine_start_seconds", retries, failure, history
+        }
+
+        /// `api took 3.1× its p50 (p50 42s, p95 61s over 12 runs)`: said when a start is much slower than usual.
+        public var slowerThanUsual: String? {
+            guard let seconds = secondsToReady, let stats = history, stats.runs >= LearnedDeadline.minimumRuns, stats.p50 >= 0.5,
+                seconds >= stats.p50 * 2
+            else { return nil }
+            return "\(name) took \(String(format: "%.1f", seconds / stats.p50))× its p50 (\(stats.description))"
         }
     }
 
@@ -68,6 +78,8 @@ public struct LaunchResult: Sendable, Encodable {
     public var configFingerprint: String? = nil
     /// A failed relaunch put the services it had replaced back to the last good state (or says what it could not).
     public var restore: RestoreReport? = nil
+    /// How busy the host was during the start phase (local engines only).
+    public var hostPressure: HostPressure? = nil
 
     public struct EngineSummary: Sendable, Encodable {
         /// `unix:///var/run/docker.sock (default)`, `ssh://gpu-box (--host)`.
@@ -83,7 +95,8 @@ public struct LaunchResult: Sendable, Encodable {
 
     enum CodingKeys: String, CodingKey {
         case schema, environment, project, outcome, exitCode = "exit_code", startedAt = "started_at", seconds, phases,
-            services, degraded, urls, rollback, error, engine, configFingerprint = "config_fingerprint", restore
+            services, degraded, urls, rollback, error, engine, configFingerprint = "config_fingerprint", restore,
+            hostPressure = "host_pressure"
     }
 }
 
@@ -103,9 +116,13 @@ public struct Diagnosis: Sendable, Encodable {
     /// `configuration` or `transient`.
     public var classification: String
     public var nextStep: String
+    /// What its containers used against their limits while it started; nil when nothing was measured.
+    public var resources: ResourceUsage? = nil
+    /// Those figures in words: `CPU throttled in 98 % of periods (…; limit 0.05 CPU)`, `OOM-killed at the 32 MiB limit`.
+    public var pressure: [String] = []
 
     enum CodingKeys: String, CodingKey {
         case service, serviceClass = "class", reached, reason, failureKey = "failure", exitCode = "exit_code", health,
-            probes, logTail = "log_tail", classification, nextStep = "next_step"
+            probes, logTail = "log_tail", classification, nextStep = "next_step", resources, pressure
     }
 }

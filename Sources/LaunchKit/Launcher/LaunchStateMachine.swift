@@ -23,6 +23,8 @@ struct LaunchStateMachine: Sendable {
         /// One run of the service's own healthcheck command inside the container, tagged with the container's
         /// start count when it was asked for.
         case probed(service: String, container: String, startSequence: Int, outcome: EngineClient.ProbeOutcome)
+        /// One stats reading of a starting container (nil: the engine gave none; sampling it stops).
+        case sampled(service: String, container: String, startSequence: Int, sample: ResourceSample?)
     }
 
     enum TimerKind: Sendable, Hashable {
@@ -42,6 +44,8 @@ struct LaunchStateMachine: Sendable {
         case resubscribe(sinceNanoseconds: Int64, after: Duration)
         /// Run the service's own healthcheck command in the container after `after`, bounded by `timeout`.
         case probe(service: String, container: String, startSequence: Int, command: [String], timeout: Duration, after: Duration)
+        /// Read the container's CPU and memory figures after `after`, for the diagnosis should it fail.
+        case sample(service: String, container: String, startSequence: Int, after: Duration)
         case progress(ProgressUpdate)
     }
 
@@ -50,6 +54,9 @@ struct LaunchStateMachine: Sendable {
     /// The first probe of a started container, and how the cadence grows towards the declared interval.
     static let firstProbe: Duration = .milliseconds(100)
     static let probeGrowth = 1.5
+    /// Stats are read this often per starting container: enough to catch a memory peak on cgroup v2 (v1 keeps its
+    /// own), cheap enough that the launcher's CPU per service stays in milliseconds.
+    static let sampleInterval: Duration = .seconds(1)
 
     var services: [ServiceRun]
     let policy: Profile.HealthPolicy
@@ -121,6 +128,9 @@ struct LaunchStateMachine: Sendable {
         case .probed(let service, let container, let sequence, let outcome):
             guard let s = index(of: service), let c = services[s].containers.firstIndex(where: { $0.id == container }) else { break }
             probed(s, c, sequence: sequence, outcome: outcome)
+        case .sampled(let service, let container, let sequence, let sample):
+            guard let s = index(of: service), let c = services[s].containers.firstIndex(where: { $0.id == container }) else { break }
+            sampled(s, c, sequence: sequence, sample: sample)
         }
         return takeActions()
     }
@@ -186,6 +196,7 @@ struct LaunchStateMachine: Sendable {
                 } else if !container.ready {
                     startProbing(s, c)
                 }
+                if container.running { startSampling(s, c) }
             }
         }
     }
@@ -290,10 +301,12 @@ struct LaunchStateMachine: Sendable {
                 scheduleStability(s, c, after: window)
             }
             startProbing(s, c)
+            startSampling(s, c)
             // A `service_started` dependent may go now.
             evaluate()
         } else if action == "oom" {
             services[s].containers[c].oomKilled = true
+            services[s].containers[c].resources.oomKilled = true
         } else if action == "die" {
             died(s, c, code: event.exitCode ?? -1)
         } else if let health = event.healthStatus, !services[s].isJob {
@@ -503,6 +516,25 @@ struct LaunchStateMachine: Sendable {
         return min(.milliseconds(Int64(min(grown, 86_400) * 1000)), max(interval, firstProbe))
     }
 
+    // MARK: Resource evidence
+
+    /// A started container's CPU and memory figures are read every `sampleInterval` while its service starts: a
+    /// slow or failed start is then explained by what the container got, not only by what it printed.
+    private mutating func startSampling(_ s: Int, _ c: Int) {
+        guard services[s].state == .starting else { return }
+        let container = services[s].containers[c]
+        actions.append(.sample(service: services[s].name, container: container.id, startSequence: container.startSequence, after: Self.sampleInterval))
+    }
+
+    private mutating func sampled(_ s: Int, _ c: Int, sequence: Int, sample: ResourceSample?) {
+        let container = services[s].containers[c]
+        // A reading of an earlier start still counts (the counters cover the container's life); the next one
+        // is asked for only while this start of it is still starting.
+        if let sample { services[s].containers[c].resources.record(sample) }
+        guard sample != nil, services[s].state == .starting, container.running, container.startSequence == sequence else { return }
+        actions.append(.sample(service: services[s].name, container: container.id, startSequence: sequence, after: Self.sampleInterval))
+    }
+
     // MARK: Timers
 
     private mutating func scheduleStability(_ s: Int, _ c: Int, after window: Duration) {
@@ -556,13 +588,17 @@ struct LaunchStateMachine: Sendable {
             armDeadline(s)
             if case .stable(let window) = services[s].rule.kind { scheduleStability(s, c, after: window) }
             startProbing(s, c)
+            startSampling(s, c)
             evaluate()
         }
         // An exit seen while our start is still on its way is the previous run's, not this one's.
         if (container.running || services[s].isJob) && !container.awaitingStart && !details.state.running && !details.state.restarting
             && details.state.status != "created"
         {
-            if details.state.oomKilled { services[s].containers[c].oomKilled = true }
+            if details.state.oomKilled {
+                services[s].containers[c].oomKilled = true
+                services[s].containers[c].resources.oomKilled = true
+            }
             services[s].containers[c].running = true  // so `died` judges it
             died(s, c, code: details.state.exitCode)
         } else if details.state.running, services[s].state == .starting, !services[s].isJob {

@@ -172,7 +172,13 @@ public struct Launcher: Sendable {
         var orchestrator = Orchestrator(client: client, project: plan.project, stack: plan.stack, graph: plan.graph, profile: profile,
             onChange: { update in report.serviceChanged(update) })
         orchestrator.redact = redact
+        let history = ReadinessHistory(store: RunStore(layout: layout), environment: profile.name)
+        orchestrator.history = history
+        // The host's own load, read beside the start (local engines only: a remote engine's host is not this one).
+        let hostSampler = client.endpoint.isLocal ? Task { await HostPressure.sample() } : nil
         let outcome = await orchestrator.run(containers: created, events: events, since: since)
+        hostSampler?.cancel()
+        let hostPressure = await hostSampler?.value
         let startSeconds = startBegan.duration(to: timeline.clock.now).seconds
 
         let diagnostics = Diagnostics(client: client, redact: redact, environment: profile.name, project: plan.project, compose: plan.composeCommand)
@@ -180,7 +186,8 @@ public struct Launcher: Sendable {
         for run in outcome.services {
             var diagnosis: Diagnosis?
             if let failure = run.failure {
-                diagnosis = await diagnostics.diagnose(service: run.name, serviceClass: run.serviceClass, failure: failure, containers: run.containers.map(\.id))
+                diagnosis = await diagnostics.diagnose(service: run.name, serviceClass: run.serviceClass, failure: failure, containers: run.containers.map(\.id),
+                    resources: run.resources)
             }
             var blockedBy: String?
             if case .blocked(let by) = run.state { blockedBy = by }
@@ -191,7 +198,7 @@ public struct Launcher: Sendable {
                 secondsToReady: run.state == .ready ? run.readyAt.flatMap { ready in run.startedAt.map { ready - $0 } } : nil,
                 readiness: run.state == .ready ? run.readiness : nil,
                 engineStartSeconds: run.engineStartSeconds, retries: run.retries,
-                failure: diagnosis))
+                failure: diagnosis, history: history.stats(run.name)))
         }
         let coreNotReady = services.filter { $0.serviceClass == .core && $0.state != .ready }
         let degraded = services.filter { $0.serviceClass != .core && $0.state != .ready }.map(\.name)
@@ -241,7 +248,7 @@ public struct Launcher: Sendable {
             engine: .init(
                 endpoint: client.endpoint.description, apiVersion: (try? await client.apiVersion())?.description,
                 eventStreamReconnects: outcome.streamReconnects),
-            configFingerprint: fingerprint, restore: restore)
+            configFingerprint: fingerprint, restore: restore, hostPressure: hostPressure)
     }
 
     /// What the created containers say about health, for services whose compose file has no healthcheck.

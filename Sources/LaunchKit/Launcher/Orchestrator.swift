@@ -25,6 +25,8 @@ struct Orchestrator: Sendable {
     var redact: Redactor = .none
     /// How often the safety net inspects services that are still starting.
     var safetyNetInterval: Duration = .seconds(2)
+    /// Past times to ready, for `health.timeout: learned`.
+    var history: ReadinessHistory = .empty
     let onChange: @Sendable (ProgressUpdate) -> Void
 
     struct Outcome: Sendable {
@@ -46,7 +48,7 @@ struct Orchestrator: Sendable {
         let clock = ContinuousClock()
         let origin = clock.now
         var machine = LaunchStateMachine(
-            services: Self.services(stack: stack, graph: graph, profile: profile, containers: containers), policy: profile.health,
+            services: Self.services(stack: stack, graph: graph, profile: profile, containers: containers, history: history), policy: profile.health,
             endpoint: client.endpoint.description, startedAtNanoseconds: since)
         var effects = Effects(client: client, project: project, continuation: continuation, redact: redact, onChange: onChange)
         effects.streams.append(Self.forward(events, into: continuation))
@@ -173,6 +175,13 @@ struct Orchestrator: Sendable {
                     await limiter.release()
                     continuation.yield(.probed(service: service, container: container, startSequence: sequence, outcome: outcome))
                 })
+            case .sample(let service, let container, let sequence, let delay):
+                probes.append(Task {
+                    try? await Task.sleep(for: delay)
+                    guard !Task.isCancelled else { return }
+                    let sample = try? await client.stats(container).sample
+                    continuation.yield(.sampled(service: service, container: container, startSequence: sequence, sample: sample))
+                })
             case .resubscribe(let since, let delay):
                 let project = self.project
                 streams.append(Task {
@@ -194,17 +203,20 @@ struct Orchestrator: Sendable {
     /// What the machine keys off; anything else (exec_*, attach, ...) is noise.
     static let watchedActions = ["start", "die", "oom", "health_status"]
 
-    static func services(stack: ComposeStack, graph: DependencyGraph, profile: Profile, containers: [String: [ContainerDetails]])
-        -> [ServiceRun]
-    {
-        services(stack: stack, graph: graph, policy: profile.health, classOf: profile.services.serviceClass(of:), containers: containers)
+    static func services(
+        stack: ComposeStack, graph: DependencyGraph, profile: Profile, containers: [String: [ContainerDetails]], history: ReadinessHistory = .empty
+    ) -> [ServiceRun] {
+        services(
+            stack: stack, graph: graph, policy: profile.health, classOf: profile.services.serviceClass(of:), containers: containers,
+            history: history)
     }
 
     /// The machine's starting state: one `ServiceRun` per service in start order, with its readiness rule
     /// (an image's own HEALTHCHECK included) and the containers Compose created.
     static func services(
         stack: ComposeStack, graph: DependencyGraph, policy: Profile.HealthPolicy, classOf: (String) -> ServiceClass,
-        containers: [String: [ContainerDetails]], probing: Bool = true, minimumProbedInterval: Duration = Orchestrator.minimumProbedInterval
+        containers: [String: [ContainerDetails]], probing: Bool = true, minimumProbedInterval: Duration = Orchestrator.minimumProbedInterval,
+        history: ReadinessHistory = .empty
     ) -> [ServiceRun] {
         let jobs = Planner.jobs(in: stack)
         return graph.startOrder.compactMap { name in
@@ -219,12 +231,14 @@ struct Orchestrator: Sendable {
                     timeout: check.timeout.flatMap { $0 > 0 ? .nanoseconds($0) : nil } ?? .seconds(30),
                     startPeriod: check.startPeriod.map { .nanoseconds($0) } ?? .zero, retries: check.retries.flatMap { $0 > 0 ? $0 : nil } ?? 3)
             }
-            let rule = ReadinessRule(service: described, policy: policy, isJob: jobs.contains(name))
+            let rule = ReadinessRule(service: described, policy: policy, isJob: jobs.contains(name), history: history.stats(name))
             var run = ServiceRun(
                 name: name, serviceClass: classOf(name), rule: rule,
                 dependencies: graph.dependencies[name] ?? [],
                 containers: (containers[name] ?? []).map { details in
-                    ContainerRun(id: details.id, name: details.name, restartPolicy: details.hostConfig.restartPolicy?.name ?? "no", initial: details)
+                    ContainerRun(
+                        id: details.id, name: details.name, restartPolicy: details.hostConfig.restartPolicy?.name ?? "no", initial: details,
+                        resources: ResourceUsage(limitsOf: details))
                 })
             run.replicas = service.replicas
             // Worth it only where the engine itself probes slowly: an exec costs the engine a process start (tens of
@@ -273,6 +287,14 @@ struct ServiceRun: Sendable {
     }
 
     var isJob: Bool { if case .completes = rule.kind { true } else { false } }
+    /// The worst figures over its containers (with the engine's OOM verdicts), for a diagnosis.
+    var resources: ResourceUsage? {
+        containers.map { container in
+            var usage = container.resources
+            usage.oomKilled = usage.oomKilled || container.oomKilled
+            return usage
+        }.reduce(nil) { worst, next in worst.map { $0.merged(with: next) } ?? next }
+    }
     var anyRunning: Bool { containers.contains { $0.running } }
 }
 
@@ -282,6 +304,8 @@ struct ContainerRun: Sendable {
     var restartPolicy: String
     /// What inspect said before anything was started (a relaunch finds containers already up).
     var initial: ContainerDetails?
+    /// What it used against its limits while its service started (stats readings).
+    var resources = ResourceUsage()
     var running = false
     var ready = false
     var dies = 0

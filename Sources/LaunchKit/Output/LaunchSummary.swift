@@ -27,12 +27,18 @@ public enum LaunchSummary {
                 ])
             }
             lines += Text.table(rows).map { "  " + $0 }
+            lines += result.services.compactMap(\.slowerThanUsual).map { "  note: " + $0 }
+            if let note = result.hostPressure?.note { lines.append("  note: " + note) }
         }
         for service in result.services {
             guard let diagnosis = service.failure else { continue }
             lines.append("")
             lines.append(console.styled("✗ \(diagnosis.service)", .red) + " (\(diagnosis.serviceClass.rawValue)): \(diagnosis.reason)")
             lines.append("    reached:   \(diagnosis.reached)")
+            if !diagnosis.pressure.isEmpty {
+                lines.append("    resources:")
+                lines += diagnosis.pressure.map { "      \($0)" }
+            }
             if !diagnosis.probes.isEmpty {
                 lines.append("    last probes:")
                 lines += diagnosis.probes.map { "      \($0)" }

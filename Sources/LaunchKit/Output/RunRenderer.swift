@@ -74,6 +74,24 @@ public enum RunRenderer {
 
     /// A recorded error holds the summary and each failed check (with its `fix:` line): one line each, so the
     /// fix of one check never runs into the next check. Older reports joined them with "; ".
+    /// Two runs side by side: time to ready per service, the change and its ratio, slowest changes first.
+    public static func compare(_ comparison: RunComparison) -> [String] {
+        func seconds(_ value: Double?) -> String { value.map { String(format: "%.2fs", $0) } ?? "-" }
+        var rows = [["SERVICE", comparison.before, comparison.after, "CHANGE"]]
+        for row in comparison.rows {
+            var change = "-"
+            if let delta = row.change, let before = row.before {
+                change = String(format: "%+.2fs", delta) + (before >= 0.05 ? String(format: " (%.1f×)", (before + delta) / before) : "")
+            } else if row.before == nil && row.after != nil {
+                change = "ready only in \(comparison.after)"
+            } else if row.before != nil && row.after == nil {
+                change = "not ready in \(comparison.after)"
+            }
+            rows.append([row.service, seconds(row.before), seconds(row.after), change])
+        }
+        return ["time to ready, \(comparison.before) → \(comparison.after)"] + Text.table(rows).map { "  " + $0 }
+    }
+
     static func errorLines(_ error: String) -> [String] {
         let parts = error.contains("\n") ? error.split(separator: "\n", omittingEmptySubsequences: true).map(String.init) : [error]
         guard let first = parts.first else { return [] }

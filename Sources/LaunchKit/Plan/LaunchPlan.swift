@@ -71,10 +71,14 @@ public struct LaunchPlan: Sendable, Encodable {
         public var ports: [String]
         /// What launching now would do to it (create, recreate (config changed), keep, start); nil when unknown.
         public var change: ServiceChange? = nil
+        /// Time to ready over the environment's recent runs; nil without any.
+        public var history: ReadinessStats? = nil
+        /// The deadline is p95 × a margin (`health.timeout: learned`).
+        public var deadlineLearned = false
 
         enum CodingKeys: String, CodingKey {
             case name, serviceClass = "class", image, builds, replicas, gpus, gpuDevices = "gpu_devices", dependsOn = "depends_on", readiness,
-                deadlineSeconds = "deadline_seconds", ports, change
+                deadlineSeconds = "deadline_seconds", ports, change, history, deadlineLearned = "deadline_learned"
         }
     }
 }

@@ -97,12 +97,14 @@ public struct Planner: Sendable {
             warnings.append(GPUChecks.sharedMemoryWarning(parallel) + "; " + GPUChecks.sharedMemoryFix(parallel))
         }
         if !envExists { warnings.append("\(profile.envFile) does not exist yet: `launch \(profile.name)` creates it (or run `launch env \(profile.name)`)") }
+        let history = ReadinessHistory(store: RunStore(layout: layout), environment: profile.name)
         // What is shown (and `--json`) never carries a secret that interpolation put into an image name.
         let services = stack.services.map { service in
-            var planned = plannedService(service, profile: profile, dependedOnForCompletion: Self.jobs(in: stack))
+            var planned = plannedService(service, profile: profile, dependedOnForCompletion: Self.jobs(in: stack), history: history)
             planned.image = planned.image.map { redact($0) }
             return planned
         }
+        warnings += Self.historyWarnings(services, history: history)
         if profile.health.requireHealthcheck {
             for service in services where service.readiness.hasPrefix("running") {
                 warnings.append("\(service.name) has no healthcheck but the profile sets health.require_healthcheck")
@@ -208,16 +210,28 @@ public struct Planner: Sendable {
         return Set(awaited).union(stack.services.filter(\.isDeclaredJob).map(\.name))
     }
 
-    func plannedService(_ service: ComposeService, profile: Profile, dependedOnForCompletion: Set<String>)
+    func plannedService(_ service: ComposeService, profile: Profile, dependedOnForCompletion: Set<String>, history: ReadinessHistory = .empty)
         -> LaunchPlan.PlannedService
     {
-        let readiness = ReadinessRule(service: service, policy: profile.health, isJob: dependedOnForCompletion.contains(service.name))
+        let stats = history.stats(service.name)
+        let readiness = ReadinessRule(
+            service: service, policy: profile.health, isJob: dependedOnForCompletion.contains(service.name), history: stats)
         return LaunchPlan.PlannedService(
             name: service.name, serviceClass: profile.services.serviceClass(of: service.name), image: service.image,
             builds: service.builds, replicas: service.replicas, gpus: service.gpuCount, gpuDevices: service.gpuDeviceIDs,
             dependsOn: service.dependsOn.map { "\($0.service) (\($0.condition.rawValue))" },
             readiness: readiness.description, deadlineSeconds: readiness.deadline.seconds,
-            ports: service.ports.map(\.description))
+            ports: service.ports.map(\.description), history: stats, deadlineLearned: readiness.isLearned)
+    }
+
+    /// A deadline below what past runs needed fails some launches by design: say how many it would have failed.
+    static func historyWarnings(_ services: [LaunchPlan.PlannedService], history: ReadinessHistory) -> [String] {
+        services.compactMap { service in
+            guard let stats = service.history, stats.runs >= LearnedDeadline.minimumRuns, service.deadlineSeconds < stats.p95 else { return nil }
+            let failed = history.exceeding(service.name, deadline: service.deadlineSeconds)
+            return "\(service.name): deadline \(DurationText.format(.seconds(service.deadlineSeconds))) is below its p95 time to ready "
+                + "(\(stats.description)): it would have failed \(failed) of the last \(stats.runs) runs; raise it, or set health.timeout: learned"
+        }
     }
 
     func commands(_ compose: Compose, stack: ComposeStack) -> [String] {
@@ -258,8 +272,11 @@ public struct ReadinessRule: Sendable, Hashable, CustomStringConvertible {
 
     public var kind: Kind
     public var deadline: Duration
+    /// The deadline came from the run history.
+    public var isLearned = false
 
-    public init(service: ComposeService, policy: Profile.HealthPolicy, isJob: Bool) {
+    /// `history`: the service's past times to ready; used only when the profile opts in (`health.timeout: learned`).
+    public init(service: ComposeService, policy: Profile.HealthPolicy, isJob: Bool, history: ReadinessStats? = nil) {
         if isJob {
             kind = .completes
             deadline = service.healthcheck?.deadline() ?? .seconds(120)
@@ -270,10 +287,15 @@ public struct ReadinessRule: Sendable, Hashable, CustomStringConvertible {
             kind = .stable(policy.stability)
             deadline = policy.stability + .seconds(30)
         }
+        if policy.learnedTimeout, let learned = LearnedDeadline.deadline(history) {
+            deadline = learned
+            isLearned = true
+        }
         // `launch.timeout` on the service replaces the derived deadline (a long report job, a slow model load).
         // The reader already refused a bad label; `parse` also refuses it here, so a stack built another way cannot trap.
         if let text = service.labels["launch.timeout"], let declared = DurationText.parse(text), declared > .zero {
             deadline = declared
+            isLearned = false
         }
         if let cap = policy.timeout, cap < deadline { deadline = cap }
     }

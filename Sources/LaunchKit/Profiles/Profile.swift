@@ -78,6 +78,8 @@ public struct Profile: Sendable, Hashable, Encodable {
         public var requireHealthcheck: Bool
         /// How long a service without a healthcheck must run unrestarted to count as ready.
         public var stability: Duration
+        /// `timeout: learned`: each service's deadline is its p95 time to ready over past runs × a margin.
+        public var learnedTimeout = false
 
         /// Retries beyond this only postpone a failure that already happened 20 times.
         public static let mostRetries = 20
@@ -92,7 +94,11 @@ public struct Profile: Sendable, Hashable, Encodable {
         }
         public func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encodeIfPresent(timeout?.seconds, forKey: .timeout)
+            if learnedTimeout {
+                try container.encode("learned", forKey: .timeout)
+            } else {
+                try container.encodeIfPresent(timeout?.seconds, forKey: .timeout)
+            }
             try container.encode(retries, forKey: .retries)
             try container.encode(backoff.seconds, forKey: .backoff)
             try container.encode(requireHealthcheck, forKey: .requireHealthcheck)

@@ -202,7 +202,10 @@ struct ProfileLoader {
     private func decodeHealth(_ tree: YAMLTree?, reader: inout TreeReader) -> Profile.HealthPolicy {
         _ = reader.map(tree, "health", allowed: ["timeout", "retries", "backoff", "require_healthcheck", "stability"])
         let defaults = Profile.HealthPolicy.defaults
-        let timeout = reader.duration(tree?["timeout"], "health.timeout", positive: true)
+        // `learned`: from the run history (p95 × a margin, floor and cap); otherwise a positive duration.
+        var learned = false
+        if case .scalar("learned", _) = tree?["timeout"] { learned = true }
+        let timeout = learned ? nil : reader.duration(tree?["timeout"], "health.timeout", positive: true)
         let stability = reader.duration(tree?["stability"], "health.stability") ?? defaults.stability
         if let timeout, stability >= timeout, let location = tree?["stability"]?.location ?? tree?["timeout"]?.location {
             reader.fail(location,
@@ -217,7 +220,7 @@ struct ProfileLoader {
                 ?? defaults.backoff,
             requireHealthcheck: reader.bool(tree?["require_healthcheck"], "health.require_healthcheck")
                 ?? defaults.requireHealthcheck,
-            stability: stability)
+            stability: stability, learnedTimeout: learned)
     }
 
     private func checkVariableName(_ entry: YAMLTree.Entry, _ reader: inout TreeReader) -> Bool {

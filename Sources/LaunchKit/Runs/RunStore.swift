@@ -26,10 +26,13 @@ public struct RecordedRun: Sendable, Decodable {
         public var readyAt: Double?
         public var retries: Int
         public var failure: Failure?
+        /// Absent in reports of services that did not become ready.
+        public var secondsToReady: Double?
+        public var readiness: String?
 
         enum CodingKeys: String, CodingKey {
             case name, serviceClass = "class", state, blockedBy = "blocked_by", startedAt = "started_at",
-                readyAt = "ready_at", retries, failure
+                readyAt = "ready_at", retries, failure, secondsToReady = "seconds_to_ready", readiness
         }
     }
 
