@@ -16,6 +16,7 @@ struct Up: AsyncParsableCommand {
             """)
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var composeProfiles: ComposeProfileOptions
     @Argument(help: "Environment name or alias (see `launch list`).", completion: .environments) var environment: String
     @Flag(help: "Print the plan and change nothing.") var dryRun = false
     @Flag(help: "Write the result as JSON to stdout.") var json = false
@@ -29,10 +30,10 @@ struct Up: AsyncParsableCommand {
     func run() async throws {
         try await execute(global) { context in
             if dryRun {
-                return try await printPlan(context, environment: environment, projectDirectory: global.projectDirectory, json: json)
+                return try await printPlan(context, environment: environment, projectDirectory: global.projectDirectory, json: json, composeProfiles: composeProfiles)
             }
             let catalog = try context.catalog(projectDirectory: global.projectDirectory)
-            let profile = try catalog.profile(named: environment)
+            let profile = composeProfiles.applied(to: try catalog.profile(named: environment))
             var options = LaunchOptions()
             options.keepOnFailure = keepOnFailure
             options.cleanup = !noCleanup

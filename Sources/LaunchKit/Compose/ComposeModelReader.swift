@@ -58,7 +58,7 @@ public enum ComposeModelReader {
         let deployTree = tree["deploy"]
         let replicas = Int(reader.string(deployTree?["replicas"], "deploy.replicas") ?? "")
             ?? Int(reader.string(tree["scale"], "scale") ?? "") ?? 1
-        let described = ComposeService(
+        var described = ComposeService(
             name: name,
             image: reader.string(tree["image"], "image"),
             builds: tree["build"] != nil,
@@ -74,6 +74,7 @@ public enum ComposeModelReader {
             command: command(tree["command"], reader: &reader),
             ipc: reader.string(tree["ipc"], "ipc"),
             shmSize: shmSize(tree["shm_size"], reader: &reader))
+        described.containerName = reader.string(tree["container_name"], "container_name")
         checkLaunchLabels(name, tree["labels"], reader: &reader)
         return described
     }

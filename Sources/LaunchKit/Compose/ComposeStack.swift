@@ -41,6 +41,8 @@ public struct ComposeService: Sendable, Hashable, Encodable {
     public var volumes: [String]
     public var restartPolicy: String?
     public var labels: [String: String]
+    /// `container_name:`: one fixed name, which no other container may hold.
+    public var containerName: String? = nil
 
     /// GPUs this service asks for: -1 means all; nil when it asks for none. CDI names of other vendors do not count.
     public var gpuCount: Int? {

@@ -14,6 +14,10 @@ public enum PlanRenderer {
             let isOverlay = plan.overlay.file != nil && offset == plan.composeFiles.count - 1
             facts.append([offset == 0 ? "files" : "", file + (isOverlay ? "  (GPU overlay)" : "")])
         }
+        if !plan.composeProfiles.active.isEmpty {
+            let activated = plan.composeProfiles.activations.map { "`\($0.profile)` activated: the environment names \($0.service)" }
+            facts.append(["profiles", ([plan.composeProfiles.active.joined(separator: ", ")] + activated).joined(separator: "; ")])
+        }
         facts.append(["overlay", "\(plan.overlay.choice.rawValue): \(plan.overlay.reason)"])
         facts.append(["env file", envLine(plan.envFile)])
         facts.append(["model", plan.modelSource])

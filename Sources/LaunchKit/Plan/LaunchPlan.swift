@@ -12,6 +12,8 @@ public struct LaunchPlan: Sendable, Encodable {
     public var project: String
     /// Relative to the project root, in the order Compose gets them (overlay last).
     public var composeFiles: [String]
+    /// Compose profiles passed to every command, and those activated for a service the environment names.
+    public var composeProfiles: ComposeProfileSelection
     public var overlay: OverlayDecision
     public var envFile: EnvFileState
     /// How the stack was read: `docker compose config` or the files themselves.
@@ -35,7 +37,7 @@ public struct LaunchPlan: Sendable, Encodable {
 
     enum CodingKeys: String, CodingKey {
         case schema, environment, aliases, summary, profileFile = "profile_file", projectRoot = "project_root",
-            project, composeFiles = "compose_files", overlay, envFile = "env_file", modelSource = "model_source",
+            project, composeFiles = "compose_files", composeProfiles = "compose_profiles", overlay, envFile = "env_file", modelSource = "model_source",
             compose, services, levels, commands, urls, warnings
     }
 

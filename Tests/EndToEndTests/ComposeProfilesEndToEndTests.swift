@@ -1,0 +1,112 @@
+import Foundation
+import LaunchKit
+import Testing
+
+/// Compose profiles and `include:` on a real engine: what the environment names runs, nothing else does.
+@Suite("Compose profiles and include against a real engine", .tags(.docker), .serialized, .enabled(if: E2E.enabled))
+struct ComposeProfilesEndToEndTests {
+    static let image = Busybox.image
+    static let policy = "health: {retries: 0, backoff: 200ms, stability: 1s}"
+    static let sleeper = #"["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]"#
+
+    static func serviceNames(_ stdout: String) throws -> [String] {
+        let json = try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any]
+        return (json?["services"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }.sorted()
+    }
+
+    static func containers(_ project: TestProject) async throws -> [String] {
+        let output = try await E2E.docker(["ps", "-a", "--filter", "label=com.docker.compose.project=\(project.name)",
+            "--format", "{{.Label \"com.docker.compose.service\"}}"])
+        return output.stdout.split(whereSeparator: \.isNewline).map(String.init).sorted()
+    }
+
+    @Test func aNamedCoreServiceBehindAnInactiveProfileIsActivatedAndOthersStayOff() async throws {
+        try await E2E.withProject { project in
+            try project.writeProfile(extra: "services: {core: [app, worker]}\n" + Self.policy, stack: """
+                services:
+                  app: {image: \(Self.image), command: \(Self.sleeper)}
+                  worker: {image: \(Self.image), command: \(Self.sleeper), profiles: [work]}
+                  debug: {image: \(Self.image), command: \(Self.sleeper), profiles: [debug]}
+                """)
+            let plan = try await project.launch(["plan", "demo"])
+            #expect(plan.status == 0, "\(plan.all)")
+            #expect(plan.stdout.contains("`work` activated: the environment names worker"), "\(plan.all)")
+            #expect(plan.stdout.contains("Services (2;"), "\(plan.all)")
+            let up = try await project.launch(["demo", "--no-network", "--json"])
+            #expect(up.status == 0, "\(up.all)")
+            #expect(try Self.serviceNames(up.stdout) == ["app", "worker"])
+            #expect(try await Self.containers(project) == ["app", "worker"])
+        }
+    }
+
+    @Test func theProfileKeyTheFlagAndComposeProfilesActivateProfiles() async throws {
+        try await E2E.withProject { project in
+            try project.write("compose/stack.yml", """
+                services:
+                  app: {image: \(Self.image), command: \(Self.sleeper)}
+                  debug: {image: \(Self.image), command: \(Self.sleeper), profiles: [debug]}
+                  metrics: {image: \(Self.image), command: \(Self.sleeper), profiles: [metrics]}
+                  extra: {image: \(Self.image), command: \(Self.sleeper), profiles: [extra]}
+                """)
+            try project.write("environments/demo.yml", """
+                name: demo
+                compose: {project: \(project.name), files: [stack.yml], profiles: [metrics]}
+                env_file: .env.demo
+                \(Self.policy)
+                """)
+            let plain = try await project.launch(["plan", "demo", "--json"])
+            #expect(plain.status == 0, "\(plain.all)")
+            #expect(try Self.serviceNames(plain.stdout) == ["app", "metrics"])
+            let flagged = try await project.launch(["plan", "demo", "--json", "--profile", "debug"], environment: ["COMPOSE_PROFILES": "extra"])
+            #expect(try Self.serviceNames(flagged.stdout) == ["app", "debug", "extra", "metrics"], "\(flagged.all)")
+            let up = try await project.launch(["demo", "--no-network", "--profile", "debug"])
+            #expect(up.status == 0, "\(up.all)")
+            #expect(try await Self.containers(project) == ["app", "debug", "metrics"])
+        }
+    }
+
+    @Test func servicesFromAnIncludedFileAreClassifiedAndAwaited() async throws {
+        try await E2E.withProject { project in
+            try project.write("compose/db/db.yml", """
+                services:
+                  db:
+                    image: \(Self.image)
+                    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 1; touch /tmp/ready; sleep 3600 & wait"]
+                    healthcheck: {test: ["CMD", "test", "-f", "/tmp/ready"], interval: 1s, timeout: 1s, retries: 30}
+                """)
+            try project.writeProfile(extra: "services: {core: [db, web]}\n" + Self.policy, stack: """
+                include:
+                  - db/db.yml
+                services:
+                  web:
+                    image: \(Self.image)
+                    command: \(Self.sleeper)
+                    depends_on: {db: {condition: service_healthy}}
+                """)
+            let plan = try await project.launch(["plan", "demo", "--json"])
+            #expect(plan.status == 0, "\(plan.all)")
+            #expect(try Self.serviceNames(plan.stdout) == ["db", "web"])
+            #expect(plan.stdout.contains("\"readiness\" : \"healthy\""), "\(plan.all)")
+            let up = try await project.launch(["demo", "--no-network", "--json"])
+            #expect(up.status == 0, "\(up.all)")
+            let health = try await E2E.docker(["ps", "--filter", "label=com.docker.compose.project=\(project.name)",
+                "--filter", "label=com.docker.compose.service=db", "--format", "{{.Status}}"])
+            #expect(health.stdout.contains("healthy"), "\(health.stdout)")
+        }
+    }
+
+    @Test func aBadSettingInAnIncludedFileNamesThatFileAndLine() async throws {
+        try await E2E.withProject { project in
+            try project.write("compose/db/db.yml", """
+                services:
+                  db:
+                    image: \(Self.image)
+                    labels: {launch.timeout: "soon"}
+                """)
+            try project.writeProfile(extra: Self.policy, stack: "include: [db/db.yml]\nservices:\n  web: {image: \(Self.image)}\n")
+            let plan = try await project.launch(["plan", "demo"])
+            #expect(plan.status == 65, "\(plan.all)")
+            #expect(plan.all.contains("compose/db/db.yml:4"), "\(plan.all)")
+        }
+    }
+}

@@ -1,0 +1,139 @@
+import Testing
+
+@testable import LaunchKit
+
+@Suite("Compose profiles and include")
+struct ComposeProfilesTests {
+    @Test func aNamedServiceBehindAnInactiveProfileActivatesItsFirstProfile() {
+        let selection = ComposeProfileSelection.decide(
+            requested: ["debug"], named: ["app", "worker", "tools"],
+            serviceProfiles: ["worker": ["work", "batch"], "tools": ["debug"], "extra": ["extra"]])
+        #expect(selection.active == ["debug", "work"])
+        #expect(selection.activations == [.init(service: "worker", profile: "work")])
+    }
+
+    @Test func requestedProfilesKeepTheirOrderWithoutRepeats() {
+        let selection = ComposeProfileSelection.decide(
+            requested: ComposeProfileSelection.split(" a, b ,,a") + ["b", "c"], named: [], serviceProfiles: [:])
+        #expect(selection.active == ["a", "b", "c"])
+        #expect(selection.activations.isEmpty)
+    }
+
+    @Test func theWildcardActivatesEverything() {
+        let selection = ComposeProfileSelection.decide(requested: ["*"], named: ["worker"], serviceProfiles: ["worker": ["work"]])
+        #expect(selection.active == ["*"])
+        #expect(selection.activations.isEmpty)
+    }
+
+    @Test func everyComposeCommandCarriesTheProfiles() {
+        var compose = Compose(project: "demo", files: ["/p/compose/app.yml"], envFile: "/p/.env.demo")
+        compose.profiles = ["work", "debug"]
+        #expect(compose.config().arguments == [
+            "compose", "--project-name", "demo", "--file", "/p/compose/app.yml", "--profile", "work", "--profile", "debug",
+            "--env-file", "/p/.env.demo", "config", "--format", "json",
+        ])
+        #expect(compose.down().arguments.contains("--profile"))
+    }
+
+    @Test func includedFilesFollowTheirIncluderAndTheirServicesCount() throws {
+        let project = try TemporaryProject()
+        try project.write("compose/app.yml", """
+            include:
+              - db/db.yml
+              - path: [tools.yml]
+            services:
+              web: {image: local/busybox:latest}
+            """)
+        try project.write("compose/db/db.yml", "services:\n  db:\n    image: local/busybox:latest\n    profiles: [data]\n")
+        try project.write("compose/tools.yml", "include: [app.yml]\nservices:\n  tools: {image: local/busybox:latest}\n")
+        let files = ComposeFileSet.expandingIncludes([project.root + "/compose/app.yml"])
+        #expect(files.map(project.layout.display) == ["compose/app.yml", "compose/db/db.yml", "compose/tools.yml"])
+        #expect(ComposeFileSet.serviceProfiles([project.root + "/compose/app.yml"]) == ["db": ["data"]])
+        try project.write("environments/demo.yml", """
+            name: demo
+            compose: {project: demo, files: [app.yml], profiles: [extra]}
+            services: {core: [db, tools], optional: [web]}
+            """)
+        let profile = try project.catalog().profile(named: "demo")
+        #expect(profile.compose.profiles == ["extra"])
+    }
+
+    @Test func thePlanActivatesTheProfileOfANamedServiceAndSaysSo() async throws {
+        let project = try TemporaryProject()
+        try project.write("compose/.env", "COMPOSE_PROFILES=fromdotenv\n")
+        try project.write("compose/app.yml", """
+            services:
+              web: {image: local/busybox:latest}
+              worker: {image: local/busybox:latest, profiles: [work]}
+              debug: {image: local/busybox:latest, profiles: [debug]}
+            """)
+        try project.write("environments/demo.yml", """
+            name: demo
+            compose: {project: demo, files: [app.yml], profiles: [extra]}
+            gpu: {mode: none}
+            services: {core: [worker, web]}
+            """)
+        let runner = RecordingRunner()
+        runner.onMissing("docker")
+        runner.onMissing("docker-compose")
+        let context = LaunchContext(runner: runner, environment: [:], console: CapturedOutput().console(), workingDirectory: project.root)
+        let plan = try await Planner(context: context, layout: project.layout).plan(try project.catalog().profile(named: "demo"))
+        #expect(plan.composeProfiles.active == ["fromdotenv", "extra", "work"])
+        #expect(plan.composeCommand.profiles == ["fromdotenv", "extra", "work"])
+        let text = PlanRenderer.render(plan).joined(separator: "\n")
+        #expect(text.contains("`work` activated: the environment names worker"))
+    }
+}
+
+@Suite("Plan and doctor truths: healthchecks to add, optional dependencies, container names, floating tags")
+struct ServiceTruthTests {
+    @Test(arguments: [
+        ("vllm/vllm-openai:v0.6.3", "http://localhost:8000/health"),
+        ("ghcr.io/huggingface/text-generation-inference:2.4", "http://localhost:80/health"),
+        ("ollama/ollama", "\"ollama\", \"list\""),
+        ("nvcr.io/nim/meta/llama-3.1-8b-instruct:1.3", "/v1/health/ready"),
+        ("nvcr.io/nvidia/tritonserver:24.08-py3", "/v2/health/ready"),
+        ("ghcr.io/berriai/litellm:main-stable", "/health/liveliness"),
+        ("postgres:16", "pg_isready"),
+        ("redis:7-alpine", "redis-cli"),
+        ("qdrant/qdrant:v1.12.0", "6333"),
+        ("minio/minio", "\"mc\", \"ready\", \"local\""),
+        ("docker.elastic.co/elasticsearch/elasticsearch:8.15.0", "_cluster/health"),
+    ])
+    func wellKnownImagesGetTheirDocumentedCheck(image: String, expected: String) throws {
+        let suggestion = try #require(HealthcheckSuggestion.suggestion(forImage: image))
+        #expect(suggestion.test.contains(expected))
+    }
+
+    @Test func unknownImagesGetNoInventedCheck() {
+        #expect(HealthcheckSuggestion.suggestion(forImage: "local/busybox:latest") == nil)
+        #expect(HealthcheckSuggestion.suggestion(forImage: "example.com/postgres-exporter:1") == nil)
+        #expect(HealthcheckSuggestion.warning(service: "app", image: "local/busybox:latest", stability: "2s").contains("running is not serving"))
+    }
+
+    @Test(arguments: [("postgres", true), ("postgres:latest", true), ("ghcr.io/x/y:main", true), ("localhost:5000/app", true),
+        ("localhost:5000/app:1.2", false), ("postgres:16", false), ("postgres@sha256:abc", false)])
+    func floatingTags(image: String, floating: Bool) {
+        #expect(ImageChecks.isFloating(image) == floating)
+    }
+
+    @Test func aContainerNameHeldByAnotherProjectFailsNamingIt() {
+        let held = ContainerNameChecks.check(service: "db", name: "pg", project: "demo", lines: "pg-old\tx\npg\tother\n")
+        #expect(held.status == .fail)
+        #expect(held.evidence.contains("compose project `other`"))
+        #expect(ContainerNameChecks.check(service: "db", name: "pg", project: "demo", lines: "pg\tdemo\n").status == .ok)
+        #expect(ContainerNameChecks.check(service: "db", name: "pg", project: "demo", lines: "pg-old\tdemo\n").status == .ok)
+        #expect(ContainerNameChecks.check(service: "db", name: "pg", project: "demo", lines: nil).status == .skip)
+        #expect(ContainerNameChecks.check(service: "db", name: "pg", project: "demo", lines: "pg\t\n").evidence.contains("outside any compose project"))
+    }
+
+    @Test func optionalDependenciesShowAsOptionalAndContainerNamesAreRead() throws {
+        let stack = try ComposeModelReader.read(config: """
+            {"services": {"web": {"image": "a", "container_name": "web-1",
+              "depends_on": {"cache": {"condition": "service_started", "required": false}}},
+              "cache": {"image": "b"}}}
+            """)
+        #expect(stack.service("web")?.containerName == "web-1")
+        #expect(stack.service("web")?.dependsOn.first?.required == false)
+    }
+}
