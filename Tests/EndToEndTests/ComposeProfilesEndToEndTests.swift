@@ -109,4 +109,47 @@ struct ComposeProfilesEndToEndTests {
             #expect(plan.all.contains("compose/db/db.yml:4"), "\(plan.all)")
         }
     }
+
+    @Test func aServiceWithoutAnyHealthcheckIsAPlanWarningNamingTheCheckToAdd() async throws {
+        try await E2E.withProject { project in
+            // The vLLM image is never pulled: `plan` reads the model and asks the engine whether the image is here.
+            try project.writeProfile(extra: Self.policy, stack: """
+                services:
+                  app: {image: \(Self.image), command: \(Self.sleeper)}
+                  llm:
+                    image: vllm/vllm-openai:v0.6.3
+                    depends_on: {app: {condition: service_started, required: false}}
+                """)
+            let plan = try await project.launch(["plan", "demo"])
+            #expect(plan.status == 0, "\(plan.all)")
+            #expect(plan.stdout.contains("warning: app has no healthcheck"), "\(plan.all)")
+            #expect(plan.stdout.contains("running is not serving"), "\(plan.all)")
+            #expect(plan.stdout.contains(#"warning: llm has no healthcheck"#), "\(plan.all)")
+            #expect(plan.stdout.contains(#"http://localhost:8000/health"#), "\(plan.all)")
+            let json = try await project.launch(["plan", "demo", "--json"])
+            #expect(json.stdout.contains("app (service_started, optional)"), "\(json.all)")
+        }
+    }
+
+    @Test func aContainerNameAnotherProjectHoldsFailsDoctorNamingThatProject() async throws {
+        try await E2E.withProject { project in
+            let held = "\(project.name)-held", other = "\(project.name)-other"
+            let created = try await E2E.docker(["create", "--name", held, "--label", "com.docker.compose.project=\(other)", Self.image, "true"])
+            #expect(created.status == 0, "\(created.stderr)")
+            do {
+                try project.writeProfile(extra: Self.policy, stack: """
+                    services:
+                      db: {image: \(Self.image), command: \(Self.sleeper), container_name: \(held)}
+                    """)
+                let doctor = try await project.launch(["doctor", "demo", "--no-network", "--no-gpu-smoke"])
+                #expect(doctor.status == 2, "\(doctor.all)")
+                #expect(doctor.all.contains("container name \(held) is already held by a container of compose project `\(other)`"), "\(doctor.all)")
+                #expect(doctor.all.contains("floating tags"), "\(doctor.all)")
+            } catch {
+                _ = try? await E2E.docker(["rm", "-f", held])
+                throw error
+            }
+            _ = try? await E2E.docker(["rm", "-f", held])
+        }
+    }
 }
