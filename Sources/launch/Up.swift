@@ -26,6 +26,13 @@ struct Up: AsyncParsableCommand {
     @Flag(help: "Launch even if the circuit breaker refuses after repeated identical failures.") var force = false
     @Flag(help: "Skip preflight checks that need the network (profile HTTP/TCP checks, registry reachability).") var noNetwork = false
     @Flag(help: "Do not start the short-lived GPU container that proves the GPU path before launching.") var noGpuSmoke = false
+    @Flag(help: "Rebuild every `build:` service, even when its context is unchanged.") var build = false
+    @Flag(help: "Build nothing: use the images that exist, even when their context changed.") var noBuild = false
+    @Flag(help: "Pull every pulled image, even when it is present (like pull_policy: always).") var pull = false
+
+    func validate() throws {
+        if build && noBuild { throw ValidationError("--build and --no-build contradict each other: give one of them") }
+    }
 
     func run() async throws {
         try await execute(global) { context in
@@ -41,6 +48,8 @@ struct Up: AsyncParsableCommand {
             options.rollbackVolumes = rollbackVolumes
             options.networkChecks = !noNetwork
             options.gpuSmoke = !noGpuSmoke
+            options.build = build ? .always : noBuild ? .never : .whenChanged
+            options.pull = pull
             let result = try await LaunchCommand.run(context, layout: catalog.layout, profile: profile, options: options)
             if json {
                 context.console.data(try JSONOutput.encode(result))

@@ -152,4 +152,67 @@ struct ComposeProfilesEndToEndTests {
             _ = try? await E2E.docker(["rm", "-f", held])
         }
     }
+
+    /// Builds use the classic builder here (this engine has no buildx), as Compose does with DOCKER_BUILDKIT=0.
+    static let classicBuilder = ["DOCKER_BUILDKIT": "0"]
+
+    @Test func aChangedBuildContextIsRebuiltAndWhatRunsIsTheEdit() async throws {
+        try await E2E.withProject { project in
+            // The label makes every image this test builds (the superseded, untagged ones too) the fixture's to remove.
+            try project.write("compose/app/Dockerfile", """
+                FROM \(Self.image)
+                LABEL launch.e2e=\(project.name)
+                COPY message.txt /message.txt
+                CMD ["sh", "-c", "trap 'exit 0' TERM; echo message=$(cat /message.txt); sleep 3600 & wait"]
+                """)
+            try project.write("compose/app/message.txt", "one")
+            try project.write("compose/app/.dockerignore", "notes.txt\n")
+            try project.write("compose/app/notes.txt", "a")
+            try project.writeProfile(extra: Self.policy, stack: """
+                services:
+                  app:
+                    build: {context: ./app}
+                    image: \(project.name)-app
+                """)
+            let first = try await project.launch(["demo", "--no-network"], environment: Self.classicBuilder)
+            #expect(first.status == 0, "\(first.all)")
+            #expect(first.all.contains("app (build (image missing))"), "\(first.all)")
+            let label = try await E2E.docker(["image", "inspect", "--format", "{{index .Config.Labels \"launch.context-hash\"}}", "\(project.name)-app"])
+            #expect(label.stdout.trimmingCharacters(in: .whitespacesAndNewlines).count == 64, "\(label.stdout)")
+
+            // An ignored file changes nothing; a sent one makes the plan say so.
+            try project.write("compose/app/notes.txt", "b")
+            let unchanged = try await project.launch(["plan", "demo"])
+            #expect(unchanged.stdout.contains("keep (context unchanged)"), "\(unchanged.all)")
+            try project.write("compose/app/message.txt", "two")
+            let changed = try await project.launch(["plan", "demo"])
+            #expect(changed.stdout.contains("build (context changed)"), "\(changed.all)")
+
+            // --no-build keeps the old image; the next plain launch runs the edit.
+            let kept = try await project.launch(["demo", "--no-network", "--no-build"], environment: Self.classicBuilder)
+            #expect(kept.status == 0, "\(kept.all)")
+            #expect(!kept.all.contains("building app"), "\(kept.all)")
+            let second = try await project.launch(["demo", "--no-network"], environment: Self.classicBuilder)
+            #expect(second.status == 0, "\(second.all)")
+            #expect(second.all.contains("app (build (context changed))"), "\(second.all)")
+            let logs = try await project.launch(["logs", "demo", "app"])
+            #expect(logs.all.contains("message=two"), "\(logs.all)")
+            let forced = try await project.launch(["demo", "--no-network", "--build"], environment: Self.classicBuilder)
+            #expect(forced.status == 0, "\(forced.all)")
+            #expect(forced.all.contains("building app"), "\(forced.all)")
+        }
+    }
+
+    @Test func pullPolicyNeverRefusesAMissingImageBeforeAnythingStarts() async throws {
+        try await E2E.withProject { project in
+            try project.writeProfile(extra: Self.policy, stack: """
+                services:
+                  app: {image: \(project.name)-absent:1, pull_policy: never, command: \(Self.sleeper)}
+                """)
+            let up = try await project.launch(["demo", "--no-network"])
+            #expect(up.status == 2, "\(up.all)")
+            #expect(up.all.contains("pull_policy: never"), "\(up.all)")
+            #expect(try await Self.containers(project).isEmpty)
+        }
+    }
 }

@@ -137,3 +137,70 @@ struct ServiceTruthTests {
         #expect(stack.service("web")?.dependsOn.first?.required == false)
     }
 }
+
+@Suite("Build contexts")
+struct BuildContextTests {
+    @Test(arguments: [
+        ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+        ("abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+        ("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"),
+    ])
+    func sha256MatchesTheStandardVectors(text: String, hex: String) {
+        var hasher = SHA256()
+        hasher.update(Array(text.utf8))
+        #expect(hasher.finalize().map { String(format: "%02x", $0) }.joined() == hex)
+    }
+
+    @Test func sha256OfALongInputFedInPieces() {
+        var hasher = SHA256()
+        for _ in 0..<1000 { hasher.update([UInt8](repeating: UInt8(ascii: "a"), count: 1000)) }
+        #expect(hasher.finalize().map { String(format: "%02x", $0) }.joined() == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+
+    @Test func dockerignoreFollowsTheBuildersRules() {
+        let ignore = DockerIgnore(text: "# comment\n*.log\n/build\nnode_modules\n**/*.tmp\n!keep.log\ndocs/*/draft.md\n")
+        #expect(ignore.excludes("app.log"))
+        #expect(!ignore.excludes("keep.log"))
+        #expect(!ignore.excludes("sub/app.log"))  // `*` stays in one component, anchored at the context
+        #expect(ignore.excludes("build/out.bin"))
+        #expect(ignore.excludes("node_modules/x/index.js"))
+        #expect(ignore.excludes("a/b/c.tmp"))
+        #expect(ignore.excludes("c.tmp"))
+        #expect(ignore.excludes("docs/v1/draft.md"))
+        #expect(!ignore.excludes("docs/draft.md"))
+        #expect(!ignore.excludes("main.swift"))
+    }
+
+    @Test func theHashFollowsSentFilesOnly() throws {
+        let project = try TemporaryProject()
+        try project.write("app/Dockerfile", "FROM local/busybox:latest\nCOPY . /app\n")
+        try project.write("app/message.txt", "one")
+        try project.write("app/.dockerignore", "ignored.txt\n")
+        try project.write("app/ignored.txt", "a")
+        let context = BuildContext(directory: project.root + "/app", dockerfile: project.root + "/app/Dockerfile")
+        let first = try #require(context.hash())
+        try project.write("app/ignored.txt", "b")
+        #expect(context.hash() == first)
+        try project.write("app/message.txt", "two")
+        let second = try #require(context.hash())
+        #expect(second != first)
+        #expect(BuildDecision.decide(imageLabel: first, contextHash: second) == .changed)
+        #expect(BuildDecision.decide(imageLabel: second, contextHash: second) == .unchanged(hash: second))
+        #expect(BuildDecision.decide(imageLabel: "", contextHash: second) == .changed)
+        #expect(BuildDecision.decide(imageLabel: nil, contextHash: second) == .missing)
+        #expect(BuildDecision.changed.description == "build (context changed)")
+        #expect(BuildContext(directory: project.root + "/nowhere", dockerfile: "Dockerfile").hash() == nil)
+    }
+
+    @Test func buildContextAndPullPolicyAreReadFromTheModel() throws {
+        let stack = try ComposeModelReader.read(config: """
+            {"services": {"app": {"build": {"context": "/srv/app", "dockerfile": "Dockerfile.dev"}, "pull_policy": "build"},
+              "db": {"image": "postgres:16", "pull_policy": "always"}, "rel": {"build": "./rel"}}}
+            """)
+        #expect(stack.service("app")?.buildContext == BuildContext(directory: "/srv/app", dockerfile: "/srv/app/Dockerfile.dev"))
+        #expect(stack.service("app")?.pullPolicy == "build")
+        #expect(stack.service("db")?.pullPolicy == "always")
+        #expect(stack.service("rel")?.builds == true)
+        #expect(stack.service("rel")?.buildContext == nil)
+    }
+}

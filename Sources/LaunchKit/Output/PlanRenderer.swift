@@ -54,6 +54,12 @@ public enum PlanRenderer {
             lines.append("URLs")
             lines += Text.table(plan.urls.map { [$0.name, $0.url] }).map { "  " + $0 }
         }
+        let builds = plan.services.compactMap { service in service.build.map { [service.name, $0] } }
+        if !builds.isEmpty {
+            lines.append("")
+            lines.append("Builds")
+            lines += Text.table(builds).map { "  " + $0 }
+        }
         if !plan.warnings.isEmpty {
             lines.append("")
             lines += plan.warnings.map { "warning: " + $0 }

@@ -28,6 +28,8 @@ public struct LaunchPlan: Sendable, Encodable {
     /// Not encoded: what the executor needs beyond the plan's description.
     public var stack: ComposeStack
     public var graph: DependencyGraph
+    /// For each `build:` service: build or keep, and why (`Planner.buildDecisions`).
+    public var buildDecisions: [String: BuildDecision] = [:]
     public var composeCommand: Compose
     public var profile: Profile
     /// What nvidia-smi said when the plan was made (not encoded; preflight reports it).
@@ -73,10 +75,12 @@ public struct LaunchPlan: Sendable, Encodable {
         public var ports: [String]
         /// What launching now would do to it (create, recreate (config changed), keep, start); nil when unknown.
         public var change: ServiceChange? = nil
+        /// For a `build:` service: `build (context changed)`, `build (image missing)`, `keep (context unchanged)`.
+        public var build: String? = nil
 
         enum CodingKeys: String, CodingKey {
             case name, serviceClass = "class", image, builds, replicas, gpus, gpuDevices = "gpu_devices", dependsOn = "depends_on", readiness,
-                deadlineSeconds = "deadline_seconds", ports, change
+                deadlineSeconds = "deadline_seconds", ports, change, build
         }
     }
 }

@@ -115,10 +115,12 @@ public struct Planner: Sendable {
             warnings.append(GPUChecks.sharedMemoryWarning(parallel) + "; " + GPUChecks.sharedMemoryFix(parallel))
         }
         if !envExists { warnings.append("\(profile.envFile) does not exist yet: `launch \(profile.name)` creates it (or run `launch env \(profile.name)`)") }
+        let builds = await buildDecisions(stack, project: profile.compose.project)
         // What is shown (and `--json`) never carries a secret that interpolation put into an image name.
         let services = stack.services.map { service in
             var planned = plannedService(service, profile: profile, dependedOnForCompletion: Self.jobs(in: stack))
             planned.image = planned.image.map { redact($0) }
+            planned.build = builds[service.name]?.description
             return planned
         }
         if profile.health.requireHealthcheck {
@@ -133,7 +135,7 @@ public struct Planner: Sendable {
             compose: detection.map { "\($0.flavor.displayName) \($0.version)" }, services: services,
             levels: graph.levels, commands: commands(compose, stack: stack), urls: profile.urls,
             warnings: warnings.map { redact($0) },
-            stack: stack, graph: graph, composeCommand: compose, profile: profile, gpuProbe: probe,
+            stack: stack, graph: graph, buildDecisions: builds, composeCommand: compose, profile: profile, gpuProbe: probe,
             composeDetection: detection)
     }
 
@@ -159,6 +161,28 @@ public struct Planner: Sendable {
             result[service.name] = service.image.flatMap { byImage[$0] } ?? .absent
         }
         return result
+    }
+
+    /// For each `build:` service: its context hashed now against the label on its image (one inspect each,
+    /// concurrently). Reads files and asks the engine; builds nothing.
+    func buildDecisions(_ stack: ComposeStack, project: String) async -> [String: BuildDecision] {
+        let runner = context.runner, docker = context.docker
+        return await withTaskGroup(of: (String, BuildDecision).self) { group in
+            for service in stack.services where service.builds {
+                let image = service.image ?? "\(project)-\(service.name)"
+                let buildContext = service.buildContext
+                group.addTask {
+                    let output = try? await runner.run(docker.imageContextHash(image))
+                    // `<no value>`: the image exists without the label (built by Compose alone).
+                    let label = output.flatMap { $0.succeeded ? $0.stdout.trimmingCharacters(in: .whitespacesAndNewlines) : nil }
+                        .map { $0 == "<no value>" ? "" : $0 }
+                    return (service.name, BuildDecision.decide(imageLabel: label, contextHash: buildContext?.hash()))
+                }
+            }
+            var found: [String: BuildDecision] = [:]
+            for await (name, decision) in group { found[name] = decision }
+            return found
+        }
     }
 
     static func applying(_ checks: [String: ImageHealthcheck], to stack: ComposeStack) -> ComposeStack {
