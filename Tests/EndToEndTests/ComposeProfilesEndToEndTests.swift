@@ -215,4 +215,25 @@ struct ComposeProfilesEndToEndTests {
             #expect(try await Self.containers(project).isEmpty)
         }
     }
+
+    @Test func lifecycleKeysTheInstalledComposeIgnoresAreNamedWithTheVersionThatWould() async throws {
+        try await E2E.withProject { project in
+            try project.writeProfile(extra: Self.policy, stack: """
+                services:
+                  app:
+                    image: \(Self.image)
+                    command: \(Self.sleeper)
+                    pre_stop:
+                      - command: [echo, bye]
+                """)
+            let version = try await E2E.docker(["compose", "version", "--short"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let plan = try await project.launch(["plan", "demo"])
+            #expect(plan.status == 0, "\(plan.all)")
+            if ComposeLifecycle.isAtLeast(version, "2.30.0") {
+                #expect(!plan.stdout.contains("`pre_stop` of app"), "\(plan.all)")
+            } else {
+                #expect(plan.stdout.contains("`pre_stop` of app (compose/stack.yml:5) needs Compose 2.30.0 or newer; the installed \(version) ignores it"), "\(plan.all)")
+            }
+        }
+    }
 }

@@ -204,3 +204,35 @@ struct BuildContextTests {
         #expect(stack.service("rel")?.buildContext == nil)
     }
 }
+
+@Suite("Lifecycle keys against the installed Compose")
+struct ComposeLifecycleTests {
+    @Test(arguments: [("2.26.1-4", "2.30.0", false), ("2.30.0", "2.30.0", true), ("2.31", "2.30.0", true), ("2.20.0", "2.17.0", true),
+        ("1.29.2", "2.17.0", false), ("2.9.0", "2.17.0", false)])
+    func versions(installed: String, needed: String, ok: Bool) {
+        #expect(ComposeLifecycle.isAtLeast(installed, needed) == ok)
+    }
+
+    @Test func usesAreFoundWithTheirLinesAndWarnedAboutByVersion() throws {
+        let project = try TemporaryProject()
+        try project.write("compose/app.yml", """
+            services:
+              db: {image: local/busybox:latest}
+              app:
+                image: local/busybox:latest
+                post_start:
+                  - command: [echo, hi]
+                depends_on:
+                  db: {condition: service_started, required: false, restart: true}
+            """)
+        let uses = ComposeLifecycle.uses([project.root + "/compose/app.yml"], display: project.layout.display)
+        #expect(uses.map(\.key) == ["post_start", "depends_on.required", "depends_on.restart"])
+        #expect(uses.first.map { "\($0.location.file):\($0.location.line)" } == "compose/app.yml:5")
+        let old = ComposeLifecycle.warnings(uses, composeVersion: "2.16.0")
+        #expect(old.count == 3)
+        #expect(old[0] == "`post_start` of app (compose/app.yml:5) needs Compose 2.30.0 or newer; the installed 2.16.0 ignores it")
+        let new = ComposeLifecycle.warnings(uses, composeVersion: "2.30.3")
+        #expect(new.count == 1)
+        #expect(new[0].contains("launch starts containers through the Engine API"))
+    }
+}

@@ -110,6 +110,7 @@ public struct Planner: Sendable {
             warnings.append(HealthcheckSuggestion.warning(
                 service: service.name, image: service.image, stability: DurationText.format(profile.health.stability)))
         }
+        warnings += ComposeLifecycle.warnings(ComposeLifecycle.uses(files, display: layout.display), composeVersion: detection?.version)
         if let warning = overlay.warning { warnings.append(warning) }
         for parallel in stack.services.compactMap(\.tensorParallelism) where !parallel.hasEnoughSharedMemory {
             warnings.append(GPUChecks.sharedMemoryWarning(parallel) + "; " + GPUChecks.sharedMemoryFix(parallel))
