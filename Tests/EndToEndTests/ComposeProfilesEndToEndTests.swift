@@ -236,4 +236,28 @@ struct ComposeProfilesEndToEndTests {
             }
         }
     }
+
+    @Test func aFailedOptionalDependencyDoesNotBlockItsDependent() async throws {
+        try await E2E.withProject { project in
+            try project.writeProfile(extra: "services: {core: [web], optional: [cache]}\n" + Self.policy, stack: """
+                services:
+                  cache: {image: \(Self.image), command: ["sh", "-c", "exit 3"]}
+                  web:
+                    image: \(Self.image)
+                    command: \(Self.sleeper)
+                    depends_on: {cache: {condition: service_started, required: false}}
+                """)
+            let plan = try await project.launch(["plan", "demo"])
+            #expect(plan.stdout.contains("cache:started(optional)"), "\(plan.all)")
+            let up = try await project.launch(["demo", "--no-network", "--json"])
+            #expect(up.status == 0, "\(up.all)")
+            let json = try JSONSerialization.jsonObject(with: Data(up.stdout.utf8)) as? [String: Any]
+            let services = json?["services"] as? [[String: Any]] ?? []
+            let states = Dictionary(uniqueKeysWithValues: services.compactMap { service in
+                (service["name"] as? String).map { ($0, service["state"] as? String ?? "") }
+            })
+            #expect(states == ["cache": "failed", "web": "ready"], "\(up.all)")
+            #expect(json?["outcome"] as? String == "degraded", "\(up.all)")
+        }
+    }
 }

@@ -73,7 +73,8 @@ public enum PlanRenderer {
 
     /// `litellm (service_healthy)` → `litellm:healthy`, to keep the table narrow.
     static func shortDependency(_ text: String) -> String {
-        text.replacingOccurrences(of: " (service_healthy)", with: ":healthy")
+        text.replacingOccurrences(of: ", optional)", with: ")(optional)")
+            .replacingOccurrences(of: " (service_healthy)", with: ":healthy")
             .replacingOccurrences(of: " (service_started)", with: ":started")
             .replacingOccurrences(of: " (service_completed_successfully)", with: ":exit0")
     }
