@@ -22,6 +22,7 @@ struct Doctor: AsyncParsableCommand {
             """)
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var composeProfiles: ComposeProfileOptions
     @Argument(help: "Environment name or alias (see `launch list`); omit to check the machine only.", completion: .environments)
     var environment: String?
     @Flag(help: "Write the report as JSON to stdout (schema: docs/doctor-json.md).") var json = false
@@ -34,7 +35,7 @@ struct Doctor: AsyncParsableCommand {
             let report: PreflightReport
             if let environment {
                 let catalog = try context.catalog(projectDirectory: global.projectDirectory)
-                let profile = try catalog.profile(named: environment)
+                let profile = composeProfiles.applied(to: try catalog.profile(named: environment))
                 let plan = try await Planner(context: context, layout: catalog.layout).plan(profile)
                 report = await Preflight(context: context, layout: catalog.layout)
                     .run(plan, probe: plan.gpuProbe, options: options)

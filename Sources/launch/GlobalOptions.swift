@@ -53,3 +53,16 @@ extension CompletionKind {
     /// Services of the environment named earlier on the line.
     static var services: CompletionKind { .custom { words, _, _ in CompletionCandidates.services(words: words) } }
 }
+
+/// `--profile` on the commands that plan a launch: Compose profiles to activate on top of `compose.profiles`
+/// and `COMPOSE_PROFILES`.
+struct ComposeProfileOptions: ParsableArguments {
+    @Option(name: .customLong("profile"), help: "A Compose profile to activate (repeatable); adds to compose.profiles and COMPOSE_PROFILES.")
+    var profiles: [String] = []
+
+    func applied(to profile: Profile) -> Profile {
+        var profile = profile
+        for name in profiles where !profile.compose.profiles.contains(name) { profile.compose.profiles.append(name) }
+        return profile
+    }
+}

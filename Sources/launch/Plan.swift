@@ -14,28 +14,37 @@ struct Plan: AsyncParsableCommand {
             """)
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var composeProfiles: ComposeProfileOptions
     @Argument(help: "Environment name or alias (see `launch list`).", completion: .environments) var environment: String
     @Flag(help: "Write the plan as JSON to stdout.") var json = false
 
     func run() async throws {
         try await execute(global) { context in
-            try await printPlan(context, environment: environment, projectDirectory: global.projectDirectory, json: json)
+            try await printPlan(context, environment: environment, projectDirectory: global.projectDirectory, json: json, composeProfiles: composeProfiles)
         }
     }
 }
 
 /// Shared by `launch plan` and `launch <env> --dry-run`.
-func printPlan(_ context: LaunchContext, environment: String, projectDirectory: String?, json: Bool) async throws
+func printPlan(
+    _ context: LaunchContext, environment: String, projectDirectory: String?, json: Bool,
+    composeProfiles: ComposeProfileOptions = ComposeProfileOptions()
+) async throws
     -> ExitStatus
 {
     let catalog = try context.catalog(projectDirectory: projectDirectory)
-    let profile = try catalog.profile(named: environment)
+    let profile = composeProfiles.applied(to: try catalog.profile(named: environment))
     var plan = try await Planner(context: context, layout: catalog.layout).plan(profile)
     await plan.compareWithRunning(context: context)
     if json {
         context.console.data(try JSONOutput.encode(plan))
     } else {
         PlanRenderer.render(plan).forEach(context.console.data)
+    }
+    // A plan that `launch <env>` would refuse is not a success: scripts gating on `launch plan` must see it.
+    if let failure = plan.overlay.failure {
+        context.console.say("plan: preflight would refuse \(plan.environment) (exit 2): \(failure)")
+        return .preflightFailed
     }
     return .success
 }

@@ -16,6 +16,7 @@ struct Up: AsyncParsableCommand {
             """)
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var composeProfiles: ComposeProfileOptions
     @Argument(help: "Environment name or alias (see `launch list`).", completion: .environments) var environment: String
     @Flag(help: "Print the plan and change nothing.") var dryRun = false
     @Flag(help: "Write the result as JSON to stdout.") var json = false
@@ -25,14 +26,21 @@ struct Up: AsyncParsableCommand {
     @Flag(help: "Launch even if the circuit breaker refuses after repeated identical failures.") var force = false
     @Flag(help: "Skip preflight checks that need the network (profile HTTP/TCP checks, registry reachability).") var noNetwork = false
     @Flag(help: "Do not start the short-lived GPU container that proves the GPU path before launching.") var noGpuSmoke = false
+    @Flag(help: "Rebuild every `build:` service, even when its context is unchanged.") var build = false
+    @Flag(help: "Build nothing: use the images that exist, even when their context changed.") var noBuild = false
+    @Flag(help: "Pull every pulled image, even when it is present (like pull_policy: always).") var pull = false
+
+    func validate() throws {
+        if build && noBuild { throw ValidationError("--build and --no-build contradict each other: give one of them") }
+    }
 
     func run() async throws {
         try await execute(global) { context in
             if dryRun {
-                return try await printPlan(context, environment: environment, projectDirectory: global.projectDirectory, json: json)
+                return try await printPlan(context, environment: environment, projectDirectory: global.projectDirectory, json: json, composeProfiles: composeProfiles)
             }
             let catalog = try context.catalog(projectDirectory: global.projectDirectory)
-            let profile = try catalog.profile(named: environment)
+            let profile = composeProfiles.applied(to: try catalog.profile(named: environment))
             var options = LaunchOptions()
             options.keepOnFailure = keepOnFailure
             options.cleanup = !noCleanup
@@ -40,6 +48,8 @@ struct Up: AsyncParsableCommand {
             options.rollbackVolumes = rollbackVolumes
             options.networkChecks = !noNetwork
             options.gpuSmoke = !noGpuSmoke
+            options.build = build ? .always : noBuild ? .never : .whenChanged
+            options.pull = pull
             let result = try await LaunchCommand.run(context, layout: catalog.layout, profile: profile, options: options)
             if json {
                 context.console.data(try JSONOutput.encode(result))

@@ -21,7 +21,10 @@ struct PlanEndToEndTests {
         defer { if let fake { try? FileManager.default.removeItem(atPath: fake) } }
         for name in Self.environments {
             let result = try await E2E.launch(["plan", name, "--json"], in: E2E.packageRoot, environment: environment)
-            #expect(result.status == 0, "plan \(name): \(result.stderr)")
+            // A GPU-required environment on a machine without GPUs is planned, printed, and refused (exit 2).
+            let refused = gpus == "none" && ["staging", "production", "optimized"].contains(name)
+            #expect(result.status == (refused ? 2 : 0), "plan \(name): \(result.stderr)")
+            if refused { #expect(result.stderr.contains("preflight would refuse \(name) (exit 2)"), "\(result.stderr)") }
             let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
             #expect(json["model_source"] as? String == "docker compose config")
             let files = try #require(json["compose_files"] as? [String])

@@ -58,7 +58,7 @@ public enum ComposeModelReader {
         let deployTree = tree["deploy"]
         let replicas = Int(reader.string(deployTree?["replicas"], "deploy.replicas") ?? "")
             ?? Int(reader.string(tree["scale"], "scale") ?? "") ?? 1
-        let described = ComposeService(
+        var described = ComposeService(
             name: name,
             image: reader.string(tree["image"], "image"),
             builds: tree["build"] != nil,
@@ -74,8 +74,27 @@ public enum ComposeModelReader {
             command: command(tree["command"], reader: &reader),
             ipc: reader.string(tree["ipc"], "ipc"),
             shmSize: shmSize(tree["shm_size"], reader: &reader))
+        described.containerName = reader.string(tree["container_name"], "container_name")
+        described.pullPolicy = reader.string(tree["pull_policy"], "pull_policy")
+        described.buildContext = buildContext(tree["build"], reader: &reader)
         checkLaunchLabels(name, tree["labels"], reader: &reader)
         return described
+    }
+
+    /// `build: ./dir` or `build: {context: …, dockerfile: …}`; only a local, absolute context can be hashed.
+    static func buildContext(_ tree: YAMLTree?, reader: inout TreeReader) -> BuildContext? {
+        guard let tree else { return nil }
+        let context: String?
+        var dockerfile = "Dockerfile"
+        if case .scalar(let text, _) = tree {
+            context = text
+        } else {
+            context = reader.string(tree["context"], "build.context") ?? "."
+            dockerfile = reader.string(tree["dockerfile"], "build.dockerfile") ?? dockerfile
+        }
+        guard let context, context.hasPrefix("/") else { return nil }
+        let directory = (context as NSString).standardizingPath
+        return BuildContext(directory: directory, dockerfile: dockerfile.hasPrefix("/") ? dockerfile : directory + "/" + dockerfile)
     }
 
     /// One label with the line that wrote it, so a bad `launch.*` value can be pointed at.

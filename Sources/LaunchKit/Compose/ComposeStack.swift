@@ -41,6 +41,13 @@ public struct ComposeService: Sendable, Hashable, Encodable {
     public var volumes: [String]
     public var restartPolicy: String?
     public var labels: [String: String]
+    /// `container_name:`: one fixed name, which no other container may hold.
+    public var containerName: String? = nil
+    /// `build:`'s context and Dockerfile, when the context is an absolute directory (as `docker compose config`
+    /// writes it); nil for a remote context or the raw files' relative one.
+    public var buildContext: BuildContext? = nil
+    /// `pull_policy:` as written (`always`, `missing`, `never`, `build`, `daily`, …); nil when absent.
+    public var pullPolicy: String? = nil
 
     /// GPUs this service asks for: -1 means all; nil when it asks for none. CDI names of other vendors do not count.
     public var gpuCount: Int? {

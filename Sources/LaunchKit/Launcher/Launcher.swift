@@ -10,7 +10,15 @@ public struct LaunchOptions: Sendable {
     public var force = false
     /// A failed launch also removes the named volumes it created (they are kept by default: they are data).
     public var rollbackVolumes = false
+    /// `build:` services: rebuilt when their context changed (default), always (`--build`) or never (`--no-build`).
+    public var build: BuildMode = .whenChanged
+    /// `--pull`: pull every pulled image even when it is present (as `pull_policy: always`).
+    public var pull = false
     public init() {}
+
+    public enum BuildMode: Sendable, Hashable {
+        case whenChanged, always, never
+    }
 }
 
 /// A failure before any service started: nothing to roll back.
@@ -116,7 +124,7 @@ public struct Launcher: Sendable {
             timeline.skip("cleanup", "--no-cleanup", report: report)
         }
         try Task.checkCancellation()
-        try await timeline.measure("images", report: report) { try await prepareImages(plan, report: report, redact: redact) }
+        try await timeline.measure("images", report: report) { try await prepareImages(plan, options: options, report: report, redact: redact) }
         try Task.checkCancellation()
 
         let before = try await ProjectSnapshot.take(client: client, project: plan.project)
@@ -281,8 +289,10 @@ public struct Launcher: Sendable {
         }
     }
 
-    /// Pulls images that are not present locally and builds `build:` services whose image is missing.
-    func prepareImages(_ plan: LaunchPlan, report: ProgressReporter, redact: Redactor) async throws -> ((), String?) {
+    /// Pulls what `pull_policy` (or `--pull`) asks for — by default only images not present — and builds `build:`
+    /// services whose image is missing or was built from another context (`launch.context-hash`), or all of them
+    /// with `--build`, none with `--no-build`.
+    func prepareImages(_ plan: LaunchPlan, options: LaunchOptions, report: ProgressReporter, redact: Redactor) async throws -> ((), String?) {
         // Each distinct image once, all at once: this runs before anything can start.
         let references = Dictionary(grouping: plan.stack.services) { $0.image ?? "\(plan.project)-\($0.name)" }
         let client = self.client
@@ -296,8 +306,28 @@ public struct Launcher: Sendable {
         }
         var missingPull: [String] = []
         var missingBuild: [String] = []
-        for service in plan.stack.services where present[service.image ?? "\(plan.project)-\(service.name)"] != true {
-            if service.builds { missingBuild.append(service.name) } else if service.image != nil { missingPull.append(service.name) }
+        var neverPulled: [String] = []
+        for service in plan.stack.services {
+            let isPresent = present[service.image ?? "\(plan.project)-\(service.name)"] == true
+            let policy = service.pullPolicy ?? "missing"
+            if service.builds {
+                switch options.build {
+                case .never: continue
+                case .always: missingBuild.append(service.name)
+                case .whenChanged:
+                    if !isPresent || plan.buildDecisions[service.name] == .changed || policy == "build" { missingBuild.append(service.name) }
+                }
+            } else if let image = service.image {
+                if options.pull || policy == "always" {
+                    missingPull.append(service.name)
+                } else if !isPresent {
+                    if policy == "never" { neverPulled.append("\(service.name) (\(image))") } else { missingPull.append(service.name) }
+                }
+            }
+        }
+        if !neverPulled.isEmpty {
+            throw PhaseFailure(phase: "images", summary: "images are missing and pull_policy: never forbids pulling them; nothing was started",
+                evidence: neverPulled, hint: "load or pull them yourself (`docker pull`), or drop `pull_policy: never`")
         }
         if !missingPull.isEmpty {
             do {
@@ -310,13 +340,32 @@ public struct Launcher: Sendable {
             }
         }
         if !missingBuild.isEmpty {
-            try await runStreaming(plan.composeCommand.build(services: missingBuild), what: "building \(missingBuild.joined(separator: ", "))",
-                report: report, redact: redact, hint: "fix the build error above; `docker compose build` reproduces it")
+            try await build(missingBuild, plan: plan, report: report, redact: redact)
         }
         let detail =
             missingPull.isEmpty && missingBuild.isEmpty
             ? "all present locally" : "pulled \(missingPull.count), built \(missingBuild.count)"
         return ((), detail)
+    }
+
+    /// Builds through Compose with one extra file that only adds the label `launch.context-hash` to each image, so
+    /// the next plan can tell whether the context changed since. The file is private and removed afterwards; it is
+    /// passed to `build` only, so the services' config hashes (and containers) are not affected by it.
+    func build(_ services: [String], plan: LaunchPlan, report: ProgressReporter, redact: Redactor) async throws {
+        var compose = plan.composeCommand
+        let labels = services.compactMap { name in
+            plan.stack.service(name)?.buildContext?.hash().map { (name, $0) }
+        }
+        let overlay = FileManager.default.temporaryDirectory.appendingPathComponent("launch-build-\(UUID().uuidString).yml").path
+        if !labels.isEmpty {
+            let text = "services:\n" + labels.map { "  \($0.0):\n    build:\n      labels:\n        \(BuildContext.label): \"\($0.1)\"\n" }.joined()
+            try? AtomicFile.write(text, to: overlay)
+            if FileManager.default.fileExists(atPath: overlay) { compose.files.append(overlay) }
+        }
+        defer { try? FileManager.default.removeItem(atPath: overlay) }
+        let reasons = services.map { "\($0) (\(plan.buildDecisions[$0]?.description ?? "build"))" }
+        try await runStreaming(compose.build(services: services), what: "building \(reasons.joined(separator: ", "))",
+            report: report, redact: redact, hint: "fix the build error above; `docker compose build` reproduces it")
     }
 
     /// A failed pull whose registries do not answer at all is not a credentials problem: say so, and point at

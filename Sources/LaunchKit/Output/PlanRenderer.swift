@@ -14,6 +14,10 @@ public enum PlanRenderer {
             let isOverlay = plan.overlay.file != nil && offset == plan.composeFiles.count - 1
             facts.append([offset == 0 ? "files" : "", file + (isOverlay ? "  (GPU overlay)" : "")])
         }
+        if !plan.composeProfiles.active.isEmpty {
+            let activated = plan.composeProfiles.activations.map { "`\($0.profile)` activated: the environment names \($0.service)" }
+            facts.append(["profiles", ([plan.composeProfiles.active.joined(separator: ", ")] + activated).joined(separator: "; ")])
+        }
         facts.append(["overlay", "\(plan.overlay.choice.rawValue): \(plan.overlay.reason)"])
         facts.append(["env file", envLine(plan.envFile)])
         facts.append(["model", plan.modelSource])
@@ -51,6 +55,12 @@ public enum PlanRenderer {
             lines.append("URLs")
             lines += Text.table(plan.urls.map { [$0.name, $0.url] }).map { "  " + $0 }
         }
+        let builds = plan.services.compactMap { service in service.build.map { [service.name, $0] } }
+        if !builds.isEmpty {
+            lines.append("")
+            lines.append("Builds")
+            lines += Text.table(builds).map { "  " + $0 }
+        }
         if !plan.warnings.isEmpty {
             lines.append("")
             lines += plan.warnings.map { "warning: " + $0 }
@@ -64,7 +74,8 @@ public enum PlanRenderer {
 
     /// `litellm (service_healthy)` → `litellm:healthy`, to keep the table narrow.
     static func shortDependency(_ text: String) -> String {
-        text.replacingOccurrences(of: " (service_healthy)", with: ":healthy")
+        text.replacingOccurrences(of: ", optional)", with: ")(optional)")
+            .replacingOccurrences(of: " (service_healthy)", with: ":healthy")
             .replacingOccurrences(of: " (service_started)", with: ":started")
             .replacingOccurrences(of: " (service_completed_successfully)", with: ":exit0")
     }

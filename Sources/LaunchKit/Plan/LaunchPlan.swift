@@ -12,6 +12,8 @@ public struct LaunchPlan: Sendable, Encodable {
     public var project: String
     /// Relative to the project root, in the order Compose gets them (overlay last).
     public var composeFiles: [String]
+    /// Compose profiles passed to every command, and those activated for a service the environment names.
+    public var composeProfiles: ComposeProfileSelection
     public var overlay: OverlayDecision
     public var envFile: EnvFileState
     /// How the stack was read: `docker compose config` or the files themselves.
@@ -26,6 +28,8 @@ public struct LaunchPlan: Sendable, Encodable {
     /// Not encoded: what the executor needs beyond the plan's description.
     public var stack: ComposeStack
     public var graph: DependencyGraph
+    /// For each `build:` service: build or keep, and why (`Planner.buildDecisions`).
+    public var buildDecisions: [String: BuildDecision] = [:]
     public var composeCommand: Compose
     public var profile: Profile
     /// What nvidia-smi said when the plan was made (not encoded; preflight reports it).
@@ -35,7 +39,7 @@ public struct LaunchPlan: Sendable, Encodable {
 
     enum CodingKeys: String, CodingKey {
         case schema, environment, aliases, summary, profileFile = "profile_file", projectRoot = "project_root",
-            project, composeFiles = "compose_files", overlay, envFile = "env_file", modelSource = "model_source",
+            project, composeFiles = "compose_files", composeProfiles = "compose_profiles", overlay, envFile = "env_file", modelSource = "model_source",
             compose, services, levels, commands, urls, warnings
     }
 
@@ -75,10 +79,12 @@ public struct LaunchPlan: Sendable, Encodable {
         public var history: ReadinessStats? = nil
         /// The deadline is p95 × a margin (`health.timeout: learned`).
         public var deadlineLearned = false
+        /// For a `build:` service: `build (context changed)`, `build (image missing)`, `keep (context unchanged)`.
+        public var build: String? = nil
 
         enum CodingKeys: String, CodingKey {
             case name, serviceClass = "class", image, builds, replicas, gpus, gpuDevices = "gpu_devices", dependsOn = "depends_on", readiness,
-                deadlineSeconds = "deadline_seconds", ports, change, history, deadlineLearned = "deadline_learned"
+                deadlineSeconds = "deadline_seconds", ports, change, history, deadlineLearned = "deadline_learned", build
         }
     }
 }

@@ -46,6 +46,8 @@ public struct Planner: Sendable {
             let dotEnv = (first as NSString).deletingLastPathComponent + "/.env"
             if FileManager.default.fileExists(atPath: dotEnv) { plugin.baseEnvFile = dotEnv }
         }
+        let profiles = composeProfiles(profile, files: files, envFile: envFile, baseEnvFile: plugin.baseEnvFile, supplied: supplied)
+        plugin.profiles = profiles.active
         // Most machines have the v2 plugin: ask it for the model while detection runs, instead of after.
         let detection: ComposeDetector.Detection?
         let optimistic: Result<ComposeStack, any Error>?
@@ -72,13 +74,21 @@ public struct Planner: Sendable {
         } else {
             let values = (envFile?.values ?? [:]).merging(supplied) { a, _ in a }
             let defaults = Dictionary(profile.variables.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
+            let expanded = ComposeFileSet.expandingIncludes(files)
             stack = try ComposeModelReader.read(
-                files: files, displayNames: files.map(layout.display),
+                files: expanded, displayNames: expanded.map(layout.display),
                 lookup: { context.environment[$0] ?? values[$0] ?? defaults[$0] })
+            // As Compose would: a service behind a profile that is not active does not exist.
+            let inProfiles = ComposeFileSet.serviceProfiles(files)
+            stack.services.removeAll { service in
+                guard let own = inProfiles[service.name], !own.isEmpty else { return false }
+                return !profiles.active.contains("*") && !own.contains(where: profiles.active.contains)
+            }
             modelSource = "compose files (Compose not found; read directly)"
         }
         // Without an env file yet, the plan shows the flag `launch` will pass once `launch env` created it.
         if !envExists { compose.envFile = provisioner.path }
+        try Self.checkNamedServices(profile, stack: stack, files: files)
         let graph = try DependencyGraph(stack)
         // The stack's own GPU requests count whatever the profile says: a base file may reserve GPUs itself.
         if knownProbe == nil, profile.gpu.mode == .none, stack.services.contains(where: \.requestsGPUs) {
@@ -92,16 +102,27 @@ public struct Planner: Sendable {
         for service in stack.services where service.healthcheck == nil && service.image != nil && imageChecks[service.name] == .absent {
             warnings.append("\(service.name): image \(service.image ?? "") is not present: whether it has a HEALTHCHECK is decided after the pull")
         }
+        let jobs = Self.jobs(in: stack)
+        // An image not pulled yet may bring its own HEALTHCHECK (said above); a well-known one documents none.
+        for service in stack.services where service.healthcheck == nil && !jobs.contains(service.name)
+            && (service.builds || imageChecks[service.name] != .absent || service.image.flatMap(HealthcheckSuggestion.suggestion) != nil)
+        {
+            warnings.append(HealthcheckSuggestion.warning(
+                service: service.name, image: service.image, stability: DurationText.format(profile.health.stability)))
+        }
+        warnings += ComposeLifecycle.warnings(ComposeLifecycle.uses(files, display: layout.display), composeVersion: detection?.version)
         if let warning = overlay.warning { warnings.append(warning) }
         for parallel in stack.services.compactMap(\.tensorParallelism) where !parallel.hasEnoughSharedMemory {
             warnings.append(GPUChecks.sharedMemoryWarning(parallel) + "; " + GPUChecks.sharedMemoryFix(parallel))
         }
         if !envExists { warnings.append("\(profile.envFile) does not exist yet: `launch \(profile.name)` creates it (or run `launch env \(profile.name)`)") }
         let history = ReadinessHistory(store: RunStore(layout: layout), environment: profile.name)
+        let builds = await buildDecisions(stack, project: profile.compose.project)
         // What is shown (and `--json`) never carries a secret that interpolation put into an image name.
         let services = stack.services.map { service in
             var planned = plannedService(service, profile: profile, dependedOnForCompletion: Self.jobs(in: stack), history: history)
             planned.image = planned.image.map { redact($0) }
+            planned.build = builds[service.name]?.description
             return planned
         }
         warnings += Self.historyWarnings(services, history: history)
@@ -113,11 +134,11 @@ public struct Planner: Sendable {
         return LaunchPlan(
             environment: profile.name, aliases: profile.aliases, summary: profile.summary,
             profileFile: profile.sourceFile, projectRoot: layout.root, project: profile.compose.project,
-            composeFiles: files.map(layout.display), overlay: overlay, envFile: envState, modelSource: modelSource,
+            composeFiles: files.map(layout.display), composeProfiles: profiles, overlay: overlay, envFile: envState, modelSource: modelSource,
             compose: detection.map { "\($0.flavor.displayName) \($0.version)" }, services: services,
             levels: graph.levels, commands: commands(compose, stack: stack), urls: profile.urls,
             warnings: warnings.map { redact($0) },
-            stack: stack, graph: graph, composeCommand: compose, profile: profile, gpuProbe: probe,
+            stack: stack, graph: graph, buildDecisions: builds, composeCommand: compose, profile: profile, gpuProbe: probe,
             composeDetection: detection)
     }
 
@@ -143,6 +164,28 @@ public struct Planner: Sendable {
             result[service.name] = service.image.flatMap { byImage[$0] } ?? .absent
         }
         return result
+    }
+
+    /// For each `build:` service: its context hashed now against the label on its image (one inspect each,
+    /// concurrently). Reads files and asks the engine; builds nothing.
+    func buildDecisions(_ stack: ComposeStack, project: String) async -> [String: BuildDecision] {
+        let runner = context.runner, docker = context.docker
+        return await withTaskGroup(of: (String, BuildDecision).self) { group in
+            for service in stack.services where service.builds {
+                let image = service.image ?? "\(project)-\(service.name)"
+                let buildContext = service.buildContext
+                group.addTask {
+                    let output = try? await runner.run(docker.imageContextHash(image))
+                    // `<no value>`: the image exists without the label (built by Compose alone).
+                    let label = output.flatMap { $0.succeeded ? $0.stdout.trimmingCharacters(in: .whitespacesAndNewlines) : nil }
+                        .map { $0 == "<no value>" ? "" : $0 }
+                    return (service.name, BuildDecision.decide(imageLabel: label, contextHash: buildContext?.hash()))
+                }
+            }
+            var found: [String: BuildDecision] = [:]
+            for await (name, decision) in group { found[name] = decision }
+            return found
+        }
     }
 
     static func applying(_ checks: [String: ImageHealthcheck], to stack: ComposeStack) -> ComposeStack {
@@ -174,6 +217,37 @@ public struct Planner: Sendable {
         guard problems.isEmpty else { throw ConfigurationError(problems) }
     }
 
+    /// `COMPOSE_PROFILES` where Compose would find it (the shell, then the profile's env file, then the project's
+    /// `.env`), then `compose.profiles` (with `--profile` added by the command line), then the profiles of the
+    /// services the environment names. All are passed as `--profile`, so the set is explicit in every command.
+    func composeProfiles(_ profile: Profile, files: [String], envFile: EnvFile?, baseEnvFile: String?, supplied: [String: String])
+        -> ComposeProfileSelection
+    {
+        let key = "COMPOSE_PROFILES"
+        let base = baseEnvFile.flatMap { FileManager.default.contents(atPath: $0) }.map { EnvFile(bytes: [UInt8]($0)).values }
+        let fromEnvironment = context.environment[key] ?? envFile?.values[key] ?? supplied[key] ?? base?[key]
+        let classes = profile.services
+        return ComposeProfileSelection.decide(
+            requested: ComposeProfileSelection.split(fromEnvironment) + profile.compose.profiles,
+            named: classes.core + classes.optional + classes.stretch,
+            serviceProfiles: ComposeFileSet.serviceProfiles(files))
+    }
+
+    /// A service the environment names but Compose did not resolve (its profile is off, or Compose disagrees with
+    /// the files) would otherwise be a launch that succeeds without it.
+    static func checkNamedServices(_ profile: Profile, stack: ComposeStack, files: [String]) throws(ConfigurationError) {
+        let inProfiles = ComposeFileSet.serviceProfiles(files)
+        let classes = profile.services
+        let missing = (classes.core + classes.optional + classes.stretch).filter { inProfiles[$0] != nil && stack.service($0) == nil }
+        guard !missing.isEmpty else { return }
+        throw ConfigurationError(missing.map { service in
+            ConfigProblem(
+                SourceLocation(file: profile.sourceFile, line: 0),
+                "service `\(service)` is named by this environment but Compose did not enable it (profiles: \(inProfiles[service, default: []].joined(separator: ", ")))",
+                hint: "add one of its profiles under compose.profiles, or pass --profile")
+        })
+    }
+
     static func capture<T: Sendable>(_ body: () async throws -> T) async -> Result<T, any Error> {
         do { return .success(try await body()) } catch { return .failure(error) }
     }
@@ -192,7 +266,21 @@ public struct Planner: Sendable {
                         "Compose rejected the stack (exit \(output.status))",
                         hint: "run `\(compose.config())` to see the full message")])
         }
-        return try ComposeModelReader.read(config: output.stdout)
+        do {
+            return try ComposeModelReader.read(config: output.stdout)
+        } catch {
+            // The merged model has no files or lines; the same problem found in the files themselves (included
+            // ones too) can be shown where it was written.
+            let files = ComposeFileSet.expandingIncludes(compose.files)
+            do {
+                _ = try ComposeModelReader.read(
+                    files: files, displayNames: files.map(layout.display),
+                    lookup: { context.environment[$0] ?? supplied[$0] })
+            } catch let located {
+                throw located
+            }
+            throw error
+        }
     }
 
     /// The stack as its compose files say, without Compose, an overlay or an env file: enough for commands that
@@ -219,7 +307,7 @@ public struct Planner: Sendable {
         return LaunchPlan.PlannedService(
             name: service.name, serviceClass: profile.services.serviceClass(of: service.name), image: service.image,
             builds: service.builds, replicas: service.replicas, gpus: service.gpuCount, gpuDevices: service.gpuDeviceIDs,
-            dependsOn: service.dependsOn.map { "\($0.service) (\($0.condition.rawValue))" },
+            dependsOn: service.dependsOn.map { "\($0.service) (\($0.condition.rawValue)\($0.required ? "" : ", optional"))" },
             readiness: readiness.description, deadlineSeconds: readiness.deadline.seconds,
             ports: service.ports.map(\.description), history: stats, deadlineLearned: readiness.isLearned)
     }

@@ -76,4 +76,41 @@ enum ImageChecks {
         case .unreachable(let reason): .unreachable(reason)
         }
     }
+
+    /// `:latest`, `:main` and no tag at all name whatever was pushed last: the next pull may run something else.
+    static func isFloating(_ reference: String) -> Bool {
+        guard !reference.contains("@") else { return false }
+        let lastComponent = reference.split(separator: "/").last.map(String.init) ?? reference
+        guard let colon = lastComponent.lastIndex(of: ":") else { return true }
+        return ["latest", "main", "master", "nightly", "edge"].contains(String(lastComponent[lastComponent.index(after: colon)...]))
+    }
+
+    static func floatingTags(_ stack: ComposeStack) -> CheckResult? {
+        let floating = stack.services.filter { !$0.builds }.compactMap { service in
+            service.image.flatMap { isFloating($0) ? "\(service.name) (\($0))" : nil }
+        }
+        guard !floating.isEmpty else { return nil }
+        return .warn(
+            "images.tags", "image tags", "floating tags: \(floating.joined(separator: ", ")): a later pull may run different code",
+            fix: "pin a version tag or a digest (`image@sha256:…`)")
+    }
+}
+
+/// `container_name:` is one name per engine: a container of another project (or none) holding it makes Compose fail
+/// at create, after images were pulled.
+enum ContainerNameChecks {
+    /// `lines`: `docker ps` output of `Docker.containersNamed`, `name<TAB>project`.
+    static func check(service: String, name: String, project: String, lines: String?) -> CheckResult {
+        let id = "container-name.\(name)", title = "container_name of \(service)"
+        guard let lines else { return .skip(id, title, "could not ask the engine which containers exist") }
+        let holder = lines.split(whereSeparator: \.isNewline).map { $0.split(separator: "\t", omittingEmptySubsequences: false) }
+            .first { $0.first.map(String.init) == name }
+        guard let holder else { return .ok(id, title, "\(name) is free") }
+        let owner = holder.count > 1 ? String(holder[1]) : ""
+        if owner == project { return .ok(id, title, "\(name) is this project's own container (Compose replaces it)") }
+        let described = owner.isEmpty ? "a container outside any compose project" : "a container of compose project `\(owner)`"
+        return .fail(id, title, "container name \(name) is already held by \(described)",
+            fix: owner.isEmpty ? "remove it (`docker rm -f \(name)`) or change container_name of \(service)"
+                : "stop that project (`docker compose -p \(owner) down`), or change container_name of \(service)")
+    }
 }

@@ -61,6 +61,15 @@ public struct Preflight: Sendable {
             jobs.append { [PortChecks.check(wanted, project: plan.project, facts: facts, proc: proc)] }
         }
         jobs.append { await imageChecks(plan.stack, facts: facts, network: options.network) }
+        jobs.append { ImageChecks.floatingTags(plan.stack).map { [$0] } ?? [] }
+        for service in plan.stack.services {
+            guard let name = service.containerName else { continue }
+            jobs.append {
+                let output = try? await context.runner.run(context.docker.containersNamed(name))
+                let lines = output.flatMap { $0.succeeded ? $0.stdout : nil }
+                return [ContainerNameChecks.check(service: service.name, name: name, project: plan.project, lines: lines)]
+            }
+        }
 
         // Byte-safe: one non-UTF-8 line must not leave the checks without redaction.
         let envFile = (try? EnvProvisioner(layout: layout, profile: profile).read()) ?? nil

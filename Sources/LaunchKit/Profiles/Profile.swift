@@ -25,6 +25,8 @@ public struct Profile: Sendable, Hashable, Encodable {
         public var project: String
         /// Relative to `compose/`, in order; the GPU overlay is appended by the plan.
         public var files: [String]
+        /// Compose profiles to activate (`compose.profiles`), on top of `COMPOSE_PROFILES`.
+        public var profiles: [String] = []
     }
 
     public struct Variable: Sendable, Hashable, Encodable {

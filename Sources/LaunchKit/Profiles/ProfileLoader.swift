@@ -125,9 +125,10 @@ struct ProfileLoader {
         }
 
         let composeTree = tree["compose"]
-        let composeEntries = reader.map(composeTree, "compose", allowed: ["project", "files"])
+        let composeEntries = reader.map(composeTree, "compose", allowed: ["project", "files", "profiles"])
         let project = reader.string(composeTree?["project"], "compose.project") ?? ""
         let files = reader.strings(composeTree?["files"], "compose.files") ?? []
+        let composeProfiles = reader.strings(composeTree?["profiles"], "compose.profiles") ?? []
         if composeEntries.isEmpty || composeTree?["project"] == nil {
             reader.fail(composeTree?.location ?? top, "missing `compose.project`", hint: "add `project: \(name)` under `compose:`")
         } else if project.range(of: "^[a-z0-9][a-z0-9_-]*$", options: .regularExpression) == nil,
@@ -190,7 +191,7 @@ struct ProfileLoader {
                 aliases: reader.strings(tree["aliases"], "aliases") ?? [],
                 summary: reader.string(tree["summary"], "summary") ?? "",
                 extends: reader.string(tree["extends"], "extends"),
-                compose: .init(project: project, files: files),
+                compose: .init(project: project, files: files, profiles: composeProfiles),
                 envFile: envFile, variables: variables, secrets: secrets, gpu: gpu, services: classes,
                 requires: requires, health: health, cleanup: cleanup, urls: urls, preflight: preflight,
                 sourceFile: file))
@@ -348,7 +349,17 @@ struct ComposeServiceIndex {
         return all
     }
 
+    /// The file's services and those of the files it includes: an included service is as much the stack's.
     private static func read(_ path: String) -> Set<String>? {
+        var all: Set<String> = []
+        for file in ComposeFileSet.expandingIncludes([path]) {
+            guard let names = readOne(file) else { return nil }
+            all.formUnion(names)
+        }
+        return all
+    }
+
+    private static func readOne(_ path: String) -> Set<String>? {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8),
             let tree = try? YAMLTree.parse(text, file: path)
         else { return nil }

@@ -36,6 +36,9 @@ public struct Compose: Sendable, Hashable {
     /// Compose's own `.env` in the project directory, which an explicit `--env-file` would otherwise replace:
     /// passed first, so the profile's env file overrides it key by key (the later `--env-file` wins).
     public var baseEnvFile: String? = nil
+    /// Compose profiles to activate (`--profile`), decided by `ComposeProfileSelection`; every command carries
+    /// them, so `config`, `up` and `down` agree on which services exist.
+    public var profiles: [String] = []
     /// The engine every command targets (`EngineEndpoint.childEnvironment`).
     public var environment: [String: String]
 
@@ -63,6 +66,7 @@ public struct Compose: Sendable, Hashable {
         }
         prefix += ["--project-name", project]
         for file in files { prefix += ["--file", file] }
+        for profile in profiles { prefix += ["--profile", profile] }
         if let baseEnvFile, baseEnvFile != envFile { prefix += ["--env-file", baseEnvFile] }
         if let envFile { prefix += ["--env-file", envFile] }
         return Command(executable, prefix + arguments, environment: environment)

@@ -45,6 +45,19 @@ public struct Docker: Sendable, Hashable {
         command(["image", "inspect", "--format", "{{json .Config.Healthcheck}}", reference]).limited(to: Self.queryTimeout)
     }
 
+    /// The context hash an image was built from (`launch.context-hash`; empty when it has none); fails when absent.
+    public func imageContextHash(_ reference: String) -> Command {
+        command(["image", "inspect", "--format", "{{index .Config.Labels \"\(BuildContext.label)\"}}", reference])
+            .limited(to: Self.queryTimeout)
+    }
+
+    /// Containers whose name contains `name`, each as `name<TAB>compose project` (the filter is a substring
+    /// match: callers keep the exact name).
+    public func containersNamed(_ name: String) -> Command {
+        command(["ps", "--all", "--filter", "name=\(name)", "--format", "{{.Names}}\t{{.Label \"com.docker.compose.project\"}}"])
+            .limited(to: Self.queryTimeout)
+    }
+
     /// One container's logs; `follow` keeps streaming until cancelled.
     /// `since`: a duration (`10m`), an RFC 3339 time or Unix seconds, as `docker logs` takes it.
     public func logs(container: String, follow: Bool = false, tail: Int? = nil, since: String? = nil) -> Command {

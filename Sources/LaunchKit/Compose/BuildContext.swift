@@ -1,0 +1,177 @@
+import Foundation
+
+/// What a `build:` service's image was built from, as one content hash: every file Docker would send (the context
+/// minus `.dockerignore`), its relative path, executable bit and bytes, plus the Dockerfile. `launch` keeps it on the
+/// image as the label `launch.context-hash`; a different hash means the image is stale and is rebuilt.
+public struct BuildContext: Sendable, Hashable, Encodable {
+    public static let label = "launch.context-hash"
+
+    /// Absolute directory.
+    public var directory: String
+    /// Absolute path of the Dockerfile (it may live outside the context).
+    public var dockerfile: String
+
+    public init(directory: String, dockerfile: String) {
+        self.directory = directory
+        self.dockerfile = dockerfile
+    }
+
+    /// SHA-256 in hex; nil when the context cannot be read (then the build decides, not launch).
+    public func hash() -> String? {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else { return nil }
+        let ignore = DockerIgnore(text: (try? String(contentsOfFile: directory + "/.dockerignore", encoding: .utf8)) ?? "")
+        guard let enumerator = FileManager.default.enumerator(atPath: directory) else { return nil }
+        var files: [String] = []
+        while let relative = enumerator.nextObject() as? String {
+            let attributes = enumerator.fileAttributes
+            if attributes?[.type] as? FileAttributeType == .typeDirectory {
+                continue
+            }
+            if !ignore.excludes(relative) { files.append(relative) }
+        }
+        var hasher = SHA256()
+        for relative in files.sorted() {
+            let path = directory + "/" + relative
+            let mode = ((try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int) ?? 0
+            hasher.update(Array("\(relative)\u{0}\(mode & 0o111 != 0 ? "x" : "-")\u{0}".utf8))
+            if let destination = try? FileManager.default.destinationOfSymbolicLink(atPath: path) {
+                hasher.update(Array(destination.utf8))
+            } else if let data = FileManager.default.contents(atPath: path) {
+                hasher.update(Array("\(data.count)\u{0}".utf8))
+                hasher.update([UInt8](data))
+            }
+        }
+        if !dockerfile.hasPrefix(directory + "/"), let data = FileManager.default.contents(atPath: dockerfile) {
+            hasher.update(Array("dockerfile\u{0}".utf8))
+            hasher.update([UInt8](data))
+        }
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// `.dockerignore` as the builder reads it: one pattern a line, `#` comments, `!` re-includes, the last match
+/// wins, `*` and `?` stay within one path component, `**` spans any number, and a pattern that matches a directory
+/// excludes everything under it.
+public struct DockerIgnore: Sendable {
+    struct Rule {
+        var regex: NSRegularExpression
+        var include: Bool
+    }
+    var rules: [Rule] = []
+
+    public init(text: String) {
+        for raw in text.split(whereSeparator: \.isNewline) {
+            var line = raw.trimmingCharacters(in: .whitespaces)
+            guard !line.isEmpty, !line.hasPrefix("#") else { continue }
+            let include = line.hasPrefix("!")
+            if include { line.removeFirst() }
+            line = (line as NSString).standardizingPath
+            while line.hasPrefix("/") { line.removeFirst() }
+            if line.hasPrefix("./") { line.removeFirst(2) }
+            guard !line.isEmpty, let regex = try? NSRegularExpression(pattern: "^" + Self.regex(line) + "(/.*)?$") else { continue }
+            rules.append(Rule(regex: regex, include: include))
+        }
+    }
+
+    static func regex(_ pattern: String) -> String {
+        var result = ""
+        var characters = Array(pattern)[...]
+        while let character = characters.popFirst() {
+            switch character {
+            case "*" where characters.first == "*":
+                characters.removeFirst()
+                if characters.first == "/" {
+                    characters.removeFirst()
+                    result += "(.*/)?"
+                } else {
+                    result += ".*"
+                }
+            case "*": result += "[^/]*"
+            case "?": result += "[^/]"
+            default: result += NSRegularExpression.escapedPattern(for: String(character))
+            }
+        }
+        return result
+    }
+
+    public func excludes(_ relative: String) -> Bool {
+        var excluded = false
+        let range = NSRange(relative.startIndex..., in: relative)
+        for rule in rules where rule.regex.firstMatch(in: relative, range: range) != nil {
+            excluded = !rule.include
+        }
+        return excluded
+    }
+}
+
+/// SHA-256 (FIPS 180-4), enough for content hashes without a crypto dependency.
+struct SHA256 {
+    private var state: [UInt32] = [
+        0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+    ]
+    private var buffer: [UInt8] = []
+    private var length: UInt64 = 0
+
+    private static let k: [UInt32] = [
+        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+        0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+        0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+        0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+        0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+        0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+        0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+    ]
+
+    mutating func update(_ bytes: [UInt8]) {
+        length &+= UInt64(bytes.count)
+        buffer += bytes
+        var offset = 0
+        while buffer.count - offset >= 64 {
+            compress(buffer[offset..<offset + 64])
+            offset += 64
+        }
+        buffer.removeFirst(offset)
+    }
+
+    mutating func finalize() -> [UInt8] {
+        let bits = length &* 8
+        var padding: [UInt8] = [0x80]
+        while (buffer.count + padding.count) % 64 != 56 { padding.append(0) }
+        padding += (0..<8).reversed().map { UInt8(truncatingIfNeeded: bits >> (UInt64($0) * 8)) }
+        buffer += padding
+        var offset = 0
+        while offset < buffer.count {
+            compress(buffer[offset..<offset + 64])
+            offset += 64
+        }
+        buffer = []
+        return state.flatMap { word in (0..<4).reversed().map { UInt8(truncatingIfNeeded: word >> (UInt32($0) * 8)) } }
+    }
+
+    private mutating func compress(_ block: ArraySlice<UInt8>) {
+        func rotate(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
+        var w = [UInt32](repeating: 0, count: 64)
+        let start = block.startIndex
+        for i in 0..<16 {
+            w[i] = (0..<4).reduce(UInt32(0)) { $0 << 8 | UInt32(block[start + i * 4 + $1]) }
+        }
+        for i in 16..<64 {
+            let s0 = rotate(w[i - 15], 7) ^ rotate(w[i - 15], 18) ^ (w[i - 15] >> 3)
+            let s1 = rotate(w[i - 2], 17) ^ rotate(w[i - 2], 19) ^ (w[i - 2] >> 10)
+            w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
+        }
+        var (a, b, c, d, e, f, g, h) = (state[0], state[1], state[2], state[3], state[4], state[5], state[6], state[7])
+        for i in 0..<64 {
+            let s1 = rotate(e, 6) ^ rotate(e, 11) ^ rotate(e, 25)
+            let choice = (e & f) ^ (~e & g)
+            let t1 = h &+ s1 &+ choice &+ Self.k[i] &+ w[i]
+            let s0 = rotate(a, 2) ^ rotate(a, 13) ^ rotate(a, 22)
+            let majority = (a & b) ^ (a & c) ^ (b & c)
+            let t2 = s0 &+ majority
+            (h, g, f, e, d, c, b, a) = (g, f, e, d &+ t1, c, b, a, t1 &+ t2)
+        }
+        for (index, value) in [a, b, c, d, e, f, g, h].enumerated() { state[index] &+= value }
+    }
+}
