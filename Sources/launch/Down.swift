@@ -15,6 +15,7 @@ struct Down: AsyncParsableCommand {
             """)
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var engineOption: EngineOption
     @Argument(help: "Environment name or alias.", completion: .environments) var environment: String
     @Flag(help: "Write what was removed as JSON to stdout.") var json = false
     @Flag(help: "Also remove the project's volumes (asks for confirmation).") var volumes = false
@@ -29,6 +30,20 @@ struct Down: AsyncParsableCommand {
             let lock = try ProjectLock(context: context, root: catalog.layout.root, project: profile.compose.project, environment: profile.name,
                 command: "launch down \(profile.name)")
             defer { lock.release() }
+            if engineOption.resolve(profile) == .swarm {
+                // Services, networks, configs and secrets of the stack; volumes live on the nodes and stay.
+                let report = await SwarmStack.undo(client: client, stack: profile.compose.project)
+                if json {
+                    context.console.data(try JSONOutput.encode(report))
+                } else if report.removedServices.isEmpty && report.removedNetworks.isEmpty {
+                    context.console.say("\(profile.compose.project): nothing deployed on this swarm")
+                } else {
+                    context.console.say("\(profile.compose.project): removed \(report.removedServices.count) services, \(report.removedNetworks.count) networks, "
+                        + "\(report.removedConfigs.count) configs, \(report.removedSecrets.count) secrets (volumes stay)")
+                }
+                for error in report.errors { context.console.say("  could not remove: \(error)") }
+                return report.errors.isEmpty ? .success : .launchFailed
+            }
             if volumes {
                 let existing = try await client.listVolumes(labels: ["com.docker.compose.project=\(profile.compose.project)"]).map(\.name)
                 if !existing.isEmpty {

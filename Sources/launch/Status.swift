@@ -7,6 +7,7 @@ struct Status: AsyncParsableCommand {
         discussion: "Examples:\n  launch status\n  launch status dev --json")
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var engineOption: EngineOption
     @Argument(help: "Environment name or alias (default: every environment).", completion: .environments) var environment: String?
     @Flag(help: "Write JSON to stdout.") var json = false
 
@@ -15,6 +16,11 @@ struct Status: AsyncParsableCommand {
             let catalog = try context.catalog(projectDirectory: global.projectDirectory)
             let profiles = try environment.map { [try catalog.profile(named: $0)] } ?? catalog.profiles
             let client = EngineClient(context: context)
+            if environment != nil, let profile = profiles.first, engineOption.resolve(profile) == .swarm {
+                let status = try await SwarmStatus.read(client: client, stack: profile.compose.project)
+                if json { context.console.data(try JSONOutput.encode(status)) } else { status.render().forEach(context.console.data) }
+                return .success
+            }
             var statuses: [ProjectStatus] = []
             for profile in profiles {
                 let expected = Planner.outline(profile, layout: catalog.layout)?.services ?? []

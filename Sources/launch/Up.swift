@@ -13,10 +13,12 @@ struct Up: AsyncParsableCommand {
               launch dev
               launch staging --dry-run
               launch dev --keep-on-failure --json > result.json
+              launch dev --engine swarm
             """)
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var composeProfiles: ComposeProfileOptions
+    @OptionGroup var engineOption: EngineOption
     @Argument(help: "Environment name or alias (see `launch list`).", completion: .environments) var environment: String
     @Flag(help: "Print the plan and change nothing.") var dryRun = false
     @Flag(help: "Write the result as JSON to stdout.") var json = false
@@ -50,6 +52,7 @@ struct Up: AsyncParsableCommand {
             options.gpuSmoke = !noGpuSmoke
             options.build = build ? .always : noBuild ? .never : .whenChanged
             options.pull = pull
+            options.engine = engineOption.resolve(profile)
             let result = try await LaunchCommand.run(context, layout: catalog.layout, profile: profile, options: options)
             if json {
                 context.console.data(try JSONOutput.encode(result))

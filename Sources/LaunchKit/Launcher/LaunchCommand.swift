@@ -41,7 +41,13 @@ public enum LaunchCommand {
         }
         let report = ProgressReporter(console: context.console)
         let startedAt = context.now()
-        let task = Task { [launcher] in try await launcher.launch(profile, options: options, report: report) }
+        let swarm = (options.engine ?? profile.engine) == .swarm
+        let swarmLauncher = SwarmLauncher(context: context, layout: layout, client: client, preflight: launcher.preflight)
+        let task = Task { [launcher] in
+            swarm
+                ? try await swarmLauncher.launch(profile, options: options, report: report)
+                : try await launcher.launch(profile, options: options, report: report)
+        }
         slot.attach { task.cancel() }
         let result: LaunchResult
         do {
@@ -50,6 +56,9 @@ public enum LaunchCommand {
             // Whatever the interrupted phase threw, this was Ctrl-C: not a failure for the breaker to count.
             throw Interrupted()
         } catch let failure as PhaseFailure {
+            record(failure, profile: profile, layout: layout, startedAt: startedAt, context: context, store: store)
+            throw failure
+        } catch let failure as SwarmDeployFailure {
             record(failure, profile: profile, layout: layout, startedAt: startedAt, context: context, store: store)
             throw failure
         } catch let failure as CreateFailure {

@@ -14,6 +14,8 @@ public struct LaunchOptions: Sendable {
     public var build: BuildMode = .whenChanged
     /// `--pull`: pull every pulled image even when it is present (as `pull_policy: always`).
     public var pull = false
+    /// Which engine runs the stack: Compose on one engine (the default) or a Docker Swarm (`--engine swarm`).
+    public var engine: Orchestration? = nil
     public init() {}
 
     public enum BuildMode: Sendable, Hashable {

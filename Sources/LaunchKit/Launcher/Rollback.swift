@@ -43,6 +43,11 @@ public struct RollbackReport: Sendable, Encodable {
     }
     public var errors: [String] = []
     public var seconds: Double = 0
+    /// Swarm (`--engine swarm`): the services, configs and secrets the run created and removed. Encoded only
+    /// when the run was on a swarm, so the compose engine's documents do not change.
+    public var removedServices: [String] = []
+    public var removedConfigs: [String] = []
+    public var removedSecrets: [String] = []
 
     mutating func merge(_ other: RollbackReport) {
         removedContainers += other.removedContainers
@@ -58,7 +63,25 @@ public struct RollbackReport: Sendable, Encodable {
     enum CodingKeys: String, CodingKey {
         case removedContainers = "removed_containers", stoppedContainers = "stopped_containers",
             removedNetworks = "removed_networks", removedVolumes = "removed_volumes", keptVolumes = "kept_volumes",
-            keptNewVolumes = "kept_new_volumes", errors, seconds
+            keptNewVolumes = "kept_new_volumes", errors, seconds, removedServices = "removed_services",
+            removedConfigs = "removed_configs", removedSecrets = "removed_secrets"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(removedContainers, forKey: .removedContainers)
+        try container.encode(stoppedContainers, forKey: .stoppedContainers)
+        try container.encode(removedNetworks, forKey: .removedNetworks)
+        try container.encode(removedVolumes, forKey: .removedVolumes)
+        try container.encode(keptVolumes, forKey: .keptVolumes)
+        try container.encode(keptNewVolumes, forKey: .keptNewVolumes)
+        try container.encode(errors, forKey: .errors)
+        try container.encode(seconds, forKey: .seconds)
+        if !removedServices.isEmpty || !removedConfigs.isEmpty || !removedSecrets.isEmpty {
+            try container.encode(removedServices, forKey: .removedServices)
+            try container.encode(removedConfigs, forKey: .removedConfigs)
+            try container.encode(removedSecrets, forKey: .removedSecrets)
+        }
     }
 }
 

@@ -106,6 +106,9 @@ public final class ProgressReporter: @unchecked Sendable {
     public func rolledBack(_ report: RollbackReport) {
         lock.withLock {
             var parts: [String] = []
+            if !report.removedServices.isEmpty { parts.append("removed \(report.removedServices.count) services") }
+            if !report.removedConfigs.isEmpty { parts.append("\(report.removedConfigs.count) configs") }
+            if !report.removedSecrets.isEmpty { parts.append("\(report.removedSecrets.count) secrets") }
             if !report.removedContainers.isEmpty { parts.append("removed \(report.removedContainers.count) containers") }
             if !report.stoppedContainers.isEmpty { parts.append("stopped \(report.stoppedContainers.count)") }
             if !report.removedNetworks.isEmpty { parts.append("\(report.removedNetworks.count) networks") }

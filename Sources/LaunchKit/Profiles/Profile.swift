@@ -20,6 +20,8 @@ public struct Profile: Sendable, Hashable, Encodable {
     public var preflight: [PreflightCheckSpec]
     /// The profile file, relative to the project root (for messages).
     public var sourceFile: String
+    /// `engine: swarm` runs the environment on a Docker Swarm; `--engine` on the command line overrides it.
+    public var engine: Orchestration = .compose
 
     public struct ComposeSettings: Sendable, Hashable, Encodable {
         public var project: String
@@ -177,4 +179,10 @@ public struct PreflightCheckSpec: Sendable, Hashable, Encodable {
         }
         enum CodingKeys: String, CodingKey { case host, port, timeout }
     }
+}
+
+/// What runs an environment's services: Compose on one engine, or Docker Swarm across a cluster.
+public enum Orchestration: String, Sendable, Hashable, Codable, CaseIterable {
+    case compose
+    case swarm
 }

@@ -7,7 +7,7 @@ struct ProfileLoader {
 
     static let topLevelKeys = [
         "name", "aliases", "summary", "extends", "compose", "env_file", "variables", "secrets", "gpu", "services",
-        "requires", "health", "cleanup", "urls", "preflight",
+        "requires", "health", "cleanup", "urls", "preflight", "engine",
     ]
     /// Identity keys describe one file and are not inherited through `extends`.
     static let identityKeys: Set<String> = ["name", "aliases", "summary", "extends"]
@@ -184,6 +184,14 @@ struct ProfileLoader {
         }
         let preflight = PreflightSpecReader.read(tree["preflight"], reader: &reader)
 
+        var engine = Orchestration.compose
+        if let text = reader.string(tree["engine"], "engine") {
+            if let known = Orchestration(rawValue: text) {
+                engine = known
+            } else if let location = tree["engine"]?.location {
+                reader.fail(location, "engine `\(text)` is not known", hint: "use `compose` (the default) or `swarm`")
+            }
+        }
         guard reader.problems.isEmpty else { return .failure(ConfigurationError(reader.problems)) }
         return .success(
             Profile(
@@ -194,7 +202,7 @@ struct ProfileLoader {
                 compose: .init(project: project, files: files, profiles: composeProfiles),
                 envFile: envFile, variables: variables, secrets: secrets, gpu: gpu, services: classes,
                 requires: requires, health: health, cleanup: cleanup, urls: urls, preflight: preflight,
-                sourceFile: file))
+                sourceFile: file, engine: engine))
     }
 
     /// Health settings, each within the range that can work: a zero timeout fails every service at once, a

@@ -67,4 +67,19 @@ public struct Docker: Sendable, Hashable {
         if let since { arguments += ["--since", since] }
         return command(arguments + [container])
     }
+
+    // MARK: Swarm
+
+    /// `docker stack deploy`: Docker's own conversion of compose files into services, networks, configs and
+    /// secrets. `--resolve-image never`: the image reference is used as written, no registry is asked (launch
+    /// checks images itself; a single node has them locally).
+    public func stackDeploy(stack: String, files: [String], resolveImage: String = "never") -> Command {
+        command(["stack", "deploy", "--resolve-image", resolveImage] + files.flatMap { ["--compose-file", $0] } + [stack])
+            .limited(to: .seconds(120))
+    }
+
+    /// The last `tail` lines of a swarm service's tasks, for a diagnosis.
+    public func serviceLogs(service: String, tail: Int = 20) -> Command {
+        command(["service", "logs", "--no-task-ids", "--no-trunc", "--tail", String(tail), service]).limited(to: .seconds(10))
+    }
 }

@@ -1,0 +1,169 @@
+import Foundation
+
+/// A swarm service as the engine reports it. The spec is kept as the engine's own JSON bytes: an update must
+/// send back every field, including those this model does not know, or the engine would reset them.
+public struct SwarmService: Sendable, Hashable {
+    public var id: String
+    public var name: String
+    public var version: UInt64
+    public var labels: [String: String]
+    public var mode: Mode
+    public var spec: Data
+
+    public enum Mode: Sendable, Hashable {
+        case replicated(Int)
+        case replicatedJob(totalCompletions: Int)
+        case global
+        case other
+    }
+
+    /// `GET /services` and `GET /services/{id}` answers; unknown modes are kept as `.other`.
+    static func decode(_ object: [String: Any]) -> SwarmService? {
+        guard let id = object["ID"] as? String, let spec = object["Spec"] as? [String: Any],
+            let version = (object["Version"] as? [String: Any])?["Index"] as? NSNumber,
+            let data = try? JSONSerialization.data(withJSONObject: spec)
+        else { return nil }
+        let modeObject = spec["Mode"] as? [String: Any] ?? [:]
+        let mode: Mode =
+            if let replicated = modeObject["Replicated"] as? [String: Any] {
+                .replicated((replicated["Replicas"] as? NSNumber)?.intValue ?? 1)
+            } else if let job = modeObject["ReplicatedJob"] as? [String: Any] {
+                .replicatedJob(totalCompletions: (job["TotalCompletions"] as? NSNumber)?.intValue ?? 1)
+            } else if modeObject["Global"] != nil {
+                .global
+            } else {
+                .other
+            }
+        return SwarmService(id: id, name: spec["Name"] as? String ?? id, version: version.uint64Value,
+            labels: spec["Labels"] as? [String: String] ?? [:], mode: mode, spec: data)
+    }
+
+    /// The spec with its replica count (or, for a job, its completions and concurrency) set to `count`;
+    /// every other field untouched. A job's update also makes the engine run a new iteration.
+    public static func scaled(_ spec: Data, to count: Int) throws -> Data {
+        guard var object = try JSONSerialization.jsonObject(with: spec) as? [String: Any] else {
+            throw EngineError.decoding("service spec is not an object")
+        }
+        var mode = object["Mode"] as? [String: Any] ?? [:]
+        if mode["ReplicatedJob"] != nil {
+            mode["ReplicatedJob"] = ["TotalCompletions": count, "MaxConcurrent": count]
+        } else {
+            mode["Replicated"] = ["Replicas": count]
+        }
+        object["Mode"] = mode
+        return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+    }
+}
+
+/// One task of a service: the engine's scheduling unit (one container on one node).
+public struct SwarmTask: Sendable, Hashable, Decodable {
+    public var id: String
+    public var serviceID: String
+    public var slot: Int?
+    public var desiredState: String
+    public var status: Status
+    public var createdAt: String?
+
+    public struct Status: Sendable, Hashable, Decodable {
+        public var state: String
+        public var message: String?
+        public var err: String?
+        public var containerStatus: ContainerStatus?
+        enum CodingKeys: String, CodingKey {
+            case state = "State", message = "Message", err = "Err", containerStatus = "ContainerStatus"
+        }
+    }
+
+    public struct ContainerStatus: Sendable, Hashable, Decodable {
+        public var containerID: String?
+        public var exitCode: Int?
+        enum CodingKeys: String, CodingKey { case containerID = "ContainerID", exitCode = "ExitCode" }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id = "ID", serviceID = "ServiceID", slot = "Slot", desiredState = "DesiredState", status = "Status",
+            createdAt = "CreatedAt"
+    }
+}
+
+/// A swarm object launch may have to remove (network, config, secret), found by the stack label.
+public struct SwarmObject: Sendable, Hashable, Decodable {
+    public var id: String
+    public var name: String
+    enum CodingKeys: String, CodingKey { case id = "ID", spec = "Spec", name = "Name" }
+    enum SpecKeys: String, CodingKey { case name = "Name" }
+    public init(id: String, name: String) {
+        self.id = id
+        self.name = name
+    }
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(String.self, forKey: .id)
+        if let spec = try? container.nestedContainer(keyedBy: SpecKeys.self, forKey: .spec), let name = try? spec.decode(String.self, forKey: .name) {
+            self.name = name
+        } else {
+            name = (try? container.decode(String.self, forKey: .name)) ?? id
+        }
+    }
+}
+
+extension EngineClient {
+    /// The label `docker stack deploy` puts on everything it creates.
+    public static let stackLabel = "com.docker.stack.namespace"
+
+    /// `inactive`, `pending`, `active`, `error`, `locked`, and whether this node manages the swarm.
+    public func swarmState() async throws -> (state: String, manager: Bool) {
+        let response = try await perform("GET", "/info")
+        let object = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any]
+        let swarm = object?["Swarm"] as? [String: Any] ?? [:]
+        return (swarm["LocalNodeState"] as? String ?? "inactive", swarm["ControlAvailable"] as? Bool ?? false)
+    }
+
+    public func listServices(stack: String) async throws -> [SwarmService] {
+        let response = try await perform("GET", "/services", Self.labelFilter(["\(Self.stackLabel)=\(stack)"]))
+        let list = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [[String: Any]] ?? []
+        return list.compactMap(SwarmService.decode).sorted { $0.name < $1.name }
+    }
+
+    public func inspectService(_ id: String) async throws -> SwarmService {
+        let response = try await perform("GET", "/services/\(Self.escape(id))")
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any],
+            let service = SwarmService.decode(object)
+        else { throw EngineError.decoding("service \(id)") }
+        return service
+    }
+
+    /// Optimistic concurrency: `version` is the index the spec was read at; a stale one is refused by the engine.
+    public func updateService(_ id: String, version: UInt64, spec: Data) async throws {
+        try await perform("POST", "/services/\(Self.escape(id))/update", [("version", String(version))], body: Array(spec))
+    }
+
+    public func removeService(_ id: String) async throws {
+        try await perform("DELETE", "/services/\(Self.escape(id))", accept: Self.okOrGone)
+    }
+
+    /// Every task of the named services (ids or names), old ones included: the caller decides which count.
+    public func listTasks(services: [String]) async throws -> [SwarmTask] {
+        try await get("/tasks", Self.filters(["service": services]))
+    }
+
+    public func listSwarmNetworks(stack: String) async throws -> [SwarmObject] {
+        try await listNetworks(labels: ["\(Self.stackLabel)=\(stack)"]).map { SwarmObject(id: $0.id, name: $0.name) }
+    }
+
+    public func listConfigs(stack: String) async throws -> [SwarmObject] {
+        try await get("/configs", Self.labelFilter(["\(Self.stackLabel)=\(stack)"]))
+    }
+
+    public func removeConfig(_ id: String) async throws {
+        try await perform("DELETE", "/configs/\(Self.escape(id))", accept: Self.okOrGone)
+    }
+
+    public func listSecrets(stack: String) async throws -> [SwarmObject] {
+        try await get("/secrets", Self.labelFilter(["\(Self.stackLabel)=\(stack)"]))
+    }
+
+    public func removeSecret(_ id: String) async throws {
+        try await perform("DELETE", "/secrets/\(Self.escape(id))", accept: Self.okOrGone)
+    }
+}

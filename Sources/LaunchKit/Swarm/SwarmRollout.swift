@@ -1,0 +1,210 @@
+import Foundation
+
+/// Every decision of a swarm launch, and nothing else: which service to scale up when, and when a service is
+/// ready, failed or blocked. `(state, input, now) -> [Action]`; it performs nothing and reads no clock.
+/// `SwarmDriver` performs the actions and feeds back what the engine said.
+public struct SwarmRollout: Sendable {
+    public struct Service: Sendable, Hashable {
+        public var name: String
+        public var serviceClass: ServiceClass
+        /// Replicas for a long-running service; completions (1) for a job.
+        public var replicas: Int
+        public var isJob: Bool
+        public var hasHealthcheck: Bool
+        public var readiness: ReadinessRule
+        /// Services that must be ready (a job: completed) before this one is scaled up.
+        public var dependencies: [String]
+
+        public init(name: String, serviceClass: ServiceClass, replicas: Int, isJob: Bool, hasHealthcheck: Bool,
+            readiness: ReadinessRule, dependencies: [String])
+        {
+            self.name = name
+            self.serviceClass = serviceClass
+            self.replicas = replicas
+            self.isJob = isJob
+            self.hasHealthcheck = hasHealthcheck
+            self.readiness = readiness
+            self.dependencies = dependencies
+        }
+    }
+
+    /// What one task looked like at one poll: the engine's task state and, for a running task whose service
+    /// has a healthcheck, its container's health (`starting`, `healthy`, `unhealthy`).
+    public struct TaskObservation: Sendable, Hashable {
+        public var id: String
+        public var desiredState: String
+        public var state: String
+        public var error: String?
+        public var exitCode: Int?
+        public var health: String?
+
+        public init(id: String, desiredState: String, state: String, error: String? = nil, exitCode: Int? = nil, health: String? = nil) {
+            self.id = id
+            self.desiredState = desiredState
+            self.state = state
+            self.error = error
+            self.exitCode = exitCode
+            self.health = health
+        }
+    }
+
+    public enum Input: Sendable, Hashable {
+        /// The driver is ready to go: services with no dependencies are scaled.
+        case begin
+        /// The engine accepted the scale-up.
+        case scaled(String)
+        /// The engine refused the scale-up (its message).
+        case scaleFailed(String, String)
+        /// A poll of one service's tasks.
+        case observed(String, [TaskObservation])
+    }
+
+    public enum Action: Sendable, Hashable {
+        /// Set the service's replicas (a job: completions) to `count`.
+        case scale(String, count: Int)
+        case changed(String, ServiceState)
+        /// Nothing more will happen: every service has settled.
+        case finish
+    }
+
+    public struct Record: Sendable, Hashable {
+        public var state: ServiceState = .pending
+        public var scaledAt: Double?
+        public var readyAt: Double?
+        /// When every desired task was first seen running (the stability window counts from here).
+        public var runningSince: Double?
+        public var failure: String?
+        public var taskErrors: [String] = []
+        public var readiness: String?
+    }
+
+    public let services: [Service]
+    public private(set) var records: [String: Record]
+    /// A core service failed: nothing else is scaled, the run is failed.
+    public private(set) var aborted = false
+
+    public init(services: [Service]) {
+        self.services = services
+        self.records = Dictionary(uniqueKeysWithValues: services.map { ($0.name, Record()) })
+    }
+
+    func service(_ name: String) -> Service? { services.first { $0.name == name } }
+
+    /// Services scaled up and not yet decided: the driver polls their tasks.
+    public var polling: [String] {
+        services.filter { records[$0.name]?.state == .starting && records[$0.name]?.scaledAt != nil }.map(\.name)
+    }
+
+    public var settled: Bool { records.values.allSatisfy { $0.state.isTerminal } }
+
+    public mutating func handle(_ input: Input, now: Double) -> [Action] {
+        var actions: [Action] = []
+        switch input {
+        case .begin:
+            break
+        case .scaled(let name):
+            if records[name]?.scaledAt == nil { records[name]?.scaledAt = now }
+        case .scaleFailed(let name, let message):
+            fail(name, "the engine refused to scale it: \(message)", &actions)
+        case .observed(let name, let tasks):
+            guard let service = service(name), let record = records[name], record.state == .starting else { break }
+            judge(service, record, tasks, now: now, &actions)
+        }
+        if !aborted { scaleReady(now: now, &actions) }
+        if aborted {
+            // Whatever was never started will not be: it is blocked by the failure.
+            for service in services where records[service.name]?.state == .pending {
+                let culprit = records.first { $0.value.state == .failed && self.service($0.key)?.serviceClass == .core }?.key ?? "a core failure"
+                set(service.name, .blocked(by: culprit), &actions)
+            }
+        }
+        if settled || aborted { actions.append(.finish) }
+        return actions
+    }
+
+    /// Decides one service from one poll. Failures are final: a task the swarm had to replace is a crash, and
+    /// retrying what crashed is the swarm's restart policy, which a launch does not wait out.
+    mutating func judge(_ service: Service, _ record: Record, _ tasks: [TaskObservation], now: Double, _ actions: inout [Action]) {
+        let failed = tasks.filter { ["failed", "rejected"].contains($0.state) || ($0.state == "complete" && ($0.exitCode ?? 0) != 0 && !service.isJob) }
+        if let first = failed.first {
+            records[service.name]?.taskErrors = failed.compactMap { task in
+                task.error.map { "task \(task.id.prefix(12)): \($0)" + (task.exitCode.map { " (exit \($0))" } ?? "") }
+            }
+            let reason = first.error ?? "task \(first.state)" + (first.exitCode.map { " with exit \($0)" } ?? "")
+            fail(service.name, reason, &actions)
+            return
+        }
+        if service.isJob {
+            let completed = tasks.filter { $0.state == "complete" && ($0.exitCode ?? 0) == 0 }.count
+            if completed >= service.replicas { ready(service.name, "exit 0", now: now, &actions); return }
+        } else {
+            let current = tasks.filter { $0.desiredState == "running" }
+            if current.contains(where: { $0.health == "unhealthy" }) {
+                fail(service.name, "a task's container is unhealthy", &actions)
+                return
+            }
+            let running = current.filter { $0.state == "running" }
+            if service.hasHealthcheck {
+                if running.filter({ $0.health == "healthy" }).count >= service.replicas {
+                    ready(service.name, "healthcheck", now: now, &actions)
+                    return
+                }
+            } else if running.count >= service.replicas {
+                let since = record.runningSince ?? now
+                records[service.name]?.runningSince = since
+                if case .stable(let window) = service.readiness.kind, now - since < window.seconds {
+                    // still inside the stability window
+                } else {
+                    ready(service.name, "stable", now: now, &actions)
+                    return
+                }
+            } else {
+                records[service.name]?.runningSince = nil
+            }
+        }
+        if let scaledAt = record.scaledAt, now - scaledAt > service.readiness.deadline.seconds {
+            fail(service.name, "not ready within \(DurationText.format(service.readiness.deadline)) (\(service.readiness.description))", &actions)
+        }
+    }
+
+    mutating func scaleReady(now: Double, _ actions: inout [Action]) {
+        for service in services where records[service.name]?.state == .pending {
+            let states = service.dependencies.map { records[$0]?.state ?? .ready }
+            if let broken = zip(service.dependencies, states).first(where: { $0.1 == .failed || $0.1.isBlocked }) {
+                set(service.name, .blocked(by: broken.0), &actions)
+            } else if states.allSatisfy({ $0 == .ready }) {
+                set(service.name, .starting, &actions)
+                actions.append(.scale(service.name, count: service.replicas))
+            }
+        }
+    }
+
+    mutating func ready(_ name: String, _ evidence: String, now: Double, _ actions: inout [Action]) {
+        records[name]?.readyAt = now
+        records[name]?.readiness = evidence
+        set(name, .ready, &actions)
+    }
+
+    mutating func fail(_ name: String, _ reason: String, _ actions: inout [Action]) {
+        records[name]?.failure = reason
+        set(name, .failed, &actions)
+        if service(name)?.serviceClass == .core { aborted = true }
+    }
+
+    mutating func set(_ name: String, _ state: ServiceState, _ actions: inout [Action]) {
+        records[name]?.state = state
+        actions.append(.changed(name, state))
+    }
+}
+
+extension ServiceState {
+    var isBlocked: Bool { if case .blocked = self { true } else { false } }
+}
+
+extension ReadinessRule {
+    /// A rule stated directly (tests, recorded scenarios).
+    init(kind: Kind, deadline: Duration) {
+        self.kind = kind
+        self.deadline = deadline
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+import Yams
+
+/// Turns the model `docker compose config` resolved (interpolated, env files read, overlay merged) into a file
+/// `docker stack deploy` accepts, with every service held back: long-running services at 0 replicas, one-shot
+/// jobs as `replicated-job` with 0 completions. Docker still does the conversion to services, networks,
+/// configs and secrets; launch only changes how many of each run, and when.
+public enum SwarmStackFile {
+    public struct Problem: LaunchFailure {
+        public var summary: String
+        public var evidence: [String] = []
+        public var hint: String? { "check `docker compose config` for the environment; `launch plan` shows the model" }
+        public var exitCode: ExitStatus { .invalidConfiguration }
+    }
+
+    /// `jobs`: services that run once (awaited with `service_completed_successfully`, or `launch.job`).
+    public static func held(resolvedYAML: String, jobs: Set<String>) throws -> String {
+        try Yams.dump(object: heldTree(resolvedYAML: resolvedYAML, jobs: jobs), sortKeys: true)
+    }
+
+    static func heldTree(resolvedYAML: String, jobs: Set<String>) throws -> [String: Any] {
+        guard var root = try Yams.load(yaml: resolvedYAML) as? [String: Any],
+            var services = root["services"] as? [String: Any]
+        else { throw Problem(summary: "the resolved compose model has no services") }
+        // Compose's own project name: the stack name replaces it.
+        root.removeValue(forKey: "name")
+        for (name, value) in services {
+            guard var service = value as? [String: Any] else { continue }
+            // Stack files take `depends_on` only as a list (and ignore it): order is launch's job.
+            if let dependsOn = service["depends_on"] as? [String: Any] {
+                service["depends_on"] = dependsOn.keys.sorted()
+            }
+            var deploy = service["deploy"] as? [String: Any] ?? [:]
+            if jobs.contains(name) {
+                deploy["mode"] = "replicated-job"
+                // A job that fails is failed, not restarted forever by the swarm.
+                var restart = deploy["restart_policy"] as? [String: Any] ?? [:]
+                restart["condition"] = restart["condition"] ?? "none"
+                deploy["restart_policy"] = restart
+            }
+            deploy["replicas"] = 0
+            service["deploy"] = deploy
+            services[name] = service
+        }
+        root["services"] = services
+        // Compose names the default network `<project>_default`; the stack prefixes its own name.
+        if var networks = root["networks"] as? [String: Any] {
+            for (name, value) in networks {
+                guard var network = value as? [String: Any], network["external"] as? Bool != true else { continue }
+                network.removeValue(forKey: "name")
+                networks[name] = network
+            }
+            root["networks"] = networks
+        }
+        return root
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+
+/// `launch status --engine swarm`: each service of the stack with its mode, running / desired tasks (a job:
+/// completed / total) and the container health of its running tasks that this engine can see.
+public struct SwarmStatus: Sendable, Encodable {
+    public var stack: String
+    public var services: [Service]
+
+    public struct Service: Sendable, Encodable {
+        public var name: String
+        public var mode: String
+        public var desired: Int
+        public var running: Int
+        public var completed: Int
+        public var healthy: Int
+        /// The newest task's error, when a task failed.
+        public var lastError: String?
+
+        enum CodingKeys: String, CodingKey {
+            case name, mode, desired, running, completed, healthy, lastError = "last_error"
+        }
+    }
+
+    public static func read(client: EngineClient, stack: String) async throws -> SwarmStatus {
+        var services: [Service] = []
+        for service in try await client.listServices(stack: stack) {
+            let tasks = try await client.listTasks(services: [service.id])
+            let name = service.name.hasPrefix(stack + "_") ? String(service.name.dropFirst(stack.count + 1)) : service.name
+            let running = tasks.filter { $0.desiredState == "running" && $0.status.state == "running" }
+            var healthy = 0
+            for task in running {
+                if let id = task.status.containerStatus?.containerID,
+                    (try? await client.inspectContainer(id).state.health?.status) == "healthy"
+                {
+                    healthy += 1
+                }
+            }
+            let (mode, desired): (String, Int) =
+                switch service.mode {
+                case .replicated(let count): ("replicated", count)
+                case .replicatedJob(let total): ("job", total)
+                case .global: ("global", running.count)
+                case .other: ("other", 0)
+                }
+            let lastError = tasks.filter { $0.status.err != nil }.max { ($0.createdAt ?? "") < ($1.createdAt ?? "") }?.status.err
+            services.append(Service(
+                name: name, mode: mode, desired: desired, running: running.count,
+                completed: tasks.filter { $0.status.state == "complete" }.count, healthy: healthy, lastError: lastError))
+        }
+        return SwarmStatus(stack: stack, services: services)
+    }
+
+    public func render() -> [String] {
+        guard !services.isEmpty else { return ["\(stack): not deployed on this swarm"] }
+        var lines = ["\(stack) (swarm)"]
+        for service in services {
+            let count = service.mode == "job" ? "\(service.completed)/\(service.desired) completed" : "\(service.running)/\(service.desired) running"
+            let health = service.healthy > 0 ? ", \(service.healthy) healthy" : ""
+            lines.append("  " + service.name.padding(toLength: 20, withPad: " ", startingAt: 0) + " " + service.mode.padding(toLength: 11, withPad: " ", startingAt: 0)
+                + count + health + (service.lastError.map { "  last error: \($0)" } ?? ""))
+        }
+        return lines
+    }
+}

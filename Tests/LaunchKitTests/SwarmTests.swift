@@ -1,0 +1,169 @@
+import Foundation
+import Testing
+
+@testable import LaunchKit
+
+/// Swarm decisions on task sequences recorded from a real single-node swarm (Docker 20.10,
+/// `Fixtures/swarm-tasks/rec.py` over `stack.yml`): each file is the list of distinct polls of one service.
+@Suite struct SwarmRolloutTests {
+    struct Poll: Decodable {
+        var at: Double
+        var tasks: [Task]
+        struct Task: Decodable {
+            var id: String
+            var desiredState: String
+            var state: String
+            var error: String?
+            var exitCode: Int?
+            var health: String?
+        }
+        var observations: [SwarmRollout.TaskObservation] {
+            tasks.map { .init(id: $0.id, desiredState: $0.desiredState, state: $0.state, error: $0.error, exitCode: $0.exitCode, health: $0.health) }
+        }
+    }
+
+    static func polls(_ name: String) throws -> [Poll] {
+        try JSONDecoder().decode([Poll].self, from: Data(Fixture.text("swarm-tasks/\(name).json").utf8))
+    }
+
+    static func service(_ name: String, job: Bool = false, healthcheck: Bool = false, dependencies: [String] = [],
+        serviceClass: ServiceClass = .core, stability: Duration = .seconds(2)) -> SwarmRollout.Service
+    {
+        let kind: ReadinessRule.Kind = job ? .completes : (healthcheck ? .healthy : .stable(stability))
+        return .init(name: name, serviceClass: serviceClass, replicas: 1, isJob: job, hasHealthcheck: healthcheck,
+            readiness: .init(kind: kind, deadline: .seconds(60)), dependencies: dependencies)
+    }
+
+    /// Feeds one recorded service's polls (at their recorded times) until the service settles.
+    static func replay(_ rollout: inout SwarmRollout, _ name: String, fixture: String, offset: Double = 0) throws -> [SwarmRollout.Action] {
+        var actions: [SwarmRollout.Action] = []
+        for poll in try polls(fixture) where !(rollout.records[name]?.state.isTerminal ?? true) {
+            actions += rollout.handle(.observed(name, poll.observations), now: offset + poll.at)
+        }
+        return actions
+    }
+
+    @Test func scalesInDependencyOrderAsDependenciesBecomeReady() throws {
+        var rollout = SwarmRollout(services: [
+            Self.service("db", healthcheck: true),
+            Self.service("migrate", job: true, dependencies: ["db"]),
+            Self.service("app", dependencies: ["migrate"]),
+        ])
+        #expect(rollout.handle(.begin, now: 0) == [.changed("db", .starting), .scale("db", count: 1)])
+        _ = rollout.handle(.scaled("db"), now: 0)
+        #expect(rollout.polling == ["db"])
+        let afterDB = try Self.replay(&rollout, "db", fixture: "db")
+        // Only the poll that saw the task healthy decides: `starting` and `preparing` polls change nothing.
+        #expect(afterDB == [.changed("db", .ready), .changed("migrate", .starting), .scale("migrate", count: 1)])
+        #expect(rollout.records["db"]?.readiness == "healthcheck")
+        _ = rollout.handle(.scaled("migrate"), now: 5)
+        let afterJob = try Self.replay(&rollout, "migrate", fixture: "migrate", offset: 5)
+        #expect(afterJob == [.changed("migrate", .ready), .changed("app", .starting), .scale("app", count: 1)])
+        #expect(rollout.records["migrate"]?.readiness == "exit 0")
+        _ = rollout.handle(.scaled("app"), now: 10)
+        let running = SwarmRollout.TaskObservation(id: "t1", desiredState: "running", state: "running", exitCode: 0)
+        #expect(rollout.handle(.observed("app", [running]), now: 11) == [])
+        // Ready only after the stability window without a replaced task.
+        #expect(rollout.handle(.observed("app", [running]), now: 13.5) == [.changed("app", .ready), .finish])
+        #expect(rollout.settled)
+    }
+
+    @Test func aCrashThatLooksRunningIsNotReadyAndFailsOnTheReplacedTask() throws {
+        var rollout = SwarmRollout(services: [Self.service("crash"), Self.service("app", dependencies: ["crash"])])
+        _ = rollout.handle(.begin, now: 0)
+        _ = rollout.handle(.scaled("crash"), now: 0)
+        let actions = try Self.replay(&rollout, "crash", fixture: "crash")
+        #expect(actions == [.changed("crash", .failed), .changed("app", .blocked(by: "crash")), .finish])
+        #expect(rollout.records["crash"]?.failure == "task: non-zero exit (3)")
+        #expect(rollout.aborted)
+    }
+
+    @Test func anOptionalFailureBlocksOnlyItsDependents() {
+        var rollout = SwarmRollout(services: [
+            Self.service("db"), Self.service("extra", serviceClass: .optional), Self.service("ui", dependencies: ["extra"], serviceClass: .optional),
+        ])
+        _ = rollout.handle(.begin, now: 0)
+        let failed = SwarmRollout.TaskObservation(id: "t", desiredState: "shutdown", state: "failed", error: "task: non-zero exit (1)", exitCode: 1)
+        let actions = rollout.handle(.observed("extra", [failed]), now: 1)
+        #expect(actions == [.changed("extra", .failed), .changed("ui", .blocked(by: "extra"))])
+        #expect(!rollout.aborted)
+        #expect(rollout.polling == [])  // db was not yet acknowledged as scaled
+    }
+
+    @Test func anUnhealthyContainerFailsTheService() {
+        var rollout = SwarmRollout(services: [Self.service("sick", healthcheck: true)])
+        _ = rollout.handle(.begin, now: 0)
+        _ = rollout.handle(.scaled("sick"), now: 0)
+        let starting = SwarmRollout.TaskObservation(id: "t", desiredState: "running", state: "starting", exitCode: 0, health: "starting")
+        #expect(rollout.handle(.observed("sick", [starting]), now: 1) == [])
+        var unhealthy = starting
+        unhealthy.health = "unhealthy"
+        #expect(rollout.handle(.observed("sick", [unhealthy]), now: 2) == [.changed("sick", .failed), .finish])
+    }
+
+    @Test func theDeadlineCountsFromTheScaleUp() throws {
+        var rollout = SwarmRollout(services: [Self.service("sick", healthcheck: true)])
+        _ = rollout.handle(.begin, now: 0)
+        _ = rollout.handle(.scaled("sick"), now: 100)
+        // The recorded `sick` task never became healthy: past the deadline it fails.
+        let polls = try Self.polls("sick")
+        let last = try #require(polls.last)
+        #expect(rollout.handle(.observed("sick", last.observations), now: 150) == [])
+        #expect(rollout.handle(.observed("sick", last.observations), now: 161) == [.changed("sick", .failed), .finish])
+        #expect(rollout.records["sick"]?.failure?.hasPrefix("not ready within") == true)
+    }
+
+    @Test func aRefusedScaleUpFailsTheService() {
+        var rollout = SwarmRollout(services: [Self.service("db")])
+        _ = rollout.handle(.begin, now: 0)
+        #expect(rollout.handle(.scaleFailed("db", "update out of sequence"), now: 0) == [.changed("db", .failed), .finish])
+    }
+}
+
+@Suite struct SwarmStackFileTests {
+    @Test func holdsEveryServiceAndMakesAwaitedServicesJobs() throws {
+        let resolved = """
+            name: demo
+            services:
+              app:
+                depends_on:
+                  migrate: {condition: service_completed_successfully, required: true}
+                image: local/busybox:latest
+              migrate:
+                image: local/busybox:latest
+                deploy: {resources: {limits: {memory: 64M}}}
+            networks:
+              default:
+                name: demo_default
+            """
+        let tree = try SwarmStackFile.heldTree(resolvedYAML: resolved, jobs: ["migrate"])
+        #expect(try SwarmStackFile.held(resolvedYAML: resolved, jobs: ["migrate"]).contains("replicated-job"))
+        #expect(tree["name"] == nil)
+        let services = try #require(tree["services"] as? [String: [String: Any]])
+        #expect(services["app"]?["depends_on"] as? [String] == ["migrate"])
+        #expect((services["app"]?["deploy"] as? [String: Any])?["replicas"] as? Int == 0)
+        let job = try #require(services["migrate"]?["deploy"] as? [String: Any])
+        #expect(job["mode"] as? String == "replicated-job")
+        #expect(job["replicas"] as? Int == 0)
+        #expect((job["restart_policy"] as? [String: Any])?["condition"] as? String == "none")
+        #expect(job["resources"] != nil)  // what the file says is kept
+        #expect((tree["networks"] as? [String: [String: Any]])?["default"]?["name"] == nil)
+    }
+
+    @Test func scalingChangesOnlyTheMode() throws {
+        let spec = Data(#"{"Name":"s_db","Labels":{"a":"b"},"Mode":{"Replicated":{"Replicas":0}},"TaskTemplate":{"X":1}}"#.utf8)
+        let scaled = try #require(try JSONSerialization.jsonObject(with: SwarmService.scaled(spec, to: 2)) as? [String: Any])
+        #expect((scaled["Mode"] as? [String: Any])?["Replicated"] as? [String: Int] == ["Replicas": 2])
+        #expect(scaled["TaskTemplate"] as? [String: Int] == ["X": 1])
+        let job = Data(#"{"Mode":{"ReplicatedJob":{"MaxConcurrent":0,"TotalCompletions":0}}}"#.utf8)
+        let run = try #require(try JSONSerialization.jsonObject(with: SwarmService.scaled(job, to: 1)) as? [String: Any])
+        #expect((run["Mode"] as? [String: Any])?["ReplicatedJob"] as? [String: Int] == ["MaxConcurrent": 1, "TotalCompletions": 1])
+    }
+
+    @Test func stackDeployArguments() {
+        let docker = Docker()
+        #expect(docker.stackDeploy(stack: "demo", files: ["/p/.launch/swarm/demo.yml"]).arguments
+            == ["stack", "deploy", "--resolve-image", "never", "--compose-file", "/p/.launch/swarm/demo.yml", "demo"])
+        #expect(docker.serviceLogs(service: "demo_db", tail: 5).arguments == ["service", "logs", "--no-task-ids", "--no-trunc", "--tail", "5", "demo_db"])
+    }
+}
