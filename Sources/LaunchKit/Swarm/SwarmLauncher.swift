@@ -117,8 +117,7 @@ public struct SwarmLauncher: Sendable {
                 case .scale(let name, let count):
                     scaledAt[name] = seconds()
                     do {
-                        let service = try await client.inspectService(Self.serviceName(stack, name))
-                        try await client.updateService(service.id, version: service.version, spec: try SwarmService.scaled(service.spec, to: count))
+                        try await scale(Self.serviceName(stack, name), to: count)
                         next += rollout.handle(.scaled(name), now: seconds())
                     } catch {
                         next += rollout.handle(.scaleFailed(name, "\(error)"), now: seconds())
@@ -188,6 +187,23 @@ public struct SwarmLauncher: Sendable {
             error: nil,
             engine: .init(endpoint: client.endpoint.description + " (swarm)", apiVersion: (try? await client.apiVersion())?.description,
                 eventStreamReconnects: 0))
+    }
+
+    /// Read, change, write with the version read. Just after a deploy the swarm's allocator is still updating the
+    /// service (its version moves), so a write at a stale version is refused: read again and retry, a few times.
+    func scale(_ service: String, to count: Int) async throws {
+        var attempt = 0
+        while true {
+            let current = try await client.inspectService(service)
+            do {
+                try await client.updateService(current.id, version: current.version, spec: try SwarmService.scaled(current.spec, to: count))
+                return
+            } catch let error as EngineError {
+                attempt += 1
+                guard case .http = error, attempt < 8 else { throw error }
+                try? await Task.sleep(for: .milliseconds(50 * attempt))
+            }
+        }
     }
 
     /// One poll of a service: its tasks, and for running tasks of a service with a healthcheck, the health of

@@ -61,6 +61,12 @@ public struct SwarmStack: Sendable, Hashable {
             if !networks.isEmpty { try? await Task.sleep(for: .milliseconds(250)) }
         }
         report.errors += networks.values.sorted().map { "network \($0): still in use" }
+        // The swarm forgets a network at once; the node lets go of its copy a moment later. Done means gone here too.
+        for _ in 0..<80 {
+            let left = (try? await client.listSwarmNetworks(stack: stack))?.filter { now.networks[$0.id] != nil && before.networks[$0.id] == nil } ?? []
+            if left.isEmpty { break }
+            try? await Task.sleep(for: .milliseconds(250))
+        }
         for (id, name) in now.configs.sorted(by: { $0.value < $1.value }) where before.configs[id] == nil {
             do {
                 try await client.removeConfig(id)
