@@ -113,6 +113,11 @@ struct SwarmEndToEndTests {
             let completed = try await E2E.docker(["service", "ps", "--format", "{{.CurrentState}}", "\(project.name)_migrate"]).stdout
             #expect(completed.contains("Complete"))
 
+            // A second launch would deploy the held file over the running stack: refused, nothing changed.
+            let again = try await project.launch(["demo", "--engine", "swarm", "--no-cleanup"])
+            #expect(again.status == 2)
+            #expect(again.stderr.contains("already deployed"))
+
             let status = try await project.launch(["status", "demo", "--engine", "swarm", "--json"])
             let statusJSON = Self.json(status.stdout)
             let services = try #require(statusJSON["services"] as? [[String: Any]])

@@ -78,7 +78,13 @@ public struct SwarmLauncher: Sendable {
         try Task.checkCancellation()
 
         let before = try await SwarmStack.read(client: client, stack: stack)
-        let firstDeploy = before.services.isEmpty
+        // Deploying the held file again would scale a running stack to 0: until updates are rolling updates with
+        // rollback, launch deploys a stack only where none runs.
+        guard before.services.isEmpty else {
+            throw PhaseFailure(phase: "deploy", summary: "the stack \(stack) is already deployed on this swarm; nothing was changed",
+                evidence: before.services.values.sorted().map { "service \($0)" },
+                hint: "`launch down \(profile.name) --engine swarm` first (volumes stay); rolling updates on swarm are not implemented yet")
+        }
         try await timeline.measure("deploy", report: report) {
             let output = try await context.runner.run(context.docker.stackDeploy(stack: stack, files: [stackFile]))
             guard output.succeeded else {
@@ -165,13 +171,11 @@ public struct SwarmLauncher: Sendable {
         if outcome == .failed || outcome == .interrupted {
             if options.keepOnFailure && outcome == .failed {
                 report.keptForDebugging(project: stack)
-            } else if firstDeploy {
+            } else {
                 let undone = await SwarmStack.undo(client: client, stack: stack, before: before)
                 phases.append(.init(name: "rollback", seconds: undone.seconds, status: undone.errors.isEmpty ? "ok" : "failed", detail: nil))
                 report.rolledBack(undone)
                 rollback = undone
-            } else {
-                report.note("the stack \(stack) existed before this run: its services were left as the deploy made them (a rolling update with rollback is not implemented yet)")
             }
         }
         let exit: ExitStatus =
