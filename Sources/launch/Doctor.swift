@@ -19,10 +19,12 @@ struct Doctor: AsyncParsableCommand {
               launch doctor dev
               launch doctor dev --no-network --json
               launch doctor staging --no-gpu-smoke
+              launch doctor prod --engine swarm
             """)
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var composeProfiles: ComposeProfileOptions
+    @OptionGroup var engineOption: EngineOption
     @Argument(help: "Environment name or alias (see `launch list`); omit to check the machine only.", completion: .environments)
     var environment: String?
     @Flag(help: "Write the report as JSON to stdout (schema: docs/doctor-json.md).") var json = false
@@ -32,13 +34,17 @@ struct Doctor: AsyncParsableCommand {
     func run() async throws {
         try await execute(global) { context in
             let options = PreflightOptions(network: !noNetwork, envFileWillBeCreated: true, gpuSmoke: !noGpuSmoke)
-            let report: PreflightReport
+            var report: PreflightReport
             if let environment {
                 let catalog = try context.catalog(projectDirectory: global.projectDirectory)
                 let profile = composeProfiles.applied(to: try catalog.profile(named: environment))
                 let plan = try await Planner(context: context, layout: catalog.layout).plan(profile)
                 report = await Preflight(context: context, layout: catalog.layout)
                     .run(plan, probe: plan.gpuProbe, options: options)
+                if engineOption.resolve(profile) == .swarm {
+                    let gpuServices = plan.stack.services.filter { !$0.gpuRequests.isEmpty }.map(\.name)
+                    report.checks += await SwarmChecks.run(client: EngineClient(context: context), gpuServices: gpuServices)
+                }
             } else {
                 let layout = (try? context.catalog(projectDirectory: global.projectDirectory).layout)
                     ?? ProjectLayout(root: context.workingDirectory)

@@ -92,6 +92,10 @@ struct SwarmEndToEndTests {
     @Test func aHealthyStackWithAMigrationJobComesUpInOrderThenStatusAndDown() async throws {
         try await Self.withStack { project in
             try project.writeProfile(extra: "health: {stability: 1s}", stack: Self.stack)
+            let doctor = try await project.launch(["doctor", "demo", "--engine", "swarm", "--json", "--no-network"])
+            let checks = (Self.json(doctor.stdout)["checks"] as? [[String: Any]]) ?? []
+            #expect(checks.first { $0["id"] as? String == "swarm.manager" }?["status"] as? String == "ok", "\(doctor.stdout)")
+            #expect(checks.first { $0["id"] as? String == "swarm.nodes" }?["status"] as? String == "ok")
             let result = try await project.launch(["demo", "--engine", "swarm", "--json", "--no-cleanup"])
             let json = Self.json(result.stdout)
             #expect(result.status == 0, "\(result.stderr)")

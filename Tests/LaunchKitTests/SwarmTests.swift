@@ -101,16 +101,31 @@ import Testing
         #expect(rollout.handle(.observed("sick", [unhealthy]), now: 2) == [.changed("sick", .failed), .finish])
     }
 
-    @Test func theDeadlineCountsFromTheScaleUp() throws {
+    @Test func theDeadlineCountsFromTheContainerNotFromTheScaleUp() throws {
         var rollout = SwarmRollout(services: [Self.service("sick", healthcheck: true)])
         _ = rollout.handle(.begin, now: 0)
         _ = rollout.handle(.scaled("sick"), now: 100)
-        // The recorded `sick` task never became healthy: past the deadline it fails.
+        // The recorded `sick` task never became healthy. Its first poll is `preparing` (no container yet), then
+        // `starting`: the 60 s deadline counts from the first poll with a container.
         let polls = try Self.polls("sick")
+        let preparing = try #require(polls.first)
         let last = try #require(polls.last)
-        #expect(rollout.handle(.observed("sick", last.observations), now: 150) == [])
-        #expect(rollout.handle(.observed("sick", last.observations), now: 161) == [.changed("sick", .failed), .finish])
+        #expect(preparing.tasks.first?.state == "preparing")
+        #expect(rollout.handle(.observed("sick", preparing.observations), now: 130) == [])
+        #expect(rollout.handle(.observed("sick", last.observations), now: 140) == [])
+        #expect(rollout.handle(.observed("sick", last.observations), now: 199) == [])
+        #expect(rollout.handle(.observed("sick", last.observations), now: 201) == [.changed("sick", .failed), .finish])
         #expect(rollout.records["sick"]?.failure?.hasPrefix("not ready within") == true)
+    }
+
+    @Test func aTaskThatNeverGetsAContainerFailsAtTheSchedulingDeadline() throws {
+        var rollout = SwarmRollout(services: [Self.service("db")])
+        _ = rollout.handle(.begin, now: 0)
+        _ = rollout.handle(.scaled("db"), now: 0)
+        let pending = SwarmRollout.TaskObservation(id: "t", desiredState: "running", state: "pending")
+        #expect(rollout.handle(.observed("db", [pending]), now: 59) == [])
+        #expect(rollout.handle(.observed("db", [pending]), now: 61) == [.changed("db", .failed), .finish])
+        #expect(rollout.records["db"]?.failure == "no task got a container within 1m (tasks: pending)")
     }
 
     @Test func aRefusedScaleUpFailsTheService() {
@@ -165,5 +180,48 @@ import Testing
         #expect(docker.stackDeploy(stack: "demo", files: ["/p/.launch/swarm/demo.yml"]).arguments
             == ["stack", "deploy", "--resolve-image", "never", "--compose-file", "/p/.launch/swarm/demo.yml", "demo"])
         #expect(docker.serviceLogs(service: "demo_db", tail: 5).arguments == ["service", "logs", "--no-task-ids", "--no-trunc", "--tail", "5", "demo_db"])
+    }
+}
+
+@Suite struct SwarmChecksTests {
+    static func nodes() throws -> [SwarmNode] {
+        try JSONDecoder().decode([SwarmNode].self, from: Data(Fixture.text("swarm-tasks/nodes.json").utf8))
+    }
+
+    @Test func aSingleNodeSwarmRecordedFromTheEngineCanTakeTasks() throws {
+        let nodes = try Self.nodes()
+        #expect(nodes.count == 1)
+        #expect(nodes.first?.schedulable == true)
+        #expect(nodes.first?.role == "manager")
+        let checks = SwarmChecks.evaluate(state: "active", manager: true, nodes: nodes, gpuServices: [], endpoint: "unix:///var/run/docker.sock")
+        #expect(checks.map(\.id) == ["swarm.manager", "swarm.nodes"])
+        #expect(checks.allSatisfy { $0.status == .ok })
+        #expect(checks.last?.evidence.hasPrefix("1 node (1 manager), 1 ready and active") == true)
+    }
+
+    @Test func noSwarmOrAWorkerFailsWithTheNextStep() {
+        let none = SwarmChecks.evaluate(state: "inactive", manager: false, nodes: nil, gpuServices: [], endpoint: "e")
+        #expect(none.map(\.status) == [.fail])
+        #expect(none.first?.remediation?.contains("docker swarm init") == true)
+        let worker = SwarmChecks.evaluate(state: "active", manager: false, nodes: nil, gpuServices: [], endpoint: "e")
+        #expect(worker.first?.evidence.contains("a worker") == true)
+    }
+
+    @Test func drainedNodesWarnAndNoSchedulableNodeFails() {
+        let drained = SwarmNode(id: "b", hostname: "gpu-box", role: "worker", availability: "drain", state: "ready")
+        let up = SwarmNode(id: "a", hostname: "main", role: "manager", availability: "active", state: "ready")
+        let some = SwarmChecks.evaluate(state: "active", manager: true, nodes: [up, drained], gpuServices: [], endpoint: "e")
+        #expect(some.last?.status == .warn)
+        #expect(some.last?.evidence.contains("gpu-box (ready, drain)") == true)
+        let none = SwarmChecks.evaluate(state: "active", manager: true, nodes: [drained], gpuServices: [], endpoint: "e")
+        #expect(none.last?.status == .fail)
+    }
+
+    @Test func gpuServicesFailBeforeAnythingIsScheduledAndCountGPUNodes() {
+        let gpu = SwarmNode(id: "g", hostname: "gpu-box", role: "worker", availability: "active", state: "ready", genericResources: ["NVIDIA-GPU": 2])
+        let checks = SwarmChecks.evaluate(state: "active", manager: true, nodes: [gpu], gpuServices: ["vllm"], endpoint: "e")
+        let check = checks.first { $0.id == "swarm.gpu" }
+        #expect(check?.status == .fail)
+        #expect(check?.evidence.contains("1 schedulable node advertise NVIDIA-GPU") == true)
     }
 }

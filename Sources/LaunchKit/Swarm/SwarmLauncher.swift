@@ -34,13 +34,14 @@ public struct SwarmLauncher: Sendable {
         }
         let stack = plan.project
         try await timeline.measure("swarm", report: report) {
-            let swarm = try await client.swarmState()
-            guard swarm.state == "active", swarm.manager else {
-                throw PhaseFailure(phase: "swarm", summary: "the engine at \(client.endpoint) is not a swarm manager (swarm: \(swarm.state)); nothing was started",
-                    evidence: ["docker info: Swarm.LocalNodeState=\(swarm.state), ControlAvailable=\(swarm.manager)"],
-                    hint: "run `docker swarm init` on this engine, or point launch at a manager with --host/--context")
+            let gpuServices = plan.stack.services.filter { !$0.gpuRequests.isEmpty }.map(\.name)
+            let checks = await SwarmChecks.run(client: client, gpuServices: gpuServices)
+            let failed = checks.filter { $0.status == .fail }
+            guard failed.isEmpty else {
+                throw PhaseFailure(phase: "swarm", summary: "the swarm cannot run \(stack): nothing was started",
+                    evidence: failed.map { "\($0.id): \($0.evidence)" }, hint: failed.first?.remediation)
             }
-            return ((), "manager at \(client.endpoint)")
+            return ((), checks.first { $0.id == "swarm.nodes" }?.evidence)
         }
         try await timeline.measure("preflight", report: report) {
             let failures = await preflight(plan)

@@ -73,12 +73,17 @@ public struct SwarmRollout: Sendable {
         public var readyAt: Double?
         /// When every desired task was first seen running (the stability window counts from here).
         public var runningSince: Double?
+        /// When a task of it first had a container (`starting` or later): its deadline counts from here, as a
+        /// compose launch counts from the container's start, so a busy scheduler does not eat the service's time.
+        public var containerStartedAt: Double?
         public var failure: String?
         public var taskErrors: [String] = []
         public var readiness: String?
     }
 
     public let services: [Service]
+    /// How long a scaled-up service may wait for the swarm to give a task a container (pending, assigned, preparing).
+    public var schedulingDeadline: Duration = .seconds(60)
     public private(set) var records: [String: Record]
     /// A core service failed: nothing else is scaled, the run is failed.
     public private(set) var aborted = false
@@ -125,6 +130,11 @@ public struct SwarmRollout: Sendable {
     /// Decides one service from one poll. Failures are final: a task the swarm had to replace is a crash, and
     /// retrying what crashed is the swarm's restart policy, which a launch does not wait out.
     mutating func judge(_ service: Service, _ record: Record, _ tasks: [TaskObservation], now: Double, _ actions: inout [Action]) {
+        var record = record
+        if record.containerStartedAt == nil, tasks.contains(where: { Self.hadContainer.contains($0.state) }) {
+            record.containerStartedAt = now
+            records[service.name]?.containerStartedAt = now
+        }
         let failed = tasks.filter { ["failed", "rejected"].contains($0.state) || ($0.state == "complete" && ($0.exitCode ?? 0) != 0 && !service.isJob) }
         if let first = failed.first {
             records[service.name]?.taskErrors = failed.compactMap { task in
@@ -162,10 +172,18 @@ public struct SwarmRollout: Sendable {
                 records[service.name]?.runningSince = nil
             }
         }
-        if let scaledAt = record.scaledAt, now - scaledAt > service.readiness.deadline.seconds {
-            fail(service.name, "not ready within \(DurationText.format(service.readiness.deadline)) (\(service.readiness.description))", &actions)
+        if let started = record.containerStartedAt {
+            if now - started > service.readiness.deadline.seconds {
+                fail(service.name, "not ready within \(DurationText.format(service.readiness.deadline)) (\(service.readiness.description))", &actions)
+            }
+        } else if let scaledAt = record.scaledAt, now - scaledAt > schedulingDeadline.seconds {
+            let states = Set(tasks.map(\.state)).sorted().joined(separator: ", ")
+            fail(service.name, "no task got a container within \(DurationText.format(schedulingDeadline)) (tasks: \(states.isEmpty ? "none" : states))", &actions)
         }
     }
+
+    /// Task states at which the task has (or had) a container.
+    static let hadContainer: Set<String> = ["starting", "running", "complete", "failed", "shutdown"]
 
     mutating func scaleReady(now: Double, _ actions: inout [Action]) {
         for service in services where records[service.name]?.state == .pending {
