@@ -68,9 +68,12 @@ struct LastGood: Sendable {
     }
 
     /// Saves the running stack as the last good state. Returns a warning when it could not.
-    func record(_ plan: LaunchPlan) async -> String? {
+    /// `model`: Compose's `config` output when the caller already asked for it (nil: ask now).
+    func record(_ plan: LaunchPlan, model prefetched: ProcessOutput? = nil) async -> String? {
         guard plan.composeCommand.flavor.supportsJSONConfig else { return "last good state not recorded: this Compose cannot print its model as JSON" }
-        guard let output = try? await context.runner.run(plan.composeCommand.config()), output.succeeded,
+        let fetched: ProcessOutput?
+        if let prefetched { fetched = prefetched } else { fetched = try? await context.runner.run(plan.composeCommand.config()) }
+        guard let output = fetched, output.succeeded,
             var model = (try? JSONSerialization.jsonObject(with: Data(output.stdout.utf8))) as? [String: Any],
             var services = model["services"] as? [String: Any]
         else { return "last good state not recorded: `docker compose config` did not answer" }

@@ -186,6 +186,10 @@ public struct Launcher: Sendable {
         orchestrator.history = history
         // The host's own load, read beside the start (local engines only: a remote engine's host is not this one).
         let hostSampler = client.endpoint.isLocal ? Task { await HostPressure.sample() } : nil
+        // The model the last good state records does not change while services start: ask Compose for it now,
+        // so a success is reported the moment the last service is ready, not a Compose process later.
+        let composeCommand = plan.composeCommand, runner = context.runner
+        let model = Task { try? await runner.run(composeCommand.config()) }
         let outcome = await orchestrator.run(containers: created, events: events, since: since)
         hostSampler?.cancel()
         let hostPressure = await hostSampler?.value
@@ -241,7 +245,7 @@ public struct Launcher: Sendable {
                     restore = restored
                 }
             }
-        } else if let warning = await lastGood.record(plan) {
+        } else if let warning = await lastGood.record(plan, model: await model.value) {
             report.note(warning)
         }
         let exit: ExitStatus =
