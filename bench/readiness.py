@@ -12,7 +12,8 @@ Stacks (every service becomes ready about `ready_after` seconds after it starts;
 With --start-interval every healthcheck also gets `start_interval: 250ms` and a start_period (needs Docker 25+:
 Compose refuses it on 20.10), so the engine probes fast by itself during startup.
 
-launch's own CPU time (user + system, from getrusage of the child) is reported per service.
+CPU per service: CPU/svc is launch with every docker/compose process it ran (getrusage of the child); own/svc is
+launch's own threads only (`engine.launcher_cpu_seconds` in its result).
 
 Usage: bench/readiness.py [--runs N] [--stacks interval5,wide,...] [--start-interval] [--launch PATH]
 """
@@ -87,15 +88,17 @@ def measure(tool, stack_text, launch, runs_dir):
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     evidence = {}
+    own = None
     if tool == "launch":
         try:
+            own = (json.loads(proc.stdout).get("engine") or {}).get("launcher_cpu_seconds")
             for s in json.loads(proc.stdout).get("services", []):
                 evidence[s.get("readiness") or s.get("state")] = evidence.get(s.get("readiness") or s.get("state"), 0) + 1
         except ValueError:
             pass
     subprocess.run(compose + ["down", "-v", "-t", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     shutil.rmtree(root, ignore_errors=True)
-    return {"tool": tool, "total": ended - began, "exit": proc.returncode, "cpu": cpu, "evidence": evidence}
+    return {"tool": tool, "total": ended - began, "exit": proc.returncode, "cpu": cpu, "own_cpu": own, "evidence": evidence}
 
 
 def main():
@@ -114,7 +117,7 @@ def main():
     print(f"engine {version}; runs per cell {args.runs}; start_interval {'on' if args.start_interval else 'off'}; "
           f"engine start latency {start:.3f}s (docker start, CLI included)")
     print(f"{'stack':11} {'services':>8} {'floor':>7} {'launch':>8} {'compose':>8} {'ratio':>6} {'launch ok':>9} {'compose ok':>10} "
-          f"{'CPU/svc':>8}  launch readiness evidence")
+          f"{'CPU/svc':>8} {'own/svc':>8}  launch readiness evidence")
     rows = []
     for name in args.stacks.split(","):
         stack_text, count, depth = STACKS[name](args.start_interval)
@@ -129,12 +132,14 @@ def main():
         med = {t: statistics.median([r["total"] for r in results[t]]) for t in results}
         ok = {t: sum(1 for r in results[t] if r["exit"] == 0) for t in results}
         cpu = statistics.median([r["cpu"] for r in results["launch"]]) / count * 1000
+        owns = [r["own_cpu"] for r in results["launch"] if r.get("own_cpu") is not None]
+        own = statistics.median(owns) / count * 1000 if owns else float("nan")
         evidence = {}
         for r in results["launch"]:
             for key, value in r["evidence"].items():
                 evidence[key] = evidence.get(key, 0) + value
         print(f"{name:11} {count:8d} {floor:6.1f}s {med['launch']:7.2f}s {med['compose']:7.2f}s {med['launch'] / med['compose']:6.2f} "
-              f"{ok['launch']:>5}/{args.runs:<3} {ok['compose']:>6}/{args.runs:<3} {cpu:6.1f}ms  {evidence}")
+              f"{ok['launch']:>5}/{args.runs:<3} {ok['compose']:>6}/{args.runs:<3} {cpu:6.1f}ms {own:6.1f}ms  {evidence}")
     json.dump(rows, open(os.path.join(runs_dir, "results.json"), "w"), indent=1)
     print(f"raw results: {runs_dir}/results.json")
 

@@ -87,9 +87,13 @@ public struct LaunchResult: Sendable, Encodable {
         public var apiVersion: String?
         /// Times the event stream was lost and resumed (each followed by a full reconcile).
         public var eventStreamReconnects: Int
+        /// CPU time launch itself used for the whole run (user + system, its own threads; not the `docker` and
+        /// `docker compose` processes it ran): the launcher's own cost, for benchmarks.
+        public var launcherCPUSeconds: Double? = nil
 
         enum CodingKeys: String, CodingKey {
-            case endpoint, apiVersion = "api_version", eventStreamReconnects = "event_stream_reconnects"
+            case endpoint, apiVersion = "api_version", eventStreamReconnects = "event_stream_reconnects",
+                launcherCPUSeconds = "launcher_cpu_seconds"
         }
     }
 

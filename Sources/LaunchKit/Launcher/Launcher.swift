@@ -261,8 +261,15 @@ public struct Launcher: Sendable {
             error: outcome.eventStreamError.map { "engine event stream: \($0)" },
             engine: .init(
                 endpoint: client.endpoint.description, apiVersion: (try? await client.apiVersion())?.description,
-                eventStreamReconnects: outcome.streamReconnects),
+                eventStreamReconnects: outcome.streamReconnects, launcherCPUSeconds: Self.ownCPUSeconds()),
             configFingerprint: fingerprint, restore: restore, hostPressure: hostPressure)
+    }
+
+    /// User + system CPU of this process (all its threads, none of its children).
+    static func ownCPUSeconds() -> Double? {
+        guard let usage = Platform.ownUsage() else { return nil }
+        func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 
     /// What the created containers say about health, for services whose compose file has no healthcheck.

@@ -42,6 +42,17 @@ enum Platform {
         #endif
     }
 
+    /// This process's own resource usage (`RUSAGE_SELF`), spelled per platform.
+    static func ownUsage() -> rusage? {
+        var usage = rusage()
+        #if canImport(Glibc)
+            let rc = getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
+        #else
+            let rc = getrusage(RUSAGE_SELF, &usage)
+        #endif
+        return rc == 0 ? usage : nil
+    }
+
     /// A new socket of `type` with close-on-exec set on every platform.
     static func socket(_ domain: Int32, _ type: Int32, _ proto: Int32 = 0) -> Int32 {
         #if canImport(Glibc)
