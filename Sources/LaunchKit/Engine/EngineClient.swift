@@ -72,7 +72,19 @@ public struct EngineClient: Sendable {
 
     public func info() async throws -> EngineInfo { try await get("/info") }
 
-    public func systemDataUsage() async throws -> SystemDataUsage { try await get("/system/df") }
+    /// The engine computes disk usage one caller at a time and answers 500 to a second one meanwhile (another
+    /// launch, `docker system df`): a read, so it is simply asked again a few times.
+    public func systemDataUsage() async throws -> SystemDataUsage {
+        var attempt = 0
+        while true {
+            do {
+                return try await get("/system/df")
+            } catch EngineError.http(let status, _) where status == 500 && attempt < 15 {
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
+    }
 
     // MARK: Containers
 
