@@ -435,4 +435,41 @@ struct LaunchStateMachineDecisionTests {
         #expect(replay.service("migrate")?.state == .starting)
         #expect(replay.started == ["migrate"])
     }
+
+    @Test(arguments: Replay.engines)
+    func anOOMEventAfterTheDieStillMakesItAnOOMKill(engine: String) throws {
+        // The engine can deliver `oom` after `die`: a 137 is checked before it is judged.
+        var replay = try Replay(engine: engine, scenario: "oom", policy: Replay.policy(retries: 3, stability: .seconds(5)))
+        replay.begin()
+        let events = try Replay.events(engine, "oom")
+        let start = try #require(events.first { $0.action == "start" })
+        let oom = try #require(events.first { $0.action == "oom" })
+        let die = try #require(events.first { $0.action == "die" })
+        replay.feed(.event(start), at: 0.05)
+        replay.feed(.event(die), at: 0.1)
+        #expect(replay.service("hog")?.state == .starting)
+        #expect(replay.actions.contains { if case .inspect("hog", _, _) = $0 { true } else { false } })
+        replay.feed(.event(oom), at: 0.12)
+        #expect(replay.service("hog")?.failure == .oomKilled)
+    }
+
+    @Test(arguments: Replay.engines)
+    func aKillThatWasNotTheKernelsIsAnExit137(engine: String) throws {
+        var replay = try Replay(engine: engine, scenario: "oom", policy: Replay.policy(retries: 0, stability: .seconds(5)))
+        replay.begin()
+        let events = try Replay.events(engine, "oom")
+        replay.feed(.event(try #require(events.first { $0.action == "start" })), at: 0.05)
+        replay.feed(.event(try #require(events.first { $0.action == "die" })), at: 0.1)
+        let inspect = try #require(replay.actions.last { if case .inspect("hog", _, _) = $0 { true } else { false } })
+        guard case .inspect(_, _, let sequence) = inspect else { return }
+        // The container's record says it was not the kernel (a `docker kill`): fixture edited to OOMKilled=false.
+        let final = try #require(try Replay.finalState(engine, "oom").first)
+        var json = try String(contentsOfFile: Replay.folder(engine, "oom") + "/final.json", encoding: .utf8)
+        json = json.replacingOccurrences(of: "\"OOMKilled\": true", with: "\"OOMKilled\": false")
+            .replacingOccurrences(of: "\"OOMKilled\":true", with: "\"OOMKilled\":false")
+        let killed = try #require(try JSONDecoder().decode([ContainerDetails].self, from: Data(json.utf8)).first)
+        #expect(final.state.oomKilled && !killed.state.oomKilled)
+        replay.feed(.inspected(service: "hog", details: killed, startSequence: sequence), at: 0.2)
+        #expect(replay.service("hog")?.failure == .exited(code: 137))
+    }
 }

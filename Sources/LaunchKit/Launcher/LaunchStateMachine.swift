@@ -306,6 +306,7 @@ struct LaunchStateMachine: Sendable {
             evaluate()
         } else if action == "oom" {
             services[s].containers[c].oomKilled = true
+            if services[s].containers[c].verifyingKill { died(s, c, code: 137) }
             services[s].containers[c].resources.oomKilled = true
         } else if action == "die" {
             died(s, c, code: event.exitCode ?? -1)
@@ -326,6 +327,15 @@ struct LaunchStateMachine: Sendable {
         // The end of a run from before the start we asked for (a `docker stop` a moment ago): not this start's.
         if services[s].containers[c].awaitingStart && !services[s].containers[c].running { return }
         guard services[s].containers[c].running || services[s].state == .starting else { return }
+        if code == 137 && !services[s].containers[c].oomKilled && !services[s].containers[c].verifyingKill {
+            // Killed: by the kernel for memory (its `oom` event can trail the `die`) or by someone. Ask the container.
+            services[s].containers[c].verifyingKill = true
+            services[s].containers[c].running = true  // so the inspect's answer is judged as this death
+            actions.append(.inspect(service: services[s].name, container: services[s].containers[c].id,
+                startSequence: services[s].containers[c].startSequence))
+            return
+        }
+        services[s].containers[c].verifyingKill = false
         services[s].containers[c].running = false
         services[s].containers[c].ready = false
         let oom = services[s].containers[c].oomKilled

@@ -317,6 +317,9 @@ struct ContainerRun: Sendable {
     /// We asked the engine to start it and have not seen it start yet: a `die` now is from before (a stop a
     /// moment ago), not a verdict on this start.
     var awaitingStart = false
+    /// It died from SIGKILL (137) with no `oom` event yet: the engine may send `oom` after `die`, so the
+    /// container's own record (`State.OOMKilled`) decides before the verdict.
+    var verifyingKill = false
     /// The wait before the next probe of the service's own check.
     var probeDelay: Duration = .zero
     /// Its check cannot run here (command missing): only the engine's verdict counts.
