@@ -97,20 +97,9 @@ public struct Launcher: Sendable {
             let plan = try await planner.plan(profile)
             return (plan, "\(plan.services.count) services, overlay \(plan.overlay.choice.rawValue)")
         }
-        try await timeline.measure("preflight", report: report) {
-            let failures = await preflight(plan)
-            guard failures.isEmpty else {
-                throw PhaseFailure(phase: "preflight", summary: "preflight failed: nothing was started", evidence: failures,
-                    hint: "fix the failing checks; `launch doctor \(profile.name)` runs them alone")
-            }
-            return ((), nil)
-        }
+        try await Self.preflightPhase(plan, preflight: preflight, timeline: timeline, report: report)
         try Task.checkCancellation()
-        let envOutcome = try await timeline.measure("env", report: report) {
-            let outcome = try EnvProvisioner(layout: layout, profile: profile).provision(now: context.now())
-            let added = outcome.addedSecrets.count + outcome.addedVariables.count
-            return (outcome, outcome.created ? "created \(outcome.path)" : (added > 0 ? "added \(added) keys to \(outcome.path)" : "\(outcome.path) complete"))
-        }
+        let envOutcome = try await Self.envPhase(profile, context: context, layout: layout, timeline: timeline, report: report)
         if envOutcome.changed {
             // Interpolation may depend on what was just generated: read the stack again with the env file.
             plan = try await planner.plan(profile, probe: plan.gpuProbe, compose: .some(plan.composeDetection))
@@ -263,6 +252,31 @@ public struct Launcher: Sendable {
                 endpoint: client.endpoint.description, apiVersion: (try? await client.apiVersion())?.description,
                 eventStreamReconnects: outcome.streamReconnects, launcherCPUSeconds: Self.ownCPUSeconds()),
             configFingerprint: fingerprint, restore: restore, hostPressure: hostPressure)
+    }
+
+    /// The preflight phase both engines run: every check, and nothing started when one fails.
+    static func preflightPhase(
+        _ plan: LaunchPlan, preflight: @Sendable (LaunchPlan) async -> [String], timeline: Timeline, report: ProgressReporter
+    ) async throws {
+        try await timeline.measure("preflight", report: report) {
+            let failures = await preflight(plan)
+            guard failures.isEmpty else {
+                throw PhaseFailure(phase: "preflight", summary: "preflight failed: nothing was started", evidence: failures,
+                    hint: "fix the failing checks; `launch doctor \(plan.environment)` runs them alone")
+            }
+            return ((), nil)
+        }
+    }
+
+    /// The env phase both engines run: create or complete the env file, saying what changed.
+    static func envPhase(
+        _ profile: Profile, context: LaunchContext, layout: ProjectLayout, timeline: Timeline, report: ProgressReporter
+    ) async throws -> EnvProvisioner.Outcome {
+        try await timeline.measure("env", report: report) {
+            let outcome = try EnvProvisioner(layout: layout, profile: profile).provision(now: context.now())
+            let added = outcome.addedSecrets.count + outcome.addedVariables.count
+            return (outcome, outcome.created ? "created \(outcome.path)" : (added > 0 ? "added \(added) keys to \(outcome.path)" : "\(outcome.path) complete"))
+        }
     }
 
     /// User + system CPU of this process (all its threads, none of its children).

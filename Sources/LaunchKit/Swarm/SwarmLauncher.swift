@@ -43,19 +43,9 @@ public struct SwarmLauncher: Sendable {
             }
             return ((), checks.first { $0.id == "swarm.nodes" }?.evidence)
         }
-        try await timeline.measure("preflight", report: report) {
-            let failures = await preflight(plan)
-            guard failures.isEmpty else {
-                throw PhaseFailure(phase: "preflight", summary: "preflight failed: nothing was started", evidence: failures,
-                    hint: "fix the failing checks; `launch doctor \(profile.name)` runs them alone")
-            }
-            return ((), nil)
-        }
+        try await Launcher.preflightPhase(plan, preflight: preflight, timeline: timeline, report: report)
         try Task.checkCancellation()
-        let envOutcome = try await timeline.measure("env", report: report) {
-            let outcome = try EnvProvisioner(layout: layout, profile: profile).provision(now: context.now())
-            return (outcome, outcome.created ? "created \(outcome.path)" : "\(outcome.path) complete")
-        }
+        let envOutcome = try await Launcher.envPhase(profile, context: context, layout: layout, timeline: timeline, report: report)
         if envOutcome.changed {
             plan = try await planner.plan(profile, probe: plan.gpuProbe, compose: .some(plan.composeDetection))
         }
