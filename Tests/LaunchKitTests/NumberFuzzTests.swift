@@ -3,20 +3,8 @@ import Testing
 
 @testable import LaunchKit
 
-/// SplitMix64: a tiny seeded generator, so a failing fuzz case reproduces on every machine.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var mixed = state
-        mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
-        return mixed ^ (mixed >> 31)
-    }
-}
+/// The seeded generator of SafetyTests, by the name these tests use.
+typealias SeededGenerator = SeededRandom
 
 /// Random scalars shaped like numbers: digits of every length (up to past `Double`'s range), signs,
 /// decimal points, real and unknown units, and the strings `Double(_:)` treats specially.

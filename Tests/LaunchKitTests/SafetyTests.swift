@@ -10,6 +10,8 @@ import Testing
 /// A small, seeded generator: the same secrets on every run, so a failure names its seed.
 struct SeededRandom: RandomNumberGenerator {
     var state: UInt64
+    init(state: UInt64) { self.state = state }
+    init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state

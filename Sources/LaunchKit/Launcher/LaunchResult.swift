@@ -130,3 +130,15 @@ public struct Diagnosis: Sendable, Encodable {
             probes, logTail = "log_tail", classification, nextStep = "next_step", resources, pressure
     }
 }
+
+extension ExitStatus {
+    /// The documented exit code of a launch that ended this way.
+    public init(_ outcome: LaunchResult.Outcome) {
+        switch outcome {
+        case .success, .degraded: self = .success
+        case .failed: self = .launchFailed
+        case .interrupted: self = .interrupted
+        case .preflightFailed: self = .preflightFailed
+        }
+    }
+}

@@ -237,13 +237,7 @@ public struct Launcher: Sendable {
         } else if let warning = await lastGood.record(plan, model: await model.value) {
             report.note(warning)
         }
-        let exit: ExitStatus =
-            switch outcomeKind {
-            case .success, .degraded: .success
-            case .failed: .launchFailed
-            case .interrupted: .interrupted
-            case .preflightFailed: .preflightFailed
-            }
+        let exit = ExitStatus(outcomeKind)
         return LaunchResult(
             environment: profile.name, project: plan.project, outcome: outcomeKind, exitCode: exit.rawValue, startedAt: startedAt,
             seconds: timeline.elapsed, phases: phases, services: services, degraded: degraded, urls: profile.urls, rollback: rollback,

@@ -169,13 +169,7 @@ public struct SwarmLauncher: Sendable {
                 rollback = undone
             }
         }
-        let exit: ExitStatus =
-            switch outcome {
-            case .success, .degraded: .success
-            case .failed: .launchFailed
-            case .interrupted: .interrupted
-            case .preflightFailed: .preflightFailed
-            }
+        let exit = ExitStatus(outcome)
         return LaunchResult(
             environment: profile.name, project: stack, outcome: outcome, exitCode: exit.rawValue, startedAt: startedAt,
             seconds: timeline.elapsed, phases: phases, services: results, degraded: degraded, urls: profile.urls, rollback: rollback,
