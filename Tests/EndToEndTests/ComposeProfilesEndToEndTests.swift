@@ -72,7 +72,7 @@ struct ComposeProfilesEndToEndTests {
                   db:
                     image: \(Self.image)
                     command: ["sh", "-c", "trap 'exit 0' TERM; sleep 1; touch /tmp/ready; sleep 3600 & wait"]
-                    healthcheck: {test: ["CMD", "test", "-f", "/tmp/ready"], interval: 1s, timeout: 1s, retries: 30}
+                    healthcheck: {test: ["CMD", "test", "-f", "/tmp/ready"], interval: 1s, timeout: 10s, retries: 30}
                 """)
             try project.writeProfile(extra: "services: {core: [db, web]}\n" + Self.policy, stack: """
                 include:

@@ -15,13 +15,13 @@ struct DayTwoEndToEndTests {
           db:
             image: \(image)
             command: ["sh", "-c", "trap 'exit 0' TERM; echo db up; touch /tmp/ok; sleep 3600 & wait"]
-            healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 250ms, timeout: 1s, retries: 3, start_period: 10s}
+            healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 250ms, timeout: 10s, retries: 3, start_period: 10s}
             volumes: [data:/data]
           api:
             image: \(image)
             command: ["sh", "-c", "trap 'exit 0' TERM; echo \\"connecting with token $$API_TOKEN\\"; touch /tmp/ok; sleep 3600 & wait"]
             environment: {API_TOKEN: "${API_TOKEN}"}
-            healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 250ms, timeout: 1s, retries: 3, start_period: 10s}
+            healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 250ms, timeout: 10s, retries: 3, start_period: 10s}
             depends_on: {db: {condition: service_healthy}}
         volumes: {data: {}}
         """
@@ -193,7 +193,7 @@ struct DayTwoEndToEndTests {
                   slow:
                     image: \(Self.image)
                     command: ["sh", "-c", "trap 'exit 0' TERM; sleep 30; touch /tmp/ok; sleep 3600 & wait"]
-                    healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 250ms, timeout: 1s, retries: 3, start_period: 60s}
+                    healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 250ms, timeout: 10s, retries: 3, start_period: 60s}
                 """)
             let process = try project.spawn(["demo"])
             // Keyed by engine and compose project, in the user's own lock directory (not in the checkout).
@@ -219,7 +219,7 @@ struct DayTwoEndToEndTests {
                   slow:
                     image: \(Self.image)
                     command: ["sh", "-c", "trap 'exit 0' TERM; touch /tmp/ok; sleep 3600 & wait"]
-                    healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 250ms, timeout: 1s, retries: 3, start_period: 60s}
+                    healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 250ms, timeout: 10s, retries: 3, start_period: 60s}
                 """)
             let next = try await project.launch(["demo"])
             #expect(next.status == 0, "\(next.stderr)")

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import LaunchKit
 import Testing
 
@@ -87,8 +88,20 @@ enum E2E {
         return (path, directory)
     }
 
-    /// A temporary project whose compose project name is unique to this test; always torn down.
+    /// How many end-to-end projects run at once (`LAUNCH_E2E_WIDTH`, default 4). Swift Testing would otherwise start
+    /// every test together: on a 2-core CI machine that is a load of 10 and healthchecks timing out, so the engine
+    /// fails services for the host's sake, not theirs. The limit keeps the suite about what launch decides.
+    static let slots = TestSlots(width: ProcessInfo.processInfo.environment["LAUNCH_E2E_WIDTH"].flatMap { Int($0) }.map { max($0, 1) } ?? 4)
+
+    /// A temporary project whose compose project name is unique to this test; always torn down. Runs in one of
+    /// `slots` (a project made inside another one's body shares its slot).
     static func withProject<T>(
+        _ body: (TestProject) async throws -> T
+    ) async throws -> T {
+        try await slots.hold { try await withOwnProject(body) }
+    }
+
+    private static func withOwnProject<T>(
         _ body: (TestProject) async throws -> T
     ) async throws -> T {
         let project = try TestProject()
@@ -195,4 +208,44 @@ struct TestProject: Sendable {
 /// Busybox services for test stacks (no registry is reachable: everything uses the local image).
 enum Busybox {
     static let image = "local/busybox:latest"
+}
+
+/// A counting semaphore for tests; re-entrant per task tree, so a nested holder never waits on itself.
+final class TestSlots: Sendable {
+    @TaskLocal static var held = false
+    private let state: Mutex<(free: Int, waiting: [CheckedContinuation<Void, Never>])>
+
+    init(width: Int) { state = Mutex((width, [])) }
+
+    func hold<T>(_ body: () async throws -> T) async throws -> T {
+        if Self.held { return try await body() }
+        await acquire()
+        defer { release() }
+        return try await Self.$held.withValue(true) { try await body() }
+    }
+
+    private func acquire() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let resumeNow = state.withLock { state -> Bool in
+                if state.free > 0 {
+                    state.free -= 1
+                    return true
+                }
+                state.waiting.append(continuation)
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+    }
+
+    private func release() {
+        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if state.waiting.isEmpty {
+                state.free += 1
+                return nil
+            }
+            return state.waiting.removeFirst()
+        }
+        next?.resume()
+    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Synchronization
 import Testing
 @testable import LaunchKit
 
@@ -44,13 +45,6 @@ enum EngineFixture {
             group.cancelAll()
             return first
         }
-    }
-
-    /// Inodes ("socket:[123]") of this process's open sockets.
-    static func openSockets() -> Set<String> {
-        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
-        return Set(fds.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\($0)") }
-            .filter { $0.hasPrefix("socket:") })
     }
 }
 
@@ -233,19 +227,20 @@ struct EngineTests {
         #expect(try await client.containerLogs(tty, tail: -1) == ["hello", "world"])
     }
 
+    /// Cancelling the consumer closes the stream's connection. Counted on a fake engine of the test's own, whose only
+    /// client is this stream: the process's socket table is shared with every test running beside this one.
     @Test func eventStreamTerminationClosesSocket() async throws {
-        let before = EngineFixture.openSockets()
-        let stream = client.events(labels: ["engineclient-test=\(EngineFixture.uniqueName())"])
-        let task = Task { for try await _ in stream {} }
-        try await Task.sleep(for: .milliseconds(300))
-        let ours = EngineFixture.openSockets().subtracting(before)
-        #expect(ours.count == 1)
+        let engine = try FakeEventEngine.start()
+        defer { engine.stop() }
+        let client = try EngineClient(environment: ["DOCKER_HOST": "tcp://127.0.0.1:\(engine.port)"])
+        let task = Task { for try await _ in client.events(labels: ["engineclient-test=\(EngineFixture.uniqueName())"]) {} }
+        #expect(await engine.wait(within: .seconds(10)) { $0.opened == 1 })
         let cancelled = ContinuousClock.now
         task.cancel()
         _ = await task.result
-        print("event stream ended \(ContinuousClock.now - cancelled) after cancel")
-        try await Task.sleep(for: .milliseconds(50))
-        #expect(EngineFixture.openSockets().isDisjoint(with: ours))
+        #expect(await engine.wait(within: .seconds(10)) { $0.closed == 1 })
+        print("event stream closed \(ContinuousClock.now - cancelled) after cancel")
+        #expect(engine.counts.opened == 1)
     }
 
     @Test func removingMissingThingsIsFine() async throws {
@@ -288,5 +283,85 @@ struct EngineTests {
             return try await group.reduce(into: [Bool]()) { $0.append($1) }
         }
         #expect(results.count == 32 && results.allSatisfy { $0 })
+    }
+}
+
+/// An engine that answers `/_ping` and holds `/events` open (chunked, silent) until the client hangs up, counting
+/// the event streams it served and the ones their clients closed.
+final class FakeEventEngine: Sendable {
+    struct Counts: Sendable { var opened = 0, closed = 0 }
+    let port: Int
+    private let descriptor: Int32
+    private let state = Mutex(Counts())
+
+    private init(descriptor: Int32, port: Int) {
+        self.descriptor = descriptor
+        self.port = port
+    }
+
+    static func start() throws -> FakeEventEngine {
+        let (descriptor, port) = try Sockets.listen(host: "127.0.0.1")
+        let engine = FakeEventEngine(descriptor: descriptor, port: port)
+        Thread.detachNewThread {
+            while true {
+                let client = accept(descriptor, nil, nil)
+                guard client >= 0 else {
+                    if errno == EINTR { continue }
+                    return
+                }
+                Thread.detachNewThread { engine.serve(client) }
+            }
+        }
+        return engine
+    }
+
+    var counts: Counts { state.withLock { $0 } }
+
+    /// Polls until `condition` holds or `limit` passes.
+    func wait(within limit: Duration, until condition: (Counts) -> Bool) async -> Bool {
+        let end = ContinuousClock.now + limit
+        while ContinuousClock.now < end {
+            if condition(counts) { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return condition(counts)
+    }
+
+    func stop() {
+        shutdown(descriptor, Int32(SHUT_RDWR))
+        close(descriptor)
+    }
+
+    private func serve(_ client: Int32) {
+        defer { close(client) }
+        var pending: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            // One request head at a time (GETs only: no bodies).
+            while !String(decoding: pending, as: UTF8.self).contains("\r\n\r\n") {
+                let count = read(client, &buffer, buffer.count)
+                guard count > 0 else { return }
+                pending += buffer[0..<count]
+            }
+            let text = String(decoding: pending, as: UTF8.self)
+            let head = text.components(separatedBy: "\r\n\r\n")[0]
+            pending = Array(text.dropFirst(head.utf8.count + 4).utf8)
+            let target = head.split(separator: " ").dropFirst().first.map(String.init) ?? ""
+            if target.contains("/events") {
+                send(client, "HTTP/1.1 200 OK\r\nApi-Version: 1.44\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+                state.withLock { $0.opened += 1 }
+                while read(client, &buffer, buffer.count) > 0 {}
+                state.withLock { $0.closed += 1 }
+                return
+            }
+            let body = target.hasPrefix("/_ping") ? "OK" : #"{"message":"not in this fake"}"#
+            let status = target.hasPrefix("/_ping") ? "200 OK" : "404 Not Found"
+            send(client, "HTTP/1.1 \(status)\r\nApi-Version: 1.44\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+        }
+    }
+
+    private func send(_ client: Int32, _ text: String) {
+        let bytes = Array(text.utf8)
+        _ = bytes.withUnsafeBytes { write(client, $0.baseAddress, $0.count) }
     }
 }

@@ -325,7 +325,7 @@ struct LaunchEndToEndTests {
                   migrate:
                     image: \(Self.image)
                     command: ["sh", "-c", "sleep 2; echo migrated"]
-                    healthcheck: {test: ["CMD", "true"], interval: 250ms, timeout: 1s, retries: 3}
+                    healthcheck: {test: ["CMD", "true"], interval: 250ms, timeout: 10s, retries: 3}
                   api:
                     image: \(Self.image)
                     command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]

@@ -7,7 +7,7 @@ import Testing
 @Suite("per-service commands against a real engine", .tags(.docker), .serialized, .enabled(if: E2E.enabled))
 struct ServiceCommandsEndToEndTests {
     static let image = Busybox.image
-    static let probe = #"{test: ["CMD", "test", "-f", "/tmp/ok"], interval: 250ms, timeout: 1s, retries: 3, start_period: 10s}"#
+    static let probe = #"{test: ["CMD", "test", "-f", "/tmp/ok"], interval: 250ms, timeout: 10s, retries: 3, start_period: 10s}"#
 
     /// db → api (uses the secret) → worker (optional, restarts with api).
     static func stack(apiMode: String = "one") -> String {

@@ -89,7 +89,7 @@ struct StartupBudgetEndToEndTests {
                   app:
                     image: \(Self.image)
                     command: ["sh", "-c", "trap 'exit 0' TERM; sleep 1.5; touch /tmp/ok; sleep 3600 & wait"]
-                    healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 250ms, timeout: 1s, retries: 3, start_period: 30s}
+                    healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 250ms, timeout: 10s, retries: 3, start_period: 30s}
                 """
             try project.writeProfile(extra: "health: {retries: 0, timeout: 20s}", stack: stack)
             for _ in 0..<3 {

@@ -78,7 +78,7 @@ struct SwarmEndToEndTests {
           db:
             image: \(Busybox.image)
             command: ["sh", "-c", "trap 'exit 0' TERM; sleep 1; touch /tmp/ok; sleep 3600 & wait"]
-            healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 1s, timeout: 1s, retries: 3}
+            healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 1s, timeout: 10s, retries: 3}
           migrate:
             image: \(Busybox.image)
             command: ["sh", "-c", "echo migrated"]
