@@ -117,10 +117,10 @@ struct SwarmEndToEndTests {
             let completed = try await E2E.docker(["service", "ps", "--format", "{{.CurrentState}}", "\(project.name)_migrate"]).stdout
             #expect(completed.contains("Complete"))
 
-            // A second launch would deploy the held file over the running stack: refused, nothing changed.
-            let again = try await project.launch(["demo", "--engine", "swarm", "--no-cleanup"])
-            #expect(again.status == 2)
-            #expect(again.stderr.contains("already deployed"))
+            // A second launch is an update that changes nothing: the job runs again, everything is ready.
+            let again = try await project.launch(["demo", "--engine", "swarm", "--json", "--no-cleanup"])
+            #expect(again.status == 0, "\(again.stderr)")
+            #expect(Self.service(Self.json(again.stdout), "migrate")?["readiness"] as? String == "exit 0")
 
             let status = try await project.launch(["status", "demo", "--engine", "swarm", "--json"])
             let statusJSON = Self.json(status.stdout)
@@ -168,6 +168,69 @@ struct SwarmEndToEndTests {
             #expect(try await Self.names(["network", "ls", "-q", "--filter", label]) == [])
             // The volume is data: it stays.
             #expect(try await Self.names(["volume", "ls", "--format", "{{.Name}}", "--filter", label]) == ["\(project.name)_data"])
+        }
+    }
+
+    static func updateStack(version: String, healthy: Bool) -> String {
+        """
+        services:
+          db:
+            image: \(Busybox.image)
+            command: ["sh", "-c", "trap 'exit 0' TERM; touch /tmp/ok; sleep 3600 & wait"]
+            healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 1s, timeout: 10s, retries: 3}
+          api:
+            image: \(Busybox.image)
+            environment: {VERSION: "\(version)"}
+            command: ["sh", "-c", "trap 'exit 0' TERM; echo api $$VERSION; \(healthy ? "touch /tmp/ok; " : "echo cannot reach the database >&2; ")sleep 3600 & wait"]
+            healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 1s, timeout: 10s, retries: 2}
+            depends_on: {db: {condition: service_healthy}}
+        """
+    }
+
+    /// The `VERSION` the api service's spec runs, and how many of its tasks run now.
+    static func apiVersion(_ stack: String) async throws -> (version: String, running: Int) {
+        let env = try await E2E.docker(["service", "inspect", "--format", "{{json .Spec.TaskTemplate.ContainerSpec.Env}}", "\(stack)_api"]).stdout
+        let version = env.contains("VERSION=") ? String(env.split(separator: "VERSION=")[1].prefix { $0.isNumber }) : ""
+        let states = try await E2E.docker(["service", "ps", "--filter", "desired-state=running", "--format", "{{.CurrentState}}", "\(stack)_api"]).stdout
+        return (version, states.split(whereSeparator: \.isNewline).filter { $0.hasPrefix("Running") }.count)
+    }
+
+    @Test func anUpdateRollsOverAndAFailedOneEndsWithThePreviousVersionRunningAndHealthy() async throws {
+        try await Self.withStack { project in
+            try project.writeProfile(extra: "engine: swarm\nhealth: {stability: 1s}", stack: Self.updateStack(version: "1", healthy: true))
+            let first = try await project.launch(["demo", "--json", "--no-cleanup"])
+            #expect(first.status == 0, "\(first.stderr)")
+
+            // An update that changes nothing: every service is judged where it runs, no task is replaced.
+            let same = try await project.launch(["demo", "--json", "--no-cleanup"])
+            #expect(same.status == 0, "\(same.stderr)")
+            #expect(same.stderr.contains("update of a running stack"), "\(same.stderr)")
+
+            // A good update rolls api over to version 2.
+            try project.writeProfile(extra: "engine: swarm\nhealth: {stability: 1s}", stack: Self.updateStack(version: "2", healthy: true))
+            let good = try await project.launch(["demo", "--json", "--no-cleanup"])
+            #expect(good.status == 0, "\(good.stderr)")
+            #expect(Self.service(Self.json(good.stdout), "api")?["readiness"] as? String == "healthcheck")
+            #expect(try await Self.apiVersion(project.name) == ("2", 1))
+
+            // A bad one (version 3 never gets healthy): the swarm rolls it back, launch says so with the evidence
+            // and exits 1, and version 2 runs, healthy.
+            try project.writeProfile(extra: "engine: swarm\nhealth: {stability: 1s}", stack: Self.updateStack(version: "3", healthy: false))
+            let bad = try await project.launch(["demo", "--json", "--no-cleanup"])
+            #expect(bad.status == 1, "\(bad.stderr)")
+            let json = Self.json(bad.stdout)
+            #expect(json["outcome"] as? String == "failed")
+            let failure = try #require(Self.service(json, "api")?["failure"] as? [String: Any])
+            #expect((failure["reason"] as? String)?.contains("its rolling update failed") == true, "\(failure)")
+            #expect((failure["reason"] as? String)?.contains("rolled it back to the previous spec") == true, "\(failure)")
+            let rollback = try #require(json["rollback"] as? [String: Any])
+            #expect(rollback["restored_services"] as? [String] == ["\(project.name)_api"], "\(rollback)")
+            #expect((rollback["errors"] as? [String]) == [], "\(rollback)")
+            #expect(bad.stderr.contains("to the previous spec (running and healthy)"), "\(bad.stderr)")
+            #expect(try await Self.apiVersion(project.name) == ("2", 1))
+            let status = Self.json(try await project.launch(["status", "demo", "--json"]).stdout)
+            let services = try #require(status["services"] as? [[String: Any]])
+            #expect(services.first { $0["name"] as? String == "api" }?["healthy"] as? Int == 1, "\(status)")
         }
     }
 }

@@ -133,6 +133,104 @@ import Testing
         _ = rollout.handle(.begin, now: 0)
         #expect(rollout.handle(.scaleFailed("db", "update out of sequence"), now: 0) == [.changed("db", .failed), .finish])
     }
+
+    @Test func anUpdateJudgesEveryServiceAtOnceAndScalesNothing() {
+        var rollout = SwarmRollout(services: [
+            Self.service("db", healthcheck: true),
+            Self.service("app", dependencies: ["db"]),
+        ], mode: .update)
+        // Both already run: nothing is scaled, both are under way from the start.
+        #expect(rollout.handle(.begin, now: 0) == [.changed("db", .starting), .changed("app", .starting)])
+        #expect(rollout.polling == ["db", "app"])
+        let healthy = SwarmRollout.TaskObservation(id: "old", desiredState: "running", state: "running", exitCode: 0, health: "healthy")
+        #expect(rollout.handle(.observed("db", [healthy]), now: 0.3) == [.changed("db", .ready)])
+        let running = SwarmRollout.TaskObservation(id: "old2", desiredState: "running", state: "running", exitCode: 0)
+        #expect(rollout.handle(.observed("app", [running]), now: 0.3) == [])
+        #expect(rollout.handle(.observed("app", [running]), now: 2.4) == [.changed("app", .ready), .finish])
+    }
+
+    @Test func aRollingServiceIsReadyOnlyAfterTheSwarmCompletesItsUpdate() {
+        var rollout = SwarmRollout(services: [Self.service("api", healthcheck: true).rolling()], mode: .update)
+        _ = rollout.handle(.begin, now: 0)
+        // The old task is still healthy while the new one starts: that says nothing about the new spec.
+        let old = SwarmRollout.TaskObservation(id: "old", desiredState: "running", state: "running", exitCode: 0, health: "healthy")
+        let new = SwarmRollout.TaskObservation(id: "new", desiredState: "running", state: "starting", health: "starting")
+        #expect(rollout.handle(.update("api", nil), now: 0.2) == [])
+        #expect(rollout.handle(.observed("api", [old, new]), now: 0.2) == [])
+        #expect(rollout.handle(.update("api", .init(state: "updating", message: "update in progress")), now: 1) == [])
+        #expect(rollout.handle(.observed("api", [old, new]), now: 1) == [])
+        let replaced = SwarmRollout.TaskObservation(id: "old", desiredState: "shutdown", state: "running", exitCode: 0, health: "healthy")
+        let newHealthy = SwarmRollout.TaskObservation(id: "new", desiredState: "running", state: "running", exitCode: 0, health: "healthy")
+        #expect(rollout.handle(.update("api", .init(state: "completed", message: "update completed")), now: 4) == [])
+        #expect(rollout.handle(.observed("api", [replaced, newHealthy]), now: 4) == [.changed("api", .ready), .finish])
+        #expect(rollout.records["api"]?.readiness == "healthcheck")
+    }
+
+    /// A recorded update (`Fixtures/swarm-tasks/rec-update.py`): the service's update status and its tasks, as the
+    /// driver feeds them (tasks from before the deploy only while they are meant to run).
+    struct UpdatePoll: Decodable {
+        var at: Double
+        var update: Status?
+        var tasks: [Poll.Task]
+        struct Status: Decodable { var state: String; var message: String? }
+    }
+
+    static func replayUpdate(_ rollout: inout SwarmRollout, _ name: String, fixture: String) throws -> [SwarmRollout.Action] {
+        let polls = try JSONDecoder().decode([UpdatePoll].self, from: Data(Fixture.text("swarm-tasks/\(fixture).json").utf8))
+        var actions: [SwarmRollout.Action] = []
+        for poll in polls where !(rollout.records[name]?.state.isTerminal ?? true) {
+            actions += rollout.handle(.update(name, poll.update.map { .init(state: $0.state, message: $0.message) }), now: poll.at)
+            if rollout.records[name]?.state.isTerminal ?? true { break }
+            actions += rollout.handle(.observed(name, Poll(at: poll.at, tasks: poll.tasks).observations), now: poll.at)
+        }
+        return actions
+    }
+
+    @Test func aRecordedUpdateIsReadyWhenTheSwarmCompletesItNotWhenTheNewTaskIsFirstHealthy() throws {
+        var rollout = SwarmRollout(services: [Self.service("api", healthcheck: true).rolling()], mode: .update)
+        _ = rollout.handle(.begin, now: 0)
+        // At 2.07 s the new task is running and healthy, but the swarm still watches it (monitor window).
+        #expect(try Self.replayUpdate(&rollout, "api", fixture: "update-completed") == [.changed("api", .ready), .finish])
+        #expect(rollout.records["api"]?.readyAt == 4.2)
+    }
+
+    @Test func aRecordedRolledBackUpdateFailsOnTheSwarmsVerdict() throws {
+        var rollout = SwarmRollout(services: [Self.service("api", healthcheck: true).rolling()], mode: .update)
+        _ = rollout.handle(.begin, now: 0)
+        // The old task stays healthy throughout (start-first): it never makes the new spec ready.
+        #expect(try Self.replayUpdate(&rollout, "api", fixture: "update-rolled-back") == [.changed("api", .failed), .finish])
+        #expect(rollout.records["api"]?.update?.state == "rollback_started")
+        #expect(rollout.records["api"]?.failure?.contains("update rolled back due to failure or early termination of task fatmbe2hgph5") == true)
+    }
+
+    @Test func aRolledBackUpdateFailsACoreServiceWithTheSwarmsMessage() {
+        var rollout = SwarmRollout(services: [
+            Self.service("db", healthcheck: true),
+            Self.service("api", healthcheck: true, dependencies: ["db"]).rolling(),
+        ], mode: .update)
+        _ = rollout.handle(.begin, now: 0)
+        let message = "update rolled back due to failure or early termination of task 3kx2"
+        #expect(rollout.handle(.update("api", .init(state: "rollback_started", message: message)), now: 6)
+            == [.changed("api", .failed), .finish])
+        #expect(rollout.records["api"]?.failure == "its rolling update failed (\(message)): the swarm rolled it back to the previous spec")
+        #expect(rollout.aborted)
+        // A paused update (failure_action: pause in the compose file) is a failure too: launch rolls it back.
+        var paused = SwarmRollout(services: [Self.service("api", serviceClass: .optional).rolling()], mode: .update)
+        _ = paused.handle(.begin, now: 0)
+        #expect(paused.handle(.update("api", .init(state: "paused", message: "update paused")), now: 3) == [.changed("api", .failed), .finish])
+        #expect(paused.records["api"]?.failure?.hasSuffix("the swarm paused it half-way") == true)
+        #expect(!paused.aborted)
+    }
+
+    @Test func aRollingUpdateThatNeverFinishesFailsAtItsDeadline() {
+        var rollout = SwarmRollout(services: [Self.service("api", healthcheck: true).rolling()], mode: .update)
+        _ = rollout.handle(.begin, now: 0)
+        // One replica: the readiness deadline (60 s) plus 30 s for the monitor window.
+        #expect(rollout.handle(.update("api", .init(state: "updating")), now: 89) == [])
+        #expect(rollout.handle(.observed("api", []), now: 89) == [])
+        #expect(rollout.handle(.observed("api", []), now: 91) == [.changed("api", .failed), .finish])
+        #expect(rollout.records["api"]?.failure == "its rolling update did not finish within 1m30s (update updating)")
+    }
 }
 
 @Suite struct SwarmStackFileTests {
@@ -163,6 +261,38 @@ import Testing
         #expect((job["restart_policy"] as? [String: Any])?["condition"] as? String == "none")
         #expect(job["resources"] != nil)  // what the file says is kept
         #expect((tree["networks"] as? [String: [String: Any]])?["default"]?["name"] == nil)
+    }
+
+    @Test func anUpdateFileRollsOverStartFirstAndRollsBackUnlessTheFileSaysOtherwise() throws {
+        let resolved = """
+            name: demo
+            services:
+              api:
+                image: local/busybox:latest
+                deploy: {replicas: 2}
+              web:
+                image: local/busybox:latest
+                deploy: {update_config: {order: stop-first, failure_action: pause, parallelism: 2}}
+              migrate:
+                image: local/busybox:latest
+            """
+        let tree = try SwarmStackFile.updatingTree(resolvedYAML: resolved, jobs: ["migrate"], monitors: ["api": .seconds(3), "web": .milliseconds(200)])
+        let services = try #require(tree["services"] as? [String: [String: Any]])
+        let api = try #require(services["api"]?["deploy"] as? [String: Any])
+        #expect(api["replicas"] as? Int == 2)  // nothing held back: the stack runs
+        #expect(api["update_config"] as? [String: String] == ["order": "start-first", "failure_action": "rollback", "monitor": "3000ms"])
+        #expect(api["rollback_config"] as? [String: String] == ["order": "start-first"])
+        let web = try #require(services["web"]?["deploy"] as? [String: Any])
+        let update = try #require(web["update_config"] as? [String: Any])
+        #expect(update["order"] as? String == "stop-first" && update["failure_action"] as? String == "pause" && update["parallelism"] as? Int == 2)
+        #expect(update["monitor"] as? String == "1000ms")  // at least a second
+        let job = try #require(services["migrate"]?["deploy"] as? [String: Any])
+        #expect(job["mode"] as? String == "replicated-job" && job["replicas"] == nil && job["update_config"] == nil)
+    }
+
+    @Test func specsCompareByContentNotKeyOrder() {
+        #expect(SwarmService.sameSpec(Data(#"{"a":1,"b":{"c":[1,2]}}"#.utf8), Data(#"{"b":{"c":[1,2]},"a":1}"#.utf8)))
+        #expect(!SwarmService.sameSpec(Data(#"{"a":1}"#.utf8), Data(#"{"a":2}"#.utf8)))
     }
 
     @Test func scalingChangesOnlyTheMode() throws {
@@ -223,5 +353,13 @@ import Testing
         let check = checks.first { $0.id == "swarm.gpu" }
         #expect(check?.status == .fail)
         #expect(check?.evidence.contains("1 schedulable node advertise NVIDIA-GPU") == true)
+    }
+}
+
+extension SwarmRollout.Service {
+    func rolling() -> Self {
+        var service = self
+        service.isRolling = true
+        return service
     }
 }

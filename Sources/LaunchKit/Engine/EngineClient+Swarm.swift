@@ -9,6 +9,22 @@ public struct SwarmService: Sendable, Hashable {
     public var labels: [String: String]
     public var mode: Mode
     public var spec: Data
+    /// The swarm's account of the last rolling update: `updating`, `paused`, `completed`, `rollback_started`,
+    /// `rollback_paused`, `rollback_completed` (nil: the spec was never updated, or the update changed no task).
+    public var update: UpdateStatus?
+
+    public struct UpdateStatus: Sendable, Hashable {
+        public var state: String
+        public var message: String?
+        /// The engine's timestamp of the update's start: tells this update from an earlier one's leftover status.
+        public var startedAt: String?
+
+        public init(state: String, message: String? = nil, startedAt: String? = nil) {
+            self.state = state
+            self.message = message
+            self.startedAt = startedAt
+        }
+    }
 
     public enum Mode: Sendable, Hashable {
         case replicated(Int)
@@ -34,8 +50,30 @@ public struct SwarmService: Sendable, Hashable {
             } else {
                 .other
             }
+        let update = (object["UpdateStatus"] as? [String: Any]).flatMap { status in
+            (status["State"] as? String).map { UpdateStatus(state: $0, message: status["Message"] as? String, startedAt: status["StartedAt"] as? String) }
+        }
         return SwarmService(id: id, name: spec["Name"] as? String ?? id, version: version.uint64Value,
-            labels: spec["Labels"] as? [String: String] ?? [:], mode: mode, spec: data)
+            labels: spec["Labels"] as? [String: String] ?? [:], mode: mode, spec: data, update: update)
+    }
+
+    /// Whether two specs say the same thing (key order aside).
+    public static func sameSpec(_ a: Data, _ b: Data) -> Bool {
+        canonical(a) == canonical(b)
+    }
+
+    /// Whether two specs run the same tasks: the swarm replaces tasks (a rolling update) only when the task
+    /// template or the published ports change; a new update policy or replica count replaces none.
+    public static func sameTasks(_ a: Data, _ b: Data) -> Bool {
+        canonical(a, keys: ["TaskTemplate", "EndpointSpec"]) == canonical(b, keys: ["TaskTemplate", "EndpointSpec"])
+    }
+
+    static func canonical(_ data: Data, keys: [String]? = nil) -> Data? {
+        guard var object = try? JSONSerialization.jsonObject(with: data) else { return nil }
+        if let keys, let dictionary = object as? [String: Any] {
+            object = dictionary.filter { keys.contains($0.key) }
+        }
+        return try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
     }
 
     /// The spec with its replica count (or, for a job, its completions and concurrency) set to `count`;
@@ -136,6 +174,12 @@ extension EngineClient {
     /// Optimistic concurrency: `version` is the index the spec was read at; a stale one is refused by the engine.
     public func updateService(_ id: String, version: UInt64, spec: Data) async throws {
         try await perform("POST", "/services/\(Self.escape(id))/update", [("version", String(version))], body: Array(spec))
+    }
+
+    /// Back to the spec before the last update (`docker service rollback`): the swarm rolls the tasks back with
+    /// the service's rollback config.
+    public func rollBackService(_ id: String, version: UInt64, spec: Data) async throws {
+        try await perform("POST", "/services/\(Self.escape(id))/update", [("version", String(version)), ("rollback", "previous")], body: Array(spec))
     }
 
     public func removeService(_ id: String) async throws {

@@ -1,6 +1,16 @@
 /// Builds the `Diagnosis` of a failed service from what the engine still knows: exit code, health log,
 /// the last log lines. Every string passes through the redactor.
 struct Diagnostics: Sendable {
+    /// The last three probes of a container's healthcheck, each `exit N: output` (redacted, then cut).
+    static func probeLines(_ health: ContainerDetails.Health?, redact: Redactor) -> [String] {
+        (health?.log ?? []).suffix(3).map { entry in
+            // Redact the whole output first: cutting first could leave a secret's prefix that no longer matches.
+            let output = redact(entry.output).trimmingCharacters(in: .whitespacesAndNewlines)
+                .split(whereSeparator: \.isNewline).prefix(3).joined(separator: " | ")
+            return "exit \(entry.exitCode): \(output.isEmpty ? "(no output)" : String(output.prefix(300)))"
+        }
+    }
+
     let client: EngineClient
     let redact: Redactor
     let environment: String
@@ -34,12 +44,7 @@ struct Diagnostics: Sendable {
             logs = ((try? await client.containerLogs(id, tail: logLines)) ?? []).map(redact.callAsFunction)
         }
         let health = details?.state.health
-        let probes = (health?.log ?? []).suffix(3).map { entry in
-            // Redact the whole output first: cutting first could leave a secret's prefix that no longer matches.
-            let output = redact(entry.output).trimmingCharacters(in: .whitespacesAndNewlines)
-                .split(whereSeparator: \.isNewline).prefix(3).joined(separator: " | ")
-            return "exit \(entry.exitCode): \(output.isEmpty ? "(no output)" : String(output.prefix(300)))"
-        }
+        let probes = Diagnostics.probeLines(health, redact: redact)
         let reached: String =
             switch details?.state {
             case let state? where state.oomKilled: "oom-killed"

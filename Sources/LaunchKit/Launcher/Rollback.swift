@@ -48,6 +48,8 @@ public struct RollbackReport: Sendable, Encodable {
     public var removedServices: [String] = []
     public var removedConfigs: [String] = []
     public var removedSecrets: [String] = []
+    /// Swarm services a failed update put back on their previous spec, seen running (and healthy) again.
+    public var restoredServices: [String] = []
 
     mutating func merge(_ other: RollbackReport) {
         removedContainers += other.removedContainers
@@ -64,7 +66,7 @@ public struct RollbackReport: Sendable, Encodable {
         case removedContainers = "removed_containers", stoppedContainers = "stopped_containers",
             removedNetworks = "removed_networks", removedVolumes = "removed_volumes", keptVolumes = "kept_volumes",
             keptNewVolumes = "kept_new_volumes", errors, seconds, removedServices = "removed_services",
-            removedConfigs = "removed_configs", removedSecrets = "removed_secrets"
+            removedConfigs = "removed_configs", removedSecrets = "removed_secrets", restoredServices = "restored_services"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -77,10 +79,11 @@ public struct RollbackReport: Sendable, Encodable {
         try container.encode(keptNewVolumes, forKey: .keptNewVolumes)
         try container.encode(errors, forKey: .errors)
         try container.encode(seconds, forKey: .seconds)
-        if !removedServices.isEmpty || !removedConfigs.isEmpty || !removedSecrets.isEmpty {
+        if !removedServices.isEmpty || !removedConfigs.isEmpty || !removedSecrets.isEmpty || !restoredServices.isEmpty {
             try container.encode(removedServices, forKey: .removedServices)
             try container.encode(removedConfigs, forKey: .removedConfigs)
             try container.encode(removedSecrets, forKey: .removedSecrets)
+            try container.encode(restoredServices, forKey: .restoredServices)
         }
     }
 }

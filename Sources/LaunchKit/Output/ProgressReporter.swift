@@ -106,6 +106,9 @@ public final class ProgressReporter: @unchecked Sendable {
     public func rolledBack(_ report: RollbackReport) {
         lock.withLock {
             var parts: [String] = []
+            if !report.restoredServices.isEmpty {
+                parts.append("rolled back \(report.restoredServices.joined(separator: ", ")) to the previous spec (running and healthy)")
+            }
             if !report.removedServices.isEmpty { parts.append("removed \(report.removedServices.count) services") }
             if !report.removedConfigs.isEmpty { parts.append("\(report.removedConfigs.count) configs") }
             if !report.removedSecrets.isEmpty { parts.append("\(report.removedSecrets.count) secrets") }

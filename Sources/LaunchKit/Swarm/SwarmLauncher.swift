@@ -51,6 +51,12 @@ public struct SwarmLauncher: Sendable {
         }
         let redact = EnvProvisioner(layout: layout, profile: profile).redactor(environment: context.environment)
         let jobs = Planner.jobs(in: plan.stack)
+        // What runs now: a stack already deployed is updated (rolling, rolled back on failure), a new one is
+        // deployed held at 0 and scaled up in dependency order.
+        let before = try await SwarmStack.read(client: client, stack: stack)
+        let previous = before.services.isEmpty ? [] : try await client.listServices(stack: stack)
+        let mode: SwarmRollout.Mode = previous.isEmpty ? .deploy : .update
+        let tasksBefore = previous.isEmpty ? Set<String>() : Set(try await client.listTasks(services: previous.map(\.id)).map(\.id))
         let stackFile = try await timeline.measure("convert", report: report) {
             let output = try await context.runner.run(plan.composeCommand.configYAML())
             guard output.succeeded else {
@@ -58,44 +64,51 @@ public struct SwarmLauncher: Sendable {
                     evidence: output.stderr.split(whereSeparator: \.isNewline).suffix(10).map { redact(String($0)) },
                     hint: "`\(plan.composeCommand.configYAML().description)` reproduces it")
             }
-            let held = try SwarmStackFile.held(resolvedYAML: output.stdout, jobs: jobs)
+            let file: String
+            let detail: String
+            switch mode {
+            case .deploy:
+                file = try SwarmStackFile.held(resolvedYAML: output.stdout, jobs: jobs)
+                detail = "held at 0: \(plan.stack.services.count - jobs.count) services, \(jobs.count) jobs"
+            case .update:
+                file = try SwarmStackFile.updating(resolvedYAML: output.stdout, jobs: jobs, monitors: Self.monitors(plan.stack, policy: profile.health))
+                detail = "update of a running stack: rolling (start-first), rolled back on failure"
+            }
             // It holds the interpolated secrets: private, like the env file.
             let path = layout.stateDirectory + "/swarm/\(stack).yml"
             try FileManager.default.createDirectory(atPath: layout.stateDirectory + "/swarm", withIntermediateDirectories: true,
                 attributes: [.posixPermissions: 0o700])
-            try AtomicFile.write(held, to: path)
-            return (path, "held at 0: \(plan.stack.services.count - jobs.count) services, \(jobs.count) jobs")
+            try AtomicFile.write(file, to: path)
+            return (path, detail)
         }
         try Task.checkCancellation()
 
-        let before = try await SwarmStack.read(client: client, stack: stack)
-        // Deploying the held file again would scale a running stack to 0: until updates are rolling updates with
-        // rollback, launch deploys a stack only where none runs.
-        guard before.services.isEmpty else {
-            throw PhaseFailure(phase: "deploy", summary: "the stack \(stack) is already deployed on this swarm; nothing was changed",
-                evidence: before.services.values.sorted().map { "service \($0)" },
-                hint: "`launch down \(profile.name) --engine swarm` first (volumes stay); rolling updates on swarm are not implemented yet")
-        }
         try await timeline.measure("deploy", report: report) {
             let output = try await context.runner.run(context.docker.stackDeploy(stack: stack, files: [stackFile]))
             guard output.succeeded else {
-                let undone = await SwarmStack.undo(client: client, stack: stack, before: before)
+                // The CLI may have updated some services before it gave up: they go back too.
+                let undone = await restore(stack: stack, before: before, previous: previous)
                 report.rolledBack(undone)
                 throw SwarmDeployFailure(evidence: output.stderr.split(whereSeparator: \.isNewline).suffix(15).map { redact(String($0)) })
             }
             return ((), "docker stack deploy \(stack)")
         }
+        let deployed = mode == .update ? try await client.listServices(stack: stack) : []
+        let rolling = Set(previous.compactMap { old -> String? in
+            guard let new = deployed.first(where: { $0.id == old.id }), !SwarmService.sameTasks(old.spec, new.spec) else { return nil }
+            return plan.stack.services.first { Self.serviceName(stack, $0.name) == old.name && !jobs.contains($0.name) }?.name
+        })
 
         let services = plan.stack.services.map { service in
             SwarmRollout.Service(
                 name: service.name, serviceClass: profile.services.serviceClass(of: service.name),
                 replicas: max(1, service.replicas), isJob: jobs.contains(service.name), hasHealthcheck: service.healthcheck != nil,
                 readiness: ReadinessRule(service: service, policy: profile.health, isJob: jobs.contains(service.name)),
-                dependencies: service.dependsOn.map(\.service))
+                dependencies: service.dependsOn.map(\.service), isRolling: rolling.contains(service.name))
         }
         let startBegan = timeline.clock.now
         report.phaseBegan("start")
-        var rollout = SwarmRollout(services: services)
+        var rollout = SwarmRollout(services: services, mode: mode)
         let seconds = { startBegan.duration(to: timeline.clock.now).seconds }
         var scaledAt: [String: Double] = [:]
         var pending = rollout.handle(.begin, now: seconds())
@@ -129,7 +142,16 @@ public struct SwarmLauncher: Sendable {
             }
             try? await Task.sleep(for: pollInterval)
             for name in rollout.polling {
+                if rolling.contains(name), let current = try? await client.inspectService(Self.serviceName(stack, name)) {
+                    // The status an earlier update left behind says nothing about this one.
+                    let earlier = previous.first { $0.id == current.id }?.update
+                    let status = current.update.flatMap { $0.startedAt != nil && $0.startedAt == earlier?.startedAt ? nil : $0 }
+                    pending += rollout.handle(.update(name, status), now: seconds())
+                    if rollout.records[name]?.state != .starting { continue }
+                }
+                // An update judges what this run started and what is meant to run now, not the task history.
                 let observed = await observe(Self.serviceName(stack, name), health: services.first { $0.name == name }?.hasHealthcheck ?? false)
+                    .filter { !tasksBefore.contains($0.id) || $0.desiredState == "running" }
                 pending += rollout.handle(.observed(name, observed), now: seconds())
             }
         }
@@ -140,14 +162,14 @@ public struct SwarmLauncher: Sendable {
             let record = rollout.records[service.name] ?? .init()
             var diagnosis: Diagnosis?
             if record.state == .failed {
-                diagnosis = await diagnose(service, record, stack: stack, redact: redact, environment: profile.name)
+                diagnosis = await diagnose(service, record, stack: stack, redact: redact, environment: profile.name, tasksBefore: tasksBefore)
             }
             var blockedBy: String?
             if case .blocked(let by) = record.state { blockedBy = by }
             results.append(.init(
                 name: service.name, serviceClass: service.serviceClass, state: record.state, blockedBy: blockedBy, createdAt: 0,
-                startedAt: scaledAt[service.name], readyAt: record.readyAt,
-                secondsToReady: record.readyAt.flatMap { ready in scaledAt[service.name].map { ready - $0 } },
+                startedAt: scaledAt[service.name] ?? record.scaledAt, readyAt: record.readyAt,
+                secondsToReady: record.readyAt.flatMap { ready in (scaledAt[service.name] ?? record.scaledAt).map { ready - $0 } },
                 readiness: record.readiness, engineStartSeconds: nil, retries: 0, failure: diagnosis))
         }
         let coreNotReady = results.filter { $0.serviceClass == .core && $0.state != .ready }
@@ -163,7 +185,9 @@ public struct SwarmLauncher: Sendable {
             if options.keepOnFailure && outcome == .failed {
                 report.keptForDebugging(project: stack)
             } else {
-                let undone = await SwarmStack.undo(client: client, stack: stack, before: before)
+                let undone = mode == .deploy
+                    ? await SwarmStack.undo(client: client, stack: stack, before: before)
+                    : await restore(stack: stack, before: before, previous: previous)
                 phases.append(.init(name: "rollback", seconds: undone.seconds, status: undone.errors.isEmpty ? "ok" : "failed", detail: nil))
                 report.rolledBack(undone)
                 rollback = undone
@@ -212,18 +236,94 @@ public struct SwarmLauncher: Sendable {
         return observed
     }
 
-    func diagnose(_ service: SwarmRollout.Service, _ record: SwarmRollout.Record, stack: String, redact: Redactor, environment: String) async -> Diagnosis {
+    /// How long the swarm watches an updated task before it counts the update of that task good: a healthcheck's
+    /// interval × retries (long enough to fail it), else the profile's stability window.
+    static func monitors(_ stack: ComposeStack, policy: Profile.HealthPolicy) -> [String: Duration] {
+        Dictionary(uniqueKeysWithValues: stack.services.map { service in
+            (service.name, service.healthcheck.map { $0.interval.multiplied(by: max($0.retries, 1), limit: DurationText.maximum) } ?? policy.stability)
+        })
+    }
+
+    /// Undoes a failed update of a running stack: services, networks, configs and secrets the run added are
+    /// removed; every service the run changed goes back to its previous spec (the swarm has already done so
+    /// for those whose own update failed); then the previous version must be running again, every replica,
+    /// healthy where it has a healthcheck (a swarm task reports `running` only once its container is healthy).
+    func restore(stack: String, before: SwarmStack, previous: [SwarmService]) async -> RollbackReport {
+        let clock = ContinuousClock()
+        let began = clock.now
+        var report = await SwarmStack.undo(client: client, stack: stack, before: before)
+        var restoring: [SwarmService] = []
+        for old in previous {
+            guard let current = try? await client.inspectService(old.id) else {
+                report.errors.append("service \(old.name): no longer on the swarm")
+                continue
+            }
+            if let state = current.update?.state, state.hasPrefix("rollback") {
+                restoring.append(old)  // the swarm is rolling it back already
+            } else if !SwarmService.sameTasks(current.spec, old.spec) {
+                do {
+                    try await client.rollBackService(current.id, version: current.version, spec: current.spec)
+                    restoring.append(old)
+                } catch { report.errors.append("service \(old.name): the swarm refused the rollback: \(error)") }
+            }
+        }
+        // The previous version, running again: every replica of the previous spec, on its new (rolled back) tasks.
+        let deadline = clock.now + .seconds(180)
+        var waiting = restoring
+        while !waiting.isEmpty && clock.now < deadline {
+            var still: [SwarmService] = []
+            for old in waiting {
+                let current = try? await client.inspectService(old.id)
+                let tasks = (try? await client.listTasks(services: [old.id])) ?? []
+                let running = tasks.filter { $0.desiredState == "running" && $0.status.state == "running" }.count
+                let wanted = if case .replicated(let count) = old.mode { count } else { 1 }
+                let settled = current.map { SwarmService.sameTasks($0.spec, old.spec) && $0.update?.state != "rollback_started" } ?? false
+                if settled && running >= wanted { report.restoredServices.append(old.name) } else { still.append(old) }
+            }
+            waiting = still
+            if !waiting.isEmpty { try? await Task.sleep(for: pollInterval) }
+        }
+        report.errors += waiting.map { "service \($0.name): the previous spec is back but not all its replicas run healthy yet" }
+        report.restoredServices.sort()
+        report.seconds = began.duration(to: clock.now).seconds
+        return report
+    }
+
+    func diagnose(_ service: SwarmRollout.Service, _ record: SwarmRollout.Record, stack: String, redact: Redactor, environment: String,
+        tasksBefore: Set<String> = []) async -> Diagnosis
+    {
         let name = Self.serviceName(stack, service.name)
+        var record = record
+        var health: String?
+        if record.taskErrors.isEmpty, let tasks = try? await client.listTasks(services: [name]) {
+            // A rolling update the swarm undid: the new tasks' errors, and the probes of the one whose healthcheck
+            // failed, are the evidence (a task that failed its healthcheck ends `complete`, without an error).
+            let new = tasks.filter { !tasksBefore.contains($0.id) && $0.desiredState != "running" }
+            record.taskErrors = new.compactMap { task in
+                task.status.err.map { "task \(task.id.prefix(12)): \($0)" + (task.status.containerStatus?.exitCode.map { " (exit \($0))" } ?? "") }
+            }
+            for task in new {
+                guard let id = task.status.containerStatus?.containerID, let state = try? await client.inspectContainer(id).state,
+                    state.health?.status == "unhealthy"
+                else { continue }
+                health = "unhealthy"
+                record.taskErrors += ["task \(task.id.prefix(12)) of the new spec was unhealthy:"]
+                    + Diagnostics.probeLines(state.health, redact: redact).map { "  " + $0 }
+                break
+            }
+        }
         var logs: [String] = []
         if let output = try? await context.runner.run(context.docker.serviceLogs(service: name)), output.succeeded {
             logs = (output.stdout + output.stderr).split(whereSeparator: \.isNewline).suffix(20).map { redact(String($0)) }
         }
         let reason = redact(record.failure ?? "failed")
         return Diagnosis(
-            service: service.name, serviceClass: service.serviceClass, reached: record.readyAt == nil ? "starting" : "ready",
-            reason: reason, failureKey: "swarm: \(reason)", exitCode: nil, health: nil, probes: record.taskErrors.map(redact.callAsFunction),
+            service: service.name, serviceClass: service.serviceClass,
+            reached: record.update.map { "rolling update \($0.state.replacingOccurrences(of: "_", with: " "))" } ?? (record.readyAt == nil ? "starting" : "ready"),
+            reason: reason, failureKey: "swarm: \(reason)", exitCode: nil, health: health, probes: record.taskErrors.map(redact.callAsFunction),
             logTail: logs, classification: "configuration",
-            nextStep: "`docker service ps --no-trunc \(name)` shows every task; `docker service logs \(name)` their output")
+            nextStep: (record.update == nil ? "" : "the previous spec runs again; fix the new one and launch again. ")
+                + "`docker service ps --no-trunc \(name)` shows every task; `docker service logs \(name)` their output")
     }
 }
 

@@ -14,10 +14,14 @@ public struct SwarmRollout: Sendable {
         public var readiness: ReadinessRule
         /// Services that must be ready (a job: completed) before this one is scaled up.
         public var dependencies: [String]
+        /// An update (`.update` mode) changed this running service's spec: the swarm rolls its tasks over, and
+        /// it is ready only once the swarm says the update completed and its new tasks are ready.
+        public var isRolling: Bool
 
         public init(name: String, serviceClass: ServiceClass, replicas: Int, isJob: Bool, hasHealthcheck: Bool,
-            readiness: ReadinessRule, dependencies: [String])
+            readiness: ReadinessRule, dependencies: [String], isRolling: Bool = false)
         {
+            self.isRolling = isRolling
             self.name = name
             self.serviceClass = serviceClass
             self.replicas = replicas
@@ -57,6 +61,15 @@ public struct SwarmRollout: Sendable {
         case scaleFailed(String, String)
         /// A poll of one service's tasks.
         case observed(String, [TaskObservation])
+        /// A poll of a rolling service's update status (nil: the swarm has not started the update yet).
+        case update(String, SwarmService.UpdateStatus?)
+    }
+
+    /// `.deploy`: a new stack, held at 0 and scaled up in dependency order. `.update`: a stack that runs, deployed
+    /// at its real replica counts; the swarm rolls changed services over (start-first, rolling back on failure)
+    /// and every service is judged at once — what it depends on is already running.
+    public enum Mode: Sendable, Hashable {
+        case deploy, update
     }
 
     public enum Action: Sendable, Hashable {
@@ -79,17 +92,21 @@ public struct SwarmRollout: Sendable {
         public var failure: String?
         public var taskErrors: [String] = []
         public var readiness: String?
+        /// `.update` mode: the last update status the swarm reported for a rolling service.
+        public var update: SwarmService.UpdateStatus?
     }
 
     public let services: [Service]
+    public let mode: Mode
     /// How long a scaled-up service may wait for the swarm to give a task a container (pending, assigned, preparing).
     public var schedulingDeadline: Duration = .seconds(60)
     public private(set) var records: [String: Record]
     /// A core service failed: nothing else is scaled, the run is failed.
     public private(set) var aborted = false
 
-    public init(services: [Service]) {
+    public init(services: [Service], mode: Mode = .deploy) {
         self.services = services
+        self.mode = mode
         self.records = Dictionary(uniqueKeysWithValues: services.map { ($0.name, Record()) })
     }
 
@@ -106,7 +123,20 @@ public struct SwarmRollout: Sendable {
         var actions: [Action] = []
         switch input {
         case .begin:
-            break
+            // An update deploys everything at once: every service is under way from the start.
+            if mode == .update {
+                for service in services where records[service.name]?.state == .pending {
+                    records[service.name]?.scaledAt = now
+                    set(service.name, .starting, &actions)
+                }
+            }
+        case .update(let name, let status):
+            guard service(name)?.isRolling == true, records[name]?.state == .starting else { break }
+            records[name]?.update = status
+            if let status, Self.updateFailed.contains(status.state) {
+                let by = status.state == "paused" ? "the swarm paused it half-way" : "the swarm rolled it back to the previous spec"
+                fail(name, "its rolling update failed" + (status.message.map { " (\($0))" } ?? "") + ": \(by)", &actions)
+            }
         case .scaled(let name):
             if records[name]?.scaledAt == nil { records[name]?.scaledAt = now }
         case .scaleFailed(let name, let message):
@@ -115,7 +145,7 @@ public struct SwarmRollout: Sendable {
             guard let service = service(name), let record = records[name], record.state == .starting else { break }
             judge(service, record, tasks, now: now, &actions)
         }
-        if !aborted { scaleReady(now: now, &actions) }
+        if !aborted && mode == .deploy { scaleReady(now: now, &actions) }
         if aborted {
             // Whatever was never started will not be: it is blocked by the failure.
             for service in services where records[service.name]?.state == .pending {
@@ -131,6 +161,16 @@ public struct SwarmRollout: Sendable {
     /// retrying what crashed is the swarm's restart policy, which a launch does not wait out.
     mutating func judge(_ service: Service, _ record: Record, _ tasks: [TaskObservation], now: Double, _ actions: inout [Action]) {
         var record = record
+        if service.isRolling && record.update?.state != "completed" {
+            // The swarm is still rolling it over (old tasks serve meanwhile): its tasks say nothing yet. Each
+            // replica may take a whole readiness deadline plus the monitor window.
+            let limit = (service.readiness.deadline.seconds + 30) * Double(max(service.replicas, 1))
+            if let began = record.scaledAt, now - began > limit {
+                fail(service.name, "its rolling update did not finish within \(DurationText.format(.seconds(limit)))" +
+                    (record.update.map { " (update \($0.state))" } ?? ""), &actions)
+            }
+            return
+        }
         if record.containerStartedAt == nil, tasks.contains(where: { Self.hadContainer.contains($0.state) }) {
             record.containerStartedAt = now
             records[service.name]?.containerStartedAt = now
@@ -181,6 +221,9 @@ public struct SwarmRollout: Sendable {
             fail(service.name, "no task got a container within \(DurationText.format(schedulingDeadline)) (tasks: \(states.isEmpty ? "none" : states))", &actions)
         }
     }
+
+    /// Update states after which the new spec is not what runs.
+    static let updateFailed: Set<String> = ["paused", "rollback_started", "rollback_paused", "rollback_completed"]
 
     /// Task states at which the task has (or had) a container.
     static let hadContainer: Set<String> = ["starting", "running", "complete", "failed", "shutdown"]

@@ -18,7 +18,39 @@ public enum SwarmStackFile {
         try Yams.dump(object: heldTree(resolvedYAML: resolvedYAML, jobs: jobs), sortKeys: true)
     }
 
-    static func heldTree(resolvedYAML: String, jobs: Set<String>) throws -> [String: Any] {
+    /// The file for a stack that already runs: replicas as the compose file says (nothing held back), and a
+    /// rolling update with automatic rollback wherever the compose file does not say otherwise — the new task
+    /// starts before the old one stops (`order: start-first`), a task that fails within `monitors[service]` of
+    /// its update makes the swarm roll the service back (`failure_action: rollback`), and the rollback also
+    /// starts first. Jobs have no rolling update: a deploy runs them again.
+    public static func updating(resolvedYAML: String, jobs: Set<String>, monitors: [String: Duration]) throws -> String {
+        try Yams.dump(object: updatingTree(resolvedYAML: resolvedYAML, jobs: jobs, monitors: monitors), sortKeys: true)
+    }
+
+    static func updatingTree(resolvedYAML: String, jobs: Set<String>, monitors: [String: Duration]) throws -> [String: Any] {
+        var root = try heldTree(resolvedYAML: resolvedYAML, jobs: jobs, hold: false)
+        guard var services = root["services"] as? [String: Any] else { return root }
+        for (name, value) in services where !jobs.contains(name) {
+            guard var service = value as? [String: Any] else { continue }
+            var deploy = service["deploy"] as? [String: Any] ?? [:]
+            var update = deploy["update_config"] as? [String: Any] ?? [:]
+            update["order"] = update["order"] ?? "start-first"
+            update["failure_action"] = update["failure_action"] ?? "rollback"
+            if update["monitor"] == nil, let monitor = monitors[name] {
+                update["monitor"] = "\(max(Int(monitor.seconds * 1000), 1000))ms"
+            }
+            deploy["update_config"] = update
+            var rollback = deploy["rollback_config"] as? [String: Any] ?? [:]
+            rollback["order"] = rollback["order"] ?? "start-first"
+            deploy["rollback_config"] = rollback
+            service["deploy"] = deploy
+            services[name] = service
+        }
+        root["services"] = services
+        return root
+    }
+
+    static func heldTree(resolvedYAML: String, jobs: Set<String>, hold: Bool = true) throws -> [String: Any] {
         guard var root = try Yams.load(yaml: resolvedYAML) as? [String: Any],
             var services = root["services"] as? [String: Any]
         else { throw Problem(summary: "the resolved compose model has no services") }
@@ -38,7 +70,7 @@ public enum SwarmStackFile {
                 restart["condition"] = restart["condition"] ?? "none"
                 deploy["restart_policy"] = restart
             }
-            deploy["replicas"] = 0
+            if hold { deploy["replicas"] = 0 }
             service["deploy"] = deploy
             services[name] = service
         }
