@@ -4,9 +4,10 @@ import LaunchKit
 struct Logs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show the logs of an environment's services (secret values redacted).",
-        discussion: "With --follow, a service that restarts (or is recreated) keeps streaming until Ctrl-C.\n\nExamples:\n  launch logs dev\n  launch logs dev litellm vllm -f --tail 100\n  launch logs dev --since 10m")
+        discussion: "With --follow, a service that restarts (or is recreated) keeps streaming until Ctrl-C.\n\nExamples:\n  launch logs dev\n  launch logs dev litellm vllm -f --tail 100\n  launch logs dev --since 10m\n  launch logs prod api --engine swarm")
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var engineOption: EngineOption
     @Argument(help: "Environment name or alias.", completion: .environments) var environment: String
     @Argument(help: "Services (default: all).", completion: .services) var services: [String] = []
     @Flag(name: [.short, .long], help: "Keep following new lines.") var follow = false
@@ -18,8 +19,12 @@ struct Logs: AsyncParsableCommand {
             let catalog = try context.catalog(projectDirectory: global.projectDirectory)
             let profile = try catalog.profile(named: environment)
             let client = EngineClient(context: context)
-            try await LogStreamer(context: context, client: client, layout: catalog.layout, profile: profile)
-                .stream(services: services, follow: follow, tail: tail, since: since)
+            let streamer = LogStreamer(context: context, client: client, layout: catalog.layout, profile: profile)
+            if engineOption.resolve(profile) == .swarm {
+                try await streamer.streamSwarm(services: services, follow: follow, tail: tail, since: since)
+            } else {
+                try await streamer.stream(services: services, follow: follow, tail: tail, since: since)
+            }
             return .success
         }
     }

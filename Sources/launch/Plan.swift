@@ -11,16 +11,19 @@ struct Plan: AsyncParsableCommand {
             Examples:
               launch plan dev
               launch plan production --json
+              launch plan production --engine swarm
             """)
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var composeProfiles: ComposeProfileOptions
+    @OptionGroup var engineOption: EngineOption
     @Argument(help: "Environment name or alias (see `launch list`).", completion: .environments) var environment: String
     @Flag(help: "Write the plan as JSON to stdout.") var json = false
 
     func run() async throws {
         try await execute(global) { context in
-            try await printPlan(context, environment: environment, projectDirectory: global.projectDirectory, json: json, composeProfiles: composeProfiles)
+            try await printPlan(context, environment: environment, projectDirectory: global.projectDirectory, json: json, composeProfiles: composeProfiles,
+                engine: engineOption)
         }
     }
 }
@@ -28,14 +31,18 @@ struct Plan: AsyncParsableCommand {
 /// Shared by `launch plan` and `launch <env> --dry-run`.
 func printPlan(
     _ context: LaunchContext, environment: String, projectDirectory: String?, json: Bool,
-    composeProfiles: ComposeProfileOptions = ComposeProfileOptions()
+    composeProfiles: ComposeProfileOptions = ComposeProfileOptions(), engine: EngineOption? = nil
 ) async throws
     -> ExitStatus
 {
     let catalog = try context.catalog(projectDirectory: projectDirectory)
     let profile = composeProfiles.applied(to: try catalog.profile(named: environment))
     var plan = try await Planner(context: context, layout: catalog.layout).plan(profile)
-    await plan.compareWithRunning(context: context)
+    if (engine?.resolve(profile) ?? profile.engine) == .swarm {
+        try await plan.planForSwarm(context: context, layout: catalog.layout)
+    } else {
+        await plan.compareWithRunning(context: context)
+    }
     if json {
         context.console.data(try JSONOutput.encode(plan))
     } else {

@@ -198,8 +198,13 @@ struct SwarmEndToEndTests {
     @Test func anUpdateRollsOverAndAFailedOneEndsWithThePreviousVersionRunningAndHealthy() async throws {
         try await Self.withStack { project in
             try project.writeProfile(extra: "engine: swarm\nhealth: {stability: 1s}", stack: Self.updateStack(version: "1", healthy: true))
+            // The plan says what a launch would do on the swarm: deploy first, update once it runs.
+            let planned = Self.json(try await project.launch(["plan", "demo", "--json"]).stdout)["swarm"] as? [String: Any]
+            #expect(planned?["action"] as? String == "deploy", "\(String(describing: planned))")
             let first = try await project.launch(["demo", "--json", "--no-cleanup"])
             #expect(first.status == 0, "\(first.stderr)")
+            let replanned = Self.json(try await project.launch(["plan", "demo", "--json"]).stdout)["swarm"] as? [String: Any]
+            #expect(replanned?["action"] as? String == "update" && replanned?["running"] as? [String] == ["api", "db"])
 
             // An update that changes nothing: every service is judged where it runs, no task is replaced.
             let same = try await project.launch(["demo", "--json", "--no-cleanup"])
@@ -212,6 +217,10 @@ struct SwarmEndToEndTests {
             #expect(good.status == 0, "\(good.stderr)")
             #expect(Self.service(Self.json(good.stdout), "api")?["readiness"] as? String == "healthcheck")
             #expect(try await Self.apiVersion(project.name) == ("2", 1))
+            // Its logs come from every task through the swarm, the stack's name dropped from each line.
+            let logs = try await project.launch(["logs", "demo", "api"])
+            #expect(logs.status == 0, "\(logs.stderr)")
+            #expect(logs.stdout.split(whereSeparator: \.isNewline).contains { $0.hasPrefix("api.1@") && $0.hasSuffix("| api 2") }, "\(logs.stdout)")
 
             // A bad one (version 3 never gets healthy): the swarm rolls it back, launch says so with the evidence
             // and exits 1, and version 2 runs, healthy.

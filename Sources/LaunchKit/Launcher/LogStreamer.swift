@@ -75,4 +75,37 @@ public struct LogStreamer: Sendable {
             try await group.waitForAll()
         }
     }
+
+    /// `launch logs <env> --engine swarm`: each service of the stack through `docker service logs` (every task,
+    /// on every node), redacted like the compose path. A service the swarm starts again keeps streaming while
+    /// following: the swarm's log stream is per service, not per task.
+    public func streamSwarm(services: [String], follow: Bool, tail: Int?, since: String? = nil) async throws {
+        let stack = profile.compose.project
+        let all = try await client.listServices(stack: stack)
+        let name = { (service: SwarmService) in service.name.hasPrefix(stack + "_") ? String(service.name.dropFirst(stack.count + 1)) : service.name }
+        let chosen = all.filter { services.isEmpty || services.contains(name($0)) }
+        guard !chosen.isEmpty else {
+            throw UsageError(
+                services.isEmpty ? "\(profile.name) has no services on the swarm (stack \(stack))" : "no services \(services.joined(separator: ", ")) in the stack \(stack)",
+                evidence: all.isEmpty ? [] : ["services of the stack: " + all.map(name).sorted().joined(separator: ", ")],
+                hint: all.isEmpty ? "start it with `launch \(profile.name) --engine swarm`" : "name one of the services above")
+        }
+        let redact = EnvProvisioner(layout: layout, profile: profile).redactor(environment: context.environment)
+        let console = context.console
+        let runner = context.runner
+        let docker = context.docker
+        let prefix = stack + "_"
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for service in chosen {
+                group.addTask {
+                    _ = try await runner.stream(docker.serviceLogs(service: service.id, follow: follow, tail: tail, since: since)) { _, line in
+                        // `docker service logs` starts each line with `<stack>_<service>.<slot>@<node> | `: the stack
+                        // name is the same on every line and goes; slot and node stay.
+                        console.data(redact(line.hasPrefix(prefix) ? String(line.dropFirst(prefix.count)) : line))
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
 }

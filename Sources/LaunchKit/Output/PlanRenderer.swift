@@ -21,6 +21,7 @@ public enum PlanRenderer {
         facts.append(["overlay", "\(plan.overlay.choice.rawValue): \(plan.overlay.reason)"])
         facts.append(["env file", envLine(plan.envFile)])
         facts.append(["model", plan.modelSource])
+        if let swarm = plan.swarm { facts.append(["swarm", swarm.description]) }
         lines += Text.table(facts).map { "  " + $0 }
 
         lines.append("")

@@ -24,6 +24,8 @@ public struct LaunchPlan: Sendable, Encodable {
     public var commands: [String]
     public var urls: [Profile.NamedURL]
     public var warnings: [String]
+    /// `--engine swarm`: what a launch would do on the swarm (encoded only then).
+    public var swarm: SwarmPlan?
 
     /// Not encoded: what the executor needs beyond the plan's description.
     public var stack: ComposeStack
@@ -40,7 +42,7 @@ public struct LaunchPlan: Sendable, Encodable {
     enum CodingKeys: String, CodingKey {
         case schema, environment, aliases, summary, profileFile = "profile_file", projectRoot = "project_root",
             project, composeFiles = "compose_files", composeProfiles = "compose_profiles", overlay, envFile = "env_file", modelSource = "model_source",
-            compose, services, levels, commands, urls, warnings
+            compose, services, levels, commands, urls, warnings, swarm
     }
 
     public struct EnvFileState: Sendable, Hashable, Encodable {

@@ -82,4 +82,14 @@ public struct Docker: Sendable, Hashable {
     public func serviceLogs(service: String, tail: Int = 20) -> Command {
         command(["service", "logs", "--no-task-ids", "--no-trunc", "--tail", String(tail), service]).limited(to: .seconds(10))
     }
+
+    /// `launch logs --engine swarm`: every task's output of one service (the engine prefixes each line with the
+    /// task's name and node), followed while the service runs when `follow`.
+    public func serviceLogs(service: String, follow: Bool, tail: Int?, since: String?) -> Command {
+        var arguments = ["service", "logs", "--no-task-ids", "--no-trunc"]
+        if follow { arguments.append("--follow") }
+        if let tail { arguments += ["--tail", String(tail)] }
+        if let since { arguments += ["--since", since] }
+        return command(arguments + [service])
+    }
 }
