@@ -39,11 +39,13 @@ struct Doctor: AsyncParsableCommand {
                 let catalog = try context.catalog(projectDirectory: global.projectDirectory)
                 let profile = composeProfiles.applied(to: try catalog.profile(named: environment))
                 let plan = try await Planner(context: context, layout: catalog.layout).plan(profile)
+                let swarm = engineOption.resolve(profile) == .swarm
+                var options = options
+                options.gpusOnThisMachine = !swarm
                 report = await Preflight(context: context, layout: catalog.layout)
                     .run(plan, probe: plan.gpuProbe, options: options)
-                if engineOption.resolve(profile) == .swarm {
-                    let gpuServices = plan.stack.services.filter { !$0.gpuRequests.isEmpty }.map(\.name)
-                    report.checks += await SwarmChecks.run(client: EngineClient(context: context), gpuServices: gpuServices)
+                if swarm {
+                    report.checks += await SwarmChecks.run(client: EngineClient(context: context), gpuRequests: SwarmGPU.requests(in: plan.stack))
                 }
             } else {
                 let layout = (try? context.catalog(projectDirectory: global.projectDirectory).layout)

@@ -242,4 +242,46 @@ struct SwarmEndToEndTests {
             #expect(services.first { $0["name"] as? String == "api" }?["healthy"] as? Int == 1, "\(status)")
         }
     }
+
+    /// A compose GPU reservation on a swarm is a reservation of the `NVIDIA-GPU` generic resource. CI's API-1.44 engine
+    /// advertises two (pretend) GPUs, the 20.10 one none: each engine shows one side of the check for real.
+    @Test func aGPUReservationIsScheduledOnNodesThatAdvertiseGPUsAndRefusedBeforehandElsewhere() async throws {
+        try await Self.withStack { project in
+            try project.writeProfile(extra: "engine: swarm\nhealth: {stability: 1s}", stack: """
+                services:
+                  llm:
+                    image: \(Busybox.image)
+                    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+                    deploy:
+                      resources:
+                        reservations:
+                          devices: [{driver: nvidia, count: 2, capabilities: [gpu]}]
+                """)
+            let advertised = try await E2E.docker(["node", "inspect", "self", "--format", "{{json .Description.Resources.GenericResources}}"]).stdout
+                .components(separatedBy: "NVIDIA-GPU").count - 1
+            let doctor = Self.json(try await project.launch(["doctor", "demo", "--json", "--no-network"]).stdout)
+            let checks = (doctor["checks"] as? [[String: Any]]) ?? []
+            let gpu = checks.first { $0["id"] as? String == "swarm.gpu" }
+            // This machine's driver and toolkit are not the nodes': not checked on a swarm.
+            #expect(checks.first { $0["id"] as? String == "gpu.requests" } == nil)
+            #expect(checks.first { $0["id"] as? String == "gpu.host" }?["status"] as? String == "skip")
+            let result = try await project.launch(["demo", "--no-cleanup"])
+            if advertised >= 2 {
+                #expect(gpu?["status"] as? String == "ok", "\(String(describing: gpu))")
+                #expect(result.status == 0, "\(result.stderr)")
+                // The swarm handed the task two of the node's GPUs, by the ids the node advertises.
+                let container = try await E2E.docker(["ps", "-q", "--filter", "label=com.docker.swarm.service.name=\(project.name)_llm"]).stdout
+                    .trimmingCharacters(in: .whitespacesAndNewlines)
+                let env = try await E2E.docker(["inspect", "--format", "{{json .Config.Env}}", container]).stdout
+                let assigned = env.split(separator: "\"").first { $0.hasPrefix("DOCKER_RESOURCE_NVIDIA-GPU=") }
+                #expect(assigned.map { $0.split(separator: "=")[1].split(separator: ",").count } == 2, "\(env)")
+            } else {
+                #expect(gpu?["status"] as? String == "fail", "\(String(describing: gpu))")
+                #expect(result.status == 2, "\(result.stderr)")
+                #expect(result.stderr.contains("swarm.gpu: llm needs 2 GPUs on one node; no schedulable node advertises NVIDIA-GPU"), "\(result.stderr)")
+                let label = "label=com.docker.stack.namespace=\(project.name)"
+                #expect(try await Self.names(["service", "ls", "-q", "--filter", label]) == [])
+            }
+        }
+    }
 }

@@ -295,6 +295,34 @@ import Testing
         #expect(!SwarmService.sameSpec(Data(#"{"a":1}"#.utf8), Data(#"{"a":2}"#.utf8)))
     }
 
+    @Test func aGPUReservationBecomesTheGenericResourceStackFilesAccept() throws {
+        let resolved = """
+            services:
+              vllm:
+                image: vllm/vllm-openai:v0.6.3
+                deploy:
+                  resources:
+                    limits: {memory: 64G}
+                    reservations:
+                      memory: 32G
+                      devices: [{driver: nvidia, count: 2, capabilities: [gpu]}]
+              web:
+                image: local/busybox:latest
+            """
+        for tree in [try SwarmStackFile.heldTree(resolvedYAML: resolved, jobs: [], gpus: ["vllm": 2]),
+                     try SwarmStackFile.updatingTree(resolvedYAML: resolved, jobs: [], monitors: [:], gpus: ["vllm": 2])] {
+            let services = try #require(tree["services"] as? [String: [String: Any]])
+            let resources = try #require((services["vllm"]?["deploy"] as? [String: Any])?["resources"] as? [String: Any])
+            let reservations = try #require(resources["reservations"] as? [String: Any])
+            #expect(reservations["devices"] == nil)
+            #expect(reservations["memory"] as? String == "32G" && resources["limits"] != nil)
+            let generic = try #require(reservations["generic_resources"] as? [[String: [String: Any]]])
+            #expect(generic.first?["discrete_resource_spec"]?["kind"] as? String == "NVIDIA-GPU")
+            #expect(generic.first?["discrete_resource_spec"]?["value"] as? Int == 2)
+            #expect((services["web"]?["deploy"] as? [String: Any])?["resources"] == nil)
+        }
+    }
+
     @Test func scalingChangesOnlyTheMode() throws {
         let spec = Data(#"{"Name":"s_db","Labels":{"a":"b"},"Mode":{"Replicated":{"Replicas":0}},"TaskTemplate":{"X":1}}"#.utf8)
         let scaled = try #require(try JSONSerialization.jsonObject(with: SwarmService.scaled(spec, to: 2)) as? [String: Any])
@@ -323,36 +351,63 @@ import Testing
         #expect(nodes.count == 1)
         #expect(nodes.first?.schedulable == true)
         #expect(nodes.first?.role == "manager")
-        let checks = SwarmChecks.evaluate(state: "active", manager: true, nodes: nodes, gpuServices: [], endpoint: "unix:///var/run/docker.sock")
+        let checks = SwarmChecks.evaluate(state: "active", manager: true, nodes: nodes, endpoint: "unix:///var/run/docker.sock")
         #expect(checks.map(\.id) == ["swarm.manager", "swarm.nodes"])
         #expect(checks.allSatisfy { $0.status == .ok })
         #expect(checks.last?.evidence.hasPrefix("1 node (1 manager), 1 ready and active") == true)
     }
 
     @Test func noSwarmOrAWorkerFailsWithTheNextStep() {
-        let none = SwarmChecks.evaluate(state: "inactive", manager: false, nodes: nil, gpuServices: [], endpoint: "e")
+        let none = SwarmChecks.evaluate(state: "inactive", manager: false, nodes: nil, endpoint: "e")
         #expect(none.map(\.status) == [.fail])
         #expect(none.first?.remediation?.contains("docker swarm init") == true)
-        let worker = SwarmChecks.evaluate(state: "active", manager: false, nodes: nil, gpuServices: [], endpoint: "e")
+        let worker = SwarmChecks.evaluate(state: "active", manager: false, nodes: nil, endpoint: "e")
         #expect(worker.first?.evidence.contains("a worker") == true)
     }
 
     @Test func drainedNodesWarnAndNoSchedulableNodeFails() {
         let drained = SwarmNode(id: "b", hostname: "gpu-box", role: "worker", availability: "drain", state: "ready")
         let up = SwarmNode(id: "a", hostname: "main", role: "manager", availability: "active", state: "ready")
-        let some = SwarmChecks.evaluate(state: "active", manager: true, nodes: [up, drained], gpuServices: [], endpoint: "e")
+        let some = SwarmChecks.evaluate(state: "active", manager: true, nodes: [up, drained], endpoint: "e")
         #expect(some.last?.status == .warn)
         #expect(some.last?.evidence.contains("gpu-box (ready, drain)") == true)
-        let none = SwarmChecks.evaluate(state: "active", manager: true, nodes: [drained], gpuServices: [], endpoint: "e")
+        let none = SwarmChecks.evaluate(state: "active", manager: true, nodes: [drained], endpoint: "e")
         #expect(none.last?.status == .fail)
     }
 
-    @Test func gpuServicesFailBeforeAnythingIsScheduledAndCountGPUNodes() {
-        let gpu = SwarmNode(id: "g", hostname: "gpu-box", role: "worker", availability: "active", state: "ready", genericResources: ["NVIDIA-GPU": 2])
-        let checks = SwarmChecks.evaluate(state: "active", manager: true, nodes: [gpu], gpuServices: ["vllm"], endpoint: "e")
-        let check = checks.first { $0.id == "swarm.gpu" }
-        #expect(check?.status == .fail)
-        #expect(check?.evidence.contains("1 schedulable node advertise NVIDIA-GPU") == true)
+    static let twoGPUs = [GPURequest(count: .exactly(2))]
+
+    @Test func gpuRequestsBecomeCountsOfTheGenericResource() {
+        #expect(SwarmGPU.demand(Self.twoGPUs, nodeMax: 8) == 2)
+        #expect(SwarmGPU.demand([GPURequest(count: .all)], nodeMax: 8) == 8)
+        #expect(SwarmGPU.demand([GPURequest(count: .all)], nodeMax: 0) == 1)
+        #expect(SwarmGPU.demand([GPURequest(deviceIDs: ["0,1"])], nodeMax: 8) == 2)
+        #expect(SwarmGPU.demand([GPURequest(driver: .cdi, deviceIDs: ["nvidia.com/gpu=all"])], nodeMax: 4) == 4)
+        let fpga = [GPURequest(driver: .cdi, deviceIDs: ["vendor.com/fpga=0"])]
+        #expect(SwarmGPU.demand(fpga, nodeMax: 4) == nil && SwarmGPU.unmappable(fpga))
+        #expect(SwarmGPU.named([GPURequest(deviceIDs: ["0,1"])]) == ["0,1"] && SwarmGPU.named(Self.twoGPUs).isEmpty)
+    }
+
+    @Test func gpuServicesNeedANodeAdvertisingEnoughGPUsBeforeAnythingIsScheduled() {
+        let plain = SwarmNode(id: "a", hostname: "main", role: "manager", availability: "active", state: "ready")
+        let none = SwarmChecks.evaluate(state: "active", manager: true, nodes: [plain], gpuRequests: ["vllm": Self.twoGPUs], endpoint: "e")
+        let missing = none.first { $0.id == "swarm.gpu" }
+        #expect(missing?.status == .fail)
+        #expect(missing?.evidence == "vllm needs 2 GPUs on one node; no schedulable node advertises NVIDIA-GPU (requests: vllm 2)")
+        #expect(missing?.remediation?.contains("node-generic-resources") == true)
+
+        let small = SwarmNode(id: "g", hostname: "gpu-box", role: "worker", availability: "active", state: "ready", genericResources: ["NVIDIA-GPU": 2])
+        let short = SwarmChecks.evaluate(state: "active", manager: true, nodes: [plain, small], gpuRequests: ["vllm": [GPURequest(count: .exactly(4))]], endpoint: "e")
+        #expect(short.first { $0.id == "swarm.gpu" }?.evidence.contains("the most any schedulable node advertises is 2") == true)
+
+        let fits = SwarmChecks.evaluate(state: "active", manager: true, nodes: [plain, small], gpuRequests: ["vllm": Self.twoGPUs], endpoint: "e",
+            defaultRuntime: "runc")
+        #expect(fits.first { $0.id == "swarm.gpu" }?.status == .ok)
+        #expect(fits.first { $0.id == "swarm.gpu" }?.evidence == "1 schedulable node advertises NVIDIA-GPU (up to 2); requests: vllm 2")
+        #expect(fits.first { $0.id == "swarm.gpu.runtime" }?.status == .warn)
+        let nvidia = SwarmChecks.evaluate(state: "active", manager: true, nodes: [small], gpuRequests: ["vllm": Self.twoGPUs], endpoint: "e",
+            defaultRuntime: "nvidia")
+        #expect(nvidia.allSatisfy { $0.status == .ok })
     }
 }
 

@@ -23,7 +23,9 @@ public enum LaunchCommand {
         }
         let client = EngineClient(context: context)
         let checks = Preflight(context: context, layout: layout)
-        let preflightOptions = PreflightOptions(network: options.networkChecks, envFileWillBeCreated: true, gpuSmoke: options.gpuSmoke)
+        let swarm = (options.engine ?? profile.engine) == .swarm
+        let preflightOptions = PreflightOptions(network: options.networkChecks, envFileWillBeCreated: true, gpuSmoke: options.gpuSmoke,
+            gpusOnThisMachine: !swarm)
         var launcher = Launcher(context: context, layout: layout, client: client) { plan in
             let report = await checks.run(plan, probe: plan.gpuProbe, options: preflightOptions)
             for check in report.checks where check.status == .warn {
@@ -41,7 +43,6 @@ public enum LaunchCommand {
         }
         let report = ProgressReporter(console: context.console)
         let startedAt = context.now()
-        let swarm = (options.engine ?? profile.engine) == .swarm
         let swarmLauncher = SwarmLauncher(context: context, layout: layout, client: client, preflight: launcher.preflight)
         let task = Task { [launcher] in
             swarm

@@ -32,6 +32,10 @@ public struct Preflight: Sendable {
         let detection = plan.composeDetection
         jobs.append { [DockerChecks.compose(flavor: detection?.flavor, version: detection?.version)] }
         jobs.append {
+            guard options.gpusOnThisMachine else {
+                return plan.stack.services.contains(where: \.requestsGPUs)
+                    ? [.skip("gpu.host", "GPUs of this machine", "on a swarm the stack's GPUs are the nodes': see swarm.gpu")] : []
+            }
             var results = GPUChecks.plan(profile, probe: probe, overlay: plan.overlay, stack: plan.stack)
             let stack = plan.stack
             if stack.services.contains(where: \.requestsGPUs) {

@@ -70,11 +70,15 @@ public struct PreflightOptions: Sendable, Hashable {
     public var envFileWillBeCreated: Bool
     /// Start one short-lived container with the stack's GPU request (an image already present, never pulled).
     public var gpuSmoke: Bool
+    /// The stack's GPUs are this machine's (compose). On a swarm they are the nodes' (`swarm.gpu` checks them):
+    /// this machine's driver, toolkit and smoke container say nothing about them and are not checked.
+    public var gpusOnThisMachine: Bool
 
-    public init(network: Bool = true, envFileWillBeCreated: Bool = true, gpuSmoke: Bool = true) {
+    public init(network: Bool = true, envFileWillBeCreated: Bool = true, gpuSmoke: Bool = true, gpusOnThisMachine: Bool = true) {
         self.network = network
         self.envFileWillBeCreated = envFileWillBeCreated
         self.gpuSmoke = gpuSmoke
+        self.gpusOnThisMachine = gpusOnThisMachine
     }
 }
 

@@ -34,8 +34,7 @@ public struct SwarmLauncher: Sendable {
         }
         let stack = plan.project
         try await timeline.measure("swarm", report: report) {
-            let gpuServices = plan.stack.services.filter { !$0.gpuRequests.isEmpty }.map(\.name)
-            let checks = await SwarmChecks.run(client: client, gpuServices: gpuServices)
+            let checks = await SwarmChecks.run(client: client, gpuRequests: SwarmGPU.requests(in: plan.stack))
             let failed = checks.filter { $0.status == .fail }
             guard failed.isEmpty else {
                 throw PhaseFailure(phase: "swarm", summary: "the swarm cannot run \(stack): nothing was started",
@@ -57,6 +56,15 @@ public struct SwarmLauncher: Sendable {
         let previous = before.services.isEmpty ? [] : try await client.listServices(stack: stack)
         let mode: SwarmRollout.Mode = previous.isEmpty ? .deploy : .update
         let tasksBefore = previous.isEmpty ? Set<String>() : Set(try await client.listTasks(services: previous.map(\.id)).map(\.id))
+        // GPUs by count: `all` is what the best node has.
+        let gpuRequests = SwarmGPU.requests(in: plan.stack)
+        let nodeMax = gpuRequests.isEmpty ? 0 : ((try? await client.listNodes()) ?? []).filter(\.schedulable)
+            .map { $0.genericResources[SwarmChecks.gpuResource] ?? 0 }.max() ?? 0
+        let gpus = gpuRequests.compactMapValues { SwarmGPU.demand($0, nodeMax: nodeMax) }
+        let byName = gpuRequests.filter { !SwarmGPU.named($0.value).isEmpty }.keys.sorted()
+        if !byName.isEmpty {
+            report.note("swarm: \(byName.joined(separator: ", ")) name GPU devices; a swarm hands out \(SwarmChecks.gpuResource) by count, so the node picks which")
+        }
         let stackFile = try await timeline.measure("convert", report: report) {
             let output = try await context.runner.run(plan.composeCommand.configYAML())
             guard output.succeeded else {
@@ -68,10 +76,10 @@ public struct SwarmLauncher: Sendable {
             let detail: String
             switch mode {
             case .deploy:
-                file = try SwarmStackFile.held(resolvedYAML: output.stdout, jobs: jobs)
+                file = try SwarmStackFile.held(resolvedYAML: output.stdout, jobs: jobs, gpus: gpus)
                 detail = "held at 0: \(plan.stack.services.count - jobs.count) services, \(jobs.count) jobs"
             case .update:
-                file = try SwarmStackFile.updating(resolvedYAML: output.stdout, jobs: jobs, monitors: Self.monitors(plan.stack, policy: profile.health))
+                file = try SwarmStackFile.updating(resolvedYAML: output.stdout, jobs: jobs, monitors: Self.monitors(plan.stack, policy: profile.health), gpus: gpus)
                 detail = "update of a running stack: rolling (start-first), rolled back on failure"
             }
             // It holds the interpolated secrets: private, like the env file.
@@ -220,15 +228,20 @@ public struct SwarmLauncher: Sendable {
     }
 
     /// One poll of a service: its tasks, and for running tasks of a service with a healthcheck, the health of
-    /// the task's container. A container on another node is not visible to this engine: its health stays nil,
-    /// so such a service is not declared ready by this driver (single-manager clusters only, for now).
+    /// the task's container. A container on another node is not visible to this engine; there the swarm's own word
+    /// stands: a task with a healthcheck turns `running` only once its container is healthy (it stays `starting`
+    /// until then, as `Fixtures/swarm-tasks/db.json` shows), and fails when it turns unhealthy.
     func observe(_ service: String, health: Bool) async -> [SwarmRollout.TaskObservation] {
         guard let tasks = try? await client.listTasks(services: [service]) else { return [] }
         var observed: [SwarmRollout.TaskObservation] = []
         for task in tasks {
             var status: String?
             if health, ["starting", "running"].contains(task.status.state), let id = task.status.containerStatus?.containerID {
-                status = try? await client.inspectContainer(id).state.health?.status
+                if let details = try? await client.inspectContainer(id) {
+                    status = details.state.health?.status
+                } else if task.status.state == "running" {
+                    status = "healthy"
+                }
             }
             observed.append(.init(id: task.id, desiredState: task.desiredState, state: task.status.state, error: task.status.err,
                 exitCode: task.status.containerStatus?.exitCode, health: status))

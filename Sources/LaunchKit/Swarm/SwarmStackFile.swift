@@ -14,8 +14,10 @@ public enum SwarmStackFile {
     }
 
     /// `jobs`: services that run once (awaited with `service_completed_successfully`, or `launch.job`).
-    public static func held(resolvedYAML: String, jobs: Set<String>) throws -> String {
-        try Yams.dump(object: heldTree(resolvedYAML: resolvedYAML, jobs: jobs), sortKeys: true)
+    /// `gpus`: GPUs per service (`SwarmGPU.demand`), reserved as the `NVIDIA-GPU` generic resource instead of the
+    /// compose device request stack files refuse.
+    public static func held(resolvedYAML: String, jobs: Set<String>, gpus: [String: Int] = [:]) throws -> String {
+        try Yams.dump(object: heldTree(resolvedYAML: resolvedYAML, jobs: jobs, gpus: gpus), sortKeys: true)
     }
 
     /// The file for a stack that already runs: replicas as the compose file says (nothing held back), and a
@@ -23,12 +25,12 @@ public enum SwarmStackFile {
     /// starts before the old one stops (`order: start-first`), a task that fails within `monitors[service]` of
     /// its update makes the swarm roll the service back (`failure_action: rollback`), and the rollback also
     /// starts first. Jobs have no rolling update: a deploy runs them again.
-    public static func updating(resolvedYAML: String, jobs: Set<String>, monitors: [String: Duration]) throws -> String {
-        try Yams.dump(object: updatingTree(resolvedYAML: resolvedYAML, jobs: jobs, monitors: monitors), sortKeys: true)
+    public static func updating(resolvedYAML: String, jobs: Set<String>, monitors: [String: Duration], gpus: [String: Int] = [:]) throws -> String {
+        try Yams.dump(object: updatingTree(resolvedYAML: resolvedYAML, jobs: jobs, monitors: monitors, gpus: gpus), sortKeys: true)
     }
 
-    static func updatingTree(resolvedYAML: String, jobs: Set<String>, monitors: [String: Duration]) throws -> [String: Any] {
-        var root = try heldTree(resolvedYAML: resolvedYAML, jobs: jobs, hold: false)
+    static func updatingTree(resolvedYAML: String, jobs: Set<String>, monitors: [String: Duration], gpus: [String: Int] = [:]) throws -> [String: Any] {
+        var root = try heldTree(resolvedYAML: resolvedYAML, jobs: jobs, hold: false, gpus: gpus)
         guard var services = root["services"] as? [String: Any] else { return root }
         for (name, value) in services where !jobs.contains(name) {
             guard var service = value as? [String: Any] else { continue }
@@ -50,7 +52,7 @@ public enum SwarmStackFile {
         return root
     }
 
-    static func heldTree(resolvedYAML: String, jobs: Set<String>, hold: Bool = true) throws -> [String: Any] {
+    static func heldTree(resolvedYAML: String, jobs: Set<String>, hold: Bool = true, gpus: [String: Int] = [:]) throws -> [String: Any] {
         guard var root = try Yams.load(yaml: resolvedYAML) as? [String: Any],
             var services = root["services"] as? [String: Any]
         else { throw Problem(summary: "the resolved compose model has no services") }
@@ -71,6 +73,18 @@ public enum SwarmStackFile {
                 deploy["restart_policy"] = restart
             }
             if hold { deploy["replicas"] = 0 }
+            if var resources = deploy["resources"] as? [String: Any], var reservations = resources["reservations"] as? [String: Any],
+                reservations["devices"] != nil
+            {
+                reservations.removeValue(forKey: "devices")
+                if let count = gpus[name], count > 0 {
+                    var generic = reservations["generic_resources"] as? [Any] ?? []
+                    generic.append(["discrete_resource_spec": ["kind": SwarmChecks.gpuResource, "value": count]])
+                    reservations["generic_resources"] = generic
+                }
+                resources["reservations"] = reservations
+                deploy["resources"] = resources
+            }
             service["deploy"] = deploy
             services[name] = service
         }
