@@ -284,4 +284,21 @@ struct SwarmEndToEndTests {
             }
         }
     }
+
+    @Test func aPlacementNoNodeMeetsIsRefusedBeforeAnythingIsCreated() async throws {
+        try await Self.withStack { project in
+            try project.writeProfile(extra: "engine: swarm", stack: """
+                services:
+                  app:
+                    image: \(Busybox.image)
+                    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+                    deploy: {placement: {constraints: ["node.role == manager", "node.labels.\(project.name) == yes"]}}
+                """)
+            let result = try await project.launch(["demo", "--no-cleanup"])
+            #expect(result.status == 2, "\(result.stderr)")
+            #expect(result.stderr.contains("swarm.placement: app: no schedulable node meets node.labels.\(project.name) == yes"), "\(result.stderr)")
+            let label = "label=com.docker.stack.namespace=\(project.name)"
+            #expect(try await Self.names(["service", "ls", "-q", "--filter", label]) == [])
+        }
+    }
 }

@@ -375,6 +375,33 @@ import Testing
         #expect(none.last?.status == .fail)
     }
 
+    @Test func placementConstraintsMatchAsTheSwarmMatchesThem() throws {
+        let gpuBox = SwarmNode(id: "n1", hostname: "gpu-box", role: "worker", availability: "active", state: "ready",
+            labels: ["gpu": "true", "zone": "A"], engineLabels: ["storage": "ssd"])
+        let manager = SwarmNode(id: "n2", hostname: "main", role: "manager", availability: "active", state: "ready")
+        let rule = { (text: String) in try #require(PlacementConstraint(text)) }
+        #expect(try rule("node.labels.gpu == TRUE").matches(gpuBox))  // values compare case-insensitively
+        #expect(try !rule("node.labels.gpu == true").matches(manager))
+        #expect(try rule("node.labels.gpu != true").matches(manager))  // a missing label is never equal
+        #expect(try rule("node.role==manager").matches(manager) && rule("node.hostname != main").matches(gpuBox))
+        #expect(try rule("engine.labels.storage == ssd").matches(gpuBox))
+        #expect(try rule("node.platform.os == linux").matches(manager) && rule("node.platform.arch == x86_64").matches(manager))
+        #expect(PlacementConstraint("node.labels.gpu") == nil && PlacementConstraint("node.colour == red") == nil && PlacementConstraint("node.role ==") == nil)
+    }
+
+    @Test func unmetConstraintsFailBeforeAnythingIsScheduledNamingWhatTheNodesHave() {
+        let manager = SwarmNode(id: "n2", hostname: "main", role: "manager", availability: "active", state: "ready", labels: ["zone": "A"])
+        let checks = SwarmChecks.evaluate(state: "active", manager: true, nodes: [manager], endpoint: "e",
+            constraints: ["llm": ["node.labels.gpu == true", "node.role == manager"], "web": ["node.role == manager"], "bad": ["gpu"]])
+        let check = checks.first { $0.id == "swarm.placement" }
+        #expect(check?.status == .fail)
+        #expect(check?.evidence == "bad: `gpu` is not a constraint (want `<attribute> == <value>` or `!=`); "
+            + "llm: no schedulable node meets node.labels.gpu == true; nodes: main (role=manager, zone=A)")
+        #expect(check?.remediation?.contains("docker node update --label-add") == true)
+        let fine = SwarmChecks.evaluate(state: "active", manager: true, nodes: [manager], endpoint: "e", constraints: ["web": ["node.role == manager"]])
+        #expect(fine.first { $0.id == "swarm.placement" }?.status == .ok)
+    }
+
     static let twoGPUs = [GPURequest(count: .exactly(2))]
 
     @Test func gpuRequestsBecomeCountsOfTheGenericResource() {

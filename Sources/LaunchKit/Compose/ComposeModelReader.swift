@@ -77,6 +77,7 @@ public enum ComposeModelReader {
         described.containerName = reader.string(tree["container_name"], "container_name")
         described.pullPolicy = reader.string(tree["pull_policy"], "pull_policy")
         described.buildContext = buildContext(tree["build"], reader: &reader)
+        described.placementConstraints = reader.strings(deployTree?["placement"]?["constraints"], "deploy.placement.constraints") ?? []
         checkLaunchLabels(name, tree["labels"], reader: &reader)
         return described
     }

@@ -48,6 +48,8 @@ public struct ComposeService: Sendable, Hashable, Encodable {
     public var buildContext: BuildContext? = nil
     /// `pull_policy:` as written (`always`, `missing`, `never`, `build`, `daily`, …); nil when absent.
     public var pullPolicy: String? = nil
+    /// `deploy.placement.constraints` (swarm only): `node.labels.gpu == true`, `node.role != manager`, …
+    public var placementConstraints: [String] = []
 
     /// GPUs this service asks for: -1 means all; nil when it asks for none. CDI names of other vendors do not count.
     public var gpuCount: Int? {

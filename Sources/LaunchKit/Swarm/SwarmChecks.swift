@@ -9,12 +9,29 @@ public struct SwarmNode: Sendable, Hashable, Decodable {
     public var state: String
     /// Generic resources the node advertises (`node-generic-resources` in daemon.json): kind → count.
     public var genericResources: [String: Int]
+    /// `docker node update --label-add`: what `node.labels.<key>` constraints match.
+    public var labels: [String: String] = [:]
+    /// The engine's own labels (daemon.json `labels`): `engine.labels.<key>`.
+    public var engineLabels: [String: String] = [:]
+    public var os: String = ""
+    public var architecture: String = ""
 
     enum CodingKeys: String, CodingKey { case id = "ID", description = "Description", spec = "Spec", status = "Status" }
     struct Description: Decodable {
         var hostname: String?
         var resources: Resources?
-        enum CodingKeys: String, CodingKey { case hostname = "Hostname", resources = "Resources" }
+        var platform: Platform?
+        var engine: Engine?
+        enum CodingKeys: String, CodingKey { case hostname = "Hostname", resources = "Resources", platform = "Platform", engine = "Engine" }
+    }
+    struct Platform: Decodable {
+        var os: String?
+        var architecture: String?
+        enum CodingKeys: String, CodingKey { case os = "OS", architecture = "Architecture" }
+    }
+    struct Engine: Decodable {
+        var labels: [String: String]?
+        enum CodingKeys: String, CodingKey { case labels = "Labels" }
     }
     struct Resources: Decodable {
         var genericResources: [Generic]?
@@ -37,14 +54,21 @@ public struct SwarmNode: Sendable, Hashable, Decodable {
     struct Spec: Decodable {
         var role: String?
         var availability: String?
-        enum CodingKeys: String, CodingKey { case role = "Role", availability = "Availability" }
+        var labels: [String: String]?
+        enum CodingKeys: String, CodingKey { case role = "Role", availability = "Availability", labels = "Labels" }
     }
     struct Status: Decodable {
         var state: String?
         enum CodingKeys: String, CodingKey { case state = "State" }
     }
 
-    public init(id: String, hostname: String, role: String, availability: String, state: String, genericResources: [String: Int] = [:]) {
+    public init(id: String, hostname: String, role: String, availability: String, state: String, genericResources: [String: Int] = [:],
+        labels: [String: String] = [:], engineLabels: [String: String] = [:], os: String = "linux", architecture: String = "x86_64")
+    {
+        self.labels = labels
+        self.engineLabels = engineLabels
+        self.os = os
+        self.architecture = architecture
         self.id = id
         self.hostname = hostname
         self.role = role
@@ -62,6 +86,10 @@ public struct SwarmNode: Sendable, Hashable, Decodable {
         role = spec?.role ?? "worker"
         availability = spec?.availability ?? "active"
         state = try container.decodeIfPresent(Status.self, forKey: .status)?.state ?? "unknown"
+        labels = spec?.labels ?? [:]
+        engineLabels = description?.engine?.labels ?? [:]
+        os = description?.platform?.os ?? ""
+        architecture = description?.platform?.architecture ?? ""
         var resources: [String: Int] = [:]
         for generic in description?.resources?.genericResources ?? [] {
             if let discrete = generic.discrete { resources[discrete.kind, default: 0] += discrete.value }
@@ -85,7 +113,7 @@ public enum SwarmChecks {
     public static let gpuResource = "NVIDIA-GPU"
 
     public static func evaluate(state: String, manager: Bool, nodes: [SwarmNode]?, gpuRequests: [String: [GPURequest]] = [:], endpoint: String,
-        defaultRuntime: String? = nil) -> [CheckResult]
+        defaultRuntime: String? = nil, constraints: [String: [String]] = [:]) -> [CheckResult]
     {
         var checks: [CheckResult] = []
         guard state == "active", manager else {
@@ -108,7 +136,43 @@ public enum SwarmChecks {
         if !gpuRequests.isEmpty {
             checks += gpuChecks(gpuRequests, schedulable: schedulable, defaultRuntime: defaultRuntime)
         }
+        if constraints.values.contains(where: { !$0.isEmpty }) {
+            checks.append(placementCheck(constraints, schedulable: schedulable))
+        }
         return checks
+    }
+
+    /// Each service's placement constraints, for the services that have any.
+    public static func constraints(in stack: ComposeStack) -> [String: [String]] {
+        Dictionary(uniqueKeysWithValues: stack.services.filter { !$0.placementConstraints.isEmpty }.map { ($0.name, $0.placementConstraints) })
+    }
+
+    /// Every service's `deploy.placement.constraints` must be met by some schedulable node, or its tasks would wait
+    /// `pending` forever ("no suitable node"): said before anything is created, with what the nodes do have.
+    static func placementCheck(_ constraints: [String: [String]], schedulable: [SwarmNode]) -> CheckResult {
+        var problems: [String] = []
+        for (service, list) in constraints.sorted(by: { $0.key < $1.key }) where !list.isEmpty {
+            let parsed = list.map { (text: $0, constraint: PlacementConstraint($0)) }
+            if let bad = parsed.first(where: { $0.constraint == nil }) {
+                problems.append("\(service): `\(bad.text)` is not a constraint (want `<attribute> == <value>` or `!=`)")
+                continue
+            }
+            let rules = parsed.compactMap(\.constraint)
+            if !schedulable.contains(where: { node in rules.allSatisfy { $0.matches(node) } }) {
+                let unmet = rules.filter { rule in !schedulable.contains(where: rule.matches) }.map(\.description)
+                problems.append("\(service): no schedulable node meets " + (unmet.isEmpty ? list.joined(separator: " and ") + " together" : unmet.joined(separator: " and ")))
+            }
+        }
+        let nodes = schedulable.map { node in
+            node.hostname + " (" + (["role=\(node.role)"] + node.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }).joined(separator: ", ") + ")"
+        }
+        guard !problems.isEmpty else {
+            return CheckResult(id: "swarm.placement", title: "placement constraints", status: .ok,
+                evidence: "every service's constraints are met by a schedulable node")
+        }
+        return CheckResult(id: "swarm.placement", title: "placement constraints", status: .fail,
+            evidence: problems.joined(separator: "; ") + "; nodes: " + (nodes.isEmpty ? "none schedulable" : nodes.joined(separator: "; ")),
+            remediation: "label a node (`docker node update --label-add <key>=<value> <node>`) or change the constraint")
     }
 
     /// GPUs a swarm can schedule: the compose GPU reservation becomes a reservation of the `NVIDIA-GPU` generic
@@ -149,13 +213,13 @@ public enum SwarmChecks {
     }
 
     /// Asks the engine and evaluates.
-    public static func run(client: EngineClient, gpuRequests: [String: [GPURequest]]) async -> [CheckResult] {
+    public static func run(client: EngineClient, gpuRequests: [String: [GPURequest]], constraints: [String: [String]] = [:]) async -> [CheckResult] {
         do {
             let swarm = try await client.swarmState()
             let nodes = swarm.state == "active" && swarm.manager ? try? await client.listNodes() : nil
             let runtime = gpuRequests.isEmpty ? nil : (try? await client.info())?.defaultRuntime
             return evaluate(state: swarm.state, manager: swarm.manager, nodes: nodes, gpuRequests: gpuRequests, endpoint: client.endpoint.description,
-                defaultRuntime: runtime)
+                defaultRuntime: runtime, constraints: constraints)
         } catch {
             return [CheckResult(id: "swarm.manager", title: "swarm manager", status: .fail,
                 evidence: "the engine at \(client.endpoint) did not answer: \(error)", remediation: "start the engine, or point launch at a manager")]
@@ -200,5 +264,56 @@ public enum SwarmGPU {
             if case .named(let ids) = request.selection { return ids }
             return []
         }
+    }
+}
+
+/// One swarm placement constraint: `node.id`, `node.hostname`, `node.role`, `node.platform.os`, `node.platform.arch`,
+/// `node.labels.<key>` or `engine.labels.<key>`, `==` or `!=`, a value. As the swarm matches them: values compare
+/// case-insensitively, and a label a node lacks never equals anything (so `!=` holds).
+public struct PlacementConstraint: Sendable, Hashable, CustomStringConvertible {
+    public var attribute: String
+    public var equal: Bool
+    public var value: String
+
+    public init?(_ text: String) {
+        let equal: Bool
+        let parts: [String]
+        if text.contains("!=") {
+            equal = false
+            parts = text.components(separatedBy: "!=")
+        } else if text.contains("==") {
+            equal = true
+            parts = text.components(separatedBy: "==")
+        } else {
+            return nil
+        }
+        guard parts.count == 2 else { return nil }
+        let attribute = parts[0].trimmingCharacters(in: .whitespaces), value = parts[1].trimmingCharacters(in: .whitespaces)
+        let known = ["node.id", "node.hostname", "node.role", "node.platform.os", "node.platform.arch"]
+        guard !value.isEmpty, known.contains(attribute.lowercased()) || attribute.hasPrefix("node.labels.") || attribute.hasPrefix("engine.labels.")
+        else { return nil }
+        self.attribute = attribute
+        self.equal = equal
+        self.value = value
+    }
+
+    public var description: String { "\(attribute) \(equal ? "==" : "!=") \(value)" }
+
+    func actual(_ node: SwarmNode) -> String? {
+        switch attribute.lowercased() {
+        case "node.id": return node.id
+        case "node.hostname": return node.hostname
+        case "node.role": return node.role
+        case "node.platform.os": return node.os
+        case "node.platform.arch": return node.architecture
+        default:
+            if attribute.hasPrefix("node.labels.") { return node.labels[String(attribute.dropFirst("node.labels.".count))] }
+            return node.engineLabels[String(attribute.dropFirst("engine.labels.".count))]
+        }
+    }
+
+    public func matches(_ node: SwarmNode) -> Bool {
+        let same = actual(node).map { $0.caseInsensitiveCompare(value) == .orderedSame } ?? false
+        return equal ? same : !same
     }
 }

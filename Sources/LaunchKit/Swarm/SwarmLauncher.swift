@@ -34,7 +34,8 @@ public struct SwarmLauncher: Sendable {
         }
         let stack = plan.project
         try await timeline.measure("swarm", report: report) {
-            let checks = await SwarmChecks.run(client: client, gpuRequests: SwarmGPU.requests(in: plan.stack))
+            let checks = await SwarmChecks.run(client: client, gpuRequests: SwarmGPU.requests(in: plan.stack),
+                constraints: SwarmChecks.constraints(in: plan.stack))
             let failed = checks.filter { $0.status == .fail }
             guard failed.isEmpty else {
                 throw PhaseFailure(phase: "swarm", summary: "the swarm cannot run \(stack): nothing was started",
