@@ -373,6 +373,34 @@ struct LaunchStateMachineDecisionTests {
         #expect(replay.started == ["db", "api"])
     }
 
+    /// A start storm is not made worse by launch's own reads: probes (16 a second) and stats reads (8 a second) are
+    /// shared by every starting container, so one service keeps its fast cadence and forty are read seldom.
+    @Test func probesAndStatsArePacedAcrossEveryStartingService() throws {
+        var machine = try Replay(engine: "docker-20.10", scenario: "healthy-chain").machine
+        let template = try #require(machine.services.first { $0.probe != nil })
+        func starting(_ count: Int) -> [ServiceRun] {
+            (0..<count).map { index in
+                var service = template
+                service.name = "s\(index)"
+                service.state = .starting
+                service.containers = service.containers.map { container in
+                    var container = container
+                    container.running = true
+                    return container
+                }
+                return service
+            }
+        }
+        machine.services = starting(1)
+        #expect(machine.probePacing == .milliseconds(62) && machine.sampleDelay == LaunchStateMachine.sampleInterval)
+        machine.services = starting(40)
+        #expect(machine.probePacing == .milliseconds(2500) && machine.sampleDelay == .seconds(5))
+        // A container already ready, or whose check cannot run, is not probed and does not count.
+        machine.services[0].containers[0].ready = true
+        machine.services[1].containers[0].probeUnavailable = true
+        #expect(machine.probePacing == .milliseconds(2375))
+    }
+
     @Test func probeCadenceGrowsToTheIntervalAndNoFurther() {
         var delay = LaunchStateMachine.firstProbe
         var seen: [Duration] = []

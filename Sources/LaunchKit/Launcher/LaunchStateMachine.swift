@@ -54,9 +54,14 @@ struct LaunchStateMachine: Sendable {
     /// The first probe of a started container, and how the cadence grows towards the declared interval.
     static let firstProbe: Duration = .milliseconds(100)
     static let probeGrowth = 1.5
+    /// At most this many probes a second over all starting services (see `probePacing`).
+    static let probesPerSecond = 16
     /// Stats are read this often per starting container: enough to catch a memory peak on cgroup v2 (v1 keeps its
     /// own), cheap enough that the launcher's CPU per service stays in milliseconds.
     static let sampleInterval: Duration = .seconds(1)
+    /// At most this many stats reads a second over all starting containers: at 40 services starting at once, one
+    /// read each per second is engine work the starts themselves need (measured: bench/readiness.py `wide`).
+    static let samplesPerSecond = 8
 
     var services: [ServiceRun]
     let policy: Profile.HealthPolicy
@@ -488,7 +493,7 @@ struct LaunchStateMachine: Sendable {
             !services[s].containers[c].probeUnavailable
         else { return }
         services[s].containers[c].probeDelay = Self.firstProbe
-        scheduleProbe(s, c, after: Self.firstProbe)
+        scheduleProbe(s, c, after: max(Self.firstProbe, probePacing))
     }
 
     private mutating func scheduleProbe(_ s: Int, _ c: Int, after delay: Duration) {
@@ -512,12 +517,23 @@ struct LaunchStateMachine: Sendable {
             guard let probe = services[s].probe else { return }
             let next = Self.nextProbeDelay(services[s].containers[c].probeDelay, interval: probe.interval)
             services[s].containers[c].probeDelay = next
-            scheduleProbe(s, c, after: next)
+            scheduleProbe(s, c, after: max(next, probePacing))
         case .unavailable(let reason):
             // The check cannot run as written (its command is not in the image): the engine's own verdict decides.
             services[s].containers[c].probeUnavailable = true
             emit(s, "its healthcheck cannot run: \(reason)")
         }
+    }
+
+    /// The shortest delay that keeps all probes together within `probesPerSecond`: one service probed alone keeps
+    /// its fast cadence, forty starting at once are probed about every 2.5 s each (the engine's own checks decide
+    /// meanwhile), so a start storm is not made worse by execs.
+    var probePacing: Duration {
+        let probed = services.reduce(0) { total, service in
+            guard service.state == .starting, service.probe != nil else { return total }
+            return total + service.containers.filter { $0.running && !$0.ready && !$0.probeUnavailable }.count
+        }
+        return .milliseconds(Int64(probed * 1000 / Self.probesPerSecond))
     }
 
     static func nextProbeDelay(_ current: Duration, interval: Duration) -> Duration {
@@ -533,7 +549,15 @@ struct LaunchStateMachine: Sendable {
     private mutating func startSampling(_ s: Int, _ c: Int) {
         guard services[s].state == .starting else { return }
         let container = services[s].containers[c]
-        actions.append(.sample(service: services[s].name, container: container.id, startSequence: container.startSequence, after: Self.sampleInterval))
+        actions.append(.sample(service: services[s].name, container: container.id, startSequence: container.startSequence, after: sampleDelay))
+    }
+
+    /// `sampleInterval`, stretched so that all containers being sampled together stay within `samplesPerSecond`.
+    var sampleDelay: Duration {
+        let sampled = services.reduce(0) { total, service in
+            service.state == .starting ? total + service.containers.filter(\.running).count : total
+        }
+        return max(Self.sampleInterval, .milliseconds(Int64(sampled * 1000 / Self.samplesPerSecond)))
     }
 
     private mutating func sampled(_ s: Int, _ c: Int, sequence: Int, sample: ResourceSample?) {
@@ -542,7 +566,7 @@ struct LaunchStateMachine: Sendable {
         // is asked for only while this start of it is still starting.
         if let sample { services[s].containers[c].resources.record(sample) }
         guard sample != nil, services[s].state == .starting, container.running, container.startSequence == sequence else { return }
-        actions.append(.sample(service: services[s].name, container: container.id, startSequence: sequence, after: Self.sampleInterval))
+        actions.append(.sample(service: services[s].name, container: container.id, startSequence: sequence, after: sampleDelay))
     }
 
     // MARK: Timers
