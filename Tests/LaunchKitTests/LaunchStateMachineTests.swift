@@ -401,14 +401,15 @@ struct LaunchStateMachineDecisionTests {
         #expect(machine.probePacing == .milliseconds(2375))
     }
 
-    @Test func probeCadenceGrowsToTheIntervalAndNoFurther() {
+    @Test func probeCadenceGrowsToHalfTheIntervalAndNoFurther() {
         var delay = LaunchStateMachine.firstProbe
         var seen: [Duration] = []
         for _ in 0..<12 {
             delay = LaunchStateMachine.nextProbeDelay(delay, interval: .seconds(5))
             seen.append(delay)
         }
-        #expect(seen == seen.sorted() && seen.last == .seconds(5))
+        #expect(seen == seen.sorted() && seen.last == .milliseconds(2500))
+        #expect(LaunchStateMachine.nextProbeDelay(.milliseconds(150), interval: .milliseconds(250)) == .milliseconds(125))
         #expect(LaunchStateMachine.nextProbeDelay(.seconds(1), interval: .milliseconds(10)) == LaunchStateMachine.firstProbe)
     }
 

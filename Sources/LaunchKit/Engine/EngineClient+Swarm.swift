@@ -63,17 +63,32 @@ public struct SwarmService: Sendable, Hashable {
     }
 
     /// Whether two specs run the same tasks: the swarm replaces tasks (a rolling update) only when the task
-    /// template or the published ports change; a new update policy or replica count replaces none.
+    /// template or the published ports change; a new update policy or replica count replaces none. As the swarm
+    /// decides it, a change of placement alone, or of pull options alone, replaces no running task either.
     public static func sameTasks(_ a: Data, _ b: Data) -> Bool {
-        canonical(a, keys: ["TaskTemplate", "EndpointSpec"]) == canonical(b, keys: ["TaskTemplate", "EndpointSpec"])
+        canonical(a, keys: ["TaskTemplate", "EndpointSpec"], ignoring: true) == canonical(b, keys: ["TaskTemplate", "EndpointSpec"], ignoring: true)
     }
 
-    static func canonical(_ data: Data, keys: [String]? = nil) -> Data? {
+    static func canonical(_ data: Data, keys: [String]? = nil, ignoring: Bool = false) -> Data? {
         guard var object = try? JSONSerialization.jsonObject(with: data) else { return nil }
-        if let keys, let dictionary = object as? [String: Any] {
-            object = dictionary.filter { keys.contains($0.key) }
+        if let keys, var dictionary = object as? [String: Any] {
+            dictionary = dictionary.filter { keys.contains($0.key) }
+            if ignoring, var template = dictionary["TaskTemplate"] as? [String: Any] {
+                template.removeValue(forKey: "Placement")
+                if var container = template["ContainerSpec"] as? [String: Any] {
+                    container.removeValue(forKey: "PullOptions")
+                    template["ContainerSpec"] = container
+                }
+                dictionary["TaskTemplate"] = template
+            }
+            object = dictionary
         }
         return try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+    }
+
+    /// Replicas a replicated service runs (0 for a job or a global service: nothing to roll over by count).
+    public var replicas: Int {
+        if case .replicated(let count) = mode { count } else { 0 }
     }
 
     /// The spec with its replica count (or, for a job, its completions and concurrency) set to `count`;

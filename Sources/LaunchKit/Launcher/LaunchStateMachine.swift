@@ -536,10 +536,14 @@ struct LaunchStateMachine: Sendable {
         return .milliseconds(Int64(probed * 1000 / Self.probesPerSecond))
     }
 
+    /// 1.5× the last delay, up to half the declared interval: with the engine's own probes every interval, a
+    /// passing check is then seen about a third of an interval after it starts to pass, at twice the engine's cost
+    /// at most (and `probePacing` bounds the total).
     static func nextProbeDelay(_ current: Duration, interval: Duration) -> Duration {
+        let cap = max(interval / 2, firstProbe)
         let grown = current.seconds * probeGrowth
-        guard grown.isFinite else { return interval }
-        return min(.milliseconds(Int64(min(grown, 86_400) * 1000)), max(interval, firstProbe))
+        guard grown.isFinite else { return cap }
+        return min(.milliseconds(Int64(min(grown, 86_400) * 1000)), cap)
     }
 
     // MARK: Resource evidence

@@ -151,6 +151,7 @@ public enum SwarmChecks {
     /// `pending` forever ("no suitable node"): said before anything is created, with what the nodes do have.
     static func placementCheck(_ constraints: [String: [String]], schedulable: [SwarmNode]) -> CheckResult {
         var problems: [String] = []
+        var unchecked: [String] = []
         for (service, list) in constraints.sorted(by: { $0.key < $1.key }) where !list.isEmpty {
             let parsed = list.map { (text: $0, constraint: PlacementConstraint($0)) }
             if let bad = parsed.first(where: { $0.constraint == nil }) {
@@ -158,6 +159,7 @@ public enum SwarmChecks {
                 continue
             }
             let rules = parsed.compactMap(\.constraint)
+            unchecked += rules.filter { !$0.isKnown }.map { "\(service): \($0)" }
             if !schedulable.contains(where: { node in rules.allSatisfy { $0.matches(node) } }) {
                 let unmet = rules.filter { rule in !schedulable.contains(where: rule.matches) }.map(\.description)
                 problems.append("\(service): no schedulable node meets " + (unmet.isEmpty ? list.joined(separator: " and ") + " together" : unmet.joined(separator: " and ")))
@@ -168,7 +170,8 @@ public enum SwarmChecks {
         }
         guard !problems.isEmpty else {
             return CheckResult(id: "swarm.placement", title: "placement constraints", status: .ok,
-                evidence: "every service's constraints are met by a schedulable node")
+                evidence: "every service's constraints are met by a schedulable node"
+                    + (unchecked.isEmpty ? "" : " (left to the swarm: \(unchecked.joined(separator: ", ")))"))
         }
         return CheckResult(id: "swarm.placement", title: "placement constraints", status: .fail,
             evidence: problems.joined(separator: "; ") + "; nodes: " + (nodes.isEmpty ? "none schedulable" : nodes.joined(separator: "; ")),
@@ -268,30 +271,21 @@ public enum SwarmGPU {
 }
 
 /// One swarm placement constraint: `node.id`, `node.hostname`, `node.role`, `node.platform.os`, `node.platform.arch`,
-/// `node.labels.<key>` or `engine.labels.<key>`, `==` or `!=`, a value. As the swarm matches them: values compare
-/// case-insensitively, and a label a node lacks never equals anything (so `!=` holds).
+/// `node.labels.<key>` or `engine.labels.<key>`, `==` or `!=`, a value. As the swarm matches them: attribute names and
+/// values compare case-insensitively (label keys as written), and a label a node lacks never equals anything (so `!=`
+/// holds). An attribute launch does not evaluate (`node.ip`, a newer one) is reported, never held against a node.
 public struct PlacementConstraint: Sendable, Hashable, CustomStringConvertible {
     public var attribute: String
     public var equal: Bool
     public var value: String
 
     public init?(_ text: String) {
-        let equal: Bool
-        let parts: [String]
-        if text.contains("!=") {
-            equal = false
-            parts = text.components(separatedBy: "!=")
-        } else if text.contains("==") {
-            equal = true
-            parts = text.components(separatedBy: "==")
-        } else {
-            return nil
-        }
+        // The swarm looks for `==` before `!=`.
+        let equal = text.contains("==")
+        let parts = text.components(separatedBy: equal ? "==" : "!=")
         guard parts.count == 2 else { return nil }
         let attribute = parts[0].trimmingCharacters(in: .whitespaces), value = parts[1].trimmingCharacters(in: .whitespaces)
-        let known = ["node.id", "node.hostname", "node.role", "node.platform.os", "node.platform.arch"]
-        guard !value.isEmpty, known.contains(attribute.lowercased()) || attribute.hasPrefix("node.labels.") || attribute.hasPrefix("engine.labels.")
-        else { return nil }
+        guard !attribute.isEmpty, !value.isEmpty, !attribute.contains(" ") else { return nil }
         self.attribute = attribute
         self.equal = equal
         self.value = value
@@ -299,20 +293,32 @@ public struct PlacementConstraint: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { "\(attribute) \(equal ? "==" : "!=") \(value)" }
 
+    static let labelPrefixes = ["node.labels.", "engine.labels."]
+    static let attributes = ["node.id", "node.hostname", "node.role", "node.platform.os", "node.platform.arch"]
+
+    /// launch can evaluate it from what `GET /nodes` says.
+    public var isKnown: Bool {
+        let lower = attribute.lowercased()
+        return Self.attributes.contains(lower) || Self.labelPrefixes.contains { lower.hasPrefix($0) && lower.count > $0.count }
+    }
+
     func actual(_ node: SwarmNode) -> String? {
-        switch attribute.lowercased() {
+        let lower = attribute.lowercased()
+        switch lower {
         case "node.id": return node.id
         case "node.hostname": return node.hostname
         case "node.role": return node.role
         case "node.platform.os": return node.os
         case "node.platform.arch": return node.architecture
         default:
-            if attribute.hasPrefix("node.labels.") { return node.labels[String(attribute.dropFirst("node.labels.".count))] }
+            if lower.hasPrefix("node.labels.") { return node.labels[String(attribute.dropFirst("node.labels.".count))] }
             return node.engineLabels[String(attribute.dropFirst("engine.labels.".count))]
         }
     }
 
+    /// An attribute launch does not know matches every node (the swarm decides).
     public func matches(_ node: SwarmNode) -> Bool {
+        guard isKnown else { return true }
         let same = actual(node).map { $0.caseInsensitiveCompare(value) == .orderedSame } ?? false
         return equal ? same : !same
     }

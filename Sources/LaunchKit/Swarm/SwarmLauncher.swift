@@ -92,28 +92,43 @@ public struct SwarmLauncher: Sendable {
         }
         try Task.checkCancellation()
 
-        try await timeline.measure("deploy", report: report) {
-            let output = try await context.runner.run(context.docker.stackDeploy(stack: stack, files: [stackFile]))
-            guard output.succeeded else {
-                // The CLI may have updated some services before it gave up: they go back too.
-                let undone = await restore(stack: stack, before: before, previous: previous)
-                report.rolledBack(undone)
-                throw SwarmDeployFailure(evidence: output.stderr.split(whereSeparator: \.isNewline).suffix(15).map { redact(String($0)) })
-            }
-            return ((), "docker stack deploy \(stack)")
+        // Whatever stops the run from here on (a refused deploy, Ctrl-C, an engine error) undoes what it did.
+        let undo = { [self] in
+            // Not cancellable: after Ctrl-C the undo must still wait for the swarm (its sleeps would return at once).
+            await Task {
+                mode == .deploy
+                    ? await SwarmStack.undo(client: client, stack: stack, before: before)
+                    : await restore(stack: stack, before: before, previous: previous)
+            }.value
         }
-        let deployed = mode == .update ? try await client.listServices(stack: stack) : []
+        let deployed: [SwarmService]
+        do {
+            try await timeline.measure("deploy", report: report) {
+                let output = try await context.runner.run(context.docker.stackDeploy(stack: stack, files: [stackFile]))
+                guard output.succeeded else {
+                    // The CLI may have updated some services before it gave up: they go back too.
+                    throw SwarmDeployFailure(evidence: output.stderr.split(whereSeparator: \.isNewline).suffix(15).map { redact(String($0)) })
+                }
+                return ((), "docker stack deploy \(stack)")
+            }
+            deployed = mode == .update ? try await client.listServices(stack: stack) : []
+        } catch {
+            report.rolledBack(await undo())
+            throw error
+        }
         let rolling = Set(previous.compactMap { old -> String? in
-            guard let new = deployed.first(where: { $0.id == old.id }), !SwarmService.sameTasks(old.spec, new.spec) else { return nil }
+            guard let new = deployed.first(where: { $0.id == old.id }), new.replicas > 0, !SwarmService.sameTasks(old.spec, new.spec) else { return nil }
             return plan.stack.services.first { Self.serviceName(stack, $0.name) == old.name && !jobs.contains($0.name) }?.name
         })
 
+        let monitors = Self.monitors(plan.stack, policy: profile.health)
         let services = plan.stack.services.map { service in
             SwarmRollout.Service(
                 name: service.name, serviceClass: profile.services.serviceClass(of: service.name),
                 replicas: max(1, service.replicas), isJob: jobs.contains(service.name), hasHealthcheck: service.healthcheck != nil,
                 readiness: ReadinessRule(service: service, policy: profile.health, isJob: jobs.contains(service.name)),
-                dependencies: service.dependsOn.map(\.service), isRolling: rolling.contains(service.name))
+                dependencies: service.dependsOn.map(\.service), isRolling: rolling.contains(service.name),
+                updateMonitor: monitors[service.name] ?? .zero)
         }
         let startBegan = timeline.clock.now
         report.phaseBegan("start")
@@ -194,9 +209,7 @@ public struct SwarmLauncher: Sendable {
             if options.keepOnFailure && outcome == .failed {
                 report.keptForDebugging(project: stack)
             } else {
-                let undone = mode == .deploy
-                    ? await SwarmStack.undo(client: client, stack: stack, before: before)
-                    : await restore(stack: stack, before: before, previous: previous)
+                let undone = await undo()
                 phases.append(.init(name: "rollback", seconds: undone.seconds, status: undone.errors.isEmpty ? "ok" : "failed", detail: nil))
                 report.rolledBack(undone)
                 rollback = undone
@@ -267,37 +280,52 @@ public struct SwarmLauncher: Sendable {
         let began = clock.now
         var report = await SwarmStack.undo(client: client, stack: stack, before: before)
         var restoring: [SwarmService] = []
-        for old in previous {
-            guard let current = try? await client.inspectService(old.id) else {
-                report.errors.append("service \(old.name): no longer on the swarm")
-                continue
-            }
-            if let state = current.update?.state, state.hasPrefix("rollback") {
-                restoring.append(old)  // the swarm is rolling it back already
-            } else if !SwarmService.sameTasks(current.spec, old.spec) {
+        // Jobs are not rolled back: going back would run the previous job again (an old migration); what a job did
+        // is done.
+        for old in previous where old.replicas > 0 {
+            for attempt in 1...8 {
+                guard let current = try? await client.inspectService(old.id) else {
+                    report.errors.append("service \(old.name): no longer on the swarm")
+                    break
+                }
+                // The swarm rolling it back already (this run's update: an earlier one's status has the same start).
+                if let status = current.update, status.state.hasPrefix("rollback"), status.startedAt != old.update?.startedAt {
+                    restoring.append(old)
+                    break
+                }
+                guard !SwarmService.sameTasks(current.spec, old.spec) else { break }
                 do {
                     try await client.rollBackService(current.id, version: current.version, spec: current.spec)
                     restoring.append(old)
-                } catch { report.errors.append("service \(old.name): the swarm refused the rollback: \(error)") }
+                    break
+                } catch {
+                    // The swarm moved the version meanwhile (its own rollback beginning): read again.
+                    if attempt == 8 { report.errors.append("service \(old.name): the swarm refused the rollback: \(error)") }
+                    try? await Task.sleep(for: .milliseconds(50 * attempt))
+                }
             }
         }
         // The previous version, running again: every replica of the previous spec, on its new (rolled back) tasks.
         let deadline = clock.now + .seconds(180)
         var waiting = restoring
+        var failed: [String] = []
         while !waiting.isEmpty && clock.now < deadline {
             var still: [SwarmService] = []
             for old in waiting {
                 let current = try? await client.inspectService(old.id)
+                if current?.update?.state == "rollback_paused" {
+                    failed.append("service \(old.name): the swarm paused its rollback (\(current?.update?.message ?? "no message"))")
+                    continue
+                }
                 let tasks = (try? await client.listTasks(services: [old.id])) ?? []
                 let running = tasks.filter { $0.desiredState == "running" && $0.status.state == "running" }.count
-                let wanted = if case .replicated(let count) = old.mode { count } else { 1 }
-                let settled = current.map { SwarmService.sameTasks($0.spec, old.spec) && $0.update?.state != "rollback_started" } ?? false
-                if settled && running >= wanted { report.restoredServices.append(old.name) } else { still.append(old) }
+                let settled = current.map { SwarmService.sameTasks($0.spec, old.spec) && $0.update?.state == "rollback_completed" } ?? false
+                if settled && running >= old.replicas { report.restoredServices.append(old.name) } else { still.append(old) }
             }
             waiting = still
             if !waiting.isEmpty { try? await Task.sleep(for: pollInterval) }
         }
-        report.errors += waiting.map { "service \($0.name): the previous spec is back but not all its replicas run healthy yet" }
+        report.errors += failed + waiting.map { "service \($0.name): the previous spec is back but not all its replicas run healthy yet" }
         report.restoredServices.sort()
         report.seconds = began.duration(to: clock.now).seconds
         return report

@@ -17,11 +17,14 @@ public struct SwarmRollout: Sendable {
         /// An update (`.update` mode) changed this running service's spec: the swarm rolls its tasks over, and
         /// it is ready only once the swarm says the update completed and its new tasks are ready.
         public var isRolling: Bool
+        /// How long the swarm watches each updated task (`update_config.monitor`): part of a rolling update's time.
+        public var updateMonitor: Duration
 
         public init(name: String, serviceClass: ServiceClass, replicas: Int, isJob: Bool, hasHealthcheck: Bool,
-            readiness: ReadinessRule, dependencies: [String], isRolling: Bool = false)
+            readiness: ReadinessRule, dependencies: [String], isRolling: Bool = false, updateMonitor: Duration = .zero)
         {
             self.isRolling = isRolling
+            self.updateMonitor = updateMonitor
             self.name = name
             self.serviceClass = serviceClass
             self.replicas = replicas
@@ -161,10 +164,13 @@ public struct SwarmRollout: Sendable {
     /// retrying what crashed is the swarm's restart policy, which a launch does not wait out.
     mutating func judge(_ service: Service, _ record: Record, _ tasks: [TaskObservation], now: Double, _ actions: inout [Action]) {
         var record = record
-        if service.isRolling && record.update?.state != "completed" {
+        // No update status long after the deploy: the swarm found no task to replace (its own notion of a change
+        // is narrower than a spec diff), so what runs is what the tasks say.
+        let unstarted = record.update == nil && record.scaledAt.map { now - $0 > Self.updateGrace.seconds } == true
+        if service.isRolling && record.update?.state != "completed" && !unstarted {
             // The swarm is still rolling it over (old tasks serve meanwhile): its tasks say nothing yet. Each
             // replica may take a whole readiness deadline plus the monitor window.
-            let limit = (service.readiness.deadline.seconds + 30) * Double(max(service.replicas, 1))
+            let limit = (service.readiness.deadline.seconds + service.updateMonitor.seconds + 30) * Double(max(service.replicas, 1))
             if let began = record.scaledAt, now - began > limit {
                 fail(service.name, "its rolling update did not finish within \(DurationText.format(.seconds(limit)))" +
                     (record.update.map { " (update \($0.state))" } ?? ""), &actions)
@@ -221,6 +227,9 @@ public struct SwarmRollout: Sendable {
             fail(service.name, "no task got a container within \(DurationText.format(schedulingDeadline)) (tasks: \(states.isEmpty ? "none" : states))", &actions)
         }
     }
+
+    /// How long a rolling service may go without any update status before its tasks are judged as they run.
+    public static let updateGrace: Duration = .seconds(15)
 
     /// Update states after which the new spec is not what runs.
     static let updateFailed: Set<String> = ["paused", "rollback_started", "rollback_paused", "rollback_completed"]

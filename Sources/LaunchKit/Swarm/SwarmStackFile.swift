@@ -35,15 +35,18 @@ public enum SwarmStackFile {
         for (name, value) in services where !jobs.contains(name) {
             guard var service = value as? [String: Any] else { continue }
             var deploy = service["deploy"] as? [String: Any] ?? [:]
+            // A service holding GPUs (or a host port) cannot start its replacement beside itself: the new task would
+            // wait for what the old one holds. It is stopped first.
+            let exclusive = (gpus[name] ?? 0) > 0 || Self.publishesHostPorts(service)
             var update = deploy["update_config"] as? [String: Any] ?? [:]
-            update["order"] = update["order"] ?? "start-first"
+            update["order"] = update["order"] ?? (exclusive ? "stop-first" : "start-first")
             update["failure_action"] = update["failure_action"] ?? "rollback"
             if update["monitor"] == nil, let monitor = monitors[name] {
                 update["monitor"] = "\(max(Int(monitor.seconds * 1000), 1000))ms"
             }
             deploy["update_config"] = update
             var rollback = deploy["rollback_config"] as? [String: Any] ?? [:]
-            rollback["order"] = rollback["order"] ?? "start-first"
+            rollback["order"] = rollback["order"] ?? (exclusive ? "stop-first" : "start-first")
             deploy["rollback_config"] = rollback
             service["deploy"] = deploy
             services[name] = service
@@ -73,17 +76,28 @@ public enum SwarmStackFile {
                 deploy["restart_policy"] = restart
             }
             if hold { deploy["replicas"] = 0 }
-            if var resources = deploy["resources"] as? [String: Any], var reservations = resources["reservations"] as? [String: Any],
-                reservations["devices"] != nil
-            {
+            let count = gpus[name] ?? 0
+            var resources = deploy["resources"] as? [String: Any] ?? [:]
+            var reservations = resources["reservations"] as? [String: Any] ?? [:]
+            if reservations["devices"] != nil || count > 0 {
+                // Stack files refuse device reservations; GPUs become the generic resource (other devices cannot be
+                // scheduled by a swarm: SwarmChecks refuses such a stack before this file is written).
                 reservations.removeValue(forKey: "devices")
-                if let count = gpus[name], count > 0 {
+                if count > 0 {
                     var generic = reservations["generic_resources"] as? [Any] ?? []
                     generic.append(["discrete_resource_spec": ["kind": SwarmChecks.gpuResource, "value": count]])
                     reservations["generic_resources"] = generic
                 }
                 resources["reservations"] = reservations
                 deploy["resources"] = resources
+            }
+            // CDI GPUs named under the service's `devices:` are part of that count now, not devices of the node.
+            if count > 0, let devices = service["devices"] as? [Any] {
+                let rest = devices.filter { entry in
+                    let text = (entry as? String) ?? ((entry as? [String: Any])?["source"] as? String) ?? ""
+                    return !text.hasPrefix(CDIName.nvidiaGPU + "=")
+                }
+                if rest.isEmpty { service.removeValue(forKey: "devices") } else { service["devices"] = rest }
             }
             service["deploy"] = deploy
             services[name] = service
@@ -99,5 +113,10 @@ public enum SwarmStackFile {
             root["networks"] = networks
         }
         return root
+    }
+
+    /// `ports:` entries published in host mode (long syntax `mode: host`).
+    static func publishesHostPorts(_ service: [String: Any]) -> Bool {
+        (service["ports"] as? [Any] ?? []).contains { ($0 as? [String: Any])?["mode"] as? String == "host" }
     }
 }
