@@ -399,6 +399,17 @@ struct LaunchStateMachineDecisionTests {
         machine.services[0].containers[0].ready = true
         machine.services[1].containers[0].probeUnavailable = true
         #expect(machine.probePacing == .milliseconds(2375))
+        // Paced as late as the engine's own next check (1 s here), a probe would only add to the storm: none is
+        // scheduled, the engine decides. Alone, the same service is probed again.
+        func afterAFailedProbe(_ machine: inout LaunchStateMachine) -> [LaunchStateMachine.Action] {
+            let container = machine.services[2].containers[0]
+            return machine.handle(
+                .probed(service: machine.services[2].name, container: container.id, startSequence: container.startSequence, outcome: .failed(exitCode: 1)),
+                now: 1)
+        }
+        #expect(!afterAFailedProbe(&machine).contains { if case .probe = $0 { true } else { false } })
+        machine.services = starting(3)
+        #expect(afterAFailedProbe(&machine).contains { if case .probe = $0 { true } else { false } })
     }
 
     @Test func probeCadenceGrowsToHalfTheIntervalAndNoFurther() {

@@ -496,8 +496,12 @@ struct LaunchStateMachine: Sendable {
         scheduleProbe(s, c, after: max(Self.firstProbe, probePacing))
     }
 
+    /// Schedules the next probe unless pacing would put it as late as the engine's own next check: then, in a start
+    /// storm, the engine's verdict comes as soon and the exec would only add to the storm (measured at 40 services
+    /// with 1 s intervals: probing them anyway cost more than it won).
     private mutating func scheduleProbe(_ s: Int, _ c: Int, after delay: Duration) {
         guard let probe = services[s].probe else { return }
+        if delay > Self.firstProbe && delay >= probe.interval { return }
         let container = services[s].containers[c]
         actions.append(
             .probe(
