@@ -239,6 +239,21 @@ enum Sockets {
         return (descriptor, Int(UInt16(bigEndian: address.sin_port)))
     }
 
+    /// Accepts connections on its own thread until the listening socket is shut down, handing each to `handle`
+    /// (on that thread: a handler that blocks gets a thread of its own).
+    static func acceptLoop(_ descriptor: Int32, handle: @escaping @Sendable (Int32) -> Void) {
+        Thread.detachNewThread {
+            while true {
+                let client = accept(descriptor, nil, nil)
+                guard client >= 0 else {
+                    if errno == EINTR { continue }
+                    return
+                }
+                handle(client)
+            }
+        }
+    }
+
     /// A port nothing listens on (as of now).
     static func freePort() throws -> Int {
         let (descriptor, port) = try listen(host: "127.0.0.1")
@@ -256,16 +271,9 @@ struct TinyHTTPServer: Sendable {
 
     static func start(acceptingToken token: String) throws -> TinyHTTPServer {
         let (descriptor, port) = try Sockets.listen(host: "127.0.0.1")
-        Thread.detachNewThread {
-            while true {
-                let client = accept(descriptor, nil, nil)
-                guard client >= 0 else {
-                    if errno == EINTR { continue }
-                    return
-                }
-                serve(client, token: token)
-                close(client)
-            }
+        Sockets.acceptLoop(descriptor) { client in
+            serve(client, token: token)
+            close(client)
         }
         return TinyHTTPServer(descriptor: descriptor, port: port)
     }

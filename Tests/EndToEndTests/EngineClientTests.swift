@@ -302,16 +302,8 @@ final class FakeEventEngine: Sendable {
     static func start() throws -> FakeEventEngine {
         let (descriptor, port) = try Sockets.listen(host: "127.0.0.1")
         let engine = FakeEventEngine(descriptor: descriptor, port: port)
-        Thread.detachNewThread {
-            while true {
-                let client = accept(descriptor, nil, nil)
-                guard client >= 0 else {
-                    if errno == EINTR { continue }
-                    return
-                }
-                Thread.detachNewThread { engine.serve(client) }
-            }
-        }
+        // An event stream holds its connection: each client gets its own thread.
+        Sockets.acceptLoop(descriptor) { client in Thread.detachNewThread { engine.serve(client) } }
         return engine
     }
 
