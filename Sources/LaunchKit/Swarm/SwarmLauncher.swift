@@ -66,6 +66,7 @@ public struct SwarmLauncher: Sendable {
         if !byName.isEmpty {
             report.note("swarm: \(byName.joined(separator: ", ")) name GPU devices; a swarm hands out \(SwarmChecks.gpuResource) by count, so the node picks which")
         }
+        let monitors = Self.monitors(plan.stack, policy: profile.health)
         let stackFile = try await timeline.measure("convert", report: report) {
             let output = try await context.runner.run(plan.composeCommand.configYAML())
             guard output.succeeded else {
@@ -80,8 +81,8 @@ public struct SwarmLauncher: Sendable {
                 file = try SwarmStackFile.held(resolvedYAML: output.stdout, jobs: jobs, gpus: gpus)
                 detail = "held at 0: \(plan.stack.services.count - jobs.count) services, \(jobs.count) jobs"
             case .update:
-                file = try SwarmStackFile.updating(resolvedYAML: output.stdout, jobs: jobs, monitors: Self.monitors(plan.stack, policy: profile.health), gpus: gpus)
-                detail = "update of a running stack: rolling (start-first), rolled back on failure"
+                file = try SwarmStackFile.updating(resolvedYAML: output.stdout, jobs: jobs, monitors: monitors, gpus: gpus)
+                detail = "update of a running stack: rolling, rolled back on failure"
             }
             // It holds the interpolated secrets: private, like the env file.
             let path = layout.stateDirectory + "/swarm/\(stack).yml"
@@ -121,7 +122,6 @@ public struct SwarmLauncher: Sendable {
             return plan.stack.services.first { Self.serviceName(stack, $0.name) == old.name && !jobs.contains($0.name) }?.name
         })
 
-        let monitors = Self.monitors(plan.stack, policy: profile.health)
         let services = plan.stack.services.map { service in
             SwarmRollout.Service(
                 name: service.name, serviceClass: profile.services.serviceClass(of: service.name),
