@@ -141,8 +141,10 @@ public struct Launcher: Sendable {
             let rollback = Rollback(client: client, project: plan.project, removeNewVolumes: options.rollbackVolumes)
             var undone = await rollback.undo(since: before, levels: plan.graph.levels)
             if Task.isCancelled {
-                // Compose may still have been creating when it was stopped: a second pass catches stragglers.
-                try? await Task.sleep(for: .milliseconds(500))
+                // Compose may still have been creating when it was stopped (a request the engine finishes after
+                // Compose is gone): a second pass, a second later, catches stragglers. The wait must really wait:
+                // in this cancelled task a plain sleep returns at once (found by CI: a network left behind).
+                await sleepIgnoringCancellation(.seconds(1))
                 let second = await rollback.undo(since: before, levels: plan.graph.levels)
                 undone.merge(second)
             }
