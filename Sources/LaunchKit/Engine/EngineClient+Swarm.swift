@@ -66,24 +66,29 @@ public struct SwarmService: Sendable, Hashable {
     /// template or the published ports change; a new update policy or replica count replaces none. As the swarm
     /// decides it, a change of placement alone, or of pull options alone, replaces no running task either.
     public static func sameTasks(_ a: Data, _ b: Data) -> Bool {
-        canonical(a, keys: ["TaskTemplate", "EndpointSpec"], ignoring: true) == canonical(b, keys: ["TaskTemplate", "EndpointSpec"], ignoring: true)
+        canonical(a, transform: taskShape) == canonical(b, transform: taskShape)
     }
 
-    static func canonical(_ data: Data, keys: [String]? = nil, ignoring: Bool = false) -> Data? {
-        guard var object = try? JSONSerialization.jsonObject(with: data) else { return nil }
-        if let keys, var dictionary = object as? [String: Any] {
-            dictionary = dictionary.filter { keys.contains($0.key) }
-            if ignoring, var template = dictionary["TaskTemplate"] as? [String: Any] {
-                template.removeValue(forKey: "Placement")
-                if var container = template["ContainerSpec"] as? [String: Any] {
-                    container.removeValue(forKey: "PullOptions")
-                    template["ContainerSpec"] = container
-                }
-                dictionary["TaskTemplate"] = template
-            }
-            object = dictionary
+    /// The part of a spec the swarm compares with its running tasks.
+    static func taskShape(_ object: Any) -> Any {
+        guard let spec = object as? [String: Any] else { return object }
+        var template = spec["TaskTemplate"] as? [String: Any] ?? [:]
+        template.removeValue(forKey: "Placement")
+        if var container = template["ContainerSpec"] as? [String: Any] {
+            container.removeValue(forKey: "PullOptions")
+            template["ContainerSpec"] = container
         }
-        return try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        return ["TaskTemplate": template, "EndpointSpec": spec["EndpointSpec"] ?? [String: Any]()]
+    }
+
+    static func canonical(_ data: Data, transform: (Any) -> Any = { $0 }) -> Data? {
+        guard let object = try? JSONSerialization.jsonObject(with: data) else { return nil }
+        return try? JSONSerialization.data(withJSONObject: transform(object), options: [.sortedKeys])
+    }
+
+    /// The compose service this swarm service was deployed from: its name without the stack's `<stack>_` prefix.
+    public func composeName(in stack: String) -> String {
+        name.hasPrefix(stack + "_") ? String(name.dropFirst(stack.count + 1)) : name
     }
 
     /// Replicas a replicated service runs (0 for a job or a global service: nothing to roll over by count).

@@ -533,11 +533,21 @@ struct LaunchStateMachine: Sendable {
     /// its fast cadence, forty starting at once are probed about every 2.5 s each (the engine's own checks decide
     /// meanwhile), so a start storm is not made worse by execs.
     var probePacing: Duration {
-        let probed = services.reduce(0) { total, service in
-            guard service.state == .starting, service.probe != nil else { return total }
-            return total + service.containers.filter { $0.running && !$0.ready && !$0.probeUnavailable }.count
+        Self.spacing(startingContainers { service, container in
+            service.probe != nil && !container.ready && !container.probeUnavailable
+        }, perSecond: Self.probesPerSecond)
+    }
+
+    /// Running containers of starting services that `include` counts: what launch reads from the engine right now.
+    private func startingContainers(_ include: (ServiceRun, ContainerRun) -> Bool = { _, _ in true }) -> Int {
+        services.reduce(0) { total, service in
+            service.state == .starting ? total + service.containers.filter { $0.running && include(service, $0) }.count : total
         }
-        return .milliseconds(Int64(probed * 1000 / Self.probesPerSecond))
+    }
+
+    /// The delay between one container's reads that keeps `count` containers' reads within `perSecond`.
+    private static func spacing(_ count: Int, perSecond: Int) -> Duration {
+        .milliseconds(Int64(count * 1000 / perSecond))
     }
 
     /// 1.5× the last delay, up to half the declared interval: with the engine's own probes every interval, a
@@ -562,10 +572,7 @@ struct LaunchStateMachine: Sendable {
 
     /// `sampleInterval`, stretched so that all containers being sampled together stay within `samplesPerSecond`.
     var sampleDelay: Duration {
-        let sampled = services.reduce(0) { total, service in
-            service.state == .starting ? total + service.containers.filter(\.running).count : total
-        }
-        return max(Self.sampleInterval, .milliseconds(Int64(sampled * 1000 / Self.samplesPerSecond)))
+        max(Self.sampleInterval, Self.spacing(startingContainers(), perSecond: Self.samplesPerSecond))
     }
 
     private mutating func sampled(_ s: Int, _ c: Int, sequence: Int, sample: ResourceSample?) {

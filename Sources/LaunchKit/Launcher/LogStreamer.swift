@@ -82,12 +82,11 @@ public struct LogStreamer: Sendable {
     public func streamSwarm(services: [String], follow: Bool, tail: Int?, since: String? = nil) async throws {
         let stack = profile.compose.project
         let all = try await client.listServices(stack: stack)
-        let name = { (service: SwarmService) in service.name.hasPrefix(stack + "_") ? String(service.name.dropFirst(stack.count + 1)) : service.name }
-        let chosen = all.filter { services.isEmpty || services.contains(name($0)) }
+        let chosen = all.filter { services.isEmpty || services.contains($0.composeName(in: stack)) }
         guard !chosen.isEmpty else {
             throw UsageError(
                 services.isEmpty ? "\(profile.name) has no services on the swarm (stack \(stack))" : "no services \(services.joined(separator: ", ")) in the stack \(stack)",
-                evidence: all.isEmpty ? [] : ["services of the stack: " + all.map(name).sorted().joined(separator: ", ")],
+                evidence: all.isEmpty ? [] : ["services of the stack: " + all.map { $0.composeName(in: stack) }.sorted().joined(separator: ", ")],
                 hint: all.isEmpty ? "start it with `launch \(profile.name) --engine swarm`" : "name one of the services above")
         }
         let redact = EnvProvisioner(layout: layout, profile: profile).redactor(environment: context.environment)

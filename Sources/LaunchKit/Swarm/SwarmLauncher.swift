@@ -119,7 +119,8 @@ public struct SwarmLauncher: Sendable {
         }
         let rolling = Set(previous.compactMap { old -> String? in
             guard let new = deployed.first(where: { $0.id == old.id }), new.replicas > 0, !SwarmService.sameTasks(old.spec, new.spec) else { return nil }
-            return plan.stack.services.first { Self.serviceName(stack, $0.name) == old.name && !jobs.contains($0.name) }?.name
+            let name = old.composeName(in: stack)
+            return plan.stack.service(name) != nil && !jobs.contains(name) ? name : nil
         })
 
         let services = plan.stack.services.map { service in
@@ -300,7 +301,7 @@ public struct SwarmLauncher: Sendable {
                     break
                 } catch {
                     // The swarm moved the version meanwhile (its own rollback beginning): read again.
-                    if attempt == 8 { report.errors.append("service \(old.name): the swarm refused the rollback: \(error)") }
+                    if attempt == 8 { report.errors.append("service \(old.name): the swarm refused the rollback: \(error); `docker service rollback \(old.name)` retries it") }
                     try? await Task.sleep(for: .milliseconds(50 * attempt))
                 }
             }
@@ -314,7 +315,7 @@ public struct SwarmLauncher: Sendable {
             for old in waiting {
                 let current = try? await client.inspectService(old.id)
                 if current?.update?.state == "rollback_paused" {
-                    failed.append("service \(old.name): the swarm paused its rollback (\(current?.update?.message ?? "no message"))")
+                    failed.append("service \(old.name): the swarm paused its rollback (\(current?.update?.message ?? "no message")); `docker service ps --no-trunc \(old.name)` shows why")
                     continue
                 }
                 let tasks = (try? await client.listTasks(services: [old.id])) ?? []
@@ -325,7 +326,9 @@ public struct SwarmLauncher: Sendable {
             waiting = still
             if !waiting.isEmpty { try? await Task.sleep(for: pollInterval) }
         }
-        report.errors += failed + waiting.map { "service \($0.name): the previous spec is back but not all its replicas run healthy yet" }
+        report.errors += failed + waiting.map {
+            "service \($0.name): the previous spec is back but not all its replicas run healthy after 3 minutes; `docker service ps --no-trunc \($0.name)` shows its tasks"
+        }
         report.restoredServices.sort()
         report.seconds = began.duration(to: clock.now).seconds
         return report

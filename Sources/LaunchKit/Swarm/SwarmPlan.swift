@@ -20,7 +20,7 @@ extension LaunchPlan {
     /// Reads the stack from the swarm (nothing changes) and replaces the compose commands with the swarm's.
     public mutating func planForSwarm(context: LaunchContext, layout: ProjectLayout) async throws {
         let services = try await EngineClient(context: context).listServices(stack: project)
-        let running = services.map { $0.name.hasPrefix(project + "_") ? String($0.name.dropFirst(project.count + 1)) : $0.name }.sorted()
+        let running = services.map { $0.composeName(in: project) }.sorted()
         swarm = SwarmPlan(stack: project, action: services.isEmpty ? "deploy" : "update", running: running)
         let file = layout.stateDirectory + "/swarm/\(project).yml"
         commands = [

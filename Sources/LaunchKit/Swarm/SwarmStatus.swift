@@ -25,7 +25,7 @@ public struct SwarmStatus: Sendable, Encodable {
         var services: [Service] = []
         for service in try await client.listServices(stack: stack) {
             let tasks = try await client.listTasks(services: [service.id])
-            let name = service.name.hasPrefix(stack + "_") ? String(service.name.dropFirst(stack.count + 1)) : service.name
+            let name = service.composeName(in: stack)
             let running = tasks.filter { $0.desiredState == "running" && $0.status.state == "running" }
             var healthy = 0
             for task in running {
