@@ -50,6 +50,7 @@ STACKS = {
     "interval10": lambda si: layered(1, 4, 1.0, "10s", si),
     "fast": lambda si: layered(1, 4, 1.0, "250ms", si),
     "wide": lambda si: layered(10, 4, 1.0, "1s", si),
+    "wide5": lambda si: layered(10, 4, 1.0, "5s", si),
     "fifty": lambda si: layered(10, 5, 1.0, "1s", si),
 }
 

@@ -399,17 +399,73 @@ struct LaunchStateMachineDecisionTests {
         machine.services[0].containers[0].ready = true
         machine.services[1].containers[0].probeUnavailable = true
         #expect(machine.probePacing == .milliseconds(2375))
-        // Paced as late as the engine's own next check (1 s here), a probe would only add to the storm: none is
-        // scheduled, the engine decides. Alone, the same service is probed again.
-        func afterAFailedProbe(_ machine: inout LaunchStateMachine) -> [LaunchStateMachine.Action] {
+        // Paced 2.4 s out (at 3.375), the probe would come just before the engine's own check at 3.5 (1 s interval,
+        // counted from the start at 0.5): it goes just after that check instead, well ahead of the next one.
+        func afterAFailedProbe(_ machine: inout LaunchStateMachine, spawn: Double? = nil) -> [Duration] {
             let container = machine.services[2].containers[0]
             return machine.handle(
-                .probed(service: machine.services[2].name, container: container.id, startSequence: container.startSequence, outcome: .failed(exitCode: 1)),
-                now: 1)
+                .probed(
+                    service: machine.services[2].name, container: container.id, startSequence: container.startSequence,
+                    outcome: .failed(exitCode: 1), spawnSeconds: spawn),
+                now: 1
+            ).compactMap { if case .probe(_, _, _, _, _, let after) = $0 { after } else { nil } }
         }
-        #expect(!afterAFailedProbe(&machine).contains { if case .probe = $0 { true } else { false } })
-        machine.services = starting(3)
-        #expect(afterAFailedProbe(&machine).contains { if case .probe = $0 { true } else { false } })
+        for s in machine.services.indices { machine.services[s].containers[0].startedAt = 0.5 }
+        #expect(afterAFailedProbe(&machine) == [.milliseconds(2550)])
+        // Once the engine takes over a second to spawn an exec, no probe can answer before its own next check:
+        // none is scheduled, the engine decides. Stats reads thin out too.
+        #expect(afterAFailedProbe(&machine, spawn: 1.2).isEmpty)
+        #expect(machine.sampleDelay == .seconds(24))
+    }
+
+    /// The engine's own schedule of a check (its interval, or its start_interval during the start period where the
+    /// engine keeps one) and the engine's current spawn time decide whether a probe of launch's can still win.
+    @Test func aProbeIsWorthItOnlyAheadOfTheEnginesOwnNextCheck() {
+        let everySecond = ServiceRun.ProbeSpec(command: ["true"], timeout: .seconds(1), interval: .seconds(1))
+        #expect(everySecond.engineNextCheck(after: 0.3, startedAt: 0) == (at: 1.0, period: 1.0))
+        #expect(everySecond.engineNextCheck(after: 2.5, startedAt: 0.5) == (at: 3.5, period: 1.0))
+        #expect(everySecond.worthProbing(at: 0.3, spawnSeconds: 0.05, startedAt: 0))
+        #expect(!everySecond.worthProbing(at: 0.8, spawnSeconds: 0.05, startedAt: 0))
+        #expect(!everySecond.worthProbing(at: 0.05, spawnSeconds: 1.2, startedAt: 0))
+        let everyFive = ServiceRun.ProbeSpec(command: ["true"], timeout: .seconds(1), interval: .seconds(5))
+        #expect(everyFive.worthProbing(at: 0.5, spawnSeconds: 1.2, startedAt: 0))
+        let fastStart = ServiceRun.ProbeSpec(
+            command: ["true"], timeout: .seconds(1), interval: .seconds(10), startPeriod: .seconds(10), startInterval: .milliseconds(250))
+        #expect(fastStart.engineNextCheck(after: 0.3, startedAt: 0) == (at: 0.5, period: 0.25))
+        #expect(fastStart.engineNextCheck(after: 10.2, startedAt: 0) == (at: 20, period: 10))
+        #expect(!fastStart.worthProbing(at: 0.3, spawnSeconds: 0.2, startedAt: 0))
+    }
+
+    @Test func execLoadIsAMovingAverageOfSpawnTimes() {
+        var load = ExecLoad()
+        #expect(load.spawnSeconds == 0 && load.readShare == 1)
+        load.record(spawnSeconds: 0.06)
+        #expect(load.spawnSeconds == 0.06 && load.readShare == 1)
+        for _ in 0..<6 { load.record(spawnSeconds: 2) }
+        #expect(load.spawnSeconds > 1.5 && load.spawnSeconds < 2 && load.slowest == 2)
+        #expect(load.readShare < 0.17)
+        load.record(spawnSeconds: .nan)
+        load.record(spawnSeconds: -1)
+        #expect(load.spawnSeconds > 1.5 && load.slowest == 2)
+    }
+
+    /// Recorded on Docker 26.1: a 10 s interval with `start_interval: 250ms`. The engine checks every 250 ms during
+    /// the start period itself; once a spawn takes 0.2 s no probe of launch's can beat that, so launch leaves it to
+    /// the engine and the recorded healthy event decides.
+    @Test func anEngineCheckingEveryQuarterSecondIsLeftToItsOwnChecks() throws {
+        var replay = try Replay(engine: "docker-26.1-api1.44", scenario: "start-interval")
+        #expect(replay.machine.services[0].probe?.startInterval == .milliseconds(250))
+        replay.begin()
+        let events = try Replay.events("docker-26.1-api1.44", "start-interval")
+        replay.feed(.event(events[0]), at: 0.05)
+        let probe = try #require(replay.actions.last { if case .probe = $0 { true } else { false } })
+        guard case .probe(_, let container, let sequence, _, _, let after) = probe else { return }
+        #expect(after == .milliseconds(100))
+        let before = replay.actions.count
+        replay.feed(.probed(service: "quick", container: container, startSequence: sequence, outcome: .failed(exitCode: 1), spawnSeconds: 0.2), at: 0.35)
+        #expect(!replay.actions[before...].contains { if case .probe = $0 { true } else { false } })
+        replay.play(Array(events.dropFirst()), offset: 1.3)
+        #expect(replay.service("quick")?.state == .ready && replay.service("quick")?.readiness == "healthcheck")
     }
 
     @Test func probeCadenceGrowsToHalfTheIntervalAndNoFurther() {

@@ -17,9 +17,21 @@ extension EngineClient {
         case unavailable(String)
     }
 
+    /// A probe's outcome and how long the engine took to spawn it (exec create and start, without the command's
+    /// own run time): how busy the engine is right now. Nil when it never got that far.
+    public struct ProbeAnswer: Sendable, Equatable {
+        public var outcome: ProbeOutcome
+        public var spawnSeconds: Double?
+
+        public init(_ outcome: ProbeOutcome, spawnSeconds: Double? = nil) {
+            self.outcome = outcome
+            self.spawnSeconds = spawnSeconds
+        }
+    }
+
     /// Runs `command` inside `container` (Engine API exec: create, start detached, inspect until it ends) and
     /// reports its exit, within `timeout`. About one request round trip plus the command's own run time.
-    public func probe(_ container: String, command: [String], timeout: Duration) async throws -> ProbeOutcome {
+    public func probe(_ container: String, command: [String], timeout: Duration) async throws -> ProbeAnswer {
         struct Create: Encodable {
             let Cmd: [String]
             let AttachStdout = false
@@ -31,22 +43,24 @@ extension EngineClient {
             let ExitCode: Int?
         }
         let body = Array(try JSONEncoder().encode(Create(Cmd: command)))
+        let clock = ContinuousClock()
+        let began = clock.now
         let createResponse: EngineResponse
         do {
             createResponse = try await perform("POST", "/containers/\(Self.escape(container))/exec", body: body)
         } catch EngineError.http(let status, let message) where status == 409 || status == 404 {
             // Not running (any more): the engine's own events say what happened.
-            return .failed(exitCode: nil)
-                .unlessUnavailable(message.contains("not running") || status == 404 ? nil : message)
+            return ProbeAnswer(
+                ProbeOutcome.failed(exitCode: nil).unlessUnavailable(message.contains("not running") || status == 404 ? nil : message))
         }
         let id = try JSONDecoder().decode(Created.self, from: Data(createResponse.body)).Id
         do {
             try await perform("POST", "/exec/\(Self.escape(id))/start", body: Array(#"{"Detach":true}"#.utf8))
         } catch EngineError.http(_, let message) {
             // "executable file not found" and friends: the healthcheck cannot run as written.
-            return .unavailable(message)
+            return ProbeAnswer(.unavailable(message))
         }
-        let clock = ContinuousClock()
+        let spawn = began.duration(to: clock.now).seconds
         let deadline = clock.now + timeout
         var pause = Duration.milliseconds(5)
         while true {
@@ -54,12 +68,13 @@ extension EngineClient {
             let state = try JSONDecoder().decode(Inspected.self, from: Data(response.body))
             if !state.Running, let code = state.ExitCode {
                 switch code {
-                case 0: return .passed
-                case 126, 127: return .unavailable("the healthcheck command exited \(code) (not found or not executable in the image)")
-                default: return .failed(exitCode: code)
+                case 0: return ProbeAnswer(.passed, spawnSeconds: spawn)
+                case 126, 127:
+                    return ProbeAnswer(.unavailable("the healthcheck command exited \(code) (not found or not executable in the image)"), spawnSeconds: spawn)
+                default: return ProbeAnswer(.failed(exitCode: code), spawnSeconds: spawn)
                 }
             }
-            guard clock.now < deadline else { return .failed(exitCode: nil) }
+            guard clock.now < deadline else { return ProbeAnswer(.failed(exitCode: nil), spawnSeconds: spawn) }
             try await Task.sleep(for: pause)
             pause = min(pause * 2, .milliseconds(50))
         }

@@ -115,9 +115,13 @@ public struct ContainerDetails: Decodable, Sendable, Equatable {
         public let interval: Int64?
         public let timeout: Int64?
         public let startPeriod: Int64?
+        /// How often the engine itself checks during the start period (API 1.44+; an older engine neither stores
+        /// nor honours it).
+        public let startInterval: Int64?
         public let retries: Int?
         enum CodingKeys: String, CodingKey {
-            case test = "Test", interval = "Interval", timeout = "Timeout", startPeriod = "StartPeriod", retries = "Retries"
+            case test = "Test", interval = "Interval", timeout = "Timeout", startPeriod = "StartPeriod", startInterval = "StartInterval"
+            case retries = "Retries"
         }
     }
     public struct Config: Decodable, Sendable, Equatable {

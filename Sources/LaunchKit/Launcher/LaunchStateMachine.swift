@@ -21,8 +21,8 @@ struct LaunchStateMachine: Sendable {
         /// The periodic safety net: inspect what is still starting.
         case tick
         /// One run of the service's own healthcheck command inside the container, tagged with the container's
-        /// start count when it was asked for.
-        case probed(service: String, container: String, startSequence: Int, outcome: EngineClient.ProbeOutcome)
+        /// start count when it was asked for, with how long the engine took to spawn it (see `ExecLoad`).
+        case probed(service: String, container: String, startSequence: Int, outcome: EngineClient.ProbeOutcome, spawnSeconds: Double? = nil)
         /// One stats reading of a starting container (nil: the engine gave none; sampling it stops).
         case sampled(service: String, container: String, startSequence: Int, sample: ResourceSample?)
     }
@@ -54,6 +54,8 @@ struct LaunchStateMachine: Sendable {
     /// The first probe of a started container, and how the cadence grows towards the declared interval.
     static let firstProbe: Duration = .milliseconds(100)
     static let probeGrowth = 1.5
+    /// A probe put off past the engine's own check goes this long after it.
+    static let afterEngineCheck: Duration = .milliseconds(50)
     /// At most this many probes a second over all starting services (see `probePacing`).
     static let probesPerSecond = 16
     /// Stats are read this often per starting container: enough to catch a memory peak on cgroup v2 (v1 keeps its
@@ -64,6 +66,8 @@ struct LaunchStateMachine: Sendable {
     static let samplesPerSecond = 8
 
     var services: [ServiceRun]
+    /// How long the engine takes to spawn a probe now (decides which probes are still worth it).
+    private(set) var execLoad = ExecLoad()
     let policy: Profile.HealthPolicy
     /// Where containers were created: a service without any is a failure that names it.
     let endpoint: String
@@ -130,7 +134,8 @@ struct LaunchStateMachine: Sendable {
             reconcile(s, details, sequence: sequence)
         case .tick:
             inspect { $0.state == .starting }
-        case .probed(let service, let container, let sequence, let outcome):
+        case .probed(let service, let container, let sequence, let outcome, let spawn):
+            if let spawn { execLoad.record(spawnSeconds: spawn) }
             guard let s = index(of: service), let c = services[s].containers.firstIndex(where: { $0.id == container }) else { break }
             probed(s, c, sequence: sequence, outcome: outcome)
         case .sampled(let service, let container, let sequence, let sample):
@@ -301,6 +306,7 @@ struct LaunchStateMachine: Sendable {
             services[s].containers[c].restartRequested = false
             services[s].containers[c].awaitingStart = false
             services[s].containers[c].startSequence += 1
+            services[s].containers[c].startedAt = now
             armDeadline(s)
             if case .stable(let window) = services[s].rule.kind, services[s].state == .starting {
                 scheduleStability(s, c, after: window)
@@ -496,17 +502,26 @@ struct LaunchStateMachine: Sendable {
         scheduleProbe(s, c, after: max(Self.firstProbe, probePacing))
     }
 
-    /// Schedules the next probe unless pacing would put it as late as the engine's own next check: then, in a start
-    /// storm, the engine's verdict comes as soon and the exec would only add to the storm (measured at 40 services
-    /// with 1 s intervals: probing them anyway cost more than it won).
+    /// Schedules the next probe where it can still beat the engine's own next check (see
+    /// `ProbeSpec.worthProbing`): after `delay`, or else right after that check; if neither, the probing of this
+    /// container stands down and the engine's verdict decides. In a start storm the engine takes a second or more to
+    /// spawn an exec, so a service checked every second is left to the engine (measured at 40 services with 1 s
+    /// intervals: probing them anyway cost more than it won) while one checked every 5 s is still probed.
     private mutating func scheduleProbe(_ s: Int, _ c: Int, after delay: Duration) {
         guard let probe = services[s].probe else { return }
-        if delay > Self.firstProbe && delay >= probe.interval { return }
         let container = services[s].containers[c]
+        let started = container.startedAt ?? now
+        let spawn = execLoad.spawnSeconds
+        var after = delay
+        if !probe.worthProbing(at: now + delay.seconds, spawnSeconds: spawn, startedAt: started) {
+            let at = probe.engineNextCheck(after: now + delay.seconds, startedAt: started).at + Self.afterEngineCheck.seconds
+            guard probe.worthProbing(at: at, spawnSeconds: spawn, startedAt: started) else { return }
+            after = .milliseconds(Int64(((at - now) * 1000).rounded(.up)))
+        }
         actions.append(
             .probe(
                 service: services[s].name, container: container.id, startSequence: container.startSequence, command: probe.command,
-                timeout: probe.timeout, after: delay))
+                timeout: probe.timeout, after: after))
     }
 
     private mutating func probed(_ s: Int, _ c: Int, sequence: Int, outcome: EngineClient.ProbeOutcome) {
@@ -535,7 +550,7 @@ struct LaunchStateMachine: Sendable {
     var probePacing: Duration {
         Self.spacing(startingContainers { service, container in
             service.probe != nil && !container.ready && !container.probeUnavailable
-        }, perSecond: Self.probesPerSecond)
+        }, perSecond: Double(Self.probesPerSecond))
     }
 
     /// Running containers of starting services that `include` counts: what launch reads from the engine right now.
@@ -546,8 +561,8 @@ struct LaunchStateMachine: Sendable {
     }
 
     /// The delay between one container's reads that keeps `count` containers' reads within `perSecond`.
-    private static func spacing(_ count: Int, perSecond: Int) -> Duration {
-        .milliseconds(Int64(count * 1000 / perSecond))
+    private static func spacing(_ count: Int, perSecond: Double) -> Duration {
+        .milliseconds(Int64((Double(count) * 1000 / max(perSecond, 0.001)).rounded(.down)))
     }
 
     /// 1.5× the last delay, up to half the declared interval: with the engine's own probes every interval, a
@@ -570,9 +585,10 @@ struct LaunchStateMachine: Sendable {
         actions.append(.sample(service: services[s].name, container: container.id, startSequence: container.startSequence, after: sampleDelay))
     }
 
-    /// `sampleInterval`, stretched so that all containers being sampled together stay within `samplesPerSecond`.
+    /// `sampleInterval`, stretched so that all containers being sampled together stay within `samplesPerSecond`,
+    /// fewer while the engine is slow to spawn probes (a stats read is engine work too).
     var sampleDelay: Duration {
-        max(Self.sampleInterval, Self.spacing(startingContainers(), perSecond: Self.samplesPerSecond))
+        max(Self.sampleInterval, Self.spacing(startingContainers(), perSecond: Double(Self.samplesPerSecond) * execLoad.readShare))
     }
 
     private mutating func sampled(_ s: Int, _ c: Int, sequence: Int, sample: ResourceSample?) {
@@ -634,6 +650,7 @@ struct LaunchStateMachine: Sendable {
             services[s].containers[c].running = true
             services[s].containers[c].awaitingStart = false
             services[s].containers[c].startSequence += 1
+            services[s].containers[c].startedAt = now
             armDeadline(s)
             if case .stable(let window) = services[s].rule.kind { scheduleStability(s, c, after: window) }
             startProbing(s, c)

@@ -170,10 +170,15 @@ struct Orchestrator: Sendable {
                     try? await Task.sleep(for: delay)
                     guard !Task.isCancelled else { return }
                     await limiter.acquire()
-                    let outcome: EngineClient.ProbeOutcome =
-                        Task.isCancelled ? .failed(exitCode: nil) : (try? await client.probe(container, command: command, timeout: timeout)) ?? .failed(exitCode: nil)
+                    let answer =
+                        Task.isCancelled
+                        ? EngineClient.ProbeAnswer(.failed(exitCode: nil))
+                        : (try? await client.probe(container, command: command, timeout: timeout)) ?? EngineClient.ProbeAnswer(.failed(exitCode: nil))
                     await limiter.release()
-                    continuation.yield(.probed(service: service, container: container, startSequence: sequence, outcome: outcome))
+                    continuation.yield(
+                        .probed(
+                            service: service, container: container, startSequence: sequence, outcome: answer.outcome,
+                            spawnSeconds: answer.spawnSeconds))
                 })
             case .sample(let service, let container, let sequence, let delay):
                 probes.append(Task {
@@ -248,7 +253,12 @@ struct Orchestrator: Sendable {
             if probing, rule.kind == .healthy, let check = described.healthcheck, check.interval >= minimumProbedInterval,
                 let command = healthcheckCommand(check.test)
             {
-                run.probe = ServiceRun.ProbeSpec(command: command, timeout: check.timeout, interval: check.interval)
+                // The engine's own start-period cadence, as it stored it: only an engine that honours
+                // `start_interval` keeps one, so this is what that engine will really do.
+                let stored = containers[name]?.first?.config.healthcheck
+                run.probe = ServiceRun.ProbeSpec(
+                    command: command, timeout: check.timeout, interval: check.interval, startPeriod: check.startPeriod,
+                    startInterval: stored?.startInterval.flatMap { $0 > 0 ? .nanoseconds($0) : nil })
             }
             return run
         }
@@ -286,6 +296,27 @@ struct ServiceRun: Sendable {
         var command: [String]
         var timeout: Duration
         var interval: Duration
+        var startPeriod: Duration = .zero
+        /// The engine's own cadence during the start period, where it has one (Docker 25+).
+        var startInterval: Duration?
+
+        /// When the engine will next run this check itself after `t`, and its cadence then, as far as launch can
+        /// tell: every `startInterval` during the start period where the engine has one, else every `interval`,
+        /// counted from the container's start (the engine counts each interval from the end of the previous check,
+        /// so its real checks drift a little later).
+        func engineNextCheck(after t: Double, startedAt: Double) -> (at: Double, period: Double) {
+            let elapsed = max(t - startedAt, 0)
+            var period = max(interval.seconds, 0.001)
+            if let fast = startInterval?.seconds, fast > 0, elapsed < startPeriod.seconds { period = fast }
+            return (startedAt + ((elapsed / period).rounded(.down) + 1) * period, period)
+        }
+
+        /// A probe sent at `t` pays for itself when its answer (the engine's current spawn time later) comes a
+        /// quarter of a check period before the engine's own next check; later, the engine's verdict is as good.
+        func worthProbing(at t: Double, spawnSeconds: Double, startedAt: Double) -> Bool {
+            let next = engineNextCheck(after: t, startedAt: startedAt)
+            return t + spawnSeconds + next.period / 4 <= next.at
+        }
     }
 
     var isJob: Bool { if case .completes = rule.kind { true } else { false } }
@@ -314,6 +345,8 @@ struct ContainerRun: Sendable {
     var oomKilled = false
     /// Counts start events, so a stability timer from an earlier start is ignored.
     var startSequence = 0
+    /// When this start of it was seen (seconds into the start phase): the engine's own checks count from here.
+    var startedAt: Double?
     /// We asked the engine to restart it: the `die` that precedes the new start is ours, not a failure.
     var restartRequested = false
     /// We asked the engine to start it and have not seen it start yet: a `die` now is from before (a stop a

@@ -23,6 +23,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LABEL=${1:?usage: record.sh ENGINE_LABEL [SCENARIO...]}
 shift
 ALL_SCENARIOS=(healthy-chain unhealthy die-exit-1 oom restart-loop job-then-service start-period)
+# start-interval is recorded by name, on Docker 25+ only.
 if (($#)); then SCENARIOS=("$@"); else SCENARIOS=("${ALL_SCENARIOS[@]}"); fi
 IMAGE=${IMAGE:-local/busybox:latest}
 LIMIT=${SCENARIO_TIMEOUT:-30}   # seconds each scenario may take to reach its outcome
@@ -317,6 +318,30 @@ run_start_period() {
     start slow
     note "wait until slow is healthy"
     wait_until "slow healthy" is_health slow healthy || return
+}
+
+# Docker 25+ only (Compose refuses start_interval on older engines): record it on the API-1.44 engine.
+services_start_interval() { echo quick; }
+describe_start_interval() { echo "quick is ready after ~1 s; its interval is 10s but the engine checks every 250ms during its 10s start_period: starting -> healthy about a second after the start"; }
+compose_start_interval() {
+    cat <<EOF
+services:
+  quick:
+    image: $IMAGE
+    command: ["sh", "-c", "sleep 1; touch /tmp/ready; sleep 3600"]
+    healthcheck:
+      test: ["CMD", "test", "-f", "/tmp/ready"]
+      interval: 10s
+      timeout: 1s
+      retries: 3
+      start_period: 10s
+      start_interval: 250ms
+EOF
+}
+run_start_interval() {
+    start quick
+    note "wait until quick is healthy"
+    wait_until "quick healthy" is_health quick healthy || return
 }
 
 # --- driver ------------------------------------------------------------------------------
