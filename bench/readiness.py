@@ -8,9 +8,14 @@ Stacks (every service becomes ready about `ready_after` seconds after it starts;
   interval10  4-deep chain, healthcheck interval 10 s
   fast        4-deep chain, interval 250 ms (the existing fast-probe chain)
   wide        10 wide x 4 deep = 40 services, interval 1 s, timeout 5 s
+  wide5       the same 40 services with a 5 s interval (what real stacks use)
   fifty       50 services: 5 levels of 10, interval 1 s, timeout 5 s
 With --start-interval every healthcheck also gets `start_interval: 250ms` and a start_period (needs Docker 25+:
 Compose refuses it on 20.10), so the engine probes fast by itself during startup.
+
+Busy after: how much of the host's CPU the stack keeps busy once it is up (the engine running its healthchecks, read
+from /proc/stat for 3 s after compose's run; meaningful with a local engine only): 40 busybox services checked every
+second keep a 2-core host ~95 % busy by themselves, so there both tools wait on the same saturated engine.
 
 CPU per service: CPU/svc is launch with every docker/compose process it ran (getrusage of the child); own/svc is
 launch's own threads only (`engine.launcher_cpu_seconds` in its result).
@@ -69,6 +74,20 @@ def engine_start_latency():
     return statistics.median(times)
 
 
+def host_busy(seconds=3.0):
+    """Share of all CPUs busy over `seconds` (this host's /proc/stat), or None where there is none."""
+    def ticks():
+        fields = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+        return sum(fields) - fields[3] - fields[4], sum(fields)  # busy (all but idle and iowait), total
+    try:
+        busy0, total0 = ticks()
+        time.sleep(seconds)
+        busy1, total1 = ticks()
+        return (busy1 - busy0) / max(total1 - total0, 1)
+    except OSError:
+        return None
+
+
 def measure(tool, stack_text, launch, runs_dir):
     project = f"bench-{tool}-{uuid.uuid4().hex[:6]}"
     root = tempfile.mkdtemp(prefix=project, dir=runs_dir)
@@ -87,6 +106,7 @@ def measure(tool, stack_text, launch, runs_dir):
         proc = subprocess.run(compose + ["up", "-d", "--wait"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     ended = time.time()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    busy = host_busy() if tool == "compose" and proc.returncode == 0 else None
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     evidence = {}
     own = None
@@ -99,13 +119,13 @@ def measure(tool, stack_text, launch, runs_dir):
             pass
     subprocess.run(compose + ["down", "-v", "-t", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     shutil.rmtree(root, ignore_errors=True)
-    return {"tool": tool, "total": ended - began, "exit": proc.returncode, "cpu": cpu, "own_cpu": own, "evidence": evidence}
+    return {"tool": tool, "total": ended - began, "exit": proc.returncode, "cpu": cpu, "own_cpu": own, "evidence": evidence, "busy": busy}
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--stacks", default="interval5,interval10,fast,wide,fifty")
+    parser.add_argument("--stacks", default="interval5,interval10,fast,wide,wide5,fifty")
     parser.add_argument("--start-interval", action="store_true")
     parser.add_argument("--launch", default=os.path.join(os.path.dirname(__file__), "..", ".build", "release", "launch"))
     args = parser.parse_args()
@@ -118,7 +138,7 @@ def main():
     print(f"engine {version}; runs per cell {args.runs}; start_interval {'on' if args.start_interval else 'off'}; "
           f"engine start latency {start:.3f}s (docker start, CLI included)")
     print(f"{'stack':11} {'services':>8} {'floor':>7} {'launch':>8} {'compose':>8} {'ratio':>6} {'launch ok':>9} {'compose ok':>10} "
-          f"{'CPU/svc':>8} {'own/svc':>8}  launch readiness evidence")
+          f"{'busy after':>10} {'CPU/svc':>8} {'own/svc':>8}  launch readiness evidence")
     rows = []
     for name in args.stacks.split(","):
         stack_text, count, depth = STACKS[name](args.start_interval)
@@ -135,12 +155,14 @@ def main():
         cpu = statistics.median([r["cpu"] for r in results["launch"]]) / count * 1000
         owns = [r["own_cpu"] for r in results["launch"] if r.get("own_cpu") is not None]
         own = statistics.median(owns) / count * 1000 if owns else float("nan")
+        busies = [r["busy"] for r in results["compose"] if r.get("busy") is not None]
+        busy = f"{statistics.median(busies) * 100:9.0f}%" if busies else f"{'n/a':>10}"
         evidence = {}
         for r in results["launch"]:
             for key, value in r["evidence"].items():
                 evidence[key] = evidence.get(key, 0) + value
         print(f"{name:11} {count:8d} {floor:6.1f}s {med['launch']:7.2f}s {med['compose']:7.2f}s {med['launch'] / med['compose']:6.2f} "
-              f"{ok['launch']:>5}/{args.runs:<3} {ok['compose']:>6}/{args.runs:<3} {cpu:6.1f}ms {own:6.1f}ms  {evidence}")
+              f"{ok['launch']:>5}/{args.runs:<3} {ok['compose']:>6}/{args.runs:<3} {busy} {cpu:6.1f}ms {own:6.1f}ms  {evidence}")
     json.dump(rows, open(os.path.join(runs_dir, "results.json"), "w"), indent=1)
     print(f"raw results: {runs_dir}/results.json")
 
