@@ -13,14 +13,11 @@ struct ExecLoad: Sendable, Equatable {
 
     /// What a spawn takes now (a moving average of the recent ones; zero before the first answer).
     private(set) var spawnSeconds = 0.0
-    /// The slowest spawn seen in this run.
-    private(set) var slowest = 0.0
     private var answers = 0
 
     mutating func record(spawnSeconds spawn: Double) {
         guard spawn.isFinite, spawn >= 0 else { return }
         spawnSeconds = answers == 0 ? spawn : spawnSeconds * (1 - Self.weight) + spawn * Self.weight
-        slowest = max(slowest, spawn)
         answers += 1
     }
 

@@ -516,7 +516,7 @@ struct LaunchStateMachine: Sendable {
         if !probe.worthProbing(at: now + delay.seconds, spawnSeconds: spawn, startedAt: started) {
             let at = probe.engineNextCheck(after: now + delay.seconds, startedAt: started).at + Self.afterEngineCheck.seconds
             guard probe.worthProbing(at: at, spawnSeconds: spawn, startedAt: started) else { return }
-            after = .milliseconds(Int64(((at - now) * 1000).rounded(.up)))
+            after = .milliseconds(Int64((min(max(at - now, 0), 86_400) * 1000).rounded(.up)))
         }
         actions.append(
             .probe(
