@@ -33,9 +33,7 @@ struct Replay {
             byService[service, default: []].append(details)
         }
         let services = Orchestrator.services(
-            // The recorded stacks probe every second; probing is tested on them regardless of the interval floor.
-            stack: stack, graph: graph, policy: policy, classOf: { classes[$0] ?? .core }, containers: byService,
-            minimumProbedInterval: .zero)
+            stack: stack, graph: graph, policy: policy, classOf: { classes[$0] ?? .core }, containers: byService)
         machine = LaunchStateMachine(services: services, policy: policy, endpoint: "unix:///test.sock (default)")
     }
 

@@ -202,11 +202,6 @@ struct Orchestrator: Sendable {
         }
     }
 
-    /// Healthchecks that run less often than this get launch's own fast probes during startup: all of them. It was
-    /// 2 s; measured on the 250 ms chain (bench/readiness.py `fast`), probing those too took launch from 0.92 to
-    /// 0.84–0.89 of compose, and `LaunchStateMachine.probePacing` keeps forty services from adding a storm of execs.
-    static let minimumProbedInterval: Duration = .zero
-
     /// What the machine keys off; anything else (exec_*, attach, ...) is noise.
     static let watchedActions = ["start", "die", "oom", "health_status"]
 
@@ -222,7 +217,7 @@ struct Orchestrator: Sendable {
     /// (an image's own HEALTHCHECK included) and the containers Compose created.
     static func services(
         stack: ComposeStack, graph: DependencyGraph, policy: Profile.HealthPolicy, classOf: (String) -> ServiceClass,
-        containers: [String: [ContainerDetails]], probing: Bool = true, minimumProbedInterval: Duration = Orchestrator.minimumProbedInterval,
+        containers: [String: [ContainerDetails]], probing: Bool = true,
         history: ReadinessHistory = .empty
     ) -> [ServiceRun] {
         let jobs = Planner.jobs(in: stack)
@@ -248,10 +243,10 @@ struct Orchestrator: Sendable {
                         resources: ResourceUsage(limitsOf: details))
                 })
             run.replicas = service.replicas
-            // An exec costs the engine a process start (tens of milliseconds of CPU): the machine paces all probes
-            // together (`probePacing`), so many services starting at once are left mostly to the engine's own checks.
-            if probing, rule.kind == .healthy, let check = described.healthcheck, check.interval >= minimumProbedInterval,
-                let command = healthcheckCommand(check.test)
+            // Every healthcheck gets launch's own probes during startup (a 2 s floor on the interval was dropped:
+            // probing the 250 ms chain took launch from 0.92 to 0.84 of compose). Which probes are actually sent is
+            // the machine's decision (`scheduleProbe`): paced together, and only where they can beat the engine.
+            if probing, rule.kind == .healthy, let check = described.healthcheck, let command = healthcheckCommand(check.test)
             {
                 // The engine's own start-period cadence, as it stored it: only an engine that honours
                 // `start_interval` keeps one, so this is what that engine will really do.
