@@ -444,6 +444,8 @@ import Testing
         #expect(SwarmGPU.demand(Self.twoGPUs, nodeMax: 8) == 2)
         #expect(SwarmGPU.demand([GPURequest(count: .all)], nodeMax: 8) == 8)
         #expect(SwarmGPU.demand([GPURequest(count: .all)], nodeMax: 0) == 1)
+        // `all` beside other requests is still all, as on one machine (`ComposeService.gpuCount`), not all plus more.
+        #expect(SwarmGPU.demand([GPURequest(count: .all), GPURequest(count: .exactly(2))], nodeMax: 4) == 4)
         #expect(SwarmGPU.demand([GPURequest(deviceIDs: ["0,1"])], nodeMax: 8) == 2)
         #expect(SwarmGPU.demand([GPURequest(driver: .cdi, deviceIDs: ["nvidia.com/gpu=all"])], nodeMax: 4) == 4)
         let fpga = [GPURequest(driver: .cdi, deviceIDs: ["vendor.com/fpga=0"])]

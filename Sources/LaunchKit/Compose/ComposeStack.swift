@@ -52,27 +52,10 @@ public struct ComposeService: Sendable, Hashable, Encodable {
     public var placementConstraints: [String] = []
 
     /// GPUs this service asks for: -1 means all; nil when it asks for none. CDI names of other vendors do not count.
-    public var gpuCount: Int? {
-        var total: Int?
-        for request in gpuRequests {
-            let count: Int
-            switch request.selection {
-            case .all: count = -1
-            case .first(let n): count = n
-            case .named(let ids): count = ids.count
-            case .notNVIDIA: continue
-            }
-            total = (total == -1 || count == -1) ? -1 : (total ?? 0) + count
-        }
-        return total
-    }
+    public var gpuCount: Int? { GPURequest.count(of: gpuRequests) }
 
     /// The device ids it names (`0`, `GPU-…`, `0:1`), in order; empty when it asks by count.
-    public var gpuDeviceIDs: [String] {
-        gpuRequests.flatMap { request -> [String] in
-            if case .named(let ids) = request.selection { ids } else { [] }
-        }
-    }
+    public var gpuDeviceIDs: [String] { GPURequest.deviceIDs(of: gpuRequests) }
 
     public var requestsGPUs: Bool { gpuCount != nil }
 

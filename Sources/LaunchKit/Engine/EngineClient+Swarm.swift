@@ -96,6 +96,20 @@ public struct SwarmService: Sendable, Hashable {
         if case .replicated(let count) = mode { count } else { 0 }
     }
 
+    /// A job's tasks run once: an update does not roll them over, and going back would run the job again.
+    public var isJob: Bool {
+        if case .replicatedJob = mode { true } else { false }
+    }
+
+    /// It keeps tasks running that an update replaces one by one: a replicated service with replicas, or a global one.
+    public var keepsTasksRunning: Bool {
+        switch mode {
+        case .replicated(let count): count > 0
+        case .global: true
+        case .replicatedJob, .other: false
+        }
+    }
+
     /// The spec with its replica count (or, for a job, its completions and concurrency) set to `count`;
     /// every other field untouched. A job's update also makes the engine run a new iteration.
     public static func scaled(_ spec: Data, to count: Int) throws -> Data {

@@ -27,6 +27,30 @@ public struct GPURequest: Sendable, Hashable, Codable {
         self.capabilities = capabilities
     }
 
+    /// GPUs these requests ask for together: -1 means all (whatever else is asked for); nil when they ask for
+    /// none. CDI names of other vendors do not count.
+    static func count(of requests: [GPURequest]) -> Int? {
+        var total: Int?
+        for request in requests {
+            let count: Int
+            switch request.selection {
+            case .all: count = -1
+            case .first(let n): count = n
+            case .named(let ids): count = splitIDs(ids).count
+            case .notNVIDIA: continue
+            }
+            total = (total == -1 || count == -1) ? -1 : (total ?? 0) + count
+        }
+        return total
+    }
+
+    /// The device ids these requests name (`0`, `GPU-…`, `0:1`), as written, in order; empty when they ask by count.
+    static func deviceIDs(of requests: [GPURequest]) -> [String] {
+        requests.flatMap { request -> [String] in
+            if case .named(let ids) = request.selection { ids } else { [] }
+        }
+    }
+
     /// `NVIDIA_VISIBLE_DEVICES`-style id lists: Compose accepts `['0,1']` as one entry and so does the toolkit.
     static func splitIDs(_ ids: [String]) -> [String] {
         ids.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }

@@ -183,7 +183,7 @@ public enum SwarmChecks {
     /// nothing is created. On the node launch talks to, a GPU the swarm hands out reaches the container only through
     /// the NVIDIA runtime: advertised GPUs with another default runtime are a warning.
     static func gpuChecks(_ requests: [String: [GPURequest]], schedulable: [SwarmNode], defaultRuntime: String?) -> [CheckResult] {
-        let most = schedulable.map { $0.genericResources[gpuResource] ?? 0 }.max() ?? 0
+        let most = mostGPUs(on: schedulable)
         let gpuNodes = schedulable.filter { ($0.genericResources[gpuResource] ?? 0) > 0 }
         let demands = requests.compactMapValues { SwarmGPU.demand($0, nodeMax: most) }.sorted { $0.key < $1.key }
         let foreign = requests.filter { SwarmGPU.unmappable($0.value) }.keys.sorted()
@@ -215,6 +215,11 @@ public enum SwarmChecks {
         return checks
     }
 
+    /// The most GPUs one schedulable node advertises: what `count: all` means on this swarm.
+    static func mostGPUs(on nodes: [SwarmNode]) -> Int {
+        nodes.filter(\.schedulable).map { $0.genericResources[gpuResource] ?? 0 }.max() ?? 0
+    }
+
     /// Asks the engine and evaluates.
     public static func run(client: EngineClient, gpuRequests: [String: [GPURequest]], constraints: [String: [String]] = [:]) async -> [CheckResult] {
         do {
@@ -239,21 +244,11 @@ public enum SwarmGPU {
         Dictionary(uniqueKeysWithValues: stack.services.filter { !$0.gpuRequests.isEmpty }.map { ($0.name, $0.gpuRequests) })
     }
 
-    /// GPUs a service needs on one node, nil when it requests none: `count: all` is the most any schedulable node
-    /// advertises (at least 1); named devices count one each (the swarm, not the file, picks which).
+    /// GPUs a service needs on one node, nil when it requests none: counted as for a single machine
+    /// (`GPURequest.count(of:)`), with `all` the most any schedulable node advertises (at least 1); named devices
+    /// count one each (the swarm, not the file, picks which).
     public static func demand(_ requests: [GPURequest], nodeMax: Int) -> Int? {
-        var total = 0
-        var any = false
-        for request in requests {
-            switch request.selection {
-            case .all: total += max(nodeMax, 1)
-            case .first(let n): total += n
-            case .named(let ids): total += GPURequest.splitIDs(ids).count
-            case .notNVIDIA: continue
-            }
-            any = true
-        }
-        return any ? total : nil
+        GPURequest.count(of: requests).map { $0 < 0 ? max(nodeMax, 1) : $0 }
     }
 
     /// A CDI request for something other than an NVIDIA GPU: the swarm cannot schedule it.
@@ -262,12 +257,7 @@ public enum SwarmGPU {
     }
 
     /// Named devices the swarm will not honour by name (for the convert phase's note).
-    public static func named(_ requests: [GPURequest]) -> [String] {
-        requests.flatMap { request -> [String] in
-            if case .named(let ids) = request.selection { return ids }
-            return []
-        }
-    }
+    public static func named(_ requests: [GPURequest]) -> [String] { GPURequest.deviceIDs(of: requests) }
 }
 
 /// One swarm placement constraint: `node.id`, `node.hostname`, `node.role`, `node.platform.os`, `node.platform.arch`,

@@ -53,14 +53,12 @@ public struct SwarmLauncher: Sendable {
         let jobs = Planner.jobs(in: plan.stack)
         // What runs now: a stack already deployed is updated (rolling, rolled back on failure), a new one is
         // deployed held at 0 and scaled up in dependency order.
-        let before = try await SwarmStack.read(client: client, stack: stack)
-        let previous = before.services.isEmpty ? [] : try await client.listServices(stack: stack)
+        let (before, previous) = try await SwarmStack.snapshot(client: client, stack: stack)
         let mode: SwarmRollout.Mode = previous.isEmpty ? .deploy : .update
         let tasksBefore = previous.isEmpty ? Set<String>() : Set(try await client.listTasks(services: previous.map(\.id)).map(\.id))
         // GPUs by count: `all` is what the best node has.
         let gpuRequests = SwarmGPU.requests(in: plan.stack)
-        let nodeMax = gpuRequests.isEmpty ? 0 : ((try? await client.listNodes()) ?? []).filter(\.schedulable)
-            .map { $0.genericResources[SwarmChecks.gpuResource] ?? 0 }.max() ?? 0
+        let nodeMax = gpuRequests.isEmpty ? 0 : SwarmChecks.mostGPUs(on: (try? await client.listNodes()) ?? [])
         let gpus = gpuRequests.compactMapValues { SwarmGPU.demand($0, nodeMax: nodeMax) }
         let byName = gpuRequests.filter { !SwarmGPU.named($0.value).isEmpty }.keys.sorted()
         if !byName.isEmpty {
@@ -118,7 +116,7 @@ public struct SwarmLauncher: Sendable {
             throw error
         }
         let rolling = Set(previous.compactMap { old -> String? in
-            guard let new = deployed.first(where: { $0.id == old.id }), new.replicas > 0, !SwarmService.sameTasks(old.spec, new.spec) else { return nil }
+            guard let new = deployed.first(where: { $0.id == old.id }), new.keepsTasksRunning, !SwarmService.sameTasks(old.spec, new.spec) else { return nil }
             let name = old.composeName(in: stack)
             return plan.stack.service(name) != nil && !jobs.contains(name) ? name : nil
         })
@@ -173,6 +171,10 @@ public struct SwarmLauncher: Sendable {
                     let status = current.update.flatMap { $0.startedAt != nil && $0.startedAt == earlier?.startedAt ? nil : $0 }
                     pending += rollout.handle(.update(name, status), now: seconds())
                     if rollout.records[name]?.state != .starting { continue }
+                    if rollout.awaitsUpdate(name, now: seconds()) {
+                        pending += rollout.handle(.observed(name, []), now: seconds())
+                        continue
+                    }
                 }
                 // An update judges what this run started and what is meant to run now, not the task history.
                 let observed = await observe(Self.serviceName(stack, name), health: services.first { $0.name == name }?.hasHealthcheck ?? false)
@@ -283,7 +285,7 @@ public struct SwarmLauncher: Sendable {
         var restoring: [SwarmService] = []
         // Jobs are not rolled back: going back would run the previous job again (an old migration); what a job did
         // is done.
-        for old in previous where old.replicas > 0 {
+        for old in previous where !old.isJob {
             for attempt in 1...8 {
                 guard let current = try? await client.inspectService(old.id) else {
                     report.errors.append("service \(old.name): no longer on the swarm")

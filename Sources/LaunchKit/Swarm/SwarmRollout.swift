@@ -122,6 +122,20 @@ public struct SwarmRollout: Sendable {
 
     public var settled: Bool { records.values.allSatisfy { $0.state.isTerminal } }
 
+    /// The swarm is still rolling `name` over (old tasks serve meanwhile): its tasks say nothing yet, so the driver
+    /// need not read them; an empty observation still lets the update's time limit run out.
+    public func awaitsUpdate(_ name: String, now: Double) -> Bool {
+        guard let service = service(name), let record = records[name] else { return false }
+        return awaitsUpdate(service, record, now: now)
+    }
+
+    func awaitsUpdate(_ service: Service, _ record: Record, now: Double) -> Bool {
+        // No update status long after the deploy: the swarm found no task to replace (its own notion of a change
+        // is narrower than a spec diff), so what runs is what the tasks say.
+        let unstarted = record.update == nil && record.scaledAt.map { now - $0 > Self.updateGrace.seconds } == true
+        return service.isRolling && record.update?.state != "completed" && !unstarted
+    }
+
     public mutating func handle(_ input: Input, now: Double) -> [Action] {
         var actions: [Action] = []
         switch input {
@@ -164,15 +178,11 @@ public struct SwarmRollout: Sendable {
     /// retrying what crashed is the swarm's restart policy, which a launch does not wait out.
     mutating func judge(_ service: Service, _ record: Record, _ tasks: [TaskObservation], now: Double, _ actions: inout [Action]) {
         var record = record
-        // No update status long after the deploy: the swarm found no task to replace (its own notion of a change
-        // is narrower than a spec diff), so what runs is what the tasks say.
-        let unstarted = record.update == nil && record.scaledAt.map { now - $0 > Self.updateGrace.seconds } == true
-        if service.isRolling && record.update?.state != "completed" && !unstarted {
-            // The swarm is still rolling it over (old tasks serve meanwhile): its tasks say nothing yet. Each
-            // replica may take a whole readiness deadline plus the monitor window.
-            let limit = (service.readiness.deadline.seconds + service.updateMonitor.seconds + 30) * Double(max(service.replicas, 1))
-            if let began = record.scaledAt, now - began > limit {
-                fail(service.name, "its rolling update did not finish within \(DurationText.format(.seconds(limit)))" +
+        if awaitsUpdate(service, record, now: now) {
+            // Each replica may take a whole readiness deadline plus the monitor window.
+            let limit = (service.readiness.deadline + service.updateMonitor + .seconds(30)).multiplied(by: max(service.replicas, 1))
+            if let began = record.scaledAt, now - began > limit.seconds {
+                fail(service.name, "its rolling update did not finish within \(DurationText.format(limit))" +
                     (record.update.map { " (update \($0.state))" } ?? ""), &actions)
             }
             return

@@ -21,15 +21,22 @@ public struct SwarmStack: Sendable, Hashable {
 
     /// Names by id.
     public static func read(client: EngineClient, stack: String) async throws -> SwarmStack {
+        try await snapshot(client: client, stack: stack).stack
+    }
+
+    /// Names by id, and the stack's services as the engine describes them (their specs and update status).
+    public static func snapshot(client: EngineClient, stack: String) async throws -> (stack: SwarmStack, services: [SwarmService]) {
         async let services = client.listServices(stack: stack)
         async let networks = client.listSwarmNetworks(stack: stack)
         async let configs = client.listConfigs(stack: stack)
         async let secrets = client.listSecrets(stack: stack)
-        return SwarmStack(
-            services: Dictionary(try await services.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a }),
+        let described = try await services
+        let snapshot = SwarmStack(
+            services: Dictionary(described.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a }),
             networks: Dictionary(try await networks.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a }),
             configs: Dictionary(try await configs.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a }),
             secrets: Dictionary(try await secrets.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a }))
+        return (snapshot, described)
     }
 
     /// Removes what is on the swarm now and was not in `before` (everything, when `before` is empty): services
