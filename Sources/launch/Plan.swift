@@ -39,7 +39,7 @@ func printPlan(
     let profile = composeProfiles.applied(to: try catalog.profile(named: environment))
     var plan = try await Planner(context: context, layout: catalog.layout).plan(profile)
     if (engine?.resolve(profile) ?? profile.engine) == .swarm {
-        try await plan.planForSwarm(context: context, layout: catalog.layout)
+        await plan.planForSwarm(context: context, layout: catalog.layout)
     } else {
         await plan.compareWithRunning(context: context)
     }

@@ -79,9 +79,10 @@ public struct EngineClient: Sendable {
         while true {
             do {
                 return try await get("/system/df")
-            } catch EngineError.http(let status, _) where status == 500 && attempt < 15 {
+            } catch EngineError.http(let status, let message) where status == 500 && message.contains("already running") && attempt < 15 {
                 attempt += 1
-                try await Task.sleep(for: .milliseconds(200))
+                // Also asked while undoing after Ctrl-C (sizes of the volumes kept): the wait must still wait.
+                await sleepIgnoringCancellation(.milliseconds(200))
             }
         }
     }

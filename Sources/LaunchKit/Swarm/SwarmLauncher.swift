@@ -193,10 +193,11 @@ public struct SwarmLauncher: Sendable {
             }
             var blockedBy: String?
             if case .blocked(let by) = record.state { blockedBy = by }
+            // When the scale request went out (the record has when the engine took it, or the update's start).
+            let began = scaledAt[service.name] ?? record.scaledAt
             results.append(.init(
                 name: service.name, serviceClass: service.serviceClass, state: record.state, blockedBy: blockedBy, createdAt: 0,
-                startedAt: scaledAt[service.name] ?? record.scaledAt, readyAt: record.readyAt,
-                secondsToReady: record.readyAt.flatMap { ready in (scaledAt[service.name] ?? record.scaledAt).map { ready - $0 } },
+                startedAt: began, readyAt: record.readyAt, secondsToReady: record.readyAt.flatMap { ready in began.map { ready - $0 } },
                 readiness: record.readiness, engineStartSeconds: nil, retries: 0, failure: diagnosis))
         }
         let coreNotReady = results.filter { $0.serviceClass == .core && $0.state != .ready }
@@ -312,6 +313,8 @@ public struct SwarmLauncher: Sendable {
         let deadline = clock.now + .seconds(180)
         var waiting = restoring
         var failed: [String] = []
+        // What the last look at each service still waiting found: the evidence if it never settles.
+        var lastSeen: [String: String] = [:]
         while !waiting.isEmpty && clock.now < deadline {
             var still: [SwarmService] = []
             for old in waiting {
@@ -323,13 +326,18 @@ public struct SwarmLauncher: Sendable {
                 let tasks = (try? await client.listTasks(services: [old.id])) ?? []
                 let running = tasks.filter { $0.desiredState == "running" && $0.status.state == "running" }.count
                 let settled = current.map { SwarmService.sameTasks($0.spec, old.spec) && $0.update?.state == "rollback_completed" } ?? false
-                if settled && running >= old.replicas { report.restoredServices.append(old.name) } else { still.append(old) }
+                if settled && running >= old.replicas {
+                    report.restoredServices.append(old.name)
+                } else {
+                    still.append(old)
+                    lastSeen[old.name] = "update \(current?.update?.state ?? "unknown"), \(running) of \(old.replicas) replicas running"
+                }
             }
             waiting = still
             if !waiting.isEmpty { try? await Task.sleep(for: pollInterval) }
         }
         report.errors += failed + waiting.map {
-            "service \($0.name): the previous spec is back but not all its replicas run healthy after 3 minutes; `docker service ps --no-trunc \($0.name)` shows its tasks"
+            "service \($0.name): not back on its previous version after 3 minutes (\(lastSeen[$0.name] ?? "no answer from the swarm")); `docker service ps --no-trunc \($0.name)` shows its tasks"
         }
         report.restoredServices.sort()
         report.seconds = began.duration(to: clock.now).seconds
@@ -369,15 +377,17 @@ public struct SwarmLauncher: Sendable {
             reached: record.update.map { "rolling update \($0.state.replacingOccurrences(of: "_", with: " "))" } ?? (record.readyAt == nil ? "starting" : "ready"),
             reason: reason, failureKey: "swarm: \(reason)", exitCode: nil, health: health, probes: record.taskErrors.map(redact.callAsFunction),
             logTail: logs, classification: "configuration",
-            nextStep: (record.update == nil ? "" : "the previous spec runs again; fix the new one and launch again. ")
+            nextStep: (record.update?.state.hasPrefix("rollback") == true
+                ? "the swarm rolls it back to the previous spec; fix the new one and launch again. "
+                : (record.update == nil ? "" : "if it still runs the new spec, `docker service rollback \(name)` puts the previous one back. "))
                 + "`docker service ps --no-trunc \(name)` shows every task; `docker service logs \(name)` their output")
     }
 }
 
-/// `docker stack deploy` refused the stack; what it had created was removed.
+/// `docker stack deploy` refused the stack; what it had created was removed, what it had changed put back.
 public struct SwarmDeployFailure: LaunchFailure {
     public var evidence: [String]
-    public var summary: String { "docker stack deploy failed; what this run created on the swarm was removed" }
+    public var summary: String { "docker stack deploy failed; this run's changes to the swarm were undone (see the rollback)" }
     public var hint: String? { "read Docker's message above: stack files support fewer keys than Compose (see README, Swarm)" }
     public var exitCode: ExitStatus { .launchFailed }
 }

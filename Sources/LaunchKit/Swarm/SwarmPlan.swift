@@ -4,24 +4,33 @@ import Foundation
 /// dependency order) or update the one that runs (rolling, start-first, rolled back on failure), and the commands.
 public struct SwarmPlan: Sendable, Encodable, Equatable {
     public var stack: String
-    /// `deploy` or `update`.
+    /// `deploy`, `update`, or `unknown` when the swarm could not be read.
     public var action: String
     /// The stack's services on the swarm now (empty for a first deploy).
     public var running: [String]
+    /// Why the swarm could not be read (`action` is then `unknown`).
+    public var unreadable: String?
 
     public var description: String {
-        action == "deploy"
+        if let unreadable { return "the swarm could not be read (\(unreadable)), so whether this deploys or updates \(stack) is unknown; `launch doctor <env> --engine swarm` checks it" }
+        return action == "deploy"
             ? "first deploy of \(stack): every service held at 0, scaled up as its dependencies are ready; a core failure removes what the run created (volumes stay)"
             : "update of \(stack) (\(running.count) services run): rolling, start-first, rolled back on failure; a core failure puts every changed service back on its previous spec"
     }
 }
 
 extension LaunchPlan {
-    /// Reads the stack from the swarm (nothing changes) and replaces the compose commands with the swarm's.
-    public mutating func planForSwarm(context: LaunchContext, layout: ProjectLayout) async throws {
-        let services = try await EngineClient(context: context).listServices(stack: project)
-        let running = services.map { $0.composeName(in: project) }.sorted()
-        swarm = SwarmPlan(stack: project, action: services.isEmpty ? "deploy" : "update", running: running)
+    /// Reads the stack from the swarm (nothing changes) and replaces the compose commands with the swarm's. A
+    /// swarm that cannot be read (no engine, not a manager) leaves the action unknown, as a plan of compose does.
+    public mutating func planForSwarm(context: LaunchContext, layout: ProjectLayout) async {
+        let client = EngineClient(context: context)
+        do {
+            let services = try await client.listServices(stack: project)
+            let running = services.map { $0.composeName(in: project) }.sorted()
+            swarm = SwarmPlan(stack: project, action: services.isEmpty ? "deploy" : "update", running: running)
+        } catch {
+            swarm = SwarmPlan(stack: project, action: "unknown", running: [], unreadable: "\(client.endpoint): \(error)")
+        }
         let file = layout.stateDirectory + "/swarm/\(project).yml"
         commands = [
             composeCommand.configYAML().description + "   # the resolved model, written to " + file,
