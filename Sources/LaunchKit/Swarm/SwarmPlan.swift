@@ -12,7 +12,7 @@ public struct SwarmPlan: Sendable, Encodable, Equatable {
     public var unreadable: String?
 
     public var description: String {
-        if let unreadable { return "the swarm could not be read (\(unreadable)), so whether this deploys or updates \(stack) is unknown; `launch doctor <env> --engine swarm` checks it" }
+        if let unreadable { return "the swarm could not be read (\(unreadable)), so whether this deploys or updates \(stack) is unknown" }
         return action == "deploy"
             ? "first deploy of \(stack): every service held at 0, scaled up as its dependencies are ready; a core failure removes what the run created (volumes stay)"
             : "update of \(stack) (\(running.count) services run): rolling, start-first, rolled back on failure; a core failure puts every changed service back on its previous spec"
@@ -29,7 +29,9 @@ extension LaunchPlan {
             let running = services.map { $0.composeName(in: project) }.sorted()
             swarm = SwarmPlan(stack: project, action: services.isEmpty ? "deploy" : "update", running: running)
         } catch {
-            swarm = SwarmPlan(stack: project, action: "unknown", running: [], unreadable: "\(client.endpoint): \(error)")
+            swarm = SwarmPlan(
+                stack: project, action: "unknown", running: [],
+                unreadable: "\(client.endpoint): \(error); `launch doctor \(environment) --engine swarm` checks it")
         }
         let file = layout.stateDirectory + "/swarm/\(project).yml"
         commands = [
