@@ -243,6 +243,27 @@ struct SwarmEndToEndTests {
         }
     }
 
+    /// A failed update puts back what it changed even where no task was replaced: db scaled from 1 to 2 replicas
+    /// beside a bad api is back at 1 after the rollback.
+    @Test func aFailedUpdateAlsoPutsBackAChangeThatReplacedNoTask() async throws {
+        try await Self.withStack { project in
+            try project.writeProfile(extra: "engine: swarm\nhealth: {stability: 1s}", stack: Self.updateStack(version: "1", healthy: true))
+            let first = try await project.launch(["demo", "--json", "--no-cleanup"])
+            #expect(first.status == 0, "\(first.stderr)")
+            let scaled = Self.updateStack(version: "2", healthy: false)
+                .replacingOccurrences(of: "retries: 3}\n", with: "retries: 3}\n    deploy: {replicas: 2}\n")
+            #expect(scaled.contains("replicas: 2"))
+            try project.writeProfile(extra: "engine: swarm\nhealth: {stability: 1s}", stack: scaled)
+            let bad = try await project.launch(["demo", "--json", "--no-cleanup"])
+            #expect(bad.status == 1, "\(bad.stderr)")
+            let rollback = try #require(Self.json(bad.stdout)["rollback"] as? [String: Any])
+            #expect(rollback["restored_services"] as? [String] == ["\(project.name)_api", "\(project.name)_db"], "\(rollback)")
+            #expect((rollback["errors"] as? [String]) == [], "\(rollback)")
+            let replicas = try await E2E.docker(["service", "inspect", "--format", "{{.Spec.Mode.Replicated.Replicas}}", "\(project.name)_db"]).stdout
+            #expect(replicas.trimmingCharacters(in: .whitespacesAndNewlines) == "1", "\(replicas)")
+        }
+    }
+
     /// A compose GPU reservation on a swarm is a reservation of the `NVIDIA-GPU` generic resource. CI's API-1.44 engine
     /// advertises two (pretend) GPUs, the 20.10 one none: each engine shows one side of the check for real.
     @Test func aGPUReservationIsScheduledOnNodesThatAdvertiseGPUsAndRefusedBeforehandElsewhere() async throws {

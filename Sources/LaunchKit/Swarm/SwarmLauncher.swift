@@ -284,6 +284,9 @@ public struct SwarmLauncher: Sendable {
         let began = clock.now
         var report = await SwarmStack.undo(client: client, stack: stack, before: before)
         var restoring: [SwarmService] = []
+        // Those whose tasks go back too: settled once the swarm's rollback has completed. The others (replicas,
+        // labels, update policy changed) are settled once their spec is the previous one again.
+        var respawning: Set<String> = []
         // Jobs are not rolled back: going back would run the previous job again (an old migration); what a job did
         // is done.
         for old in previous where !old.isJob {
@@ -295,12 +298,14 @@ public struct SwarmLauncher: Sendable {
                 // The swarm rolling it back already (this run's update: an earlier one's status has the same start).
                 if let status = current.update, status.state.hasPrefix("rollback"), status.startedAt != old.update?.startedAt {
                     restoring.append(old)
+                    respawning.insert(old.id)
                     break
                 }
-                guard !SwarmService.sameTasks(current.spec, old.spec) else { break }
+                guard !SwarmService.sameSpec(current.spec, old.spec) else { break }
                 do {
                     try await client.rollBackService(current.id, version: current.version, spec: current.spec)
                     restoring.append(old)
+                    if !SwarmService.sameTasks(current.spec, old.spec) { respawning.insert(old.id) }
                     break
                 } catch {
                     // The swarm moved the version meanwhile (its own rollback beginning): read again.
@@ -325,7 +330,11 @@ public struct SwarmLauncher: Sendable {
                 }
                 let tasks = (try? await client.listTasks(services: [old.id])) ?? []
                 let running = tasks.filter { $0.desiredState == "running" && $0.status.state == "running" }.count
-                let settled = current.map { SwarmService.sameTasks($0.spec, old.spec) && $0.update?.state == "rollback_completed" } ?? false
+                let settled = current.map { current in
+                    respawning.contains(old.id)
+                        ? SwarmService.sameTasks(current.spec, old.spec) && current.update?.state == "rollback_completed"
+                        : SwarmService.sameSpec(current.spec, old.spec)
+                } ?? false
                 if settled && running >= old.replicas {
                     report.restoredServices.append(old.name)
                 } else {
