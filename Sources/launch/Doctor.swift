@@ -45,8 +45,7 @@ struct Doctor: AsyncParsableCommand {
                 report = await Preflight(context: context, layout: catalog.layout)
                     .run(plan, probe: plan.gpuProbe, options: options)
                 if swarm {
-                    report.checks += await SwarmChecks.run(client: EngineClient(context: context), gpuRequests: SwarmGPU.requests(in: plan.stack),
-                constraints: SwarmChecks.constraints(in: plan.stack))
+                    report.checks += await SwarmChecks.run(client: EngineClient(context: context), stack: plan.stack)
                 }
             } else {
                 let layout = (try? context.catalog(projectDirectory: global.projectDirectory).layout)

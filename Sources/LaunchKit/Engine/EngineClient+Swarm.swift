@@ -24,6 +24,12 @@ public struct SwarmService: Sendable, Hashable {
             self.message = message
             self.startedAt = startedAt
         }
+
+        /// Whether this status is of a later update than `earlier` (the service's status before the run): an
+        /// earlier update's leftover status has the same start; one without a start is taken as new.
+        public func isNew(comparedTo earlier: UpdateStatus?) -> Bool {
+            startedAt == nil || startedAt != earlier?.startedAt
+        }
     }
 
     public enum Mode: Sendable, Hashable {
@@ -184,11 +190,12 @@ extension EngineClient {
     public static let stackLabel = "com.docker.stack.namespace"
 
     /// `inactive`, `pending`, `active`, `error`, `locked`, and whether this node manages the swarm.
-    public func swarmState() async throws -> (state: String, manager: Bool) {
+    /// This node's part in a swarm, and the engine's default runtime (the same `/info` answer).
+    public func swarmState() async throws -> (state: String, manager: Bool, defaultRuntime: String?) {
         let response = try await perform("GET", "/info")
         let object = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any]
         let swarm = object?["Swarm"] as? [String: Any] ?? [:]
-        return (swarm["LocalNodeState"] as? String ?? "inactive", swarm["ControlAvailable"] as? Bool ?? false)
+        return (swarm["LocalNodeState"] as? String ?? "inactive", swarm["ControlAvailable"] as? Bool ?? false, object?["DefaultRuntime"] as? String)
     }
 
     public func listServices(stack: String) async throws -> [SwarmService] {

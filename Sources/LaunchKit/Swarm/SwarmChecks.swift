@@ -220,14 +220,14 @@ public enum SwarmChecks {
         nodes.filter(\.schedulable).map { $0.genericResources[gpuResource] ?? 0 }.max() ?? 0
     }
 
-    /// Asks the engine and evaluates.
-    public static func run(client: EngineClient, gpuRequests: [String: [GPURequest]], constraints: [String: [String]] = [:]) async -> [CheckResult] {
+    /// Asks the engine and evaluates what `stack` needs of it (GPUs, placement constraints).
+    public static func run(client: EngineClient, stack: ComposeStack) async -> [CheckResult] {
+        let gpuRequests = SwarmGPU.requests(in: stack)
         do {
             let swarm = try await client.swarmState()
             let nodes = swarm.state == "active" && swarm.manager ? try? await client.listNodes() : nil
-            let runtime = gpuRequests.isEmpty ? nil : (try? await client.info())?.defaultRuntime
             return evaluate(state: swarm.state, manager: swarm.manager, nodes: nodes, gpuRequests: gpuRequests, endpoint: client.endpoint.description,
-                defaultRuntime: runtime, constraints: constraints)
+                defaultRuntime: gpuRequests.isEmpty ? nil : swarm.defaultRuntime, constraints: constraints(in: stack))
         } catch {
             return [CheckResult(id: "swarm.manager", title: "swarm manager", status: .fail,
                 evidence: "the engine at \(client.endpoint) did not answer: \(error)", remediation: "start the engine, or point launch at a manager")]

@@ -34,8 +34,7 @@ public struct SwarmLauncher: Sendable {
         }
         let stack = plan.project
         try await timeline.measure("swarm", report: report) {
-            let checks = await SwarmChecks.run(client: client, gpuRequests: SwarmGPU.requests(in: plan.stack),
-                constraints: SwarmChecks.constraints(in: plan.stack))
+            let checks = await SwarmChecks.run(client: client, stack: plan.stack)
             let failed = checks.filter { $0.status == .fail }
             guard failed.isEmpty else {
                 throw PhaseFailure(phase: "swarm", summary: "the swarm cannot run \(stack): nothing was started",
@@ -83,8 +82,8 @@ public struct SwarmLauncher: Sendable {
                 detail = "update of a running stack: rolling, rolled back on failure"
             }
             // It holds the interpolated secrets: private, like the env file.
-            let path = layout.stateDirectory + "/swarm/\(stack).yml"
-            try FileManager.default.createDirectory(atPath: layout.stateDirectory + "/swarm", withIntermediateDirectories: true,
+            let path = SwarmStackFile.path(layout, stack: stack)
+            try FileManager.default.createDirectory(atPath: SwarmStackFile.directory(layout), withIntermediateDirectories: true,
                 attributes: [.posixPermissions: 0o700])
             try AtomicFile.write(file, to: path)
             return (path, detail)
@@ -93,12 +92,12 @@ public struct SwarmLauncher: Sendable {
 
         // Whatever stops the run from here on (a refused deploy, Ctrl-C, an engine error) undoes what it did.
         let undo = { [self] in
-            // Not cancellable: after Ctrl-C the undo must still wait for the swarm (its sleeps would return at once).
-            await Task {
+            // After Ctrl-C the undo must still wait for the swarm (its sleeps would return at once).
+            await ignoringCancellation {
                 mode == .deploy
                     ? await SwarmStack.undo(client: client, stack: stack, before: before)
                     : await restore(stack: stack, before: before, previous: previous)
-            }.value
+            }
         }
         let deployed: [SwarmService]
         do {
@@ -168,7 +167,7 @@ public struct SwarmLauncher: Sendable {
                 if rolling.contains(name), let current = try? await client.inspectService(Self.serviceName(stack, name)) {
                     // The status an earlier update left behind says nothing about this one.
                     let earlier = previous.first { $0.id == current.id }?.update
-                    let status = current.update.flatMap { $0.startedAt != nil && $0.startedAt == earlier?.startedAt ? nil : $0 }
+                    let status = current.update.flatMap { $0.isNew(comparedTo: earlier) ? $0 : nil }
                     pending += rollout.handle(.update(name, status), now: seconds())
                     if rollout.records[name]?.state != .starting { continue }
                     if rollout.awaitsUpdate(name, now: seconds()) {
@@ -296,7 +295,7 @@ public struct SwarmLauncher: Sendable {
                     break
                 }
                 // The swarm rolling it back already (this run's update: an earlier one's status has the same start).
-                if let status = current.update, status.state.hasPrefix("rollback"), status.startedAt != old.update?.startedAt {
+                if let status = current.update, status.state.hasPrefix("rollback"), status.isNew(comparedTo: old.update) {
                     restoring.append(old)
                     respawning.insert(old.id)
                     break

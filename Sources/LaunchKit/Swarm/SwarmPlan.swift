@@ -33,7 +33,7 @@ extension LaunchPlan {
                 stack: project, action: "unknown", running: [],
                 unreadable: "\(client.endpoint): \(error); `launch doctor \(environment) --engine swarm` checks it")
         }
-        let file = layout.stateDirectory + "/swarm/\(project).yml"
+        let file = SwarmStackFile.path(layout, stack: project)
         commands = [
             composeCommand.configYAML().description + "   # the resolved model, written to " + file,
             context.docker.stackDeploy(stack: project, files: [file]).description,

@@ -6,6 +6,10 @@ import Yams
 /// jobs as `replicated-job` with 0 completions. Docker still does the conversion to services, networks,
 /// configs and secrets; launch only changes how many of each run, and when.
 public enum SwarmStackFile {
+    /// Where a launch writes the stack file it deploys (it holds the interpolated secrets: private, like the env file).
+    public static func directory(_ layout: ProjectLayout) -> String { layout.stateDirectory + "/swarm" }
+    public static func path(_ layout: ProjectLayout, stack: String) -> String { directory(layout) + "/\(stack).yml" }
+
     public struct Problem: LaunchFailure {
         public var summary: String
         public var evidence: [String] = []
