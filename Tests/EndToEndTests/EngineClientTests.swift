@@ -217,6 +217,11 @@ struct EngineTests {
 
         let died = try #require(try await EngineFixture.firstEvent(stream, within: 10) { $0.action == "die" })
         #expect(died.exitCode == 3 && died.name == name)
+        // The engine may send `die` before its log copier has written the last lines (seen on Docker 26.1 under
+        // CI load): the logs are read once they are complete, for at most 5 s.
+        for _ in 0..<50 where try await client.containerLogs(name, tail: 10).count < 2 {
+            try await Task.sleep(for: .milliseconds(100))
+        }
         #expect(Set(try await client.containerLogs(name, tail: 10)) == ["out", "err"])
         #expect(try await client.containerLogs(name, tail: 1).count == 1)
         #expect(try await client.inspectContainer(name).state.exitCode == 3)
