@@ -261,6 +261,8 @@ struct EndpointEndToEndTests {
     @Test func aCutEventStreamLosesNothing() async throws {
         // Every request, the event stream included, goes through a proxy the test cuts mid-launch: while it is
         // down db turns healthy. launch must resume the stream, reconcile, and finish with everything ready.
+        // db becomes ready only when the test says so (it writes /tmp/ok while the proxy is down), so the cut
+        // always falls inside the launch however slow the host is.
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("launch-e2e-cut-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let socketPath = folder + "/proxy.sock"
@@ -272,8 +274,8 @@ struct EndpointEndToEndTests {
                     services:
                       db:
                         image: \(Self.image)
-                        command: ["sh", "-c", "trap 'exit 0' TERM; sleep 2; touch /tmp/ok; sleep 3600 & wait"]
-                        healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 250ms, timeout: 5s, retries: 3, start_period: 30s}
+                        command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+                        healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 250ms, timeout: 5s, retries: 3, start_period: 120s}
                       api:
                         image: \(Self.image)
                         command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
@@ -282,14 +284,23 @@ struct EndpointEndToEndTests {
                 let command = [E2E.launchBinary, "demo", "--no-network", "--no-cleanup", "--json", "--host", "unix://\(socketPath)",
                     "--project-dir", project.root].map { "'\($0)'" }.joined(separator: " ")
                 _ = try await Self.background("CI=true \(command) > '\(folder)/out.json' 2> '\(folder)/err.log'; echo $? > '\(folder)/rc.tmp'; mv '\(folder)/rc.tmp' '\(folder)/rc'")
-                // Wait until db runs, then cut every connection (and refuse new ones) for longer than db needs.
-                for _ in 0..<600 {
-                    let running = try? await E2E.docker(["inspect", "--format", "{{.State.Running}}", "\(project.name)-db-1"])
+                // Wait until db runs, cut every connection (and refuse new ones), make db ready and wait for the
+                // engine to say so, all while launch cannot reach the engine.
+                let db = "\(project.name)-db-1"
+                for _ in 0..<1200 {
+                    let running = try? await E2E.docker(["inspect", "--format", "{{.State.Running}}", db])
                     if running?.stdout.hasPrefix("true") == true { break }
                     try await Task.sleep(for: .milliseconds(50))
                 }
                 await proxy.stop()
-                try await Task.sleep(for: .seconds(2.5))
+                let cut = ContinuousClock.now
+                _ = try await E2E.docker(["exec", db, "touch", "/tmp/ok"])
+                for _ in 0..<600 {
+                    let health = try? await E2E.docker(["inspect", "--format", "{{.State.Health.Status}}", db])
+                    if health?.stdout.hasPrefix("healthy") == true { break }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                try await Task.sleep(until: cut + .seconds(2.5))
                 unlink(socketPath)
                 _ = try await Proxy.start(listen: listen, to: Self.suiteSocket)
                 for _ in 0..<1200 {
