@@ -28,6 +28,21 @@ struct Diagnostics: Sendable {
         self.logLines = logLines
     }
 
+    /// The last lines of a container's log. An exited container's last lines can still be on their way into the log
+    /// when the engine reports `die` (seen on Docker 26.1 under load), and the last line is usually the one that
+    /// says why: its log is read again until two reads agree, for at most a second.
+    private func settledLogs(_ id: String, exited: Bool) async -> [String] {
+        var logs = (try? await client.containerLogs(id, tail: logLines)) ?? []
+        guard exited else { return logs }
+        for _ in 0..<10 {
+            guard (try? await Task.sleep(for: .milliseconds(100))) != nil,
+                let again = try? await client.containerLogs(id, tail: logLines), again != logs
+            else { break }
+            logs = again
+        }
+        return logs
+    }
+
     /// `resources`: what the launch sampled while the service started; a container still running is read once more.
     func diagnose(
         service: String, serviceClass: ServiceClass, failure: FailureKind, containers: [String], resources: ResourceUsage? = nil
@@ -40,8 +55,9 @@ struct Diagnostics: Sendable {
             if details == nil || !inspected.state.running { details = inspected }
             if !inspected.state.running { break }
         }
-        if let id = details?.id {
-            logs = ((try? await client.containerLogs(id, tail: logLines)) ?? []).map(redact.callAsFunction)
+        if let details {
+            logs = await settledLogs(details.id, exited: details.state.status == "exited" || details.state.status == "dead")
+                .map(redact.callAsFunction)
         }
         let health = details?.state.health
         let probes = Diagnostics.probeLines(health, redact: redact)
