@@ -117,6 +117,15 @@ struct ServiceTruthTests {
         #expect(ImageChecks.isFloating(image) == floating)
     }
 
+    @Test func floatingTagsAreListedOncePerImageWithTheirServices() throws {
+        var services = (0..<40).map { ComposeService(name: "s\($0)", image: "local/busybox:latest") }
+        services += [ComposeService(name: "db", image: "postgres"), ComposeService(name: "pinned", image: "redis:7.4")]
+        let result = try #require(ImageChecks.floatingTags(ComposeStack(services: services)))
+        #expect(result.status == .warn)
+        #expect(result.evidence == "floating tags: postgres (db), local/busybox:latest (s0, s1, s10 and 37 more): a later pull may run different code")
+        #expect(ImageChecks.floatingTags(ComposeStack(services: [ComposeService(name: "pinned", image: "redis:7.4")])) == nil)
+    }
+
     @Test func aContainerNameHeldByAnotherProjectFailsNamingIt() {
         let held = ContainerNameChecks.check(service: "db", name: "pg", project: "demo", lines: "pg-old\tx\npg\tother\n")
         #expect(held.status == .fail)

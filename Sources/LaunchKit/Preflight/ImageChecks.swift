@@ -85,13 +85,25 @@ enum ImageChecks {
         return ["latest", "main", "master", "nightly", "edge"].contains(String(lastComponent[lastComponent.index(after: colon)...]))
     }
 
+    /// One entry per floating image, with the services that use it (a 40-service stack on one `:latest` image is one
+    /// line, not forty).
     static func floatingTags(_ stack: ComposeStack) -> CheckResult? {
-        let floating = stack.services.filter { !$0.builds }.compactMap { service in
-            service.image.flatMap { isFloating($0) ? "\(service.name) (\($0))" : nil }
+        var users: [(image: String, services: [String])] = []
+        for service in stack.services where !service.builds {
+            guard let image = service.image, isFloating(image) else { continue }
+            if let index = users.firstIndex(where: { $0.image == image }) {
+                users[index].services.append(service.name)
+            } else {
+                users.append((image, [service.name]))
+            }
         }
-        guard !floating.isEmpty else { return nil }
+        guard !users.isEmpty else { return nil }
+        let listed = users.map { image, services in
+            let named = services.prefix(3).joined(separator: ", ")
+            return "\(image) (\(services.count > 3 ? "\(named) and \(services.count - 3) more" : named))"
+        }
         return .warn(
-            "images.tags", "image tags", "floating tags: \(floating.joined(separator: ", ")): a later pull may run different code",
+            "images.tags", "image tags", "floating tags: \(listed.joined(separator: ", ")): a later pull may run different code",
             fix: "pin a version tag or a digest (`image@sha256:…`)")
     }
 }
