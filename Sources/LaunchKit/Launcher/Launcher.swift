@@ -150,7 +150,13 @@ public struct Launcher: Sendable {
             }
             let rollbackReport = undone
             report.rolledBack(rollbackReport)
-            if Task.isCancelled { return interruptedResult(plan, startedAt: startedAt, timeline: timeline, rollback: rollbackReport) }
+            if Task.isCancelled {
+                // Compose may already have replaced running services when Ctrl-C came: put them back too.
+                let restored = await restoreLost(before: before, lastGood: lastGood, plan: plan, profile: profile, redact: redact, report: report)
+                var phases = timeline.all
+                if let restored { phases.append(restored.phase) }
+                return interruptedResult(plan, startedAt: startedAt, phases: phases, timeline: timeline, rollback: rollbackReport, restore: restored?.report)
+            }
             if var failure = error as? CreateFailure {
                 failure.fingerprint = fingerprint
                 throw failure
@@ -224,16 +230,10 @@ public struct Launcher: Sendable {
                 rollback = await Rollback(client: client, project: plan.project, removeNewVolumes: options.rollbackVolumes).undo(since: before, levels: plan.graph.levels)
                 phases.append(.init(name: "rollback", seconds: began.duration(to: timeline.clock.now).seconds, status: "ok", detail: nil))
                 if let rollback { report.rolledBack(rollback) }
-                // A relaunch replaced running services and failed: put them back as they were.
-                let lost = outcomeKind == .failed ? await lastGood.lostServices(before: before) : []
-                if !lost.isEmpty {
-                    let restoreBegan = timeline.clock.now
-                    report.phaseBegan("restore")
-                    let restored = await lastGood.restore(lost, plan: plan, profile: profile, redact: redact) { update in report.serviceChanged(update) }
-                    let seconds = restoreBegan.duration(to: timeline.clock.now).seconds
-                    report.phaseEnded("restore", seconds: seconds, status: restored.complete ? "ok" : "failed", detail: restored.line)
-                    phases.append(.init(name: "restore", seconds: seconds, status: restored.complete ? "ok" : "failed", detail: restored.line))
-                    restore = restored
+                // A relaunch replaced running services and failed, or was interrupted: put them back as they were.
+                if let restored = await restoreLost(before: before, lastGood: lastGood, plan: plan, profile: profile, redact: redact, report: report) {
+                    phases.append(restored.phase)
+                    restore = restored.report
                 }
             }
         } else if let warning = await lastGood.record(plan, model: await model.value) {
@@ -291,11 +291,32 @@ public struct Launcher: Sendable {
         }
     }
 
-    func interruptedResult(_ plan: LaunchPlan, startedAt: Date, timeline: Timeline, rollback: RollbackReport) -> LaunchResult {
+    func interruptedResult(
+        _ plan: LaunchPlan, startedAt: Date, phases: [LaunchResult.Phase], timeline: Timeline, rollback: RollbackReport, restore: RestoreReport?
+    ) -> LaunchResult {
         LaunchResult(
             environment: plan.environment, project: plan.project, outcome: .interrupted, exitCode: ExitStatus.interrupted.rawValue,
-            startedAt: startedAt, seconds: timeline.elapsed, phases: timeline.all, services: [], degraded: [], urls: plan.urls,
-            rollback: rollback, error: nil)
+            startedAt: startedAt, seconds: timeline.elapsed, phases: phases, services: [], degraded: [], urls: plan.urls,
+            rollback: rollback, error: nil, restore: restore)
+    }
+
+    /// Puts back the services that ran before this launch and run no more (a relaunch recreated them, then failed or
+    /// was interrupted) from the last good state, and waits until they are ready. Runs to the end after Ctrl-C too
+    /// (that is what the first Ctrl-C asks for; a second one exits at once). Nil when nothing was lost.
+    func restoreLost(
+        before: ProjectSnapshot, lastGood: LastGood, plan: LaunchPlan, profile: Profile, redact: Redactor, report: ProgressReporter
+    ) async -> (report: RestoreReport, phase: LaunchResult.Phase)? {
+        await ignoringCancellation {
+            let lost = await lastGood.lostServices(before: before)
+            guard !lost.isEmpty else { return nil }
+            let clock = ContinuousClock(), began = clock.now
+            report.phaseBegan("restore")
+            let restored = await lastGood.restore(lost, plan: plan, profile: profile, redact: redact) { update in report.serviceChanged(update) }
+            let seconds = began.duration(to: clock.now).seconds
+            let status = restored.complete ? "ok" : "failed"
+            report.phaseEnded("restore", seconds: seconds, status: status, detail: restored.line)
+            return (restored, LaunchResult.Phase(name: "restore", seconds: seconds, status: status, detail: restored.line))
+        }
     }
 
     /// Prunes this project's stopped containers and dangling images (never volumes, never anything of another

@@ -5,8 +5,8 @@ import Foundation
     import Glibc
 #endif
 
-/// Ctrl-C during a launch: the first SIGINT (or SIGTERM) asks the launch to stop and roll back; a second
-/// one stops waiting for the rollback and exits 130 at once.
+/// Ctrl-C during a launch: the first SIGINT (or SIGTERM) asks the launch to stop and roll back (remove what it
+/// created, put back what it replaced); a second one stops waiting for that and exits 130 at once.
 public final class InterruptHandler: @unchecked Sendable {
     private let lock = NSLock()
     private var count = 0
@@ -26,10 +26,10 @@ public final class InterruptHandler: @unchecked Sendable {
                 return self.count
             }
             if seen == 1 {
-                console.say("\ninterrupted: stopping and rolling back what this run created (Ctrl-C again to exit now)")
+                console.say("\ninterrupted: stopping and rolling back to where this run began (Ctrl-C again to exit now)")
                 onFirst()
             } else {
-                console.say("exiting without waiting for the rollback; `launch down <environment>` cleans up")
+                console.say("exiting without waiting for the rollback: `launch status <environment>` shows what is left")
                 _exit(130)
             }
         }
