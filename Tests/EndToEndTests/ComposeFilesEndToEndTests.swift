@@ -59,8 +59,11 @@ struct ComposeFilesEndToEndTests {
             let names = (json?["services"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }.sorted()
             // COMPOSE_PROFILES from .env activates the sidecar, as it does for `docker compose up`.
             #expect(names == ["app", "sidecar"])
-            try await Task.sleep(for: .milliseconds(300))
-            let logs = try await project.launch(["logs", "demo", "app"])
+            var logs = try await project.launch(["logs", "demo", "app"])
+            _ = await E2E.eventually(within: .seconds(10)) {
+                logs = (try? await project.launch(["logs", "demo", "app"])) ?? logs
+                return logs.all.contains("greeting=from-profile")
+            }
             #expect(logs.all.contains("greeting=from-profile"), "\(logs.all)")
         }
     }

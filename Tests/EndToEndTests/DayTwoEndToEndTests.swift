@@ -170,7 +170,7 @@ struct DayTwoEndToEndTests {
                   broken:
                     image: \(Self.image)
                     command: ["sh", "-c", "echo cannot start; exit 7"]
-                    healthcheck: {test: ["CMD", "true"], interval: 1s, start_period: 10s}
+                    healthcheck: {test: ["CMD", "test", "-f", "/nonexistent"], interval: 1s, start_period: 10s}
                 """)
             for _ in 0..<3 {
                 let run = try await project.launch(["demo"])
@@ -200,17 +200,15 @@ struct DayTwoEndToEndTests {
             let environment = ProcessInfo.processInfo.environment
             let engine = try EngineEndpoint.resolve(environment: environment)
             let lock = ProjectLock.path(engineHost: engine.host, project: project.name, environment: environment)
-            var locked = false
-            for _ in 0..<100 where !locked {
-                try await Task.sleep(for: .milliseconds(50))
-                locked = FileManager.default.fileExists(atPath: lock)
-            }
-            #expect(locked)
+            #expect(await E2E.eventually { FileManager.default.fileExists(atPath: lock) })
             // While it runs, a second launch is refused and names it.
             let second = try await project.launch(["demo"])
             #expect(second.status == 4)
             #expect(second.stderr.contains("pid \(process.processIdentifier)"))
 
+            // Killed while it waits for slow, not while its own `docker compose` child still creates: that child
+            // would outlive it and race the next launch.
+            #expect(await E2E.eventually { await E2E.isRunning("\(project.name)-slow-1") })
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             #expect(FileManager.default.fileExists(atPath: lock))

@@ -61,6 +61,36 @@ enum E2E {
         try await runner.run(Command("docker", arguments, environment: host.map { ["DOCKER_HOST": $0, "DOCKER_CONTEXT": ""] } ?? [:]))
     }
 
+    /// Polls `condition` until it holds or `limit` has passed (a wall-clock bound, not a count of tries: each try is
+    /// a process or an API call, and those slow down with the host). Whether it held.
+    static func eventually(within limit: Duration = .seconds(90), _ condition: () async throws -> Bool) async rethrows -> Bool {
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            if try await condition() { return true }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return try await condition()
+    }
+
+    /// Whether `container` runs now (false while it does not exist yet).
+    static func isRunning(_ container: String) async -> Bool {
+        (try? await docker(["inspect", "--format", "{{.State.Running}}", container]))?.stdout.hasPrefix("true") == true
+    }
+
+    /// The engine's health verdict on `container`, read once the engine has run a check of its own: launch may see
+    /// a check pass by its own probe before the engine's next scheduled one (README: `docker ps` can still say
+    /// "health: starting" for an interval), so "starting" is waited out, for 5 s at most.
+    static func engineHealth(_ container: String) async throws -> String {
+        var status = ""
+        for _ in 0..<50 {
+            status = try await docker(["inspect", "--format", "{{.State.Health.Status}}", container]).stdout
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            guard status == "starting" else { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return status
+    }
+
     /// The second engine CI runs beside the suite's own (`LAUNCH_E2E_OTHER_HOST`), for tests that must prove
     /// which engine launch used. Nil outside CI when it is not set.
     static let otherHost: String? = ProcessInfo.processInfo.environment["LAUNCH_E2E_OTHER_HOST"].flatMap { $0.isEmpty ? nil : $0 }

@@ -124,19 +124,17 @@ struct EndpointEndToEndTests {
         return host.hasPrefix("unix://") ? String(host.dropFirst("unix://".count)) : "/var/run/docker.sock"
     }
 
-    static func freePort() -> Int { Int.random(in: 23000...23999) }
-
-    static func waitForPort(_ port: Int) async {
-        for _ in 0..<50 {
-            if (try? await E2E.docker(["-H", "tcp://127.0.0.1:\(port)", "version", "--format", "{{.Server.APIVersion}}"]))?.succeeded == true { return }
-            try? await Task.sleep(for: .milliseconds(100))
+    /// Whether the engine answers through the proxy on `port`, once socat listens there.
+    static func waitForPort(_ port: Int) async -> Bool {
+        await E2E.eventually(within: .seconds(30)) {
+            (try? await E2E.docker(["-H", "tcp://127.0.0.1:\(port)", "version", "--format", "{{.Server.APIVersion}}"]))?.succeeded == true
         }
     }
 
     @Test func aPlainTCPEndpointWorksEndToEnd() async throws {
-        let port = Self.freePort()
+        let port = try Sockets.freePort()
         let proxy = try await Proxy.start(listen: "TCP-LISTEN:\(port),bind=127.0.0.1", to: Self.suiteSocket)
-        await Self.waitForPort(port)
+        #expect(await Self.waitForPort(port), "nothing answers on 127.0.0.1:\(port)")
         try await Self.ensuring({
             try await E2E.withProject { project in
                 try project.writeProfile(extra: Self.policy, stack: Self.stack)
@@ -162,7 +160,7 @@ struct EndpointEndToEndTests {
 
         static func start() async throws -> SSHServer {
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("launch-e2e-ssh-\(UUID().uuidString.prefix(8))").path
-            let server = SSHServer(folder: folder, pathEntry: folder + "/bin", port: Int.random(in: 24000...24999))
+            let server = SSHServer(folder: folder, pathEntry: folder + "/bin", port: try Sockets.freePort())
             try FileManager.default.createDirectory(atPath: server.pathEntry, withIntermediateDirectories: true)
             try FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true)
             for key in ["host", "user"] {
@@ -204,11 +202,10 @@ struct EndpointEndToEndTests {
         let ssh = try await SSHServer.start()
         try await Self.ensuring({
             let path = ssh.pathEntry + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
-            for _ in 0..<50 {
-                let probe = try await E2E.runner.run(Command("docker", ["-H", "ssh://launch-e2e-ssh", "version"], environment: ["PATH": path]))
-                if probe.succeeded { break }
-                try await Task.sleep(for: .milliseconds(100))
+            let answered = await E2E.eventually(within: .seconds(30)) {
+                (try? await E2E.runner.run(Command("docker", ["-H", "ssh://launch-e2e-ssh", "version"], environment: ["PATH": path])))?.succeeded == true
             }
+            #expect(answered, "sshd on port \(ssh.port) never served `docker version`")
             try await E2E.withProject { project in
                 try project.writeProfile(extra: Self.policy, stack: Self.stack)
                 let env = ["PATH": path]
@@ -287,19 +284,11 @@ struct EndpointEndToEndTests {
                 // Wait until db runs, cut every connection (and refuse new ones), make db ready and wait for the
                 // engine to say so, all while launch cannot reach the engine.
                 let db = "\(project.name)-db-1"
-                for _ in 0..<1200 {
-                    let running = try? await E2E.docker(["inspect", "--format", "{{.State.Running}}", db])
-                    if running?.stdout.hasPrefix("true") == true { break }
-                    try await Task.sleep(for: .milliseconds(50))
-                }
+                #expect(await E2E.eventually { await E2E.isRunning(db) })
                 await proxy.stop()
                 let cut = ContinuousClock.now
                 _ = try await E2E.docker(["exec", db, "touch", "/tmp/ok"])
-                for _ in 0..<600 {
-                    let health = try? await E2E.docker(["inspect", "--format", "{{.State.Health.Status}}", db])
-                    if health?.stdout.hasPrefix("healthy") == true { break }
-                    try await Task.sleep(for: .milliseconds(50))
-                }
+                #expect(try await E2E.engineHealth(db) == "healthy")
                 try await Task.sleep(until: cut + .seconds(2.5))
                 unlink(socketPath)
                 _ = try await Proxy.start(listen: listen, to: Self.suiteSocket)

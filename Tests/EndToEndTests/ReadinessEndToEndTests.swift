@@ -47,6 +47,8 @@ struct ReadinessEndToEndTests {
                     image: \(Self.image)
                     command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
                     healthcheck: {test: ["CMD", "sleep", "5"], interval: 2s, timeout: 500ms, retries: 2}
+                    # The engine's verdict decides, not launch's derived deadline, however slowly a loaded host execs.
+                    labels: {launch.timeout: 60s}
                 """)
             let result = try await launch(project)
             #expect(result.status == 1, "\(result.stderr)")
@@ -63,6 +65,7 @@ struct ReadinessEndToEndTests {
                     image: \(Self.image)
                     command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
                     healthcheck: {test: ["CMD", "/usr/bin/pg_isready"], interval: 2s, timeout: 1s, retries: 2}
+                    labels: {launch.timeout: 60s}
                 """)
             let result = try await launch(project)
             #expect(result.status == 1, "\(result.stderr)")

@@ -73,14 +73,50 @@ struct SafetyEndToEndTests {
             #expect(try await inspect("\(project.name)-db-1", "{{.Id}}") == dbBefore)
             #expect(try await inspect("\(project.name)-db-1", "{{.State.Health.Status}}") == "healthy")
             #expect(try await inspect("\(project.name)-api-1", "{{.State.Running}}") == "true")
-            // Launch may have seen api's check pass by its own probe before the engine's next scheduled check
-            // (README: `docker ps` may still say "health: starting"): the engine's word is read once it has checked.
-            for _ in 0..<50 where try await inspect("\(project.name)-api-1", "{{.State.Health.Status}}") == "starting" {
-                try await Task.sleep(for: .milliseconds(100))
-            }
-            #expect(try await inspect("\(project.name)-api-1", "{{.State.Health.Status}}") == "healthy")
+            #expect(try await E2E.engineHealth("\(project.name)-api-1") == "healthy")
             let logs = try await E2E.docker(["logs", "\(project.name)-api-1"]).stdout
             #expect(logs.contains("v1") && !logs.contains("v2"))
+        }
+    }
+
+    @Test func ctrlCDuringARelaunchPutsBackWhatItReplaced() async throws {
+        try await E2E.withProject { project in
+            func stack(api script: String) -> String {
+                """
+                services:
+                  db:
+                \(Self.service(Self.healthy))
+                  api:
+                \(Self.service(script, dependsOn: "db"))
+                """
+            }
+            try project.writeProfile(extra: Self.policy, stack: stack(api: "echo v1; " + Self.healthy))
+            let first = try await project.launch(["demo"])
+            #expect(first.status == 0, "\(first.stderr)")
+            let api = "\(project.name)-api-1", db = "\(project.name)-db-1"
+            let dbBefore = try await inspect(db, "{{.Id}}")
+
+            // api v2 never becomes ready: Ctrl-C once Compose has replaced v1 and v2 runs.
+            try project.write("compose/stack.yml", stack(api: "trap \"exit 0\" TERM; echo v2; sleep 3600 & wait"))
+            let stderr = Pipe()
+            let process = try project.spawn(["demo"], stderr: stderr)
+            let v2Runs = await E2E.eventually {
+                guard await E2E.isRunning(api) else { return false }
+                return (try? await E2E.docker(["logs", api]))?.stdout.contains("v2") ?? false
+            }
+            #expect(v2Runs)
+            process.interrupt()
+            process.waitUntilExit()
+            let talk = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            #expect(process.terminationStatus == 130, "\(talk)")
+            #expect(talk.contains("restored to last good: api"), "\(talk)")
+
+            // As it was before the relaunch: db untouched, api running v1 and healthy.
+            #expect(try await inspect(db, "{{.Id}}") == dbBefore)
+            #expect(await E2E.isRunning(api))
+            #expect(try await E2E.engineHealth(api) == "healthy")
+            let logs = try await E2E.docker(["logs", api]).stdout
+            #expect(logs.contains("v1") && !logs.contains("v2"), "\(logs)")
         }
     }
 
@@ -119,7 +155,7 @@ struct SafetyEndToEndTests {
                   broken:
                     image: \(Self.image)
                     command: ["sh", "-c", "echo cannot start; exit \(code)"]
-                    healthcheck: {test: ["CMD", "true"], interval: 1s, start_period: 10s}
+                    healthcheck: {test: ["CMD", "test", "-f", "/nonexistent"], interval: 1s, start_period: 10s}
                 """
             }
             try project.writeProfile(extra: "health: {retries: 0}", stack: stack(exit: 7))
@@ -146,12 +182,7 @@ struct SafetyEndToEndTests {
             let lock = ProjectLock.path(
                 engineHost: try EngineEndpoint.resolve(environment: environment).host, project: project.name, environment: environment)
             let process = try project.spawn(["demo"])
-            var held = false
-            for _ in 0..<200 where !held {
-                try await Task.sleep(for: .milliseconds(50))
-                held = ((try? String(contentsOfFile: lock, encoding: .utf8)) ?? "").contains("\(process.processIdentifier)")
-            }
-            #expect(held)
+            #expect(await E2E.eventually { ((try? String(contentsOfFile: lock, encoding: .utf8)) ?? "").contains("\(process.processIdentifier)") })
             let down = try await project.launch(["down", "demo"])
             #expect(down.status == 4, "\(down.stderr)")
             #expect(down.stderr.contains("pid \(process.processIdentifier)"))
