@@ -220,9 +220,7 @@ struct EngineTests {
         #expect(died.exitCode == 3 && died.name == name)
         // The engine may send `die` before its log copier has written the last lines (seen on Docker 26.1 under
         // CI load): the logs are read once they are complete, for at most 5 s.
-        for _ in 0..<50 where try await client.containerLogs(name, tail: 10).count < 2 {
-            try await Task.sleep(for: .milliseconds(100))
-        }
+        _ = try await E2E.eventually(within: .seconds(5)) { try await client.containerLogs(name, tail: 10).count >= 2 }
         #expect(Set(try await client.containerLogs(name, tail: 10)) == ["out", "err"])
         #expect(try await client.containerLogs(name, tail: 1).count == 1)
         #expect(try await client.inspectContainer(name).state.exitCode == 3)
@@ -230,9 +228,7 @@ struct EngineTests {
         try await client.startContainer(tty)
         _ = try await EngineFixture.firstEvent(client.events(since: Date(timeIntervalSinceNow: -5), labels: ["engineclient-test=\(name)"]),
                                          within: 10) { $0.action == "die" && $0.name == tty }
-        for _ in 0..<50 where try await client.containerLogs(tty, tail: -1).count < 2 {
-            try await Task.sleep(for: .milliseconds(100))
-        }
+        _ = try await E2E.eventually(within: .seconds(5)) { try await client.containerLogs(tty, tail: -1).count >= 2 }
         #expect(try await client.containerLogs(tty, tail: -1) == ["hello", "world"])
     }
 

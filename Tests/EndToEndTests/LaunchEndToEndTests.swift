@@ -371,7 +371,7 @@ struct LaunchEndToEndTests {
             let stat = try await E2E.docker(["exec", "\(project.name)-db-1", "stat", "-c", "%y", "/tmp/ok"])
             // busybox: `2026-12-01 21:31:42.629214001 +0000` (UTC in the container) as RFC 3339.
             let parts = stat.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ")
-            let made = try #require(parts.count == 3 ? EngineTime.parse("\(parts[0])T\(parts[1])Z") : nil, "\(stat.stdout)\(stat.stderr)")
+            let made = try #require(parts.count == 3 && parts[2] == "+0000" ? EngineTime.parse("\(parts[0])T\(parts[1])Z") : nil, "\(stat.stdout)\(stat.stderr)")
             let apiStarted = try #require(try await engineTime("\(project.name)-api-1", "StartedAt"))
             #expect(apiStarted >= made, "api started before db's image healthcheck could pass")
         }

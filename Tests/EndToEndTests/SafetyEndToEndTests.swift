@@ -109,7 +109,8 @@ struct SafetyEndToEndTests {
             process.waitUntilExit()
             let talk = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             #expect(process.terminationStatus == 130, "\(talk)")
-            #expect(talk.contains("restored to last good: api"), "\(talk)")
+            #expect(talk.contains("interrupted; restored to last good: api"), "\(talk)")
+            #expect(!talk.contains("NOT restored"), "\(talk)")
 
             // As it was before the relaunch: db untouched, api running v1 and healthy.
             #expect(try await inspect(db, "{{.Id}}") == dbBefore)

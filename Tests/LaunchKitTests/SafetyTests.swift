@@ -231,4 +231,20 @@ struct SafetyTests {
         #expect(report.line.contains("NOT restored: api") && report.line.contains("left running: db") && report.line.contains("not running: api"))
         #expect(RestoreReport(attempted: ["api"], restored: ["api"]).line == "restored to last good: api")
     }
+
+    @Test(arguments: [LaunchResult.Outcome.failed, .interrupted])
+    func theSummaryNeverSaysRolledBackOverAHole(outcome: LaunchResult.Outcome) {
+        func verdict(_ restore: RestoreReport?) -> String {
+            var result = LaunchResult(
+                environment: "dev", project: "p", outcome: outcome, exitCode: 1, startedAt: Date(), seconds: 1, phases: [], services: [],
+                degraded: [], urls: [], rollback: RollbackReport(), error: nil)
+            result.restore = restore
+            return LaunchSummary.render(result, console: CapturedOutput().console()).first { $0.hasPrefix("launch dev:") } ?? ""
+        }
+        #expect(verdict(nil).hasSuffix("; rolled back"))
+        #expect(verdict(RestoreReport(attempted: ["api"], restored: ["api"])).hasSuffix("; restored to last good: api"))
+        let hole = verdict(RestoreReport(attempted: ["api"], problem: "no last good state is recorded", running: ["db"], notRunning: ["api"]))
+        #expect(hole.contains("the stack is NOT as it was: NOT restored: api (no last good state is recorded)"), "\(hole)")
+        #expect(!hole.hasSuffix("; rolled back"))
+    }
 }

@@ -101,8 +101,10 @@ struct LastGood: Sendable {
 
     /// Which services lost every container that was running before the run (Compose recreated them and the
     /// rollback removed the failed replacements): what a restore must bring back.
-    func lostServices(before: ProjectSnapshot) async -> [String] {
-        let now = (try? await client.listContainers(all: false, labels: ["com.docker.compose.project=\(project)"])) ?? []
+    /// Throws when the engine does not list the project's containers: then nobody knows what was lost, and restoring
+    /// every service that ran before would recreate healthy ones that were never touched.
+    func lostServices(before: ProjectSnapshot) async throws -> [String] {
+        let now = try await client.listContainers(all: false, labels: ["com.docker.compose.project=\(project)"])
         let runningNow = Set(now.map(\.id))
         return before.runningByService.filter { _, ids in !ids.isEmpty && ids.allSatisfy { !runningNow.contains($0) } }.keys.sorted()
     }
@@ -218,8 +220,11 @@ public struct RestoreReport: Sendable, Encodable {
         let missing = attempted.filter { !restored.contains($0) }
         parts.append("NOT restored: \(missing.joined(separator: ", "))" + (problem.map { " (\($0))" } ?? ""))
         parts += failed.map { "  \($0)" }
-        parts.append("left running: \(running.isEmpty ? "nothing" : running.joined(separator: ", "))")
-        parts.append("not running: \(notRunning.isEmpty ? "nothing" : notRunning.joined(separator: ", "))")
+        // Both empty: the engine did not say what runs, so nothing is claimed about it.
+        if !running.isEmpty || !notRunning.isEmpty {
+            parts.append("left running: \(running.isEmpty ? "nothing" : running.joined(separator: ", "))")
+            parts.append("not running: \(notRunning.isEmpty ? "nothing" : notRunning.joined(separator: ", "))")
+        }
         return parts.joined(separator: "; ")
     }
 }

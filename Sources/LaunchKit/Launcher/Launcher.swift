@@ -150,15 +150,16 @@ public struct Launcher: Sendable {
             }
             let rollbackReport = undone
             report.rolledBack(rollbackReport)
+            // Compose may already have replaced running services when it failed or Ctrl-C came: put them back too.
+            let restored = await restoreLost(before: before, lastGood: lastGood, plan: plan, profile: profile, redact: redact, report: report)
             if Task.isCancelled {
-                // Compose may already have replaced running services when Ctrl-C came: put them back too.
-                let restored = await restoreLost(before: before, lastGood: lastGood, plan: plan, profile: profile, redact: redact, report: report)
                 var phases = timeline.all
                 if let restored { phases.append(restored.phase) }
                 return interruptedResult(plan, startedAt: startedAt, phases: phases, timeline: timeline, rollback: rollbackReport, restore: restored?.report)
             }
             if var failure = error as? CreateFailure {
                 failure.fingerprint = fingerprint
+                failure.restore = restored?.report
                 throw failure
             }
             throw error
@@ -306,12 +307,24 @@ public struct Launcher: Sendable {
     func restoreLost(
         before: ProjectSnapshot, lastGood: LastGood, plan: LaunchPlan, profile: Profile, redact: Redactor, report: ProgressReporter
     ) async -> (report: RestoreReport, phase: LaunchResult.Phase)? {
-        await ignoringCancellation {
-            let lost = await lastGood.lostServices(before: before)
-            guard !lost.isEmpty else { return nil }
+        let ranBefore = before.runningByService.filter { !$0.value.isEmpty }.keys.sorted()
+        guard !ranBefore.isEmpty else { return nil }  // a first launch replaced nothing
+        return await ignoringCancellation {
             let clock = ContinuousClock(), began = clock.now
-            report.phaseBegan("restore")
-            let restored = await lastGood.restore(lost, plan: plan, profile: profile, redact: redact) { update in report.serviceChanged(update) }
+            let restored: RestoreReport
+            do {
+                let lost = try await lastGood.lostServices(before: before)
+                guard !lost.isEmpty else { return nil }
+                report.phaseBegan("restore")
+                restored = await lastGood.restore(lost, plan: plan, profile: profile, redact: redact) { update in report.serviceChanged(update) }
+            } catch {
+                // Nothing is restored blind: the summary says the stack may not be as it was, and why.
+                report.phaseBegan("restore")
+                let reason = redact((error as? any LaunchFailure)?.summary ?? "\(error)")
+                restored = RestoreReport(
+                    attempted: ranBefore,
+                    problem: "the engine did not list the project's containers, so what this run replaced is unknown: \(reason)")
+            }
             let seconds = began.duration(to: clock.now).seconds
             let status = restored.complete ? "ok" : "failed"
             report.phaseEnded("restore", seconds: seconds, status: status, detail: restored.line)
@@ -491,8 +504,14 @@ public struct CreateFailure: LaunchFailure {
     public var rolledBack = true
     /// The configuration that failed, for the circuit breaker.
     public var fingerprint: String? = nil
+    /// Services Compose had already replaced, put back from the last good state (or why they could not be).
+    public var restore: RestoreReport? = nil
     public var summary: String {
-        rolledBack ? "Compose could not create the stack; what this run created was rolled back" : "Compose could not create the containers"
+        guard rolledBack else { return "Compose could not create the containers" }
+        guard let restore else { return "Compose could not create the stack; what this run created was rolled back" }
+        return restore.complete
+            ? "Compose could not create the stack; what this run created was rolled back and \(restore.line)"
+            : "Compose could not create the stack; what this run created was rolled back, but the stack is NOT as it was: \(restore.line)"
     }
     public var hint: String? { "read Compose's message above; `\(command)` reproduces it" }
     public var exitCode: ExitStatus { .launchFailed }

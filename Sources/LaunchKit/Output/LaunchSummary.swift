@@ -2,6 +2,10 @@
 public enum LaunchSummary {
     public static func render(_ result: LaunchResult, console: Console) -> [String] {
         var lines: [String] = [""]
+        // Never "rolled back" over a hole: say what is back, and what is not.
+        let restored = result.restore.map { restore in
+            restore.complete ? "; \(restore.line)" : "; rolled back what it created, but the stack is NOT as it was: \(restore.line)"
+        }
         let verdict: String =
             switch result.outcome {
             case .success: console.styled("ready", .green) + " in \(String(format: "%.1fs", result.seconds))"
@@ -9,11 +13,8 @@ public enum LaunchSummary {
                 console.styled("ready, degraded", .yellow) + " in \(String(format: "%.1fs", result.seconds)): \(result.degraded.joined(separator: ", ")) not running"
             case .failed:
                 console.styled("FAILED", .red) + " after \(String(format: "%.1fs", result.seconds))"
-                    + (result.restore.map { restore in
-                        // Never "rolled back" over a hole: say what is back, and what is not.
-                        restore.complete ? "; \(restore.line)" : "; rolled back what it created, but the stack is NOT as it was: \(restore.line)"
-                    } ?? (result.rollback != nil ? "; rolled back" : "; left running (--keep-on-failure)"))
-            case .interrupted: console.styled("interrupted", .yellow) + "; rolled back"
+                    + (restored ?? (result.rollback != nil ? "; rolled back" : "; left running (--keep-on-failure)"))
+            case .interrupted: console.styled("interrupted", .yellow) + (restored ?? "; rolled back")
             case .preflightFailed: console.styled("preflight failed", .red) + "; nothing started"
             }
         lines.append("launch \(result.environment): \(verdict)")

@@ -26,10 +26,10 @@ public final class InterruptHandler: @unchecked Sendable {
                 return self.count
             }
             if seen == 1 {
-                console.say("\ninterrupted: stopping and rolling back to where this run began (Ctrl-C again to exit now)")
+                console.say("\ninterrupted: stopping, rolling back what this run created and restoring what it replaced (Ctrl-C again to exit now)")
                 onFirst()
             } else {
-                console.say("exiting without waiting for the rollback: `launch status <environment>` shows what is left")
+                console.say("exiting without waiting for the rollback: `launch status <environment>` shows what is left, `launch down <environment>` removes it")
                 _exit(130)
             }
         }
