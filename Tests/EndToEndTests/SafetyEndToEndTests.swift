@@ -79,6 +79,39 @@ struct SafetyEndToEndTests {
         }
     }
 
+    @Test func aRelaunchThatComposeCannotCreatePutsBackWhatItHadReplaced() async throws {
+        try await E2E.withProject { project in
+            func stack(api: String, webExtra: String = "") -> String {
+                """
+                services:
+                  api:
+                \(Self.service(api))
+                  web:
+                    image: \(Self.image)
+                    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+                    depends_on: [api]\(webExtra)
+                """
+            }
+            try project.writeProfile(extra: Self.policy, stack: stack(api: "echo v1; " + Self.healthy))
+            let first = try await project.launch(["demo"])
+            #expect(first.status == 0, "\(first.stderr)")
+            let api = "\(project.name)-api-1", web = "\(project.name)-web-1"
+            let webBefore = try await inspect(web, "{{.Id}}")
+
+            // Compose recreates api, then the engine refuses to create web (more CPUs than any host has).
+            try project.write("compose/stack.yml", stack(api: "echo v2; " + Self.healthy, webExtra: "\n    cpus: 4096"))
+            let again = try await project.launch(["demo"])
+            #expect(again.status == 1, "\(again.all)")
+            #expect(again.stderr.contains("Range of CPUs"), "\(again.stderr)")
+            #expect(again.stderr.contains("rolled back and restored to last good: api"), "\(again.stderr)")
+            #expect(try await inspect(web, "{{.Id}}") == webBefore)
+            #expect(await E2E.isRunning(api))
+            #expect(try await E2E.engineHealth(api) == "healthy")
+            let logs = try await E2E.docker(["logs", api]).stdout
+            #expect(logs.contains("v1") && !logs.contains("v2"), "\(logs)")
+        }
+    }
+
     @Test func ctrlCDuringARelaunchPutsBackWhatItReplaced() async throws {
         try await E2E.withProject { project in
             func stack(api script: String) -> String {
