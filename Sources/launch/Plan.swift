@@ -37,8 +37,11 @@ func printPlan(
 {
     let catalog = try context.catalog(projectDirectory: projectDirectory)
     let profile = composeProfiles.applied(to: try catalog.profile(named: environment))
-    var plan = try await Planner(context: context, layout: catalog.layout).plan(profile)
-    if (engine?.resolve(profile) ?? profile.engine) == .swarm {
+    let swarm = (engine?.resolve(profile) ?? profile.engine) == .swarm
+    // On a swarm the GPU overlay follows the nodes' GPUs, not this machine's.
+    let overlay = swarm ? await OverlayDecision.forSwarm(profile.gpu, client: EngineClient(context: context)) : nil
+    var plan = try await Planner(context: context, layout: catalog.layout).plan(profile, overlay: overlay)
+    if swarm {
         await plan.planForSwarm(context: context, layout: catalog.layout)
     } else {
         await plan.compareWithRunning(context: context)

@@ -306,6 +306,49 @@ struct SwarmEndToEndTests {
         }
     }
 
+    @Test func theGPUOverlayFollowsTheNodesGPUsNotThisMachines() async throws {
+        try await Self.withStack { project in
+            try project.writeProfile(
+                extra: "engine: swarm\nhealth: {stability: 1s}\ngpu: {mode: optional, dual: gpu-dual.yml, single: gpu-single.yml, none: gpu-cpu.yml}",
+                stack: """
+                    services:
+                      llm:
+                        image: \(Busybox.image)
+                        command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+                    """)
+            for (file, overlay) in [("gpu-dual.yml", "dual"), ("gpu-single.yml", "single"), ("gpu-cpu.yml", "cpu")] {
+                try project.write("compose/\(file)", "services:\n  llm:\n    environment: {OVERLAY: \(overlay)}\n")
+            }
+            let advertised = try await E2E.docker(["node", "inspect", "self", "--format", "{{json .Description.Resources.GenericResources}}"]).stdout
+                .components(separatedBy: "NVIDIA-GPU").count - 1
+            // This machine answers differently from the swarm's node, so the overlay shows whose GPUs decided.
+            let (expected, local) = advertised >= 2 ? ("dual", "h100-x1") : ("cpu", "h100-x2-nvlink")
+            let smi = try E2E.fakeNvidiaSMI(local)
+            defer { try? FileManager.default.removeItem(atPath: smi.directory) }
+            let env = ["PATH": smi.path]
+
+            let plan = Self.json(try await project.launch(["plan", "demo", "--json"], environment: env).stdout)
+            let overlay = plan["overlay"] as? [String: Any]
+            #expect(overlay?["file"] as? String == "gpu-\(expected).yml", "\(String(describing: overlay))")
+            #expect((overlay?["reason"] as? String)?.contains("swarm node") == true, "\(String(describing: overlay))")
+            let result = try await project.launch(["demo", "--no-cleanup"], environment: env)
+            #expect(result.status == 0, "\(result.stderr)")
+            let container = try await E2E.docker(["ps", "-q", "--filter", "label=com.docker.swarm.service.name=\(project.name)_llm"]).stdout
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let variables = try await E2E.docker(["inspect", "--format", "{{json .Config.Env}}", container]).stdout
+            #expect(variables.contains("OVERLAY=\(expected)"), "\(variables)")
+
+            // A profile that requires a GPU is refused before anything changes when no node advertises one.
+            if advertised == 0 {
+                try project.write("environments/gpu.yml", "name: gpu\nextends: demo\ngpu: {mode: required}\n")
+                let refused = try await project.launch(["gpu", "--no-cleanup"], environment: env)
+                #expect(refused.status == 2, "\(refused.all)")
+                #expect(refused.stderr.contains("swarm.overlay: this profile requires a GPU"), "\(refused.stderr)")
+                #expect(refused.stderr.contains("no schedulable swarm node advertises NVIDIA-GPU"), "\(refused.stderr)")
+            }
+        }
+    }
+
     @Test func aPlacementNoNodeMeetsIsRefusedBeforeAnythingIsCreated() async throws {
         try await Self.withStack { project in
             try project.writeProfile(extra: "engine: swarm", stack: """

@@ -405,6 +405,30 @@ import Testing
         #expect(none.last?.status == .fail)
     }
 
+    @Test func theGPUOverlayFollowsTheMostGPUsOneSchedulableNodeAdvertises() {
+        let settings = Profile.GPUSettings(mode: .optional, dual: "dual.yml", single: "single.yml", none: "cpu.yml")
+        func node(_ name: String, gpus: Int, availability: String = "active") -> SwarmNode {
+            SwarmNode(id: name, hostname: name, role: "worker", availability: availability, state: "ready",
+                genericResources: gpus > 0 ? [SwarmChecks.gpuResource: gpus] : [:])
+        }
+        let manager = node("manager", gpus: 0)
+        let dual = OverlayDecision.decide(settings, swarmNodes: [manager, node("gpu-a", gpus: 1), node("gpu-b", gpus: 2)])
+        #expect(dual.file == "dual.yml")
+        #expect(dual.reason == "2 GPUs on swarm node gpu-b (NVIDIA-GPU): dual-GPU overlay")
+        // Two one-GPU nodes are not a dual-GPU node: one task gets GPUs from one node.
+        #expect(OverlayDecision.decide(settings, swarmNodes: [node("gpu-a", gpus: 1), node("gpu-c", gpus: 1)]).reason
+            == "1 GPU on swarm nodes gpu-a, gpu-c (NVIDIA-GPU): single-GPU fallback")
+        // A drained GPU node schedules nothing.
+        let cpu = OverlayDecision.decide(settings, swarmNodes: [manager, node("gpu-b", gpus: 2, availability: "drain")])
+        #expect(cpu.file == "cpu.yml" && cpu.reason == "no schedulable swarm node advertises NVIDIA-GPU: CPU fallback overlay")
+        var required = settings
+        required.mode = .required
+        let refused = OverlayDecision.decide(required, swarmNodes: [manager])
+        #expect(refused.failure == "this profile requires a GPU (gpu.mode: required, never the CPU fallback): no schedulable swarm node advertises NVIDIA-GPU")
+        #expect(SwarmChecks.overlay(refused).status == .fail && SwarmChecks.overlay(dual).status == .ok)
+        #expect(OverlayDecision.decide(required, swarmNodes: nil).failure?.hasSuffix("the swarm's nodes could not be read") == true)
+    }
+
     @Test func placementConstraintsMatchAsTheSwarmMatchesThem() throws {
         let gpuBox = SwarmNode(id: "n1", hostname: "gpu-box", role: "worker", availability: "active", state: "ready",
             labels: ["gpu": "true", "zone": "A"], engineLabels: ["storage": "ssd"])

@@ -16,28 +16,57 @@ public struct OverlayDecision: Sendable, Hashable, Encodable {
     public var warning: String?
 
     public static func decide(_ settings: Profile.GPUSettings, probe: GPUProbe) -> OverlayDecision {
-        if settings.mode == .none {
-            return OverlayDecision(choice: .noOverlay, file: nil, reason: "profile needs no GPU overlay (gpu.mode: none)")
-        }
         let count = probe.count
         let names = probe.inventory.map { inventory in
             Set(inventory.usable.map(\.name)).sorted().joined(separator: ", ")
         } ?? ""
-        let found = "\(GPUWords.count(count)) found (\(names))"
+        let warning: String? =
+            switch probe.inventory?.link01 {
+            case .pcie(let kind)?: "GPU0 and GPU1 are linked through PCIe (\(kind)), not NVLink: tensor parallelism will be slower"
+            default: nil
+            }
+        return decide(settings, count: count, found: "\(GPUWords.count(count)) found (\(names))", counted: "\(count) GPUs found",
+            missing: probe.whyNoGPU, warning: warning)
+    }
+
+    /// On a swarm the stack's GPUs are the nodes', not this machine's: the overlay follows the most GPUs one
+    /// schedulable node advertises as `NVIDIA-GPU` (what one task can be given). `nodes` nil: the swarm could not be
+    /// read (the swarm checks say why), so no GPU is assumed.
+    public static func decide(_ settings: Profile.GPUSettings, swarmNodes nodes: [SwarmNode]?) -> OverlayDecision {
+        let resource = SwarmChecks.gpuResource
+        let count = SwarmChecks.mostGPUs(on: nodes ?? [])
+        let best = (nodes ?? []).filter { $0.schedulable && ($0.genericResources[resource] ?? 0) == count }.map(\.hostname).sorted()
+        let on = "on swarm node\(best.count == 1 ? "" : "s") \(best.joined(separator: ", ")) (\(resource))"
+        let missing =
+            nodes == nil
+            ? "the swarm's nodes could not be read"
+            : (count == 0
+                ? "no schedulable swarm node advertises \(resource)"
+                : "\(GPUWords.count(count)) \(on) but the profile has no overlay for that count")
+        return decide(settings, count: count, found: "\(GPUWords.count(count)) \(on)", counted: "\(count) GPUs \(on)",
+            missing: missing, warning: nil)
+    }
+
+    /// The overlay for a swarm, from the nodes the engine at `client` (a manager) lists.
+    public static func forSwarm(_ settings: Profile.GPUSettings, client: EngineClient) async -> OverlayDecision {
+        decide(settings, swarmNodes: settings.mode == .none ? [] : try? await client.listNodes())
+    }
+
+    /// `found`: "2 GPUs found (H100)"; `counted`: the same without names, for a count the profile has no overlay for;
+    /// `missing`: why no GPU (or no overlay for the count) can be used.
+    static func decide(
+        _ settings: Profile.GPUSettings, count: Int, found: String, counted: String, missing: String, warning: String?
+    ) -> OverlayDecision {
+        if settings.mode == .none {
+            return OverlayDecision(choice: .noOverlay, file: nil, reason: "profile needs no GPU overlay (gpu.mode: none)")
+        }
         switch count {
         case 2...:
-            let warning: String? =
-                switch probe.inventory?.link01 {
-                case .pcie(let kind)?:
-                    "GPU0 and GPU1 are linked through PCIe (\(kind)), not NVLink: tensor parallelism will be slower"
-                default: nil
-                }
             if let dual = settings.dual {
                 return OverlayDecision(choice: .dual, file: dual, reason: "\(found): dual-GPU overlay", warning: warning)
             }
             if let single = settings.single {
-                return OverlayDecision(choice: .single, file: single,
-                    reason: "\(count) GPUs found but the profile has no dual overlay: single-GPU overlay")
+                return OverlayDecision(choice: .single, file: single, reason: "\(counted) but the profile has no dual overlay: single-GPU overlay")
             }
         case 1:
             if let single = settings.single {
@@ -50,7 +79,6 @@ public struct OverlayDecision: Sendable, Hashable, Encodable {
             return OverlayDecision(choice: .noOverlay, file: nil,
                 reason: "\(found): the stack's own GPU requests apply (the profile names no overlay)")
         }
-        let missing = probe.whyNoGPU
         if settings.mode == .optional {
             if let none = settings.none {
                 return OverlayDecision(choice: .none, file: none, reason: "\(missing): CPU fallback overlay")

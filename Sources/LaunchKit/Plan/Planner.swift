@@ -11,16 +11,20 @@ public struct Planner: Sendable {
         self.layout = layout
     }
 
-    public func plan(_ profile: Profile, probe knownProbe: GPUProbe? = nil, compose knownCompose: ComposeDetector.Detection?? = nil) async throws -> LaunchPlan {
+    /// `overlay`: decided elsewhere (a swarm's GPUs are its nodes'), so this machine's GPUs are not probed for it.
+    public func plan(
+        _ profile: Profile, probe knownProbe: GPUProbe? = nil, compose knownCompose: ComposeDetector.Detection?? = nil,
+        overlay knownOverlay: OverlayDecision? = nil
+    ) async throws -> LaunchPlan {
         var probe: GPUProbe
         if let knownProbe {
             probe = knownProbe
-        } else if profile.gpu.mode == .none {
+        } else if profile.gpu.mode == .none || knownOverlay != nil {
             probe = .notInstalled  // asked below if the stack itself requests GPUs
         } else {
             probe = await GPUProbe.run(context.nvidiaSMI, runner: context.runner, environment: context.environment)
         }
-        let overlay = OverlayDecision.decide(profile.gpu, probe: probe)
+        let overlay = knownOverlay ?? OverlayDecision.decide(profile.gpu, probe: probe)
         let relativeFiles = profile.compose.files + (overlay.file.map { [$0] } ?? [])
         let files = relativeFiles.map(layout.composeFile)
 
@@ -91,7 +95,7 @@ public struct Planner: Sendable {
         try Self.checkNamedServices(profile, stack: stack, files: files)
         let graph = try DependencyGraph(stack)
         // The stack's own GPU requests count whatever the profile says: a base file may reserve GPUs itself.
-        if knownProbe == nil, profile.gpu.mode == .none, stack.services.contains(where: \.requestsGPUs) {
+        if knownProbe == nil, knownOverlay == nil, profile.gpu.mode == .none, stack.services.contains(where: \.requestsGPUs) {
             probe = await GPUProbe.run(context.nvidiaSMI, runner: context.runner, environment: context.environment)
         }
         var warnings: [String] = []

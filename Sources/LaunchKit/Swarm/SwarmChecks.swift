@@ -215,6 +215,17 @@ public enum SwarmChecks {
         return checks
     }
 
+    /// The GPU overlay the swarm's nodes call for (`OverlayDecision.decide(_:swarmNodes:)`): a profile that requires
+    /// a GPU fails here when no node has one, as it fails the GPU checks on a single machine.
+    public static func overlay(_ decision: OverlayDecision) -> CheckResult {
+        if let failure = decision.failure {
+            return CheckResult(id: "swarm.overlay", title: "GPU overlay", status: .fail, evidence: failure,
+                remediation: "advertise the GPUs of a node (`node-generic-resources` in its daemon.json, see swarm.gpu), or run this environment with `--engine compose` on a GPU machine")
+        }
+        return CheckResult(id: "swarm.overlay", title: "GPU overlay", status: decision.warning == nil ? .ok : .warn,
+            evidence: "\(decision.choice.rawValue): \(decision.reason)" + (decision.warning.map { "; \($0)" } ?? ""))
+    }
+
     /// The most GPUs one schedulable node advertises: what `count: all` means on this swarm.
     static func mostGPUs(on nodes: [SwarmNode]) -> Int {
         nodes.filter(\.schedulable).map { $0.genericResources[gpuResource] ?? 0 }.max() ?? 0

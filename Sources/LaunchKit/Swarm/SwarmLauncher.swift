@@ -28,13 +28,15 @@ public struct SwarmLauncher: Sendable {
         let startedAt = context.now()
         let client = self.client
         let planner = Planner(context: context, layout: layout)
+        // The GPU overlay follows the swarm's nodes, not this machine's GPUs.
+        let overlay = await OverlayDecision.forSwarm(profile.gpu, client: client)
         var plan = try await timeline.measure("plan", report: report) {
-            let plan = try await planner.plan(profile)
-            return (plan, "\(plan.services.count) services, stack \(plan.project)")
+            let plan = try await planner.plan(profile, overlay: overlay)
+            return (plan, "\(plan.services.count) services, stack \(plan.project), overlay \(plan.overlay.choice.rawValue)")
         }
         let stack = plan.project
         try await timeline.measure("swarm", report: report) {
-            let checks = await SwarmChecks.run(client: client, stack: plan.stack)
+            let checks = await SwarmChecks.run(client: client, stack: plan.stack) + [SwarmChecks.overlay(plan.overlay)]
             let failed = checks.filter { $0.status == .fail }
             guard failed.isEmpty else {
                 throw PhaseFailure(phase: "swarm", summary: "the swarm cannot run \(stack): nothing was started",
@@ -46,7 +48,7 @@ public struct SwarmLauncher: Sendable {
         try Task.checkCancellation()
         let envOutcome = try await Launcher.envPhase(profile, context: context, layout: layout, timeline: timeline, report: report)
         if envOutcome.changed {
-            plan = try await planner.plan(profile, probe: plan.gpuProbe, compose: .some(plan.composeDetection))
+            plan = try await planner.plan(profile, probe: plan.gpuProbe, compose: .some(plan.composeDetection), overlay: overlay)
         }
         let redact = EnvProvisioner(layout: layout, profile: profile).redactor(environment: context.environment)
         let jobs = Planner.jobs(in: plan.stack)
