@@ -42,10 +42,10 @@ public struct DiskUsage: Sendable, Hashable, Encodable {
 
     /// Everything a prune could touch: images, containers and build cache (volumes are not part of it).
     public var prunableBase: ByteSize {
-        ByteSize(bytes: categories.filter { $0.kind != .volumes }.reduce(0) { $0 + $1.size.bytes })
+        ByteSize(bytes: categories.filter { $0.kind != .volumes }.saturatingSum(\.size.bytes))
     }
 
-    public var prunable: ByteSize { ByteSize(bytes: categories.reduce(0) { $0 + $1.prunable.bytes }) }
+    public var prunable: ByteSize { ByteSize(bytes: categories.saturatingSum(\.prunable.bytes)) }
 
     /// `prunable / prunableBase` in percent; 0 on an empty engine.
     public var prunablePercent: Double {
@@ -113,7 +113,7 @@ extension DiskUsage {
         let matches = LabelFilter(label)
 
         let usedByContainers = usage.images.filter { $0.containers > 0 }
-            .reduce(UInt64(0)) { $0 + bytes($1.size) - min(bytes($1.size), bytes($1.sharedSize)) }
+            .saturatingSum { bytes($0.size) - min(bytes($0.size), bytes($0.sharedSize)) }
         let dangling = usage.images.filter { image in
             image.containers == 0 && (image.repoTags ?? []).allSatisfy { $0 == "<none>:<none>" }
         }
@@ -132,7 +132,7 @@ extension DiskUsage {
         }
 
         let unusedCache = usage.buildCache.filter { !$0.inUse && !($0.shared ?? false) }
-        let cacheBytes = unusedCache.reduce(UInt64(0)) { $0 + bytes($1.size) }
+        let cacheBytes = unusedCache.saturatingSum { bytes($0.size) }
         let cacheCandidates =
             label == nil && !unusedCache.isEmpty
             ? [Candidate(kind: .buildCache, name: "\(unusedCache.count) unused entries", size: ByteSize(bytes: cacheBytes))]
@@ -144,21 +144,21 @@ extension DiskUsage {
                 kind: .images, count: usage.images.count, active: usage.images.count { $0.containers > 0 },
                 size: ByteSize(bytes: bytes(usage.layersSize)),
                 reclaimable: ByteSize(bytes: bytes(usage.layersSize) - min(bytes(usage.layersSize), usedByContainers)),
-                prunable: ByteSize(bytes: dangling.reduce(0) { $0 + uniqueSize($1) })),
+                prunable: ByteSize(bytes: dangling.saturatingSum(uniqueSize))),
             Category(
                 kind: .containers, count: usage.containers.count, active: usage.containers.count { $0.state == "running" },
-                size: ByteSize(bytes: usage.containers.reduce(0) { $0 + bytes($1.sizeRw) }),
-                reclaimable: ByteSize(bytes: usage.containers.filter { $0.state != "running" }.reduce(0) { $0 + bytes($1.sizeRw) }),
-                prunable: ByteSize(bytes: stopped.reduce(0) { $0 + bytes($1.sizeRw) })),
+                size: ByteSize(bytes: usage.containers.saturatingSum { bytes($0.sizeRw) }),
+                reclaimable: ByteSize(bytes: usage.containers.filter { $0.state != "running" }.saturatingSum { bytes($0.sizeRw) }),
+                prunable: ByteSize(bytes: stopped.saturatingSum { bytes($0.sizeRw) })),
             Category(
                 kind: .volumes, count: usage.volumes.count, active: volumeSizes.count { $0.1 },
-                size: ByteSize(bytes: volumeSizes.reduce(0) { $0 + $1.0 }),
-                reclaimable: ByteSize(bytes: volumeSizes.filter { !$0.1 }.reduce(0) { $0 + $1.0 }),
+                size: ByteSize(bytes: volumeSizes.saturatingSum(\.0)),
+                reclaimable: ByteSize(bytes: volumeSizes.filter { !$0.1 }.saturatingSum(\.0)),
                 prunable: ByteSize(bytes: 0)),
             Category(
                 kind: .buildCache, count: usage.buildCache.count, active: usage.buildCache.count(where: \.inUse),
-                size: ByteSize(bytes: usage.buildCache.reduce(0) { $0 + bytes($1.size) }),
-                reclaimable: ByteSize(bytes: usage.buildCache.filter { !$0.inUse }.reduce(0) { $0 + bytes($1.size) }),
+                size: ByteSize(bytes: usage.buildCache.saturatingSum { bytes($0.size) }),
+                reclaimable: ByteSize(bytes: usage.buildCache.filter { !$0.inUse }.saturatingSum { bytes($0.size) }),
                 prunable: ByteSize(bytes: cacheBytes)),
         ]
         candidates = containerCandidates + imageCandidates + cacheCandidates
@@ -223,5 +223,15 @@ public struct CleanupDecision: Sendable, Hashable, Encodable {
 
     static func format(_ value: Double) -> String {
         value == value.rounded() ? String(Int(value)) : String(format: "%.1f", value)
+    }
+}
+
+extension Sequence {
+    /// The engine's sizes are whatever it says: a sum past `UInt64.max` stays at the maximum instead of trapping.
+    func saturatingSum(_ value: (Element) -> UInt64) -> UInt64 {
+        reduce(UInt64(0)) { total, element in
+            let (sum, overflow) = total.addingReportingOverflow(value(element))
+            return overflow ? .max : sum
+        }
     }
 }

@@ -42,6 +42,12 @@ public enum ComposeModelReader {
         }
         let volumes = reader.map(tree["volumes"], "volumes").map(\.key)
         let networks = reader.map(tree["networks"], "networks").map(\.key)
+        // YAML keys that differ only by tag (`1:` and `"1":`) name one service twice: Compose would refuse it too.
+        var seen: Set<String> = []
+        for service in services where !seen.insert(service.name).inserted {
+            reader.fail(tree["services"]?.location ?? tree.location, "service `\(service.name)` is defined twice",
+                hint: "keep one definition of `\(service.name)`")
+        }
         let known = Set(services.map(\.name))
         for service in services {
             for dependency in service.dependsOn where dependency.required && !known.contains(dependency.service) {

@@ -21,15 +21,25 @@ public enum Interpolation {
         return found
     }
 
+    /// How deep defaults may nest (`${A:-${B:-…}}`) before the rest is kept as written: a hostile file must not
+    /// recurse this process's stack away.
+    static let deepestNesting = 32
+
     /// Substitutes variables using `lookup`; unset variables without a default become empty, as Compose does.
     public static func substitute(_ text: String, _ lookup: (String) -> String?) -> String {
-        walk(text) { name, operation, argument in
+        substitute(text, lookup, depth: 0)
+    }
+
+    private static func substitute(_ text: String, _ lookup: (String) -> String?, depth: Int) -> String {
+        guard depth <= deepestNesting else { return text }
+        func nested(_ argument: String) -> String { substitute(argument, lookup, depth: depth + 1) }
+        return walk(text) { name, operation, argument in
             let value = lookup(name)
             switch operation {
-            case ":-": return (value?.isEmpty ?? true) ? substitute(argument, lookup) : (value ?? "")
-            case "-": return value ?? substitute(argument, lookup)
-            case ":+": return (value?.isEmpty ?? true) ? "" : substitute(argument, lookup)
-            case "+": return value == nil ? "" : substitute(argument, lookup)
+            case ":-": return (value?.isEmpty ?? true) ? nested(argument) : (value ?? "")
+            case "-": return value ?? nested(argument)
+            case ":+": return (value?.isEmpty ?? true) ? "" : nested(argument)
+            case "+": return value == nil ? "" : nested(argument)
             default: return value ?? ""
             }
         }

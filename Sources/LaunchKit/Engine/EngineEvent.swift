@@ -30,7 +30,9 @@ public struct EngineEvent: Decodable, Sendable, Equatable {
         action = try c.decode(.action, or: "")
         actor = try c.decode(Actor.self, forKey: .actor)
         time = try c.decode(.time, or: 0)
-        timeNano = try c.decode(.timeNano, or: time * 1_000_000_000)
+        // Only seconds: an engine's `time` past the year 2262 would overflow as nanoseconds, so it reads as unknown (0).
+        let fromSeconds = time.multipliedReportingOverflow(by: 1_000_000_000)
+        timeNano = try c.decode(.timeNano, or: fromSeconds.overflow ? 0 : fromSeconds.partialValue)
     }
 
     /// "healthy" / "unhealthy" / "starting" from `health_status: healthy` (20.10 puts a

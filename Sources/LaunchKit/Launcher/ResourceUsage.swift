@@ -83,7 +83,7 @@ public struct ResourceUsage: Sendable, Equatable, Encodable {
         var lines: [String] = []
         if let limit = cpuLimit {
             if cpuPeriods > 0 {
-                let percent = Int((throttledFraction * 100).rounded())
+                let percent = Self.percent(throttledFraction)
                 lines.append("CPU throttled in \(percent) % of periods (\(cpuThrottledPeriods) of \(cpuPeriods); limit \(Self.cpus(limit)) CPU)")
             } else {
                 lines.append("CPU limit \(Self.cpus(limit)) CPU (no throttling measured)")
@@ -92,7 +92,7 @@ public struct ResourceUsage: Sendable, Equatable, Encodable {
         if oomKilled {
             lines.append(memoryLimit.map { "OOM-killed at the \(Self.mib($0)) limit" } ?? "OOM-killed (no memory limit: the host ran out)")
         } else if let limit = memoryLimit, samples > 0 {
-            let percent = Int((memoryFraction * 100).rounded())
+            let percent = Self.percent(memoryFraction)
             lines.append("memory peaked at \(Self.mib(memoryPeak)) of its \(Self.mib(limit)) limit (\(percent) %)")
         } else if samples > 0, memoryPeak > 0 {
             lines.append("memory peaked at \(Self.mib(memoryPeak)) (no limit)")
@@ -106,7 +106,7 @@ public struct ResourceUsage: Sendable, Equatable, Encodable {
         if oomKilled, let limit = memoryLimit {
             parts.append("raise \(service)'s memory limit (deploy.resources.limits.memory) from \(Self.mib(limit)) to at least \(Self.mib(Self.roundUpMemory(limit.multipliedReportingOverflow(by: 2).overflow ? limit : limit * 2)))")
         } else if memoryPressed, let limit = memoryLimit {
-            let fitted = Self.roundUpMemory(max(Int64(min(Double(memoryPeak) * 1.5, 9e18)), limit + 1))
+            let fitted = Self.roundUpMemory(max(Int64(min(max(Double(memoryPeak) * 1.5, 0), 9e18)), limit == .max ? limit : limit + 1))
             parts.append("raise \(service)'s memory limit (deploy.resources.limits.memory) from \(Self.mib(limit)) to \(Self.mib(fitted)) (1.5 × its peak)")
         }
         if cpuStarved, let limit = cpuLimit {
@@ -115,6 +115,12 @@ public struct ResourceUsage: Sendable, Equatable, Encodable {
             parts.append("raise \(service)'s CPU limit (deploy.resources.limits.cpus) from \(Self.cpus(limit)) to at least \(Self.cpus(Self.roundUpCPUs(limit * factor)))")
         }
         return parts.isEmpty ? nil : parts.joined(separator: "; ")
+    }
+
+    /// A fraction as a whole percentage; the engine's figures can be anything (a throttled count past the periods, a
+    /// 1-byte limit), so it is clamped before it becomes an `Int`.
+    static func percent(_ fraction: Double) -> Int {
+        Int((min(max(fraction, 0), 10_000) * 100).rounded())
     }
 
     static func mib(_ bytes: Int64) -> String {

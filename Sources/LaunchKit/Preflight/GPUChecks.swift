@@ -77,7 +77,11 @@ enum GPUChecks {
         let id = "gpu.memory", title = "GPU memory"
         let gpus = inventory.usable.filter { claimed.isEmpty || claimed.contains($0.index) }
         func size(_ mib: Int) -> ByteSize { ByteSize(count: UInt64(max(mib, 0)), unit: 1_048_576) }
-        func free(_ gpu: GPU) -> Int { gpu.memoryFreeMiB ?? (gpu.memoryTotalMiB - (gpu.memoryUsedMiB ?? 0)) }
+        func free(_ gpu: GPU) -> Int {
+            if let free = gpu.memoryFreeMiB { return free }
+            let (left, overflow) = gpu.memoryTotalMiB.subtractingReportingOverflow(gpu.memoryUsedMiB ?? 0)
+            return overflow ? 0 : left
+        }
         func holders(_ gpu: GPU) -> String {
             let processes = inventory.processes(on: gpu)
             return processes.isEmpty ? "" : ", held by " + processes.map(\.description).joined(separator: ", ")

@@ -54,6 +54,38 @@ public struct RecordedRun: Sendable, Decodable {
             configFingerprint = "config_fingerprint"
     }
 
+    /// Times are checked as they are read: a report file is input like any other (an edited or corrupted one), and a
+    /// time that is negative, not finite or longer than a week would break the waterfall's arithmetic and the history.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        environment = try c.decode(String.self, forKey: .environment)
+        project = try c.decode(String.self, forKey: .project)
+        outcome = try c.decode(String.self, forKey: .outcome)
+        exitCode = try c.decode(Int32.self, forKey: .exitCode)
+        startedAt = try c.decode(Date.self, forKey: .startedAt)
+        seconds = Self.seconds(try c.decode(Double.self, forKey: .seconds)) ?? 0
+        phases = try c.decode([Phase].self, forKey: .phases).map { phase in
+            var phase = phase
+            phase.seconds = Self.seconds(phase.seconds) ?? 0
+            return phase
+        }
+        services = try c.decode([Service].self, forKey: .services).map { service in
+            var service = service
+            service.startedAt = Self.seconds(service.startedAt)
+            service.readyAt = Self.seconds(service.readyAt)
+            service.secondsToReady = Self.seconds(service.secondsToReady)
+            return service
+        }
+        error = try c.decodeIfPresent(String.self, forKey: .error)
+        configFingerprint = try c.decodeIfPresent(String.self, forKey: .configFingerprint)
+    }
+
+    /// A time read from a report: finite, not negative and at most a week (`DurationText.maximum`); else unknown.
+    static func seconds(_ value: Double?) -> Double? {
+        guard let value, value.isFinite, value >= 0, value <= DurationText.maximum.seconds else { return nil }
+        return value
+    }
+
     public var failed: Bool { outcome == "failed" || outcome == "preflight_failed" }
 
     /// What went wrong, as a stable key: `preflight`, or the core services that failed and how

@@ -92,7 +92,10 @@ public struct SwarmNode: Sendable, Hashable, Decodable {
         architecture = description?.platform?.architecture ?? ""
         var resources: [String: Int] = [:]
         for generic in description?.resources?.genericResources ?? [] {
-            if let discrete = generic.discrete { resources[discrete.kind, default: 0] += discrete.value }
+            if let discrete = generic.discrete {
+                let (sum, overflow) = resources[discrete.kind, default: 0].addingReportingOverflow(discrete.value)
+                resources[discrete.kind] = overflow ? .max : sum
+            }
             if let named = generic.named { resources[named.kind, default: 0] += 1 }
         }
         genericResources = resources
