@@ -319,10 +319,11 @@ struct SwarmEndToEndTests {
             for (file, overlay) in [("gpu-dual.yml", "dual"), ("gpu-single.yml", "single"), ("gpu-cpu.yml", "cpu")] {
                 try project.write("compose/\(file)", "services:\n  llm:\n    environment: {OVERLAY: \(overlay)}\n")
             }
-            let advertised = try await E2E.docker(["node", "inspect", "self", "--format", "{{json .Description.Resources.GenericResources}}"]).stdout
-                .components(separatedBy: "NVIDIA-GPU").count - 1
-            // This machine answers differently from the swarm's node, so the overlay shows whose GPUs decided.
-            let (expected, local) = advertised >= 2 ? ("dual", "h100-x1") : ("cpu", "h100-x2-nvlink")
+            // The swarm's answer, read as launch reads it (named and discrete resources, every schedulable node).
+            let nodes = try await EngineClient(environment: ProcessInfo.processInfo.environment).listNodes()
+            let advertised = nodes.filter(\.schedulable).map { $0.genericResources["NVIDIA-GPU"] ?? 0 }.max() ?? 0
+            // This machine answers differently from the swarm's nodes, so the overlay shows whose GPUs decided.
+            let (expected, local) = advertised >= 2 ? ("dual", "h100-x1") : (advertised == 1 ? ("single", "h100-x2-nvlink") : ("cpu", "h100-x2-nvlink"))
             let smi = try E2E.fakeNvidiaSMI(local)
             defer { try? FileManager.default.removeItem(atPath: smi.directory) }
             let env = ["PATH": smi.path]

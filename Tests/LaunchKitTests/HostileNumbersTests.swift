@@ -32,6 +32,9 @@ struct HostileNumbersTests {
         #expect(lines.contains { $0.hasPrefix("web") })
         // Nothing of it reaches the readiness history that deadlines and warnings are computed from.
         #expect(ReadinessHistory(runs: [run, run, run]).stats("api") == nil)
+        // Times within bounds that disagree (a start a week in, no start phase, nothing ready) stay on the axis.
+        let late = try Self.run(#"[{"name":"api","class":"core","state":"failed","retries":0,"started_at":600000}]"#, phases: "[]")
+        #expect(RunRenderer.report(late).allSatisfy { $0.count < 200 })
     }
 
     @Test func anEngineEventFromBeyond2262DecodesWithAnUnknownTime() throws {

@@ -246,5 +246,9 @@ struct SafetyTests {
         let hole = verdict(RestoreReport(attempted: ["api"], problem: "no last good state is recorded", running: ["db"], notRunning: ["api"]))
         #expect(hole.contains("the stack is NOT as it was: NOT restored: api (no last good state is recorded)"), "\(hole)")
         #expect(!hole.hasSuffix("; rolled back"))
+        // The engine did not list the project: nothing was restored blind, and nothing is claimed lost either.
+        let unknown = verdict(RestoreReport(attempted: ["api", "db"], problem: "the engine did not list the project's containers (timeout)", unknown: true))
+        #expect(unknown.hasSuffix("rolled back what it created, but whether the stack is as it was is unknown: the engine did not list the project's containers (timeout)"), "\(unknown)")
+        #expect(!unknown.contains("NOT restored"))
     }
 }

@@ -56,10 +56,9 @@ struct Diagnostics: Sendable {
             if !inspected.state.running { break }
         }
         if let details {
-            // Only a container that stays down: one the engine restarts writes a new run's lines meanwhile.
-            let staysDown = ["", "no"].contains(details.hostConfig.restartPolicy?.name ?? "")
-            let exited = details.state.status == "exited" || details.state.status == "dead"
-            logs = await settledLogs(details.id, exited: exited && staysDown).map(redact.callAsFunction)
+            // Only a container that stays down: one the engine will restart reads `restarting`, not `exited`.
+            let exited = (details.state.status == "exited" || details.state.status == "dead") && !details.state.restarting
+            logs = await settledLogs(details.id, exited: exited).map(redact.callAsFunction)
         }
         let health = details?.state.health
         let probes = Diagnostics.probeLines(health, redact: redact)

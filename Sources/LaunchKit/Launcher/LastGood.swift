@@ -194,11 +194,13 @@ public struct RestoreReport: Sendable, Encodable {
     /// Services with a running container afterwards, and those without one.
     public var running: [String] = []
     public var notRunning: [String] = []
+    /// The engine did not say what runs, so whether anything was lost is not known (`problem` says why).
+    public var unknown = false
 
     public var complete: Bool { problem == nil && failed.isEmpty && restored.count == attempted.count }
 
     enum CodingKeys: String, CodingKey {
-        case attempted, restored, failed, problem, running, notRunning = "not_running", complete
+        case attempted, restored, failed, problem, running, notRunning = "not_running", complete, unknown
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -210,11 +212,21 @@ public struct RestoreReport: Sendable, Encodable {
         try container.encode(running, forKey: .running)
         try container.encode(notRunning, forKey: .notRunning)
         try container.encode(complete, forKey: .complete)
+        if unknown { try container.encode(unknown, forKey: .unknown) }
+    }
+
+    /// The end of a summary line after "rolled back what it created": what is back, what is not, or what is unknown.
+    /// Never "rolled back" over a hole.
+    public var verdict: String {
+        if complete { return "and \(line)" }
+        if unknown { return "but whether the stack is as it was is unknown: \(problem ?? "the engine did not answer")" }
+        return "but the stack is NOT as it was: \(line)"
     }
 
     /// One line for the progress log and the summary.
     public var line: String {
         if complete { return "restored to last good: \(restored.joined(separator: ", "))" }
+        if unknown { return "not known what this run replaced: \(problem ?? "the engine did not answer")" }
         var parts: [String] = []
         if !restored.isEmpty { parts.append("restored to last good: \(restored.joined(separator: ", "))") }
         let missing = attempted.filter { !restored.contains($0) }

@@ -65,6 +65,9 @@ public enum LaunchCommand {
         } catch let failure as CreateFailure {
             record(failure, profile: profile, layout: layout, startedAt: startedAt, context: context, store: store, fingerprint: failure.fingerprint)
             throw failure
+        } catch let failure as RestoredFailure {
+            record(failure, profile: profile, layout: layout, startedAt: startedAt, context: context, store: store)
+            throw failure
         }
         LaunchSummary.render(result, console: context.console).forEach(context.console.say)
         if let id = try? store.save(result) {
@@ -84,7 +87,8 @@ public enum LaunchCommand {
             environment: profile.name, project: profile.compose.project, outcome: outcome, exitCode: failure.exitCode.rawValue,
             startedAt: startedAt, seconds: context.now().timeIntervalSince(startedAt), phases: [], services: [], degraded: [],
             urls: profile.urls, rollback: nil, error: redact(([failure.summary] + failure.evidence).joined(separator: "\n")),
-            configFingerprint: fingerprint)
+            configFingerprint: fingerprint,
+            restore: (failure as? CreateFailure)?.restore ?? (failure as? RestoredFailure)?.restore)
         _ = try? store.save(result)
     }
 }

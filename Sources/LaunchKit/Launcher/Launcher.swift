@@ -162,6 +162,9 @@ public struct Launcher: Sendable {
                 failure.restore = restored?.report
                 throw failure
             }
+            if let restored, let failure = error as? any LaunchFailure {
+                throw RestoredFailure(underlying: failure, restore: restored.report)
+            }
             throw error
         }
 
@@ -172,6 +175,10 @@ public struct Launcher: Sendable {
                 plan.stack, imageChecks: Self.containerHealthchecks(created), file: plan.composeFiles.first ?? "compose")
         } catch {
             report.rolledBack(await Rollback(client: client, project: plan.project, removeNewVolumes: options.rollbackVolumes).undo(since: before, levels: plan.graph.levels))
+            // Compose has already replaced what changed: put it back, and say so with the error.
+            if let restored = await restoreLost(before: before, lastGood: lastGood, plan: plan, profile: profile, redact: redact, report: report) {
+                throw RestoredFailure(underlying: error, restore: restored.report)
+            }
             throw error
         }
 
@@ -322,8 +329,7 @@ public struct Launcher: Sendable {
                 report.phaseBegan("restore")
                 let reason = redact((error as? any LaunchFailure)?.summary ?? "\(error)")
                 restored = RestoreReport(
-                    attempted: ranBefore,
-                    problem: "the engine did not list the project's containers, so what this run replaced is unknown: \(reason)")
+                    attempted: ranBefore, problem: "the engine did not list the project's containers (\(reason))", unknown: true)
             }
             let seconds = began.duration(to: clock.now).seconds
             let status = restored.complete ? "ok" : "failed"
@@ -509,12 +515,21 @@ public struct CreateFailure: LaunchFailure {
     public var summary: String {
         guard rolledBack else { return "Compose could not create the containers" }
         guard let restore else { return "Compose could not create the stack; what this run created was rolled back" }
-        return restore.complete
-            ? "Compose could not create the stack; what this run created was rolled back and \(restore.line)"
-            : "Compose could not create the stack; what this run created was rolled back, but the stack is NOT as it was: \(restore.line)"
+        return "Compose could not create the stack; what this run created was rolled back \(restore.verdict)"
     }
     public var hint: String? { "read Compose's message above; `\(command)` reproduces it" }
     public var exitCode: ExitStatus { .launchFailed }
+}
+
+/// A failure after which launch put back (or tried to) what the run had replaced: the failure as it was, with the
+/// restore's outcome in its summary and in the run report.
+public struct RestoredFailure: LaunchFailure {
+    public var underlying: any LaunchFailure
+    public var restore: RestoreReport
+    public var summary: String { "\(underlying.summary); what this run created was rolled back \(restore.verdict)" }
+    public var evidence: [String] { underlying.evidence }
+    public var hint: String? { underlying.hint }
+    public var exitCode: ExitStatus { underlying.exitCode }
 }
 
 /// Keeps the last lines of a stream, for evidence.

@@ -4,7 +4,7 @@ public enum LaunchSummary {
         var lines: [String] = [""]
         // Never "rolled back" over a hole: say what is back, and what is not.
         let restored = result.restore.map { restore in
-            restore.complete ? "; \(restore.line)" : "; rolled back what it created, but the stack is NOT as it was: \(restore.line)"
+            restore.complete ? "; \(restore.line)" : "; rolled back what it created, \(restore.verdict)"
         }
         let verdict: String =
             switch result.outcome {

@@ -22,7 +22,7 @@ public enum RunRenderer {
             lines.append("phases: " + run.phases.map { "\($0.name) \(String(format: "%.2fs", $0.seconds))" + ($0.status == "ok" ? "" : " (\($0.status))") }.joined(separator: " · "))
         }
         let startPhase = run.phases.last { $0.name == "start" }?.seconds ?? 0
-        let end = max(startPhase, run.services.compactMap { $0.readyAt }.max() ?? 0, 0.001)
+        let end = max(startPhase, run.services.compactMap { $0.readyAt }.max() ?? 0, run.services.compactMap { $0.startedAt }.max() ?? 0, 0.001)
         guard !run.services.isEmpty else { return lines }
         let nameWidth = max(7, run.services.map(\.name.count).max() ?? 0)
         let scale = Double(width) / end
@@ -49,8 +49,9 @@ public enum RunRenderer {
                 lines.append("\(name)  " + (service.blockedBy.map { "(blocked by \($0))" } ?? "(not started)"))
                 continue
             }
-            let from = Int((started * scale).rounded())
-            let until = Int(((service.readyAt ?? end) * scale).rounded())
+            // Within the axis whatever the report says (times are bounded when it is read, but may disagree).
+            let from = min(max(Int((started * scale).rounded()), 0), width)
+            let until = min(max(Int(((service.readyAt ?? end) * scale).rounded()), 0), width)
             let glyph: Character = service.readyAt == nil ? "░" : "█"
             var bar = String(repeating: " ", count: from) + String(repeating: glyph, count: max(1, until - from))
             if let ready = service.readyAt {

@@ -93,7 +93,7 @@ public struct SwarmNode: Sendable, Hashable, Decodable {
         var resources: [String: Int] = [:]
         for generic in description?.resources?.genericResources ?? [] {
             if let discrete = generic.discrete {
-                let (sum, overflow) = resources[discrete.kind, default: 0].addingReportingOverflow(discrete.value)
+                let (sum, overflow) = resources[discrete.kind, default: 0].addingReportingOverflow(max(discrete.value, 0))
                 resources[discrete.kind] = overflow ? .max : sum
             }
             if let named = generic.named { resources[named.kind, default: 0] += 1 }
