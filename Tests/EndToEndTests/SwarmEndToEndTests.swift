@@ -332,12 +332,16 @@ struct SwarmEndToEndTests {
             let overlay = plan["overlay"] as? [String: Any]
             #expect(overlay?["file"] as? String == "gpu-\(expected).yml", "\(String(describing: overlay))")
             #expect((overlay?["reason"] as? String)?.contains("swarm node") == true, "\(String(describing: overlay))")
+            let early = try await project.launch(["config", "demo"], environment: env)
+            #expect(early.status == 64 && early.stderr.contains("`launch env demo` creates it"), "\(early.all)")
             let result = try await project.launch(["demo", "--no-cleanup"], environment: env)
             #expect(result.status == 0, "\(result.stderr)")
             let container = try await E2E.docker(["ps", "-q", "--filter", "label=com.docker.swarm.service.name=\(project.name)_llm"]).stdout
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             let variables = try await E2E.docker(["inspect", "--format", "{{json .Config.Env}}", container]).stdout
             #expect(variables.contains("OVERLAY=\(expected)"), "\(variables)")
+            let config = try await project.launch(["config", "demo"], environment: env)
+            #expect(config.stdout.contains("OVERLAY: \(expected)"), "\(config.all)")
 
             // A profile that requires a GPU is refused before anything changes when no node advertises one.
             if advertised == 0 {

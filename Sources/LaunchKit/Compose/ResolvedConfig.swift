@@ -3,7 +3,8 @@ import Yams
 
 /// `launch config <env>`: the compose model `launch <env>` would run — profile files, GPU overlay and env file
 /// applied — as the YAML Compose itself renders (`docker compose config`), so `docker compose -f - config` reads it
-/// back. Secret values are replaced by `***` unless asked for.
+/// back. Secret values are replaced by `***` unless asked for. For an `engine: swarm` profile the GPU overlay is the
+/// one the swarm's nodes call for, as a swarm launch decides it.
 public struct ResolvedConfig: Sendable {
     public let context: LaunchContext
     public let layout: ProjectLayout
@@ -16,7 +17,14 @@ public struct ResolvedConfig: Sendable {
     }
 
     public func render(showSecrets: Bool) async throws -> String {
-        let plan = try await Planner(context: context, layout: layout).plan(profile)
+        let overlay = profile.engine == .swarm ? await OverlayDecision.forSwarm(profile.gpu, client: EngineClient(context: context)) : nil
+        let plan = try await Planner(context: context, layout: layout).plan(profile, overlay: overlay)
+        // Compose renders with the env file it is given; before the first launch there is none yet.
+        guard plan.envFile.exists else {
+            throw UsageError(
+                "\(plan.envFile.path) does not exist yet, so there is no model to render",
+                hint: "`launch env \(profile.name)` creates it (secrets generated, mode 0600); then `launch config \(profile.name)` again")
+        }
         let redact = EnvProvisioner(layout: layout, profile: profile).redactor(environment: context.environment)
         let output = try await context.runner.run(plan.composeCommand.configYAML())
         guard output.succeeded else {
