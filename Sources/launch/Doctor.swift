@@ -40,15 +40,16 @@ struct Doctor: AsyncParsableCommand {
                 let profile = composeProfiles.applied(to: try catalog.profile(named: environment))
                 let swarm = engineOption.resolve(profile) == .swarm
                 let client = EngineClient(context: context)
-                // On a swarm the GPU overlay follows the nodes' GPUs, not this machine's.
-                let overlay = swarm ? await OverlayDecision.forSwarm(profile.gpu, client: client) : nil
+                // On a swarm the GPU overlay follows the nodes' GPUs, not this machine's; the checks see the same nodes.
+                let nodes = swarm ? (try? await client.listNodes()) : nil
+                let overlay = swarm ? OverlayDecision.decide(profile.gpu, swarmNodes: nodes) : nil
                 let plan = try await Planner(context: context, layout: catalog.layout).plan(profile, overlay: overlay)
                 var options = options
                 options.gpusOnThisMachine = !swarm
                 report = await Preflight(context: context, layout: catalog.layout)
                     .run(plan, probe: plan.gpuProbe, options: options)
                 if swarm {
-                    report.checks += await SwarmChecks.run(client: client, stack: plan.stack) + [SwarmChecks.overlay(plan.overlay)]
+                    report.checks += await SwarmChecks.run(client: client, stack: plan.stack, nodes: nodes) + [SwarmChecks.overlay(plan.overlay)]
                 }
             } else {
                 let layout = (try? context.catalog(projectDirectory: global.projectDirectory).layout)

@@ -47,7 +47,8 @@ public struct OverlayDecision: Sendable, Hashable, Encodable {
             missing: missing, warning: nil)
     }
 
-    /// The overlay for a swarm, from the nodes the engine at `client` (a manager) lists.
+    /// The overlay for a swarm, from the nodes the engine at `client` (a manager) lists; none are read for a profile
+    /// that needs no overlay.
     public static func forSwarm(_ settings: Profile.GPUSettings, client: EngineClient) async -> OverlayDecision {
         decide(settings, swarmNodes: settings.mode == .none ? [] : try? await client.listNodes())
     }

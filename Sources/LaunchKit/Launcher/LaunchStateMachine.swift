@@ -174,11 +174,15 @@ struct LaunchStateMachine: Sendable {
                 // A restarting container reports Running=true; it is not running in any useful sense.
                 guard let state = services[s].containers[c].initial?.state, state.running, !state.restarting else { continue }
                 services[s].containers[c].running = true
+                // When the engine started it, on this machine's clock (before the phase began: negative): the engine's
+                // own checks count from there.
+                let started = EngineTime.parse(state.startedAt)
+                let age = started.map { max(wallClock.timeIntervalSince($0), 0) }
+                services[s].containers[c].startedAt = age.map { now - $0 }
                 switch services[s].rule.kind {
                 case .healthy: services[s].containers[c].ready = state.health?.status == "healthy"
                 case .stable(let window):
-                    let started = EngineTime.parse(state.startedAt)
-                    services[s].containers[c].ready = started.map { wallClock.timeIntervalSince($0) >= window.seconds } ?? false
+                    services[s].containers[c].ready = age.map { $0 >= window.seconds } ?? false
                 case .completes: break
                 }
             }
@@ -209,6 +213,24 @@ struct LaunchStateMachine: Sendable {
                 if container.running { startSampling(s, c) }
             }
         }
+    }
+
+    /// A start of container `c`, from its event or found by a reconcile: a new start sequence (answers about an
+    /// earlier start are stale from now on), the deadline, and the readiness watch its rule asks for.
+    private mutating func containerStarted(_ s: Int, _ c: Int) {
+        services[s].containers[c].running = true
+        services[s].containers[c].restartRequested = false
+        services[s].containers[c].awaitingStart = false
+        services[s].containers[c].startSequence += 1
+        services[s].containers[c].startedAt = now
+        armDeadline(s)
+        if case .stable(let window) = services[s].rule.kind, services[s].state == .starting {
+            scheduleStability(s, c, after: window)
+        }
+        startProbing(s, c)
+        startSampling(s, c)
+        // A `service_started` dependent may go now.
+        evaluate()
     }
 
     /// Starts every pending service whose dependencies hold; blocks those whose dependencies failed. Once a core
@@ -302,19 +324,7 @@ struct LaunchStateMachine: Sendable {
         guard event.type == "container", let id = event.containerID, let (s, c) = locate(container: id) else { return }
         let action = event.action
         if action == "start" {
-            services[s].containers[c].running = true
-            services[s].containers[c].restartRequested = false
-            services[s].containers[c].awaitingStart = false
-            services[s].containers[c].startSequence += 1
-            services[s].containers[c].startedAt = now
-            armDeadline(s)
-            if case .stable(let window) = services[s].rule.kind, services[s].state == .starting {
-                scheduleStability(s, c, after: window)
-            }
-            startProbing(s, c)
-            startSampling(s, c)
-            // A `service_started` dependent may go now.
-            evaluate()
+            containerStarted(s, c)
         } else if action == "oom" {
             services[s].containers[c].oomKilled = true
             if services[s].containers[c].verifyingKill { died(s, c, code: 137) }
@@ -647,15 +657,7 @@ struct LaunchStateMachine: Sendable {
         let isRunning = details.state.running && !details.state.restarting
         if !container.running && isRunning && services[s].state == .starting {
             // Started while the stream was away: count it as the missing start event.
-            services[s].containers[c].running = true
-            services[s].containers[c].awaitingStart = false
-            services[s].containers[c].startSequence += 1
-            services[s].containers[c].startedAt = now
-            armDeadline(s)
-            if case .stable(let window) = services[s].rule.kind { scheduleStability(s, c, after: window) }
-            startProbing(s, c)
-            startSampling(s, c)
-            evaluate()
+            containerStarted(s, c)
         }
         // An exit seen while our start is still on its way is the previous run's, not this one's.
         if (container.running || services[s].isJob) && !container.awaitingStart && !details.state.running && !details.state.restarting

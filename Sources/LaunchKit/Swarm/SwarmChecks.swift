@@ -234,12 +234,17 @@ public enum SwarmChecks {
         nodes.filter(\.schedulable).map { $0.genericResources[gpuResource] ?? 0 }.max() ?? 0
     }
 
-    /// Asks the engine and evaluates what `stack` needs of it (GPUs, placement constraints).
-    public static func run(client: EngineClient, stack: ComposeStack) async -> [CheckResult] {
+    /// Asks the engine and evaluates what `stack` needs of it (GPUs, placement constraints). `nodes`: the swarm's
+    /// nodes as the caller already read them (so its overlay and these checks judge the same swarm); nil: read here.
+    public static func run(client: EngineClient, stack: ComposeStack, nodes known: [SwarmNode]? = nil) async -> [CheckResult] {
         let gpuRequests = SwarmGPU.requests(in: stack)
         do {
             let swarm = try await client.swarmState()
-            let nodes = swarm.state == "active" && swarm.manager ? try? await client.listNodes() : nil
+            var nodes: [SwarmNode]?
+            if swarm.state == "active" && swarm.manager {
+                nodes = known
+                if nodes == nil { nodes = try? await client.listNodes() }
+            }
             return evaluate(state: swarm.state, manager: swarm.manager, nodes: nodes, gpuRequests: gpuRequests, endpoint: client.endpoint.description,
                 defaultRuntime: gpuRequests.isEmpty ? nil : swarm.defaultRuntime, constraints: constraints(in: stack))
         } catch {

@@ -28,15 +28,17 @@ public struct SwarmLauncher: Sendable {
         let startedAt = context.now()
         let client = self.client
         let planner = Planner(context: context, layout: layout)
-        // The GPU overlay follows the swarm's nodes, not this machine's GPUs.
-        let overlay = await OverlayDecision.forSwarm(profile.gpu, client: client)
+        // Read once, so the overlay (the nodes' GPUs, not this machine's), the swarm checks and what `count: all`
+        // means all judge the same swarm.
+        let nodes = try? await client.listNodes()
+        let overlay = OverlayDecision.decide(profile.gpu, swarmNodes: nodes)
         var plan = try await timeline.measure("plan", report: report) {
             let plan = try await planner.plan(profile, overlay: overlay)
             return (plan, "\(plan.services.count) services, stack \(plan.project), overlay \(plan.overlay.choice.rawValue)")
         }
         let stack = plan.project
         try await timeline.measure("swarm", report: report) {
-            let checks = await SwarmChecks.run(client: client, stack: plan.stack) + [SwarmChecks.overlay(plan.overlay)]
+            let checks = await SwarmChecks.run(client: client, stack: plan.stack, nodes: nodes) + [SwarmChecks.overlay(plan.overlay)]
             let failed = checks.filter { $0.status == .fail }
             guard failed.isEmpty else {
                 throw PhaseFailure(phase: "swarm", summary: "the swarm cannot run \(stack): nothing was started",
@@ -59,7 +61,7 @@ public struct SwarmLauncher: Sendable {
         let tasksBefore = previous.isEmpty ? Set<String>() : Set(try await client.listTasks(services: previous.map(\.id)).map(\.id))
         // GPUs by count: `all` is what the best node has.
         let gpuRequests = SwarmGPU.requests(in: plan.stack)
-        let nodeMax = gpuRequests.isEmpty ? 0 : SwarmChecks.mostGPUs(on: (try? await client.listNodes()) ?? [])
+        let nodeMax = gpuRequests.isEmpty ? 0 : SwarmChecks.mostGPUs(on: nodes ?? [])
         let gpus = gpuRequests.compactMapValues { SwarmGPU.demand($0, nodeMax: nodeMax) }
         let byName = gpuRequests.filter { !SwarmGPU.named($0.value).isEmpty }.keys.sorted()
         if !byName.isEmpty {
