@@ -21,12 +21,18 @@ struct Replay {
     /// The scenario's compose file and the containers Compose created, as the launcher would see them.
     init(
         engine: String, scenario: String, policy: Profile.HealthPolicy = Replay.policy(), classes: [String: ServiceClass] = [:],
-        dropContainersOf dropped: Set<String> = []
+        dropContainersOf dropped: Set<String> = [], labels: [String: [String: String]] = [:], containers: String = "created"
     ) throws {
         let folder = Self.folder(engine, scenario)
-        let stack = try ComposeModelReader.read(files: [folder + "/compose.yml"], lookup: { _ in nil })
+        var stack = try ComposeModelReader.read(files: [folder + "/compose.yml"], lookup: { _ in nil })
+        // Labels added to the recorded compose file (launch.* settings the recording did not need).
+        for index in stack.services.indices {
+            stack.services[index].labels.merge(labels[stack.services[index].name] ?? [:]) { _, added in added }
+        }
         let graph = try DependencyGraph(stack)
-        let created = try JSONDecoder().decode([ContainerDetails].self, from: Data(contentsOf: URL(fileURLWithPath: folder + "/created.json")))
+        // `created`: as Compose left them; `final`: as the recording ended (a relaunch finds them running).
+        let created = try JSONDecoder().decode(
+            [ContainerDetails].self, from: Data(contentsOf: URL(fileURLWithPath: folder + "/\(containers).json")))
         var byService: [String: [ContainerDetails]] = [:]
         for details in created {
             guard let service = details.config.labels["com.docker.compose.service"], !dropped.contains(service) else { continue }

@@ -136,7 +136,14 @@ public enum ComposeModelReader {
     /// ignored (a job that is never recognised) or trap (`launch.timeout: 9999999999999999999h`).
     static func checkLaunchLabels(_ service: String, _ tree: YAMLTree?, reader: inout TreeReader) {
         var scratch = TreeReader()  // labelList's own shape problems are reported once, by `labels`.
-        for label in labelList(tree, reader: &scratch) {
+        let list = labelList(tree, reader: &scratch)
+        let values = Dictionary(list.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
+        if let first = list.first(where: { $0.key == ReadySignal.logLabel || $0.key == ReadySignal.httpLabel }) {
+            for problem in ReadySignal.problems(service: service, labels: values) {
+                reader.fail(first.location, problem, hint: "see README: Readiness labels")
+            }
+        }
+        for label in list {
             let value = YAMLTree.scalar(label.value, label.location)
             switch label.key {
             case "launch.timeout":

@@ -131,6 +131,65 @@ public struct EngineClient: Sendable {
         return tty ? Self.lines(response.body) : Self.demultiplexLines(response.body)
     }
 
+    /// Follows what `id` prints on stdout and stderr from the end of its previous run on (everything, for a
+    /// container that never ran before), and returns the first line that `pattern` matches; nil when the log ends
+    /// first (the container stopped). Lines of an earlier run can never match: a restarted service is judged by
+    /// what this start of it printed. Cancelling the caller ends the stream.
+    public func firstLogLine(_ id: String, matching pattern: String) async throws -> String? {
+        guard let regex = try? Regex(pattern) else { return nil }  // refused long before, with its line
+        let details = try await inspectContainer(id)
+        var query = [("follow", "1"), ("stdout", "1"), ("stderr", "1")]
+        if let finished = EngineTime.parse(details.state.finishedAt), finished.timeIntervalSince1970 > 0 {
+            let nanoseconds = Int64((finished.timeIntervalSince1970 * 1e9).rounded(.down))
+            query.append(("since", String(format: "%lld.%09lld", nanoseconds / 1_000_000_000, nanoseconds % 1_000_000_000)))
+        }
+        let tty = details.config.tty
+        let lines = follow("/containers/\(Self.escape(id))/logs", query, heartbeat: Self.streamHeartbeat) { pending throws(EngineError) in
+            tty ? Self.takeLines(&pending) : Self.takeFrames(&pending)
+        }
+        for try await line in lines where line.contains(regex) { return line }
+        return nil
+    }
+
+    /// The longest line a log follower keeps before it hands the piece on unfinished (a runaway line must not
+    /// grow the buffer without bound).
+    static let longestLine = 64 * 1024
+
+    /// Whole lines from the front of a raw (TTY) log buffer, leaving an unfinished one.
+    static func takeLines(_ pending: inout [UInt8]) -> [String] {
+        var result: [String] = []
+        while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+            result.append(line(pending[..<newline]))
+            pending.removeSubrange(...newline)
+        }
+        if pending.count > longestLine {
+            result.append(line(pending[...]))
+            pending.removeAll()
+        }
+        return result
+    }
+
+    /// The lines of whole frames from the front of a multiplexed log buffer ([stream, 0, 0, 0, UInt32
+    /// big-endian length] + payload), leaving an unfinished frame. The engine sends one line per frame (a longer
+    /// line as pieces): a piece without its newline is handed on as it is.
+    static func takeFrames(_ pending: inout [UInt8]) -> [String] {
+        var result: [String] = []
+        var offset = 0
+        while pending.count - offset >= 8 {
+            let length = pending[(offset + 4)..<(offset + 8)].reduce(0) { $0 << 8 | Int($1) }
+            guard pending.count - offset - 8 >= length else { break }
+            var payload = pending[(offset + 8)..<(offset + 8 + length)]
+            while let newline = payload.firstIndex(of: UInt8(ascii: "\n")) {
+                result.append(line(payload[..<newline]))
+                payload = payload[payload.index(after: newline)...]
+            }
+            if !payload.isEmpty { result.append(line(payload)) }
+            offset += 8 + length
+        }
+        pending.removeFirst(offset)
+        return result
+    }
+
     // MARK: Networks and volumes
 
     public func listNetworks(labels: [String] = []) async throws -> [NetworkSummary] {

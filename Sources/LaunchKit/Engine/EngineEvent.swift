@@ -83,7 +83,33 @@ extension EngineClient {
         if let since, since > 0 {
             query.append(("since", String(format: "%lld.%09lld", since / 1_000_000_000, since % 1_000_000_000)))
         }
-        let (stream, continuation) = AsyncThrowingStream.makeStream(of: EngineEvent.self)
+        return follow("/events", query, heartbeat: heartbeat, onConnected: onConnected) { pending throws(EngineError) in
+            let decoder = JSONDecoder()
+            var events: [EngineEvent] = []
+            while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = pending[..<newline]
+                defer { pending.removeSubrange(...newline) }
+                guard line.contains(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\r") }) else { continue }
+                do {
+                    events.append(try decoder.decode(EngineEvent.self, from: Data(line)))
+                } catch {
+                    throw EngineError.decoding("event: \(error)")
+                }
+            }
+            return events
+        }
+    }
+
+    /// Follows a streaming `GET` on a dedicated connection and thread: each piece of body is appended to a buffer
+    /// that `parse` takes whole elements from (leaving a partial one for the next piece), and each element is
+    /// yielded as soon as it is complete. Ending iteration (break, cancellation, dropping the stream) shuts the
+    /// socket down, which wakes the thread out of `poll(2)` at once. Silence longer than `heartbeat` is checked
+    /// with a `/_ping` that must answer in time.
+    func follow<Element: Sendable>(
+        _ path: String, _ query: [(String, String)], heartbeat: Duration, onConnected: (@Sendable () -> Void)? = nil,
+        parse: @escaping @Sendable (inout [UInt8]) throws(EngineError) -> [Element]
+    ) -> AsyncThrowingStream<Element, any Error> {
+        let (stream, continuation) = AsyncThrowingStream.makeStream(of: Element.self)
         let client = self
         let session = self.session
         let handle = StreamHandle()
@@ -96,14 +122,14 @@ extension EngineClient {
                 onConnected?()  // settled: the caller must not wait for a subscription that will not come
                 return continuation.finish(throwing: error)
             }
-            let target = Self.target("/events", query, version: version)
+            let target = Self.target(path, query, version: version)
             let thread = Thread {
                 do {
                     guard let connection = try handle.open({ () throws(EngineError) in
                         try session.connect(deadline: .now + EngineClient.pingTimeout)
                     }) else { return continuation.finish() }
                     defer { connection.close() }
-                    let what = "GET /events on \(session.endpoint.host)"
+                    let what = "GET \(path) on \(session.endpoint.host)"
                     try EngineHTTP.writeAll(connection.fd, EngineHTTP.requestHead("GET", target, bodyLength: nil, keepAlive: false),
                         deadline: .now + EngineClient.pingTimeout, what: what)
                     let reader = ResponseReader(fd: connection.fd, deadline: .now + EngineClient.requestTimeout, what: what)
@@ -115,7 +141,6 @@ extension EngineClient {
                     // The engine answers the head once the subscription is in place: from here nothing is missed.
                     onConnected?()
                     let chunked = ResponseReader.isChunked(headers)
-                    let decoder = JSONDecoder()
                     var pending: [UInt8] = []
                     while true {
                         reader.deadline = .now + heartbeat
@@ -130,16 +155,7 @@ extension EngineClient {
                         }
                         guard let data else { break }
                         pending += data
-                        while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                            let line = pending[..<newline]
-                            defer { pending.removeSubrange(...newline) }
-                            guard line.contains(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\r") }) else { continue }
-                            do {
-                                continuation.yield(try decoder.decode(EngineEvent.self, from: Data(line)))
-                            } catch {
-                                throw EngineError.decoding("event: \(error)")
-                            }
-                        }
+                        for element in try parse(&pending) { continuation.yield(element) }
                     }
                     continuation.finish()
                 } catch {
@@ -148,7 +164,7 @@ extension EngineClient {
                     handle.isTerminated ? continuation.finish() : continuation.finish(throwing: error)
                 }
             }
-            thread.name = "EngineClient.events"
+            thread.name = "EngineClient.follow"
             thread.start()
         }
         return stream

@@ -44,8 +44,10 @@ struct Diagnostics: Sendable {
     }
 
     /// `resources`: what the launch sampled while the service started; a container still running is read once more.
+    /// `signal`: the readiness label that decided it, if one did (the next step then speaks of it).
     func diagnose(
-        service: String, serviceClass: ServiceClass, failure: FailureKind, containers: [String], resources: ResourceUsage? = nil
+        service: String, serviceClass: ServiceClass, failure: FailureKind, containers: [String], resources: ResourceUsage? = nil,
+        signal: ReadySignal? = nil
     ) async -> Diagnosis {
         var details: ContainerDetails?
         var logs: [String] = []
@@ -88,7 +90,8 @@ struct Diagnostics: Sendable {
             classification: failure.classification,
             nextStep: redact(
                 Self.starvationFirst(
-                    usage.suggestion(service: service), then: nextStep(service: service, failure: failure, hasProbes: !probes.isEmpty, hasLogs: !logs.isEmpty))),
+                    usage.suggestion(service: service), then: nextStep(
+                        service: service, failure: failure, hasProbes: !probes.isEmpty, hasLogs: !logs.isEmpty, signal: signal))),
             resources: measured ? usage : nil, pressure: measured ? usage.findings : [])
     }
 
@@ -104,9 +107,16 @@ struct Diagnostics: Sendable {
     }
 
     /// One next step. Never points at a log that is empty: then it says so and how to see more.
-    func nextStep(service: String, failure: FailureKind, hasProbes: Bool, hasLogs: Bool) -> String {
+    func nextStep(service: String, failure: FailureKind, hasProbes: Bool, hasLogs: Bool, signal: ReadySignal? = nil) -> String {
         let readLog = hasLogs ? "read the log above" : "it printed nothing before failing"
         return switch failure {
+        case .deadline where signal != nil:
+            switch signal {
+            case .log(let pattern)?:
+                "it never printed a line matching /\(pattern)/ (\(ReadySignal.logLabel)): compare it with the log above, or set launch.timeout on \(service) if it is just slow"
+            default:
+                "it never answered 2xx to \(signal?.description ?? "its HTTP check") from inside its container (\(ReadySignal.httpLabel)): check the port and path, or set launch.timeout on \(service) if it is just slow"
+            }
         case .exited(127):
             "the command in \(service)'s image was not found (exit 127): check `command:`/`entrypoint:` in its compose file"
         case .exited(126):
@@ -135,6 +145,8 @@ struct Diagnostics: Sendable {
             "Compose created the stack on a different engine than launch watches: check DOCKER_HOST, DOCKER_CONTEXT and `docker context ls`, or pass --context/--host"
         case .startTimedOut:
             "the engine is overloaded or stuck: `docker info` and the daemon log say which; retry when it answers"
+        case .readinessUnavailable:
+            "give \(service) a healthcheck instead, or change its \(ReadySignal.logLabel)/\(ReadySignal.httpLabel) label so launch can see it (`launch plan \(environment)` shows its rule)"
         }
     }
 }

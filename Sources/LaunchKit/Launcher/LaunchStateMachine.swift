@@ -25,6 +25,10 @@ struct LaunchStateMachine: Sendable {
         case probed(service: String, container: String, startSequence: Int, outcome: EngineClient.ProbeOutcome, spawnSeconds: Double? = nil)
         /// One stats reading of a starting container (nil: the engine gave none; sampling it stops).
         case sampled(service: String, container: String, startSequence: Int, sample: ResourceSample?)
+        /// A line this start of the container printed matched its `launch.ready_log` pattern.
+        case logMatched(service: String, container: String, startSequence: Int, line: String)
+        /// The container's log cannot be read (a logging driver the engine cannot read back, …).
+        case logUnreadable(service: String, container: String, startSequence: Int, message: String)
     }
 
     enum TimerKind: Sendable, Hashable {
@@ -46,6 +50,8 @@ struct LaunchStateMachine: Sendable {
         case probe(service: String, container: String, startSequence: Int, command: [String], timeout: Duration, after: Duration)
         /// Read the container's CPU and memory figures after `after`, for the diagnosis should it fail.
         case sample(service: String, container: String, startSequence: Int, after: Duration)
+        /// Follow what this start of the container prints until a line matches `pattern` (`launch.ready_log`).
+        case watchLog(service: String, container: String, startSequence: Int, pattern: String)
         case progress(ProgressUpdate)
     }
 
@@ -141,6 +147,12 @@ struct LaunchStateMachine: Sendable {
         case .sampled(let service, let container, let sequence, let sample):
             guard let s = index(of: service), let c = services[s].containers.firstIndex(where: { $0.id == container }) else { break }
             sampled(s, c, sequence: sequence, sample: sample)
+        case .logMatched(let service, let container, let sequence, let line):
+            guard let s = index(of: service), let c = current(s, container, sequence) else { break }
+            containerReady(s, c, evidence: "log", detail: "logged: \(Self.excerpt(line))")
+        case .logUnreadable(let service, let container, let sequence, let message):
+            guard let s = index(of: service), current(s, container, sequence) != nil else { break }
+            fail(s, .readinessUnavailable("its log cannot be read for \(ReadySignal.logLabel): \(message)"))
         }
         return takeActions()
     }
@@ -151,6 +163,21 @@ struct LaunchStateMachine: Sendable {
     }
 
     func index(of service: String) -> Int? { services.firstIndex { $0.name == service } }
+
+    /// Container `id` of service `s`, when an answer tagged `sequence` is about its current start, the service is
+    /// still deciding and the container is running, not ready yet; nil for anything stale.
+    private func current(_ s: Int, _ id: String, _ sequence: Int) -> Int? {
+        guard services[s].state == .starting, let c = services[s].containers.firstIndex(where: { $0.id == id }),
+            services[s].containers[c].startSequence == sequence, services[s].containers[c].running, !services[s].containers[c].ready
+        else { return nil }
+        return c
+    }
+
+    /// A printed line as evidence: one line, at most 120 characters.
+    static func excerpt(_ line: String) -> String {
+        let flat = line.trimmingCharacters(in: .whitespacesAndNewlines)
+        return flat.count > 120 ? String(flat.prefix(117)) + "..." : flat
+    }
 
     func locate(container id: String) -> (Int, Int)? {
         for (s, service) in services.enumerated() {
@@ -183,7 +210,7 @@ struct LaunchStateMachine: Sendable {
                 case .healthy: services[s].containers[c].ready = state.health?.status == "healthy"
                 case .stable(let window):
                     services[s].containers[c].ready = age.map { $0 >= window.seconds } ?? false
-                case .completes: break
+                case .completes, .signal: break  // a signal is looked for in what it printed since its start
                 }
             }
             guard services[s].rule.kind != .completes, services[s].anyRunning else { continue }
@@ -208,7 +235,7 @@ struct LaunchStateMachine: Sendable {
                 } else if case .stable(let window) = services[s].rule.kind, !container.ready {
                     scheduleStability(s, c, after: window)
                 } else if !container.ready {
-                    startProbing(s, c)
+                    watchReadiness(s, c)
                 }
                 if container.running { startSampling(s, c) }
             }
@@ -227,7 +254,7 @@ struct LaunchStateMachine: Sendable {
         if case .stable(let window) = services[s].rule.kind, services[s].state == .starting {
             scheduleStability(s, c, after: window)
         }
-        startProbing(s, c)
+        watchReadiness(s, c)
         startSampling(s, c)
         // A `service_started` dependent may go now.
         evaluate()
@@ -332,7 +359,7 @@ struct LaunchStateMachine: Sendable {
         } else if action == "die" {
             died(s, c, code: event.exitCode ?? -1)
         } else if let health = event.healthStatus, !services[s].isJob {
-            if health == "healthy" {
+            if health == "healthy", services[s].rule.signal == nil {
                 containerReady(s, c, evidence: "healthcheck")
             } else if health == "unhealthy", services[s].state == .starting || services[s].state == .ready {
                 attemptFailed(s, .unhealthy)
@@ -395,10 +422,10 @@ struct LaunchStateMachine: Sendable {
         attemptFailed(s, failure)
     }
 
-    private mutating func containerReady(_ s: Int, _ c: Int, evidence: String) {
+    private mutating func containerReady(_ s: Int, _ c: Int, evidence: String, detail: String? = nil) {
         guard services[s].state == .starting else { return }
         services[s].containers[c].ready = true
-        let detail: String? = evidence == "probe" ? "its check passed" : (services[s].rule.kind == .healthy ? "healthy" : nil)
+        let detail = detail ?? (evidence == "probe" ? "its check passed" : (services[s].rule.kind == .healthy ? "healthy" : nil))
         checkReady(s, detail: detail, evidence: evidence)
     }
 
@@ -501,13 +528,21 @@ struct LaunchStateMachine: Sendable {
 
     // MARK: Probing the service's own check
 
+    /// Whatever its rule looks at during this start: its check probed (a healthcheck, `launch.ready_http`), or
+    /// its log followed (`launch.ready_log`).
+    private mutating func watchReadiness(_ s: Int, _ c: Int) {
+        if case .log(let pattern)? = services[s].rule.signal, services[s].state == .starting {
+            let container = services[s].containers[c]
+            actions.append(.watchLog(service: services[s].name, container: container.id, startSequence: container.startSequence, pattern: pattern))
+        }
+        startProbing(s, c)
+    }
+
     /// A started container of a healthchecked service gets its own check run at a fast cadence (100 ms, growing
     /// towards the declared interval): the first pass makes it ready, long before the engine's first scheduled
     /// probe. The engine's verdicts (unhealthy, die, OOM) still fail it at once.
     private mutating func startProbing(_ s: Int, _ c: Int) {
-        guard services[s].state == .starting, services[s].rule.kind == .healthy, services[s].probe != nil,
-            !services[s].containers[c].probeUnavailable
-        else { return }
+        guard services[s].state == .starting, services[s].probe != nil, !services[s].containers[c].probeUnavailable else { return }
         services[s].containers[c].probeDelay = Self.firstProbe
         scheduleProbe(s, c, after: max(Self.firstProbe, probePacing))
     }
@@ -523,7 +558,7 @@ struct LaunchStateMachine: Sendable {
         let started = container.startedAt ?? now
         let spawn = execLoad.spawnSeconds
         var after = delay
-        if !probe.worthProbing(at: now + delay.seconds, spawnSeconds: spawn, startedAt: started) {
+        if probe.racesEngine, !probe.worthProbing(at: now + delay.seconds, spawnSeconds: spawn, startedAt: started) {
             let at = probe.engineNextCheck(after: now + delay.seconds, startedAt: started).at + Self.afterEngineCheck.seconds
             guard probe.worthProbing(at: at, spawnSeconds: spawn, startedAt: started) else { return }
             after = .milliseconds(Int64((min(max(at - now, 0), 86_400) * 1000).rounded(.up)))
@@ -540,6 +575,8 @@ struct LaunchStateMachine: Sendable {
             services[s].containers[c].running, !services[s].containers[c].ready
         else { return }
         switch outcome {
+        case .passed where services[s].rule.signal != nil:
+            containerReady(s, c, evidence: "http", detail: "answered 2xx")
         case .passed:
             containerReady(s, c, evidence: "probe")
         case .failed:
@@ -547,6 +584,10 @@ struct LaunchStateMachine: Sendable {
             let next = Self.nextProbeDelay(services[s].containers[c].probeDelay, interval: probe.interval)
             services[s].containers[c].probeDelay = next
             scheduleProbe(s, c, after: max(next, probePacing))
+        case .unavailable(let reason) where services[s].rule.signal != nil:
+            // Nothing else can make it ready: say so now rather than at the deadline.
+            fail(s, .readinessUnavailable(
+                "\(ReadySignal.httpLabel) needs /bin/sh and curl, wget or python3 in the image (\(reason))"))
         case .unavailable(let reason):
             // The check cannot run as written (its command is not in the image): the engine's own verdict decides.
             services[s].containers[c].probeUnavailable = true
@@ -671,7 +712,7 @@ struct LaunchStateMachine: Sendable {
             died(s, c, code: details.state.exitCode)
         } else if details.state.running, services[s].state == .starting, !services[s].isJob {
             switch details.state.health?.status {
-            case "healthy": containerReady(s, c, evidence: "healthcheck")
+            case "healthy" where services[s].rule.signal == nil: containerReady(s, c, evidence: "healthcheck")
             case "unhealthy": attemptFailed(s, .unhealthy)
             default: break
             }

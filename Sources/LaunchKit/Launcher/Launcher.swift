@@ -206,7 +206,7 @@ public struct Launcher: Sendable {
             var diagnosis: Diagnosis?
             if let failure = run.failure {
                 diagnosis = await diagnostics.diagnose(service: run.name, serviceClass: run.serviceClass, failure: failure, containers: run.containers.map(\.id),
-                    resources: run.resources)
+                    resources: run.resources, signal: run.rule.signal)
             }
             var blockedBy: String?
             if case .blocked(let by) = run.state { blockedBy = by }

@@ -180,6 +180,19 @@ struct Orchestrator: Sendable {
                             service: service, container: container, startSequence: sequence, outcome: answer.outcome,
                             spawnSeconds: answer.spawnSeconds))
                 })
+            case .watchLog(let service, let container, let sequence, let pattern):
+                probes.append(Task {
+                    do {
+                        if let line = try await client.firstLogLine(container, matching: pattern) {
+                            continuation.yield(.logMatched(service: service, container: container, startSequence: sequence, line: line))
+                        }
+                    } catch let error as EngineError {
+                        // Gone or stopped: its events say what happened. Anything else means no log to watch.
+                        if case .http(let status, let message) = error, status != 404, status != 409 {
+                            continuation.yield(.logUnreadable(service: service, container: container, startSequence: sequence, message: message))
+                        }
+                    } catch {}
+                })
             case .sample(let service, let container, let sequence, let delay):
                 probes.append(Task {
                     try? await Task.sleep(for: delay)
@@ -246,7 +259,12 @@ struct Orchestrator: Sendable {
             // Every healthcheck gets launch's own probes during startup (a 2 s floor on the interval was dropped:
             // probing the 250 ms chain took launch from 0.92 to 0.84 of compose). Which probes are actually sent is
             // the machine's decision (`scheduleProbe`): paced together, and only where they can beat the engine.
-            if probing, rule.kind == .healthy, let check = described.healthcheck, let command = healthcheckCommand(check.test)
+            if case .http(let port, let path)? = rule.signal {
+                // Its cadence grows to half this interval (1 s); nothing else checks it meanwhile.
+                run.probe = ServiceRun.ProbeSpec(
+                    command: ReadySignal.httpCommand(port: port, path: path), timeout: ReadySignal.httpTimeout, interval: .seconds(2),
+                    racesEngine: false)
+            } else if probing, rule.kind == .healthy, let check = described.healthcheck, let command = healthcheckCommand(check.test)
             {
                 // The engine's own start-period cadence, as it stored it: only an engine that honours
                 // `start_interval` keeps one, so this is what that engine will really do.
@@ -294,6 +312,9 @@ struct ServiceRun: Sendable {
         var startPeriod: Duration = .zero
         /// The engine's own cadence during the start period, where it has one (Docker 25+).
         var startInterval: Duration?
+        /// The engine runs the same check (a healthcheck): a probe is only sent where it can beat that. False for
+        /// a check only launch runs (`launch.ready_http`): every probe counts.
+        var racesEngine = true
 
         /// When the engine will next run this check itself after `t`, and its cadence then, as far as launch can
         /// tell: every `startInterval` during the start period where the engine has one, else every `interval`,

@@ -244,7 +244,7 @@ public struct ServiceControl: Sendable {
             var diagnosis: Diagnosis?
             if let failure = run.failure {
                 diagnosis = await diagnostics.diagnose(service: run.name, serviceClass: run.serviceClass, failure: failure,
-                    containers: run.containers.map(\.id), resources: run.resources)
+                    containers: run.containers.map(\.id), resources: run.resources, signal: run.rule.signal)
             }
             let state: String =
                 switch run.state {

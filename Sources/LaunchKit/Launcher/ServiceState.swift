@@ -65,6 +65,9 @@ public enum FailureKind: Sendable, Hashable, CustomStringConvertible {
     case noContainers(endpoint: String)
     /// The engine did not answer the start request in time (a busy or stuck engine).
     case startTimedOut(String)
+    /// Its readiness signal (`launch.ready_log`/`launch.ready_http`) cannot be seen at all: nothing could ever
+    /// make it ready, so it fails now instead of at its deadline.
+    case readinessUnavailable(String)
 
     /// Deterministic failures repeat on every attempt, so they are not retried: the engine could not run the
     /// command (125–127), a long-running service that exits 0 (it will exit 0 again), OOM, a refused start, a
@@ -72,7 +75,7 @@ public enum FailureKind: Sendable, Hashable, CustomStringConvertible {
     public var isDeterministic: Bool {
         switch self {
         case .exited(let code): [0, 125, 126, 127].contains(code)
-        case .oomKilled, .startRejected, .dependencyFailed, .restartLoop, .deadline, .noContainers: true
+        case .oomKilled, .startRejected, .dependencyFailed, .restartLoop, .deadline, .noContainers, .readinessUnavailable: true
         case .unhealthy, .startTimedOut: false
         }
     }
@@ -92,6 +95,7 @@ public enum FailureKind: Sendable, Hashable, CustomStringConvertible {
         case .dependencyFailed(let service): "\(service) did not complete successfully"
         case .noContainers(let endpoint): "no container of it exists on the engine launch watches (\(endpoint))"
         case .startTimedOut(let message): "the engine did not answer the start request: \(message)"
+        case .readinessUnavailable(let message): "launch cannot tell when it is ready: \(message)"
         }
     }
 
@@ -107,6 +111,7 @@ public enum FailureKind: Sendable, Hashable, CustomStringConvertible {
         case .dependencyFailed: "dependency-failed"
         case .noContainers: "no-containers"
         case .startTimedOut: "start-timed-out"
+        case .readinessUnavailable: "readiness-unavailable"
         }
     }
 }

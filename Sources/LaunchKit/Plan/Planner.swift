@@ -108,11 +108,14 @@ public struct Planner: Sendable {
         }
         let jobs = Self.jobs(in: stack)
         // An image not pulled yet may bring its own HEALTHCHECK (said above); a well-known one documents none.
-        for service in stack.services where service.healthcheck == nil && !jobs.contains(service.name)
+        for service in stack.services where service.healthcheck == nil && !jobs.contains(service.name) && ReadySignal(labels: service.labels) == nil
             && (service.builds || imageChecks[service.name] != .absent || service.image.flatMap(HealthcheckSuggestion.suggestion) != nil)
         {
             warnings.append(HealthcheckSuggestion.warning(
                 service: service.name, image: service.image, stability: DurationText.format(profile.health.stability)))
+        }
+        for service in stack.services where jobs.contains(service.name) && ReadySignal(labels: service.labels) != nil {
+            warnings.append("\(service.name) is a job: it is ready when it exits 0, so its readiness label is not used")
         }
         warnings += ComposeLifecycle.warnings(ComposeLifecycle.uses(files, display: layout.display), composeVersion: detection?.version)
         if let warning = overlay.warning { warnings.append(warning) }
@@ -209,13 +212,16 @@ public struct Planner: Sendable {
         var problems: [ConfigProblem] = []
         for service in stack.services {
             for dependency in service.dependsOn where dependency.condition == .healthy {
-                guard let target = stack.service(dependency.service), target.healthcheck == nil else { continue }
+                // A readiness label is launch's healthcheck for it (Compose creates such a stack; only its own
+                // `up` would refuse to wait).
+                guard let target = stack.service(dependency.service), target.healthcheck == nil, ReadySignal(labels: target.labels) == nil
+                else { continue }
                 // Not present yet: its image may bring one; the launch decides after the pull.
                 if target.image != nil && imageChecks[target.name] == .absent { continue }
                 problems.append(ConfigProblem(
                     SourceLocation(file: file, line: 0),
                     "\(service.name) waits for \(target.name) to be healthy (condition: service_healthy), but \(target.name) has no healthcheck, in its compose file or its image",
-                    hint: "add a healthcheck to \(target.name) (see `launch plan` for one that fits its image), or depend on it with condition: service_started"))
+                    hint: "add a healthcheck to \(target.name) (see `launch plan` for one that fits its image) or a \(ReadySignal.logLabel)/\(ReadySignal.httpLabel) label, or depend on it with condition: service_started"))
             }
         }
         guard problems.isEmpty else { throw ConfigurationError(problems) }
@@ -360,6 +366,8 @@ public struct ReadinessRule: Sendable, Hashable, CustomStringConvertible {
         case completes
         /// No healthcheck: ready when running and not restarted for the stability window.
         case stable(Duration)
+        /// `launch.ready_log` / `launch.ready_http`: ready when that signal is seen (see `ReadySignal`).
+        case signal(ReadySignal)
     }
 
     public var kind: Kind
@@ -367,11 +375,19 @@ public struct ReadinessRule: Sendable, Hashable, CustomStringConvertible {
     /// The deadline came from the run history.
     public var isLearned = false
 
+    /// Without a healthcheck to take it from, how long a service readied by a label signal may take by default
+    /// (`launch.timeout` raises it for a slow model load).
+    public static let signalDeadline: Duration = .seconds(120)
+
     /// `history`: the service's past times to ready; used only when the profile opts in (`health.timeout: learned`).
-    public init(service: ComposeService, policy: Profile.HealthPolicy, isJob: Bool, history: ReadinessStats? = nil) {
+    /// `signals`: whether `launch.ready_log`/`launch.ready_http` count (a swarm launch cannot watch them).
+    public init(service: ComposeService, policy: Profile.HealthPolicy, isJob: Bool, history: ReadinessStats? = nil, signals: Bool = true) {
         if isJob {
             kind = .completes
             deadline = service.healthcheck?.deadline() ?? .seconds(120)
+        } else if signals, let signal = ReadySignal(labels: service.labels) {
+            kind = .signal(signal)
+            deadline = max(service.healthcheck?.deadline() ?? .zero, Self.signalDeadline)
         } else if let check = service.healthcheck {
             kind = .healthy
             deadline = check.deadline()
@@ -392,11 +408,15 @@ public struct ReadinessRule: Sendable, Hashable, CustomStringConvertible {
         if let cap = policy.timeout, cap < deadline { deadline = cap }
     }
 
+    /// The label signal that decides readiness, if one does.
+    public var signal: ReadySignal? { if case .signal(let signal) = kind { signal } else { nil } }
+
     public var description: String {
         switch kind {
         case .healthy: "healthy"
         case .completes: "exit 0"
         case .stable(let window): "running \(DurationText.format(window))"
+        case .signal(let signal): signal.description
         }
     }
 }

@@ -33,6 +33,19 @@ extension LaunchPlan {
                 stack: project, action: "unknown", running: [],
                 unreadable: "\(client.endpoint): \(error); `launch doctor \(environment) --engine swarm` checks it")
         }
+        // A task may run on any node: launch cannot follow its log or reach into it there, so a readiness label
+        // is not watched (its healthcheck, else the stability window, decides), and the plan says so.
+        let jobs = Planner.jobs(in: stack)
+        for index in services.indices {
+            guard let service = stack.service(services[index].name), let signal = ReadySignal(labels: service.labels),
+                !jobs.contains(service.name)
+            else { continue }
+            let rule = ReadinessRule(service: service, policy: profile.health, isJob: false, signals: false)
+            services[index].readiness = rule.description
+            services[index].deadlineSeconds = rule.deadline.seconds
+            let label = if case .log = signal { ReadySignal.logLabel } else { ReadySignal.httpLabel }
+            warnings.append("\(service.name): \(label) is not watched on a swarm (its tasks may run on any node): it is ready when \(rule.description); give it a healthcheck")
+        }
         let file = SwarmStackFile.path(layout, stack: project)
         commands = [
             composeCommand.configYAML().description + "   # the resolved model, written to " + file,

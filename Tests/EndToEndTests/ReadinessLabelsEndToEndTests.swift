@@ -1,0 +1,183 @@
+import Foundation
+import LaunchKit
+import Testing
+
+/// `launch.ready_log` and `launch.ready_http` against a real engine: readiness from what the service printed or
+/// answered, for images without a healthcheck.
+@Suite("Readiness labels against a real engine", .tags(.docker), .serialized, .enabled(if: E2E.enabled))
+struct ReadinessLabelsEndToEndTests {
+    static let image = Busybox.image
+
+    func launch(_ project: TestProject) async throws -> (status: Int32, json: [String: Any], stderr: String) {
+        let result = try await project.launch(["demo", "--json", "--no-network"])
+        let json = (try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]) ?? [:]
+        return (result.status, json, result.stderr)
+    }
+
+    func service(_ json: [String: Any], _ name: String) -> [String: Any]? {
+        (json["services"] as? [[String: Any]])?.first { $0["name"] as? String == name }
+    }
+
+    /// The engine's own time of `container`'s start and of the first log line containing `text`, in Unix seconds.
+    func engineTimes(_ container: String, line text: String) async throws -> (started: Date?, logged: Date?) {
+        let started = try await E2E.docker(["inspect", "--format", "{{.State.StartedAt}}", container]).stdout
+        let log = try await E2E.docker(["logs", "--timestamps", container]).stdout
+        let stamp = log.split(whereSeparator: \.isNewline).first { $0.contains(text) }.flatMap { $0.split(separator: " ").first }
+        return (EngineTime.parse(started.trimmingCharacters(in: .whitespacesAndNewlines)), stamp.flatMap { EngineTime.parse(String($0)) })
+    }
+
+    @Test func aLogLineDecidesReadinessEvenWhereAHealthcheckPassesEarlier() async throws {
+        try await E2E.withProject { project in
+            // db's healthcheck passes at once; its label says it is ready only when it prints the line. api waits
+            // for db healthy, so it must start after that line, not after the check.
+            try project.writeProfile(extra: "health: {retries: 0, stability: 1s}", stack: """
+                services:
+                  db:
+                    image: \(Self.image)
+                    command: ["sh", "-c", "trap 'exit 0' TERM; echo booting; sleep 2; echo 'ready to accept connections'; sleep 3600 & wait"]
+                    healthcheck: {test: ["CMD", "true"], interval: 250ms, timeout: 2s, retries: 3}
+                    labels: {launch.ready_log: "ready to accept conn[a-z]+$$"}
+                  api:
+                    image: \(Self.image)
+                    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+                    depends_on: {db: {condition: service_healthy}}
+                """)
+            let result = try await launch(project)
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(service(result.json, "db")?["readiness"] as? String == "log", "\(result.json)")
+            #expect(service(result.json, "api")?["state"] as? String == "ready")
+            // Ordering on the engine's own clock, not a duration: api started after db printed the line.
+            let db = try await engineTimes("\(project.name)-db-1", line: "ready to accept connections")
+            let api = try await engineTimes("\(project.name)-api-1", line: "-")
+            let logged = try #require(db.logged)
+            let apiStarted = try #require(api.started)
+            #expect(apiStarted >= logged, "api started \(apiStarted), db printed its line \(logged)")
+            // The plan shows the rule.
+            let plan = try await project.launch(["plan", "demo"])
+            #expect(plan.stdout.contains("log /ready to accept conn[a-z]+$/"), "\(plan.stdout)")
+        }
+    }
+
+    @Test func aRestartedContainerIsJudgedByWhatThisRunPrinted() async throws {
+        try await E2E.withProject { project in
+            // Its first run prints the line; every later run of the same container prints nothing. After a stop, a
+            // second launch starts that container again: the first run's line is still in its log and must not
+            // make it ready (launch reads from the end of the previous run on).
+            try project.writeProfile(extra: "health: {retries: 0, stability: 1s}", stack: """
+                services:
+                  db:
+                    image: \(Self.image)
+                    command: ["sh", "-c", "trap 'exit 0' TERM; if [ ! -f /tmp/ran ]; then touch /tmp/ran; echo READY; fi; sleep 3600 & wait"]
+                    labels: {launch.ready_log: "^READY$$", launch.timeout: 4s}
+                """)
+            let first = try await launch(project)
+            #expect(first.status == 0, "\(first.stderr)")
+            #expect(service(first.json, "db")?["readiness"] as? String == "log")
+            _ = try await E2E.docker(["stop", "-t", "2", "\(project.name)-db-1"])
+            let second = try await launch(project)
+            #expect(second.status == 1, "the first run's line made the second run ready: \(second.json)")
+            let failure = service(second.json, "db")?["failure"] as? [String: Any]
+            #expect(failure?["failure"] as? String == "deadline", "\(second.json)")
+        }
+    }
+
+    @Test func anHTTPAnswerFromInsideTheContainerMakesItReady() async throws {
+        try await E2E.withProject { project in
+            // No healthcheck, no published port: busybox's httpd starts serving /health after a second; launch asks
+            // from inside the container with the image's wget.
+            try project.writeProfile(extra: "health: {retries: 0, stability: 1s}", stack: """
+                services:
+                  model:
+                    image: \(Self.image)
+                    command: ["sh", "-c", "sleep 1; mkdir -p /www; echo ok > /www/health; exec httpd -f -p 8080 -h /www"]
+                    labels: {launch.ready_http: "8080/health"}
+                  ui:
+                    image: \(Self.image)
+                    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+                    depends_on: {model: {condition: service_healthy}}
+                """)
+            let result = try await launch(project)
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(service(result.json, "model")?["readiness"] as? String == "http", "\(result.json)")
+            #expect(service(result.json, "ui")?["state"] as? String == "ready")
+        }
+    }
+
+    @Test func anHTTPPathThatNeverAnswers2xxIsNotReady() async throws {
+        try await E2E.withProject { project in
+            try project.writeProfile(extra: "health: {retries: 0, stability: 1s}", stack: """
+                services:
+                  model:
+                    image: \(Self.image)
+                    command: ["sh", "-c", "mkdir -p /www; echo ok > /www/health; exec httpd -f -p 8080 -h /www"]
+                    labels: {launch.ready_http: "8080/v1/models", launch.timeout: 4s}
+                """)
+            let result = try await launch(project)
+            #expect(result.status == 1, "\(result.stderr)")
+            let failure = service(result.json, "model")?["failure"] as? [String: Any]
+            #expect(failure?["failure"] as? String == "deadline", "\(result.json)")
+            #expect(result.stderr.contains("never answered 2xx to http :8080/v1/models"), "\(result.stderr)")
+        }
+    }
+
+    @Test func aCheckTheImageCannotRunAndALogThatCannotBeReadFailAtOnce() async throws {
+        try await E2E.withProject { project in
+            // An image without a shell (as distroless images are): the HTTP check cannot run, so the service fails
+            // now, saying why, instead of at its 120 s deadline.
+            try project.write("compose/bare/Dockerfile", """
+                FROM \(Self.image) AS source
+                LABEL launch.e2e=\(project.name)
+                FROM scratch
+                LABEL launch.e2e=\(project.name)
+                COPY --from=source /bin/busybox /bin/sleep
+                CMD ["/bin/sleep", "3600"]
+                """)
+            try project.writeProfile(extra: "health: {retries: 0, stability: 1s}", stack: """
+                services:
+                  model:
+                    build: {context: ./bare}
+                    image: \(project.name)-bare
+                    labels: {launch.ready_http: "8080/health"}
+                """)
+            let result = try await project.launch(["demo", "--json", "--no-network"], environment: ["DOCKER_BUILDKIT": "0"])
+            let json = (try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]) ?? [:]
+            #expect(result.status == 1, "\(result.stderr)")
+            let model = service(json, "model")?["failure"] as? [String: Any]
+            #expect(model?["failure"] as? String == "readiness-unavailable", "\(json)")
+            #expect(result.stderr.contains("curl, wget or python3"), "\(result.stderr)")
+        }
+        // The `none` logging driver keeps no log: a log label cannot be watched.
+        try await E2E.withProject { project in
+            try project.writeProfile(extra: "health: {retries: 0, stability: 1s}", stack: """
+                services:
+                  quiet:
+                    image: \(Self.image)
+                    command: ["sh", "-c", "trap 'exit 0' TERM; echo ready; sleep 3600 & wait"]
+                    logging: {driver: none}
+                    labels: {launch.ready_log: "ready"}
+                """)
+            let result = try await launch(project)
+            #expect(result.status == 1, "\(result.stderr)")
+            let quiet = service(result.json, "quiet")?["failure"] as? [String: Any]
+            #expect(quiet?["failure"] as? String == "readiness-unavailable", "\(result.json)")
+            #expect(result.stderr.contains("its log cannot be read"), "\(result.stderr)")
+        }
+    }
+
+    @Test func aBadLabelIsRefusedBeforeAnythingIsCreated() async throws {
+        try await E2E.withProject { project in
+            try project.writeProfile(stack: """
+                services:
+                  db:
+                    image: \(Self.image)
+                    command: ["sleep", "3600"]
+                    labels: {launch.ready_http: "http://localhost:8080/health"}
+                """)
+            let result = try await project.launch(["demo", "--no-network"])
+            #expect(result.status == 65, "\(result.stderr)")
+            #expect(result.stderr.contains("launch.ready_http of `db` must be <port>/<path>"), "\(result.stderr)")
+            let left = try await E2E.docker(["ps", "-aq", "--filter", "label=com.docker.compose.project=\(project.name)"])
+            #expect(left.stdout.isEmpty)
+        }
+    }
+}

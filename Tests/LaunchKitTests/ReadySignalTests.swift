@@ -1,0 +1,267 @@
+import Foundation
+import Testing
+
+@testable import LaunchKit
+
+@Suite("Readiness labels: launch.ready_log and launch.ready_http")
+struct ReadySignalTests {
+    // MARK: The labels
+
+    @Test func labelsParseIntoASignal() {
+        #expect(ReadySignal(labels: ["launch.ready_log": "listening on port \\d+"]) == .log(pattern: "listening on port \\d+"))
+        #expect(ReadySignal(labels: ["launch.ready_http": "8000/health"]) == .http(port: 8000, path: "/health"))
+        #expect(ReadySignal(labels: ["launch.ready_http": ":8000/v1/models?x=1"]) == .http(port: 8000, path: "/v1/models?x=1"))
+        #expect(ReadySignal(labels: ["launch.ready_http": "8080"]) == .http(port: 8080, path: "/"))
+        #expect(ReadySignal(labels: ["launch.job": "true"]) == nil)
+        // As `docker compose config` writes a label the engine gets as `ready$`.
+        #expect(ReadySignal(labels: ["launch.ready_log": "ready$$"]) == .log(pattern: "ready$"))
+        #expect(ReadySignal.http(port: 8000, path: "/health").description == "http :8000/health")
+        #expect(ReadySignal.log(pattern: "ready").description == "log /ready/")
+    }
+
+    @Test(arguments: ["", "0/health", "65536/x", "http://x:80/", "80 /x", "80/a b", "80/'x'", "80/\"x\"", "80/a\\b", "8o/x", "123456/x", "80x"])
+    func aBadHTTPTargetIsRefused(text: String) {
+        #expect(ReadySignal.httpTarget(text) == nil)
+        #expect(ReadySignal.problems(service: "api", labels: ["launch.ready_http": text]).count == 1)
+        #expect(ReadySignal(labels: ["launch.ready_http": text]) == nil)
+    }
+
+    @Test func aBadPatternIsRefusedAndBothAtOnceIsTooMany() {
+        #expect(ReadySignal.problems(service: "db", labels: ["launch.ready_log": "ready ("]).first?.contains("not a regular expression") == true)
+        #expect(ReadySignal.problems(service: "db", labels: ["launch.ready_log": ""]).first?.contains("is empty") == true)
+        #expect(ReadySignal.problems(service: "db", labels: ["launch.ready_log": String(repeating: "a", count: 2000)]).count == 1)
+        let both = ReadySignal.problems(service: "db", labels: ["launch.ready_log": "ready", "launch.ready_http": "80/"])
+        #expect(both == ["`db` sets both launch.ready_log and launch.ready_http: set one"])
+    }
+
+    @Test func theModelReaderPointsAtTheLabelsLine() throws {
+        let text = """
+            services:
+              db:
+                image: postgres:16
+                labels:
+                  launch.ready_log: "ready ("
+              api:
+                image: x
+                labels: ["launch.ready_http=eighty/health"]
+            """
+        do {
+            _ = try ComposeModelReader.read(config: text)
+            Issue.record("a bad readiness label was accepted")
+        } catch {
+            let problems = error.problems
+            #expect(problems.contains { $0.location.line == 5 && $0.message.contains("launch.ready_log of `db`") })
+            #expect(problems.contains { $0.location.line == 8 && $0.message.contains("launch.ready_http of `api`") })
+        }
+    }
+
+    // MARK: The rule
+
+    @Test func aSignalDecidesInsteadOfTheStabilityWindowOrTheHealthcheck() {
+        let policy = Profile.HealthPolicy.defaults
+        var service = ComposeService(name: "llm", image: "vllm/vllm-openai", labels: ["launch.ready_http": "8000/health"])
+        var rule = ReadinessRule(service: service, policy: policy, isJob: false)
+        #expect(rule.kind == .signal(.http(port: 8000, path: "/health")))
+        #expect(rule.deadline == ReadinessRule.signalDeadline)
+        #expect(rule.description == "http :8000/health")
+        // A model load takes its own time: launch.timeout says how long.
+        service.labels["launch.timeout"] = "15m"
+        rule = ReadinessRule(service: service, policy: policy, isJob: false)
+        #expect(rule.deadline == .seconds(900))
+        // Beside a healthcheck the label decides; a slow check's longer deadline is kept.
+        service.labels["launch.timeout"] = nil
+        service.healthcheck = Healthcheck(test: ["CMD", "true"], interval: .seconds(30), timeout: .seconds(30), startPeriod: .seconds(300), retries: 3)
+        rule = ReadinessRule(service: service, policy: policy, isJob: false)
+        #expect(rule.signal == .http(port: 8000, path: "/health"))
+        #expect(rule.deadline > ReadinessRule.signalDeadline)
+        // A job is ready at exit 0; a swarm cannot watch signals.
+        #expect(ReadinessRule(service: service, policy: policy, isJob: true).kind == .completes)
+        #expect(ReadinessRule(service: service, policy: policy, isJob: false, signals: false).kind == .healthy)
+    }
+
+    @Test func serviceHealthyOnALabelledServiceIsAccepted() throws {
+        let stack = ComposeStack(services: [
+            ComposeService(name: "llm", image: "x", labels: ["launch.ready_log": "Application startup complete"]),
+            ComposeService(name: "ui", image: "y", dependsOn: [Dependency(service: "llm", condition: .healthy)]),
+        ])
+        try Planner.checkHealthyConditions(stack, imageChecks: ["llm": .none, "ui": .none], file: "compose.yml")
+        var unlabelled = stack
+        unlabelled.services[0].labels = [:]
+        #expect(throws: ConfigurationError.self) {
+            try Planner.checkHealthyConditions(unlabelled, imageChecks: ["llm": .none, "ui": .none], file: "compose.yml")
+        }
+    }
+
+    // MARK: The HTTP check, run by a real shell against stand-in tools
+
+    /// Runs the check's argv with PATH holding only `tools` (tiny scripts), as the container's shell would.
+    func runCheck(tools: [String: String]) throws -> Int32 {
+        let bin = FileManager.default.temporaryDirectory.appendingPathComponent("ready-http-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: bin) }
+        for (name, body) in tools {
+            let path = bin.appendingPathComponent(name).path
+            try Data("#!/bin/sh\n\(body)\n".utf8).write(to: URL(fileURLWithPath: path))
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)
+        }
+        let argv = ReadySignal.httpCommand(port: 8000, path: "/health")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: argv[0])
+        process.arguments = Array(argv.dropFirst())
+        process.environment = ["PATH": bin.path]
+        try process.run()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    @Test func theHTTPCheckNeedsExactly2xxFromCurl() throws {
+        #expect(try runCheck(tools: ["curl": "printf 204"]) == 0)
+        #expect(try runCheck(tools: ["curl": "printf 302"]) == 1)
+        #expect(try runCheck(tools: ["curl": "printf 503"]) == 1)
+        #expect(try runCheck(tools: ["curl": "printf 000; exit 7"]) == 1)  // connection refused
+        // The URL is an argument, never shell text.
+        #expect(try runCheck(tools: ["curl": #"for a; do last="$a"; done; [ "$last" = "http://127.0.0.1:8000/health" ] && printf 200"#]) == 0)
+    }
+
+    @Test func theHTTPCheckFallsBackToWgetThenPython() throws {
+        #expect(try runCheck(tools: ["wget": "exit 0"]) == 0)
+        #expect(try runCheck(tools: ["wget": "exit 8"]) == 1)
+        #expect(try runCheck(tools: ["python3": "exit 0"]) == 0)
+        #expect(try runCheck(tools: ["python3": "exit 1"]) == 1)
+        // None of them: 127, which the machine turns into a failure that says what the image lacks.
+        #expect(try runCheck(tools: [:]) == 127)
+    }
+
+    // MARK: Following a log
+
+    @Test func aMultiplexedLogIsCutIntoLinesFrameByFrame() {
+        func frame(_ stream: UInt8, _ text: String) -> [UInt8] {
+            let payload = Array(text.utf8)
+            let n = UInt32(payload.count)
+            return [stream, 0, 0, 0, UInt8(n >> 24), UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF)] + payload
+        }
+        let bytes = frame(1, "booting\n") + frame(2, "warn: slow disk\n") + frame(1, "ready to accept connections\n")
+        // Arriving in pieces that cut a header and a payload.
+        var pending: [UInt8] = []
+        var lines: [String] = []
+        for piece in [bytes[0..<5], bytes[5..<20], bytes[20...]] {
+            pending += piece
+            lines += EngineClient.takeFrames(&pending)
+        }
+        #expect(lines == ["booting", "warn: slow disk", "ready to accept connections"])
+        #expect(pending.isEmpty)
+        // A frame that is still arriving stays in the buffer.
+        pending = Array(frame(1, "partial\n").prefix(10))
+        #expect(EngineClient.takeFrames(&pending).isEmpty)
+        #expect(pending.count == 10)
+    }
+
+    @Test func aRawLogIsCutIntoLinesAndARunawayLineIsHandedOn() {
+        var pending = Array("one\r\ntwo\nthr".utf8)
+        #expect(EngineClient.takeLines(&pending) == ["one", "two"])
+        #expect(pending == Array("thr".utf8))
+        pending = [UInt8](repeating: UInt8(ascii: "x"), count: EngineClient.longestLine + 1)
+        #expect(EngineClient.takeLines(&pending).count == 1)
+        #expect(pending.isEmpty)
+    }
+}
+
+@Suite("Readiness labels in the state machine: recorded engine sequences")
+struct ReadySignalMachineTests {
+    static let logLabel = ["db": ["launch.ready_log": "accepting connections"]]
+
+    @Test(arguments: Replay.engines)
+    func aMatchingLineMakesItReadyAndTheEnginesHealthyDoesNot(engine: String) throws {
+        var replay = try Replay(engine: engine, scenario: "healthy-chain", labels: Self.logLabel)
+        replay.begin()
+        let events = try Replay.events(engine, "healthy-chain")
+        let db = try #require(replay.service("db")?.containers.first?.id)
+        replay.feed(.event(try #require(events.first { $0.actor.id == db && $0.action == "start" })), at: 0.05)
+        #expect(replay.actions.contains(.watchLog(service: "db", container: db, startSequence: 1, pattern: "accepting connections")))
+        // No probe of its healthcheck: the label decides.
+        #expect(!replay.actions.contains { if case .probe("db", _, _, _, _, _) = $0 { true } else { false } })
+        if let healthy = events.first(where: { $0.actor.id == db && $0.healthStatus == "healthy" }) {
+            replay.feed(.event(healthy), at: 0.5)
+        }
+        #expect(replay.service("db")?.state == .starting)
+        #expect(replay.started == ["db"])
+        replay.feed(.logMatched(service: "db", container: db, startSequence: 1, line: "LOG:  database system is accepting connections"), at: 0.6)
+        #expect(replay.service("db")?.state == .ready)
+        #expect(replay.service("db")?.readiness == "log")
+        #expect(replay.started == ["db", "api"])
+        let update = replay.actions.compactMap { if case .progress(let u) = $0, u.service == "db", u.state == .ready { u } else { nil } }.first
+        #expect(update?.detail == "logged: LOG:  database system is accepting connections")
+    }
+
+    @Test(arguments: Replay.engines)
+    func aLineFromAnEarlierStartIsNotEvidence(engine: String) throws {
+        var replay = try Replay(engine: engine, scenario: "healthy-chain", labels: Self.logLabel)
+        replay.begin()
+        let db = try #require(replay.service("db")?.containers.first?.id)
+        let start = try #require(try Replay.events(engine, "healthy-chain").first { $0.actor.id == db && $0.action == "start" })
+        replay.feed(.event(start), at: 0.05)
+        replay.feed(.logMatched(service: "db", container: db, startSequence: 0, line: "accepting connections"), at: 0.1)
+        replay.feed(.logUnreadable(service: "db", container: db, startSequence: 0, message: "gone"), at: 0.1)
+        #expect(replay.service("db")?.state == .starting)
+    }
+
+    @Test(arguments: Replay.engines)
+    func aLogThatCannotBeReadFailsAtOnceAndSaysWhy(engine: String) throws {
+        var replay = try Replay(engine: engine, scenario: "healthy-chain", labels: Self.logLabel)
+        replay.begin()
+        let db = try #require(replay.service("db")?.containers.first?.id)
+        let start = try #require(try Replay.events(engine, "healthy-chain").first { $0.actor.id == db && $0.action == "start" })
+        replay.feed(.event(start), at: 0.05)
+        replay.feed(.logUnreadable(service: "db", container: db, startSequence: 1, message: "configured logging driver does not support reading"), at: 0.1)
+        let failure = try #require(replay.service("db")?.failure)
+        #expect(failure.isDeterministic)
+        #expect(failure.description.contains("configured logging driver does not support reading"))
+        #expect(replay.machine.isFinished)
+    }
+
+    @Test(arguments: Replay.engines)
+    func anAdoptedContainerIsJudgedByWhatItPrintedNotByItsHealth(engine: String) throws {
+        // A relaunch finds db running and healthy; with a log label it is ready only once its log says so.
+        var replay = try Replay(engine: engine, scenario: "healthy-chain", labels: Self.logLabel, containers: "final")
+        replay.begin()
+        let db = try #require(replay.service("db")?.containers.first?.id)
+        #expect(replay.service("db")?.state == .starting)
+        #expect(replay.actions.contains(.watchLog(service: "db", container: db, startSequence: 0, pattern: "accepting connections")))
+        replay.feed(.logMatched(service: "db", container: db, startSequence: 0, line: "accepting connections"), at: 0.1)
+        #expect(replay.service("db")?.state == .ready)
+    }
+
+    @Test(arguments: Replay.engines)
+    func anHTTPSignalIsProbedEvenWhileTheEngineIsSlowToSpawn(engine: String) throws {
+        var replay = try Replay(engine: engine, scenario: "die-exit-1", labels: ["app": ["launch.ready_http": "8080/health"]])
+        replay.begin()
+        let app = try #require(replay.service("app")?.containers.first?.id)
+        let start = try #require(try Replay.events(engine, "die-exit-1").first { $0.action == "start" })
+        replay.feed(.event(start), at: 0.05)
+        let first = try #require(replay.actions.last { if case .probe = $0 { true } else { false } })
+        guard case .probe(_, _, let sequence, let command, let timeout, _) = first else { return }
+        #expect(command == ReadySignal.httpCommand(port: 8080, path: "/health"))
+        #expect(timeout == ReadySignal.httpTimeout)
+        // A 3 s exec spawn would make a healthcheck probe pointless next to the engine's own check; this check
+        // is launch's alone, so the next one is still sent.
+        let before = replay.actions.count
+        replay.feed(.probed(service: "app", container: app, startSequence: sequence, outcome: .failed(exitCode: 1), spawnSeconds: 3), at: 0.3)
+        #expect(replay.actions[before...].contains { if case .probe = $0 { true } else { false } })
+        replay.feed(.probed(service: "app", container: app, startSequence: sequence, outcome: .passed, spawnSeconds: 0.05), at: 0.6)
+        #expect(replay.service("app")?.state == .ready)
+        #expect(replay.service("app")?.readiness == "http")
+    }
+
+    @Test(arguments: Replay.engines)
+    func anHTTPCheckTheImageCannotRunFailsAtOnce(engine: String) throws {
+        var replay = try Replay(engine: engine, scenario: "die-exit-1", labels: ["app": ["launch.ready_http": "8080/health"]])
+        replay.begin()
+        let app = try #require(replay.service("app")?.containers.first?.id)
+        replay.feed(.event(try #require(try Replay.events(engine, "die-exit-1").first { $0.action == "start" })), at: 0.05)
+        replay.feed(.probed(service: "app", container: app, startSequence: 1, outcome: .unavailable("exit 127")), at: 0.3)
+        let failure = try #require(replay.service("app")?.failure)
+        #expect(failure.key == "readiness-unavailable")
+        #expect(failure.description.contains("curl, wget or python3"))
+        #expect(replay.machine.isFinished)
+    }
+}
