@@ -81,6 +81,32 @@ struct ReadinessLabelsEndToEndTests {
         }
     }
 
+    @Test func aRelaunchKeepsAServiceAnEarlierLaunchSawReadyAfterItsLineRotatedAway() async throws {
+        try await E2E.withProject { project in
+            // db prints its ready line, then enough to rotate its 1 KiB log: the line is gone. A relaunch of the
+            // same configuration finds it running since before the first launch ended, and keeps it.
+            try project.writeProfile(extra: "health: {retries: 0, stability: 1s}", stack: """
+                services:
+                  db:
+                    image: \(Self.image)
+                    command: ["sh", "-c", "trap 'exit 0' TERM; echo READY; sleep 1; i=0; while [ $$i -lt 200 ]; do echo chatter $$i; i=$$((i + 1)); done; sleep 3600 & wait"]
+                    logging: {driver: json-file, options: {max-size: 1k, max-file: "1"}}
+                    labels: {launch.ready_log: "^READY$$", launch.timeout: 10s}
+                """)
+            let first = try await launch(project)
+            #expect(first.status == 0, "\(first.stderr)")
+            let container = "\(project.name)-db-1"
+            let rotated = try await E2E.eventually(within: .seconds(30)) {
+                let log = try await E2E.docker(["logs", container]).stdout
+                return log.contains("chatter 199") && !log.contains("READY")
+            }
+            #expect(rotated)
+            let second = try await launch(project)
+            #expect(second.status == 0, "\(second.json) \(second.stderr)")
+            #expect(service(second.json, "db")?["readiness"] as? String == "already running", "\(second.json)")
+        }
+    }
+
     @Test func anHTTPAnswerFromInsideTheContainerMakesItReady() async throws {
         try await E2E.withProject { project in
             // No healthcheck, no published port: busybox's httpd starts serving /health after a second; launch asks

@@ -21,7 +21,8 @@ struct Replay {
     /// The scenario's compose file and the containers Compose created, as the launcher would see them.
     init(
         engine: String, scenario: String, policy: Profile.HealthPolicy = Replay.policy(), classes: [String: ServiceClass] = [:],
-        dropContainersOf dropped: Set<String> = [], labels: [String: [String: String]] = [:], containers: String = "created"
+        dropContainersOf dropped: Set<String> = [], labels: [String: [String: String]] = [:], containers: String = "created",
+        history: ReadinessHistory = .empty
     ) throws {
         let folder = Self.folder(engine, scenario)
         var stack = try ComposeModelReader.read(files: [folder + "/compose.yml"], lookup: { _ in nil })
@@ -39,7 +40,7 @@ struct Replay {
             byService[service, default: []].append(details)
         }
         let services = Orchestrator.services(
-            stack: stack, graph: graph, policy: policy, classOf: { classes[$0] ?? .core }, containers: byService)
+            stack: stack, graph: graph, policy: policy, classOf: { classes[$0] ?? .core }, containers: byService, history: history)
         machine = LaunchStateMachine(services: services, policy: policy, endpoint: "unix:///test.sock (default)")
     }
 

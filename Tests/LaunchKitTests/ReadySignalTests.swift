@@ -95,7 +95,7 @@ struct ReadySignalTests {
     // MARK: The HTTP check, run by a real shell against stand-in tools
 
     /// Runs the check's argv with PATH holding only `tools` (tiny scripts), as the container's shell would.
-    func runCheck(tools: [String: String]) throws -> Int32 {
+    func runCheck(tools: [String: String]) async throws -> Int32 {
         let bin = FileManager.default.temporaryDirectory.appendingPathComponent("ready-http-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: bin) }
@@ -105,31 +105,30 @@ struct ReadySignalTests {
             try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)
         }
         let argv = ReadySignal.httpCommand(port: 8000, path: "/health")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: argv[0])
-        process.arguments = Array(argv.dropFirst())
-        process.environment = ["PATH": bin.path]
-        try process.run()
-        process.waitUntilExit()
-        return process.terminationStatus
+        // Through launch's own runner (a clean signal mask: the shell's `wait` needs SIGCHLD), bounded.
+        let output = try await SubprocessRunner().run(
+            Command(argv[0], Array(argv.dropFirst()), environment: ["PATH": bin.path], timeout: .seconds(20)))
+        return output.status
     }
 
-    @Test func theHTTPCheckNeedsExactly2xxFromCurl() throws {
-        #expect(try runCheck(tools: ["curl": "printf 204"]) == 0)
-        #expect(try runCheck(tools: ["curl": "printf 302"]) == 1)
-        #expect(try runCheck(tools: ["curl": "printf 503"]) == 1)
-        #expect(try runCheck(tools: ["curl": "printf 000; exit 7"]) == 1)  // connection refused
+    @Test func theHTTPCheckNeedsExactly2xxFromCurl() async throws {
+        #expect(try await runCheck(tools: ["curl": "printf 204"]) == 0)
+        #expect(try await runCheck(tools: ["curl": "printf 302"]) == 1)
+        #expect(try await runCheck(tools: ["curl": "printf 503"]) == 1)
+        #expect(try await runCheck(tools: ["curl": "printf 000; exit 7"]) == 1)  // connection refused
         // The URL is an argument, never shell text.
-        #expect(try runCheck(tools: ["curl": #"for a; do last="$a"; done; [ "$last" = "http://127.0.0.1:8000/health" ] && printf 200"#]) == 0)
+        #expect(try await runCheck(tools: ["curl": #"for a; do last="$a"; done; [ "$last" = "http://127.0.0.1:8000/health" ] && printf 200"#]) == 0)
     }
 
-    @Test func theHTTPCheckFallsBackToWgetThenPython() throws {
-        #expect(try runCheck(tools: ["wget": "exit 0"]) == 0)
-        #expect(try runCheck(tools: ["wget": "exit 8"]) == 1)
-        #expect(try runCheck(tools: ["python3": "exit 0"]) == 0)
-        #expect(try runCheck(tools: ["python3": "exit 1"]) == 1)
+    @Test func theHTTPCheckFallsBackToWgetThenPython() async throws {
+        // wget that answers after a while, with no `sleep` in PATH: nothing kills it early.
+        #expect(try await runCheck(tools: ["wget": "i=0; while [ $i -lt 20000 ]; do i=$((i + 1)); done; exit 0"]) == 0)
+        #expect(try await runCheck(tools: ["wget": "exit 0"]) == 0)
+        #expect(try await runCheck(tools: ["wget": "exit 8"]) == 1)
+        #expect(try await runCheck(tools: ["python3": "exit 0"]) == 0)
+        #expect(try await runCheck(tools: ["python3": "exit 1"]) == 1)
         // None of them: 127, which the machine turns into a failure that says what the image lacks.
-        #expect(try runCheck(tools: [:]) == 127)
+        #expect(try await runCheck(tools: [:]) == 127)
     }
 
     // MARK: Following a log
@@ -156,6 +155,51 @@ struct ReadySignalTests {
         #expect(pending.count == 10)
     }
 
+    @Test func theCurrentRunsLogBeginsHalfwayBetweenTheLastFinishAndThisStart() {
+        // Never ran before: all of its log is this run's.
+        #expect(EngineClient.currentRunSince(finishedAt: "0001-01-01T00:00:00Z", startedAt: "2026-12-01T10:00:00.5Z") == nil)
+        let finished = EngineTime.nanoseconds("2026-12-01T10:00:00.100000001Z")
+        #expect(finished.map { $0 % 1_000_000_000 } == 100_000_001)
+        #expect(EngineClient.currentRunSince(finishedAt: "2026-12-01T10:00:00.100000001Z", startedAt: "2026-12-01T10:00:00.300000001Z")
+            == finished.map { $0 + 100_000_000 })
+        // A long pause: a second after the finish at most.
+        #expect(EngineClient.currentRunSince(finishedAt: "2026-12-01T10:00:00.100000001Z", startedAt: "2026-12-01T10:05:00Z")
+            == finished.map { $0 + 1_000_000_000 })
+        // A start the engine reports before the finish (clock skew): just after the finish.
+        #expect(EngineClient.currentRunSince(finishedAt: "2026-12-01T10:00:00.100000001Z", startedAt: "2026-12-01T09:00:00Z")
+            == finished.map { $0 + 1 })
+        #expect(EngineTime.nanoseconds("garbage") == nil)
+        #expect(EngineTime.nanoseconds("2026-12-01T10:00:00.1234567891Z") == nil)
+    }
+
+    @Test func anExcerptIsOnePrintableLine() {
+        #expect(LaunchStateMachine.excerpt("\u{1B}[32mready\u{1B}[0m\r") == "[32mready [0m")
+        #expect(LaunchStateMachine.excerpt(String(repeating: "x", count: 300)).count == 120)
+    }
+
+    @Test func onlyACommandTheImageLacksMakesAProbeUnavailable() {
+        #expect(EngineClient.cannotRun(#"OCI runtime exec failed: exec failed: unable to start container process: exec: "pg_isready": executable file not found in $PATH: unknown"#))
+        #expect(EngineClient.cannotRun("stat /usr/bin/pg_isready: no such file or directory"))
+        #expect(!EngineClient.cannotRun("Container abc is restarting, wait until the container is running"))
+        #expect(!EngineClient.cannotRun("OCI runtime exec failed: context deadline exceeded"))
+    }
+
+    @Test func theHistoryKnowsWhenEachServiceWasLastReady() throws {
+        func run(_ outcome: String, at seconds: Double, ready: [String]) throws -> RecordedRun {
+            let services = ready.map { #"{"name":"\#($0)","class":"core","state":"ready","retries":0,"seconds_to_ready":1}"# }
+            let json = #"{"environment":"dev","project":"p","outcome":"\#(outcome)","exit_code":0,"started_at":"\#(ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: seconds)))","seconds":10,"phases":[],"services":[\#(services.joined(separator: ","))]}"#
+            let decoder = JSONDecoder()
+            decoder.dateDecodingStrategy = .iso8601
+            return try decoder.decode(RecordedRun.self, from: Data(json.utf8))
+        }
+        let history = ReadinessHistory(runs: [
+            try run("success", at: 2_000_000_000, ready: ["db"]), try run("failed", at: 2_000_001_000, ready: ["db", "api"]),
+            try run("degraded", at: 1_999_000_000, ready: ["db", "api"]),
+        ])
+        #expect(history.readyThrough["db"] == Date(timeIntervalSince1970: 2_000_000_011))
+        #expect(history.readyThrough["api"] == Date(timeIntervalSince1970: 1_999_000_011))
+    }
+
     @Test func aRawLogIsCutIntoLinesAndARunawayLineIsHandedOn() {
         var pending = Array("one\r\ntwo\nthr".utf8)
         #expect(EngineClient.takeLines(&pending) == ["one", "two"])
@@ -177,7 +221,7 @@ struct ReadySignalMachineTests {
         let events = try Replay.events(engine, "healthy-chain")
         let db = try #require(replay.service("db")?.containers.first?.id)
         replay.feed(.event(try #require(events.first { $0.actor.id == db && $0.action == "start" })), at: 0.05)
-        #expect(replay.actions.contains(.watchLog(service: "db", container: db, startSequence: 1, pattern: "accepting connections")))
+        #expect(replay.actions.contains(.watchLog(service: "db", container: db, startSequence: 1, pattern: "accepting connections", after: .zero)))
         // No probe of its healthcheck: the label decides.
         #expect(!replay.actions.contains { if case .probe("db", _, _, _, _, _) = $0 { true } else { false } })
         if let healthy = events.first(where: { $0.actor.id == db && $0.healthStatus == "healthy" }) {
@@ -226,9 +270,48 @@ struct ReadySignalMachineTests {
         replay.begin()
         let db = try #require(replay.service("db")?.containers.first?.id)
         #expect(replay.service("db")?.state == .starting)
-        #expect(replay.actions.contains(.watchLog(service: "db", container: db, startSequence: 0, pattern: "accepting connections")))
+        #expect(replay.actions.contains(.watchLog(service: "db", container: db, startSequence: 0, pattern: "accepting connections", after: .zero)))
         replay.feed(.logMatched(service: "db", container: db, startSequence: 0, line: "accepting connections"), at: 0.1)
         #expect(replay.service("db")?.state == .ready)
+        #expect(replay.service("db")?.readiness == "already running")
+    }
+
+    @Test(arguments: Replay.engines)
+    func aWatchThatEndsIsResumedWithBackoffWhileThisStartRuns(engine: String) throws {
+        var replay = try Replay(engine: engine, scenario: "healthy-chain", labels: Self.logLabel)
+        replay.begin()
+        let events = try Replay.events(engine, "healthy-chain")
+        let db = try #require(replay.service("db")?.containers.first?.id)
+        replay.feed(.event(try #require(events.first { $0.actor.id == db && $0.action == "start" })), at: 0.05)
+        func watches() -> [Duration] {
+            replay.actions.compactMap { if case .watchLog("db", _, 1, _, let after) = $0 { after } else { nil } }
+        }
+        for step in 1...3 { replay.feed(.logWatchEnded(service: "db", container: db, startSequence: 1), at: 0.1 * Double(step)) }
+        #expect(watches() == [.zero, .milliseconds(200), .milliseconds(400), .milliseconds(800)])
+        // Once it has died, nothing is followed any more; a stale end changes nothing.
+        let die = try JSONDecoder().decode(EngineEvent.self, from: Data(#"{"Type":"container","Action":"die","Actor":{"ID":"\#(db)","Attributes":{"exitCode":"1"}},"time":1,"timeNano":9000000000000000000}"#.utf8))
+        replay.feed(.event(die), at: 0.5)
+        replay.feed(.logWatchEnded(service: "db", container: db, startSequence: 1), at: 0.6)
+        #expect(watches().count == 4)
+    }
+
+    @Test(arguments: Replay.engines)
+    func aRunningContainerAnEarlierLaunchJudgedIsReadyAtOnce(engine: String) throws {
+        // A relaunch finds db running since before the end of a launch in which it was ready: its ready line may
+        // have rotated out of the log since, so it is not looked for again.
+        var history = ReadinessHistory.empty
+        history.readyThrough = ["db": Date()]
+        var replay = try Replay(engine: engine, scenario: "healthy-chain", labels: Self.logLabel, containers: "final", history: history)
+        replay.begin()
+        #expect(replay.service("db")?.state == .ready)
+        #expect(replay.service("db")?.readiness == "already running")
+        #expect(!replay.actions.contains { if case .watchLog = $0 { true } else { false } })
+        // One the history knows nothing about is looked for, and what readies it says nothing about a start's time.
+        var unknown = try Replay(engine: engine, scenario: "healthy-chain", labels: Self.logLabel, containers: "final")
+        unknown.begin()
+        let db = try #require(unknown.service("db")?.containers.first?.id)
+        unknown.feed(.logMatched(service: "db", container: db, startSequence: 0, line: "accepting connections"), at: 0.1)
+        #expect(unknown.service("db")?.readiness == "already running")
     }
 
     @Test(arguments: Replay.engines)

@@ -48,17 +48,17 @@ extension EngineClient {
         let createResponse: EngineResponse
         do {
             createResponse = try await perform("POST", "/containers/\(Self.escape(container))/exec", body: body)
-        } catch EngineError.http(let status, let message) where status == 409 || status == 404 {
-            // Not running (any more): the engine's own events say what happened.
-            return ProbeAnswer(
-                ProbeOutcome.failed(exitCode: nil).unlessUnavailable(message.contains("not running") || status == 404 ? nil : message))
+        } catch EngineError.http(let status, _) where status == 409 || status == 404 {
+            // Not running, restarting, paused or gone: the engine's own events say what happened.
+            return ProbeAnswer(.failed(exitCode: nil))
         }
         let id = try JSONDecoder().decode(Created.self, from: Data(createResponse.body)).Id
         do {
             try await perform("POST", "/exec/\(Self.escape(id))/start", body: Array(#"{"Detach":true}"#.utf8))
         } catch EngineError.http(_, let message) {
-            // "executable file not found" and friends: the healthcheck cannot run as written.
-            return ProbeAnswer(.unavailable(message))
+            // "executable file not found" and friends: the healthcheck cannot run as written. Anything else (the
+            // container exiting between create and start, a runtime timing out under load) is this probe failing.
+            return ProbeAnswer(Self.cannotRun(message) ? .unavailable(message) : .failed(exitCode: nil))
         }
         let spawn = began.duration(to: clock.now).seconds
         let deadline = clock.now + timeout
@@ -81,9 +81,11 @@ extension EngineClient {
     }
 }
 
-extension EngineClient.ProbeOutcome {
-    fileprivate func unlessUnavailable(_ reason: String?) -> EngineClient.ProbeOutcome {
-        reason.map { .unavailable($0) } ?? self
+extension EngineClient {
+    /// An exec start refused because the command cannot run in this image, as the runtimes word it.
+    static func cannotRun(_ message: String) -> Bool {
+        let text = message.lowercased()
+        return ["executable file not found", "no such file or directory", "permission denied", "not found in $path"].contains(where: text.contains)
     }
 }
 

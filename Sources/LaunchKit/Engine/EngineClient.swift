@@ -131,24 +131,41 @@ public struct EngineClient: Sendable {
         return tty ? Self.lines(response.body) : Self.demultiplexLines(response.body)
     }
 
-    /// Follows what `id` prints on stdout and stderr from the end of its previous run on (everything, for a
-    /// container that never ran before), and returns the first line that `pattern` matches; nil when the log ends
-    /// first (the container stopped). Lines of an earlier run can never match: a restarted service is judged by
-    /// what this start of it printed. Cancelling the caller ends the stream.
+    /// Follows what `id` prints on stdout and stderr during its current run, and returns the first line that
+    /// `pattern` matches; nil when the log ends first (the container stopped). The lines are matched on the reading
+    /// thread as they arrive, so a long backlog is never held in memory. Cancelling the caller ends the stream.
     public func firstLogLine(_ id: String, matching pattern: String) async throws -> String? {
         guard let regex = try? Regex(pattern) else { return nil }  // refused long before, with its line
         let details = try await inspectContainer(id)
         var query = [("follow", "1"), ("stdout", "1"), ("stderr", "1")]
-        if let finished = EngineTime.parse(details.state.finishedAt), finished.timeIntervalSince1970 > 0 {
-            let nanoseconds = Int64((finished.timeIntervalSince1970 * 1e9).rounded(.down))
-            query.append(("since", String(format: "%lld.%09lld", nanoseconds / 1_000_000_000, nanoseconds % 1_000_000_000)))
+        if let since = Self.currentRunSince(finishedAt: details.state.finishedAt, startedAt: details.state.startedAt) {
+            query.append(("since", String(format: "%lld.%09lld", since / 1_000_000_000, since % 1_000_000_000)))
         }
         let tty = details.config.tty
-        let lines = follow("/containers/\(Self.escape(id))/logs", query, heartbeat: Self.streamHeartbeat) { pending throws(EngineError) in
-            tty ? Self.takeLines(&pending) : Self.takeFrames(&pending)
+        let matcher = LineMatcher(regex)
+        let matches = follow("/containers/\(Self.escape(id))/logs", query, heartbeat: Self.streamHeartbeat) { pending throws(EngineError) in
+            (tty ? Self.takeLines(&pending) : Self.takeFrames(&pending)).filter(matcher.matches)
         }
-        for try await line in lines where line.contains(regex) { return line }
+        for try await line in matches { return line }
         return nil
+    }
+
+    /// Where the current run's log begins (Unix ns), for `since`: nil for a container that never ran before (its
+    /// whole log is this run's). The engine stamps a line when it reads it, so the previous run's last lines can be
+    /// stamped just after its `FinishedAt`, and this run's first ones just before its `StartedAt`; halfway between
+    /// the two (at most a second after the finish) keeps each run's lines on its own side.
+    static func currentRunSince(finishedAt: String, startedAt: String) -> Int64? {
+        guard let finished = EngineTime.nanoseconds(finishedAt) else { return nil }
+        guard let started = EngineTime.nanoseconds(startedAt), started > finished else { return finished + 1 }
+        return finished + min((started - finished) / 2, 1_000_000_000)
+    }
+
+    /// A compiled pattern for the one thread that follows a log (a `Regex` is not `Sendable`; it is only ever used
+    /// there, one line at a time).
+    final class LineMatcher: @unchecked Sendable {
+        let regex: Regex<AnyRegexOutput>
+        init(_ regex: Regex<AnyRegexOutput>) { self.regex = regex }
+        func matches(_ line: String) -> Bool { line.contains(regex) }
     }
 
     /// The longest line a log follower keeps before it hands the piece on unfinished (a runaway line must not

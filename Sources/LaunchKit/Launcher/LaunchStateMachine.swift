@@ -29,6 +29,9 @@ struct LaunchStateMachine: Sendable {
         case logMatched(service: String, container: String, startSequence: Int, line: String)
         /// The container's log cannot be read (a logging driver the engine cannot read back, …).
         case logUnreadable(service: String, container: String, startSequence: Int, message: String)
+        /// Following the log ended without a match (the stream dropped, the engine went quiet, the container
+        /// stopped): watched again while this start of it still runs.
+        case logWatchEnded(service: String, container: String, startSequence: Int)
     }
 
     enum TimerKind: Sendable, Hashable {
@@ -50,8 +53,9 @@ struct LaunchStateMachine: Sendable {
         case probe(service: String, container: String, startSequence: Int, command: [String], timeout: Duration, after: Duration)
         /// Read the container's CPU and memory figures after `after`, for the diagnosis should it fail.
         case sample(service: String, container: String, startSequence: Int, after: Duration)
-        /// Follow what this start of the container prints until a line matches `pattern` (`launch.ready_log`).
-        case watchLog(service: String, container: String, startSequence: Int, pattern: String)
+        /// Follow what this start of the container prints until a line matches `pattern` (`launch.ready_log`),
+        /// after `after`.
+        case watchLog(service: String, container: String, startSequence: Int, pattern: String, after: Duration)
         case progress(ProgressUpdate)
     }
 
@@ -149,7 +153,11 @@ struct LaunchStateMachine: Sendable {
             sampled(s, c, sequence: sequence, sample: sample)
         case .logMatched(let service, let container, let sequence, let line):
             guard let s = index(of: service), let c = current(s, container, sequence) else { break }
-            containerReady(s, c, evidence: "log", detail: "logged: \(Self.excerpt(line))")
+            containerReady(s, c, evidence: services[s].adopted ? "already running" : "log", detail: "logged: \(Self.excerpt(line))")
+        case .logWatchEnded(let service, let container, let sequence):
+            guard let s = index(of: service), let c = current(s, container, sequence) else { break }
+            services[s].containers[c].logWatches += 1
+            watchLog(s, c, after: .milliseconds(min(100 << min(services[s].containers[c].logWatches, 6), 5000)))
         case .logUnreadable(let service, let container, let sequence, let message):
             guard let s = index(of: service), current(s, container, sequence) != nil else { break }
             fail(s, .readinessUnavailable("its log cannot be read for \(ReadySignal.logLabel): \(message)"))
@@ -173,9 +181,11 @@ struct LaunchStateMachine: Sendable {
         return c
     }
 
-    /// A printed line as evidence: one line, at most 120 characters.
+    /// A printed line as evidence: one line of printable characters (a progress bar's `\r` or a colour escape
+    /// would garble the board), at most 120 characters. The driver redacts the line before it gets here.
     static func excerpt(_ line: String) -> String {
-        let flat = line.trimmingCharacters(in: .whitespacesAndNewlines)
+        let printable = String(String.UnicodeScalarView(line.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : $0 }))
+        let flat = printable.trimmingCharacters(in: .whitespaces)
         return flat.count > 120 ? String(flat.prefix(117)) + "..." : flat
     }
 
@@ -210,11 +220,17 @@ struct LaunchStateMachine: Sendable {
                 case .healthy: services[s].containers[c].ready = state.health?.status == "healthy"
                 case .stable(let window):
                     services[s].containers[c].ready = age.map { $0 >= window.seconds } ?? false
-                case .completes, .signal: break  // a signal is looked for in what it printed since its start
+                case .completes: break
+                case .signal:
+                    // Seen by an earlier launch that ended after this run of it began: it is the same run, already
+                    // judged (its ready line may have rotated out of the log since). Otherwise it is looked for.
+                    let judged = started.map { started in services[s].readyThrough.map { started < $0 } ?? false } ?? false
+                    services[s].containers[c].ready = judged
                 }
             }
             guard services[s].rule.kind != .completes, services[s].anyRunning else { continue }
             services[s].state = .starting
+            services[s].adopted = true
             services[s].startedAt = now
             if services[s].containers.allSatisfy(\.ready) {
                 markReady(s, detail: "already running", evidence: "already running")
@@ -245,6 +261,7 @@ struct LaunchStateMachine: Sendable {
     /// A start of container `c`, from its event or found by a reconcile: a new start sequence (answers about an
     /// earlier start are stale from now on), the deadline, and the readiness watch its rule asks for.
     private mutating func containerStarted(_ s: Int, _ c: Int) {
+        services[s].adopted = false  // readied by what this start does, not by having been up
         services[s].containers[c].running = true
         services[s].containers[c].restartRequested = false
         services[s].containers[c].awaitingStart = false
@@ -531,11 +548,16 @@ struct LaunchStateMachine: Sendable {
     /// Whatever its rule looks at during this start: its check probed (a healthcheck, `launch.ready_http`), or
     /// its log followed (`launch.ready_log`).
     private mutating func watchReadiness(_ s: Int, _ c: Int) {
-        if case .log(let pattern)? = services[s].rule.signal, services[s].state == .starting {
-            let container = services[s].containers[c]
-            actions.append(.watchLog(service: services[s].name, container: container.id, startSequence: container.startSequence, pattern: pattern))
-        }
+        services[s].containers[c].logWatches = 0
+        watchLog(s, c, after: .zero)
         startProbing(s, c)
+    }
+
+    private mutating func watchLog(_ s: Int, _ c: Int, after delay: Duration) {
+        guard case .log(let pattern)? = services[s].rule.signal, services[s].state == .starting else { return }
+        let container = services[s].containers[c]
+        actions.append(
+            .watchLog(service: services[s].name, container: container.id, startSequence: container.startSequence, pattern: pattern, after: delay))
     }
 
     /// A started container of a healthchecked service gets its own check run at a fast cadence (100 ms, growing
@@ -576,7 +598,7 @@ struct LaunchStateMachine: Sendable {
         else { return }
         switch outcome {
         case .passed where services[s].rule.signal != nil:
-            containerReady(s, c, evidence: "http", detail: "answered 2xx")
+            containerReady(s, c, evidence: services[s].adopted ? "already running" : "http", detail: "answered 2xx")
         case .passed:
             containerReady(s, c, evidence: "probe")
         case .failed:

@@ -180,18 +180,25 @@ struct Orchestrator: Sendable {
                             service: service, container: container, startSequence: sequence, outcome: answer.outcome,
                             spawnSeconds: answer.spawnSeconds))
                 })
-            case .watchLog(let service, let container, let sequence, let pattern):
+            case .watchLog(let service, let container, let sequence, let pattern, let delay):
+                let redact = self.redact
                 probes.append(Task {
+                    try? await Task.sleep(for: delay)
+                    guard !Task.isCancelled else { return }
                     do {
                         if let line = try await client.firstLogLine(container, matching: pattern) {
-                            continuation.yield(.logMatched(service: service, container: container, startSequence: sequence, line: line))
+                            // Redacted before the machine cuts it to an excerpt: no secret is printed in part.
+                            continuation.yield(.logMatched(service: service, container: container, startSequence: sequence, line: redact(line)))
+                            return
                         }
-                    } catch let error as EngineError {
-                        // Gone or stopped: its events say what happened. Anything else means no log to watch.
-                        if case .http(let status, let message) = error, status != 404, status != 409 {
-                            continuation.yield(.logUnreadable(service: service, container: container, startSequence: sequence, message: message))
-                        }
+                    } catch EngineError.http(let status, let message) where status != 404 && status != 409 && status < 500 || status == 501 {
+                        // The engine says this log cannot be read (the `none` driver, …): it never will be.
+                        continuation.yield(.logUnreadable(service: service, container: container, startSequence: sequence, message: message))
+                        return
                     } catch {}
+                    // Ended without a match, or lost on the way (a dropped connection, a silent engine): the machine
+                    // decides whether this start is still worth following.
+                    if !Task.isCancelled { continuation.yield(.logWatchEnded(service: service, container: container, startSequence: sequence)) }
                 })
             case .sample(let service, let container, let sequence, let delay):
                 probes.append(Task {
@@ -256,6 +263,7 @@ struct Orchestrator: Sendable {
                         resources: ResourceUsage(limitsOf: details))
                 })
             run.replicas = service.replicas
+            run.readyThrough = history.readyThrough[name]
             // Every healthcheck gets launch's own probes during startup (a 2 s floor on the interval was dropped:
             // probing the 250 ms chain took launch from 0.92 to 0.84 of compose). Which probes are actually sent is
             // the machine's decision (`scheduleProbe`): paced together, and only where they can beat the engine.
@@ -304,6 +312,12 @@ struct ServiceRun: Sendable {
     var readiness: String?
     /// Its healthcheck as launch runs it during startup; nil when it has none (or probing is off).
     var probe: ProbeSpec?
+    /// Found running when the launch began and not started since: whatever readies it says nothing about how long
+    /// a start takes (the report says `already running`, which the history skips).
+    var adopted = false
+    /// The end of the newest launch in which it ended ready (run reports): a container running since before then
+    /// was judged by its readiness label already.
+    var readyThrough: Date?
 
     struct ProbeSpec: Sendable, Equatable {
         var command: [String]
@@ -375,6 +389,8 @@ struct ContainerRun: Sendable {
     var probeDelay: Duration = .zero
     /// Its check cannot run here (command missing): only the engine's verdict counts.
     var probeUnavailable = false
+    /// Times its log was followed again during this start (backoff for the next).
+    var logWatches = 0
 
     var engineRestarts: Bool { ["always", "unless-stopped", "on-failure"].contains(restartPolicy) }
 }

@@ -91,17 +91,21 @@ public enum ReadySignal: Sendable, Hashable, CustomStringConvertible {
     /// How long one HTTP check may take inside the container.
     static let httpTimeout: Duration = .seconds(5)
 
-    /// The argv of the HTTP check: the image's curl (status exactly 2xx), else wget (bounded by `timeout` where the
-    /// image has it; wget follows redirects), else python3; exit 127 when it has none of them (the machine then fails the service: it can never be checked). The URL is the script's
-    /// first argument, never part of its text.
+    /// The argv of the HTTP check: the image's curl (status exactly 2xx), else wget, else python3 (those two follow
+    /// redirects); exit 127 when it has none of them (the machine then fails the service: it can never be checked).
+    /// The URL is the script's first argument, never part of its text. Proxy settings are dropped (the check is for
+    /// 127.0.0.1), and wget is bounded by a sleeper that kills it (not `-T`: BusyBox 1.35's wget crashes with it;
+    /// not `timeout`: old BusyBox spells it `timeout -t`).
     static func httpCommand(port: Int, path: String) -> [String] {
         let seconds = Int(httpTimeout.seconds) - 1
         let script = """
+            unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY all_proxy ALL_PROXY
             if command -v curl >/dev/null 2>&1; then
               code=$(curl -s -o /dev/null -m \(seconds) -w '%{http_code}' "$1"); case "$code" in 2??) exit 0;; *) exit 1;; esac
             elif command -v wget >/dev/null 2>&1; then
-              # not -T: BusyBox 1.35's wget crashes with it
-              if command -v timeout >/dev/null 2>&1; then timeout \(seconds) wget -q -O /dev/null "$1"; else wget -q -O /dev/null "$1"; fi >/dev/null 2>&1 || exit 1
+              wget -q -O /dev/null "$1" >/dev/null 2>&1 & w=$!
+              ( sleep \(seconds) && kill $w ) >/dev/null 2>&1 & k=$!
+              wait $w; status=$?; kill $k >/dev/null 2>&1; [ "$status" -eq 0 ] || exit 1
             elif command -v python3 >/dev/null 2>&1; then
               python3 -c 'import sys, urllib.request
             try: status = urllib.request.urlopen(sys.argv[1], timeout=\(seconds)).status
