@@ -58,6 +58,22 @@ struct ReadinessLabelsEndToEndTests {
         }
     }
 
+    @Test func aLineLongerThanTheEnginesPiecesIsMatchedWhole() async throws {
+        try await E2E.withProject { project in
+            // The engine sends a line over 16 KiB as pieces: the pattern spans them, so it only matches the whole line.
+            try project.writeProfile(extra: "health: {retries: 0, stability: 1s}", stack: """
+                services:
+                  db:
+                    image: \(Self.image)
+                    command: ["sh", "-c", "trap 'exit 0' TERM; printf START; head -c 40000 /dev/zero | tr '\\\\0' x; echo READY; sleep 3600 & wait"]
+                    labels: {launch.ready_log: "^START.*READY$$", launch.timeout: 20s}
+                """)
+            let result = try await launch(project)
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(service(result.json, "db")?["readiness"] as? String == "log", "\(result.json)")
+        }
+    }
+
     @Test func aRestartedContainerIsJudgedByWhatThisRunPrinted() async throws {
         try await E2E.withProject { project in
             // Its first run prints the line; every later run of the same container prints nothing. After a stop, a

@@ -139,20 +139,25 @@ struct ReadySignalTests {
             let n = UInt32(payload.count)
             return [stream, 0, 0, 0, UInt8(n >> 24), UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF)] + payload
         }
-        let bytes = frame(1, "booting\n") + frame(2, "warn: slow disk\n") + frame(1, "ready to accept connections\n")
+        // A long line comes as pieces (the engine cuts at 16 KiB), with a stderr line between them.
+        let bytes = frame(1, "booting\n") + frame(1, "ready to ") + frame(2, "warn: slow disk\n") + frame(1, "accept connections\n")
         // Arriving in pieces that cut a header and a payload.
+        let frames = EngineClient.FrameLines()
         var pending: [UInt8] = []
         var lines: [String] = []
         for piece in [bytes[0..<5], bytes[5..<20], bytes[20...]] {
             pending += piece
-            lines += EngineClient.takeFrames(&pending)
+            lines += frames.take(&pending)
         }
         #expect(lines == ["booting", "warn: slow disk", "ready to accept connections"])
         #expect(pending.isEmpty)
         // A frame that is still arriving stays in the buffer.
         pending = Array(frame(1, "partial\n").prefix(10))
-        #expect(EngineClient.takeFrames(&pending).isEmpty)
+        #expect(frames.take(&pending).isEmpty)
         #expect(pending.count == 10)
+        // A runaway line is handed on rather than kept growing.
+        pending = frame(1, String(repeating: "x", count: EngineClient.longestLine + 1))
+        #expect(frames.take(&pending).count == 1)
     }
 
     @Test func theCurrentRunsLogBeginsHalfwayBetweenTheLastFinishAndThisStart() {

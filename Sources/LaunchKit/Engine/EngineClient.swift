@@ -143,8 +143,9 @@ public struct EngineClient: Sendable {
         }
         let tty = details.config.tty
         let matcher = LineMatcher(regex)
+        let frames = FrameLines()
         let matches = follow("/containers/\(Self.escape(id))/logs", query, heartbeat: Self.streamHeartbeat) { pending throws(EngineError) in
-            (tty ? Self.takeLines(&pending) : Self.takeFrames(&pending)).filter(matcher.matches)
+            (tty ? Self.takeLines(&pending) : frames.take(&pending)).filter(matcher.matches)
         }
         for try await line in matches { return line }
         return nil
@@ -186,25 +187,39 @@ public struct EngineClient: Sendable {
         return result
     }
 
-    /// The lines of whole frames from the front of a multiplexed log buffer ([stream, 0, 0, 0, UInt32
-    /// big-endian length] + payload), leaving an unfinished frame. The engine sends one line per frame (a longer
-    /// line as pieces): a piece without its newline is handed on as it is.
-    static func takeFrames(_ pending: inout [UInt8]) -> [String] {
-        var result: [String] = []
-        var offset = 0
-        while pending.count - offset >= 8 {
-            let length = pending[(offset + 4)..<(offset + 8)].reduce(0) { $0 << 8 | Int($1) }
-            guard pending.count - offset - 8 >= length else { break }
-            var payload = pending[(offset + 8)..<(offset + 8 + length)]
-            while let newline = payload.firstIndex(of: UInt8(ascii: "\n")) {
-                result.append(line(payload[..<newline]))
-                payload = payload[payload.index(after: newline)...]
+    /// Cuts a followed multiplexed log ([stream, 0, 0, 0, UInt32 big-endian length] + payload) into lines. The
+    /// engine sends a line longer than 16 KiB as pieces without their newline, so an unfinished line is kept per
+    /// stream until its newline comes (stdout and stderr never splice), up to `longestLine`. Used by one thread.
+    final class FrameLines: @unchecked Sendable {
+        private var unfinished: [UInt8: [UInt8]] = [:]
+
+        /// The lines finished by the whole frames at the front of `pending`; an unfinished frame stays there.
+        func take(_ pending: inout [UInt8]) -> [String] {
+            var result: [String] = []
+            var offset = 0
+            while pending.count - offset >= 8 {
+                let stream = pending[offset]
+                let length = pending[(offset + 4)..<(offset + 8)].reduce(0) { $0 << 8 | Int($1) }
+                guard pending.count - offset - 8 >= length else { break }
+                var line = unfinished[stream, default: []]
+                for byte in pending[(offset + 8)..<(offset + 8 + length)] {
+                    if byte == UInt8(ascii: "\n") {
+                        result.append(EngineClient.line(line[...]))
+                        line.removeAll(keepingCapacity: true)
+                    } else {
+                        line.append(byte)
+                    }
+                }
+                if line.count > EngineClient.longestLine {
+                    result.append(EngineClient.line(line[...]))
+                    line.removeAll()
+                }
+                unfinished[stream] = line
+                offset += 8 + length
             }
-            if !payload.isEmpty { result.append(line(payload)) }
-            offset += 8 + length
+            pending.removeFirst(offset)
+            return result
         }
-        pending.removeFirst(offset)
-        return result
     }
 
     // MARK: Networks and volumes
