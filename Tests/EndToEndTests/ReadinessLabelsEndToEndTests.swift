@@ -142,6 +142,11 @@ struct ReadinessLabelsEndToEndTests {
             #expect(result.status == 0, "\(result.stderr)")
             #expect(service(result.json, "model")?["readiness"] as? String == "http", "\(result.json)")
             #expect(service(result.json, "ui")?["state"] as? String == "ready")
+            // The plan shows the rule and does not ask for a healthcheck the label stands in for; ui has neither.
+            let plan = try await project.launch(["plan", "demo"])
+            #expect(plan.stdout.contains("http :8080/health"), "\(plan.stdout)")
+            #expect(!plan.stdout.contains("model has no healthcheck"), "\(plan.stdout)")
+            #expect(plan.stdout.contains("ui has no healthcheck") && plan.stdout.contains("launch.ready_http"), "\(plan.stdout)")
         }
     }
 

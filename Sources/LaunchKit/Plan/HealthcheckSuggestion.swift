@@ -70,6 +70,7 @@ public enum HealthcheckSuggestion {
         if let image, let known = suggestion(forImage: image) {
             return head + "; add `healthcheck: {test: \(known.test)}` (\(known.what))"
         }
-        return head + "; add a healthcheck that asks the service itself (an HTTP health endpoint, or its client's ping)"
+        return head + "; add a healthcheck that asks the service itself (an HTTP health endpoint, or its client's ping), "
+            + "or a readiness label: \(ReadySignal.httpLabel): \"<port>/<path>\" or \(ReadySignal.logLabel): \"<the line it prints when ready>\""
     }
 }
