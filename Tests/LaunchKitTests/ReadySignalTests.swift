@@ -133,7 +133,7 @@ struct ReadySignalTests {
 
     // MARK: Following a log
 
-    @Test func aMultiplexedLogIsCutIntoLinesFrameByFrame() {
+    @Test func aMultiplexedLogIsCutIntoLinesFrameByFrame() throws {
         func frame(_ stream: UInt8, _ text: String) -> [UInt8] {
             let payload = Array(text.utf8)
             let n = UInt32(payload.count)
@@ -147,17 +147,20 @@ struct ReadySignalTests {
         var lines: [String] = []
         for piece in [bytes[0..<5], bytes[5..<20], bytes[20...]] {
             pending += piece
-            lines += frames.take(&pending)
+            lines += try frames.take(&pending)
         }
         #expect(lines == ["booting", "warn: slow disk", "ready to accept connections"])
         #expect(pending.isEmpty)
         // A frame that is still arriving stays in the buffer.
         pending = Array(frame(1, "partial\n").prefix(10))
-        #expect(frames.take(&pending).isEmpty)
+        #expect(try frames.take(&pending).isEmpty)
         #expect(pending.count == 10)
         // A runaway line is handed on rather than kept growing.
         pending = frame(1, String(repeating: "x", count: EngineClient.longestLine + 1))
-        #expect(frames.take(&pending).count == 1)
+        #expect(try frames.take(&pending).count == 1)
+        // Text where a header should be (the engine writes some errors unframed) ends the stream.
+        pending = Array("Error grabbing logs: invalid character".utf8)
+        #expect(throws: EngineError.self) { try frames.take(&pending) }
     }
 
     @Test func theCurrentRunsLogBeginsHalfwayBetweenTheLastFinishAndThisStart() {
@@ -178,20 +181,23 @@ struct ReadySignalTests {
     }
 
     @Test func anExcerptIsOnePrintableLine() {
-        #expect(LaunchStateMachine.excerpt("\u{1B}[32mready\u{1B}[0m\r") == "[32mready [0m")
+        #expect(LaunchStateMachine.excerpt("\u{1B}[32mready\u{1B}[0m\r") == "ready")
+        #expect(LaunchStateMachine.excerpt("loading 50%\rloading 100%\u{200F}") == "loading 50% loading 100%")
         #expect(LaunchStateMachine.excerpt(String(repeating: "x", count: 300)).count == 120)
     }
 
     @Test func onlyACommandTheImageLacksMakesAProbeUnavailable() {
         #expect(EngineClient.cannotRun(#"OCI runtime exec failed: exec failed: unable to start container process: exec: "pg_isready": executable file not found in $PATH: unknown"#))
-        #expect(EngineClient.cannotRun("stat /usr/bin/pg_isready: no such file or directory"))
+        #expect(EngineClient.cannotRun(#"OCI runtime exec failed: exec failed: container_linux.go:380: starting container process caused: exec: "/usr/bin/pg_isready": stat /usr/bin/pg_isready: no such file or directory: unknown"#))
         #expect(!EngineClient.cannotRun("Container abc is restarting, wait until the container is running"))
         #expect(!EngineClient.cannotRun("OCI runtime exec failed: context deadline exceeded"))
+        #expect(!EngineClient.cannotRun("OCI runtime exec failed: exec failed: nsenter: failed to open /proc/42/ns/ipc: no such file or directory: unknown"))
+        #expect(EngineClient.cannotRun(#"OCI runtime exec failed: exec failed: container_linux.go:380: starting container process caused: exec: "/x": permission denied: unknown"#))
     }
 
-    @Test func theHistoryKnowsWhenEachServiceWasLastReady() throws {
+    @Test func theHistoryKnowsWhichContainerRunsALabelJudged() throws {
         func run(_ outcome: String, at seconds: Double, ready: [String]) throws -> RecordedRun {
-            let services = ready.map { #"{"name":"\#($0)","class":"core","state":"ready","retries":0,"seconds_to_ready":1}"# }
+            let services = ready.map { #"{"name":"\#($0)","class":"core","state":"ready","retries":0,"seconds_to_ready":1,"judged_runs":["c-\#($0)-\#(outcome)@t"]}"# }
             let json = #"{"environment":"dev","project":"p","outcome":"\#(outcome)","exit_code":0,"started_at":"\#(ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: seconds)))","seconds":10,"phases":[],"services":[\#(services.joined(separator: ","))]}"#
             let decoder = JSONDecoder()
             decoder.dateDecodingStrategy = .iso8601
@@ -201,8 +207,9 @@ struct ReadySignalTests {
             try run("success", at: 2_000_000_000, ready: ["db"]), try run("failed", at: 2_000_001_000, ready: ["db", "api"]),
             try run("degraded", at: 1_999_000_000, ready: ["db", "api"]),
         ])
-        #expect(history.readyThrough["db"] == Date(timeIntervalSince1970: 2_000_000_011))
-        #expect(history.readyThrough["api"] == Date(timeIntervalSince1970: 1_999_000_011))
+        // Only launches that ended with the service ready count: a failed one's judgement was undone.
+        #expect(history.judgedRuns["db"] == ["c-db-success@t", "c-db-degraded@t"])
+        #expect(history.judgedRuns["api"] == ["c-api-degraded@t"])
     }
 
     @Test func aRawLogIsCutIntoLinesAndARunawayLineIsHandedOn() {
@@ -302,21 +309,59 @@ struct ReadySignalMachineTests {
 
     @Test(arguments: Replay.engines)
     func aRunningContainerAnEarlierLaunchJudgedIsReadyAtOnce(engine: String) throws {
-        // A relaunch finds db running since before the end of a launch in which it was ready: its ready line may
+        // A relaunch finds exactly the run of db (container and start) an earlier launch judged: its ready line may
         // have rotated out of the log since, so it is not looked for again.
+        let final = try #require(try Replay.finalState(engine, "healthy-chain").first { $0.config.labels["com.docker.compose.service"] == "db" })
         var history = ReadinessHistory.empty
-        history.readyThrough = ["db": Date()]
+        history.judgedRuns = ["db": ["\(final.id)@\(final.state.startedAt)"]]
         var replay = try Replay(engine: engine, scenario: "healthy-chain", labels: Self.logLabel, containers: "final", history: history)
         replay.begin()
         #expect(replay.service("db")?.state == .ready)
         #expect(replay.service("db")?.readiness == "already running")
         #expect(!replay.actions.contains { if case .watchLog = $0 { true } else { false } })
+        // A later run of the same container (restarted since) is not the one judged.
+        history.judgedRuns = ["db": ["\(final.id)@2000-01-01T00:00:00Z"]]
+        var restarted = try Replay(engine: engine, scenario: "healthy-chain", labels: Self.logLabel, containers: "final", history: history)
+        restarted.begin()
+        #expect(restarted.service("db")?.state == .starting)
         // One the history knows nothing about is looked for, and what readies it says nothing about a start's time.
         var unknown = try Replay(engine: engine, scenario: "healthy-chain", labels: Self.logLabel, containers: "final")
         unknown.begin()
         let db = try #require(unknown.service("db")?.containers.first?.id)
         unknown.feed(.logMatched(service: "db", container: db, startSequence: 0, line: "accepting connections"), at: 0.1)
         #expect(unknown.service("db")?.readiness == "already running")
+    }
+
+    @Test(arguments: Replay.engines)
+    func aLogThatKeepsFailingToBeReadFailsAfterEightTriesInARow(engine: String) throws {
+        var replay = try Replay(engine: engine, scenario: "healthy-chain", labels: Self.logLabel)
+        replay.begin()
+        let db = try #require(replay.service("db")?.containers.first?.id)
+        replay.feed(.event(try #require(try Replay.events(engine, "healthy-chain").first { $0.actor.id == db && $0.action == "start" })), at: 0.05)
+        // A clean end (the container stopping) resets the count; errors in a row do not.
+        for step in 1...7 { replay.feed(.logWatchEnded(service: "db", container: db, startSequence: 1, error: "HTTP 500: boom"), at: 0.1 * Double(step)) }
+        replay.feed(.logWatchEnded(service: "db", container: db, startSequence: 1), at: 0.8)
+        for step in 1...7 { replay.feed(.logWatchEnded(service: "db", container: db, startSequence: 1, error: "HTTP 500: boom"), at: 1 + 0.1 * Double(step)) }
+        #expect(replay.service("db")?.state == .starting)
+        replay.feed(.logWatchEnded(service: "db", container: db, startSequence: 1, error: "HTTP 500: boom"), at: 2)
+        let failure = try #require(replay.service("db")?.failure)
+        #expect(failure.key == "readiness-unavailable")
+        #expect(failure.description.contains("8 times in a row") && failure.description.contains("HTTP 500: boom"))
+    }
+
+    @Test(arguments: Replay.engines)
+    func nothingTheOldRunPrintedCountsOnceARestartIsAskedFor(engine: String) throws {
+        // A retry restarts db; until its new start, a match or an end from the old run's follower changes nothing.
+        var replay = try Replay(engine: engine, scenario: "healthy-chain", policy: Replay.policy(retries: 1, backoff: .milliseconds(100)), labels: Self.logLabel)
+        replay.begin()
+        let db = try #require(replay.service("db")?.containers.first?.id)
+        replay.feed(.event(try #require(try Replay.events(engine, "healthy-chain").first { $0.actor.id == db && $0.action == "start" })), at: 0.05)
+        let unhealthy = try JSONDecoder().decode(EngineEvent.self, from: Data(#"{"Type":"container","Action":"health_status: unhealthy","Actor":{"ID":"\#(db)","Attributes":{}},"time":1,"timeNano":9000000000000000000}"#.utf8))
+        replay.feed(.event(unhealthy), at: 0.2)
+        replay.settle(limit: 0.5)  // the backoff fires: the restart is asked for
+        #expect(replay.actions.contains { if case .restart("db", _) = $0 { true } else { false } })
+        replay.feed(.logMatched(service: "db", container: db, startSequence: 1, line: "accepting connections"), at: 0.6)
+        #expect(replay.service("db")?.state == .starting)
     }
 
     @Test(arguments: Replay.engines)

@@ -82,10 +82,15 @@ extension EngineClient {
 }
 
 extension EngineClient {
-    /// An exec start refused because the command cannot run in this image, as the runtimes word it.
+    /// An exec start refused because the command cannot run in this image, as runc words it (`exec: "pg_isready":
+    /// executable file not found in $PATH`, `exec: "/x": stat /x: no such file or directory`, `exec: "/x":
+    /// permission denied`). The same words without `exec: "` (a container exiting under the exec: `nsenter: failed
+    /// to open /proc/…/ns/ipc: no such file or directory`) are a failed try, not a missing command.
     static func cannotRun(_ message: String) -> Bool {
         let text = message.lowercased()
-        return ["executable file not found", "no such file or directory", "permission denied", "not found in $path"].contains(where: text.contains)
+        guard let exec = text.range(of: "exec: \"") else { return false }
+        let rest = text[exec.upperBound...]
+        return ["executable file not found", "no such file or directory", "permission denied"].contains(where: rest.contains)
     }
 }
 

@@ -145,7 +145,7 @@ public struct EngineClient: Sendable {
         let matcher = LineMatcher(regex)
         let frames = FrameLines()
         let matches = follow("/containers/\(Self.escape(id))/logs", query, heartbeat: Self.streamHeartbeat) { pending throws(EngineError) in
-            (tty ? Self.takeLines(&pending) : frames.take(&pending)).filter(matcher.matches)
+            (tty ? Self.takeLines(&pending) : try frames.take(&pending)).filter(matcher.matches)
         }
         for try await line in matches { return line }
         return nil
@@ -193,12 +193,18 @@ public struct EngineClient: Sendable {
     final class FrameLines: @unchecked Sendable {
         private var unfinished: [UInt8: [UInt8]] = [:]
 
-        /// The lines finished by the whole frames at the front of `pending`; an unfinished frame stays there.
-        func take(_ pending: inout [UInt8]) -> [String] {
+        /// The lines finished by the whole frames at the front of `pending`; an unfinished frame stays there. A
+        /// header that is not one (the engine writes some errors unframed) ends the stream rather than be read as a
+        /// length that would swallow the rest of the log.
+        func take(_ pending: inout [UInt8]) throws(EngineError) -> [String] {
             var result: [String] = []
             var offset = 0
             while pending.count - offset >= 8 {
                 let stream = pending[offset]
+                guard stream <= 3, pending[offset + 1] == 0, pending[offset + 2] == 0, pending[offset + 3] == 0 else {
+                    let text = String(decoding: pending[offset...].prefix(200), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                    throw EngineError.decoding("log stream: not a frame: \(text)")
+                }
                 let length = pending[(offset + 4)..<(offset + 8)].reduce(0) { $0 << 8 | Int($1) }
                 guard pending.count - offset - 8 >= length else { break }
                 var line = unfinished[stream, default: []]

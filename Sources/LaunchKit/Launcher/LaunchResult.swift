@@ -42,11 +42,14 @@ public struct LaunchResult: Sendable, Encodable {
         public var failure: Diagnosis?
         /// Its time to ready over the environment's earlier runs (not counting this one); nil without any.
         public var history: ReadinessStats? = nil
+        /// For a service readied by a readiness label: each container's run that was judged, as `<id>@<StartedAt>`
+        /// in the engine's own words, so a relaunch that finds exactly that run still going need not see its line again.
+        public var judgedRuns: [String]? = nil
 
         enum CodingKeys: String, CodingKey {
             case name, serviceClass = "class", state, blockedBy = "blocked_by", createdAt = "created_at",
                 startedAt = "started_at", readyAt = "ready_at", secondsToReady = "seconds_to_ready", readiness,
-                engineStartSeconds = "engine_start_seconds", retries, failure, history
+                engineStartSeconds = "engine_start_seconds", retries, failure, history, judgedRuns = "judged_runs"
         }
 
         /// `api took 3.1× its p50 (p50 42s, p95 61s over 12 runs)`: said when a start is much slower than usual.

@@ -29,9 +29,9 @@ struct LaunchStateMachine: Sendable {
         case logMatched(service: String, container: String, startSequence: Int, line: String)
         /// The container's log cannot be read (a logging driver the engine cannot read back, …).
         case logUnreadable(service: String, container: String, startSequence: Int, message: String)
-        /// Following the log ended without a match (the stream dropped, the engine went quiet, the container
-        /// stopped): watched again while this start of it still runs.
-        case logWatchEnded(service: String, container: String, startSequence: Int)
+        /// Following the log ended without a match: the container stopped (`error` nil), or the stream failed
+        /// (dropped, a silent engine, an engine error). Watched again while this start of it still runs.
+        case logWatchEnded(service: String, container: String, startSequence: Int, error: String? = nil)
     }
 
     enum TimerKind: Sendable, Hashable {
@@ -154,9 +154,16 @@ struct LaunchStateMachine: Sendable {
         case .logMatched(let service, let container, let sequence, let line):
             guard let s = index(of: service), let c = current(s, container, sequence) else { break }
             containerReady(s, c, evidence: services[s].adopted ? "already running" : "log", detail: "logged: \(Self.excerpt(line))")
-        case .logWatchEnded(let service, let container, let sequence):
+        case .logWatchEnded(let service, let container, let sequence, let error):
             guard let s = index(of: service), let c = current(s, container, sequence) else { break }
             services[s].containers[c].logWatches += 1
+            services[s].containers[c].logWatchErrors = error == nil ? 0 : services[s].containers[c].logWatchErrors + 1
+            if let error, services[s].containers[c].logWatchErrors >= Self.maxStreamLosses {
+                // As for the event stream: this many failures in a row is not a blip, and the deadline would only hide why.
+                fail(s, .readinessUnavailable(
+                    "its log could not be read \(Self.maxStreamLosses) times in a row for \(ReadySignal.logLabel): \(error)"))
+                break
+            }
             watchLog(s, c, after: .milliseconds(min(100 << min(services[s].containers[c].logWatches, 6), 5000)))
         case .logUnreadable(let service, let container, let sequence, let message):
             guard let s = index(of: service), current(s, container, sequence) != nil else { break }
@@ -174,9 +181,11 @@ struct LaunchStateMachine: Sendable {
 
     /// Container `id` of service `s`, when an answer tagged `sequence` is about its current start, the service is
     /// still deciding and the container is running, not ready yet; nil for anything stale.
+    /// A container whose restart or start launch has asked for is between runs: nothing about the old one counts.
     private func current(_ s: Int, _ id: String, _ sequence: Int) -> Int? {
         guard services[s].state == .starting, let c = services[s].containers.firstIndex(where: { $0.id == id }),
-            services[s].containers[c].startSequence == sequence, services[s].containers[c].running, !services[s].containers[c].ready
+            services[s].containers[c].startSequence == sequence, services[s].containers[c].running, !services[s].containers[c].ready,
+            !services[s].containers[c].restartRequested, !services[s].containers[c].awaitingStart
         else { return nil }
         return c
     }
@@ -184,8 +193,22 @@ struct LaunchStateMachine: Sendable {
     /// A printed line as evidence: one line of printable characters (a progress bar's `\r` or a colour escape
     /// would garble the board), at most 120 characters. The driver redacts the line before it gets here.
     static func excerpt(_ line: String) -> String {
-        let printable = String(String.UnicodeScalarView(line.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : $0 }))
-        let flat = printable.trimmingCharacters(in: .whitespaces)
+        var scalars = String.UnicodeScalarView()
+        var escape = false  // inside an ANSI escape sequence (ESC [ parameters final-byte)
+        for scalar in line.unicodeScalars {
+            if escape {
+                // Parameters and intermediates are 0x20–0x3F; a final byte (0x40–0x7E) ends the sequence.
+                if scalar != "[", (0x40...0x7E).contains(scalar.value) { escape = false }
+                continue
+            }
+            switch scalar.properties.generalCategory {
+            case .control where scalar == "\u{1B}": escape = true
+            case .control: scalars.append(" ")
+            case .format: continue  // bidi controls and other invisible marks
+            default: scalars.append(scalar)
+            }
+        }
+        let flat = String(scalars).trimmingCharacters(in: .whitespaces)
         return flat.count > 120 ? String(flat.prefix(117)) + "..." : flat
     }
 
@@ -222,10 +245,12 @@ struct LaunchStateMachine: Sendable {
                     services[s].containers[c].ready = age.map { $0 >= window.seconds } ?? false
                 case .completes: break
                 case .signal:
-                    // Seen by an earlier launch that ended after this run of it began: it is the same run, already
-                    // judged (its ready line may have rotated out of the log since). Otherwise it is looked for.
-                    let judged = started.map { started in services[s].readyThrough.map { started < $0 } ?? false } ?? false
-                    services[s].containers[c].ready = judged
+                    // This very run of it (same container, same start) was judged by an earlier launch that ended
+                    // with it ready: its ready line may have rotated out of the log since. Unless the engine has found
+                    // it unhealthy since. Otherwise its signal is looked for.
+                    let id = services[s].containers[c].initial?.id ?? services[s].containers[c].id
+                    services[s].containers[c].ready =
+                        services[s].judgedRuns.contains("\(id)@\(state.startedAt)") && state.health?.status != "unhealthy"
                 }
             }
             guard services[s].rule.kind != .completes, services[s].anyRunning else { continue }
@@ -262,6 +287,7 @@ struct LaunchStateMachine: Sendable {
     /// earlier start are stale from now on), the deadline, and the readiness watch its rule asks for.
     private mutating func containerStarted(_ s: Int, _ c: Int) {
         services[s].adopted = false  // readied by what this start does, not by having been up
+        services[s].containers[c].probeUnavailable = false  // a new start may run it (the last refusal can have been its exit)
         services[s].containers[c].running = true
         services[s].containers[c].restartRequested = false
         services[s].containers[c].awaitingStart = false

@@ -217,7 +217,7 @@ public struct Launcher: Sendable {
                 secondsToReady: run.state == .ready ? run.readyAt.flatMap { ready in run.startedAt.map { ready - $0 } } : nil,
                 readiness: run.state == .ready ? run.readiness : nil,
                 engineStartSeconds: run.engineStartSeconds, retries: run.retries,
-                failure: diagnosis, history: history.stats(run.name)))
+                failure: diagnosis, history: history.stats(run.name), judgedRuns: await judgedRuns(run, client: client)))
         }
         let coreNotReady = services.filter { $0.serviceClass == .core && $0.state != .ready }
         let degraded = services.filter { $0.serviceClass != .core && $0.state != .ready }.map(\.name)
@@ -545,4 +545,18 @@ final class LineBuffer: @unchecked Sendable {
         }
     }
     var lines: [String] { lock.withLock { buffer } }
+}
+
+extension Launcher {
+    /// The runs of a ready, label-judged service's containers as the engine names them (`<id>@<StartedAt>`): what a
+    /// relaunch compares with exactly, never a time on another clock. Nil for every other service.
+    func judgedRuns(_ run: ServiceRun, client: EngineClient) async -> [String]? {
+        guard run.state == .ready, run.rule.signal != nil else { return nil }
+        var runs: [String] = []
+        for container in run.containers {
+            guard let details = try? await client.inspectContainer(container.id), details.state.running else { continue }
+            runs.append("\(details.id)@\(details.state.startedAt)")
+        }
+        return runs
+    }
 }

@@ -191,13 +191,20 @@ struct Orchestrator: Sendable {
                             continuation.yield(.logMatched(service: service, container: container, startSequence: sequence, line: redact(line)))
                             return
                         }
-                    } catch EngineError.http(let status, let message) where status != 404 && status != 409 && status < 500 || status == 501 {
+                    } catch EngineError.http(let status, let message) where (status != 404 && status != 409 && status < 500) || status == 501 {
                         // The engine says this log cannot be read (the `none` driver, …): it never will be.
                         continuation.yield(.logUnreadable(service: service, container: container, startSequence: sequence, message: message))
                         return
-                    } catch {}
-                    // Ended without a match, or lost on the way (a dropped connection, a silent engine): the machine
-                    // decides whether this start is still worth following.
+                    } catch {
+                        // Lost on the way (a dropped connection, a silent engine, an engine error): the machine decides
+                        // whether this start is still worth following, and when it has failed too often.
+                        if !Task.isCancelled {
+                            let message = (error as? EngineError)?.summary ?? "\(error)"
+                            continuation.yield(.logWatchEnded(service: service, container: container, startSequence: sequence, error: redact(message)))
+                        }
+                        return
+                    }
+                    // Ended without a match: the container stopped (its events say how) or the engine closed the log.
                     if !Task.isCancelled { continuation.yield(.logWatchEnded(service: service, container: container, startSequence: sequence)) }
                 })
             case .sample(let service, let container, let sequence, let delay):
@@ -263,7 +270,7 @@ struct Orchestrator: Sendable {
                         resources: ResourceUsage(limitsOf: details))
                 })
             run.replicas = service.replicas
-            run.readyThrough = history.readyThrough[name]
+            run.judgedRuns = history.judgedRuns[name] ?? []
             // Every healthcheck gets launch's own probes during startup (a 2 s floor on the interval was dropped:
             // probing the 250 ms chain took launch from 0.92 to 0.84 of compose). Which probes are actually sent is
             // the machine's decision (`scheduleProbe`): paced together, and only where they can beat the engine.
@@ -315,9 +322,8 @@ struct ServiceRun: Sendable {
     /// Found running when the launch began and not started since: whatever readies it says nothing about how long
     /// a start takes (the report says `already running`, which the history skips).
     var adopted = false
-    /// The end of the newest launch in which it ended ready (run reports): a container running since before then
-    /// was judged by its readiness label already.
-    var readyThrough: Date?
+    /// Container runs (`<id>@<StartedAt>`) its readiness label judged in an earlier launch that ended with it ready.
+    var judgedRuns: Set<String> = []
 
     struct ProbeSpec: Sendable, Equatable {
         var command: [String]
@@ -389,8 +395,9 @@ struct ContainerRun: Sendable {
     var probeDelay: Duration = .zero
     /// Its check cannot run here (command missing): only the engine's verdict counts.
     var probeUnavailable = false
-    /// Times its log was followed again during this start (backoff for the next).
+    /// Times its log was followed again during this start (backoff for the next), and failures in a row.
     var logWatches = 0
+    var logWatchErrors = 0
 
     var engineRestarts: Bool { ["always", "unless-stopped", "on-failure"].contains(restartPolicy) }
 }

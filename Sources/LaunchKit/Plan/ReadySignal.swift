@@ -93,24 +93,28 @@ public enum ReadySignal: Sendable, Hashable, CustomStringConvertible {
 
     /// The argv of the HTTP check: the image's curl (status exactly 2xx), else wget, else python3 (those two follow
     /// redirects); exit 127 when it has none of them (the machine then fails the service: it can never be checked).
-    /// The URL is the script's first argument, never part of its text. Proxy settings are dropped (the check is for
-    /// 127.0.0.1), and wget is bounded by a sleeper that kills it (not `-T`: BusyBox 1.35's wget crashes with it;
-    /// not `timeout`: old BusyBox spells it `timeout -t`).
+    /// The URL is the script's first argument, never part of its text. Proxy variables are dropped (the check is for
+    /// 127.0.0.1). wget and python3 are bounded by a sleeper that kills them (not wget's `-T`: BusyBox 1.35's wget
+    /// crashes with it; not `timeout`: old BusyBox spells it `timeout -t`); every child is waited for, so nothing is
+    /// left for a container's PID 1 to reap (many never do).
     static func httpCommand(port: Int, path: String) -> [String] {
         let seconds = Int(httpTimeout.seconds) - 1
         let script = """
             unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY all_proxy ALL_PROXY
+            bounded() {
+              "$@" >/dev/null 2>&1 & w=$!
+              ( trap 'kill $s 2>/dev/null; wait $s; exit 0' TERM; sleep \(seconds) & s=$!; wait $s && kill $w ) >/dev/null 2>&1 & k=$!
+              wait $w; status=$?; kill $k 2>/dev/null; wait $k 2>/dev/null; return $status
+            }
             if command -v curl >/dev/null 2>&1; then
               code=$(curl -s -o /dev/null -m \(seconds) -w '%{http_code}' "$1"); case "$code" in 2??) exit 0;; *) exit 1;; esac
             elif command -v wget >/dev/null 2>&1; then
-              wget -q -O /dev/null "$1" >/dev/null 2>&1 & w=$!
-              ( sleep \(seconds) && kill $w ) >/dev/null 2>&1 & k=$!
-              wait $w; status=$?; kill $k >/dev/null 2>&1; [ "$status" -eq 0 ] || exit 1
+              bounded wget -q -O /dev/null "$1" || exit 1
             elif command -v python3 >/dev/null 2>&1; then
-              python3 -c 'import sys, urllib.request
+              bounded python3 -c 'import sys, urllib.request
             try: status = urllib.request.urlopen(sys.argv[1], timeout=\(seconds)).status
             except Exception: sys.exit(1)
-            sys.exit(0 if 200 <= status < 300 else 1)' "$1"
+            sys.exit(0 if 200 <= status < 300 else 1)' "$1" || exit 1
             else
               exit 127
             fi

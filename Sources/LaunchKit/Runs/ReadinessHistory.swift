@@ -22,8 +22,9 @@ public struct ReadinessHistory: Sendable, Equatable {
 
     /// Service → seconds to ready, newest first.
     public var samples: [String: [Double]]
-    /// Service → the end of the newest recorded launch in which it ended ready.
-    public var readyThrough: [String: Date] = [:]
+    /// Service → the container runs (`<id>@<StartedAt>`) a readiness label judged in a launch that ended with the
+    /// service ready.
+    public var judgedRuns: [String: Set<String>] = [:]
 
     public init(samples: [String: [Double]]) { self.samples = samples }
 
@@ -31,12 +32,10 @@ public struct ReadinessHistory: Sendable, Equatable {
     /// nothing about how long it takes.
     public init(runs: [RecordedRun]) {
         var samples: [String: [Double]] = [:]
-        var readyThrough: [String: Date] = [:]
+        var judgedRuns: [String: Set<String>] = [:]
         for run in runs where run.outcome == "success" || run.outcome == "degraded" {
-            // A report keeps its start to the second (cut, not rounded): the end is up to a second later.
-            let ended = run.startedAt.addingTimeInterval(run.seconds + 1)
             for service in run.services where service.state == "ready" {
-                readyThrough[service.name] = max(readyThrough[service.name] ?? ended, ended)
+                judgedRuns[service.name, default: []].formUnion(service.judgedRuns ?? [])
                 guard let seconds = service.secondsToReady, seconds.isFinite, seconds >= 0,
                     service.readiness != "already running", service.readiness != "scaled to 0"
                 else { continue }
@@ -44,7 +43,7 @@ public struct ReadinessHistory: Sendable, Equatable {
             }
         }
         self.samples = samples
-        self.readyThrough = readyThrough
+        self.judgedRuns = judgedRuns
     }
 
     public init(store: RunStore, environment: String) {

@@ -29,10 +29,12 @@ public struct RecordedRun: Sendable, Decodable {
         /// Absent in reports of services that did not become ready.
         public var secondsToReady: Double?
         public var readiness: String?
+        /// `<container id>@<StartedAt>` of each container run its readiness label judged (absent otherwise).
+        public var judgedRuns: [String]?
 
         enum CodingKeys: String, CodingKey {
             case name, serviceClass = "class", state, blockedBy = "blocked_by", startedAt = "started_at",
-                readyAt = "ready_at", retries, failure, secondsToReady = "seconds_to_ready", readiness
+                readyAt = "ready_at", retries, failure, secondsToReady = "seconds_to_ready", readiness, judgedRuns = "judged_runs"
         }
     }
 
