@@ -180,8 +180,8 @@ struct LaunchStateMachine: Sendable {
     func index(of service: String) -> Int? { services.firstIndex { $0.name == service } }
 
     /// Container `id` of service `s`, when an answer tagged `sequence` is about its current start, the service is
-    /// still deciding and the container is running, not ready yet; nil for anything stale.
-    /// A container whose restart or start launch has asked for is between runs: nothing about the old one counts.
+    /// still deciding and the container is running, not ready yet, and not between runs (a restart or start launch
+    /// asked for and has not seen happen): nil for anything stale.
     private func current(_ s: Int, _ id: String, _ sequence: Int) -> Int? {
         guard services[s].state == .starting, let c = services[s].containers.firstIndex(where: { $0.id == id }),
             services[s].containers[c].startSequence == sequence, services[s].containers[c].running, !services[s].containers[c].ready,
@@ -618,10 +618,9 @@ struct LaunchStateMachine: Sendable {
     }
 
     private mutating func probed(_ s: Int, _ c: Int, sequence: Int, outcome: EngineClient.ProbeOutcome) {
-        // An answer about an earlier start of this container, or for a service already decided, changes nothing.
-        guard services[s].state == .starting, services[s].containers[c].startSequence == sequence,
-            services[s].containers[c].running, !services[s].containers[c].ready
-        else { return }
+        // An answer about an earlier start of this container (or one being restarted), or for a service already
+        // decided, changes nothing.
+        guard current(s, services[s].containers[c].id, sequence) != nil else { return }
         switch outcome {
         case .passed where services[s].rule.signal != nil:
             containerReady(s, c, evidence: services[s].adopted ? "already running" : "http", detail: "answered 2xx")
