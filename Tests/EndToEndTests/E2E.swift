@@ -279,3 +279,28 @@ final class TestSlots: Sendable {
         next?.resume()
     }
 }
+
+extension E2E {
+    /// A `launch … --json` run: its exit status, its parsed report and what it printed on stderr.
+    struct Report {
+        var status: Int32
+        var json: [String: Any]
+        var stderr: String
+
+        func service(_ name: String) -> [String: Any]? {
+            (json["services"] as? [[String: Any]])?.first { $0["name"] as? String == name }
+        }
+
+        /// Why `name` failed, as the report keys it (`unhealthy`, `deadline`, …); nil when it did not fail.
+        func failure(_ name: String) -> String? { (service(name)?["failure"] as? [String: Any])?["failure"] as? String }
+    }
+}
+
+extension TestProject {
+    /// Runs `launch` with `arguments` (a launch of `demo` with its JSON report, by default) and parses the report.
+    func report(_ arguments: [String] = ["demo", "--json", "--no-network"], environment: [String: String] = [:]) async throws -> E2E.Report {
+        let result = try await launch(arguments, environment: environment)
+        let json = (try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]) ?? [:]
+        return E2E.Report(status: result.status, json: json, stderr: result.stderr)
+    }
+}

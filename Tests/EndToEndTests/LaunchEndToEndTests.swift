@@ -17,19 +17,8 @@ struct LaunchEndToEndTests {
             """
     }
 
-    struct Result {
-        var status: Int32
-        var json: [String: Any]
-        var stderr: String
-        func service(_ name: String) -> [String: Any]? {
-            (json["services"] as? [[String: Any]])?.first { $0["name"] as? String == name }
-        }
-    }
-
-    func launch(_ project: TestProject, _ arguments: [String] = ["demo", "--json"]) async throws -> Result {
-        let result = try await project.launch(arguments)
-        let json = (try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]) ?? [:]
-        return Result(status: result.status, json: json, stderr: result.stderr)
+    func launch(_ project: TestProject, _ arguments: [String] = ["demo", "--json"]) async throws -> E2E.Report {
+        try await project.report(arguments)
     }
 
     func resources(_ project: TestProject) async throws -> (containers: [String], networks: [String], volumes: [String]) {

@@ -7,15 +7,7 @@ import Testing
 struct ReadinessEndToEndTests {
     static let image = Busybox.image
 
-    func launch(_ project: TestProject) async throws -> (status: Int32, json: [String: Any], stderr: String) {
-        let result = try await project.launch(["demo", "--json", "--no-network"])
-        let json = (try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]) ?? [:]
-        return (result.status, json, result.stderr)
-    }
-
-    func service(_ json: [String: Any], _ name: String) -> [String: Any]? {
-        (json["services"] as? [[String: Any]])?.first { $0["name"] as? String == name }
-    }
+    func launch(_ project: TestProject) async throws -> E2E.Report { try await project.report() }
 
     @Test func aServiceReadyLongBeforeItsFirstScheduledProbeIsReadyAtOnce() async throws {
         try await E2E.withProject { project in
@@ -34,8 +26,8 @@ struct ReadinessEndToEndTests {
                 """)
             let result = try await launch(project)
             #expect(result.status == 0, "\(result.stderr)")
-            #expect(service(result.json, "db")?["readiness"] as? String == "probe")
-            #expect(service(result.json, "api")?["state"] as? String == "ready")
+            #expect(result.service("db")?["readiness"] as? String == "probe")
+            #expect(result.service("api")?["state"] as? String == "ready")
         }
     }
 
@@ -52,8 +44,7 @@ struct ReadinessEndToEndTests {
                 """)
             let result = try await launch(project)
             #expect(result.status == 1, "\(result.stderr)")
-            let failure = service(result.json, "db")?["failure"] as? [String: Any]
-            #expect(failure?["failure"] as? String == "unhealthy", "\(result.stderr)")
+            #expect(result.failure("db") == "unhealthy", "\(result.stderr)")
         }
     }
 
@@ -70,8 +61,7 @@ struct ReadinessEndToEndTests {
             let result = try await launch(project)
             #expect(result.status == 1, "\(result.stderr)")
             #expect(result.stderr.contains("its healthcheck cannot run"), "\(result.stderr)")
-            let failure = service(result.json, "db")?["failure"] as? [String: Any]
-            #expect(failure?["failure"] as? String == "unhealthy")
+            #expect(result.failure("db") == "unhealthy")
             let left = try await E2E.docker(["ps", "-aq", "--filter", "label=com.docker.compose.project=\(project.name)"])
             #expect(left.stdout.isEmpty)
         }

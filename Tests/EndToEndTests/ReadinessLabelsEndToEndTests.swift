@@ -8,15 +8,7 @@ import Testing
 struct ReadinessLabelsEndToEndTests {
     static let image = Busybox.image
 
-    func launch(_ project: TestProject) async throws -> (status: Int32, json: [String: Any], stderr: String) {
-        let result = try await project.launch(["demo", "--json", "--no-network"])
-        let json = (try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]) ?? [:]
-        return (result.status, json, result.stderr)
-    }
-
-    func service(_ json: [String: Any], _ name: String) -> [String: Any]? {
-        (json["services"] as? [[String: Any]])?.first { $0["name"] as? String == name }
-    }
+    func launch(_ project: TestProject) async throws -> E2E.Report { try await project.report() }
 
     /// The engine's own time of `container`'s start and of the first log line containing `text`, in Unix seconds.
     func engineTimes(_ container: String, line text: String) async throws -> (started: Date?, logged: Date?) {
@@ -44,8 +36,8 @@ struct ReadinessLabelsEndToEndTests {
                 """)
             let result = try await launch(project)
             #expect(result.status == 0, "\(result.stderr)")
-            #expect(service(result.json, "db")?["readiness"] as? String == "log", "\(result.json)")
-            #expect(service(result.json, "api")?["state"] as? String == "ready")
+            #expect(result.service("db")?["readiness"] as? String == "log", "\(result.json)")
+            #expect(result.service("api")?["state"] as? String == "ready")
             // Ordering on the engine's own clock, not a duration: api started after db printed the line.
             let db = try await engineTimes("\(project.name)-db-1", line: "ready to accept connections")
             let api = try await engineTimes("\(project.name)-api-1", line: "-")
@@ -70,7 +62,7 @@ struct ReadinessLabelsEndToEndTests {
                 """)
             let result = try await launch(project)
             #expect(result.status == 0, "\(result.stderr)")
-            #expect(service(result.json, "db")?["readiness"] as? String == "log", "\(result.json)")
+            #expect(result.service("db")?["readiness"] as? String == "log", "\(result.json)")
         }
     }
 
@@ -88,12 +80,11 @@ struct ReadinessLabelsEndToEndTests {
                 """)
             let first = try await launch(project)
             #expect(first.status == 0, "\(first.stderr)")
-            #expect(service(first.json, "db")?["readiness"] as? String == "log")
+            #expect(first.service("db")?["readiness"] as? String == "log")
             _ = try await E2E.docker(["stop", "-t", "2", "\(project.name)-db-1"])
             let second = try await launch(project)
             #expect(second.status == 1, "the first run's line made the second run ready: \(second.json)")
-            let failure = service(second.json, "db")?["failure"] as? [String: Any]
-            #expect(failure?["failure"] as? String == "deadline", "\(second.json)")
+            #expect(second.failure("db") == "deadline", "\(second.json)")
         }
     }
 
@@ -119,7 +110,7 @@ struct ReadinessLabelsEndToEndTests {
             #expect(rotated)
             let second = try await launch(project)
             #expect(second.status == 0, "\(second.json) \(second.stderr)")
-            #expect(service(second.json, "db")?["readiness"] as? String == "already running", "\(second.json)")
+            #expect(second.service("db")?["readiness"] as? String == "already running", "\(second.json)")
         }
     }
 
@@ -140,8 +131,8 @@ struct ReadinessLabelsEndToEndTests {
                 """)
             let result = try await launch(project)
             #expect(result.status == 0, "\(result.stderr)")
-            #expect(service(result.json, "model")?["readiness"] as? String == "http", "\(result.json)")
-            #expect(service(result.json, "ui")?["state"] as? String == "ready")
+            #expect(result.service("model")?["readiness"] as? String == "http", "\(result.json)")
+            #expect(result.service("ui")?["state"] as? String == "ready")
             // The plan shows the rule and does not ask for a healthcheck the label stands in for; ui has neither.
             let plan = try await project.launch(["plan", "demo"])
             #expect(plan.stdout.contains("http :8080/health"), "\(plan.stdout)")
@@ -161,8 +152,7 @@ struct ReadinessLabelsEndToEndTests {
                 """)
             let result = try await launch(project)
             #expect(result.status == 1, "\(result.stderr)")
-            let failure = service(result.json, "model")?["failure"] as? [String: Any]
-            #expect(failure?["failure"] as? String == "deadline", "\(result.json)")
+            #expect(result.failure("model") == "deadline", "\(result.json)")
             #expect(result.stderr.contains("never answered 2xx to http :8080/v1/models"), "\(result.stderr)")
         }
     }
@@ -186,11 +176,9 @@ struct ReadinessLabelsEndToEndTests {
                     image: \(project.name)-bare
                     labels: {launch.ready_http: "8080/health"}
                 """)
-            let result = try await project.launch(["demo", "--json", "--no-network"], environment: ["DOCKER_BUILDKIT": "0"])
-            let json = (try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]) ?? [:]
+            let result = try await project.report(environment: ["DOCKER_BUILDKIT": "0"])
             #expect(result.status == 1, "\(result.stderr)")
-            let model = service(json, "model")?["failure"] as? [String: Any]
-            #expect(model?["failure"] as? String == "readiness-unavailable", "\(json)")
+            #expect(result.failure("model") == "readiness-unavailable", "\(result.json)")
             #expect(result.stderr.contains("curl, wget or python3"), "\(result.stderr)")
         }
         // The `none` logging driver keeps no log: a log label cannot be watched.
@@ -205,8 +193,7 @@ struct ReadinessLabelsEndToEndTests {
                 """)
             let result = try await launch(project)
             #expect(result.status == 1, "\(result.stderr)")
-            let quiet = service(result.json, "quiet")?["failure"] as? [String: Any]
-            #expect(quiet?["failure"] as? String == "readiness-unavailable", "\(result.json)")
+            #expect(result.failure("quiet") == "readiness-unavailable", "\(result.json)")
             #expect(result.stderr.contains("its log cannot be read"), "\(result.stderr)")
         }
     }

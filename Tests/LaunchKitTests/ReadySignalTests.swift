@@ -226,13 +226,19 @@ struct ReadySignalTests {
 struct ReadySignalMachineTests {
     static let logLabel = ["db": ["launch.ready_log": "accepting connections"]]
 
+    /// healthy-chain with db labelled, begun, and db's recorded start fed (its start sequence 1): db's container.
+    static func dbStarted(_ replay: inout Replay, _ engine: String) throws -> String {
+        replay.begin()
+        let db = try #require(replay.service("db")?.containers.first?.id)
+        replay.feed(.event(try #require(try Replay.events(engine, "healthy-chain").first { $0.actor.id == db && $0.action == "start" })), at: 0.05)
+        return db
+    }
+
     @Test(arguments: Replay.engines)
     func aMatchingLineMakesItReadyAndTheEnginesHealthyDoesNot(engine: String) throws {
         var replay = try Replay(engine: engine, scenario: "healthy-chain", labels: Self.logLabel)
-        replay.begin()
+        let db = try Self.dbStarted(&replay, engine)
         let events = try Replay.events(engine, "healthy-chain")
-        let db = try #require(replay.service("db")?.containers.first?.id)
-        replay.feed(.event(try #require(events.first { $0.actor.id == db && $0.action == "start" })), at: 0.05)
         #expect(replay.actions.contains(.watchLog(service: "db", container: db, startSequence: 1, pattern: "accepting connections", after: .zero)))
         // No probe of its healthcheck: the label decides.
         #expect(!replay.actions.contains { if case .probe("db", _, _, _, _, _) = $0 { true } else { false } })
@@ -252,10 +258,7 @@ struct ReadySignalMachineTests {
     @Test(arguments: Replay.engines)
     func aLineFromAnEarlierStartIsNotEvidence(engine: String) throws {
         var replay = try Replay(engine: engine, scenario: "healthy-chain", labels: Self.logLabel)
-        replay.begin()
-        let db = try #require(replay.service("db")?.containers.first?.id)
-        let start = try #require(try Replay.events(engine, "healthy-chain").first { $0.actor.id == db && $0.action == "start" })
-        replay.feed(.event(start), at: 0.05)
+        let db = try Self.dbStarted(&replay, engine)
         replay.feed(.logMatched(service: "db", container: db, startSequence: 0, line: "accepting connections"), at: 0.1)
         replay.feed(.logUnreadable(service: "db", container: db, startSequence: 0, message: "gone"), at: 0.1)
         #expect(replay.service("db")?.state == .starting)
@@ -264,10 +267,7 @@ struct ReadySignalMachineTests {
     @Test(arguments: Replay.engines)
     func aLogThatCannotBeReadFailsAtOnceAndSaysWhy(engine: String) throws {
         var replay = try Replay(engine: engine, scenario: "healthy-chain", labels: Self.logLabel)
-        replay.begin()
-        let db = try #require(replay.service("db")?.containers.first?.id)
-        let start = try #require(try Replay.events(engine, "healthy-chain").first { $0.actor.id == db && $0.action == "start" })
-        replay.feed(.event(start), at: 0.05)
+        let db = try Self.dbStarted(&replay, engine)
         replay.feed(.logUnreadable(service: "db", container: db, startSequence: 1, message: "configured logging driver does not support reading"), at: 0.1)
         let failure = try #require(replay.service("db")?.failure)
         #expect(failure.isDeterministic)
@@ -291,10 +291,7 @@ struct ReadySignalMachineTests {
     @Test(arguments: Replay.engines)
     func aWatchThatEndsIsResumedWithBackoffWhileThisStartRuns(engine: String) throws {
         var replay = try Replay(engine: engine, scenario: "healthy-chain", labels: Self.logLabel)
-        replay.begin()
-        let events = try Replay.events(engine, "healthy-chain")
-        let db = try #require(replay.service("db")?.containers.first?.id)
-        replay.feed(.event(try #require(events.first { $0.actor.id == db && $0.action == "start" })), at: 0.05)
+        let db = try Self.dbStarted(&replay, engine)
         func watches() -> [Duration] {
             replay.actions.compactMap { if case .watchLog("db", _, 1, _, let after) = $0 { after } else { nil } }
         }
@@ -335,9 +332,7 @@ struct ReadySignalMachineTests {
     @Test(arguments: Replay.engines)
     func aLogThatKeepsFailingToBeReadFailsAfterEightTriesInARow(engine: String) throws {
         var replay = try Replay(engine: engine, scenario: "healthy-chain", labels: Self.logLabel)
-        replay.begin()
-        let db = try #require(replay.service("db")?.containers.first?.id)
-        replay.feed(.event(try #require(try Replay.events(engine, "healthy-chain").first { $0.actor.id == db && $0.action == "start" })), at: 0.05)
+        let db = try Self.dbStarted(&replay, engine)
         // A clean end (the container stopping) resets the count; errors in a row do not.
         for step in 1...7 { replay.feed(.logWatchEnded(service: "db", container: db, startSequence: 1, error: "HTTP 500: boom"), at: 0.1 * Double(step)) }
         replay.feed(.logWatchEnded(service: "db", container: db, startSequence: 1), at: 0.8)
@@ -353,9 +348,7 @@ struct ReadySignalMachineTests {
     func nothingTheOldRunPrintedCountsOnceARestartIsAskedFor(engine: String) throws {
         // A retry restarts db; until its new start, a match or an end from the old run's follower changes nothing.
         var replay = try Replay(engine: engine, scenario: "healthy-chain", policy: Replay.policy(retries: 1, backoff: .milliseconds(100)), labels: Self.logLabel)
-        replay.begin()
-        let db = try #require(replay.service("db")?.containers.first?.id)
-        replay.feed(.event(try #require(try Replay.events(engine, "healthy-chain").first { $0.actor.id == db && $0.action == "start" })), at: 0.05)
+        let db = try Self.dbStarted(&replay, engine)
         let unhealthy = try JSONDecoder().decode(EngineEvent.self, from: Data(#"{"Type":"container","Action":"health_status: unhealthy","Actor":{"ID":"\#(db)","Attributes":{}},"time":1,"timeNano":9000000000000000000}"#.utf8))
         replay.feed(.event(unhealthy), at: 0.2)
         replay.settle(limit: 0.5)  // the backoff fires: the restart is asked for
