@@ -291,6 +291,9 @@ extension E2E {
             (json["services"] as? [[String: Any]])?.first { $0["name"] as? String == name }
         }
 
+        /// What made `name` ready (`probe`, `log`, `http`, `already running`, …); nil when it did not end ready.
+        func readiness(_ name: String) -> String? { service(name)?["readiness"] as? String }
+
         /// Why `name` failed, as the report keys it (`unhealthy`, `deadline`, …); nil when it did not fail.
         func failure(_ name: String) -> String? { (service(name)?["failure"] as? [String: Any])?["failure"] as? String }
     }

@@ -69,7 +69,7 @@ struct LaunchEndToEndTests {
             }
             // Ready on the service's own check: launch ran it (probe) or the engine reported it (healthcheck). The
             // engine's own status may still say "starting" until its next interval; it is never unhealthy.
-            #expect(["probe", "healthcheck"].contains(result.service("d")?["readiness"] as? String ?? ""))
+            #expect(["probe", "healthcheck"].contains(result.readiness("d") ?? ""))
             let health = try await E2E.docker(["inspect", "--format", "{{.State.Health.Status}}", "\(project.name)-d-1"])
             #expect(["starting", "healthy"].contains(health.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
 

@@ -26,7 +26,7 @@ struct ReadinessEndToEndTests {
                 """)
             let result = try await launch(project)
             #expect(result.status == 0, "\(result.stderr)")
-            #expect(result.service("db")?["readiness"] as? String == "probe")
+            #expect(result.readiness("db") == "probe")
             #expect(result.service("api")?["state"] as? String == "ready")
         }
     }
