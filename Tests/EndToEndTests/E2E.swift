@@ -281,6 +281,19 @@ final class TestSlots: Sendable {
 }
 
 extension E2E {
+    /// A time the engine keeps for `container` (`StartedAt`, `FinishedAt`), on the engine's own clock.
+    static func engineTime(_ container: String, _ field: String) async throws -> Date? {
+        let text = try await docker(["inspect", "--format", "{{.State.\(field)}}", container]).stdout
+        return EngineTime.parse(text.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    /// When the engine took in the first line of `container`'s log that contains `text` (its own timestamp).
+    static func loggedTime(_ container: String, line text: String) async throws -> Date? {
+        let log = try await docker(["logs", "--timestamps", container]).stdout
+        let stamp = log.split(whereSeparator: \.isNewline).first { $0.contains(text) }.flatMap { $0.split(separator: " ").first }
+        return stamp.flatMap { EngineTime.parse(String($0)) }
+    }
+
     /// A `launch … --json` run: its exit status, its parsed report and what it printed on stderr.
     struct Report {
         var status: Int32

@@ -304,11 +304,6 @@ struct LaunchEndToEndTests {
     }
 
     /// When a container's state changed, by the engine's clock.
-    func engineTime(_ container: String, _ field: String) async throws -> Date? {
-        let text = try await E2E.docker(["inspect", "--format", "{{.State.\(field)}}", container]).stdout
-        return EngineTime.parse(text.trimmingCharacters(in: .whitespacesAndNewlines))
-    }
-
     @Test func aJobWithAHealthcheckIsReadyWhenItExitsNotWhenItIsHealthy() async throws {
         try await E2E.withProject { project in
             try project.writeProfile(extra: Self.policy, stack: """
@@ -324,8 +319,8 @@ struct LaunchEndToEndTests {
                 """)
             let result = try await launch(project)
             #expect(result.status == 0, "\(result.stderr)")
-            let migrated = try #require(try await engineTime("\(project.name)-migrate-1", "FinishedAt"))
-            let apiStarted = try #require(try await engineTime("\(project.name)-api-1", "StartedAt"))
+            let migrated = try #require(try await E2E.engineTime("\(project.name)-migrate-1", "FinishedAt"))
+            let apiStarted = try #require(try await E2E.engineTime("\(project.name)-api-1", "StartedAt"))
             #expect(apiStarted >= migrated, "api started before the migration finished")
         }
     }
@@ -361,7 +356,7 @@ struct LaunchEndToEndTests {
             // busybox: `2026-12-01 21:31:42.629214001 +0000` (UTC in the container) as RFC 3339.
             let parts = stat.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ")
             let made = try #require(parts.count == 3 && parts[2] == "+0000" ? EngineTime.parse("\(parts[0])T\(parts[1])Z") : nil, "\(stat.stdout)\(stat.stderr)")
-            let apiStarted = try #require(try await engineTime("\(project.name)-api-1", "StartedAt"))
+            let apiStarted = try #require(try await E2E.engineTime("\(project.name)-api-1", "StartedAt"))
             #expect(apiStarted >= made, "api started before db's image healthcheck could pass")
         }
     }

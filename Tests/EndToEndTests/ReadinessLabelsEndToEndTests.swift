@@ -10,14 +10,6 @@ struct ReadinessLabelsEndToEndTests {
 
     func launch(_ project: TestProject) async throws -> E2E.Report { try await project.report() }
 
-    /// The engine's own time of `container`'s start and of the first log line containing `text`, in Unix seconds.
-    func engineTimes(_ container: String, line text: String) async throws -> (started: Date?, logged: Date?) {
-        let started = try await E2E.docker(["inspect", "--format", "{{.State.StartedAt}}", container]).stdout
-        let log = try await E2E.docker(["logs", "--timestamps", container]).stdout
-        let stamp = log.split(whereSeparator: \.isNewline).first { $0.contains(text) }.flatMap { $0.split(separator: " ").first }
-        return (EngineTime.parse(started.trimmingCharacters(in: .whitespacesAndNewlines)), stamp.flatMap { EngineTime.parse(String($0)) })
-    }
-
     @Test func aLogLineDecidesReadinessEvenWhereAHealthcheckPassesEarlier() async throws {
         try await E2E.withProject { project in
             // db's healthcheck passes at once; its label says it is ready only when it prints the line. api waits
@@ -39,10 +31,8 @@ struct ReadinessLabelsEndToEndTests {
             #expect(result.readiness("db") == "log", "\(result.json)")
             #expect(result.service("api")?["state"] as? String == "ready")
             // Ordering on the engine's own clock, not a duration: api started after db printed the line.
-            let db = try await engineTimes("\(project.name)-db-1", line: "ready to accept connections")
-            let api = try await engineTimes("\(project.name)-api-1", line: "-")
-            let logged = try #require(db.logged)
-            let apiStarted = try #require(api.started)
+            let logged = try #require(try await E2E.loggedTime("\(project.name)-db-1", line: "ready to accept connections"))
+            let apiStarted = try #require(try await E2E.engineTime("\(project.name)-api-1", "StartedAt"))
             #expect(apiStarted >= logged, "api started \(apiStarted), db printed its line \(logged)")
             // The plan shows the rule.
             let plan = try await project.launch(["plan", "demo"])

@@ -145,7 +145,13 @@ public struct EngineClient: Sendable {
         let matcher = LineMatcher(regex)
         let frames = FrameLines()
         let matches = follow("/containers/\(Self.escape(id))/logs", query, heartbeat: Self.streamHeartbeat) { pending throws(EngineError) in
-            (tty ? Self.takeLines(&pending) : try frames.take(&pending)).filter(matcher.matches)
+            if tty { return Self.takeLines(&pending).filter(matcher.matches) }
+            let matched = frames.take(&pending).filter(matcher.matches)
+            if matched.isEmpty, frames.unframed {
+                let text = String(decoding: pending.prefix(200), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                throw .decoding("log stream: not a frame: \(text)")
+            }
+            return matched
         }
         for try await line in matches { return line }
         return nil
@@ -187,44 +193,67 @@ public struct EngineClient: Sendable {
         return result
     }
 
-    /// Cuts a followed multiplexed log ([stream, 0, 0, 0, UInt32 big-endian length] + payload) into lines. The
-    /// engine sends a line longer than 16 KiB as pieces without their newline, so an unfinished line is kept per
-    /// stream until its newline comes (stdout and stderr never splice), up to `longestLine`. Used by one thread.
+    /// Cuts a multiplexed log ([stream, 0, 0, 0, UInt32 big-endian length] + payload) into lines, as it arrives
+    /// or whole. The engine sends a line longer than 16 KiB as pieces without their newline, so an unfinished line
+    /// is kept per stream until its newline comes (stdout and stderr never splice), up to `longestLine`. Used by
+    /// one thread.
     final class FrameLines: @unchecked Sendable {
         private var unfinished: [UInt8: [UInt8]] = [:]
+        /// `take` stopped at bytes that are not a frame header (the engine writes some errors unframed): read as
+        /// a length they would swallow the rest of the log.
+        private(set) var unframed = false
 
-        /// The lines finished by the whole frames at the front of `pending`; an unfinished frame stays there. A
-        /// header that is not one (the engine writes some errors unframed) ends the stream rather than be read as a
-        /// length that would swallow the rest of the log.
-        func take(_ pending: inout [UInt8]) throws(EngineError) -> [String] {
+        /// The lines finished by the whole frames at the front of `pending`; an unfinished frame, or from a header
+        /// that is not one on, stays there.
+        func take(_ pending: inout [UInt8]) -> [String] {
             var result: [String] = []
             var offset = 0
             while pending.count - offset >= 8 {
                 let stream = pending[offset]
                 guard stream <= 3, pending[offset + 1] == 0, pending[offset + 2] == 0, pending[offset + 3] == 0 else {
-                    let text = String(decoding: pending[offset...].prefix(200), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-                    throw EngineError.decoding("log stream: not a frame: \(text)")
+                    unframed = true
+                    break
                 }
                 let length = pending[(offset + 4)..<(offset + 8)].reduce(0) { $0 << 8 | Int($1) }
                 guard pending.count - offset - 8 >= length else { break }
-                var line = unfinished[stream, default: []]
-                for byte in pending[(offset + 8)..<(offset + 8 + length)] {
-                    if byte == UInt8(ascii: "\n") {
-                        result.append(EngineClient.line(line[...]))
-                        line.removeAll(keepingCapacity: true)
-                    } else {
-                        line.append(byte)
-                    }
-                }
-                if line.count > EngineClient.longestLine {
-                    result.append(EngineClient.line(line[...]))
-                    line.removeAll()
-                }
-                unfinished[stream] = line
+                append(pending[(offset + 8)..<(offset + 8 + length)], to: stream, into: &result)
                 offset += 8 + length
             }
             pending.removeFirst(offset)
             return result
+        }
+
+        /// What a whole log leaves after `take`: a cut-off last frame's payload, text that was not framed, then each
+        /// stream's unfinished line.
+        func finish(_ rest: [UInt8]) -> [String] {
+            var result: [String] = []
+            if unframed {
+                result += EngineClient.lines(rest)
+            } else if rest.count > 8 {
+                append(rest[8...], to: rest[0], into: &result)
+            }
+            for stream in unfinished.keys.sorted() where !(unfinished[stream] ?? []).isEmpty {
+                result += EngineClient.lines(unfinished[stream] ?? [])
+            }
+            unfinished = [:]
+            return result
+        }
+
+        private func append(_ payload: ArraySlice<UInt8>, to stream: UInt8, into result: inout [String]) {
+            var line = unfinished[stream, default: []]
+            for byte in payload {
+                if byte == UInt8(ascii: "\n") {
+                    result.append(EngineClient.line(line[...]))
+                    line.removeAll(keepingCapacity: true)
+                } else {
+                    line.append(byte)
+                }
+            }
+            if line.count > EngineClient.longestLine {
+                result.append(EngineClient.line(line[...]))
+                line.removeAll()
+            }
+            unfinished[stream] = line
         }
     }
 
@@ -338,38 +367,22 @@ public struct EngineClient: Sendable {
         return String(decoding: body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// Splits on "\n" (dropping a TTY's "\r"); a trailing newline does not add a line.
+    /// Splits a whole raw (TTY) log on "\n" (dropping a TTY's "\r"); a trailing newline does not add a line.
     static func lines(_ bytes: [UInt8]) -> [String] {
-        var result = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map(line)
-        if result.last == "" { result.removeLast() }
-        return result
+        var rest = bytes
+        let whole = takeLines(&rest)
+        return rest.isEmpty ? whole : whole + [line(rest[...])]
     }
 
     static func line(_ bytes: ArraySlice<UInt8>) -> String {
         String(decoding: bytes.last == UInt8(ascii: "\r") ? bytes.dropLast() : bytes, as: UTF8.self)
     }
 
-    /// Non-TTY log framing: [stream, 0, 0, 0, UInt32 big-endian length] + payload.
-    /// Partial lines are buffered per stream so stdout and stderr never splice mid-line.
+    /// The lines of a whole multiplexed log (see `FrameLines`).
     static func demultiplexLines(_ body: [UInt8]) -> [String] {
-        var pending: [UInt8: [UInt8]] = [:]
-        var result: [String] = []
-        var offset = 0
-        while body.count - offset >= 8 {
-            let stream = body[offset]
-            let length = body[(offset + 4)..<(offset + 8)].reduce(0) { $0 << 8 | Int($1) }
-            let end = min(body.count, offset + 8 + length)
-            var buffer = pending[stream, default: []] + body[(offset + 8)..<end]
-            while let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
-                result.append(line(buffer[..<newline]))
-                buffer.removeSubrange(...newline)
-            }
-            pending[stream] = buffer
-            offset = end
-        }
-        for stream in pending.keys.sorted() where !(pending[stream] ?? []).isEmpty {
-            result += lines(pending[stream] ?? [])
-        }
-        return result
+        let frames = FrameLines()
+        var rest = body
+        let whole = frames.take(&rest)
+        return whole + frames.finish(rest)
     }
 }

@@ -109,14 +109,14 @@ struct Diagnostics: Sendable {
     /// One next step. Never points at a log that is empty: then it says so and how to see more.
     func nextStep(service: String, failure: FailureKind, hasProbes: Bool, hasLogs: Bool, signal: ReadySignal? = nil) -> String {
         let readLog = hasLogs ? "read the log above" : "it printed nothing before failing"
-        return switch failure {
-        case .deadline where signal != nil:
-            switch signal {
-            case .log(let pattern)?:
-                "it never printed a line matching /\(pattern)/ (\(ReadySignal.logLabel)): compare it with the log above, or set launch.timeout on \(service) if it is just slow"
-            default:
-                "it never answered 2xx to \(signal?.description ?? "its HTTP check") from inside its container (\(ReadySignal.httpLabel)): check the port and path, or set launch.timeout on \(service) if it is just slow"
+        if case .deadline = failure, let signal {
+            let slow = "or set launch.timeout on \(service) if it is just slow"
+            return switch signal {
+            case .log(let pattern): "it never printed a line matching /\(pattern)/ (\(signal.label)): compare it with the log above, \(slow)"
+            case .http: "it never answered 2xx to \(signal) from inside its container (\(signal.label)): check the port and path, \(slow)"
             }
+        }
+        return switch failure {
         case .exited(127):
             "the command in \(service)'s image was not found (exit 127): check `command:`/`entrypoint:` in its compose file"
         case .exited(126):

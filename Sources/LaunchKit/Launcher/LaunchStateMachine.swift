@@ -153,7 +153,7 @@ struct LaunchStateMachine: Sendable {
             sampled(s, c, sequence: sequence, sample: sample)
         case .logMatched(let service, let container, let sequence, let line):
             guard let s = index(of: service), let c = current(s, container, sequence) else { break }
-            containerReady(s, c, evidence: services[s].adopted ? "already running" : "log", detail: "logged: \(Self.excerpt(line))")
+            containerReady(s, c, evidence: signalEvidence(s), detail: "logged: \(Self.excerpt(line))")
         case .logWatchEnded(let service, let container, let sequence, let error):
             guard let s = index(of: service), let c = current(s, container, sequence) else { break }
             services[s].containers[c].logWatches += 1
@@ -579,6 +579,12 @@ struct LaunchStateMachine: Sendable {
         startProbing(s, c)
     }
 
+    /// What a report says made a service ready by its label: the label's kind, or `already running` for a service
+    /// that was up before the launch (its time says nothing about a start).
+    private func signalEvidence(_ s: Int) -> String {
+        services[s].adopted ? "already running" : services[s].rule.signal?.evidence ?? "already running"
+    }
+
     private mutating func watchLog(_ s: Int, _ c: Int, after delay: Duration) {
         guard case .log(let pattern)? = services[s].rule.signal, services[s].state == .starting else { return }
         let container = services[s].containers[c]
@@ -623,7 +629,7 @@ struct LaunchStateMachine: Sendable {
         guard current(s, services[s].containers[c].id, sequence) != nil else { return }
         switch outcome {
         case .passed where services[s].rule.signal != nil:
-            containerReady(s, c, evidence: services[s].adopted ? "already running" : "http", detail: "answered 2xx")
+            containerReady(s, c, evidence: signalEvidence(s), detail: "answered 2xx")
         case .passed:
             containerReady(s, c, evidence: "probe")
         case .failed:

@@ -80,6 +80,14 @@ public enum ReadySignal: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The label that declares it.
+    public var label: String {
+        switch self {
+        case .log: Self.logLabel
+        case .http: Self.httpLabel
+        }
+    }
+
     /// The evidence a run report keeps when this signal made a service ready.
     var evidence: String {
         switch self {

@@ -43,8 +43,9 @@ extension LaunchPlan {
             let rule = ReadinessRule(service: service, policy: profile.health, isJob: false, signals: false)
             services[index].readiness = rule.description
             services[index].deadlineSeconds = rule.deadline.seconds
-            let label = if case .log = signal { ReadySignal.logLabel } else { ReadySignal.httpLabel }
-            warnings.append("\(service.name): \(label) is not watched on a swarm (its tasks may run on any node): it is ready when \(rule.description); give it a healthcheck")
+            warnings.append(
+                "\(service.name): \(signal.label) is not watched on a swarm (its tasks may run on any node): it is ready when \(rule.description)"
+                    + (rule.kind == .healthy ? "" : "; give it a healthcheck"))
         }
         let file = SwarmStackFile.path(layout, stack: project)
         commands = [
