@@ -67,17 +67,6 @@ struct HelperTests {
         #expect(EngineClient.filters(["label": []]).isEmpty)
     }
 
-    @Test func demultiplexing() {
-        func frame(_ stream: UInt8, _ text: String) -> [UInt8] {
-            let payload = Array(text.utf8)
-            let n = UInt32(payload.count)
-            return [stream, 0, 0, 0, UInt8(n >> 24), UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF)] + payload
-        }
-        let body = frame(1, "out\npart") + frame(2, "err\n") + frame(1, "ial\n\n") + frame(2, "tail")
-        #expect(EngineClient.demultiplexLines(body) == ["out", "err", "partial", "", "tail"])
-        #expect(EngineClient.lines(Array("a\r\nb\r\n".utf8)) == ["a", "b"])
-    }
-
     @Test func eventHelpers() throws {
         let json = #"{"Type":"container","Action":"health_status: healthy","Actor":{"ID":"abc","Attributes":{"exitCode":"3","com.docker.compose.service":"db","com.docker.compose.project":"p"}},"time":1,"timeNano":1000000001}"#
         let event = try JSONDecoder().decode(EngineEvent.self, from: Data(json.utf8))

@@ -133,38 +133,6 @@ struct ReadySignalTests {
 
     // MARK: Following a log
 
-    @Test func aMultiplexedLogIsCutIntoLinesFrameByFrame() {
-        func frame(_ stream: UInt8, _ text: String) -> [UInt8] {
-            let payload = Array(text.utf8)
-            let n = UInt32(payload.count)
-            return [stream, 0, 0, 0, UInt8(n >> 24), UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF)] + payload
-        }
-        // A long line comes as pieces (the engine cuts at 16 KiB), with a stderr line between them.
-        let bytes = frame(1, "booting\n") + frame(1, "ready to ") + frame(2, "warn: slow disk\n") + frame(1, "accept connections\n")
-        // Arriving in pieces that cut a header and a payload.
-        let frames = EngineClient.FrameLines()
-        var pending: [UInt8] = []
-        var lines: [String] = []
-        for piece in [bytes[0..<5], bytes[5..<20], bytes[20...]] {
-            pending += piece
-            lines += frames.take(&pending)
-        }
-        #expect(lines == ["booting", "warn: slow disk", "ready to accept connections"])
-        #expect(pending.isEmpty)
-        // A frame that is still arriving stays in the buffer.
-        pending = Array(frame(1, "partial\n").prefix(10))
-        #expect(frames.take(&pending).isEmpty)
-        #expect(pending.count == 10)
-        // A runaway line is handed on rather than kept growing.
-        pending = frame(1, String(repeating: "x", count: EngineClient.longestLine + 1))
-        #expect(frames.take(&pending).count == 1)
-        // Text where a header should be (the engine writes some errors unframed) is not read as a length; read
-        // whole, it is kept as text.
-        pending = Array("Error grabbing logs: invalid character".utf8)
-        #expect(frames.take(&pending).isEmpty && frames.unframed)
-        #expect(frames.finish(pending) == ["Error grabbing logs: invalid character"])
-    }
-
     @Test func theCurrentRunsLogBeginsHalfwayBetweenTheLastFinishAndThisStart() {
         // Never ran before: all of its log is this run's.
         #expect(EngineClient.currentRunSince(finishedAt: "0001-01-01T00:00:00Z", startedAt: "2026-12-01T10:00:00.5Z") == nil)
@@ -212,15 +180,6 @@ struct ReadySignalTests {
         // Only launches that ended with the service ready count: a failed one's judgement was undone.
         #expect(history.judgedRuns["db"] == ["c-db-success@t", "c-db-degraded@t"])
         #expect(history.judgedRuns["api"] == ["c-api-degraded@t"])
-    }
-
-    @Test func aRawLogIsCutIntoLinesAndARunawayLineIsHandedOn() {
-        var pending = Array("one\r\ntwo\nthr".utf8)
-        #expect(EngineClient.takeLines(&pending) == ["one", "two"])
-        #expect(pending == Array("thr".utf8))
-        pending = [UInt8](repeating: UInt8(ascii: "x"), count: EngineClient.longestLine + 1)
-        #expect(EngineClient.takeLines(&pending).count == 1)
-        #expect(pending.isEmpty)
     }
 }
 
