@@ -17,6 +17,14 @@ Busy after: how much of the host's CPU the stack keeps busy once it is up (the e
 from /proc/stat for 3 s after compose's run; meaningful with a local engine only): 40 busybox services checked every
 second keep a 2-core host ~95 % busy by themselves, so there both tools wait on the same saturated engine.
 
+Where the time went (launch's own report, its slowest chain): `engine` is the engine answering the start requests
+along that chain (`engine_start_seconds`), `detect` how much later than the service's own `ready_after` its
+readiness was seen (the check's schedule, spawning it, the verdict reaching launch), `react` the launcher's own time
+from a dependency's readiness to its dependent's start request. `bound` is launch's total less `detect` and
+`react`: what even a launcher that saw readiness the instant it happened would take, given the engine's start
+latencies of that run; `bound/compose` above 0.8 means the 0.8 target cannot be met on that host by readiness
+detection alone.
+
 CPU per service: CPU/svc is launch with every docker/compose process it ran (getrusage of the child); own/svc is
 launch's own threads only (`engine.launcher_cpu_seconds` in its result).
 
@@ -88,7 +96,26 @@ def host_busy(seconds=3.0):
         return None
 
 
-def measure(tool, stack_text, launch, runs_dir):
+def critical_chain(services, ready_after):
+    """Decomposes the chain that ended last (services l<level>s<index>, each depending on the one a level up):
+    engine start answers, detection beyond the service's own `ready_after`, and the launcher's reaction."""
+    by_name = {s["name"]: s for s in services}
+    if not services or any(s.get("ready_at") is None or s.get("started_at") is None for s in services):
+        return None
+    last = max(services, key=lambda s: s["ready_at"])
+    level, index = (int(x) for x in last["name"][1:].split("s"))
+    engine = detect = react = 0.0
+    for k in range(level, -1, -1):
+        s = by_name[f"l{k}s{index}"]
+        start = s.get("engine_start_seconds") or 0.0
+        engine += start
+        detect += max(0.0, s["ready_at"] - s["started_at"] - start - ready_after)
+        if k > 0:
+            react += max(0.0, s["started_at"] - by_name[f"l{k - 1}s{index}"]["ready_at"])
+    return {"engine": engine, "detect": detect, "react": react}
+
+
+def measure(tool, stack_text, launch, runs_dir, ready_after=1.0):
     project = f"bench-{tool}-{uuid.uuid4().hex[:6]}"
     root = tempfile.mkdtemp(prefix=project, dir=runs_dir)
     os.makedirs(f"{root}/environments"); os.makedirs(f"{root}/compose")
@@ -110,16 +137,20 @@ def measure(tool, stack_text, launch, runs_dir):
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     evidence = {}
     own = None
+    chain = None
     if tool == "launch":
         try:
-            own = (json.loads(proc.stdout).get("engine") or {}).get("launcher_cpu_seconds")
-            for s in json.loads(proc.stdout).get("services", []):
+            report = json.loads(proc.stdout)
+            own = (report.get("engine") or {}).get("launcher_cpu_seconds")
+            for s in report.get("services", []):
                 evidence[s.get("readiness") or s.get("state")] = evidence.get(s.get("readiness") or s.get("state"), 0) + 1
+            chain = critical_chain(report.get("services", []), ready_after)
         except ValueError:
             pass
     subprocess.run(compose + ["down", "-v", "-t", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     shutil.rmtree(root, ignore_errors=True)
-    return {"tool": tool, "total": ended - began, "exit": proc.returncode, "cpu": cpu, "own_cpu": own, "evidence": evidence, "busy": busy}
+    return {"tool": tool, "total": ended - began, "exit": proc.returncode, "cpu": cpu, "own_cpu": own, "evidence": evidence, "busy": busy,
+            "chain": chain}
 
 
 def main():
@@ -163,6 +194,12 @@ def main():
                 evidence[key] = evidence.get(key, 0) + value
         print(f"{name:11} {count:8d} {floor:6.1f}s {med['launch']:7.2f}s {med['compose']:7.2f}s {med['launch'] / med['compose']:6.2f} "
               f"{ok['launch']:>5}/{args.runs:<3} {ok['compose']:>6}/{args.runs:<3} {busy} {cpu:6.1f}ms {own:6.1f}ms  {evidence}")
+        chains = [(r["total"], r["chain"]) for r in results["launch"] if r.get("chain")]
+        if chains:
+            part = {k: statistics.median([c[k] for _, c in chains]) for k in ("engine", "detect", "react")}
+            bound = statistics.median([total - c["detect"] - c["react"] for total, c in chains])
+            print(f"{'':11} slowest chain: engine {part['engine']:.2f}s  detect {part['detect']:.2f}s  react {part['react']:.3f}s  "
+                  f"bound {bound:.2f}s  bound/compose {bound / med['compose']:.2f}")
     json.dump(rows, open(os.path.join(runs_dir, "results.json"), "w"), indent=1)
     print(f"raw results: {runs_dir}/results.json")
 
