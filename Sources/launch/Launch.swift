@@ -38,10 +38,9 @@ struct Launch: AsyncParsableCommand {
     /// ArgumentParser's own entry point, plus one thing: with `--json`, a usage error (exit 64) also prints the
     /// JSON error document on stdout, so a script always gets exactly one document.
     static func main() async {
-        // Until a command installs its own handling (a launch rolls back first), Ctrl-C exits 130 at once:
-        // nothing has been created yet.
-        signal(SIGINT) { _ in _exit(130) }
-        signal(SIGTERM) { _ in _exit(143) }
+        // Until a command installs its own handling (a launch rolls back first), Ctrl-C or SIGTERM stops what
+        // launch started and exits 130 at once: nothing has been created yet.
+        Interrupts.install()
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {

@@ -19,8 +19,11 @@ public enum ComposeModelReader {
         var problems: [ConfigProblem] = []
         for (offset, path) in files.enumerated() {
             let display = displayNames?[offset] ?? path
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                problems.append(ConfigProblem(SourceLocation(file: display, line: 0), "cannot read compose file"))
+            let text: String
+            switch TextFile.read(path, display: display) {
+            case .success(let read): text = read
+            case .failure(let error):
+                problems += error.problems
                 continue
             }
             do {

@@ -117,18 +117,29 @@ public struct EnvProvisioner: Sendable {
         let wanted = missingGitignoreLines()
         guard !wanted.isEmpty else { return false }
         let gitignore = layout.path(".gitignore")
-        var updated = (try? String(contentsOfFile: gitignore, encoding: .utf8)) ?? ""
-        if !updated.isEmpty && !updated.hasSuffix("\n") { updated += "\n" }
-        updated += "# generated secrets and launch state (added by launch)\n" + wanted.joined(separator: "\n") + "\n"
+        // Appended to the bytes as they are: a line that is not UTF-8 is the user's, and stays.
+        var updated = try Self.bytes(of: gitignore, display: layout.display(gitignore)) ?? []
+        if !updated.isEmpty && updated.last != UInt8(ascii: "\n") { updated.append(UInt8(ascii: "\n")) }
+        updated += Array(("# generated secrets and launch state (added by launch)\n" + wanted.joined(separator: "\n") + "\n").utf8)
         let mode = AtomicFile.mode(of: gitignore) ?? 0o644
-        try AtomicFile.write(updated, to: gitignore, mode: mode)
+        try AtomicFile.write(bytes: updated, to: gitignore, mode: mode)
         return true
+    }
+
+    /// A file's bytes, nil when there is none; one that is there and cannot be read is an error, never empty.
+    static func bytes(of path: String, display: String) throws(FileError) -> [UInt8]? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        do {
+            return Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        } catch {
+            throw FileError(path: display, operation: "read", underlying: error)
+        }
     }
 
     /// The lines `.gitignore` at the project root lacks (nothing when an enclosing one already has them).
     func missingGitignoreLines() -> [String] {
         let gitignore = layout.path(".gitignore")
-        let text = (try? String(contentsOfFile: gitignore, encoding: .utf8)) ?? ""
+        let text = ((try? Self.bytes(of: gitignore, display: gitignore)) ?? nil).map { String(decoding: $0, as: UTF8.self) } ?? ""
         // Patterns of enclosing .gitignore files count too: a project inside a repository that already ignores
         // these (the quickstart inside this one) must not get a tracked file rewritten at run time.
         let patterns = Set(text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) })
@@ -153,7 +164,8 @@ public struct EnvProvisioner: Sendable {
         guard !FileManager.default.fileExists(atPath: directory.appendingPathComponent(".git").path) else { return [] }
         while directory.path != "/" {
             directory = directory.deletingLastPathComponent()
-            let text = (try? String(contentsOfFile: directory.appendingPathComponent(".gitignore").path, encoding: .utf8)) ?? ""
+            let path = directory.appendingPathComponent(".gitignore").path
+            let text = ((try? Self.bytes(of: path, display: path)) ?? nil).map { String(decoding: $0, as: UTF8.self) } ?? ""
             for line in text.split(whereSeparator: \.isNewline) {
                 let pattern = line.trimmingCharacters(in: .whitespaces)
                 guard !pattern.isEmpty, !pattern.hasPrefix("#"), !pattern.hasPrefix("!") else { continue }

@@ -68,9 +68,15 @@ public struct FirstRun: Sendable {
         var backup: String?
         if existing.envFile != nil {
             let path = layout.path(profile.envFile)
-            let target = "\(path).backup-\(Timestamp.compact(context.now()))"
-            let text = try String(contentsOfFile: path, encoding: .utf8)
-            try AtomicFile.write(text, to: target, mode: 0o600)
+            let target = Self.freeName("\(path).backup-\(Timestamp.compact(context.now()))")
+            // Its bytes as they are (a line that is not UTF-8 is still the user's), beside any earlier backup.
+            let bytes: [UInt8]
+            do {
+                bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+            } catch {
+                throw FileError(path: layout.display(path), operation: "read the env file to back it up", underlying: error)
+            }
+            try AtomicFile.write(bytes: bytes, to: target, mode: 0o600)
             backup = layout.display(target)
         }
         _ = try await Teardown(client: client, project: profile.compose.project).run(levels: [], removeVolumes: true)
@@ -83,6 +89,19 @@ public struct FirstRun: Sendable {
             }
         }
         return backup
+    }
+
+    /// `base`, or `base-2`, `base-3`, … : the first name nothing stands at (not even a dangling link), so a
+    /// backup never replaces an earlier one made in the same second.
+    static func freeName(_ base: String) -> String {
+        var info = stat()
+        var candidate = base
+        var number = 1
+        while lstat(candidate, &info) == 0 {
+            number += 1
+            candidate = "\(base)-\(number)"
+        }
+        return candidate
     }
 
     /// What a new developer needs after the stack is up.

@@ -267,6 +267,14 @@ public struct Planner: Sendable {
         var command = compose.config()
         command.environment.merge(supplied) { current, _ in current }
         let output = try await context.runner.run(command)
+        if output.status == 124 {
+            throw ConfigurationError([
+                ConfigProblem(
+                    SourceLocation(file: "docker compose config", line: 0),
+                    "Compose did not finish reading the stack within \(DurationText.format(Compose.configDeadline)) (stopped)",
+                    hint: "look for YAML aliases of aliases or an `include` of a remote file that does not answer; `\(compose.config())` shows where it stalls")
+            ])
+        }
         guard output.succeeded else {
             let lines = output.stderr.split(whereSeparator: \.isNewline).map { redact(String($0)) }
                 .filter { !$0.contains("variable is not set") }

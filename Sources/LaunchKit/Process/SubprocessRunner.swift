@@ -30,8 +30,11 @@ public struct SubprocessRunner: ProcessRunning {
             while let next = try await group.next() {
                 if let output = next { return output }
                 if !Task.isCancelled {
+                    // The words that say what it was: `docker compose … config --hash *`, not its file flags.
+                    let shown = command.arguments.count > 5
+                        ? command.arguments.prefix(1) + ["…"] + command.arguments.suffix(3) : command.arguments[...]
                     return ProcessOutput(
-                        status: 124, stderr: "`\(command.executable) \(command.arguments.prefix(3).joined(separator: " "))` did not finish within \(DurationText.format(timeout))")
+                        status: 124, stderr: "`\(([command.executable] + shown).joined(separator: " "))` did not finish within \(DurationText.format(timeout))")
                 }
             }
             throw CancellationError()
@@ -40,12 +43,17 @@ public struct SubprocessRunner: ProcessRunning {
 
     private func runToEnd(_ command: Command) async throws -> ProcessOutput {
         let configuration = configuration(for: command)
+        let group = ChildGroup()
+        defer { group.finished(cancelled: Task.isCancelled) }
         do {
             let result = try await Subprocess.run(
                 configuration,
+                input: .none,
                 output: .string(limit: outputLimit),
                 error: .string(limit: outputLimit)
-            )
+            ) { execution in
+                group.started(execution.processIdentifier.value)
+            }
             return ProcessOutput(
                 status: Self.status(result.terminationStatus),
                 stdout: result.standardOutput,
@@ -60,10 +68,13 @@ public struct SubprocessRunner: ProcessRunning {
         _ command: Command, onLine: @escaping @Sendable (OutputStream, String) -> Void
     ) async throws -> Int32 {
         let configuration = configuration(for: command)
+        let group = ChildGroup()
+        defer { group.finished(cancelled: Task.isCancelled) }
         do {
             let result = try await Subprocess.run(
                 configuration, input: .none, output: .sequence, error: .sequence
             ) { execution in
+                group.started(execution.processIdentifier.value)
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
                         for try await line in execution.standardOutput.strings(bufferingPolicy: .unbounded) {
@@ -86,8 +97,9 @@ public struct SubprocessRunner: ProcessRunning {
 
     public func interactive(_ command: Command) async throws -> Int32 {
         do {
+            // In launch's own process group: the terminal's Ctrl-C and job control reach the command itself.
             let result = try await Subprocess.run(
-                configuration(for: command), input: .currentStandardInput, output: .currentStandardOutput,
+                configuration(for: command, ownGroup: false), input: .currentStandardInput, output: .currentStandardOutput,
                 error: .currentStandardError)
             return Self.status(result.terminationStatus)
         } catch let error as SubprocessError {
@@ -95,7 +107,7 @@ public struct SubprocessRunner: ProcessRunning {
         }
     }
 
-    private func configuration(for command: Command) -> Configuration {
+    private func configuration(for command: Command, ownGroup: Bool = true) -> Configuration {
         var updates: [Environment.Key: String?] = [:]
         for (key, value) in command.environment {
             updates[Environment.Key(stringLiteral: key)] = value
@@ -103,10 +115,15 @@ public struct SubprocessRunner: ProcessRunning {
         let executable: Executable =
             command.executable.contains("/")
             ? .path(FilePath(command.executable)) : .name(command.executable)
-        // On cancellation, SIGTERM first: the docker CLI forwards it and Compose stops what it was creating;
-        // SIGKILL would leave its children running on.
+        // On cancellation, SIGTERM first, to the child's whole group: Compose stops what it was creating (a
+        // SIGKILL to the docker CLI alone would leave the Compose plugin it runs going on by itself).
         var options = PlatformOptions()
-        options.teardownSequence = [.gracefulShutDown(allowedDurationToNextStep: .seconds(5))]
+        if ownGroup {
+            options.processGroupID = 0
+            options.teardownSequence = [.gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: .seconds(5))]
+        } else {
+            options.teardownSequence = [.gracefulShutDown(allowedDurationToNextStep: .seconds(5))]
+        }
         return Configuration(
             executable: executable,
             arguments: Arguments(command.arguments),

@@ -17,14 +17,14 @@ struct ProfileLoader {
         var trees: [String: Result<YAMLTree, ConfigurationError>] = [:]
         for (name, path) in files {
             let display = layout.display(path)
-            do {
-                let text = try String(contentsOfFile: path, encoding: .utf8)
-                trees[name] = .success(try YAMLTree.parse(text, file: display))
-            } catch let error as ConfigurationError {
-                trees[name] = .failure(error)
-            } catch {
-                trees[name] = .failure(
-                    ConfigurationError([ConfigProblem(SourceLocation(file: display, line: 0), "cannot read: \(error)")]))
+            switch TextFile.read(path, display: display) {
+            case .failure(let error): trees[name] = .failure(error)
+            case .success(let text):
+                do throws(ConfigurationError) {
+                    trees[name] = .success(try YAMLTree.parse(text, file: display))
+                } catch {
+                    trees[name] = .failure(error)
+                }
             }
         }
         var composeServices = ComposeServiceIndex(layout: layout)
@@ -39,7 +39,7 @@ struct ProfileLoader {
             }
             entries.append(.init(name: name, file: display, result: result))
         }
-        return ProfileCatalog(layout: layout, entries: entries, sharedProblems: aliasClashes(entries))
+        return ProfileCatalog(layout: layout, entries: entries, sharedProblems: aliasClashes(entries) + sameNames(entries))
     }
 
     private func profileFiles() -> [(String, String)] {
@@ -145,6 +145,9 @@ struct ProfileLoader {
         let envFile = reader.string(tree["env_file"], "env_file") ?? ".env.\(name)"
         if envFile.hasPrefix("/") || envFile.contains(".."), let location = tree["env_file"]?.location {
             reader.fail(location, "env_file must be a path inside the project", hint: "write it relative to the project root, like .env.\(name)")
+        } else if let location = tree["env_file"]?.location, let clash = Self.ownFile(envFile, composeFiles: files, layout: layout) {
+            // Secrets would be appended to it, its mode set to 0600 and its name ignored by git.
+            reader.fail(location, "env_file names \(clash), which launch itself reads", hint: "use a file of its own, like .env.\(name)")
         }
 
         let variables = reader.map(tree["variables"], "variables").compactMap { entry -> Profile.Variable? in
@@ -315,6 +318,29 @@ struct ProfileLoader {
                     reader.fail(location, "service `\(service)` is not defined by any of this profile's compose files",
                         hint: suggestion.map { "did you mean `\($0)`?" } ?? "defined services: \(known.sorted().joined(separator: ", "))")
                 }
+            }
+        }
+    }
+
+    /// What `envFile` (relative to the project root) would overwrite of the project's own files, if anything.
+    static func ownFile(_ envFile: String, composeFiles: [String], layout: ProjectLayout) -> String? {
+        let parts = envFile.split(separator: "/").filter { $0 != "." }
+        guard let first = parts.first else { return "the project directory" }
+        if ["environments", "compose", ".launch", ".git"].contains(String(first)) { return "a file under \(first)/" }
+        if parts == [".gitignore"] { return ".gitignore" }
+        let path = layout.path(parts.joined(separator: "/"))
+        if let compose = composeFiles.first(where: { layout.composeFile($0) == path }) { return "the compose file \(compose)" }
+        return nil
+    }
+
+    /// `dev.yml` beside `dev.yaml`: which one `launch dev` means is not for launch to guess.
+    private func sameNames(_ entries: [ProfileCatalog.Entry]) -> [ConfigProblem] {
+        Dictionary(grouping: entries, by: \.name).values.filter { $0.count > 1 }.flatMap { same in
+            same.map { entry in
+                ConfigProblem(
+                    SourceLocation(file: entry.file, line: 0),
+                    "\(same.map(\.file).joined(separator: " and ")) both define the environment `\(entry.name)`",
+                    hint: "keep one of them")
             }
         }
     }

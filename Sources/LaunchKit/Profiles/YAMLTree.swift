@@ -34,10 +34,26 @@ indirect enum YAMLTree: Sendable {
             throw ConfigurationError([ConfigProblem(SourceLocation(file: file, line: 0), "\(error)")])
         }
         guard let node else { return .null(SourceLocation(file: file, line: 1)) }
-        return YAMLTree(node, file: file)
+        var budget = maximumNodes
+        guard let tree = YAMLTree(node, file: file, budget: &budget) else {
+            // Aliases of aliases multiply: a few hundred bytes can stand for billions of values ("billion laughs").
+            throw ConfigurationError([
+                ConfigProblem(
+                    SourceLocation(file: file, line: 1), "this document stands for more than \(maximumNodes) values once its aliases are expanded",
+                    hint: "write the values out, or use fewer aliases of aliases (*name)")
+            ])
+        }
+        return tree
     }
 
-    init(_ node: Node, file: String) {
+    /// More values than any profile writes by hand: the limit is only there for alias bombs.
+    static let maximumNodes = 1_000_000
+
+    /// nil when the document holds more than `budget` nodes with its aliases expanded (counted down as it goes,
+    /// so an alias bomb is refused after `budget` steps, not after expanding it).
+    private init?(_ node: Node, file: String, budget: inout Int) {
+        budget -= 1
+        guard budget >= 0 else { return nil }
         let location = SourceLocation(file: file, line: node.mark?.line ?? 0, column: node.mark?.column ?? 1)
         switch node {
         case .scalar(let scalar):
@@ -47,16 +63,23 @@ indirect enum YAMLTree: Sendable {
                 self = .scalar(scalar.string, location)
             }
         case .sequence(let sequence):
-            self = .list(sequence.map { YAMLTree($0, file: file) }, location)
+            var items: [YAMLTree] = []
+            for item in sequence {
+                guard let tree = YAMLTree(item, file: file, budget: &budget) else { return nil }
+                items.append(tree)
+            }
+            self = .list(items, location)
         case .mapping(let mapping):
-            self = .map(
-                mapping.map { key, value in
+            var entries: [Entry] = []
+            for (key, value) in mapping {
+                guard let tree = YAMLTree(value, file: file, budget: &budget) else { return nil }
+                entries.append(
                     Entry(
                         key: key.string ?? "",
-                        keyLocation: SourceLocation(
-                            file: file, line: key.mark?.line ?? 0, column: key.mark?.column ?? 1),
-                        value: YAMLTree(value, file: file))
-                }, location)
+                        keyLocation: SourceLocation(file: file, line: key.mark?.line ?? 0, column: key.mark?.column ?? 1),
+                        value: tree))
+            }
+            self = .map(entries, location)
         case .alias(let alias):
             self = .null(SourceLocation(file: file, line: alias.mark?.line ?? 0))
         }

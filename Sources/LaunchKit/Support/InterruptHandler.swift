@@ -1,52 +1,86 @@
 import Dispatch
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
+/// SIGINT and SIGTERM, for the whole process: installed once at start (`Interrupts.install()`). Without a
+/// command of its own handling them, either one stops every program launch started (their whole process groups)
+/// and exits 130 at once: nothing launch itself made needs undoing before the first change, and nothing it
+/// started keeps running after it.
+public enum Interrupts {
+    private static let state = Mutex<State>(State())
+
+    private struct State {
+        var sources: [any DispatchSourceSignal] = []
+        /// The handling of a command that must undo its work first (`InterruptHandler`), while it runs.
+        var handler: (@Sendable () -> Void)?
+    }
+
+    public static func install() {
+        state.withLock { state in
+            guard state.sources.isEmpty else { return }
+            let queue = DispatchQueue(label: "launch.signals")
+            for signalNumber in [SIGINT, SIGTERM] {
+                // Ignored as a signal and delivered as an event instead; children get the default back (the
+                // runner spawns them with default dispositions).
+                signal(signalNumber, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
+                source.setEventHandler { received() }
+                source.resume()
+                state.sources.append(source)
+            }
+        }
+    }
+
+    static func received() {
+        if let handler = state.withLock({ $0.handler }) {
+            handler()
+        } else {
+            exitNow()
+        }
+    }
+
+    /// Stops every child's group and exits 130.
+    public static func exitNow() -> Never {
+        ChildProcesses.stopAll()
+        _exit(130)
+    }
+
+    static func route(to handler: (@Sendable () -> Void)?) {
+        state.withLock { $0.handler = handler }
+    }
+}
+
 /// Ctrl-C during a launch: the first SIGINT (or SIGTERM) asks the launch to stop and roll back (remove what it
-/// created, put back what it replaced); a second one stops waiting for that and exits 130 at once.
-public final class InterruptHandler: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count = 0
+/// created, put back what it replaced); a second one stops waiting for that, stops whatever launch started, and
+/// exits 130.
+public final class InterruptHandler: Sendable {
+    private let count = Mutex(0)
 
     public init(console: Console, onFirst: @escaping @Sendable () -> Void) {
-        var sources: [any DispatchSourceSignal] = []
-        let queue = DispatchQueue(label: "launch.signals")
-        for signalNumber in [SIGINT, SIGTERM] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
-            sources.append(source)
-        }
-        let handler: @Sendable () -> Void = { [weak self] in
+        Interrupts.install()
+        Interrupts.route { [weak self] in
             guard let self else { return }
-            let seen = self.lock.withLock { () -> Int in
-                self.count += 1
-                return self.count
+            let seen = self.count.withLock { count -> Int in
+                count += 1
+                return count
             }
             if seen == 1 {
                 console.say("\ninterrupted: stopping, rolling back what this run created and restoring what it replaced (Ctrl-C again to exit now)")
                 onFirst()
             } else {
                 console.say("exiting without waiting for the rollback: `launch status <environment>` shows what is left, `launch down <environment>` removes it")
-                _exit(130)
+                Interrupts.exitNow()
             }
         }
-        for source in sources {
-            source.setEventHandler(handler: handler)
-            source.resume()
-        }
-        self.sourcesStorage = sources
     }
 
-    private var sourcesStorage: [any DispatchSourceSignal] = []
-
-    /// Restores default signal handling.
+    /// Back to the process-wide handling: the next signal stops launch's children and exits 130.
     public func cancel() {
-        for source in sourcesStorage { source.cancel() }
-        signal(SIGINT, SIG_DFL)
-        signal(SIGTERM, SIG_DFL)
+        Interrupts.route(to: nil)
     }
 }
 

@@ -74,11 +74,15 @@ public struct Compose: Sendable, Hashable {
 
     /// The fully resolved model (interpolated, merged, defaults applied).
     public func config() -> Command {
-        flavor.supportsJSONConfig ? command(["config", "--format", "json"]) : command(["config"])
+        (flavor.supportsJSONConfig ? command(["config", "--format", "json"]) : command(["config"])).limited(to: Self.configDeadline)
     }
 
+    /// Reading the model takes Compose well under a second; a file that makes it run for minutes (YAML aliases of
+    /// aliases, a remote `include` that never answers) must not hold launch with it.
+    public static let configDeadline: Duration = .seconds(120)
+
     /// The resolved model as YAML, which `docker compose -f - config` reads back (`launch config`).
-    public func configYAML() -> Command { command(["config"]) }
+    public func configYAML() -> Command { command(["config"]).limited(to: Self.configDeadline) }
 
     /// Pulls the images of `services` (all when empty); images with a `build:` section are built instead.
     public func pull(services: [String] = []) -> Command {
@@ -107,7 +111,9 @@ public struct Compose: Sendable, Hashable {
     }
 
     /// `<service> <hash>` lines: the configuration hash Compose stamps on containers (`com.docker.compose.config-hash`).
-    public func configHashes(services: [String]) -> Command { command(["config", "--hash", services.joined(separator: ",")]) }
+    public func configHashes(services: [String]) -> Command {
+        command(["config", "--hash", services.joined(separator: ",")]).limited(to: Self.configDeadline)
+    }
 
     /// Runs `arguments` in `service`'s running container; `tty: false` when stdin or stdout is not a terminal.
     public func exec(service: String, arguments: [String], tty: Bool) -> Command {
@@ -115,7 +121,7 @@ public struct Compose: Sendable, Hashable {
     }
 
     /// `config --hash '*'`: one `service hash` line per service, the hash Compose labels containers with.
-    public func configHash() -> Command { command(["config", "--hash", "*"]) }
+    public func configHash() -> Command { command(["config", "--hash", "*"]).limited(to: Self.configDeadline) }
 
     /// Stops and removes the project's containers and networks; volumes only when asked.
     public func down(removeVolumes: Bool = false, timeoutSeconds: Int = 10) -> Command {

@@ -1,0 +1,68 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A configuration file read as text, or the reason it cannot be, in words a person can act on: what stands at
+/// the path (a directory, a FIFO, a device, a link loop), the errno's words, or where its bytes stop being UTF-8.
+/// Never blocks on a FIFO or reads a device without end.
+enum TextFile {
+    /// Far beyond any profile or compose file written by hand.
+    static let maximumBytes = 16 * 1024 * 1024
+
+    static func read(_ path: String, display: String) -> Result<String, ConfigurationError> {
+        let location = SourceLocation(file: display, line: 0)
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            let code = errno
+            return .failure(problem(location, "cannot read: \(String(cString: strerror(code)))", hint: hint(code)))
+        }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFDIR:
+            return .failure(problem(location, "is a directory, not a file", hint: "move the directory away or name the file it holds"))
+        default:
+            return .failure(problem(location, "is not a regular file (a FIFO, socket or device)", hint: "point it at a YAML file"))
+        }
+        guard info.st_size <= maximumBytes else {
+            return .failure(problem(location, "is \(info.st_size / 1024 / 1024) MiB; a configuration file is a few KiB", hint: "check that this is the file you meant"))
+        }
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            let (reason, code) = FileError.describe(error)
+            return .failure(problem(location, "cannot read: \(reason)", hint: hint(code)))
+        }
+        guard let text = String(validating: data, as: UTF8.self) else {
+            let offset = firstInvalidUTF8(Array(data))
+            return .failure(problem(location, "is not UTF-8 text (byte \(offset) is not)", hint: "save it as UTF-8"))
+        }
+        return .success(text)
+    }
+
+    private static func problem(_ location: SourceLocation, _ message: String, hint: String) -> ConfigurationError {
+        ConfigurationError([ConfigProblem(location, message, hint: hint)])
+    }
+
+    private static func hint(_ code: Int32) -> String {
+        switch code {
+        case EACCES, EPERM: "check its owner and mode (`ls -l`)"
+        case ELOOP: "a symbolic link points back to itself: fix the link"
+        case ENOENT: "a symbolic link points at nothing, or the file was moved: check the path"
+        default: "check the path and its permissions"
+        }
+    }
+
+    /// The offset of the first byte that does not continue valid UTF-8.
+    static func firstInvalidUTF8(_ bytes: [UInt8]) -> Int {
+        var iterator = bytes.makeIterator()
+        var decoder = Unicode.UTF8()
+        var offset = 0
+        while case .scalarValue(let scalar) = decoder.decode(&iterator) {
+            offset += Unicode.UTF8.width(scalar)
+        }
+        return offset
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import Testing
+
+@testable import LaunchKit
+
+/// Inputs found by throwing hostile files and signals at the binary: each is refused in words (or survived)
+/// without hanging, eating memory, or losing anything of the user's.
+@Suite("Hostile inputs: alias bombs, odd files, own files, backups, stray children")
+struct HostileInputTests {
+    private func problems(_ body: () throws -> Void) -> [ConfigProblem] {
+        do {
+            try body()
+        } catch let error as ConfigurationError {
+            return error.problems
+        } catch {
+            Issue.record("expected a configuration error, got \(error)")
+        }
+        return []
+    }
+
+    @Test func anAliasBombIsRefusedBeforeItIsExpanded() throws {
+        // 10^9 values in under 600 bytes ("billion laughs"): refused after a million, not after expanding them.
+        var lines = [#"x-a0: &a0 ["x","x","x","x","x","x","x","x","x","x"]"#]
+        for level in 1..<9 { lines.append("x-a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ",") + "]") }
+        let found = problems { _ = try YAMLTree.parse(lines.joined(separator: "\n"), file: "environments/demo.yml") }
+        #expect(found.first?.message.contains("more than \(YAMLTree.maximumNodes) values") == true)
+        #expect(found.first?.location.file == "environments/demo.yml")
+        // Aliases used as YAML means them are fine.
+        let small = try YAMLTree.parse("x-probe: &probe {test: [CMD, true]}\nservices: {a: {healthcheck: *probe}, b: {healthcheck: *probe}}", file: "c.yml")
+        #expect(small["services"]?["b"]?["healthcheck"]?["test"] != nil)
+    }
+
+    @Test func profilesThatAreNotReadableTextSayWhatStandsThere() throws {
+        let project = try TemporaryProject()
+        try project.writeDemo()
+        let environments = project.root + "/environments/"
+        try Data([0x6e, 0x61, 0xff, 0xfe]).write(to: URL(fileURLWithPath: environments + "bytes.yml"))
+        try FileManager.default.createDirectory(atPath: environments + "folder.yml", withIntermediateDirectories: false)
+        #expect(mkfifo(environments + "pipe.yml", 0o600) == 0)
+        try FileManager.default.createSymbolicLink(atPath: environments + "loop.yml", withDestinationPath: "loop2.yml")
+        try FileManager.default.createSymbolicLink(atPath: environments + "loop2.yml", withDestinationPath: "loop.yml")
+        let catalog = project.catalog()
+        let expected = [
+            "bytes": "is not UTF-8 text (byte 2 is not)", "folder": "is a directory, not a file",
+            "pipe": "is not a regular file (a FIFO, socket or device)", "loop": "cannot read: Too many levels of symbolic links",
+        ]
+        for (name, message) in expected {
+            let found = problems { _ = try catalog.profile(named: name) }
+            #expect(found.map(\.message) == [message], "\(name)")
+            #expect(found.first?.hint?.isEmpty == false, "\(name)")
+        }
+        // The other profiles still load.
+        #expect(try catalog.profile(named: "demo").name == "demo")
+    }
+
+    @Test func twoFilesForOneEnvironmentAreRefusedRatherThanOneChosen() throws {
+        let project = try TemporaryProject()
+        try project.writeDemo()
+        try project.write("environments/demo.yaml", try project.read("environments/demo.yml"))
+        let found = problems { _ = try project.catalog().profile(named: "demo") }
+        #expect(found.map(\.message) == ["environments/demo.yaml and environments/demo.yml both define the environment `demo`"])
+    }
+
+    @Test(arguments: [
+        ("compose/app.yml", "a file under compose/"), ("./environments/demo.yml", "a file under environments/"),
+        (".gitignore", ".gitignore"), (".launch/runs/x", "a file under .launch/"),
+    ])
+    func anEnvFileMayNotBeOneOfTheProjectsOwnFiles(envFile: String, named: String) throws {
+        let project = try TemporaryProject()
+        try project.writeDemo(profile: """
+            name: demo
+            compose: {project: demo, files: [app.yml]}
+            env_file: \(envFile)
+            secrets: {TOKEN: {length: 16}}
+            """)
+        let before = try project.read("compose/app.yml")
+        let found = problems { _ = try project.catalog().profile(named: "demo") }
+        #expect(found.map(\.message) == ["env_file names \(named), which launch itself reads"])
+        #expect(try project.read("compose/app.yml") == before)
+    }
+
+    @Test func aGitignoreThatIsNotUTF8KeepsEveryByte() throws {
+        let project = try TemporaryProject()
+        try project.writeDemo()
+        let original: [UInt8] = Array("# build\nbuild/\n# caf".utf8) + [0xe9] + Array(" notes\n*.log".utf8)
+        try Data(original).write(to: URL(fileURLWithPath: project.root + "/.gitignore"))
+        let profile = try project.catalog().profile(named: "demo")
+        let outcome = try EnvProvisioner(layout: project.layout, profile: profile).provision()
+        #expect(outcome.addedGitignore)
+        let after = Array(try Data(contentsOf: URL(fileURLWithPath: project.root + "/.gitignore")))
+        #expect(Array(after.prefix(original.count)) == original)
+        #expect(String(decoding: after, as: UTF8.self).contains("\n.env.*\n"))
+        // And a second run finds its lines there: nothing is added twice.
+        #expect(try EnvProvisioner(layout: project.layout, profile: profile).provision().addedGitignore == false)
+    }
+
+    @Test func aBackupNeverReplacesAnEarlierOne() throws {
+        let project = try TemporaryProject()
+        let base = project.root + "/.env.demo.backup-20261202T020030Z"
+        #expect(FirstRun.freeName(base) == base)
+        try project.write(".env.demo.backup-20261202T020030Z", "A=1\n")
+        #expect(FirstRun.freeName(base) == base + "-2")
+        // A dangling link counts as taken: writing through it would land somewhere else.
+        try FileManager.default.createSymbolicLink(atPath: base + "-2", withDestinationPath: "/nonexistent/elsewhere")
+        #expect(FirstRun.freeName(base) == base + "-3")
+    }
+
+    @Test func everyCallThatCanHangHasADeadline() {
+        let smi = NvidiaSMI()
+        for command in [smi.queryGPUs(), smi.listGPUs(), smi.computeApps(), smi.topology(), smi.p2p(), NvidiaCTK().cdiList()] {
+            #expect(command.timeout == NvidiaSMI.deadline, "\(command)")
+        }
+        let compose = Compose(project: "p", files: ["a.yml"], envFile: nil)
+        for command in [compose.config(), compose.configYAML(), compose.configHash(), compose.configHashes(services: ["a"])] {
+            #expect(command.timeout == Compose.configDeadline, "\(command)")
+        }
+    }
+
+    @Test func aChildThatTimesOutTakesWhatItStartedWithIt() async throws {
+        // A shell that starts a grandchild and waits: what `docker` does with the Compose plugin.
+        let marker = "launch-test-\(UUID().uuidString.prefix(8))"
+        let pidFile = FileManager.default.temporaryDirectory.appendingPathComponent(marker).path
+        defer { try? FileManager.default.removeItem(atPath: pidFile) }
+        // It ignores SIGTERM, as a `docker compose config` busy parsing does.
+        let command = Command("/bin/sh", ["-c", "trap '' TERM; sleep 60 & echo $$ $! > \(pidFile); wait"], timeout: .milliseconds(500))
+        let output = try await SubprocessRunner().run(command)
+        #expect(output.status == 124)
+        let pids = try String(contentsOfFile: pidFile, encoding: .utf8).split(whereSeparator: \.isWhitespace).compactMap { pid_t($0) }
+        try #require(pids.count == 2)
+        // Gone (or a zombie waiting for init): not running on; and no longer registered to be stopped.
+        #expect(kill(pids[1], 0) != 0 || Self.isZombie(pids[1]))
+        #expect(!ChildProcesses.running.contains(pids[0]))
+    }
+
+    private static func isZombie(_ pid: pid_t) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let state = stat.split(separator: ")").last?.split(separator: " ").first
+        else { return true }
+        return state == "Z"
+    }
+}
