@@ -16,7 +16,9 @@ struct Exec: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Environment name or alias.", completion: .environments) var environment: String
     @Argument(help: "The service whose container runs the command.", completion: .services) var service: String
-    @Argument(parsing: .captureForPassthrough, help: "The command and its arguments (after --).") var command: [String] = []
+    /// Everything after `--` is the command's; before it, launch's own options may stand anywhere (`-T` after
+    /// the service is launch's flag, not the command's first word).
+    @Argument(parsing: .allUnrecognized, help: "The command and its arguments (after --).") var command: [String] = []
     @Flag(name: [.customShort("T"), .customLong("no-tty")], help: "Never allocate a TTY.") var noTTY = false
 
     func validate() throws {

@@ -14,6 +14,11 @@ struct Logs: AsyncParsableCommand {
     @Option(help: "Lines per container to start from.") var tail: Int?
     @Option(help: "Only lines since this time: a duration (10m, 1h), an RFC 3339 time or Unix seconds.") var since: String?
 
+    func validate() throws {
+        if let since, let problem = LogStreamer.sinceProblem(since) { throw ValidationError("--since: \(problem)") }
+        if let tail, tail < 0 { throw ValidationError("--tail: give a number of lines, 0 or more") }
+    }
+
     func run() async throws {
         try await execute(global) { context in
             let catalog = try context.catalog(projectDirectory: global.projectDirectory)

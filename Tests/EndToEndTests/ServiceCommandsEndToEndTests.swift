@@ -115,6 +115,10 @@ struct ServiceCommandsEndToEndTests {
             #expect(echo.stdout.contains("from-one"))
             let failing = try await project.launch(["exec", "demo", "api", "--", "sh", "-c", "exit 7"])
             #expect(failing.status == 7)
+            // launch's own flag after the service is launch's; after `--` the same word is the command's.
+            let flagged = try await project.launch(["exec", "demo", "api", "-T", "--", "sh", "-c", "echo flagged $0", "-T"])
+            #expect(flagged.status == 0, "\(flagged.stderr)")
+            #expect(flagged.stdout.contains("flagged -T"), "\(flagged.stdout)")
             _ = try await project.launch(["stop", "demo", "worker"])
             let stopped = try await project.launch(["exec", "demo", "worker", "--", "true"])
             #expect(stopped.status == 64)

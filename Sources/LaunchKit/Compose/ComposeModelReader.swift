@@ -65,8 +65,9 @@ public enum ComposeModelReader {
 
     static func service(_ name: String, _ tree: YAMLTree, reader: inout TreeReader) -> ComposeService {
         let deployTree = tree["deploy"]
-        let replicas = Int(reader.string(deployTree?["replicas"], "deploy.replicas") ?? "")
-            ?? Int(reader.string(tree["scale"], "scale") ?? "") ?? 1
+        // A count of containers: a negative or overflowing one is a mistake to point at, not a number to plan.
+        let replicas = reader.int(deployTree?["replicas"], "services.\(name).deploy.replicas", range: 0...10_000)
+            ?? reader.int(tree["scale"], "services.\(name).scale", range: 0...10_000) ?? 1
         var described = ComposeService(
             name: name,
             image: reader.string(tree["image"], "image"),

@@ -15,6 +15,47 @@ public struct LogStreamer: Sendable {
         self.profile = profile
     }
 
+    /// Why `since` is not something `docker logs --since` takes, or nil when it is: a duration (`10m`, `1h30m`,
+    /// `1.5h`, `500ms`; Go's units, at most ~292 years), an RFC 3339 date or time (`2026-12-01`,
+    /// `2026-12-01T10:00:00Z`, with fractions and offsets), or Unix seconds (`1764583200.5`). Checked before any
+    /// container is read: the engine's own refusal would arrive as a log line, after the exit status was decided.
+    public static func sinceProblem(_ value: String) -> String? {
+        let accepted = "a duration (10m, 1h30m), an RFC 3339 time (2026-12-01T10:00:00Z) or Unix seconds"
+        if let seconds = durationSeconds(value) {
+            // Go counts in int64 nanoseconds.
+            return seconds < 9_223_372_036 ? nil : "`\(value)` is longer than a duration can be (about 292 years); give \(accepted)"
+        }
+        if value.wholeMatch(of: /[0-9]{1,12}(\.[0-9]{1,9})?/) != nil { return nil }
+        if let match = value.wholeMatch(
+            of: /([0-9]{4})-([0-9]{2})-([0-9]{2})(?:T([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.[0-9]{1,9})?)?)?(Z|[+-][0-9]{2}:[0-9]{2})?/)
+        {
+            let month = Int(match.2) ?? 0, day = Int(match.3) ?? 0
+            let hour = match.4.flatMap { Int($0) } ?? 0, minute = match.5.flatMap { Int($0) } ?? 0, second = match.6.flatMap { Int($0) } ?? 0
+            if (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 60 { return nil }
+            return "`\(value)` is not a valid date and time; give \(accepted)"
+        }
+        return "`\(value)` is not \(accepted)"
+    }
+
+    /// A Go duration's length in seconds (`1h30m`, `1.5s`, `-5m`), nil when `value` is not one.
+    static func durationSeconds(_ value: String) -> Double? {
+        guard let match = value.wholeMatch(of: /([+-]?)((?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:ns|us|µs|ms|s|m|h))+)/) else { return nil }
+        var total = 0.0
+        for part in match.2.matches(of: /([0-9]*\.?[0-9]*)(ns|us|µs|ms|s|m|h)/) {
+            guard let number = Double(part.1) else { return nil }
+            let unit: Double = switch part.2 {
+            case "ns": 1e-9
+            case "us", "µs": 1e-6
+            case "ms": 1e-3
+            case "s": 1
+            case "m": 60
+            default: 3600
+            }
+            total += number * unit
+        }
+        return total.isFinite ? total : .infinity
+    }
+
     /// `since`: as `docker logs --since` takes it (`10m`, RFC 3339, Unix seconds). With `follow`, a container
     /// that starts again (a restart, or a new one after a recreate) is picked up from its start event: the
     /// stream goes on until Ctrl-C.
