@@ -60,6 +60,12 @@ struct ComposeProfileOptions: ParsableArguments {
     @Option(name: .customLong("profile"), help: "A Compose profile to activate (repeatable); adds to compose.profiles and COMPOSE_PROFILES.")
     var profiles: [String] = []
 
+    func validate() throws {
+        for name in profiles where !Profile.isComposeProfileName(name) {
+            throw ValidationError("--profile: `\(name)` is not a Compose profile name (letters, digits, then also _ . -)")
+        }
+    }
+
     func applied(to profile: Profile) -> Profile {
         var profile = profile
         for name in profiles where !profile.compose.profiles.contains(name) { profile.compose.profiles.append(name) }

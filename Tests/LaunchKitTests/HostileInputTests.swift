@@ -160,6 +160,51 @@ struct HostileInputTests {
         #expect(found.map(\.message) == ["services.a.scale must be a whole number from 0 to 10000, not `\(value)`"])
     }
 
+    @Test func aYAMLStyleEnvLineIsTheUsersValueAsCompose() throws {
+        // Compose's dotenv reads `KEY: value`; a second, generated KEY= below it would win in Compose.
+        let file = EnvFile(parsing: "API_TOKEN: mine\nURL=http://x:1/a\nexport OTHER: 'q'\n")
+        #expect(file.resolvedValues == ["API_TOKEN": "mine", "URL": "http://x:1/a", "OTHER": "q"])
+        let project = try TemporaryProject()
+        try project.writeDemo(profile: """
+            name: demo
+            compose: {project: demo, files: [app.yml]}
+            secrets: {API_TOKEN: {length: 16}}
+            """)
+        try project.write(".env.demo", "API_TOKEN: mine\n")
+        let outcome = try EnvProvisioner(layout: project.layout, profile: try project.catalog().profile(named: "demo")).provision()
+        #expect(outcome.addedSecrets.isEmpty)
+        #expect(try project.read(".env.demo") == "API_TOKEN: mine\n")
+    }
+
+    @Test(arguments: [
+        ("summary: [a]", "summary must be a single value"), ("aliases: [[a]]", "each entry of aliases must be a single value"),
+        ("extends: {a: b}", "extends must be a single value"), ("compose: {project: demo, files: [app.yml], profiles: [-x]}", "compose.profiles: `-x` is not a Compose profile name"),
+    ])
+    func aValueOfTheWrongShapeIsAProblemNotNothing(line: String, message: String) throws {
+        let project = try TemporaryProject()
+        let compose = line.hasPrefix("compose:") ? line : "compose: {project: demo, files: [app.yml]}\n\(line)"
+        try project.writeDemo(profile: "name: demo\n\(compose)\n")
+        let found = problems { _ = try project.catalog().profile(named: "demo") }
+        #expect(found.map(\.message).contains(message), "\(found)")
+    }
+
+    @Test func aPreflightURLThatCannotBeSentIsSaidAsSuch() async throws {
+        let project = try TemporaryProject()
+        try project.writeDemo(profile: """
+            name: demo
+            compose: {project: demo, files: [app.yml]}
+            preflight: [{name: local, http: {url: "http://:99999/"}}, {name: unset, http: {url: "http://${HOST}/x"}}]
+            """)
+        let profile = try project.catalog().profile(named: "demo")
+        // The second one's host comes from a variable that is not set.
+        #expect(profile.preflight.count == 2)
+        for spec in profile.preflight {
+            let result = await ProfileChecks.run(spec, profile: profile, values: [:], redact: .none, network: true)
+            #expect(result.status == .fail)
+            #expect(result.evidence.hasSuffix("not an http(s) URL with a host and a port from 1 to 65535"), "\(result.evidence)")
+        }
+    }
+
     private static func isZombie(_ pid: pid_t) -> Bool {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
             let state = stat.split(separator: ")").last?.split(separator: " ").first

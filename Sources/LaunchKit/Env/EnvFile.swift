@@ -81,7 +81,7 @@ public struct EnvFile: Sendable, Hashable {
     public var resolvedValues: [String: String] {
         var result: [String: String] = [:]
         for line in lines {
-            guard case .entry(let key, _, let raw) = line, let equals = raw.firstIndex(of: "=") else { continue }
+            guard case .entry(let key, _, let raw) = line, let equals = Self.separator(in: raw) else { continue }
             result[key] = Self.composeValue(String(raw[raw.index(after: equals)...]))
         }
         return result
@@ -146,12 +146,18 @@ public struct EnvFile: Sendable, Hashable {
         if trimmed.isEmpty || trimmed.hasPrefix("#") { return .other(raw) }
         var body = Substring(trimmed)
         if body.hasPrefix("export ") { body = body.dropFirst(7).drop { $0 == " " } }
-        guard let equals = body.firstIndex(of: "=") else { return .malformed(raw) }
+        guard let equals = separator(in: body) else { return .malformed(raw) }
         let key = body[..<equals].trimmingCharacters(in: .whitespaces)
         guard key.range(of: "^[A-Za-z_][A-Za-z0-9_.]*$", options: .regularExpression) != nil else {
             return .malformed(raw)
         }
         return .entry(key: key, value: unquoted(String(body[body.index(after: equals)...])), raw: raw)
+    }
+
+    /// Where the key ends: at the first `=`, or at a `:` before any `=` (`KEY: value`, which Compose's dotenv
+    /// reads too; a key never holds either).
+    static func separator<Text: StringProtocol>(in line: Text) -> Text.Index? {
+        line.firstIndex { $0 == "=" || $0 == ":" }
     }
 
     static func unquoted(_ value: String) -> String {

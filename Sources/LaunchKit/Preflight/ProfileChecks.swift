@@ -34,8 +34,13 @@ enum ProfileChecks {
         let redact = Redactor(values: base.secrets + used.compactMap { values[$0] })
         let urlText = Interpolation.substitute(check.url, lookup)
         let request = "\(check.method) \(redact(urlText))"
-        guard let url = URL(string: urlText) else {
-            return .fail(id, name, "\(request): not a valid URL", fix: "fix http.url of `\(name)` in \(profile.sourceFile)")
+        // What the request could never be sent to is said as such, not as an error code of the URL loader.
+        guard let url = URL(string: urlText), ["http", "https"].contains(url.scheme?.lowercased() ?? ""),
+            let host = url.host, !host.isEmpty, (1...65535).contains(url.port ?? 80)
+        else {
+            return .fail(
+                id, name, "\(request): not an http(s) URL with a host and a port from 1 to 65535",
+                fix: "fix http.url of `\(name)` in \(profile.sourceFile)")
         }
         let headers = check.headers.map { ($0.key, Interpolation.substitute($0.value, lookup)) }
         let credentials = check.headers.flatMap { Interpolation.references(in: $0.value).map(\.name) }

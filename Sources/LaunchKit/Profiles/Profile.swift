@@ -186,3 +186,10 @@ public enum Orchestration: String, Sendable, Hashable, Codable, CaseIterable {
     case compose
     case swarm
 }
+
+extension Profile {
+    /// What the Compose specification allows as a profile name (`[a-zA-Z0-9][a-zA-Z0-9_.-]+`, one character too).
+    public static func isComposeProfileName(_ name: String) -> Bool {
+        name.wholeMatch(of: /[a-zA-Z0-9][a-zA-Z0-9_.\-]*/) != nil
+    }
+}

@@ -129,6 +129,11 @@ struct ProfileLoader {
         let project = reader.string(composeTree?["project"], "compose.project") ?? ""
         let files = reader.strings(composeTree?["files"], "compose.files") ?? []
         let composeProfiles = reader.strings(composeTree?["profiles"], "compose.profiles") ?? []
+        for name in composeProfiles where !Profile.isComposeProfileName(name) {
+            // Passed on as `--profile <name>`: `-x` would read as a flag of docker's own.
+            reader.fail(composeTree?["profiles"]?.location ?? top, "compose.profiles: `\(name)` is not a Compose profile name",
+                hint: "start with a letter or digit; then letters, digits, _ . -")
+        }
         if composeEntries.isEmpty || composeTree?["project"] == nil {
             reader.fail(composeTree?.location ?? top, "missing `compose.project`", hint: "add `project: \(name)` under `compose:`")
         } else if project.range(of: "^[a-z0-9][a-z0-9_-]*$", options: .regularExpression) == nil,
@@ -195,13 +200,17 @@ struct ProfileLoader {
                 reader.fail(location, "engine `\(text)` is not known", hint: "use `compose` (the default) or `swarm`")
             }
         }
+        // Read before the verdict, so a list where one name belongs (or a map) is a problem, not silently nothing.
+        let aliases = reader.strings(tree["aliases"], "aliases") ?? []
+        let summary = reader.string(tree["summary"], "summary") ?? ""
+        let extends = reader.string(tree["extends"], "extends")
         guard reader.problems.isEmpty else { return .failure(ConfigurationError(reader.problems)) }
         return .success(
             Profile(
                 name: name,
-                aliases: reader.strings(tree["aliases"], "aliases") ?? [],
-                summary: reader.string(tree["summary"], "summary") ?? "",
-                extends: reader.string(tree["extends"], "extends"),
+                aliases: aliases,
+                summary: summary,
+                extends: extends,
                 compose: .init(project: project, files: files, profiles: composeProfiles),
                 envFile: envFile, variables: variables, secrets: secrets, gpu: gpu, services: classes,
                 requires: requires, health: health, cleanup: cleanup, urls: urls, preflight: preflight,
