@@ -205,6 +205,29 @@ struct HostileInputTests {
         }
     }
 
+    @Test func aLongExtendsChainIsRefusedQuickly() throws {
+        let project = try TemporaryProject()
+        try project.writeDemo()
+        for level in 0..<40 {
+            try project.write("environments/p\(level).yml", "name: p\(level)\nextends: \(level == 0 ? "demo" : "p\(level - 1)")\n")
+        }
+        let catalog = project.catalog()
+        #expect(try catalog.profile(named: "p20").name == "p20")
+        let found = problems { _ = try catalog.profile(named: "p39") }
+        #expect(found.map(\.message) == ["`extends` chains more than \(ProfileLoader.deepestExtends) profiles deep"])
+    }
+
+    @Test func reportsThatCannotBeReadAreNotCalledNoRuns() throws {
+        let project = try TemporaryProject()
+        try project.write(".launch/runs/20261202T000000.000Z-demo.json", "{not json")
+        do {
+            _ = try RunStore(layout: project.layout).find(nil)
+            Issue.record("expected a usage error")
+        } catch let error as UsageError {
+            #expect(error.summary.contains("1 run report(s) in .launch/runs, none that launch can read"), "\(error.summary)")
+        }
+    }
+
     private static func isZombie(_ pid: pid_t) -> Bool {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
             let state = stat.split(separator: ")").last?.split(separator: " ").first

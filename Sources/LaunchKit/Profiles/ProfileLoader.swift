@@ -9,6 +9,8 @@ struct ProfileLoader {
         "name", "aliases", "summary", "extends", "compose", "env_file", "variables", "secrets", "gpu", "services",
         "requires", "health", "cleanup", "urls", "preflight", "engine",
     ]
+    /// More levels of `extends` than any hand-written set of environments uses.
+    static let deepestExtends = 32
     /// Identity keys describe one file and are not inherited through `extends`.
     static let identityKeys: Set<String> = ["name", "aliases", "summary", "extends"]
 
@@ -60,6 +62,13 @@ struct ProfileLoader {
         guard case .success(let tree) = own else { return own }
         guard let parentTree = tree["extends"], case .scalar(let parent, let location) = parentTree else {
             return .success(tree)
+        }
+        if chain.count >= Self.deepestExtends {
+            // Each level merges the whole tree again: a generated chain of thousands would take minutes.
+            return .failure(
+                ConfigurationError([
+                    ConfigProblem(location, "`extends` chains more than \(Self.deepestExtends) profiles deep", hint: "extend a common base instead of a long chain")
+                ]))
         }
         if chain.contains(parent) || parent == name {
             let cycle = (chain + [name, parent]).drop { $0 != parent }.joined(separator: " -> ")

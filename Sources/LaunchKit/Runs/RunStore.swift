@@ -161,6 +161,13 @@ public struct RunStore: Sendable {
         if let reference, let match = all.first(where: { $0.id == reference }) { return match }
         let matches = all.filter { reference.map($0.id.hasPrefix) ?? false }
         if matches.count == 1 { return matches[0] }
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".json") }
+        if all.isEmpty, !files.isEmpty {
+            // Not "no runs": there are reports, and none of them can be read.
+            throw UsageError(
+                "\(files.count) run report(s) in \(layout.display(directory)), none that launch can read",
+                evidence: files.sorted().suffix(5).map { $0 }, hint: "move them out of \(layout.display(directory)); the next launch writes a new one")
+        }
         throw UsageError(
             reference.map { "no run `\($0)` in \(directory)" } ?? "no runs recorded yet",
             evidence: all.prefix(5).map(\.id), hint: "`launch history` lists recorded runs")
