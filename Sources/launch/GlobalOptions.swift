@@ -42,6 +42,8 @@ func execute(_ global: GlobalOptions, _ body: (LaunchContext) async throws -> Ex
 }
 
 func fail(_ failure: any LaunchFailure, console: Console) -> Never {
+    // A failure that is only the children dying of launch's own Ctrl-C is not reported: the exit is 130.
+    Interrupts.holdIfStopping()
     console.report(failure)
     if wantsJSON, let json = try? JSONOutput.encode(ErrorDocument(failure)) { console.data(json) }
     Launch.exit(withError: ExitCode(failure.exitCode.rawValue))

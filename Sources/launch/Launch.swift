@@ -48,7 +48,9 @@ struct Launch: AsyncParsableCommand {
             } else {
                 try command.run()
             }
+            Interrupts.holdIfStopping()
         } catch {
+            Interrupts.holdIfStopping()
             let code = exitCode(for: error)
             if wantsJSON, code.rawValue == ExitStatus.usage.rawValue,
                 let json = try? JSONOutput.encode(ErrorDocument(usage: fullMessage(for: error), hint: "launch --help lists commands and flags"))

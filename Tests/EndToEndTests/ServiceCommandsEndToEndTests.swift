@@ -119,6 +119,12 @@ struct ServiceCommandsEndToEndTests {
             let flagged = try await project.launch(["exec", "demo", "api", "-T", "--", "sh", "-c", "echo flagged $0", "-T"])
             #expect(flagged.status == 0, "\(flagged.stderr)")
             #expect(flagged.stdout.contains("flagged -T"), "\(flagged.stdout)")
+            // A command with its own `--` is the command's whole; an option-like word before `--` is a usage error.
+            let dashes = try await project.launch(["exec", "demo", "api", "sh", "-c", "echo got $0 $1", "--", "y"])
+            #expect(dashes.stdout.contains("got -- y"), "\(dashes.stdout) \(dashes.stderr)")
+            let stray = try await project.launch(["exec", "demo", "api", "--project-dir", ".", "--", "true"])
+            #expect(stray.status == 64)
+            #expect(stray.stderr.contains("`--project-dir` before -- is not an option"), "\(stray.stderr)")
             _ = try await project.launch(["stop", "demo", "worker"])
             let stopped = try await project.launch(["exec", "demo", "worker", "--", "true"])
             #expect(stopped.status == 64)

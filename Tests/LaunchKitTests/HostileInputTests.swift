@@ -62,7 +62,7 @@ struct HostileInputTests {
     }
 
     @Test(arguments: [
-        ("compose/app.yml", "a file under compose/"), ("./environments/demo.yml", "a file under environments/"),
+        ("compose/app.yml", "a compose file under compose/"), ("./environments/demo.yml", "a file under environments/"),
         (".gitignore", ".gitignore"), (".launch/runs/x", "a file under .launch/"),
     ])
     func anEnvFileMayNotBeOneOfTheProjectsOwnFiles(envFile: String, named: String) throws {
@@ -77,6 +77,15 @@ struct HostileInputTests {
         let found = problems { _ = try project.catalog().profile(named: "demo") }
         #expect(found.map(\.message) == ["env_file names \(named), which launch itself reads"])
         #expect(try project.read("compose/app.yml") == before)
+    }
+
+    @Test func anEnvFileBesideTheComposeFilesIsFine() throws {
+        // `compose/.env` is a usual place for one.
+        let project = try TemporaryProject()
+        try project.writeDemo(profile: "name: demo\ncompose: {project: demo, files: [app.yml], profiles: ['*', debug]}\nenv_file: compose/.env\n")
+        let profile = try project.catalog().profile(named: "demo")
+        #expect(profile.envFile == "compose/.env")
+        #expect(profile.compose.profiles == ["*", "debug"])
     }
 
     @Test func aGitignoreThatIsNotUTF8KeepsEveryByte() throws {
@@ -138,7 +147,7 @@ struct HostileInputTests {
         #expect(!ChildProcesses.running.contains(pids[0]))
     }
 
-    @Test(arguments: ["10m", "1h30m", "1.5h", "500ms", "-5s", "2026-12-01", "2026-12-01T10:00", "2026-12-01T10:00:00Z",
+    @Test(arguments: ["10m", "1h30m", "1.5h", "500ms", "-5s", "3μs", "2026-12-01", "2026-12-01T10", "2026-12-01T10:00", "2026-12-01T10:00:00Z",
         "2026-12-01T10:00:00.123456789+02:00", "1764583200", "1764583200.5"])
     func aSinceDockerTakesIsTaken(value: String) {
         #expect(LogStreamer.sinceProblem(value) == nil)

@@ -25,9 +25,9 @@ public struct LogStreamer: Sendable {
             // Go counts in int64 nanoseconds.
             return seconds < 9_223_372_036 ? nil : "`\(value)` is longer than a duration can be (about 292 years); give \(accepted)"
         }
-        if value.wholeMatch(of: /[0-9]{1,12}(\.[0-9]{1,9})?/) != nil { return nil }
+        if value.wholeMatch(of: /[0-9]{1,19}(\.[0-9]{1,18})?/) != nil { return nil }
         if let match = value.wholeMatch(
-            of: /([0-9]{4})-([0-9]{2})-([0-9]{2})(?:T([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.[0-9]{1,9})?)?)?(Z|[+-][0-9]{2}:[0-9]{2})?/)
+            of: /([0-9]{4})-([0-9]{2})-([0-9]{2})(?:T([0-9]{2})(?::([0-9]{2})(?::([0-9]{2})(?:\.[0-9]{1,9})?)?)?)?(Z|[+-][0-9]{2}:[0-9]{2})?/)
         {
             let month = Int(match.2) ?? 0, day = Int(match.3) ?? 0
             let hour = match.4.flatMap { Int($0) } ?? 0, minute = match.5.flatMap { Int($0) } ?? 0, second = match.6.flatMap { Int($0) } ?? 0
@@ -39,13 +39,13 @@ public struct LogStreamer: Sendable {
 
     /// A Go duration's length in seconds (`1h30m`, `1.5s`, `-5m`), nil when `value` is not one.
     static func durationSeconds(_ value: String) -> Double? {
-        guard let match = value.wholeMatch(of: /([+-]?)((?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:ns|us|µs|ms|s|m|h))+)/) else { return nil }
+        guard let match = value.wholeMatch(of: /([+-]?)((?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)/) else { return nil }
         var total = 0.0
-        for part in match.2.matches(of: /([0-9]*\.?[0-9]*)(ns|us|µs|ms|s|m|h)/) {
+        for part in match.2.matches(of: /([0-9]*\.?[0-9]*)(ns|us|µs|μs|ms|s|m|h)/) {
             guard let number = Double(part.1) else { return nil }
             let unit: Double = switch part.2 {
             case "ns": 1e-9
-            case "us", "µs": 1e-6
+            case "us", "µs", "μs": 1e-6
             case "ms": 1e-3
             case "s": 1
             case "m": 60

@@ -226,6 +226,10 @@ enum GPUChecks {
         case 12:
             return ("nvidia-smi fails (exit 12: \(said)): the NVML library is missing",
                 "reinstall the NVIDIA driver so that libnvidia-ml.so matches it")
+        case 124:
+            // Launch's own deadline (`NvidiaSMI.deadline`), not an exit of nvidia-smi's.
+            return ("nvidia-smi did not answer (\(said)): the driver is hung or reloading on every call",
+                "run `nvidia-smi` to see whether it returns; persistence mode (`sudo nvidia-smi -pm 1`) stops the reload on every call, a hung driver needs a reboot")
         case 15:
             return ("nvidia-smi fails (exit 15: \(said)): a GPU has fallen off the bus",
                 "reboot the machine; if it happens again, check the GPU's power and seating (`dmesg` shows Xid errors)")

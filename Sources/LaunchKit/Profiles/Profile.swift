@@ -188,8 +188,9 @@ public enum Orchestration: String, Sendable, Hashable, Codable, CaseIterable {
 }
 
 extension Profile {
-    /// What the Compose specification allows as a profile name (`[a-zA-Z0-9][a-zA-Z0-9_.-]+`, one character too).
+    /// What the Compose specification allows as a profile name (`[a-zA-Z0-9][a-zA-Z0-9_.-]+`, one character too),
+    /// and `*`, Compose's "every profile".
     public static func isComposeProfileName(_ name: String) -> Bool {
-        name.wholeMatch(of: /[a-zA-Z0-9][a-zA-Z0-9_.\-]*/) != nil
+        name == "*" || name.wholeMatch(of: /[a-zA-Z0-9][a-zA-Z0-9_.\-]*/) != nil
     }
 }

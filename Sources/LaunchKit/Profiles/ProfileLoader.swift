@@ -344,7 +344,11 @@ struct ProfileLoader {
     static func ownFile(_ envFile: String, composeFiles: [String], layout: ProjectLayout) -> String? {
         let parts = envFile.split(separator: "/").filter { $0 != "." }
         guard let first = parts.first else { return "the project directory" }
-        if ["environments", "compose", ".launch", ".git"].contains(String(first)) { return "a file under \(first)/" }
+        if ["environments", ".launch", ".git"].contains(String(first)) { return "a file under \(first)/" }
+        // `compose/.env` is a usual place for one; a YAML file there is some profile's compose file.
+        if first == "compose", let last = parts.last, last.hasSuffix(".yml") || last.hasSuffix(".yaml") {
+            return "a compose file under compose/"
+        }
         if parts == [".gitignore"] { return ".gitignore" }
         let path = layout.path(parts.joined(separator: "/"))
         if let compose = composeFiles.first(where: { layout.composeFile($0) == path }) { return "the compose file \(compose)" }

@@ -6,7 +6,7 @@ import Synchronization
     import Glibc
 #endif
 
-/// SIGINT and SIGTERM, for the whole process: installed once at start (`Interrupts.install()`). Without a
+/// SIGINT, SIGTERM and SIGHUP, for the whole process: installed once at start (`Interrupts.install()`). Without a
 /// command of its own handling them, either one stops every program launch started (their whole process groups)
 /// and exits 130 at once: nothing launch itself made needs undoing before the first change, and nothing it
 /// started keeps running after it.
@@ -23,7 +23,14 @@ public enum Interrupts {
         state.withLock { state in
             guard state.sources.isEmpty else { return }
             let queue = DispatchQueue(label: "launch.signals")
-            for signalNumber in [SIGINT, SIGTERM] {
+            // A hangup (the ssh session or terminal went away) too: the children are not in the terminal's process
+            // group, so nothing else would stop them. Unless launch was started ignoring it (`nohup`).
+            var signals = [SIGINT, SIGTERM]
+            let previous = signal(SIGHUP, SIG_IGN)
+            if unsafeBitCast(previous, to: Int.self) != unsafeBitCast(SIG_IGN, to: Int.self) {
+                signals.append(SIGHUP)
+            }
+            for signalNumber in signals {
                 // Ignored as a signal and delivered as an event instead; children get the default back (the
                 // runner spawns them with default dispositions).
                 signal(signalNumber, SIG_IGN)
@@ -49,6 +56,12 @@ public enum Interrupts {
         _exit(130)
     }
 
+    /// Called by the program on its way out: once a signal is stopping launch, the exit is the signal's (130), not
+    /// whatever the interrupted work made of its children dying; this waits for `exitNow` to end the process.
+    public static func holdIfStopping() {
+        while ChildProcesses.isStopping { usleep(100_000) }
+    }
+
     static func route(to handler: (@Sendable () -> Void)?) {
         state.withLock { $0.handler = handler }
     }
@@ -63,7 +76,8 @@ public final class InterruptHandler: Sendable {
     public init(console: Console, onFirst: @escaping @Sendable () -> Void) {
         Interrupts.install()
         Interrupts.route { [weak self] in
-            guard let self else { return }
+            // A handler dropped without `cancel()` must not swallow Ctrl-C.
+            guard let self else { Interrupts.exitNow() }
             let seen = self.count.withLock { count -> Int in
                 count += 1
                 return count

@@ -5,8 +5,9 @@ public struct NvidiaSMI: Sendable, Hashable {
     public init(executable: String = "nvidia-smi") { self.executable = executable }
 
     /// A wedged driver can leave `nvidia-smi` waiting forever: each call gets a deadline (its normal run is well
-    /// under a second, a cold driver load a few).
-    public static let deadline: Duration = .seconds(15)
+    /// under a second; without persistence mode, each call loads the driver for every GPU, seconds on a big host,
+    /// and four calls run at once).
+    public static let deadline: Duration = .seconds(45)
 
     /// The fields `GPUInventory` parses, in this order.
     public static let queryFields = [
