@@ -53,6 +53,16 @@ struct HostileInputTests {
         #expect(try catalog.profile(named: "demo").name == "demo")
     }
 
+    @Test func aComposeFileThatIsADeviceIsRefusedBeforeAnythingReadsIt() throws {
+        // /dev/zero never ends: neither launch nor Compose may be handed it.
+        let project = try TemporaryProject()
+        try project.writeDemo()
+        try FileManager.default.removeItem(atPath: project.root + "/compose/app.yml")
+        try FileManager.default.createSymbolicLink(atPath: project.root + "/compose/app.yml", withDestinationPath: "/dev/zero")
+        let found = problems { _ = try project.catalog().profile(named: "demo") }
+        #expect(found.map(\.message) == ["compose file `app.yml` is not a regular file (a FIFO, socket or device)"])
+    }
+
     @Test func twoFilesForOneEnvironmentAreRefusedRatherThanOneChosen() throws {
         let project = try TemporaryProject()
         try project.writeDemo()

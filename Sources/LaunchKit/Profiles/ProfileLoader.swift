@@ -263,8 +263,16 @@ struct ProfileLoader {
 
     private func checkComposeFiles(_ files: [String], at tree: YAMLTree?, reader: inout TreeReader) {
         let items: [YAMLTree] = if case .list(let items, _) = tree { items } else { [] }
-        for (offset, file) in files.enumerated() where !FileManager.default.fileExists(atPath: layout.composeFile(file)) {
+        for (offset, file) in files.enumerated() {
             let location = offset < items.count ? items[offset].location : (tree?.location ?? SourceLocation(file: "", line: 0))
+            let path = layout.composeFile(file)
+            if FileManager.default.fileExists(atPath: path) {
+                // Neither launch nor Compose is handed a FIFO, a device (/dev/zero never ends) or a huge file.
+                if let problem = TextFile.standingProblem(path, location: location) {
+                    for found in problem.problems { reader.fail(location, "compose file `\(file)` \(found.message)", hint: found.hint) }
+                }
+                continue
+            }
             let existing = (try? FileManager.default.contentsOfDirectory(atPath: layout.composeDirectory)) ?? []
             let suggestion = Text.suggestion(for: file, among: existing)
             reader.fail(location, "compose file `compose/\(file)` does not exist",

@@ -13,21 +13,7 @@ enum TextFile {
 
     static func read(_ path: String, display: String) -> Result<String, ConfigurationError> {
         let location = SourceLocation(file: display, line: 0)
-        var info = stat()
-        guard stat(path, &info) == 0 else {
-            let code = errno
-            return .failure(problem(location, "cannot read: \(String(cString: strerror(code)))", hint: hint(code)))
-        }
-        switch info.st_mode & S_IFMT {
-        case S_IFREG: break
-        case S_IFDIR:
-            return .failure(problem(location, "is a directory, not a file", hint: "move the directory away or name the file it holds"))
-        default:
-            return .failure(problem(location, "is not a regular file (a FIFO, socket or device)", hint: "point it at a YAML file"))
-        }
-        guard info.st_size <= maximumBytes else {
-            return .failure(problem(location, "is \(info.st_size / 1024 / 1024) MiB; a configuration file is a few KiB", hint: "check that this is the file you meant"))
-        }
+        if let problem = standingProblem(path, location: location) { return .failure(problem) }
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -40,6 +26,27 @@ enum TextFile {
             return .failure(problem(location, "is not UTF-8 text (byte \(offset) is not)", hint: "save it as UTF-8"))
         }
         return .success(text)
+    }
+
+    /// What stands at `path` if it is not a file launch (or Compose) can read as configuration: a directory, a
+    /// FIFO or device (which would block, or never end), a link loop, a file of many MiB. Only looks (stat).
+    static func standingProblem(_ path: String, location: SourceLocation) -> ConfigurationError? {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            let code = errno
+            return problem(location, "cannot read: \(String(cString: strerror(code)))", hint: hint(code))
+        }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFDIR:
+            return problem(location, "is a directory, not a file", hint: "move the directory away or name the file it holds")
+        default:
+            return problem(location, "is not a regular file (a FIFO, socket or device)", hint: "point it at a YAML file")
+        }
+        guard info.st_size <= maximumBytes else {
+            return problem(location, "is \(info.st_size / 1024 / 1024) MiB; a configuration file is a few KiB", hint: "check that this is the file you meant")
+        }
+        return nil
     }
 
     private static func problem(_ location: SourceLocation, _ message: String, hint: String) -> ConfigurationError {
