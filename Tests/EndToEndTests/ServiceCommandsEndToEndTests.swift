@@ -107,6 +107,28 @@ struct ServiceCommandsEndToEndTests {
         }
     }
 
+    @Test func aRestartedJobIsJudgedByItsExitCode() async throws {
+        // migrate exits 0 the first time and 1 on every later run; api waits for it to complete. Restarting only
+        // migrate leaves no dependent of it in the restarted part, and it is still a job there.
+        try await E2E.withProject { project in
+            try project.writeProfile(extra: "health: {retries: 0, stability: 500ms}", stack: """
+                services:
+                  migrate:
+                    image: \(Self.image)
+                    command: ["sh", "-c", "if [ -f /tmp/ran ]; then echo second run fails; sleep 1.5; exit 1; fi; touch /tmp/ran; echo migrated"]
+                  api:
+                    image: \(Self.image)
+                    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+                    depends_on: {migrate: {condition: service_completed_successfully}}
+                """)
+            let up = try await project.launch(["demo", "--no-cleanup"])
+            try #require(up.status == 0, "\(up.stderr)")
+            let again = try await project.launch(["restart", "demo", "migrate"])
+            #expect(again.status == 1, "\(again.stdout)")
+            #expect(again.stdout.contains("exit 1") || again.stderr.contains("exit"), "\(again.stdout) \(again.stderr)")
+        }
+    }
+
     @Test func execRunsACommandAndReturnsItsExitCode() async throws {
         try await E2E.withProject { project in
             try await Self.up(project)

@@ -155,6 +155,7 @@ struct LastGood: Sendable {
             }
             let (events, since) = await client.subscribe(project: project, actions: Orchestrator.watchedActions)
             var orchestrator = Orchestrator(client: client, project: project, stack: subset, graph: graph, profile: profile, onChange: onChange)
+            orchestrator.jobs = Planner.jobs(in: full)
             orchestrator.redact = redact
             let outcome = await orchestrator.run(containers: containers, events: events, since: since)
             for run in outcome.services {

@@ -27,6 +27,9 @@ struct Orchestrator: Sendable {
     var safetyNetInterval: Duration = .seconds(2)
     /// Past times to ready, for `health.timeout: learned`.
     var history: ReadinessHistory = .empty
+    /// The services others wait on to exit 0, when `stack` is part of a larger one (`restart`, `start`, a
+    /// restore): there, nobody in the part may depend on a job, and it must still be judged by its exit code.
+    var jobs: Set<String>?
     let onChange: @Sendable (ProgressUpdate) -> Void
 
     struct Outcome: Sendable {
@@ -48,7 +51,8 @@ struct Orchestrator: Sendable {
         let clock = ContinuousClock()
         let origin = clock.now
         var machine = LaunchStateMachine(
-            services: Self.services(stack: stack, graph: graph, profile: profile, containers: containers, history: history), policy: profile.health,
+            services: Self.services(stack: stack, graph: graph, profile: profile, containers: containers, history: history, jobs: jobs),
+            policy: profile.health,
             endpoint: client.endpoint.description, startedAtNanoseconds: since)
         var effects = Effects(client: client, project: project, continuation: continuation, redact: redact, onChange: onChange)
         effects.streams.append(Self.forward(events, into: continuation))
@@ -233,11 +237,12 @@ struct Orchestrator: Sendable {
     static let watchedActions = ["start", "die", "oom", "health_status"]
 
     static func services(
-        stack: ComposeStack, graph: DependencyGraph, profile: Profile, containers: [String: [ContainerDetails]], history: ReadinessHistory = .empty
+        stack: ComposeStack, graph: DependencyGraph, profile: Profile, containers: [String: [ContainerDetails]], history: ReadinessHistory = .empty,
+        jobs: Set<String>? = nil
     ) -> [ServiceRun] {
         services(
             stack: stack, graph: graph, policy: profile.health, classOf: profile.services.serviceClass(of:), containers: containers,
-            history: history)
+            history: history, jobs: jobs)
     }
 
     /// The machine's starting state: one `ServiceRun` per service in start order, with its readiness rule
@@ -245,9 +250,9 @@ struct Orchestrator: Sendable {
     static func services(
         stack: ComposeStack, graph: DependencyGraph, policy: Profile.HealthPolicy, classOf: (String) -> ServiceClass,
         containers: [String: [ContainerDetails]], probing: Bool = true,
-        history: ReadinessHistory = .empty
+        history: ReadinessHistory = .empty, jobs: Set<String>? = nil
     ) -> [ServiceRun] {
-        let jobs = Planner.jobs(in: stack)
+        let jobs = jobs ?? Planner.jobs(in: stack)
         return graph.startOrder.compactMap { name in
             guard let service = stack.service(name) else { return nil }
             var described = service

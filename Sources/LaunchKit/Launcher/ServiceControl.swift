@@ -234,6 +234,8 @@ public struct ServiceControl: Sendable {
         let reporter = ProgressReporter(console: context.console)
         var orchestrator = Orchestrator(client: client, project: plan.project, stack: stack, graph: try DependencyGraph(stack),
             profile: profile, onChange: { reporter.serviceChanged($0) })
+        // A job is judged by its exit code even when none of its dependents is restarted with it.
+        orchestrator.jobs = jobs
         let redact = EnvProvisioner(layout: layout, profile: profile).redactor(environment: context.environment)
         orchestrator.redact = redact
         let outcome = await orchestrator.run(containers: now.filter { scope.contains($0.key) }, events: events, since: since)
