@@ -30,6 +30,17 @@ struct HostileInputTests {
         #expect(small["services"]?["b"]?["healthcheck"]?["test"] != nil)
     }
 
+    @Test func anAliasBombInAComposeFileIsAProblemOfTheProfile() throws {
+        // Compose itself would spend minutes expanding it before saying anything.
+        let project = try TemporaryProject()
+        try project.writeDemo()
+        var lines = [#"x-a0: &a0 ["x","x","x","x","x","x","x","x","x","x"]"#]
+        for level in 1..<8 { lines.append("x-a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ",") + "]") }
+        try project.write("compose/app.yml", lines.joined(separator: "\n") + "\nservices:\n  db: {image: x, labels: {a: *a7}}\n  web: {image: x}\n")
+        let found = problems { _ = try project.catalog().profile(named: "demo") }
+        #expect(found.contains { YAMLTree.isExpansionProblem($0) && $0.location.file.hasSuffix("compose/app.yml") }, "\(found)")
+    }
+
     @Test func profilesThatAreNotReadableTextSayWhatStandsThere() throws {
         let project = try TemporaryProject()
         try project.writeDemo()

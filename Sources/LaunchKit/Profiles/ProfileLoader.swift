@@ -179,6 +179,9 @@ struct ProfileLoader {
         let gpu = decodeGPU(tree["gpu"], top: top, reader: &reader)
         let classes = decodeClasses(tree["services"], reader: &reader)
         let known = index.services(in: files + [gpu.dual, gpu.single, gpu.none].compactMap { $0 })
+        for problem in index.expansionProblems(in: files + [gpu.dual, gpu.single, gpu.none].compactMap { $0 }) {
+            reader.fail(problem.location, problem.message, hint: problem.hint)
+        }
         checkServiceNames(tree["services"], classes: classes, known: known, reader: &reader)
 
         let requiresTree = tree["requires"]
@@ -395,7 +398,15 @@ struct ProfileLoader {
 /// Service names defined by compose files, read straight from the YAML (no Compose needed), cached per file.
 struct ComposeServiceIndex {
     let layout: ProjectLayout
-    private var cache: [String: Set<String>?] = [:]
+    private var cache: [String: Read] = [:]
+
+    /// One compose file as read here: its services (nil when it cannot be read or parsed: other checks report
+    /// that), and the problem of a file whose aliases expand past what anyone writes (Compose would spend minutes
+    /// on it before saying anything).
+    private struct Read {
+        var names: Set<String>?
+        var expansion: ConfigProblem?
+    }
 
     init(layout: ProjectLayout) { self.layout = layout }
 
@@ -403,31 +414,45 @@ struct ComposeServiceIndex {
     mutating func services(in files: [String]) -> Set<String>? {
         var all: Set<String> = []
         for file in files {
-            let path = layout.composeFile(file)
-            if cache[path] == nil {
-                cache[path] = Self.read(path)
-            }
-            guard let names = cache[path] ?? nil else { return nil }
+            guard let names = read(file).names else { return nil }
             all.formUnion(names)
         }
         return all
+    }
+
+    /// Alias bombs among `files` (and the files they include).
+    mutating func expansionProblems(in files: [String]) -> [ConfigProblem] {
+        files.compactMap { read($0).expansion }
+    }
+
+    private mutating func read(_ file: String) -> Read {
+        let path = layout.composeFile(file)
+        if let known = cache[path] { return known }
+        let read = Self.read(path)
+        cache[path] = read
+        return read
     }
 
     /// The file's services and those of the files it includes: an included service is as much the stack's.
-    private static func read(_ path: String) -> Set<String>? {
+    private static func read(_ path: String) -> Read {
         var all: Set<String> = []
         for file in ComposeFileSet.expandingIncludes([path]) {
-            guard let names = readOne(file) else { return nil }
+            let one = readOne(file)
+            guard let names = one.names else { return one }
             all.formUnion(names)
         }
-        return all
+        return Read(names: all)
     }
 
-    private static func readOne(_ path: String) -> Set<String>? {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8),
-            let tree = try? YAMLTree.parse(text, file: path)
-        else { return nil }
-        guard case .map(let entries, _)? = tree["services"] else { return [] }
-        return Set(entries.map(\.key))
+    private static func readOne(_ path: String) -> Read {
+        guard case .success(let text) = TextFile.read(path, display: path) else { return Read() }
+        let tree: YAMLTree
+        do throws(ConfigurationError) {
+            tree = try YAMLTree.parse(text, file: path)
+        } catch {
+            return Read(expansion: error.problems.first(where: YAMLTree.isExpansionProblem))
+        }
+        guard case .map(let entries, _)? = tree["services"] else { return Read(names: []) }
+        return Read(names: Set(entries.map(\.key)))
     }
 }

@@ -39,7 +39,7 @@ indirect enum YAMLTree: Sendable {
             // Aliases of aliases multiply: a few hundred bytes can stand for billions of values ("billion laughs").
             throw ConfigurationError([
                 ConfigProblem(
-                    SourceLocation(file: file, line: 1), "this document stands for more than \(maximumNodes) values once its aliases are expanded",
+                    SourceLocation(file: file, line: 1), "\(expansionMessage) \(maximumNodes) values once its aliases are expanded",
                     hint: "write the values out, or use fewer aliases of aliases (*name)")
             ])
         }
@@ -48,6 +48,13 @@ indirect enum YAMLTree: Sendable {
 
     /// More values than any profile writes by hand: the limit is only there for alias bombs.
     static let maximumNodes = 1_000_000
+
+    /// Whether `problem` is the one `parse` reports for a document past `maximumNodes`.
+    static func isExpansionProblem(_ problem: ConfigProblem) -> Bool {
+        problem.message.hasPrefix(expansionMessage)
+    }
+
+    private static let expansionMessage = "this document stands for more than"
 
     /// nil when the document holds more than `budget` nodes with its aliases expanded (counted down as it goes,
     /// so an alias bomb is refused after `budget` steps, not after expanding it).
