@@ -258,6 +258,15 @@ struct HostileInputTests {
         }
     }
 
+    @Test func evidenceAContainerPrintedCannotDriveTheTerminal() {
+        // A title change, a screen clear and a colour, as a failing container printed them.
+        let line = "title\u{1B}]0;PWNED\u{07} clear\u{1B}[2J\u{1B}[31mred\r"
+        let shown = Text.printable(line, limit: 500)
+        #expect(!shown.unicodeScalars.contains { $0.properties.generalCategory == .control })
+        #expect(shown.hasSuffix("red"))
+        #expect(Text.printable(String(repeating: "x", count: 16_383), limit: 500).count == 500)
+    }
+
     private static func isZombie(_ pid: pid_t) -> Bool {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
             let state = stat.split(separator: ")").last?.split(separator: " ").first

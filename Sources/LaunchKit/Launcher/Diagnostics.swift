@@ -7,7 +7,7 @@ struct Diagnostics: Sendable {
             // Redact the whole output first: cutting first could leave a secret's prefix that no longer matches.
             let output = redact(entry.output).trimmingCharacters(in: .whitespacesAndNewlines)
                 .split(whereSeparator: \.isNewline).prefix(3).joined(separator: " | ")
-            return "exit \(entry.exitCode): \(output.isEmpty ? "(no output)" : String(output.prefix(300)))"
+            return "exit \(entry.exitCode): \(output.isEmpty ? "(no output)" : Text.printable(output, limit: 300))"
         }
     }
 
@@ -60,7 +60,8 @@ struct Diagnostics: Sendable {
         if let details {
             // Only a container that stays down: one the engine will restart reads `restarting`, not `exited`.
             let exited = (details.state.status == "exited" || details.state.status == "dead") && !details.state.restarting
-            logs = await settledLogs(details.id, exited: exited).map(redact.callAsFunction)
+            // Redacted whole, then made printable and cut: a log line can hold escape sequences and 16 KiB.
+            logs = await settledLogs(details.id, exited: exited).map { Text.printable(redact($0), limit: 500) }
         }
         let health = details?.state.health
         let probes = Diagnostics.probeLines(health, redact: redact)

@@ -192,25 +192,7 @@ struct LaunchStateMachine: Sendable {
 
     /// A printed line as evidence: one line of printable characters (a progress bar's `\r` or a colour escape
     /// would garble the board), at most 120 characters. The driver redacts the line before it gets here.
-    static func excerpt(_ line: String) -> String {
-        var scalars = String.UnicodeScalarView()
-        var escape = false  // inside an ANSI escape sequence (ESC [ parameters final-byte)
-        for scalar in line.unicodeScalars {
-            if escape {
-                // Parameters and intermediates are 0x20–0x3F; a final byte (0x40–0x7E) ends the sequence.
-                if scalar != "[", (0x40...0x7E).contains(scalar.value) { escape = false }
-                continue
-            }
-            switch scalar.properties.generalCategory {
-            case .control where scalar == "\u{1B}": escape = true
-            case .control: scalars.append(" ")
-            case .format: continue  // bidi controls and other invisible marks
-            default: scalars.append(scalar)
-            }
-        }
-        let flat = String(scalars).trimmingCharacters(in: .whitespaces)
-        return flat.count > 120 ? String(flat.prefix(117)) + "..." : flat
-    }
+    static func excerpt(_ line: String) -> String { Text.printable(line, limit: 120) }
 
     func locate(container id: String) -> (Int, Int)? {
         for (s, service) in services.enumerated() {

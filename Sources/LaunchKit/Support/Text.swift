@@ -1,5 +1,28 @@
 /// Small text helpers shared by error messages and renderers.
 public enum Text {
+    /// `line` made safe to print on a terminal: ANSI escape sequences dropped, other control characters blanked,
+    /// invisible format characters (bidi controls) removed, and cut to `limit` characters. For what a container
+    /// printed (log lines, probe output), which could otherwise retitle, clear or recolour the user's terminal.
+    public static func printable(_ line: String, limit: Int) -> String {
+        var scalars = String.UnicodeScalarView()
+        var escape = false  // inside an ANSI escape sequence (ESC [ parameters final-byte)
+        for scalar in line.unicodeScalars {
+            if escape {
+                // Parameters and intermediates are 0x20–0x3F; a final byte (0x40–0x7E) ends the sequence.
+                if scalar != "[", (0x40...0x7E).contains(scalar.value) { escape = false }
+                continue
+            }
+            switch scalar.properties.generalCategory {
+            case .control where scalar == "\u{1B}": escape = true
+            case .control: scalars.append(" ")
+            case .format: continue
+            default: scalars.append(scalar)
+            }
+        }
+        let flat = String(scalars).trimmingCharacters(in: .whitespaces)
+        return flat.count > limit ? String(flat.prefix(limit - 3)) + "..." : flat
+    }
+
     /// Levenshtein distance, for "did you mean" suggestions.
     public static func distance(_ a: String, _ b: String) -> Int {
         let a = Array(a.lowercased()), b = Array(b.lowercased())
