@@ -183,7 +183,7 @@ struct TestProject: Sendable {
     }
 
     /// Starts `launch` in the background (for Ctrl-C and SIGKILL tests); stderr is captured when `stderr` is given.
-    func spawn(_ arguments: [String], stderr: Pipe? = nil) throws -> Process {
+    func spawn(_ arguments: [String], stderr: Pipe? = nil, stdout: FileHandle? = nil) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: E2E.launchBinary)
         process.arguments = arguments + ["--project-dir", root]
@@ -191,7 +191,7 @@ struct TestProject: Sendable {
         environment["CI"] = "true"
         process.environment = environment
         process.standardError = stderr ?? FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
+        process.standardOutput = stdout ?? FileHandle.nullDevice
         try process.run()
         return process
     }

@@ -129,6 +129,34 @@ struct ServiceCommandsEndToEndTests {
         }
     }
 
+    @Test func followingLogsKeepsARestartedRunsFirstLine() async throws {
+        // The engine stamps a line when it copies it: a run's first line can be stamped before its start event.
+        try await E2E.withProject { project in
+            try project.writeProfile(extra: "health: {retries: 0, stability: 500ms}", stack: """
+                services:
+                  tick:
+                    image: \(Self.image)
+                    command: ["sh", "-c", "trap 'exit 0' TERM; echo first-line-of-a-run; sleep 3600 & wait"]
+                """)
+            let up = try await project.launch(["demo", "--no-cleanup"])
+            try #require(up.status == 0, "\(up.stderr)")
+            let output = project.root + "/logs-follow.txt"
+            FileManager.default.createFile(atPath: output, contents: nil)
+            let handle = try #require(FileHandle(forWritingAtPath: output))
+            let follower = try project.spawn(["logs", "demo", "-f"], stdout: handle)
+            defer { if follower.isRunning { follower.interrupt() } }
+            func seen() -> Int {
+                ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").components(separatedBy: "first-line-of-a-run").count - 1
+            }
+            #expect(await E2E.eventually(within: .seconds(30)) { seen() == 1 })
+            _ = try await E2E.docker(["restart", "-t", "1", "\(project.name)-tick-1"])
+            #expect(await E2E.eventually(within: .seconds(30)) { seen() == 2 }, "\((try? String(contentsOfFile: output, encoding: .utf8)) ?? "")")
+            follower.interrupt()
+            follower.waitUntilExit()
+            #expect(follower.terminationStatus == 130)
+        }
+    }
+
     @Test func execRunsACommandAndReturnsItsExitCode() async throws {
         try await E2E.withProject { project in
             try await Self.up(project)

@@ -139,7 +139,7 @@ public struct EngineClient: Sendable {
         let details = try await inspectContainer(id)
         var query = [("follow", "1"), ("stdout", "1"), ("stderr", "1")]
         if let since = Self.currentRunSince(finishedAt: details.state.finishedAt, startedAt: details.state.startedAt) {
-            query.append(("since", String(format: "%lld.%09lld", since / 1_000_000_000, since % 1_000_000_000)))
+            query.append(("since", Self.sinceText(since)))
         }
         let tty = details.config.tty
         let matcher = LineMatcher(regex)
@@ -161,6 +161,11 @@ public struct EngineClient: Sendable {
     /// whole log is this run's). The engine stamps a line when it reads it, so the previous run's last lines can be
     /// stamped just after its `FinishedAt`, and this run's first ones just before its `StartedAt`; halfway between
     /// the two (at most a second after the finish) keeps each run's lines on its own side.
+    /// Unix nanoseconds as `since` takes them (`<seconds>.<nanoseconds>`), for the API and `docker logs` alike.
+    static func sinceText(_ nanoseconds: Int64) -> String {
+        String(format: "%lld.%09lld", nanoseconds / 1_000_000_000, nanoseconds % 1_000_000_000)
+    }
+
     static func currentRunSince(finishedAt: String, startedAt: String) -> Int64? {
         guard let finished = EngineTime.nanoseconds(finishedAt) else { return nil }
         guard let started = EngineTime.nanoseconds(startedAt), started > finished else { return finished + 1 }

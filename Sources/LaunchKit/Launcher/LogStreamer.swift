@@ -102,10 +102,14 @@ public struct LogStreamer: Sendable {
                             services.isEmpty || services.contains(service), event.actor.attributes["com.docker.compose.oneoff"] != "True"
                         else { continue }
                         let lead = prefix(service: service, name: event.actor.attributes["name"] ?? id)
-                        // From its start on: what came before was printed by the stream that just ended.
-                        let from = String(format: "%.9f", Double(event.timeNano) / 1e9)
                         followers.addTask {
-                            _ = try await runner.stream(docker.logs(container: id, follow: true, since: from)) { _, line in
+                            // This run's log on: what came before was printed by the stream that just ended. Not
+                            // from the start event's time: the engine stamps a line when it copies it, so a run's
+                            // first lines can be stamped before its event (they were lost that way).
+                            let details = try? await client.inspectContainer(id)
+                            let from = details.map { EngineClient.currentRunSince(finishedAt: $0.state.finishedAt, startedAt: $0.state.startedAt) }
+                                ?? event.timeNano
+                            _ = try await runner.stream(docker.logs(container: id, follow: true, since: from.map(EngineClient.sinceText))) { _, line in
                                 console.data(lead + redact(line))
                             }
                         }
