@@ -129,6 +129,29 @@ struct ServiceCommandsEndToEndTests {
         }
     }
 
+    @Test func aFailedReplicasEvidenceIsItsOwn() async throws {
+        // Of three replicas, the one that claims the shared directory first never becomes ready.
+        try await E2E.withProject { project in
+            try project.writeProfile(extra: "health: {retries: 0}", stack: """
+                services:
+                  many:
+                    image: \(Self.image)
+                    command: ["sh", "-c", "trap 'exit 0' TERM; if mkdir /shared/claim 2>/dev/null; then echo I am the bad one; else touch /tmp/ok; echo a good one; fi; sleep 3600 & wait"]
+                    volumes: [shared:/shared]
+                    healthcheck: {test: ["CMD-SHELL", "test -f /tmp/ok || { echo no ready file; exit 1; }"], interval: 500ms, timeout: 2s, retries: 2}
+                    deploy: {replicas: 3}
+                volumes:
+                  shared: {}
+                """)
+            let report = try await project.report(["demo", "--json", "--no-network", "--no-cleanup", "--rollback-volumes"])
+            #expect(report.status == 1)
+            let failure = try #require(report.service("many")?["failure"] as? [String: Any])
+            let evidence = "\(failure)"
+            #expect(evidence.contains("I am the bad one"), "\(evidence)")
+            #expect(!evidence.contains("a good one"), "\(evidence)")
+        }
+    }
+
     @Test func followingLogsKeepsARestartedRunsFirstLine() async throws {
         // The engine stamps a line when it copies it: a run's first line can be stamped before its start event.
         try await E2E.withProject { project in

@@ -51,11 +51,17 @@ struct Diagnostics: Sendable {
     ) async -> Diagnosis {
         var details: ContainerDetails?
         var logs: [String] = []
-        // The container most worth reading is the one that failed; with replicas, the first that is not running.
+        // The container most worth reading is the one that failed; with replicas, the first that is not running,
+        // else the first the engine calls unhealthy (a healthy replica's log explains nothing).
+        var rank = Int.max
         for id in containers {
             guard let inspected = try? await client.inspectContainer(id) else { continue }
-            if details == nil || !inspected.state.running { details = inspected }
-            if !inspected.state.running { break }
+            let own = !inspected.state.running ? 0 : (inspected.state.health?.status == "unhealthy" ? 1 : 2)
+            if own < rank {
+                details = inspected
+                rank = own
+            }
+            if rank == 0 { break }
         }
         if let details {
             // Only a container that stays down: one the engine will restart reads `restarting`, not `exited`.
