@@ -164,7 +164,7 @@ struct ServiceCommandsEndToEndTests {
             let up = try await project.launch(["demo", "--no-cleanup"])
             try #require(up.status == 0, "\(up.stderr)")
             let output = project.root + "/logs-follow.txt"
-            FileManager.default.createFile(atPath: output, contents: nil)
+            try #require(FileManager.default.createFile(atPath: output, contents: nil))
             let handle = try #require(FileHandle(forWritingAtPath: output))
             let follower = try project.spawn(["logs", "demo", "-f"], stdout: handle)
             defer { if follower.isRunning { follower.interrupt() } }

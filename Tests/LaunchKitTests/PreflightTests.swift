@@ -299,7 +299,7 @@ struct PreflightTests {
         #expect(wanted[1].services == ["a", "b"])
         let check = PortChecks.check(wanted[1], project: "demo", facts: try localFacts([]), proc: ProcFS())
         #expect(check.status == .fail)
-        #expect(check.evidence == "a and b all publish host port 8080: only one can have it")
+        #expect(check.evidence == "a and b both publish host port 8080: only one can have it")
     }
 
     // MARK: Images

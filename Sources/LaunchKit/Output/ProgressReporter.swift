@@ -109,13 +109,15 @@ public final class ProgressReporter: @unchecked Sendable {
             if !report.restoredServices.isEmpty {
                 parts.append("rolled back \(report.restoredServices.joined(separator: ", ")) to the previous spec (running and healthy)")
             }
-            if !report.removedServices.isEmpty { parts.append("removed \(report.removedServices.count) services") }
-            if !report.removedConfigs.isEmpty { parts.append("\(report.removedConfigs.count) configs") }
-            if !report.removedSecrets.isEmpty { parts.append("\(report.removedSecrets.count) secrets") }
-            if !report.removedContainers.isEmpty { parts.append("removed \(report.removedContainers.count) containers") }
-            if !report.stoppedContainers.isEmpty { parts.append("stopped \(report.stoppedContainers.count)") }
-            if !report.removedNetworks.isEmpty { parts.append("\(report.removedNetworks.count) networks") }
-            if !report.removedVolumes.isEmpty { parts.append("\(report.removedVolumes.count) new volumes") }
+            // One "removed …" list, whatever of it there is ("1 networks" alone said nothing).
+            func counted(_ count: Int, _ noun: String) -> String? { count == 0 ? nil : "\(count) \(noun)\(count == 1 ? "" : "s")" }
+            let removed = [
+                counted(report.removedServices.count, "service"), counted(report.removedConfigs.count, "config"),
+                counted(report.removedSecrets.count, "secret"), counted(report.removedContainers.count, "container"),
+                counted(report.removedNetworks.count, "network"), counted(report.removedVolumes.count, "new volume"),
+            ].compactMap { $0 }
+            if !removed.isEmpty { parts.append("removed " + removed.joined(separator: ", ")) }
+            if !report.stoppedContainers.isEmpty { parts.append("stopped \(counted(report.stoppedContainers.count, "container") ?? "")") }
             if !report.keptVolumes.isEmpty { parts.append("kept existing volumes \(report.keptVolumes.joined(separator: ", "))") }
             if !report.keptNewVolumes.isEmpty {
                 let listed = report.keptNewVolumes.map { volume in volume.bytes.map { "\(volume.name) (\(ByteSize(bytes: UInt64($0))))" } ?? volume.name }
