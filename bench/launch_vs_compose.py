@@ -66,6 +66,19 @@ class Events:
         self.proc.terminate()
 
 
+def down(compose, project):
+    """Removes the run's stack. Docker 20.10 sometimes refuses to remove a network whose last container was just
+    removed ("has active endpoints"): a few more tries, so no benchmark leaves a network behind."""
+    subprocess.run(compose + ["down", "-v", "-t", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(5):
+        listed = subprocess.run(["docker", "network", "ls", "-q", "--filter", f"label=com.docker.compose.project={project}"],
+                                capture_output=True, text=True).stdout.split()
+        if not listed:
+            return
+        time.sleep(1)
+        subprocess.run(["docker", "network", "rm"] + listed, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def measure(tool, stack, floor, launch, runs_dir):
     project = f"bench-{tool}-{uuid.uuid4().hex[:6]}"
     root = tempfile.mkdtemp(prefix=project, dir=runs_dir)
@@ -94,7 +107,7 @@ def measure(tool, stack, floor, launch, runs_dir):
         proc = subprocess.run(compose + ["up", "-d", "--wait"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     ended = time.time()
     events.stop()
-    subprocess.run(compose + ["down", "-v", "-t", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    down(compose, project)
     shutil.rmtree(root, ignore_errors=True)
 
     healthy = {svc: t for t, action, svc in events.events if action == "health_status: healthy"}

@@ -115,6 +115,19 @@ def critical_chain(services, ready_after):
     return {"engine": engine, "detect": detect, "react": react}
 
 
+def down(compose, project):
+    """Removes the run's stack. Docker 20.10 sometimes refuses to remove a network whose last container was just
+    removed ("has active endpoints"): a few more tries, so no benchmark leaves a network behind."""
+    subprocess.run(compose + ["down", "-v", "-t", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(5):
+        listed = subprocess.run(["docker", "network", "ls", "-q", "--filter", f"label=com.docker.compose.project={project}"],
+                                capture_output=True, text=True).stdout.split()
+        if not listed:
+            return
+        time.sleep(1)
+        subprocess.run(["docker", "network", "rm"] + listed, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def measure(tool, stack_text, launch, runs_dir, ready_after=1.0):
     project = f"bench-{tool}-{uuid.uuid4().hex[:6]}"
     root = tempfile.mkdtemp(prefix=project, dir=runs_dir)
@@ -147,7 +160,7 @@ def measure(tool, stack_text, launch, runs_dir, ready_after=1.0):
             chain = critical_chain(report.get("services", []), ready_after)
         except ValueError:
             pass
-    subprocess.run(compose + ["down", "-v", "-t", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    down(compose, project)
     shutil.rmtree(root, ignore_errors=True)
     return {"tool": tool, "total": ended - began, "exit": proc.returncode, "cpu": cpu, "own_cpu": own, "evidence": evidence, "busy": busy,
             "chain": chain}
