@@ -267,6 +267,13 @@ struct HostileInputTests {
         #expect(Text.printable(String(repeating: "x", count: 16_383), limit: 500).count == 500)
     }
 
+    @Test func onlyAPortClashIsAdvisedAsABusyPort() {
+        // Docker 20.10's words for a taken port, and its words for a NUL in an env value (no port involved).
+        #expect(Diagnostics.isPortClash("driver failed programming external connectivity on endpoint x: Bind for 0.0.0.0:8080 failed: port is already allocated"))
+        #expect(Diagnostics.isPortClash("listen tcp4 0.0.0.0:80: bind: address already in use"))
+        #expect(!Diagnostics.isPortClash("OCI runtime create failed: invalid argument: setenv: invalid argument"))
+    }
+
     private static func isZombie(_ pid: pid_t) -> Bool {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
             let state = stat.split(separator: ")").last?.split(separator: " ").first

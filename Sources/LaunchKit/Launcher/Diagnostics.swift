@@ -102,6 +102,12 @@ struct Diagnostics: Sendable {
             resources: measured ? usage : nil, pressure: measured ? usage.findings : [])
     }
 
+    /// The engine's words for a host port someone else holds.
+    static func isPortClash(_ message: String) -> Bool {
+        let lowered = message.lowercased()
+        return ["port is already allocated", "address already in use", "bind for"].contains { lowered.contains($0) }
+    }
+
     /// A starved container explains most slow or failed starts: its suggested limit comes first.
     static func starvationFirst(_ suggestion: String?, then step: String) -> String {
         guard let suggestion else { return step }
@@ -144,8 +150,10 @@ struct Diagnostics: Sendable {
             hasProbes
                 ? "it never passed its healthcheck (probes above): fix the service, or raise start_period/retries if it is just slow"
                 : "it never became ready: raise its healthcheck's start_period, or set health.timeout in the profile"
+        case .startRejected(let message) where Self.isPortClash(message):
+            "free the port above: `launch doctor \(environment)` shows who holds it"
         case .startRejected:
-            "fix the cause above (a busy port: `launch doctor \(environment)` shows who holds it)"
+            "the engine refused to start \(service) (its words above): fix that in its compose file, then `\(reproduce(service))` shows it again"
         case .dependencyFailed(let dependency):
             "fix \(dependency) first; \(service) waits for it to exit 0"
         case .noContainers:
