@@ -13,6 +13,9 @@ Usage: bench/launch_vs_compose.py [--runs N] [--launch PATH]   (needs a running 
 """
 import argparse, json, os, shutil, subprocess, sys, tempfile, threading, time, uuid
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import down  # noqa: E402
+
 IMAGE = "local/busybox:latest"
 
 
@@ -64,19 +67,6 @@ class Events:
     def stop(self):
         time.sleep(0.3)
         self.proc.terminate()
-
-
-def down(compose, project):
-    """Removes the run's stack. Docker 20.10 sometimes refuses to remove a network whose last container was just
-    removed ("has active endpoints"): a few more tries, so no benchmark leaves a network behind."""
-    subprocess.run(compose + ["down", "-v", "-t", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(5):
-        listed = subprocess.run(["docker", "network", "ls", "-q", "--filter", f"label=com.docker.compose.project={project}"],
-                                capture_output=True, text=True).stdout.split()
-        if not listed:
-            return
-        time.sleep(1)
-        subprocess.run(["docker", "network", "rm"] + listed, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def measure(tool, stack, floor, launch, runs_dir):

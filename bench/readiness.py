@@ -32,6 +32,9 @@ Usage: bench/readiness.py [--runs N] [--stacks interval5,wide,...] [--start-inte
 """
 import argparse, json, os, resource, shutil, statistics, subprocess, sys, tempfile, time, uuid
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import down  # noqa: E402
+
 IMAGE = "local/busybox:latest"
 
 
@@ -113,19 +116,6 @@ def critical_chain(services, ready_after):
         if k > 0:
             react += max(0.0, s["started_at"] - by_name[f"l{k - 1}s{index}"]["ready_at"])
     return {"engine": engine, "detect": detect, "react": react}
-
-
-def down(compose, project):
-    """Removes the run's stack. Docker 20.10 sometimes refuses to remove a network whose last container was just
-    removed ("has active endpoints"): a few more tries, so no benchmark leaves a network behind."""
-    subprocess.run(compose + ["down", "-v", "-t", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(5):
-        listed = subprocess.run(["docker", "network", "ls", "-q", "--filter", f"label=com.docker.compose.project={project}"],
-                                capture_output=True, text=True).stdout.split()
-        if not listed:
-            return
-        time.sleep(1)
-        subprocess.run(["docker", "network", "rm"] + listed, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def measure(tool, stack_text, launch, runs_dir, ready_after=1.0):
