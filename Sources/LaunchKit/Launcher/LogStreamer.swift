@@ -21,9 +21,16 @@ public struct LogStreamer: Sendable {
     /// container is read: the engine's own refusal would arrive as a log line, after the exit status was decided.
     public static func sinceProblem(_ value: String) -> String? {
         let accepted = "a duration (10m, 1h30m), an RFC 3339 time (2026-12-01T10:00:00Z) or Unix seconds"
-        if let seconds = durationSeconds(value) {
-            // Go counts in int64 nanoseconds.
-            return seconds < 9_223_372_036 ? nil : "`\(value)` is longer than a duration can be (about 292 years); give \(accepted)"
+        // A Go duration: launch's own duration reader, signed, every number with its unit, up to what Go's int64
+        // nanoseconds hold (~292 years).
+        let unsigned = value.first.map { "+-".contains($0) } == true ? String(value.dropFirst()) : value
+        if unsigned.last?.isLetter == true {
+            do throws(QuantityError) {
+                _ = try DurationText.checked(unsigned, limit: .seconds(9_223_372_036))
+                return nil
+            } catch .tooLarge {
+                return "`\(value)` is longer than a duration can be (about 292 years); give \(accepted)"
+            } catch {}
         }
         if value.wholeMatch(of: /[0-9]{1,19}(\.[0-9]{1,18})?/) != nil { return nil }
         if let match = value.wholeMatch(
@@ -37,28 +44,9 @@ public struct LogStreamer: Sendable {
         return "`\(value)` is not \(accepted)"
     }
 
-    /// A Go duration's length in seconds (`1h30m`, `1.5s`, `-5m`), nil when `value` is not one.
-    static func durationSeconds(_ value: String) -> Double? {
-        guard let match = value.wholeMatch(of: /([+-]?)((?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)/) else { return nil }
-        var total = 0.0
-        for part in match.2.matches(of: /([0-9]*\.?[0-9]*)(ns|us|µs|μs|ms|s|m|h)/) {
-            guard let number = Double(part.1) else { return nil }
-            let unit: Double = switch part.2 {
-            case "ns": 1e-9
-            case "us", "µs", "μs": 1e-6
-            case "ms": 1e-3
-            case "s": 1
-            case "m": 60
-            default: 3600
-            }
-            total += number * unit
-        }
-        return total.isFinite ? total : .infinity
-    }
-
     /// `since`: as `docker logs --since` takes it (`10m`, RFC 3339, Unix seconds). With `follow`, a container
-    /// that starts again (a restart, or a new one after a recreate) is picked up from its start event: the
-    /// stream goes on until Ctrl-C.
+    /// that starts again (a restart, or a new one after a recreate) is picked up at its start event, from where
+    /// its new run's log begins: the stream goes on until Ctrl-C.
     public func stream(services: [String], follow: Bool, tail: Int?, since: String? = nil) async throws {
         let label = ["com.docker.compose.project=\(profile.compose.project)"]
         // Subscribed before listing, so a container that starts in between is not missed.

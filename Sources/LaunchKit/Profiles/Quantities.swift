@@ -89,7 +89,7 @@ public enum DurationText {
     public static let maximum: Duration = .seconds(7 * 24 * 3600)
 
     private static let units: [(String, Double)] = [
-        ("ms", 1e-3), ("us", 1e-6), ("µs", 1e-6), ("ns", 1e-9), ("h", 3600), ("m", 60), ("s", 1),
+        ("ms", 1e-3), ("us", 1e-6), ("µs", 1e-6), ("μs", 1e-6), ("ns", 1e-9), ("h", 3600), ("m", 60), ("s", 1),
     ]
 
     /// Nil for anything `checked(_:limit:)` refuses.
