@@ -50,12 +50,7 @@ public struct EnvProvisioner: Sendable {
     /// Reads the env file, or nil when it does not exist yet. Byte-safe: lines that are not UTF-8 are kept
     /// (`EnvFile.undecodableLines`), never a reason to fail.
     public func read() throws(FileError) -> EnvFile? {
-        guard FileManager.default.fileExists(atPath: path) else { return nil }
-        do {
-            return EnvFile(bytes: Array(try Data(contentsOf: URL(fileURLWithPath: path))))
-        } catch {
-            throw FileError(path: layout.display(path), operation: "read the env file", underlying: error)
-        }
+        try Self.bytes(of: path, display: layout.display(path), operation: "read the env file").map(EnvFile.init(bytes:))
     }
 
     /// The redactor for everything a command about this profile prints or records: its secrets from the env
@@ -127,12 +122,12 @@ public struct EnvProvisioner: Sendable {
     }
 
     /// A file's bytes, nil when there is none; one that is there and cannot be read is an error, never empty.
-    static func bytes(of path: String, display: String) throws(FileError) -> [UInt8]? {
+    static func bytes(of path: String, display: String, operation: String = "read") throws(FileError) -> [UInt8]? {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
         do {
             return Array(try Data(contentsOf: URL(fileURLWithPath: path)))
         } catch {
-            throw FileError(path: display, operation: "read", underlying: error)
+            throw FileError(path: display, operation: operation, underlying: error)
         }
     }
 

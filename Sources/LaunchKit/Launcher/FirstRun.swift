@@ -70,12 +70,7 @@ public struct FirstRun: Sendable {
             let path = layout.path(profile.envFile)
             let target = Self.freeName("\(path).backup-\(Timestamp.compact(context.now()))")
             // Its bytes as they are (a line that is not UTF-8 is still the user's), beside any earlier backup.
-            let bytes: [UInt8]
-            do {
-                bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
-            } catch {
-                throw FileError(path: layout.display(path), operation: "read the env file to back it up", underlying: error)
-            }
+            let bytes = try EnvProvisioner.bytes(of: path, display: layout.display(path), operation: "read the env file to back it up") ?? []
             try AtomicFile.write(bytes: bytes, to: target, mode: 0o600)
             backup = layout.display(target)
         }
