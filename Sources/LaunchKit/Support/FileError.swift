@@ -27,14 +27,16 @@ public struct FileError: LaunchFailure, Equatable {
     /// From whatever Foundation or the system threw, reduced to the errno it stands for.
     public init(path: String, operation: String, underlying error: any Error) {
         let (reason, code) = Self.describe(error)
+        let directory = (path as NSString).deletingLastPathComponent
         let hint: String
         switch code {
         case EACCES, EPERM:
-            hint = "you lack permission there; check the owner and mode (`ls -ld \((path as NSString).deletingLastPathComponent)`), no sudo needed if you own it"
+            hint = "you lack permission there; check the owner and mode (`ls -ld \(directory.isEmpty ? "." : directory)`), no sudo needed if you own it"
         case ENOENT: hint = "check the path; a missing parent directory is not created for this"
-        case ENOSPC, EDQUOT: hint = "free some disk space (`df -h \((path as NSString).deletingLastPathComponent)`)"
+        case ENOSPC, EDQUOT: hint = "free some disk space (`df -h \(directory.isEmpty ? "." : directory)`)"
         case EROFS: hint = "the file system is read-only; use a project directory you can write"
         case EISDIR: hint = "a directory stands where launch expects a file: move it away"
+        case ELOOP: hint = "a symbolic link points back to itself: fix the link"
         default: hint = "check the path, its permissions and free space"
         }
         self.init(path: path, operation: operation, reason: reason, hint: hint)

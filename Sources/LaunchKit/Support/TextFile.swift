@@ -18,8 +18,7 @@ enum TextFile {
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
-            let (reason, code) = FileError.describe(error)
-            return .failure(problem(location, "cannot read: \(reason)", hint: hint(code)))
+            return .failure(unreadable(display, location, error))
         }
         guard let text = String(validating: data, as: UTF8.self) else {
             let offset = firstInvalidUTF8(Array(data))
@@ -33,8 +32,7 @@ enum TextFile {
     static func standingProblem(_ path: String, location: SourceLocation) -> ConfigurationError? {
         var info = stat()
         guard stat(path, &info) == 0 else {
-            let code = errno
-            return problem(location, "cannot read: \(String(cString: strerror(code)))", hint: hint(code))
+            return unreadable(location.file, location, NSError(domain: NSPOSIXErrorDomain, code: Int(errno)))
         }
         switch info.st_mode & S_IFMT {
         case S_IFREG: break
@@ -53,13 +51,10 @@ enum TextFile {
         ConfigurationError([ConfigProblem(location, message, hint: hint)])
     }
 
-    private static func hint(_ code: Int32) -> String {
-        switch code {
-        case EACCES, EPERM: "check its owner and mode (`ls -l`)"
-        case ELOOP: "a symbolic link points back to itself: fix the link"
-        case ENOENT: "a symbolic link points at nothing, or the file was moved: check the path"
-        default: "check the path and its permissions"
-        }
+    /// The system's words and hint for a file that is there and cannot be read, as `FileError` gives them anywhere.
+    private static func unreadable(_ display: String, _ location: SourceLocation, _ error: any Error) -> ConfigurationError {
+        let failure = FileError(path: display, operation: "read", underlying: error)
+        return problem(location, "cannot read: \(failure.reason)", hint: failure.hint ?? "check the path and its permissions")
     }
 
     /// The offset of the first byte that does not continue valid UTF-8.
