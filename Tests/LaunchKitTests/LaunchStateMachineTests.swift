@@ -11,6 +11,14 @@ struct Replay {
     var actions: [LaunchStateMachine.Action] = []
     var now: Double = 0
     private var timers: [(due: Double, input: LaunchStateMachine.Input)] = []
+    /// Answer the machine's inspects as the engine would (5 ms later, from the events fed so far); tests that
+    /// hand-feed an inspect's answer turn this off.
+    var answersInspects = true
+    private var engine = SimulatedEngine()
+    /// Where the engine's own timeline is known (events that happened, whenever launch is told of them, and the
+    /// engine time of launch's 0), inspects are answered from it rather than from what was fed.
+    var engineTimeline: (events: [EngineEvent], zero: Int64)?
+    private var inspectTemplates: [String: [String: Any]] = [:]
 
     static let engines = ["docker-20.10", "docker-26.1-api1.44"]
 
@@ -32,8 +40,11 @@ struct Replay {
         }
         let graph = try DependencyGraph(stack)
         // `created`: as Compose left them; `final`: as the recording ended (a relaunch finds them running).
-        let created = try JSONDecoder().decode(
-            [ContainerDetails].self, from: Data(contentsOf: URL(fileURLWithPath: folder + "/\(containers).json")))
+        let createdData = try Data(contentsOf: URL(fileURLWithPath: folder + "/\(containers).json"))
+        let created = try JSONDecoder().decode([ContainerDetails].self, from: createdData)
+        for object in try #require(try JSONSerialization.jsonObject(with: createdData) as? [[String: Any]]) {
+            if let id = object["Id"] as? String { inspectTemplates[id] = object }
+        }
         var byService: [String: [ContainerDetails]] = [:]
         for details in created {
             guard let service = details.config.labels["com.docker.compose.service"], !dropped.contains(service) else { continue }
@@ -71,6 +82,7 @@ struct Replay {
         let time = time ?? now
         fireTimers(until: time)
         now = max(now, time)
+        if case .event(let event) = input { engine.saw(event) }
         guard !machine.isFinished else { return }
         record(machine.handle(input, now: now))
     }
@@ -102,7 +114,20 @@ struct Replay {
             if case .schedule(let service, let kind, let generation, let after) = action {
                 timers.append((now + after.seconds, .timer(service: service, kind: kind, generation: generation)))
             }
+            if answersInspects, case .inspect(let service, let container, let sequence) = action,
+                let details = engineNow.inspect(container, template: inspectTemplates[container])
+            {
+                timers.append((now + 0.005, .inspected(service: service, details: details, startSequence: sequence)))
+            }
         }
+    }
+
+    /// The engine as it stands at `now` (answered 5 ms later).
+    private var engineNow: SimulatedEngine {
+        guard let (events, zero) = engineTimeline else { return engine }
+        var known = SimulatedEngine()
+        for event in events where Double(event.timeNano - zero) / 1e9 <= now + 0.005 { known.saw(event) }
+        return known
     }
 
     func service(_ name: String) -> ServiceRun? { machine.services.first { $0.name == name } }
@@ -118,6 +143,63 @@ struct Replay {
 
     func progressIndex(_ service: String, _ state: ServiceState) -> Int? {
         actions.firstIndex { if case .progress(let update) = $0 { update.service == service && update.state == state } else { false } }
+    }
+}
+
+/// What the engine would answer to an inspect, from the events a replay has fed: running since the last
+/// `start`, exited (with code, OOM and finish time) since the last `die`, health from the last verdict.
+struct SimulatedEngine {
+    struct Container {
+        var running = false
+        var startedAt: Int64 = 0
+        var finishedAt: Int64 = 0
+        var exitCode = 0
+        var oomKilled = false
+        var health: String?
+    }
+    var containers: [String: Container] = [:]
+
+    mutating func saw(_ event: EngineEvent) {
+        guard let id = event.containerID else { return }
+        var container = containers[id] ?? Container()
+        switch event.action {
+        case "start":
+            container.running = true
+            container.startedAt = event.timeNano
+            container.oomKilled = false
+            container.health = container.health == nil ? nil : "starting"
+        case "die":
+            container.running = false
+            container.finishedAt = event.timeNano
+            container.exitCode = event.exitCode ?? -1
+        case "oom": container.oomKilled = true
+        default: if let health = event.healthStatus { container.health = health }
+        }
+        containers[id] = container
+    }
+
+    /// The recorded inspect document of the container with its `State` as the events say.
+    func inspect(_ id: String, template: [String: Any]?) -> ContainerDetails? {
+        guard var object = template, let container = containers[id], var state = object["State"] as? [String: Any] else { return nil }
+        state["Status"] = container.running ? "running" : "exited"
+        state["Running"] = container.running
+        state["Restarting"] = false
+        state["ExitCode"] = container.running ? 0 : container.exitCode
+        state["OOMKilled"] = container.oomKilled
+        state["StartedAt"] = Self.text(container.startedAt)
+        state["FinishedAt"] = container.running ? "0001-01-01T00:00:00Z" : Self.text(container.finishedAt)
+        if let health = container.health { state["Health"] = ["Status": health, "FailingStreak": 0, "Log": [Any]()] }
+        object["State"] = state
+        guard let data = try? JSONSerialization.data(withJSONObject: object) else { return nil }
+        return try? JSONDecoder().decode(ContainerDetails.self, from: data)
+    }
+
+    /// Unix nanoseconds as the engine writes times: RFC 3339 with nine fraction digits.
+    static func text(_ nanoseconds: Int64) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        let whole = formatter.string(from: Date(timeIntervalSince1970: Double(nanoseconds / 1_000_000_000)))
+        return whole.replacingOccurrences(of: "Z", with: String(format: ".%09dZ", Int(nanoseconds % 1_000_000_000)))
     }
 }
 
@@ -188,7 +270,13 @@ struct LaunchStateMachineReplayTests {
         var replay = try Replay(engine: engine, scenario: "restart-loop", policy: Replay.policy(retries: 2))
         replay.begin()
         replay.play(try Replay.events(engine, "restart-loop"))
-        #expect(replay.service("flaky")?.failure == .restartLoop(restarts: 3))
+        guard case .restartLoop(let restarts, let seconds)? = replay.service("flaky")?.failure else {
+            Issue.record("not a restart loop: \(String(describing: replay.service("flaky")?.failure))")
+            return
+        }
+        #expect(restarts == LaunchStateMachine.restartLoopLimit)
+        // Named with its span on the engine's clock: three exits 0.5 s into runs the engine restarted with back-off.
+        #expect((seconds ?? 0) > 0.5 && (seconds ?? 99) < 10)
         // The engine would keep restarting it: launch stops it.
         #expect(replay.actions.contains { if case .stop("flaky", _) = $0 { true } else { false } })
     }
@@ -228,7 +316,7 @@ struct LaunchStateMachineReplayTests {
             twice.feed(.eventsLost("connection reset"))
             twice.feed(.event(event))
         }
-        #expect(twice.service("flaky")?.containers.first?.dies == once.service("flaky")?.containers.first?.dies)
+        #expect(twice.service("flaky")?.containers.first?.crashes == once.service("flaky")?.containers.first?.crashes)
         #expect(twice.service("flaky")?.state == once.service("flaky")?.state)
     }
 
@@ -236,6 +324,7 @@ struct LaunchStateMachineReplayTests {
     func aStateChangeDuringAStreamGapIsSeenByReconciling(engine: String) throws {
         // The stream is lost right after db starts; db turns healthy during the gap and the replay is lost too.
         var replay = try Replay(engine: engine, scenario: "healthy-chain")
+        replay.answersInspects = false
         replay.begin()
         let events = try Replay.events(engine, "healthy-chain")
         replay.feed(.event(events[0]), at: 0.1)
@@ -254,6 +343,7 @@ struct LaunchStateMachineReplayTests {
     @Test(arguments: Replay.engines)
     func aContainerDeathDuringTheGapIsSeenByReconciling(engine: String) throws {
         var replay = try Replay(engine: engine, scenario: "die-exit-1", policy: Replay.policy(stability: .seconds(3)))
+        replay.answersInspects = false
         replay.begin()
         let events = try Replay.events(engine, "die-exit-1")
         replay.feed(.event(events[0]), at: 0.1)
@@ -541,6 +631,7 @@ struct LaunchStateMachineDecisionTests {
     func anOOMEventAfterTheDieStillMakesItAnOOMKill(engine: String) throws {
         // The engine can deliver `oom` after `die`: a 137 is checked before it is judged.
         var replay = try Replay(engine: engine, scenario: "oom", policy: Replay.policy(retries: 3, stability: .seconds(5)))
+        replay.answersInspects = false
         replay.begin()
         let events = try Replay.events(engine, "oom")
         let start = try #require(events.first { $0.action == "start" })
@@ -557,6 +648,7 @@ struct LaunchStateMachineDecisionTests {
     @Test(arguments: Replay.engines)
     func aKillThatWasNotTheKernelsIsAnExit137(engine: String) throws {
         var replay = try Replay(engine: engine, scenario: "oom", policy: Replay.policy(retries: 0, stability: .seconds(5)))
+        replay.answersInspects = false
         replay.begin()
         let events = try Replay.events(engine, "oom")
         replay.feed(.event(try #require(events.first { $0.action == "start" })), at: 0.05)
@@ -572,5 +664,86 @@ struct LaunchStateMachineDecisionTests {
         #expect(final.state.oomKilled && !killed.state.oomKilled)
         replay.feed(.inspected(service: "hog", details: killed, startSequence: sequence), at: 0.2)
         #expect(replay.service("hog")?.failure == .exited(code: 137))
+    }
+}
+
+/// The readiness semantics Compose's own e2e fixtures exposed: each replayed on both engines' recordings.
+@Suite("Launch state machine: engine restarts and the stability window")
+struct EngineRestartAndWindowTests {
+    @Test(arguments: Replay.engines)
+    func anOnFailureServiceThatCrashesOnceComesUpWithoutSpendingRetries(engine: String) throws {
+        // retries 0: the engine's one restart is its policy at work, not launch's retry.
+        var replay = try Replay(engine: engine, scenario: "on-failure-once", policy: Replay.policy(retries: 0))
+        replay.begin()
+        replay.play(try Replay.events(engine, "on-failure-once"))
+        replay.settle()
+        #expect(replay.service("worker")?.state == .ready)
+        #expect(replay.service("worker")?.retries == 0)
+        #expect(!replay.actions.contains { if case .stop = $0 { true } else { false } })
+    }
+
+    @Test(arguments: Replay.engines)
+    func aRestartLoopIsSeveralExitsInARowNotTheFirstOne(engine: String) throws {
+        let events = try Replay.events(engine, "restart-loop")
+        var replay = try Replay(engine: engine, scenario: "restart-loop", policy: Replay.policy(retries: 0))
+        replay.begin()
+        let dies = events.enumerated().filter { $0.element.action == "die" }.map(\.offset)
+        try #require(dies.count >= LaunchStateMachine.restartLoopLimit)
+        // Up to the second exit it is a service the engine is restarting.
+        replay.play(Array(events[...dies[LaunchStateMachine.restartLoopLimit - 2]]))
+        #expect(replay.service("flaky")?.state == .starting)
+        replay.play(Array(events[(dies[LaunchStateMachine.restartLoopLimit - 2] + 1)...]))
+        let failure = try #require(replay.service("flaky")?.failure)
+        #expect(failure.key == "restart-loop")
+        #expect(failure.description.contains("exited 3 times in a row within"))
+    }
+
+    @Test func anOnFailurePolicyThatHasGivenUpIsTheExitItIs() throws {
+        // on-failure:1 — the second exit is the last: nothing restarts it, so it is said now, not at the deadline.
+        let engine = "docker-20.10"
+        var json = try String(contentsOfFile: Replay.folder(engine, "restart-loop") + "/created.json", encoding: .utf8)
+        json = json.replacingOccurrences(of: "\"Name\": \"always\"", with: "\"Name\": \"on-failure\"")
+            .replacingOccurrences(of: "\"MaximumRetryCount\": 0", with: "\"MaximumRetryCount\": 1")
+        let details = try JSONDecoder().decode([ContainerDetails].self, from: Data(json.utf8))
+        #expect(details.first?.hostConfig.restartPolicy?.maximumRetryCount == 1)
+        let stack = ComposeStack(services: [ComposeService(name: "flaky", image: "x", restartPolicy: "on-failure:1")])
+        let services = Orchestrator.services(
+            stack: stack, graph: try DependencyGraph(stack), policy: Replay.policy(), classOf: { _ in .core },
+            containers: ["flaky": details])
+        var machine = LaunchStateMachine(services: services, policy: Replay.policy(), endpoint: "unix:///test.sock")
+        _ = machine.begin(now: 0, wallClock: Date())
+        let events = try Replay.events(engine, "restart-loop").prefix(4)  // start, die, start, die
+        for (index, event) in events.enumerated() { _ = machine.handle(.event(event), now: Double(index)) }
+        #expect(machine.services.first?.failure == .exited(code: 1))
+    }
+
+    /// `sleep 2` with a 2 s window, its events seen promptly, late, and with the exit seen before the window's
+    /// timer: one verdict, decided on the engine's clock (the run lasted just over 2 s).
+    @Test(arguments: Replay.engines)
+    func anExitRightAtTheStabilityWindowGetsOneVerdictOnAnyLoad(engine: String) throws {
+        let events = try Replay.events(engine, "exit-at-window")
+        let start = try #require(events.first { $0.action == "start" }), die = try #require(events.first { $0.action == "die" })
+        let ran = Double(die.timeNano - start.timeNano) / 1e9
+        try #require(ran >= 2 && ran < 2.5)
+        // (when start is seen, when die is seen), on launch's clock.
+        let deliveries: [(String, Double, Double)] = [
+            ("quiet", 0.01, 0.01 + ran), ("loaded", 0.6, 0.6 + ran + 0.8), ("exit before the timer", 0.3, 0.3 + ran - 0.25),
+            ("exit long after the timer", 0.01, 0.01 + ran + 3),
+        ]
+        for window in [2.0, 3.0] {
+            var verdicts: [String: String] = [:]
+            for (name, startSeen, dieSeen) in deliveries {
+                var replay = try Replay(engine: engine, scenario: "exit-at-window", policy: Replay.policy(stability: .seconds(window)))
+                replay.engineTimeline = (events, start.timeNano)
+                replay.begin()
+                replay.feed(.event(start), at: startSeen)
+                replay.feed(.event(die), at: dieSeen)
+                replay.settle(limit: 30)
+                let brief = try #require(replay.service("brief"))
+                verdicts[name] = "\(brief.state) \(brief.failure.map(\.description) ?? brief.readiness ?? "")"
+            }
+            let expected = window <= ran ? "ready stable" : "failed exited with code 0"
+            #expect(Set(verdicts.values) == [expected], "window \(window) s: \(verdicts)")
+        }
     }
 }

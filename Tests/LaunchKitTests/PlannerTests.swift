@@ -74,20 +74,70 @@ struct PlannerTests {
     }
 
     @Test func serviceHealthyOnAServiceWithoutAnyHealthcheckIsRefused() throws {
-        let stack = ComposeStack(services: [
+        var stack = ComposeStack(services: [
             ComposeService(name: "db", image: "postgres:16"),
             ComposeService(name: "web", image: "web:1", dependsOn: [Dependency(service: "db", condition: .healthy)]),
         ])
         #expect(throws: ConfigurationError.self) {
-            try Planner.checkHealthyConditions(stack, imageChecks: ["db": ImageHealthcheck.none], file: "compose/app.yml")
+            _ = try Planner.checkHealthyConditions(&stack, imageChecks: ["db": ImageHealthcheck.none], file: "compose/app.yml")
         }
         // Not pulled yet: its image may bring one, decided after the pull.
-        try Planner.checkHealthyConditions(stack, imageChecks: ["db": .absent], file: "compose/app.yml")
+        _ = try Planner.checkHealthyConditions(&stack, imageChecks: ["db": .absent], file: "compose/app.yml")
         do {
-            try Planner.checkHealthyConditions(stack, imageChecks: ["db": ImageHealthcheck.none], file: "compose/app.yml")
+            _ = try Planner.checkHealthyConditions(&stack, imageChecks: ["db": ImageHealthcheck.none], file: "compose/app.yml")
         } catch {
             #expect(error.exitCode == .invalidConfiguration)
             #expect(error.problems.first?.message.contains("web waits for db to be healthy") == true)
+        }
+    }
+
+    @Test func aDisabledHealthcheckMeansNoneWhateverTheImageDeclares() async throws {
+        let project = try TemporaryProject()
+        try project.write("compose/app.yml", """
+            services:
+              api:
+                image: checked/image:1
+                healthcheck: {disable: true}
+              web:
+                image: checked/image:1
+                healthcheck: {test: ["NONE"]}
+              db:
+                image: checked/image:1
+            """)
+        let stack = try ComposeModelReader.read(files: [project.root + "/compose/app.yml"], lookup: { _ in nil })
+        #expect(stack.service("api")?.healthcheckDisabled == true)
+        #expect(stack.service("web")?.healthcheckDisabled == true)
+        #expect(stack.service("db")?.healthcheckDisabled == false)
+        let runner = RecordingRunner()
+        runner.on(["docker", "image", "inspect"], ProcessOutput(status: 0, stdout: #"{"Test":["CMD","true"],"Interval":1000000000}"#))
+        let context = LaunchContext(runner: runner, environment: [:], console: CapturedOutput().console(), workingDirectory: project.root)
+        let checks = await Planner(context: context, layout: project.layout).imageHealthchecks(stack)
+        #expect(checks["api"] == ImageHealthcheck.none)
+        #expect(checks["web"] == ImageHealthcheck.none)
+        guard case .check? = checks["db"] else {
+            Issue.record("db should keep its image's check: \(String(describing: checks["db"]))")
+            return
+        }
+        let applied = Planner.applying(checks, to: stack)
+        let rules = Dictionary(uniqueKeysWithValues: applied.services.map { service in
+            (service.name, ReadinessRule(service: service, policy: .defaults, isJob: false, history: nil).kind)
+        })
+        #expect(rules.mapValues { if case .stable = $0 { "stable" } else { "\($0)" } } == ["api": "stable", "web": "stable", "db": "healthy"])
+    }
+
+    @Test func anOptionalHealthyDependencyWithoutAHealthcheckIsSkippedAsComposeDoes() throws {
+        var stack = ComposeStack(services: [
+            ComposeService(name: "bar", image: "nginx:alpine"),
+            ComposeService(name: "foo", image: "bash", dependsOn: [Dependency(service: "bar", condition: .healthy, required: false)]),
+        ])
+        let warnings = try Planner.checkHealthyConditions(&stack, imageChecks: ["bar": ImageHealthcheck.none], file: "compose.yml")
+        #expect(warnings.count == 1)
+        #expect(warnings.first?.contains("optional (required: false), foo waits only for it to start") == true)
+        #expect(stack.service("foo")?.dependsOn.first?.condition == .started)
+        // Required, it is still refused before anything starts.
+        stack.services[1].dependsOn = [Dependency(service: "bar", condition: .healthy)]
+        #expect(throws: ConfigurationError.self) {
+            _ = try Planner.checkHealthyConditions(&stack, imageChecks: ["bar": ImageHealthcheck.none], file: "compose.yml")
         }
     }
 }

@@ -80,15 +80,15 @@ struct ReadySignalTests {
     }
 
     @Test func serviceHealthyOnALabelledServiceIsAccepted() throws {
-        let stack = ComposeStack(services: [
+        var stack = ComposeStack(services: [
             ComposeService(name: "llm", image: "x", labels: ["launch.ready_log": "Application startup complete"]),
             ComposeService(name: "ui", image: "y", dependsOn: [Dependency(service: "llm", condition: .healthy)]),
         ])
-        try Planner.checkHealthyConditions(stack, imageChecks: ["llm": .none, "ui": .none], file: "compose.yml")
+        _ = try Planner.checkHealthyConditions(&stack, imageChecks: ["llm": .none, "ui": .none], file: "compose.yml")
         var unlabelled = stack
         unlabelled.services[0].labels = [:]
         #expect(throws: ConfigurationError.self) {
-            try Planner.checkHealthyConditions(unlabelled, imageChecks: ["llm": .none, "ui": .none], file: "compose.yml")
+            _ = try Planner.checkHealthyConditions(&unlabelled, imageChecks: ["llm": .none, "ui": .none], file: "compose.yml")
         }
     }
 

@@ -84,6 +84,7 @@ public enum ComposeModelReader {
             command: command(tree["command"], reader: &reader),
             ipc: reader.string(tree["ipc"], "ipc"),
             shmSize: shmSize(tree["shm_size"], reader: &reader))
+        described.healthcheckDisabled = healthcheckDisabled(tree["healthcheck"])
         described.containerName = reader.string(tree["container_name"], "container_name")
         described.pullPolicy = reader.string(tree["pull_policy"], "pull_policy")
         described.buildContext = buildContext(tree["build"], reader: &reader)
@@ -171,6 +172,13 @@ public enum ComposeModelReader {
             let restart = reader.bool(entry.value["restart"], "restart") ?? false
             return Dependency(service: entry.key, condition: condition ?? .started, required: required, restart: restart)
         }
+    }
+
+    /// `disable: true` or `test: ["NONE"]`: the image's HEALTHCHECK is switched off, and the engine runs none.
+    static func healthcheckDisabled(_ tree: YAMLTree?) -> Bool {
+        if case .scalar(let value, _)? = tree?["disable"], ["true", "yes", "on"].contains(value.lowercased()) { return true }
+        if case .list(let items, _)? = tree?["test"], case .scalar("NONE", _)? = items.first { return true }
+        return false
     }
 
     static func healthcheck(_ tree: YAMLTree?, reader: inout TreeReader) -> Healthcheck? {

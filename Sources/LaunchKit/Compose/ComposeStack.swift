@@ -28,6 +28,8 @@ public struct ComposeService: Sendable, Hashable, Encodable {
     public var builds: Bool
     public var dependsOn: [Dependency]
     public var healthcheck: Healthcheck?
+    /// `healthcheck: {disable: true}` (or `test: ["NONE"]`): no healthcheck, whatever its image declares.
+    public var healthcheckDisabled = false
     public var ports: [PublishedPort]
     /// GPU device requests: `deploy.resources.reservations.devices` and CDI names under `devices:`.
     public var gpuRequests: [GPURequest]

@@ -175,7 +175,9 @@ public struct ContainerDetails: Decodable, Sendable, Equatable {
     }
     public struct RestartPolicy: Decodable, Sendable, Equatable {
         public let name: String
-        enum CodingKeys: String, CodingKey { case name = "Name" }
+        /// `on-failure:N`: the engine gives up after N restarts (0: never gives up).
+        public var maximumRetryCount: Int? = nil
+        enum CodingKeys: String, CodingKey { case name = "Name", maximumRetryCount = "MaximumRetryCount" }
     }
     public struct HostConfig: Decodable, Sendable, Equatable {
         public let restartPolicy: RestartPolicy?

@@ -216,6 +216,7 @@ struct LaunchStateMachine: Sendable {
                 // A restarting container reports Running=true; it is not running in any useful sense.
                 guard let state = services[s].containers[c].initial?.state, state.running, !state.restarting else { continue }
                 services[s].containers[c].running = true
+                services[s].containers[c].engineStartedNanoseconds = EngineTime.nanoseconds(state.startedAt)
                 // When the engine started it, on this machine's clock (before the phase began: negative): the engine's
                 // own checks count from there.
                 let started = EngineTime.parse(state.startedAt)
@@ -267,10 +268,12 @@ struct LaunchStateMachine: Sendable {
 
     /// A start of container `c`, from its event or found by a reconcile: a new start sequence (answers about an
     /// earlier start are stale from now on), the deadline, and the readiness watch its rule asks for.
-    private mutating func containerStarted(_ s: Int, _ c: Int) {
+    private mutating func containerStarted(_ s: Int, _ c: Int, engineTime: Int64?) {
         services[s].adopted = false  // readied by what this start does, not by having been up
         services[s].containers[c].probeUnavailable = false  // a new start may run it (the last refusal can have been its exit)
         services[s].containers[c].running = true
+        services[s].containers[c].engineStartedNanoseconds = engineTime
+        services[s].containers[c].stabilityDue = false
         services[s].containers[c].restartRequested = false
         services[s].containers[c].awaitingStart = false
         services[s].containers[c].startSequence += 1
@@ -376,13 +379,13 @@ struct LaunchStateMachine: Sendable {
         guard event.type == "container", let id = event.containerID, let (s, c) = locate(container: id) else { return }
         let action = event.action
         if action == "start" {
-            containerStarted(s, c)
+            containerStarted(s, c, engineTime: event.timeNano)
         } else if action == "oom" {
             services[s].containers[c].oomKilled = true
-            if services[s].containers[c].verifyingKill { died(s, c, code: 137) }
+            if services[s].containers[c].verifyingKill { died(s, c, code: 137, engineTime: nil) }
             services[s].containers[c].resources.oomKilled = true
         } else if action == "die" {
-            died(s, c, code: event.exitCode ?? -1)
+            died(s, c, code: event.exitCode ?? -1, engineTime: event.timeNano)
         } else if let health = event.healthStatus, !services[s].isJob {
             if health == "healthy", services[s].rule.signal == nil {
                 containerReady(s, c, evidence: "healthcheck")
@@ -392,7 +395,13 @@ struct LaunchStateMachine: Sendable {
         }
     }
 
-    private mutating func died(_ s: Int, _ c: Int, code: Int) {
+    /// Several exits in a row that the engine answers with a restart, without the container becoming ready in
+    /// between: a restart loop. The engine's own restarts are its policy at work (one crash of an `on-failure`
+    /// service that then comes up is fine); they never spend launch's retries.
+    static let restartLoopLimit = 3
+
+    /// The end of a run of container `c` (`engineTime`: the engine's time of it, Unix ns, when known).
+    private mutating func died(_ s: Int, _ c: Int, code: Int, engineTime: Int64?) {
         if services[s].containers[c].restartRequested {
             services[s].containers[c].running = false
             return
@@ -409,20 +418,28 @@ struct LaunchStateMachine: Sendable {
             return
         }
         services[s].containers[c].verifyingKill = false
-        services[s].containers[c].running = false
-        services[s].containers[c].ready = false
-        let oom = services[s].containers[c].oomKilled
         if services[s].isJob {
+            services[s].containers[c].running = false
+            services[s].containers[c].ready = false
             // Only a job this run started is judged by its exit; a leftover run of it is not.
             guard services[s].state == .starting else { return }
-            if code == 0 && !oom {
+            if code == 0 && !services[s].containers[c].oomKilled {
                 services[s].containers[c].ready = true
                 checkReady(s, detail: "exit 0", evidence: "exit 0")
             } else {
-                attemptFailed(s, oom ? .oomKilled : .exited(code: code))
+                attemptFailed(s, services[s].containers[c].oomKilled ? .oomKilled : .exited(code: code))
             }
             return
         }
+        // A run that lasted its stability window on the engine's clock met the rule, however late launch heard of
+        // either end: the verdict is the same on a quiet host and a loaded one. Its exit is then a death after
+        // readiness, which matters only while the launch is still deciding.
+        if stoodItsWindow(s, c, endedAt: engineTime) {
+            containerReady(s, c, evidence: "stable")
+            if isFinished { return }
+        }
+        services[s].containers[c].running = false
+        services[s].containers[c].ready = false
         guard services[s].state == .starting || services[s].state == .ready else { return }
         if services[s].state == .ready {
             // It was ready and died: back to starting, with a deadline again.
@@ -431,25 +448,50 @@ struct LaunchStateMachine: Sendable {
             services[s].deadlineArmed = false
             armDeadline(s)
         }
-        services[s].containers[c].dies += 1
-        let dies = services[s].containers[c].dies
-        let failure: FailureKind = oom ? .oomKilled : .exited(code: code)
+        let failure: FailureKind = services[s].containers[c].oomKilled ? .oomKilled : .exited(code: code)
         let container = services[s].containers[c]
         if container.engineRestarts && !failure.isDeterministic && !(code == 0 && container.restartPolicy == "on-failure") {
-            // The engine restarts it by itself; each restart spends one of our retries.
-            if dies > policy.retries {
-                fail(s, .restartLoop(restarts: dies))
-            } else {
-                emit(s, "exit \(code); the engine restarts it (\(dies)/\(policy.retries))")
-            }
+            engineRestarts(s, c, code: code, engineTime: engineTime)
             return
         }
         attemptFailed(s, failure)
     }
 
+    /// Container `c` of a service ready by the stability rule ran at least its window, by the engine's own times.
+    private func stoodItsWindow(_ s: Int, _ c: Int, endedAt end: Int64?) -> Bool {
+        guard services[s].state == .starting, case .stable(let window) = services[s].rule.kind, !services[s].containers[c].ready,
+            let end, let begin = services[s].containers[c].engineStartedNanoseconds, end > begin
+        else { return false }
+        return Double(end) / 1e9 - Double(begin) / 1e9 >= window.seconds
+    }
+
+    /// An exit the engine's restart policy answers: counted towards a restart loop, which fails the service with
+    /// the count and the span; an `on-failure:N` policy that has given up leaves the container exited.
+    private mutating func engineRestarts(_ s: Int, _ c: Int, code: Int, engineTime: Int64?) {
+        services[s].containers[c].crashes += 1
+        let crashes = services[s].containers[c].crashes
+        if crashes == 1 { services[s].containers[c].firstCrashNanoseconds = engineTime }
+        if let limit = services[s].containers[c].engineRestartLimit, crashes > limit {
+            // The engine has made its last restart: nothing will run this container again.
+            attemptFailed(s, .exited(code: code))
+            return
+        }
+        guard crashes >= Self.restartLoopLimit else {
+            emit(s, "exit \(code); the engine restarts it (\(crashes) in a row)")
+            return
+        }
+        var span: Double?
+        if let first = services[s].containers[c].firstCrashNanoseconds, let last = engineTime {
+            span = min(max(Double(last) / 1e9 - Double(first) / 1e9, 0), 86_400)
+        }
+        fail(s, .restartLoop(restarts: crashes, seconds: span))
+    }
+
     private mutating func containerReady(_ s: Int, _ c: Int, evidence: String, detail: String? = nil) {
         guard services[s].state == .starting else { return }
         services[s].containers[c].ready = true
+        services[s].containers[c].crashes = 0
+        services[s].containers[c].stabilityDue = false
         let detail = detail ?? (evidence == "probe" ? "its check passed" : (services[s].rule.kind == .healthy ? "healthy" : nil))
         checkReady(s, detail: detail, evidence: evidence)
     }
@@ -547,7 +589,9 @@ struct LaunchStateMachine: Sendable {
                 let c = services[s].containers.firstIndex(where: { $0.id == container }),
                 services[s].containers[c].running, services[s].containers[c].startSequence == sequence
             else { return }
-            containerReady(s, c, evidence: "stable")
+            // Its exit may be on its way: the engine's answer decides (running, or how long the run lasted).
+            services[s].containers[c].stabilityDue = true
+            actions.append(.inspect(service: services[s].name, container: container, startSequence: sequence))
         }
     }
 
@@ -733,7 +777,7 @@ struct LaunchStateMachine: Sendable {
         let isRunning = details.state.running && !details.state.restarting
         if !container.running && isRunning && services[s].state == .starting {
             // Started while the stream was away: count it as the missing start event.
-            containerStarted(s, c)
+            containerStarted(s, c, engineTime: EngineTime.nanoseconds(details.state.startedAt))
         }
         // An exit seen while our start is still on its way is the previous run's, not this one's.
         if (container.running || services[s].isJob) && !container.awaitingStart && !details.state.running && !details.state.restarting
@@ -744,8 +788,15 @@ struct LaunchStateMachine: Sendable {
                 services[s].containers[c].resources.oomKilled = true
             }
             services[s].containers[c].running = true  // so `died` judges it
-            died(s, c, code: details.state.exitCode)
+            if services[s].containers[c].engineStartedNanoseconds == nil {
+                services[s].containers[c].engineStartedNanoseconds = EngineTime.nanoseconds(details.state.startedAt)
+            }
+            died(s, c, code: details.state.exitCode, engineTime: EngineTime.nanoseconds(details.state.finishedAt))
         } else if details.state.running, services[s].state == .starting, !services[s].isJob {
+            if services[s].containers[c].stabilityDue && !details.state.restarting {
+                containerReady(s, c, evidence: "stable")
+                return
+            }
             switch details.state.health?.status {
             case "healthy" where services[s].rule.signal == nil: containerReady(s, c, evidence: "healthcheck")
             case "unhealthy": attemptFailed(s, .unhealthy)

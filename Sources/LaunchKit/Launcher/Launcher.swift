@@ -170,9 +170,13 @@ public struct Launcher: Sendable {
 
         // Images that were pulled just now may or may not bring a HEALTHCHECK: a `service_healthy` on one that
         // has none can never hold. Refuse it before anything starts, and undo the create.
+        var stack = plan.stack, graph = plan.graph
         do {
-            try Planner.checkHealthyConditions(
-                plan.stack, imageChecks: Self.containerHealthchecks(created), file: plan.composeFiles.first ?? "compose")
+            let skipped = try Planner.checkHealthyConditions(
+                &stack, imageChecks: Self.containerHealthchecks(created), file: plan.composeFiles.first ?? "compose")
+            // Only conditions changed: the same edges, so the same (already checked) graph shape.
+            if !skipped.isEmpty, let regraphed = try? DependencyGraph(stack) { graph = regraphed }
+            for warning in skipped { report.note("warning: " + redact(warning)) }
         } catch {
             report.rolledBack(await Rollback(client: client, project: plan.project, removeNewVolumes: options.rollbackVolumes).undo(since: before, levels: plan.graph.levels))
             // Compose has already replaced what changed: put it back, and say so with the error.
@@ -184,7 +188,7 @@ public struct Launcher: Sendable {
 
         let startBegan = timeline.clock.now
         report.phaseBegan("start")
-        var orchestrator = Orchestrator(client: client, project: plan.project, stack: plan.stack, graph: plan.graph, profile: profile,
+        var orchestrator = Orchestrator(client: client, project: plan.project, stack: stack, graph: graph, profile: profile,
             onChange: { update in report.serviceChanged(update) })
         orchestrator.redact = redact
         let history = ReadinessHistory(store: RunStore(layout: layout), environment: profile.name)
@@ -292,11 +296,7 @@ public struct Launcher: Sendable {
 
     /// What the created containers say about health, for services whose compose file has no healthcheck.
     static func containerHealthchecks(_ created: [String: [ContainerDetails]]) -> [String: ImageHealthcheck] {
-        created.compactMapValues { containers in
-            guard let first = containers.first else { return nil }
-            guard let check = first.config.healthcheck, let test = check.test, !test.isEmpty, test.first != "NONE" else { return ImageHealthcheck.none }
-            return .check(check)
-        }
+        created.compactMapValues { containers in containers.first.map { ImageHealthcheck(stored: $0.config.healthcheck) } }
     }
 
     func interruptedResult(

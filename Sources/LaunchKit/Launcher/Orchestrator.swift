@@ -257,13 +257,10 @@ struct Orchestrator: Sendable {
             guard let service = stack.service(name) else { return nil }
             var described = service
             // A HEALTHCHECK baked into the image counts like one in the compose file (Compose waits for it too).
-            if described.healthcheck == nil, let check = containers[name]?.first?.config.healthcheck, let test = check.test,
-                !test.isEmpty, test.first != "NONE"
+            if described.healthcheck == nil, !described.healthcheckDisabled,
+                case .check(let check) = ImageHealthcheck(stored: containers[name]?.first?.config.healthcheck)
             {
-                described.healthcheck = Healthcheck(
-                    test: test, interval: check.interval.flatMap { $0 > 0 ? .nanoseconds($0) : nil } ?? .seconds(30),
-                    timeout: check.timeout.flatMap { $0 > 0 ? .nanoseconds($0) : nil } ?? .seconds(30),
-                    startPeriod: check.startPeriod.map { .nanoseconds($0) } ?? .zero, retries: check.retries.flatMap { $0 > 0 ? $0 : nil } ?? 3)
+                described.healthcheck = Healthcheck(image: check)
             }
             let rule = ReadinessRule(service: described, policy: policy, isJob: jobs.contains(name), history: history.stats(name))
             var run = ServiceRun(
@@ -382,8 +379,16 @@ struct ContainerRun: Sendable {
     var resources = ResourceUsage()
     var running = false
     var ready = false
-    var dies = 0
+    /// Exits the engine answered with a restart since this container was last ready, and the engine time of the
+    /// first of them (Unix ns): several in a row are a restart loop, named with their count and span.
+    var crashes = 0
+    var firstCrashNanoseconds: Int64?
     var oomKilled = false
+    /// When the engine started this run of it (Unix ns, its own clock): how long a run lasted is measured on it,
+    /// so whether an exit came before or after the stability window does not depend on how fast launch saw it.
+    var engineStartedNanoseconds: Int64?
+    /// Its stability window has passed on launch's clock; an inspect confirms it is still running.
+    var stabilityDue = false
     /// Counts start events, so a stability timer from an earlier start is ignored.
     var startSequence = 0
     /// When this start of it was seen (seconds into the start phase): the engine's own checks count from here.
@@ -405,6 +410,11 @@ struct ContainerRun: Sendable {
     var logWatchErrors = 0
 
     var engineRestarts: Bool { ["always", "unless-stopped", "on-failure"].contains(restartPolicy) }
+    /// `on-failure:N`: how many restarts the engine makes before it leaves the container exited (nil: no limit).
+    var engineRestartLimit: Int? {
+        guard restartPolicy == "on-failure", let count = initial?.hostConfig.restartPolicy?.maximumRetryCount, count > 0 else { return nil }
+        return count
+    }
 }
 
 

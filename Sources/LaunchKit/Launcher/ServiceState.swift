@@ -51,8 +51,9 @@ public enum ServiceState: Sendable, Hashable, Encodable, CustomStringConvertible
 public enum FailureKind: Sendable, Hashable, CustomStringConvertible {
     case exited(code: Int)
     case oomKilled
-    /// The engine's restart policy kept restarting it.
-    case restartLoop(restarts: Int)
+    /// The engine's restart policy kept restarting it: `restarts` exits in a row without it becoming ready, the
+    /// first and the last `seconds` apart on the engine's clock (nil when the engine gave no times).
+    case restartLoop(restarts: Int, seconds: Double? = nil)
     /// The engine marked it unhealthy (probes failed `retries` times after start_period).
     case unhealthy
     /// Still not ready at the deadline derived from its healthcheck (or the profile's cap).
@@ -88,7 +89,8 @@ public enum FailureKind: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .exited(let code): "exited with code \(code)"
         case .oomKilled: "killed by the kernel: out of memory"
-        case .restartLoop(let restarts): "restart loop: restarted \(restarts) times without becoming ready"
+        case .restartLoop(let restarts, let seconds):
+            "restart loop: it exited \(restarts) times in a row\(seconds.map { " within \(DurationText.format(.milliseconds(Int64(($0 * 1000).rounded()))))" } ?? "") and the engine restarted it each time, without it becoming ready"
         case .unhealthy: "unhealthy: its healthcheck failed"
         case .deadline(let limit): "still not ready after \(DurationText.format(limit)) (its deadline)"
         case .startRejected(let message): "the engine refused to start it: \(message)"

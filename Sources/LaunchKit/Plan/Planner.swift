@@ -93,7 +93,7 @@ public struct Planner: Sendable {
         // Without an env file yet, the plan shows the flag `launch` will pass once `launch env` created it.
         if !envExists { compose.envFile = provisioner.path }
         try Self.checkNamedServices(profile, stack: stack, files: files)
-        let graph = try DependencyGraph(stack)
+        var graph = try DependencyGraph(stack)
         // The stack's own GPU requests count whatever the profile says: a base file may reserve GPUs itself.
         if knownProbe == nil, knownOverlay == nil, profile.gpu.mode == .none, stack.services.contains(where: \.requestsGPUs) {
             probe = await GPUProbe.run(context.nvidiaSMI, runner: context.runner, environment: context.environment)
@@ -102,7 +102,9 @@ public struct Planner: Sendable {
         // An image's own HEALTHCHECK counts like one in the compose file (the engine runs it, Compose waits for it).
         let imageChecks = await imageHealthchecks(stack)
         stack = Self.applying(imageChecks, to: stack)
-        try Self.checkHealthyConditions(stack, imageChecks: imageChecks, file: files.first.map(layout.display) ?? "compose")
+        let skipped = try Self.checkHealthyConditions(&stack, imageChecks: imageChecks, file: files.first.map(layout.display) ?? "compose")
+        if !skipped.isEmpty { graph = try DependencyGraph(stack) }
+        warnings += skipped
         for service in stack.services where service.healthcheck == nil && service.image != nil && imageChecks[service.name] == .absent {
             warnings.append("\(service.name): image \(service.image ?? "") is not present: whether it has a HEALTHCHECK is decided after the pull")
         }
@@ -153,7 +155,7 @@ public struct Planner: Sendable {
     /// distinct image, concurrently (through the runner, so plans stay testable without an engine). Unknown
     /// (no engine, no CLI) counts as absent: the plan must not fail because doctor would.
     func imageHealthchecks(_ stack: ComposeStack) async -> [String: ImageHealthcheck] {
-        let images = Set(stack.services.filter { $0.healthcheck == nil && !$0.builds }.compactMap(\.image))
+        let images = Set(stack.services.filter { $0.healthcheck == nil && !$0.healthcheckDisabled && !$0.builds }.compactMap(\.image))
         let runner = context.runner, docker = context.docker
         let byImage = await withTaskGroup(of: (String, ImageHealthcheck).self) { group in
             for image in images {
@@ -168,7 +170,8 @@ public struct Planner: Sendable {
         }
         var result: [String: ImageHealthcheck] = [:]
         for service in stack.services where service.healthcheck == nil {
-            result[service.name] = service.image.flatMap { byImage[$0] } ?? .absent
+            // Switched off in the compose file: the engine runs none, whatever the image declares.
+            result[service.name] = service.healthcheckDisabled ? ImageHealthcheck.none : service.image.flatMap { byImage[$0] } ?? .absent
         }
         return result
     }
@@ -205,19 +208,28 @@ public struct Planner: Sendable {
     }
 
     /// `condition: service_healthy` on a service that has no healthcheck anywhere can never hold: Compose refuses
-    /// it ("has no healthcheck configured"), and so does launch, before anything starts.
-    static func checkHealthyConditions(_ stack: ComposeStack, imageChecks: [String: ImageHealthcheck], file: String)
-        throws(ConfigurationError)
+    /// it ("has no healthcheck configured"), and so does launch, before anything starts. An optional one
+    /// (`required: false`) is skipped instead, as Compose skips it: the dependent waits only for its start, and
+    /// the returned warning says so.
+    static func checkHealthyConditions(_ stack: inout ComposeStack, imageChecks: [String: ImageHealthcheck], file: String)
+        throws(ConfigurationError) -> [String]
     {
         var problems: [ConfigProblem] = []
-        for service in stack.services {
-            for dependency in service.dependsOn where dependency.condition == .healthy {
+        var warnings: [String] = []
+        for (index, service) in stack.services.enumerated() {
+            for (d, dependency) in service.dependsOn.enumerated() where dependency.condition == .healthy {
                 // A readiness label is launch's healthcheck for it (Compose creates such a stack; only its own
                 // `up` would refuse to wait).
                 guard let target = stack.service(dependency.service), target.healthcheck == nil, ReadySignal(labels: target.labels) == nil
                 else { continue }
                 // Not present yet: its image may bring one; the launch decides after the pull.
                 if target.image != nil && imageChecks[target.name] == .absent { continue }
+                if !dependency.required {
+                    stack.services[index].dependsOn[d].condition = .started
+                    warnings.append(
+                        "\(service.name) waits for \(target.name) to be healthy, but \(target.name) has no healthcheck: as the dependency is optional (required: false), \(service.name) waits only for it to start, as Compose does")
+                    continue
+                }
                 problems.append(ConfigProblem(
                     SourceLocation(file: file, line: 0),
                     "\(service.name) waits for \(target.name) to be healthy (condition: service_healthy), but \(target.name) has no healthcheck, in its compose file or its image",
@@ -225,6 +237,7 @@ public struct Planner: Sendable {
             }
         }
         guard problems.isEmpty else { throw ConfigurationError(problems) }
+        return warnings
     }
 
     /// `COMPOSE_PROFILES` where Compose would find it (the shell, then the profile's env file, then the project's
@@ -347,84 +360,5 @@ public struct Planner: Sendable {
         list.append(compose.create().description)
         list.append("then: start each container through the Engine API as soon as its depends_on conditions hold")
         return list
-    }
-}
-
-/// What an image says about its own health: not here yet (decided after a pull), none, or a HEALTHCHECK.
-public enum ImageHealthcheck: Sendable, Equatable {
-    case absent
-    case none
-    case check(ContainerDetails.Healthcheck)
-
-    /// `docker image inspect --format '{{json .Config.Healthcheck}}'`: `null`, or the engine's object.
-    static func parse(_ text: String) -> ImageHealthcheck {
-        guard let check = try? JSONDecoder().decode(ContainerDetails.Healthcheck.self, from: Data(text.utf8)),
-            let test = check.test, !test.isEmpty, test.first != "NONE"
-        else { return .none }
-        return .check(check)
-    }
-}
-
-/// How `launch` decides that one service is ready, and how long it may take.
-public struct ReadinessRule: Sendable, Hashable, CustomStringConvertible {
-    public enum Kind: Sendable, Hashable {
-        /// Has a healthcheck: ready when the engine says healthy.
-        case healthy
-        /// One-shot job others wait on with `service_completed_successfully`: ready when it exits 0.
-        case completes
-        /// No healthcheck: ready when running and not restarted for the stability window.
-        case stable(Duration)
-        /// `launch.ready_log` / `launch.ready_http`: ready when that signal is seen (see `ReadySignal`).
-        case signal(ReadySignal)
-    }
-
-    public var kind: Kind
-    public var deadline: Duration
-    /// The deadline came from the run history.
-    public var isLearned = false
-
-    /// Without a healthcheck to take it from, how long a service readied by a label signal may take by default
-    /// (`launch.timeout` raises it for a slow model load).
-    public static let signalDeadline: Duration = .seconds(120)
-
-    /// `history`: the service's past times to ready; used only when the profile opts in (`health.timeout: learned`).
-    /// `signals`: whether `launch.ready_log`/`launch.ready_http` count (a swarm launch cannot watch them).
-    public init(service: ComposeService, policy: Profile.HealthPolicy, isJob: Bool, history: ReadinessStats? = nil, signals: Bool = true) {
-        if isJob {
-            kind = .completes
-            deadline = service.healthcheck?.deadline() ?? .seconds(120)
-        } else if signals, let signal = ReadySignal(labels: service.labels) {
-            kind = .signal(signal)
-            deadline = max(service.healthcheck?.deadline() ?? .zero, Self.signalDeadline)
-        } else if let check = service.healthcheck {
-            kind = .healthy
-            deadline = check.deadline()
-        } else {
-            kind = .stable(policy.stability)
-            deadline = policy.stability + .seconds(30)
-        }
-        if policy.learnedTimeout, let learned = LearnedDeadline.deadline(history) {
-            deadline = learned
-            isLearned = true
-        }
-        // `launch.timeout` on the service replaces the derived deadline (a long report job, a slow model load).
-        // The reader already refused a bad label; `parse` also refuses it here, so a stack built another way cannot trap.
-        if let text = service.labels["launch.timeout"], let declared = DurationText.parse(text), declared > .zero {
-            deadline = declared
-            isLearned = false
-        }
-        if let cap = policy.timeout, cap < deadline { deadline = cap }
-    }
-
-    /// The label signal that decides readiness, if one does.
-    public var signal: ReadySignal? { if case .signal(let signal) = kind { signal } else { nil } }
-
-    public var description: String {
-        switch kind {
-        case .healthy: "healthy"
-        case .completes: "exit 0"
-        case .stable(let window): "running \(DurationText.format(window))"
-        case .signal(let signal): signal.description
-        }
     }
 }

@@ -22,7 +22,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LABEL=${1:?usage: record.sh ENGINE_LABEL [SCENARIO...]}
 shift
-ALL_SCENARIOS=(healthy-chain unhealthy die-exit-1 oom restart-loop job-then-service start-period)
+ALL_SCENARIOS=(healthy-chain unhealthy die-exit-1 oom restart-loop job-then-service start-period on-failure-once exit-at-window)
 # start-interval is recorded by name, on Docker 25+ only.
 if (($#)); then SCENARIOS=("$@"); else SCENARIOS=("${ALL_SCENARIOS[@]}"); fi
 IMAGE=${IMAGE:-local/busybox:latest}
@@ -318,6 +318,45 @@ run_start_period() {
     start slow
     note "wait until slow is healthy"
     wait_until "slow healthy" is_health slow healthy || return
+}
+
+services_on_failure_once() { echo worker; }
+describe_on_failure_once() { echo "worker (restart: on-failure) exits 1 on its first run; the engine restarts it and the second run stays up and turns healthy"; }
+compose_on_failure_once() {
+    cat <<EOF
+services:
+  worker:
+    image: $IMAGE
+    command: ["sh", "-c", "if [ ! -f /tmp/crashed ]; then touch /tmp/crashed; sleep 0.3; exit 1; fi; touch /tmp/ready; sleep 3600"]
+    restart: on-failure
+    healthcheck:
+      test: ["CMD", "test", "-f", "/tmp/ready"]
+      interval: 1s
+      timeout: 1s
+      retries: 3
+EOF
+}
+run_on_failure_once() {
+    start worker
+    note "wait until worker is healthy after one restart"
+    wait_until "worker healthy" is_health worker healthy || return
+}
+
+services_exit_at_window() { echo brief; }
+describe_exit_at_window() { echo "brief (no healthcheck, restart: \"no\") runs sleep 2 and exits 0: right at a 2 s stability window"; }
+compose_exit_at_window() {
+    cat <<EOF
+services:
+  brief:
+    image: $IMAGE
+    command: ["sleep", "2"]
+    restart: "no"
+EOF
+}
+run_exit_at_window() {
+    start brief
+    note "wait until brief has exited"
+    wait_until "brief exited" is_status brief exited || return
 }
 
 # Docker 25+ only (Compose refuses start_interval on older engines): record it on the API-1.44 engine.
