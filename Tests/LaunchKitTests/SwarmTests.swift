@@ -26,12 +26,14 @@ import Testing
         try JSONDecoder().decode([Poll].self, from: Data(Fixture.text("swarm-tasks/\(name).json").utf8))
     }
 
+    /// `dependencies`: waited for until ready (`service_healthy`); `requires`: as written, conditions and all.
     static func service(_ name: String, job: Bool = false, healthcheck: Bool = false, dependencies: [String] = [],
-        serviceClass: ServiceClass = .core, stability: Duration = .seconds(2)) -> SwarmRollout.Service
+        requires: [Dependency] = [], serviceClass: ServiceClass = .core, stability: Duration = .seconds(2)) -> SwarmRollout.Service
     {
         let kind: ReadinessRule.Kind = job ? .completes : (healthcheck ? .healthy : .stable(stability))
         return .init(name: name, serviceClass: serviceClass, replicas: 1, isJob: job, hasHealthcheck: healthcheck,
-            readiness: .init(kind: kind, deadline: .seconds(60)), dependencies: dependencies)
+            readiness: .init(kind: kind, deadline: .seconds(60)),
+            dependencies: dependencies.map { Dependency(service: $0, condition: .healthy) } + requires)
     }
 
     /// Feeds one recorded service's polls (at their recorded times) until the service settles.
@@ -88,6 +90,50 @@ import Testing
         #expect(actions == [.changed("extra", .failed), .changed("ui", .blocked(by: "extra"))])
         #expect(!rollout.aborted)
         #expect(rollout.polling == [])  // db was not yet acknowledged as scaled
+    }
+
+    @Test func anOptionalDependencyThatFailedDoesNotBlockItsDependentAsOnOneMachine() {
+        let optional = Dependency(service: "extra", condition: .healthy, required: false)
+        var rollout = SwarmRollout(services: [
+            Self.service("extra", serviceClass: .optional), Self.service("ui", requires: [optional], serviceClass: .optional),
+        ])
+        _ = rollout.handle(.begin, now: 0)
+        let failed = SwarmRollout.TaskObservation(id: "t", desiredState: "shutdown", state: "failed", error: "task: non-zero exit (1)", exitCode: 1)
+        let actions = rollout.handle(.observed("extra", [failed]), now: 1)
+        #expect(actions == [.changed("extra", .failed), .changed("ui", .starting), .scale("ui", count: 1)])
+        // The compose machine takes the same decision through the same gate.
+        let gate = DependencyGate.status(of: [optional]) { _ in DependencyGate.Dependee(state: .failed, started: true) }
+        #expect(gate == .satisfied)
+    }
+
+    @Test func serviceStartedHoldsOnceATaskHasAContainer() {
+        var rollout = SwarmRollout(services: [
+            Self.service("db", healthcheck: true), Self.service("api", requires: [Dependency(service: "db", condition: .started)]),
+        ])
+        _ = rollout.handle(.begin, now: 0)
+        _ = rollout.handle(.scaled("db"), now: 0)
+        let pending = SwarmRollout.TaskObservation(id: "t", desiredState: "running", state: "preparing")
+        #expect(rollout.handle(.observed("db", [pending]), now: 0.5) == [])
+        let starting = SwarmRollout.TaskObservation(id: "t", desiredState: "running", state: "running", exitCode: 0, health: "starting")
+        #expect(rollout.handle(.observed("db", [starting]), now: 1) == [.changed("api", .starting), .scale("api", count: 1)])
+    }
+
+    @Test func twoFailedCoreServicesNameTheSameCulpritOnEveryRun() {
+        let failed = SwarmRollout.TaskObservation(id: "t", desiredState: "shutdown", state: "failed", error: "task: non-zero exit (1)", exitCode: 1)
+        for order in [["a", "b"], ["b", "a"]] {
+            var blockedBy: Set<String> = []
+            for _ in 0..<20 {
+                var rollout = SwarmRollout(services: [
+                    Self.service("a"), Self.service("b"), Self.service("app", dependencies: ["a", "b"]), Self.service("web", dependencies: ["app"]),
+                ])
+                _ = rollout.handle(.begin, now: 0)
+                var actions: [SwarmRollout.Action] = []
+                for name in order { actions += rollout.handle(.observed(name, [failed]), now: 1) }
+                for case .changed(_, .blocked(let by)) in actions { blockedBy.insert(by) }
+            }
+            // The failure that ended the run, every time: the culprit follows the events, never a Dictionary's order.
+            #expect(blockedBy == [order[0]])
+        }
     }
 
     @Test func anUnhealthyContainerFailsTheService() {

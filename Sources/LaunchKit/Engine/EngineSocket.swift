@@ -7,53 +7,6 @@ import Synchronization
     import Darwin
 #endif
 
-/// Everything the client throws. Connection failures get distinct cases because the
-/// caller reacts differently (missing engine vs. "add yourself to the docker group").
-public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
-    case unsupportedHost(String)
-    case unknownContext(String, String)
-    case conflictingEndpoint
-    case socketMissing(String)
-    case permissionDenied(String)
-    case connectionRefused(String)
-    /// Connected (or dialing) but nothing answered in time: a hung daemon, a stuck SSH hop.
-    case timedOut(String)
-    /// `docker system dial-stdio` (SSH, TLS) could not reach the engine; carries its own words.
-    case dialFailed(String)
-    /// The engine speaks an API older than the oldest `launch` supports.
-    case apiTooOld(String)
-    case io(Int32, String)
-    case http(status: Int, message: String)
-    case decoding(String)
-
-    /// Maps a failed `connect(2)` to the case a caller can act on.
-    public static func connectFailure(errno code: Int32, path: String) -> EngineError {
-        switch code {
-        case ENOENT, ENOTDIR: return .socketMissing(path)
-        case EACCES, EPERM: return .permissionDenied(path)
-        case ECONNREFUSED: return .connectionRefused(path)
-        default: return .io(code, "connect \(path): \(String(cString: strerror(code)))")
-        }
-    }
-
-    public var description: String {
-        switch self {
-        case .unsupportedHost(let h): return "unsupported engine host \(h)"
-        case .unknownContext(let name, let store): return "docker context \"\(name)\" does not exist (store: \(store)/contexts)"
-        case .conflictingEndpoint: return "--host and --context name two different engines"
-        case .socketMissing(let p): return "docker socket \(p) does not exist"
-        case .permissionDenied(let p): return "permission denied on docker socket \(p)"
-        case .connectionRefused(let p): return "connection refused on \(p)"
-        case .timedOut(let what): return what
-        case .dialFailed(let what): return what
-        case .apiTooOld(let what): return what
-        case .io(let code, let what): return "\(what) (errno \(code))"
-        case .http(let status, let message): return "engine returned \(status): \(message)"
-        case .decoding(let what): return "cannot decode engine response: \(what)"
-        }
-    }
-}
-
 /// A complete, buffered HTTP response.
 struct EngineResponse: Sendable {
     let status: Int
@@ -101,16 +54,7 @@ final class EngineConnection: Sendable {
             return !isClosed
         }
         guard first else { return }
-        if let dialer {
-            // EOF on its stdin ends dial-stdio; SIGTERM covers an SSH hop that lingers.
-            kill(dialer.pid, SIGTERM)
-            let pid = dialer.pid, path = dialer.errorPath
-            Thread.detachNewThread {
-                var status: Int32 = 0
-                _ = waitpid(pid, &status, 0)
-                unlink(path)
-            }
-        }
+        if let dialer { DialStdioChild.stop(pid: dialer.pid, errorPath: dialer.errorPath) }
     }
 
     deinit { close() }
@@ -213,41 +157,16 @@ enum EngineDialing {
         var pair: [Int32] = [0, 0]
         guard socketpair(AF_UNIX, Platform.streamSocket | Platform.socketCloseOnExec, 0, &pair) == 0 else { throw .io(errno, "socketpair") }
         for fd in pair { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        let errorPath = NSTemporaryDirectory() + "launch-dial-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).err"
-        let errorFD = open(errorPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        defer {
-            Platform.close(pair[1])
-            if errorFD >= 0 { Platform.close(errorFD) }
-        }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, pair[1], 0)
-        posix_spawn_file_actions_adddup2(&actions, pair[1], 1)
-        if errorFD >= 0 { posix_spawn_file_actions_adddup2(&actions, errorFD, 2) }
-        let arguments = [docker] + endpoint.cliFlags + ["system", "dial-stdio"]
+        defer { Platform.close(pair[1]) }
         var merged = environment
         for (key, value) in endpoint.childEnvironment { merged[key] = value }
-        let environmentLines = merged.map { "\($0.key)=\($0.value)" }
-        var pid: pid_t = 0
-        let rc = withCStrings(arguments) { argv in
-            withCStrings(environmentLines) { envp in posix_spawn(&pid, docker, &actions, nil, argv, envp) }
-        }
-        guard rc == 0 else {
+        do {
+            let child = try DialStdioChild.spawn(
+                docker: docker, arguments: endpoint.cliFlags + ["system", "dial-stdio"], environment: merged, socket: pair[1])
+            return EngineConnection(fd: pair[0], dialer: .init(pid: child.pid, errorPath: child.errorPath))
+        } catch {
             Platform.close(pair[0])
-            unlink(errorPath)
-            throw .dialFailed("could not start `\(docker) system dial-stdio`: \(String(cString: strerror(rc)))")
-        }
-        return EngineConnection(fd: pair[0], dialer: .init(pid: pid, errorPath: errorPath))
-    }
-
-    private static func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
-        var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
-        pointers.append(nil)
-        defer { pointers.forEach { free($0) } }
-        return pointers.withUnsafeBufferPointer { buffer in
-            // posix_spawn takes `char *const argv[]`; the strings are ours and live until `defer`.
-            body(buffer.baseAddress.unsafelyUnwrapped)
+            throw error
         }
     }
 }

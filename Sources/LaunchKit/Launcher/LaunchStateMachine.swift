@@ -311,26 +311,10 @@ struct LaunchStateMachine: Sendable {
         }
     }
 
-    enum DependencyStatus: Equatable { case waiting, satisfied, blocked(String) }
-
-    func dependencyStatus(_ service: ServiceRun) -> DependencyStatus {
-        var waiting = false
-        for dependency in service.dependencies {
-            guard let d = index(of: dependency.service) else { continue }
-            let other = services[d]
-            switch other.state {
-            case .failed, .blocked:
-                if dependency.required {
-                    if case .blocked(let root) = other.state { return .blocked(root) }
-                    return .blocked(other.name)
-                }
-            case .ready: continue
-            // `service_started` holds the moment the engine reports the start, not after a stability window.
-            case .starting where dependency.condition == .started && other.anyRunning: continue
-            default: waiting = true
-            }
+    func dependencyStatus(_ service: ServiceRun) -> DependencyGate.Status {
+        DependencyGate.status(of: service.dependencies) { name in
+            index(of: name).map { DependencyGate.Dependee(state: services[$0].state, started: services[$0].anyRunning) }
         }
-        return waiting ? .waiting : .satisfied
     }
 
     private mutating func start(_ s: Int) {

@@ -129,7 +129,7 @@ public struct SwarmLauncher: Sendable {
                 name: service.name, serviceClass: profile.services.serviceClass(of: service.name),
                 replicas: max(1, service.replicas), isJob: jobs.contains(service.name), hasHealthcheck: service.healthcheck != nil,
                 readiness: ReadinessRule(service: service, policy: profile.health, isJob: jobs.contains(service.name), signals: false),
-                dependencies: service.dependsOn.map(\.service), isRolling: rolling.contains(service.name),
+                dependencies: service.dependsOn, isRolling: rolling.contains(service.name),
                 updateMonitor: monitors[service.name] ?? .zero)
         }
         let startBegan = timeline.clock.now

@@ -14,7 +14,7 @@ public struct SwarmPlan: Sendable, Encodable, Equatable {
     public var description: String {
         if let unreadable { return "the swarm could not be read (\(unreadable)), so whether this deploys or updates \(stack) is unknown" }
         return action == "deploy"
-            ? "first deploy of \(stack): every service held at 0, scaled up as its dependencies are ready; a core failure removes what the run created (volumes stay)"
+            ? "first deploy of \(stack): every service held at 0, scaled up as its depends_on conditions hold; a core failure removes what the run created (volumes stay)"
             : "update of \(stack) (\(running.count) services run): rolling, start-first, rolled back on failure; a core failure puts every changed service back on its previous spec"
     }
 }

@@ -2,7 +2,8 @@ import Foundation
 
 /// Every decision of a swarm launch, and nothing else: which service to scale up when, and when a service is
 /// ready, failed or blocked. `(state, input, now) -> [Action]`; it performs nothing and reads no clock.
-/// `SwarmDriver` performs the actions and feeds back what the engine said.
+/// `SwarmLauncher` performs the actions and feeds back what the engine said. Which service may go when is the
+/// same `DependencyGate` a compose launch uses (conditions and `required` included).
 public struct SwarmRollout: Sendable {
     public struct Service: Sendable, Hashable {
         public var name: String
@@ -12,8 +13,8 @@ public struct SwarmRollout: Sendable {
         public var isJob: Bool
         public var hasHealthcheck: Bool
         public var readiness: ReadinessRule
-        /// Services that must be ready (a job: completed) before this one is scaled up.
-        public var dependencies: [String]
+        /// What it waits for before it is scaled up, with each dependency's condition and whether it is required.
+        public var dependencies: [Dependency]
         /// An update (`.update` mode) changed this running service's spec: the swarm rolls its tasks over, and
         /// it is ready only once the swarm says the update completed and its new tasks are ready.
         public var isRolling: Bool
@@ -21,7 +22,7 @@ public struct SwarmRollout: Sendable {
         public var updateMonitor: Duration
 
         public init(name: String, serviceClass: ServiceClass, replicas: Int, isJob: Bool, hasHealthcheck: Bool,
-            readiness: ReadinessRule, dependencies: [String], isRolling: Bool = false, updateMonitor: Duration = .zero)
+            readiness: ReadinessRule, dependencies: [Dependency], isRolling: Bool = false, updateMonitor: Duration = .zero)
         {
             self.isRolling = isRolling
             self.updateMonitor = updateMonitor
@@ -164,9 +165,15 @@ public struct SwarmRollout: Sendable {
         }
         if !aborted && mode == .deploy { scaleReady(now: now, &actions) }
         if aborted {
-            // Whatever was never started will not be: it is blocked by the failure.
+            // Whatever was never started will not be: it is blocked by the failure — the first failed core service
+            // in start order, so two failures name the same culprit on every run.
+            let records = self.records
+            let culprit = services.lazy.compactMap { service -> String? in
+                guard service.serviceClass == .core, let state = records[service.name]?.state else { return nil }
+                if case .blocked(let root) = state { return root }
+                return state == .failed ? service.name : nil
+            }.first ?? "a core failure"
             for service in services where records[service.name]?.state == .pending {
-                let culprit = records.first { $0.value.state == .failed && self.service($0.key)?.serviceClass == .core }?.key ?? "a core failure"
                 set(service.name, .blocked(by: culprit), &actions)
             }
         }
@@ -249,10 +256,15 @@ public struct SwarmRollout: Sendable {
 
     mutating func scaleReady(now: Double, _ actions: inout [Action]) {
         for service in services where records[service.name]?.state == .pending {
-            let states = service.dependencies.map { records[$0]?.state ?? .ready }
-            if let broken = zip(service.dependencies, states).first(where: { $0.1 == .failed || $0.1.isBlocked }) {
-                set(service.name, .blocked(by: broken.0), &actions)
-            } else if states.allSatisfy({ $0 == .ready }) {
+            let status = DependencyGate.status(of: service.dependencies) { name in
+                records[name].map { DependencyGate.Dependee(state: $0.state, started: $0.containerStartedAt != nil) }
+            }
+            switch status {
+            case .waiting: continue
+            case .blocked(let root):
+                set(service.name, .blocked(by: root), &actions)
+                if service.serviceClass == .core { aborted = true }
+            case .satisfied:
                 set(service.name, .starting, &actions)
                 actions.append(.scale(service.name, count: service.replicas))
             }
