@@ -45,7 +45,7 @@ struct Down: AsyncParsableCommand {
                 return report.errors.isEmpty ? .success : .launchFailed
             }
             if volumes {
-                let existing = try await client.listVolumes(labels: ["com.docker.compose.project=\(profile.compose.project)"]).map(\.name)
+                let existing = try await client.listVolumes(labels: ComposeLabels.projectFilter(profile.compose.project)).map(\.name)
                 if !existing.isEmpty {
                     try Confirmation.require(context, purpose: "remove the volumes of \(profile.compose.project) (their data is lost)",
                         items: existing, token: profile.compose.project, yes: yes, prompt: !json, flagHint: "launch down \(profile.name) --volumes --yes")

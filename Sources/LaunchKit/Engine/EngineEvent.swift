@@ -45,8 +45,8 @@ public struct EngineEvent: Decodable, Sendable, Equatable {
 
     /// The process exit code, present on `die` events.
     public var exitCode: Int? { actor.attributes["exitCode"].flatMap { Int($0) } }
-    public var service: String? { actor.attributes["com.docker.compose.service"] }
-    public var project: String? { actor.attributes["com.docker.compose.project"] }
+    public var service: String? { actor.attributes[ComposeLabels.service] }
+    public var project: String? { actor.attributes[ComposeLabels.project] }
     public var containerID: String? { type == "container" ? actor.id : nil }
     /// Container name without "/", for container events.
     public var name: String? { actor.attributes["name"] }
@@ -187,7 +187,7 @@ extension EngineClient {
         let resumeFrom = Int64((Date().timeIntervalSince1970 - 2) * 1e9)
         let (connected, signal) = AsyncStream<Void>.makeStream()
         let events = self.events(
-            sinceNanoseconds: nil, labels: ["com.docker.compose.project=\(project)"], actions: actions,
+            sinceNanoseconds: nil, labels: ComposeLabels.projectFilter(project), actions: actions,
             onConnected: {
                 signal.yield()
                 signal.finish()

@@ -30,7 +30,7 @@ public struct FirstRun: Sendable {
     }
 
     public func existing() async throws -> Existing {
-        let label = ["com.docker.compose.project=\(profile.compose.project)"]
+        let label = ComposeLabels.projectFilter(profile.compose.project)
         let envPath = layout.path(profile.envFile)
         return Existing(
             containers: try await client.listContainers(all: true, labels: label).map(\.name).sorted(),

@@ -51,14 +51,14 @@ struct LastGood: Sendable {
     /// Per service: create, recreate, keep or start, comparing Compose's hashes with the containers' labels.
     static func changes(hashes: [String: String], containers: [ContainerSummary]) -> [String: ServiceChange] {
         var result: [String: ServiceChange] = [:]
-        let byService = Dictionary(grouping: containers.filter { $0.labels["com.docker.compose.oneoff"] != "True" }) {
-            $0.labels["com.docker.compose.service"] ?? ""
+        let byService = Dictionary(grouping: containers.filter { $0.labels[ComposeLabels.oneOff] != "True" }) {
+            $0.labels[ComposeLabels.service] ?? ""
         }
         for (service, hash) in hashes {
             let existing = byService[service] ?? []
             if existing.isEmpty {
                 result[service] = .create
-            } else if existing.contains(where: { $0.labels["com.docker.compose.config-hash"] != hash }) {
+            } else if existing.contains(where: { $0.labels[ComposeLabels.configHash] != hash }) {
                 result[service] = .recreate
             } else {
                 result[service] = existing.allSatisfy { $0.state == "running" } ? .keep : .start
@@ -77,11 +77,11 @@ struct LastGood: Sendable {
             var model = (try? JSONSerialization.jsonObject(with: Data(output.stdout.utf8))) as? [String: Any],
             var services = model["services"] as? [String: Any]
         else { return "last good state not recorded: `docker compose config` did not answer" }
-        let running = (try? await client.listContainers(all: false, labels: ["com.docker.compose.project=\(project)"])) ?? []
+        let running = (try? await client.listContainers(all: false, labels: ComposeLabels.projectFilter(project))) ?? []
         for (name, value) in services {
             guard var service = value as? [String: Any] else { continue }
             // Pinned to what runs: a tag moved by a later pull or build cannot change what a restore starts.
-            if let image = running.first(where: { $0.labels["com.docker.compose.service"] == name && !$0.imageID.isEmpty })?.imageID {
+            if let image = running.first(where: { $0.labels[ComposeLabels.service] == name && !$0.imageID.isEmpty })?.imageID {
                 service["image"] = image
                 service["build"] = nil
                 service["pull_policy"] = nil
@@ -104,7 +104,7 @@ struct LastGood: Sendable {
     /// Throws when the engine does not list the project's containers: then nobody knows what was lost, and restoring
     /// every service that ran before would recreate healthy ones that were never touched.
     func lostServices(before: ProjectSnapshot) async throws -> [String] {
-        let now = try await client.listContainers(all: false, labels: ["com.docker.compose.project=\(project)"])
+        let now = try await client.listContainers(all: false, labels: ComposeLabels.projectFilter(project))
         let runningNow = Set(now.map(\.id))
         return before.runningByService.filter { _, ids in !ids.isEmpty && ids.allSatisfy { !runningNow.contains($0) } }.keys.sorted()
     }
@@ -147,11 +147,11 @@ struct LastGood: Sendable {
             }, volumes: full.volumes, networks: full.networks)
         do {
             let graph = try DependencyGraph(subset)
-            let listed = try await client.listContainers(all: true, labels: ["com.docker.compose.project=\(project)"])
+            let listed = try await client.listContainers(all: true, labels: ComposeLabels.projectFilter(project))
             var containers: [String: [ContainerDetails]] = [:]
-            for container in listed where wanted.contains(container.labels["com.docker.compose.service"] ?? "") && container.labels["com.docker.compose.oneoff"] != "True" {
+            for container in listed where wanted.contains(container.labels[ComposeLabels.service] ?? "") && container.labels[ComposeLabels.oneOff] != "True" {
                 let details = try await client.inspectContainer(container.id)
-                containers[details.config.labels["com.docker.compose.service"] ?? "", default: []].append(details)
+                containers[details.config.labels[ComposeLabels.service] ?? "", default: []].append(details)
             }
             let (events, since) = await client.subscribe(project: project, actions: Orchestrator.watchedActions)
             var orchestrator = Orchestrator(client: client, project: project, stack: subset, graph: graph, profile: profile, onChange: onChange)
@@ -174,8 +174,8 @@ struct LastGood: Sendable {
     /// What is running and what is not, by service, after the attempt.
     private func finish(_ report: RestoreReport, plan: LaunchPlan) async -> RestoreReport {
         var report = report
-        let running = (try? await client.listContainers(all: false, labels: ["com.docker.compose.project=\(project)"])) ?? []
-        let up = Set(running.compactMap { $0.labels["com.docker.compose.service"] })
+        let running = (try? await client.listContainers(all: false, labels: ComposeLabels.projectFilter(project))) ?? []
+        let up = Set(running.compactMap { $0.labels[ComposeLabels.service] })
         report.running = plan.stack.serviceNames.filter(up.contains)
         report.notRunning = plan.stack.serviceNames.filter { !up.contains($0) }
         return report
@@ -247,7 +247,7 @@ extension LaunchPlan {
     /// Leaves them nil when either cannot be read (no engine, Compose v1): a plan never fails for this.
     public mutating func compareWithRunning(context: LaunchContext) async {
         guard let hashes = await LastGood.configHashes(composeCommand, runner: context.runner),
-            let containers = try? await EngineClient(context: context).listContainers(all: true, labels: ["com.docker.compose.project=\(project)"])
+            let containers = try? await EngineClient(context: context).listContainers(all: true, labels: ComposeLabels.projectFilter(project))
         else { return }
         let changes = LastGood.changes(hashes: hashes, containers: containers)
         for index in services.indices { services[index].change = changes[services[index].name] }

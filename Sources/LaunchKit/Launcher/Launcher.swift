@@ -121,7 +121,7 @@ public struct Launcher: Sendable {
         let before = try await ProjectSnapshot.take(client: client, project: plan.project)
         let lastGood = LastGood(context: context, layout: layout, client: client, project: plan.project)
         if let hashes, !before.runningByService.isEmpty,
-            let existing = try? await client.listContainers(all: true, labels: ["com.docker.compose.project=\(plan.project)"])
+            let existing = try? await client.listContainers(all: true, labels: ComposeLabels.projectFilter(plan.project))
         {
             let recreated = LastGood.changes(hashes: hashes, containers: existing).filter { $0.value == .recreate }.keys.sorted()
             if !recreated.isEmpty {
@@ -343,7 +343,7 @@ public struct Launcher: Sendable {
     /// them is reclaimable. A cleanup problem is reported, never a reason to stop the launch.
     func cleanup(_ policy: Profile.CleanupPolicy, project: String) async -> ((), String?) {
         do {
-            guard let pruned = try await Cleanup(context: context, label: "com.docker.compose.project=\(project)").runIfNeeded(policy: policy) else {
+            guard let pruned = try await Cleanup(context: context, label: ComposeLabels.projectFilter(project)[0]).runIfNeeded(policy: policy) else {
                 return ((), "prunable space below the \(Int(policy.reclaimablePercent))% threshold")
             }
             return ((), "reclaimed \(pruned.reclaimed)" + (pruned.decision.map { " (\($0.reason))" } ?? ""))
@@ -488,14 +488,14 @@ public struct Launcher: Sendable {
             let lines = output.stderr.split(whereSeparator: \.isNewline).suffix(15).map { redact(String($0)) }
             throw CreateFailure(evidence: lines, command: plan.composeCommand.create().description)
         }
-        let containers = try await client.listContainers(all: true, labels: ["com.docker.compose.project=\(plan.project)"])
+        let containers = try await client.listContainers(all: true, labels: ComposeLabels.projectFilter(plan.project))
         var byService: [String: [ContainerDetails]] = [:]
         try await withThrowingTaskGroup(of: ContainerDetails.self) { group in
-            for container in containers where container.labels["com.docker.compose.oneoff"] != "True" {
+            for container in containers where container.labels[ComposeLabels.oneOff] != "True" {
                 group.addTask { try await client.inspectContainer(container.id) }
             }
             for try await details in group {
-                guard let service = details.config.labels["com.docker.compose.service"] else { continue }
+                guard let service = details.config.labels[ComposeLabels.service] else { continue }
                 byService[service, default: []].append(details)
             }
         }

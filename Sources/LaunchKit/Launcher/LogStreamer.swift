@@ -48,33 +48,33 @@ public struct LogStreamer: Sendable {
     /// that starts again (a restart, or a new one after a recreate) is picked up at its start event, from where
     /// its new run's log begins: the stream goes on until Ctrl-C.
     public func stream(services: [String], follow: Bool, tail: Int?, since: String? = nil) async throws {
-        let label = ["com.docker.compose.project=\(profile.compose.project)"]
+        let label = ComposeLabels.projectFilter(profile.compose.project)
         // Subscribed before listing, so a container that starts in between is not missed.
         let subscribedAt = Int64((Date().timeIntervalSince1970 * 1e9).rounded(.down))
         let containers = try await client.listContainers(all: true, labels: label)
-            .filter { services.isEmpty || services.contains($0.labels["com.docker.compose.service"] ?? "") }
+            .filter { services.isEmpty || services.contains($0.labels[ComposeLabels.service] ?? "") }
             .sorted { $0.name < $1.name }
         guard !containers.isEmpty else {
             let known = Set(try await client.listContainers(all: true, labels: label)
-                .compactMap { $0.labels["com.docker.compose.service"] })
+                .compactMap { $0.labels[ComposeLabels.service] })
             throw UsageError(
                 services.isEmpty ? "\(profile.name) has no containers" : "no containers for \(services.joined(separator: ", ")) in \(profile.name)",
                 evidence: known.isEmpty ? [] : ["services with containers: " + known.sorted().joined(separator: ", ")],
                 hint: known.isEmpty ? "start it with `launch \(profile.name)`" : "name one of the services above")
         }
         let redact = EnvProvisioner(layout: layout, profile: profile).redactor(environment: context.environment)
-        let width = containers.map { ($0.labels["com.docker.compose.service"] ?? $0.name).count }.max() ?? 0
+        let width = containers.map { ($0.labels[ComposeLabels.service] ?? $0.name).count }.max() ?? 0
         let console = context.console
         let runner = context.runner
         let docker = context.docker
         let client = self.client
         func prefix(service: String?, name: String) -> String {
-            let label = containers.filter { $0.labels["com.docker.compose.service"] == service }.count > 1 ? name : (service ?? name)
+            let label = containers.filter { $0.labels[ComposeLabels.service] == service }.count > 1 ? name : (service ?? name)
             return Text.pad(label, max(width, label.count)) + " | "
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for container in containers {
-                let lead = prefix(service: container.labels["com.docker.compose.service"], name: container.name)
+                let lead = prefix(service: container.labels[ComposeLabels.service], name: container.name)
                 group.addTask {
                     _ = try await runner.stream(docker.logs(container: container.id, follow: follow, tail: tail, since: since)) { _, line in
                         console.data(lead + redact(line))
@@ -86,8 +86,8 @@ public struct LogStreamer: Sendable {
                 let events = client.events(sinceNanoseconds: subscribedAt, labels: label, actions: ["start"])
                 try await withThrowingTaskGroup(of: Void.self) { followers in
                     for try await event in events {
-                        guard let id = event.containerID, let service = event.actor.attributes["com.docker.compose.service"],
-                            services.isEmpty || services.contains(service), event.actor.attributes["com.docker.compose.oneoff"] != "True"
+                        guard let id = event.containerID, let service = event.actor.attributes[ComposeLabels.service],
+                            services.isEmpty || services.contains(service), event.actor.attributes[ComposeLabels.oneOff] != "True"
                         else { continue }
                         let lead = prefix(service: service, name: event.actor.attributes["name"] ?? id)
                         followers.addTask {

@@ -224,7 +224,7 @@ struct Orchestrator: Sendable {
                     try? await Task.sleep(for: delay)
                     guard !Task.isCancelled else { return }
                     let events = client.events(
-                        sinceNanoseconds: since, labels: ["com.docker.compose.project=\(project)"], actions: Orchestrator.watchedActions)
+                        sinceNanoseconds: since, labels: ComposeLabels.projectFilter(project), actions: Orchestrator.watchedActions)
                     // Iterated here, in this task: cancelling it at the end of the run ends the stream (and its
                     // thread, socket and any dial-stdio child) with it.
                     await Orchestrator.pump(events, into: continuation)

@@ -26,14 +26,14 @@ public struct ProjectStatus: Sendable, Encodable {
     public var missing: [String]
 
     public static func read(client: EngineClient, profile: Profile, expected: [String], now: Date = Date()) async throws -> ProjectStatus {
-        let containers = try await client.listContainers(all: true, labels: ["com.docker.compose.project=\(profile.compose.project)"])
+        let containers = try await client.listContainers(all: true, labels: ComposeLabels.projectFilter(profile.compose.project))
         var rows: [Row] = []
         try await withThrowingTaskGroup(of: (ContainerSummary, ContainerDetails).self) { group in
-            for container in containers where container.labels["com.docker.compose.oneoff"] != "True" {
+            for container in containers where container.labels[ComposeLabels.oneOff] != "True" {
                 group.addTask { (container, try await client.inspectContainer(container.id)) }
             }
             for try await (summary, details) in group {
-                let service = summary.labels["com.docker.compose.service"] ?? summary.name
+                let service = summary.labels[ComposeLabels.service] ?? summary.name
                 let started = EngineTime.parse(details.state.startedAt)
                 rows.append(Row(
                     service: service, container: summary.name, serviceClass: profile.services.serviceClass(of: service),

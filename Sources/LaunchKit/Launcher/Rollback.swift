@@ -11,16 +11,16 @@ public struct ProjectSnapshot: Sendable, Hashable {
     public var runningByService: [String: Set<String>] = [:]
 
     public static func take(client: EngineClient, project: String) async throws -> ProjectSnapshot {
-        let label = ["com.docker.compose.project=\(project)"]
+        let label = ComposeLabels.projectFilter(project)
         async let containers = client.listContainers(all: true, labels: label)
         async let networks = client.listNetworks(labels: label)
         async let volumes = client.listVolumes(labels: label)
         let list = try await containers
-        let running = list.filter { $0.state == "running" && $0.labels["com.docker.compose.oneoff"] != "True" }
+        let running = list.filter { $0.state == "running" && $0.labels[ComposeLabels.oneOff] != "True" }
         return ProjectSnapshot(
             containers: Set(list.map(\.id)), runningContainers: Set(running.map(\.id)),
             networks: Set(try await networks.map(\.id)), volumes: Set(try await volumes.map(\.name)),
-            runningByService: Dictionary(grouping: running) { $0.labels["com.docker.compose.service"] ?? "" }
+            runningByService: Dictionary(grouping: running) { $0.labels[ComposeLabels.service] ?? "" }
                 .filter { !$0.key.isEmpty }.mapValues { Set($0.map(\.id)) })
     }
 }
@@ -93,7 +93,7 @@ public struct RollbackReport: Sendable, Encodable {
 func dependentsFirst(_ containers: [ContainerSummary], levels: [[String]]) -> [[ContainerSummary]] {
     var level: [String: Int] = [:]
     for (index, names) in levels.enumerated() { for name in names { level[name] = index } }
-    let groups = Dictionary(grouping: containers) { level[$0.labels["com.docker.compose.service"] ?? ""] ?? levels.count }
+    let groups = Dictionary(grouping: containers) { level[$0.labels[ComposeLabels.service] ?? ""] ?? levels.count }
     return groups.keys.sorted(by: >).map { key in (groups[key] ?? []).sorted { $0.created > $1.created } }
 }
 
@@ -110,7 +110,7 @@ struct Rollback: Sendable {
         let clock = ContinuousClock()
         let began = clock.now
         var report = RollbackReport()
-        let label = ["com.docker.compose.project=\(project)"]
+        let label = ComposeLabels.projectFilter(project)
         let containers = await listed("containers", &report) { try await client.listContainers(all: true, labels: label) }
         for container in dependentsFirst(containers, levels: levels).joined() {
             do {
@@ -197,7 +197,7 @@ public struct Teardown: Sendable {
 
     /// `levels` are the stack's dependency levels (`DependencyGraph.levels`); empty stops everything at once.
     public func run(levels: [[String]], removeVolumes: Bool = false) async throws -> Report {
-        let label = ["com.docker.compose.project=\(project)"]
+        let label = ComposeLabels.projectFilter(project)
         let groups = dependentsFirst(try await client.listContainers(all: true, labels: label), levels: levels)
         // Dependents stop before what they depend on; services of one level stop together.
         for group in groups {

@@ -119,7 +119,7 @@ public struct ServiceControl: Sendable {
             let before = containers.mapValues { Set($0.map(\.id)) }
             let configured = try await configHashes(plan, services)
             let changed = services.filter { name in
-                let stamped = (containers[name] ?? []).map { $0.config.labels["com.docker.compose.config-hash"] }
+                let stamped = (containers[name] ?? []).map { $0.config.labels[ComposeLabels.configHash] }
                 return stamped.isEmpty || configured[name] == nil || stamped.contains { $0 != configured[name] }
             }
             if !changed.isEmpty { try await createOnly(plan, changed, recreate: true) }
@@ -280,13 +280,13 @@ public struct ServiceControl: Sendable {
     /// The project's containers by service (one-off `run` containers excluded), inspected.
     func containersByService(_ project: String) async throws -> [String: [ContainerDetails]] {
         let client = self.client
-        let containers = try await client.listContainers(all: true, labels: ["com.docker.compose.project=\(project)"])
-            .filter { $0.labels["com.docker.compose.oneoff"] != "True" }
+        let containers = try await client.listContainers(all: true, labels: ComposeLabels.projectFilter(project))
+            .filter { $0.labels[ComposeLabels.oneOff] != "True" }
         var byService: [String: [ContainerDetails]] = [:]
         try await withThrowingTaskGroup(of: ContainerDetails.self) { group in
             for container in containers { group.addTask { try await client.inspectContainer(container.id) } }
             for try await details in group {
-                guard let service = details.config.labels["com.docker.compose.service"] else { continue }
+                guard let service = details.config.labels[ComposeLabels.service] else { continue }
                 byService[service, default: []].append(details)
             }
         }

@@ -25,7 +25,7 @@ public struct ServiceExec: Sendable {
         let plan = try await Planner(context: context, layout: layout).plan(profile)
         try ServiceControl.validate([service], known: plan.stack.serviceNames, environment: profile.name)
         let running = try await EngineClient(context: context).listContainers(
-            all: false, labels: ["com.docker.compose.project=\(plan.project)", "com.docker.compose.service=\(service)"])
+            all: false, labels: ComposeLabels.serviceFilter(plan.project, service: service))
         guard !running.isEmpty else {
             throw UsageError("\(service) is not running in \(profile.name)", evidence: ["project \(plan.project) has no running \(service) container"],
                 hint: "start it with `launch start \(profile.name) \(service)`")

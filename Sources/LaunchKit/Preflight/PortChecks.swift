@@ -52,11 +52,11 @@ enum PortChecks {
         let publishers = (facts.runningContainers ?? []).filter { container in
             container.ports.contains { $0.publicPort == wanted.port && $0.type == wanted.proto }
         }
-        if let own = publishers.first(where: { $0.labels["com.docker.compose.project"] == project }) {
+        if let own = publishers.first(where: { $0.labels[ComposeLabels.project] == project }) {
             return .ok(id, title, "published by this project's own container \(own.name)")
         }
         if let other = publishers.first {
-            let owner = other.labels["com.docker.compose.project"].map { " (compose project \($0))" } ?? ""
+            let owner = other.labels[ComposeLabels.project].map { " (compose project \($0))" } ?? ""
             return .fail(
                 id, title, "\(service) wants port \(wanted.port), held by another container: \(other.name)\(owner)",
                 fix: "stop it (`docker stop \(other.name)`) or \(elsewhere)")

@@ -54,7 +54,7 @@ public struct Docker: Sendable, Hashable {
     /// Containers whose name contains `name`, each as `name<TAB>compose project` (the filter is a substring
     /// match: callers keep the exact name).
     public func containersNamed(_ name: String) -> Command {
-        command(["ps", "--all", "--filter", "name=\(name)", "--format", "{{.Names}}\t{{.Label \"com.docker.compose.project\"}}"])
+        command(["ps", "--all", "--filter", "name=\(name)", "--format", "{{.Names}}\t{{.Label \"\(ComposeLabels.project)\"}}"])
             .limited(to: Self.queryTimeout)
     }
 
