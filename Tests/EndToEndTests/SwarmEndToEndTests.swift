@@ -158,7 +158,9 @@ struct SwarmEndToEndTests {
             #expect(json["outcome"] as? String == "failed")
             let api = try #require(Self.service(json, "api"))
             let failure = try #require(api["failure"] as? [String: Any])
-            #expect((failure["reason"] as? String)?.contains("non-zero exit (3)") == true)
+            // Said as a compose launch says it, with the swarm's own words kept as evidence.
+            #expect(failure["reason"] as? String == "exited with code 3", "\(failure)")
+            #expect((failure["probes"] as? [String])?.contains { $0.contains("non-zero exit (3)") } == true, "\(failure)")
             #expect((failure["log_tail"] as? [String])?.contains { $0.contains("cannot reach the database") } == true)
             let rollback = try #require(json["rollback"] as? [String: Any])
             #expect((rollback["removed_services"] as? [String])?.sorted() == ["\(project.name)_api", "\(project.name)_db"])
@@ -168,6 +170,37 @@ struct SwarmEndToEndTests {
             #expect(try await Self.names(["network", "ls", "-q", "--filter", label]) == [])
             // The volume is data: it stays.
             #expect(try await Self.names(["volume", "ls", "--format", "{{.Name}}", "--filter", label]) == ["\(project.name)_data"])
+        }
+    }
+
+    @Test func aFailingHealthcheckReadsTheSameOnOneMachineAndOnTheSwarm() async throws {
+        try await Self.withStack { project in
+            try project.writeProfile(extra: "health: {retries: 0, stability: 1s}", stack: """
+                services:
+                  api:
+                    image: \(Busybox.image)
+                    command: ["sh", "-c", "trap 'exit 0' TERM; echo api listening on 8080; sleep 3600 & wait"]
+                    healthcheck: {test: ["CMD-SHELL", "echo probe-says-upstream-refused; exit 1"], interval: 500ms, timeout: 5s, retries: 2}
+                """)
+            var diagnoses: [String: [String: Any]] = [:]
+            for engine in ["compose", "swarm"] {
+                let result = try await project.launch(["demo", "--json", "--no-cleanup", "--no-network"] + (engine == "swarm" ? ["--engine", "swarm"] : []))
+                #expect(result.status == 1, "\(engine): \(result.stderr)")
+                let api = try #require(Self.service(Self.json(result.stdout), "api"), "\(engine): \(result.stdout)")
+                diagnoses[engine] = try #require(api["failure"] as? [String: Any], "\(engine): \(api)")
+            }
+            let compose = try #require(diagnoses["compose"]), swarm = try #require(diagnoses["swarm"])
+            for key in ["reason", "failure", "classification", "next_step", "health"] {
+                #expect(compose[key] as? String == swarm[key] as? String, "\(key): compose \(compose[key] ?? "-") / swarm \(swarm[key] ?? "-")")
+            }
+            #expect(compose["failure"] as? String == "unhealthy")
+            for (engine, diagnosis) in diagnoses {
+                #expect((diagnosis["probes"] as? [String])?.contains { $0.contains("probe-says-upstream-refused") } == true, "\(engine): \(diagnosis)")
+                #expect((diagnosis["log_tail"] as? [String])?.contains { $0.contains("api listening on 8080") } == true, "\(engine): \(diagnosis)")
+            }
+            // The swarm run still rolled back everything it made.
+            let label = "label=com.docker.stack.namespace=\(project.name)"
+            #expect(try await Self.names(["service", "ls", "-q", "--filter", label]) == [])
         }
     }
 

@@ -265,7 +265,7 @@ public struct SwarmLauncher: Sendable {
                 }
             }
             observed.append(.init(id: task.id, desiredState: task.desiredState, state: task.status.state, error: task.status.err,
-                exitCode: task.status.containerStatus?.exitCode, health: status))
+                exitCode: task.status.containerStatus?.exitCode, health: status, containerID: task.status.containerStatus?.containerID))
         }
         return observed
     }
@@ -360,6 +360,11 @@ public struct SwarmLauncher: Sendable {
         tasksBefore: Set<String> = []) async -> Diagnosis
     {
         let name = Self.serviceName(stack, service.name)
+        if let kind = record.failureKind, !record.failedContainers.isEmpty, let diagnosis = await diagnoseTask(
+            service, record, kind: kind, name: name, redact: redact, environment: environment)
+        {
+            return diagnosis
+        }
         var record = record
         var health: String?
         if record.taskErrors.isEmpty, let tasks = try? await client.listTasks(services: [name]) {
@@ -388,11 +393,33 @@ public struct SwarmLauncher: Sendable {
             service: service.name, serviceClass: service.serviceClass,
             reached: record.update.map { "rolling update \($0.state.replacingOccurrences(of: "_", with: " "))" } ?? (record.readyAt == nil ? "starting" : "ready"),
             reason: reason, failureKey: "swarm: \(reason)", exitCode: nil, health: health, probes: record.taskErrors.map(redact.callAsFunction),
-            logTail: logs, classification: "configuration",
+            logTail: logs, classification: record.failureKind?.classification ?? "configuration",
             nextStep: (record.update?.state.hasPrefix("rollback") == true
                 ? "the swarm rolls it back to the previous spec; fix the new one and launch again. "
                 : (record.update == nil ? "" : "if it still runs the new spec, `docker service rollback \(name)` puts the previous one back. "))
                 + "`docker service ps --no-trunc \(name)` shows every task; `docker service logs \(name)` their output")
+    }
+}
+
+extension SwarmLauncher {
+    /// A failed task whose container this engine holds is diagnosed as a compose launch diagnoses a container (probe
+    /// output, log tail, CPU and memory, class, next step): the same failure reads the same on either engine. A
+    /// container the engine calls unhealthy is an unhealthy service, whatever the swarm's task says. Nil when no
+    /// failed task's container is reachable here (it ran on another node): the swarm's own word then stands.
+    func diagnoseTask(
+        _ service: SwarmRollout.Service, _ record: SwarmRollout.Record, kind: FailureKind, name: String, redact: Redactor, environment: String
+    ) async -> Diagnosis? {
+        var reachable: [ContainerDetails] = []
+        for id in record.failedContainers {
+            if let details = try? await client.inspectContainer(id) { reachable.append(details) }
+        }
+        guard !reachable.isEmpty else { return nil }
+        let kind = reachable.contains { $0.state.health?.status == "unhealthy" } ? FailureKind.unhealthy : kind
+        var diagnosis = await Diagnostics(client: client, redact: redact, environment: environment, project: name).diagnose(
+            service: service.name, serviceClass: service.serviceClass, failure: kind, containers: reachable.map(\.id))
+        // What the swarm itself said of the task stays part of the evidence.
+        diagnosis.probes += record.taskErrors.map(redact.callAsFunction).filter { error in !diagnosis.probes.contains(error) }
+        return diagnosis
     }
 }
 

@@ -45,8 +45,14 @@ public struct SwarmRollout: Sendable {
         public var error: String?
         public var exitCode: Int?
         public var health: String?
+        /// The task's container, where the swarm has made one (inspectable where its node's engine is reachable).
+        public var containerID: String?
 
-        public init(id: String, desiredState: String, state: String, error: String? = nil, exitCode: Int? = nil, health: String? = nil) {
+        public init(
+            id: String, desiredState: String, state: String, error: String? = nil, exitCode: Int? = nil, health: String? = nil,
+            containerID: String? = nil
+        ) {
+            self.containerID = containerID
             self.id = id
             self.desiredState = desiredState
             self.state = state
@@ -94,6 +100,10 @@ public struct SwarmRollout: Sendable {
         /// compose launch counts from the container's start, so a busy scheduler does not eat the service's time.
         public var containerStartedAt: Double?
         public var failure: String?
+        /// The failure in the vocabulary a compose launch uses (the diagnosis's class and next step), where the
+        /// swarm's signals say which it is; the containers of the tasks that failed, for their probes and logs.
+        public var failureKind: FailureKind?
+        public var failedContainers: [String] = []
         public var taskErrors: [String] = []
         public var readiness: String?
         /// `.update` mode: the last update status the swarm reported for a rolling service.
@@ -204,7 +214,10 @@ public struct SwarmRollout: Sendable {
                 task.error.map { "task \(task.id.prefix(12)): \($0)" + (task.exitCode.map { " (exit \($0))" } ?? "") }
             }
             let reason = first.error ?? "task \(first.state)" + (first.exitCode.map { " with exit \($0)" } ?? "")
-            fail(service.name, reason, &actions)
+            records[service.name]?.failedContainers = failed.compactMap(\.containerID)
+            // A task whose container ran and stopped exited with a code; one the swarm could not start was refused.
+            let kind: FailureKind = first.exitCode.map { .exited(code: $0) } ?? .startRejected(reason)
+            fail(service.name, reason, kind: kind, &actions)
             return
         }
         if service.isJob {
@@ -212,8 +225,10 @@ public struct SwarmRollout: Sendable {
             if completed >= service.replicas { ready(service.name, "exit 0", now: now, &actions); return }
         } else {
             let current = tasks.filter { $0.desiredState == "running" }
-            if current.contains(where: { $0.health == "unhealthy" }) {
-                fail(service.name, "a task's container is unhealthy", &actions)
+            let unhealthy = current.filter { $0.health == "unhealthy" }
+            if !unhealthy.isEmpty {
+                records[service.name]?.failedContainers = unhealthy.compactMap(\.containerID)
+                fail(service.name, FailureKind.unhealthy.description, kind: .unhealthy, &actions)
                 return
             }
             let running = current.filter { $0.state == "running" }
@@ -237,7 +252,9 @@ public struct SwarmRollout: Sendable {
         }
         if let started = record.containerStartedAt {
             if now - started > service.readiness.deadline.seconds {
-                fail(service.name, "not ready within \(DurationText.format(service.readiness.deadline)) (\(service.readiness.description))", &actions)
+                records[service.name]?.failedContainers = tasks.filter { $0.desiredState == "running" }.compactMap(\.containerID)
+                fail(service.name, "not ready within \(DurationText.format(service.readiness.deadline)) (\(service.readiness.description))",
+                    kind: .deadline(service.readiness.deadline), &actions)
             }
         } else if let scaledAt = record.scaledAt, now - scaledAt > schedulingDeadline.seconds {
             let states = Set(tasks.map(\.state)).sorted().joined(separator: ", ")
@@ -277,8 +294,9 @@ public struct SwarmRollout: Sendable {
         set(name, .ready, &actions)
     }
 
-    mutating func fail(_ name: String, _ reason: String, _ actions: inout [Action]) {
+    mutating func fail(_ name: String, _ reason: String, kind: FailureKind? = nil, _ actions: inout [Action]) {
         records[name]?.failure = reason
+        records[name]?.failureKind = kind
         set(name, .failed, &actions)
         if service(name)?.serviceClass == .core { aborted = true }
     }
