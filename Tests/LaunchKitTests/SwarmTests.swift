@@ -553,3 +553,60 @@ extension SwarmRollout.Service {
         return service
     }
 }
+
+/// The restore of a failed update, as a machine fed by polls.
+@Suite("Swarm restore: the previous version running again")
+struct SwarmRestoreWatchTests {
+    static func service(_ id: String, version: String, replicas: Int = 1, update: String? = nil, message: String? = nil) -> SwarmService? {
+        var object: [String: Any] = [
+            "ID": id, "Version": ["Index": 7],
+            "Spec": [
+                "Name": "shop_\(id)", "Mode": ["Replicated": ["Replicas": replicas]],
+                "TaskTemplate": ["ContainerSpec": ["Image": "local/busybox:latest", "Env": ["VERSION=\(version)"]]],
+            ] as [String: Any],
+        ]
+        if let update { object["UpdateStatus"] = ["State": update, "Message": message ?? ""] }
+        return SwarmService.decode(object)
+    }
+
+    @Test func aServiceWhoseTasksWentBackIsRestoredOnlyOnceTheSwarmCompletedItsRollbackAndEveryReplicaRuns() throws {
+        let old = try #require(Self.service("api", version: "1", replicas: 2))
+        var watch = SwarmRestoreWatch(restoring: [old], respawning: ["api"])
+        // The spec is back but the swarm is still rolling the tasks: not yet.
+        watch.observe(["api": .init(current: Self.service("api", version: "1", replicas: 2, update: "rollback_started"), running: 2)])
+        #expect(!watch.finished)
+        watch.observe(["api": .init(current: Self.service("api", version: "1", replicas: 2, update: "rollback_completed"), running: 1)])
+        #expect(!watch.finished, "one replica of two is not back")
+        watch.observe(["api": .init(current: Self.service("api", version: "1", replicas: 2, update: "rollback_completed"), running: 2)])
+        #expect(watch.finished)
+        #expect(watch.restored == ["shop_api"])
+        #expect(watch.errors(after: .seconds(180)).isEmpty)
+    }
+
+    @Test func aChangeThatReplacedNoTaskIsBackWhenTheSpecIsThePreviousOne() throws {
+        let old = try #require(Self.service("db", version: "1", replicas: 1))
+        var watch = SwarmRestoreWatch(restoring: [old], respawning: [])
+        watch.observe(["db": .init(current: Self.service("db", version: "2"), running: 1)])
+        #expect(!watch.finished)
+        watch.observe(["db": .init(current: Self.service("db", version: "1"), running: 1)])
+        #expect(watch.restored == ["shop_db"])
+    }
+
+    @Test func aPausedRollbackFailsAtOnceAndOneThatNeverSettlesSaysWhatTheLastPollFound() throws {
+        let paused = try #require(Self.service("api", version: "1"))
+        let slow = try #require(Self.service("web", version: "1", replicas: 3))
+        var watch = SwarmRestoreWatch(restoring: [paused, slow], respawning: ["api", "web"])
+        watch.observe([
+            "api": .init(current: Self.service("api", version: "2", update: "rollback_paused", message: "task failed"), running: 0),
+            "web": .init(current: Self.service("web", version: "1", replicas: 3, update: "rollback_completed"), running: 2),
+        ])
+        #expect(watch.waiting.map(\.name) == ["shop_web"])
+        // No answer at all on the last poll: the report says so, with the replicas it could not count.
+        watch.observe([:])
+        let errors = watch.errors(after: .seconds(180))
+        #expect(errors.count == 2)
+        #expect(errors[0].contains("shop_api: the swarm paused its rollback (task failed)"))
+        #expect(errors[1].contains("shop_web: not back on its previous version after"))
+        #expect(errors[1].contains("update unknown, 0 of 3 replicas running"))
+    }
+}

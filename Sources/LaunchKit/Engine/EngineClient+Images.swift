@@ -15,6 +15,9 @@ extension EngineClient {
         case failed(exitCode: Int?)
         /// It cannot run here at all (command not in the image, exec refused): stop probing, the engine decides.
         case unavailable(String)
+        /// The engine itself failed (no answer, a dropped connection, a 5xx): the check did not run, so this says
+        /// nothing about the service. Its words.
+        case engineFault(String)
     }
 
     /// A probe's outcome and how long the engine took to spawn it (exec create and start, without the command's

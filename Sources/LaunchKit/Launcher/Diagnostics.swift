@@ -11,7 +11,7 @@ struct Diagnostics: Sendable {
         }
     }
 
-    let client: EngineClient
+    let client: any ContainerEngine
     let redact: Redactor
     let environment: String
     let project: String
@@ -19,7 +19,7 @@ struct Diagnostics: Sendable {
     /// The stack's own Compose command (files, env file), so a reproduce hint runs as printed.
     let compose: Compose?
 
-    init(client: EngineClient, redact: Redactor, environment: String, project: String, compose: Compose? = nil, logLines: Int = 40) {
+    init(client: any ContainerEngine, redact: Redactor, environment: String, project: String, compose: Compose? = nil, logLines: Int = 40) {
         self.client = client
         self.compose = compose
         self.redact = redact
@@ -100,6 +100,23 @@ struct Diagnostics: Sendable {
                     usage.suggestion(service: service), then: nextStep(
                         service: service, failure: failure, hasProbes: !probes.isEmpty, hasLogs: !logs.isEmpty, signal: signal))),
             resources: measured ? usage : nil, pressure: measured ? usage.findings : [])
+    }
+
+    /// The diagnosis of a service a launch, a restore or a day-two command ended with as failed; nil when it did not
+    /// fail. Probes the engine failed to run are evidence too: a deadline that came while the engine was not running
+    /// them is not read as a slow service.
+    func diagnose(_ run: ServiceRun) async -> Diagnosis? {
+        guard let failure = run.failure else { return nil }
+        var diagnosis = await diagnose(
+            service: run.name, serviceClass: run.serviceClass, failure: failure, containers: run.containers.map(\.id), resources: run.resources,
+            signal: run.rule.signal)
+        if let fault = run.containers.compactMap(\.lastEngineFault).last {
+            diagnosis.probes.append("the engine did not run launch's probe: \(Text.printable(redact(fault), limit: 300))")
+            if case .deadline = failure, run.containers.contains(where: { $0.engineFaults > 0 }) {
+                diagnosis.nextStep = "the engine failed launch's last probes (above): the deadline may be the engine's, not \(run.name)'s — check `docker info` and the daemon's log, then launch again"
+            }
+        }
+        return diagnosis
     }
 
     /// The engine's words for a host port someone else holds.

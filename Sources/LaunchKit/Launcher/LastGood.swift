@@ -22,7 +22,7 @@ public enum ServiceChange: String, Sendable, Hashable, Encodable {
 struct LastGood: Sendable {
     let context: LaunchContext
     let layout: ProjectLayout
-    let client: EngineClient
+    let client: any ContainerEngine
     let project: String
 
     var path: String { (layout.stateDirectory as NSString).appendingPathComponent("last-good/\(project).json") }

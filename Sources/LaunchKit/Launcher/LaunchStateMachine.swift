@@ -637,6 +637,11 @@ struct LaunchStateMachine: Sendable {
         // An answer about an earlier start of this container (or one being restarted), or for a service already
         // decided, changes nothing.
         guard current(s, services[s].containers[c].id, sequence) != nil else { return }
+        if case .engineFault(let message) = outcome {
+            engineFault(s, c, message)
+            return
+        }
+        services[s].containers[c].engineFaults = 0
         switch outcome {
         case .passed where services[s].rule.signal != nil:
             containerReady(s, c, evidence: signalEvidence(s), detail: "answered 2xx")
@@ -655,7 +660,21 @@ struct LaunchStateMachine: Sendable {
             // The check cannot run as written (its command is not in the image): the engine's own verdict decides.
             services[s].containers[c].probeUnavailable = true
             emit(s, "its healthcheck cannot run: \(reason)")
+        case .engineFault: break
         }
+    }
+
+    /// The engine failed to run a probe: no verdict on the service either way. Asked again at the cadence a failed
+    /// check gets (the engine's own verdicts and the deadline still decide); said once per run of faults, and kept
+    /// for the diagnosis, so a deadline the engine caused is not read as a slow service.
+    private mutating func engineFault(_ s: Int, _ c: Int, _ message: String) {
+        services[s].containers[c].engineFaults += 1
+        services[s].containers[c].lastEngineFault = message
+        if services[s].containers[c].engineFaults == 1 { emit(s, "the engine did not run its check: \(message)") }
+        guard let probe = services[s].probe else { return }
+        let next = Self.nextProbeDelay(services[s].containers[c].probeDelay, interval: probe.interval)
+        services[s].containers[c].probeDelay = next
+        scheduleProbe(s, c, after: max(next, probePacing))
     }
 
     /// The shortest delay that keeps all probes together within `probesPerSecond`: one service probed alone keeps

@@ -207,11 +207,7 @@ public struct Launcher: Sendable {
         let diagnostics = Diagnostics(client: client, redact: redact, environment: profile.name, project: plan.project, compose: plan.composeCommand)
         var services: [LaunchResult.ServiceResult] = []
         for run in outcome.services {
-            var diagnosis: Diagnosis?
-            if let failure = run.failure {
-                diagnosis = await diagnostics.diagnose(service: run.name, serviceClass: run.serviceClass, failure: failure, containers: run.containers.map(\.id),
-                    resources: run.resources, signal: run.rule.signal)
-            }
+            let diagnosis = await diagnostics.diagnose(run)
             var blockedBy: String?
             if case .blocked(let by) = run.state { blockedBy = by }
             services.append(.init(

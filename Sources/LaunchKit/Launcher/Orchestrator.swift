@@ -16,7 +16,7 @@ public struct ProgressUpdate: Sendable, Equatable {
 ///
 /// Side effects run in tasks that report back as inputs, so a slow start never delays another branch.
 struct Orchestrator: Sendable {
-    let client: EngineClient
+    let client: any ContainerEngine
     let project: String
     let stack: ComposeStack
     let graph: DependencyGraph
@@ -106,7 +106,7 @@ struct Orchestrator: Sendable {
 
     /// Performs actions; each reports back through `continuation`.
     struct Effects {
-        let client: EngineClient
+        let client: any ContainerEngine
         let project: String
         let continuation: AsyncStream<Input>.Continuation
         let redact: Redactor
@@ -122,6 +122,18 @@ struct Orchestrator: Sendable {
 
         mutating func perform(_ actions: [LaunchStateMachine.Action]) {
             for action in actions { perform(action) }
+        }
+
+        /// One probe's answer. An engine that failed to run the check (no answer, a dropped connection, an error
+        /// of its own) is an engine fault, never a failing check: the service said nothing.
+        static func probe(_ client: any ContainerEngine, _ container: String, command: [String], timeout: Duration) async
+            -> EngineClient.ProbeAnswer
+        {
+            do {
+                return try await client.probe(container, command: command, timeout: timeout)
+            } catch {
+                return EngineClient.ProbeAnswer(.engineFault((error as? EngineError)?.summary ?? "\(error)"))
+            }
         }
 
         mutating func perform(_ action: LaunchStateMachine.Action) {
@@ -174,11 +186,9 @@ struct Orchestrator: Sendable {
                     try? await Task.sleep(for: delay)
                     guard !Task.isCancelled else { return }
                     await limiter.acquire()
-                    let answer =
-                        Task.isCancelled
-                        ? EngineClient.ProbeAnswer(.failed(exitCode: nil))
-                        : (try? await client.probe(container, command: command, timeout: timeout)) ?? EngineClient.ProbeAnswer(.failed(exitCode: nil))
+                    let answer = await Self.probe(client, container, command: command, timeout: timeout)
                     await limiter.release()
+                    guard !Task.isCancelled else { return }
                     continuation.yield(
                         .probed(
                             service: service, container: container, startSequence: sequence, outcome: answer.outcome,
@@ -223,8 +233,7 @@ struct Orchestrator: Sendable {
                 streams.append(Task {
                     try? await Task.sleep(for: delay)
                     guard !Task.isCancelled else { return }
-                    let events = client.events(
-                        sinceNanoseconds: since, labels: ComposeLabels.projectFilter(project), actions: Orchestrator.watchedActions)
+                    let events = client.projectEvents(project, sinceNanoseconds: since, actions: Orchestrator.watchedActions)
                     // Iterated here, in this task: cancelling it at the end of the run ends the stream (and its
                     // thread, socket and any dial-stdio child) with it.
                     await Orchestrator.pump(events, into: continuation)
@@ -405,6 +414,9 @@ struct ContainerRun: Sendable {
     var probeDelay: Duration = .zero
     /// Its check cannot run here (command missing): only the engine's verdict counts.
     var probeUnavailable = false
+    /// Probes the engine failed to run in a row (not answers about the service), and its last words.
+    var engineFaults = 0
+    var lastEngineFault: String?
     /// Times its log was followed again during this start (backoff for the next), and failures in a row.
     var logWatches = 0
     var logWatchErrors = 0

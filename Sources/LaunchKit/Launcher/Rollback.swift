@@ -10,7 +10,7 @@ public struct ProjectSnapshot: Sendable, Hashable {
     /// Running container ids by compose service: what a failed relaunch must leave (or put back) running.
     public var runningByService: [String: Set<String>] = [:]
 
-    public static func take(client: EngineClient, project: String) async throws -> ProjectSnapshot {
+    public static func take(client: any ContainerEngine, project: String) async throws -> ProjectSnapshot {
         let label = ComposeLabels.projectFilter(project)
         async let containers = client.listContainers(all: true, labels: label)
         async let networks = client.listNetworks(labels: label)
@@ -102,7 +102,7 @@ func dependentsFirst(_ containers: [ContainerSummary], levels: [[String]]) -> [[
 /// (`--rollback-volumes`); anonymous volumes go with their containers. Everything of other projects stays;
 /// containers that existed but were stopped before are stopped again, not removed.
 struct Rollback: Sendable {
-    let client: EngineClient
+    let client: any ContainerEngine
     let project: String
     var removeNewVolumes = false
 
@@ -174,10 +174,10 @@ struct Rollback: Sendable {
 /// `launch down`: stop and remove a project's containers (dependents first) and networks; volumes only
 /// when asked.
 public struct Teardown: Sendable {
-    let client: EngineClient
+    let client: any ContainerEngine
     let project: String
 
-    public init(client: EngineClient, project: String) {
+    public init(client: any ContainerEngine, project: String) {
         self.client = client
         self.project = project
     }

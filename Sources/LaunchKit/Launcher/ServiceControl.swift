@@ -243,11 +243,7 @@ public struct ServiceControl: Sendable {
             compose: plan.composeCommand)
         var results: [Outcome.Service] = []
         for run in outcome.services {
-            var diagnosis: Diagnosis?
-            if let failure = run.failure {
-                diagnosis = await diagnostics.diagnose(service: run.name, serviceClass: run.serviceClass, failure: failure,
-                    containers: run.containers.map(\.id), resources: run.resources, signal: run.rule.signal)
-            }
+            let diagnosis = await diagnostics.diagnose(run)
             let state: String =
                 switch run.state {
                 case .ready: "ready"

@@ -282,6 +282,9 @@ public struct SwarmLauncher: Sendable {
     /// removed; every service the run changed goes back to its previous spec (the swarm has already done so
     /// for those whose own update failed); then the previous version must be running again, every replica,
     /// healthy where it has a healthcheck (a swarm task reports `running` only once its container is healthy).
+    /// How long a failed update's restore waits for the previous version to run again.
+    static let restoreLimit: Duration = .seconds(180)
+
     func restore(stack: String, before: SwarmStack, previous: [SwarmService]) async -> RollbackReport {
         let clock = ContinuousClock()
         let began = clock.now
@@ -318,39 +321,22 @@ public struct SwarmLauncher: Sendable {
             }
         }
         // The previous version, running again: every replica of the previous spec, on its new (rolled back) tasks.
-        let deadline = clock.now + .seconds(180)
-        var waiting = restoring
-        var failed: [String] = []
-        // What the last look at each service still waiting found: the evidence if it never settles.
-        var lastSeen: [String: String] = [:]
-        while !waiting.isEmpty && clock.now < deadline {
-            var still: [SwarmService] = []
-            for old in waiting {
-                let current = try? await client.inspectService(old.id)
-                if current?.update?.state == "rollback_paused" {
-                    failed.append("service \(old.name): the swarm paused its rollback (\(current?.update?.message ?? "no message")); `docker service ps --no-trunc \(old.name)` shows why")
-                    continue
-                }
+        let limit = Self.restoreLimit
+        let deadline = clock.now + limit
+        var watch = SwarmRestoreWatch(restoring: restoring, respawning: respawning)
+        while !watch.finished && clock.now < deadline {
+            var polls: [String: SwarmRestoreWatch.Poll] = [:]
+            for old in watch.waiting {
                 let tasks = (try? await client.listTasks(services: [old.id])) ?? []
-                let running = tasks.filter { $0.desiredState == "running" && $0.status.state == "running" }.count
-                let settled = current.map { current in
-                    respawning.contains(old.id)
-                        ? SwarmService.sameTasks(current.spec, old.spec) && current.update?.state == "rollback_completed"
-                        : SwarmService.sameSpec(current.spec, old.spec)
-                } ?? false
-                if settled && running >= old.replicas {
-                    report.restoredServices.append(old.name)
-                } else {
-                    still.append(old)
-                    lastSeen[old.name] = "update \(current?.update?.state ?? "unknown"), \(running) of \(old.replicas) replicas running"
-                }
+                polls[old.id] = .init(
+                    current: try? await client.inspectService(old.id),
+                    running: tasks.filter { $0.desiredState == "running" && $0.status.state == "running" }.count)
             }
-            waiting = still
-            if !waiting.isEmpty { try? await Task.sleep(for: pollInterval) }
+            watch.observe(polls)
+            if !watch.finished { try? await Task.sleep(for: pollInterval) }
         }
-        report.errors += failed + waiting.map {
-            "service \($0.name): not back on its previous version after 3 minutes (\(lastSeen[$0.name] ?? "no answer from the swarm")); `docker service ps --no-trunc \($0.name)` shows its tasks"
-        }
+        report.restoredServices += watch.restored
+        report.errors += watch.errors(after: limit)
         report.restoredServices.sort()
         report.seconds = began.duration(to: clock.now).seconds
         return report
