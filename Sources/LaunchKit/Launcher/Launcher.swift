@@ -87,175 +87,97 @@ public struct Launcher: Sendable {
         }
     }
 
-    /// Throws `LaunchFailure`s that happen before anything starts (config: 65, preflight/pull: 2).
-    /// Returns the result of a launch that got as far as creating containers.
+    /// Throws `LaunchFailure`s that happen before anything starts (config: 65, preflight/pull: 2), and failures to
+    /// create the stack (after undoing what the attempt changed). Returns the result of a launch that got as far as
+    /// starting services: a pipeline of named phases, each timed, over one undo stack.
     public func launch(_ profile: Profile, options: LaunchOptions, report: ProgressReporter) async throws -> LaunchResult {
         let timeline = Timeline()
         let startedAt = context.now()
-        let planner = Planner(context: context, layout: layout)
-        var plan = try await timeline.measure("plan", report: report) {
-            let plan = try await planner.plan(profile)
-            return (plan, "\(plan.services.count) services, overlay \(plan.overlay.choice.rawValue)")
-        }
-        try await Self.preflightPhase(plan, preflight: preflight, timeline: timeline, report: report)
-        try Task.checkCancellation()
-        let envOutcome = try await Self.envPhase(profile, context: context, layout: layout, timeline: timeline, report: report)
-        if envOutcome.changed {
-            // Interpolation may depend on what was just generated: read the stack again with the env file.
-            plan = try await planner.plan(profile, probe: plan.gpuProbe, compose: .some(plan.composeDetection))
-        }
-        let redact = EnvProvisioner(layout: layout, profile: profile).redactor(environment: context.environment)
-        try Task.checkCancellation()
-        let hashes = await LastGood.configHashes(plan.composeCommand, runner: context.runner)
-        let fingerprint = LastGood.fingerprint(hashes: hashes, stack: plan.stack, profileFile: layout.path(profile.sourceFile))
-        try admit(fingerprint)
-        if options.cleanup {
-            await timeline.measure("cleanup", report: report) { await cleanup(profile.cleanup, project: plan.project) }
-        } else {
-            timeline.skip("cleanup", "--no-cleanup", report: report)
-        }
-        try Task.checkCancellation()
-        try await timeline.measure("images", report: report) { try await prepareImages(plan, options: options, report: report, redact: redact) }
-        try Task.checkCancellation()
-
+        let prepared = try await prepare(profile, options: options, timeline: timeline, report: report)
+        let plan = prepared.plan, redact = prepared.redact
         let before = try await ProjectSnapshot.take(client: client, project: plan.project)
         let lastGood = LastGood(context: context, layout: layout, client: client, project: plan.project)
-        if let hashes, !before.runningByService.isEmpty,
-            let existing = try? await client.listContainers(all: true, labels: ComposeLabels.projectFilter(plan.project))
-        {
-            let recreated = LastGood.changes(hashes: hashes, containers: existing).filter { $0.value == .recreate }.keys.sorted()
-            if !recreated.isEmpty {
-                let saved = FileManager.default.fileExists(atPath: lastGood.path)
-                report.note("relaunch: recreate (config changed): \(recreated.joined(separator: ", "))"
-                    + (saved ? "; the last good state is kept to restore them on failure" : "; no last good state is recorded to restore them from"))
-            }
-        }
+        var undo = LaunchUndo()
+        undo.push(.restoreReplaced(before: before, lastGood: lastGood))
+        await noteRecreations(plan, before: before, hashes: prepared.hashes, lastGood: lastGood, report: report)
         // Subscribed (and confirmed by the engine) before anything is created: no reaction can be missed.
         let (events, since) = await client.subscribe(project: plan.project, actions: Orchestrator.watchedActions)
-        var created: [String: [ContainerDetails]] = [:]
+        undo.push(.removeCreated(
+            Rollback(client: client, project: plan.project, removeNewVolumes: options.rollbackVolumes), before: before, levels: plan.graph.levels))
+        let created: [String: [ContainerDetails]]
+        let checked: (stack: ComposeStack, graph: DependencyGraph)
         do {
-            created = try await timeline.measure("create", report: report) {
-                try await create(plan, redact: redact)
-            }
+            created = try await timeline.measure("create", report: report) { try await create(plan, redact: redact) }
+            checked = try checkConditions(plan, created: created, redact: redact, report: report)
         } catch {
-            let rollback = Rollback(client: client, project: plan.project, removeNewVolumes: options.rollbackVolumes)
-            var undone = await rollback.undo(since: before, levels: plan.graph.levels)
+            let unwound = await undo.unwind(self, plan: plan, profile: profile, redact: redact, report: report)
             if Task.isCancelled {
-                // Compose may still have been creating when it was stopped (a request the engine finishes after
-                // Compose is gone): a second pass, a second later, catches stragglers. The wait must really wait:
-                // in this cancelled task a plain sleep returns at once (found by CI: a network left behind).
-                await sleepIgnoringCancellation(.seconds(1))
-                let second = await rollback.undo(since: before, levels: plan.graph.levels)
-                undone.merge(second)
+                let phases = timeline.all + [unwound.rollbackPhase, unwound.restorePhase].compactMap { $0 }
+                return interruptedResult(plan, startedAt: startedAt, phases: phases, timeline: timeline, unwound: unwound)
             }
-            let rollbackReport = undone
-            report.rolledBack(rollbackReport)
-            // Compose may already have replaced running services when it failed or Ctrl-C came: put them back too.
-            let restored = await restoreLost(before: before, lastGood: lastGood, plan: plan, profile: profile, redact: redact, report: report)
-            if Task.isCancelled {
-                var phases = timeline.all
-                if let restored { phases.append(restored.phase) }
-                return interruptedResult(plan, startedAt: startedAt, phases: phases, timeline: timeline, rollback: rollbackReport, restore: restored?.report)
-            }
-            if var failure = error as? CreateFailure {
-                failure.fingerprint = fingerprint
-                failure.restore = restored?.report
-                throw failure
-            }
-            if let restored, let failure = error as? any LaunchFailure {
-                throw RestoredFailure(underlying: failure, restore: restored.report)
-            }
-            throw error
+            throw Self.failure(error, fingerprint: prepared.fingerprint, restore: unwound.restore)
         }
-
-        // Images that were pulled just now may or may not bring a HEALTHCHECK: a `service_healthy` on one that
-        // has none can never hold. Refuse it before anything starts, and undo the create.
-        var stack = plan.stack, graph = plan.graph
-        do {
-            let skipped = try Planner.checkHealthyConditions(
-                &stack, imageChecks: Self.containerHealthchecks(created), file: plan.composeFiles.first ?? "compose")
-            // Only conditions changed: the same edges, so the same (already checked) graph shape.
-            if !skipped.isEmpty, let regraphed = try? DependencyGraph(stack) { graph = regraphed }
-            for warning in skipped { report.note("warning: " + redact(warning)) }
-        } catch {
-            report.rolledBack(await Rollback(client: client, project: plan.project, removeNewVolumes: options.rollbackVolumes).undo(since: before, levels: plan.graph.levels))
-            // Compose has already replaced what changed: put it back, and say so with the error.
-            if let restored = await restoreLost(before: before, lastGood: lastGood, plan: plan, profile: profile, redact: redact, report: report) {
-                throw RestoredFailure(underlying: error, restore: restored.report)
-            }
-            throw error
-        }
-
-        let startBegan = timeline.clock.now
-        report.phaseBegan("start")
-        var orchestrator = Orchestrator(client: client, project: plan.project, stack: stack, graph: graph, profile: profile,
-            onChange: { update in report.serviceChanged(update) })
-        orchestrator.redact = redact
-        let history = ReadinessHistory(store: RunStore(layout: layout), environment: profile.name)
-        orchestrator.history = history
-        // The host's own load, read beside the start (local engines only: a remote engine's host is not this one).
-        let hostSampler = client.endpoint.isLocal ? Task { await HostPressure.sample() } : nil
-        // The model the last good state records does not change while services start: ask Compose for it now,
-        // so a success is reported the moment the last service is ready, not a Compose process later.
-        let composeCommand = plan.composeCommand, runner = context.runner
-        let model = Task { try? await runner.run(composeCommand.config()) }
-        let outcome = await orchestrator.run(containers: created, events: events, since: since)
-        hostSampler?.cancel()
-        let hostPressure = await hostSampler?.value
-        let startSeconds = startBegan.duration(to: timeline.clock.now).seconds
-
-        let diagnostics = Diagnostics(client: client, redact: redact, environment: profile.name, project: plan.project, compose: plan.composeCommand)
-        var services: [LaunchResult.ServiceResult] = []
-        for run in outcome.services {
-            let diagnosis = await diagnostics.diagnose(run)
-            var blockedBy: String?
-            if case .blocked(let by) = run.state { blockedBy = by }
-            services.append(.init(
-                name: run.name, serviceClass: run.serviceClass, state: run.state, blockedBy: blockedBy, createdAt: 0,
-                // A service that was ready and then failed has no time to ready: it did not end ready.
-                startedAt: run.startedAt, readyAt: run.state == .ready ? run.readyAt : nil,
-                secondsToReady: run.state == .ready ? run.readyAt.flatMap { ready in run.startedAt.map { ready - $0 } } : nil,
-                readiness: run.state == .ready ? run.readiness : nil,
-                engineStartSeconds: run.engineStartSeconds, retries: run.retries,
-                failure: diagnosis, history: history.stats(run.name), judgedRuns: await judgedRuns(run, client: client)))
-        }
-        let coreNotReady = services.filter { $0.serviceClass == .core && $0.state != .ready }
-        let degraded = services.filter { $0.serviceClass != .core && $0.state != .ready }.map(\.name)
-        let outcomeKind: LaunchResult.Outcome =
-            outcome.interrupted ? .interrupted : (!coreNotReady.isEmpty ? .failed : (degraded.isEmpty ? .success : .degraded))
-        report.phaseEnded("start", seconds: startSeconds, status: outcomeKind == .failed || outcomeKind == .interrupted ? "failed" : "ok",
-            detail: nil)
-        var phases = timeline.all
-        phases.append(.init(name: "start", seconds: startSeconds, status: outcomeKind.rawValue, detail: nil))
-
-        var rollback: RollbackReport?
-        var restore: RestoreReport?
-        if outcomeKind == .failed || outcomeKind == .interrupted {
-            if options.keepOnFailure && outcomeKind == .failed {
-                report.keptForDebugging(project: plan.project)
-            } else {
-                let began = timeline.clock.now
-                rollback = await Rollback(client: client, project: plan.project, removeNewVolumes: options.rollbackVolumes).undo(since: before, levels: plan.graph.levels)
-                phases.append(.init(name: "rollback", seconds: began.duration(to: timeline.clock.now).seconds, status: "ok", detail: nil))
-                if let rollback { report.rolledBack(rollback) }
-                // A relaunch replaced running services and failed, or was interrupted: put them back as they were.
-                if let restored = await restoreLost(before: before, lastGood: lastGood, plan: plan, profile: profile, redact: redact, report: report) {
-                    phases.append(restored.phase)
-                    restore = restored.report
-                }
-            }
-        } else if let warning = await lastGood.record(plan, model: await model.value) {
+        let started = await start(
+            plan, stack: checked.stack, graph: checked.graph, created: created, events: (events, since), profile: profile, redact: redact,
+            timeline: timeline, report: report)
+        var phases = timeline.all + [started.phase]
+        var unwound = LaunchUndo.Unwound()
+        if started.outcome == .failed && options.keepOnFailure {
+            report.keptForDebugging(project: plan.project)
+        } else if started.outcome == .failed || started.outcome == .interrupted {
+            unwound = await undo.unwind(self, plan: plan, profile: profile, redact: redact, report: report)
+            phases += [unwound.rollbackPhase, unwound.restorePhase].compactMap { $0 }
+        } else if let warning = await lastGood.record(plan, model: await started.model.value) {
             report.note(warning)
         }
-        let exit = ExitStatus(outcomeKind)
         return LaunchResult(
-            environment: profile.name, project: plan.project, outcome: outcomeKind, exitCode: exit.rawValue, startedAt: startedAt,
-            seconds: timeline.elapsed, phases: phases, services: services, degraded: degraded, urls: profile.urls, rollback: rollback,
-            error: outcome.eventStreamError.map { "engine event stream: \($0)" },
+            environment: profile.name, project: plan.project, outcome: started.outcome, exitCode: ExitStatus(started.outcome).rawValue,
+            startedAt: startedAt, seconds: timeline.elapsed, phases: phases, services: started.services,
+            degraded: started.services.filter { $0.serviceClass != .core && $0.state != .ready }.map(\.name), urls: profile.urls,
+            rollback: unwound.rollback, error: started.run.eventStreamError.map { "engine event stream: \($0)" },
             engine: .init(
                 endpoint: client.endpoint.description, apiVersion: (try? await client.apiVersion())?.description,
-                eventStreamReconnects: outcome.streamReconnects, launcherCPUSeconds: Self.ownCPUSeconds()),
-            configFingerprint: fingerprint, restore: restore, hostPressure: hostPressure)
+                eventStreamReconnects: started.run.streamReconnects, launcherCPUSeconds: Self.ownCPUSeconds()),
+            configFingerprint: prepared.fingerprint, restore: unwound.restore, hostPressure: started.hostPressure)
+    }
+
+    /// A failure of the create phase as the user sees it: a create failure carries the configuration's fingerprint
+    /// (for the circuit breaker) and the restore; any other failure is wrapped with the restore when there was one.
+    static func failure(_ error: any Error, fingerprint: String, restore: RestoreReport?) -> any Error {
+        if var failure = error as? CreateFailure {
+            failure.fingerprint = fingerprint
+            failure.restore = restore
+            return failure
+        }
+        if let restore, let failure = error as? any LaunchFailure { return RestoredFailure(underlying: failure, restore: restore) }
+        return error
+    }
+
+    /// Images that were pulled just now may or may not bring a HEALTHCHECK: a `service_healthy` on one that has
+    /// none can never hold (refused before anything starts), unless the dependency is optional (skipped, warned).
+    /// The stack and graph the start phase then works with.
+    func checkConditions(_ plan: LaunchPlan, created: [String: [ContainerDetails]], redact: Redactor, report: ProgressReporter) throws
+        -> (stack: ComposeStack, graph: DependencyGraph)
+    {
+        var stack = plan.stack, graph = plan.graph
+        let skipped = try Planner.checkHealthyConditions(
+            &stack, imageChecks: Self.containerHealthchecks(created), file: plan.composeFiles.first ?? "compose")
+        // Only conditions changed: the same edges, so the same (already checked) graph shape.
+        if !skipped.isEmpty, let regraphed = try? DependencyGraph(stack) { graph = regraphed }
+        for warning in skipped { report.note("warning: " + redact(warning)) }
+        return (stack, graph)
+    }
+
+    /// A relaunch that will recreate running services says so before it does, and whether it can put them back.
+    func noteRecreations(_ plan: LaunchPlan, before: ProjectSnapshot, hashes: [String: String]?, lastGood: LastGood, report: ProgressReporter) async {
+        guard let hashes, !before.runningByService.isEmpty,
+            let existing = try? await client.listContainers(all: true, labels: ComposeLabels.projectFilter(plan.project))
+        else { return }
+        let recreated = LastGood.changes(hashes: hashes, containers: existing).filter { $0.value == .recreate }.keys.sorted()
+        guard !recreated.isEmpty else { return }
+        let saved = FileManager.default.fileExists(atPath: lastGood.path)
+        report.note("relaunch: recreate (config changed): \(recreated.joined(separator: ", "))"
+            + (saved ? "; the last good state is kept to restore them on failure" : "; no last good state is recorded to restore them from"))
     }
 
     /// The preflight phase both engines run: every check, and nothing started when one fails.
@@ -296,42 +218,12 @@ public struct Launcher: Sendable {
     }
 
     func interruptedResult(
-        _ plan: LaunchPlan, startedAt: Date, phases: [LaunchResult.Phase], timeline: Timeline, rollback: RollbackReport, restore: RestoreReport?
+        _ plan: LaunchPlan, startedAt: Date, phases: [LaunchResult.Phase], timeline: Timeline, unwound: LaunchUndo.Unwound
     ) -> LaunchResult {
         LaunchResult(
             environment: plan.environment, project: plan.project, outcome: .interrupted, exitCode: ExitStatus.interrupted.rawValue,
             startedAt: startedAt, seconds: timeline.elapsed, phases: phases, services: [], degraded: [], urls: plan.urls,
-            rollback: rollback, error: nil, restore: restore)
-    }
-
-    /// Puts back the services that ran before this launch and run no more (a relaunch recreated them, then failed or
-    /// was interrupted) from the last good state, and waits until they are ready. Runs to the end after Ctrl-C too
-    /// (that is what the first Ctrl-C asks for; a second one exits at once). Nil when nothing was lost.
-    func restoreLost(
-        before: ProjectSnapshot, lastGood: LastGood, plan: LaunchPlan, profile: Profile, redact: Redactor, report: ProgressReporter
-    ) async -> (report: RestoreReport, phase: LaunchResult.Phase)? {
-        let ranBefore = before.runningByService.filter { !$0.value.isEmpty }.keys.sorted()
-        guard !ranBefore.isEmpty else { return nil }  // a first launch replaced nothing
-        return await ignoringCancellation {
-            let clock = ContinuousClock(), began = clock.now
-            let restored: RestoreReport
-            do {
-                let lost = try await lastGood.lostServices(before: before)
-                guard !lost.isEmpty else { return nil }
-                report.phaseBegan("restore")
-                restored = await lastGood.restore(lost, plan: plan, profile: profile, redact: redact) { update in report.serviceChanged(update) }
-            } catch {
-                // Nothing is restored blind: the summary says the stack may not be as it was, and why.
-                report.phaseBegan("restore")
-                let reason = redact((error as? any LaunchFailure)?.summary ?? "\(error)")
-                restored = RestoreReport(
-                    attempted: ranBefore, problem: "the engine did not list the project's containers (\(reason))", unknown: true)
-            }
-            let seconds = began.duration(to: clock.now).seconds
-            let status = restored.complete ? "ok" : "failed"
-            report.phaseEnded("restore", seconds: seconds, status: status, detail: restored.line)
-            return (restored, LaunchResult.Phase(name: "restore", seconds: seconds, status: status, detail: restored.line))
-        }
+            rollback: unwound.rollback, error: nil, restore: unwound.restore)
     }
 
     /// Prunes this project's stopped containers and dangling images (never volumes, never anything of another

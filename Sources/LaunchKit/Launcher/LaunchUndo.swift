@@ -1,0 +1,90 @@
+import Foundation
+
+/// Undo as you go: each step of a launch that changes the world pushes how to take it back, and a failure (or
+/// Ctrl-C) unwinds the steps last in, first out. A launch pushes two: once it has seen what ran before, "put back
+/// what a relaunch replaces"; just before Compose creates anything, "remove what this run created". Unwinding
+/// therefore removes this run's containers and networks first (named volumes are data and stay), then restores the
+/// services a relaunch had replaced from the last good state. Every failure path of a launch unwinds through here.
+struct LaunchUndo: Sendable {
+    enum Step: Sendable {
+        /// Everything of the project not in the snapshot is this run's: removed, dependents first.
+        case removeCreated(Rollback, before: ProjectSnapshot, levels: [[String]])
+        /// Services that ran before and run no more are recreated from the last good state and waited for.
+        case restoreReplaced(before: ProjectSnapshot, lastGood: LastGood)
+    }
+
+    /// What unwinding did: the rollback (nil when nothing had been created yet) and the restore (nil when nothing
+    /// was lost), each with its phase for the run's timeline.
+    struct Unwound: Sendable {
+        var rollback: RollbackReport?
+        var rollbackPhase: LaunchResult.Phase?
+        var restore: RestoreReport?
+        var restorePhase: LaunchResult.Phase?
+    }
+
+    private(set) var steps: [Step] = []
+
+    mutating func push(_ step: Step) { steps.append(step) }
+
+    /// Runs every step, newest first, and tells `report` as it goes. After Ctrl-C, Compose may still have been
+    /// creating when it was stopped (a request the engine finishes after Compose is gone): the removal then makes
+    /// a second pass a second later. Neither the waits nor the restore look at cancellation: that is what the first
+    /// Ctrl-C asks for (a second one exits at once).
+    func unwind(_ launcher: Launcher, plan: LaunchPlan, profile: Profile, redact: Redactor, report: ProgressReporter) async -> Unwound {
+        var unwound = Unwound()
+        for step in steps.reversed() {
+            switch step {
+            case .removeCreated(let rollback, let before, let levels):
+                let clock = ContinuousClock(), began = clock.now
+                var undone = await rollback.undo(since: before, levels: levels)
+                if Task.isCancelled {
+                    await sleepIgnoringCancellation(.seconds(1))
+                    undone.merge(await rollback.undo(since: before, levels: levels))
+                }
+                report.rolledBack(undone)
+                unwound.rollback = undone
+                unwound.rollbackPhase = .init(name: "rollback", seconds: began.duration(to: clock.now).seconds, status: "ok", detail: nil)
+            case .restoreReplaced(let before, let lastGood):
+                if let restored = await launcher.restoreLost(
+                    before: before, lastGood: lastGood, plan: plan, profile: profile, redact: redact, report: report)
+                {
+                    unwound.restore = restored.report
+                    unwound.restorePhase = restored.phase
+                }
+            }
+        }
+        return unwound
+    }
+}
+
+extension Launcher {
+    /// Puts back the services that ran before this launch and run no more (a relaunch recreated them, then failed or
+    /// was interrupted) from the last good state, and waits until they are ready. Runs to the end after Ctrl-C too.
+    /// Nil when nothing was lost.
+    func restoreLost(
+        before: ProjectSnapshot, lastGood: LastGood, plan: LaunchPlan, profile: Profile, redact: Redactor, report: ProgressReporter
+    ) async -> (report: RestoreReport, phase: LaunchResult.Phase)? {
+        let ranBefore = before.runningByService.filter { !$0.value.isEmpty }.keys.sorted()
+        guard !ranBefore.isEmpty else { return nil }  // a first launch replaced nothing
+        return await ignoringCancellation {
+            let clock = ContinuousClock(), began = clock.now
+            let restored: RestoreReport
+            do {
+                let lost = try await lastGood.lostServices(before: before)
+                guard !lost.isEmpty else { return nil }
+                report.phaseBegan("restore")
+                restored = await lastGood.restore(lost, plan: plan, profile: profile, redact: redact) { update in report.serviceChanged(update) }
+            } catch {
+                // Nothing is restored blind: the summary says the stack may not be as it was, and why.
+                report.phaseBegan("restore")
+                let reason = redact((error as? any LaunchFailure)?.summary ?? "\(error)")
+                restored = RestoreReport(
+                    attempted: ranBefore, problem: "the engine did not list the project's containers (\(reason))", unknown: true)
+            }
+            let seconds = began.duration(to: clock.now).seconds
+            let status = restored.complete ? "ok" : "failed"
+            report.phaseEnded("restore", seconds: seconds, status: status, detail: restored.line)
+            return (restored, LaunchResult.Phase(name: "restore", seconds: seconds, status: status, detail: restored.line))
+        }
+    }
+}
