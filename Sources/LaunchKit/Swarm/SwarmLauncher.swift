@@ -23,9 +23,71 @@ public struct SwarmLauncher: Sendable {
     /// The swarm service of a compose service: the stack name is the profile's compose project.
     static func serviceName(_ stack: String, _ service: String) -> String { "\(stack)_\(service)" }
 
+    /// What the phases before the stack is deployed leave.
+    struct Prepared: Sendable {
+        var plan: LaunchPlan
+        var redact: Redactor
+        var nodes: [SwarmNode]?
+        var jobs: Set<String>
+    }
+
+    /// The deployment as it stands before this run: what an undo goes back to, and whether this run deploys or updates.
+    struct Before: Sendable {
+        var stack: SwarmStack
+        var previous: [SwarmService]
+        var tasks: Set<String>
+        var mode: SwarmRollout.Mode { previous.isEmpty ? .deploy : .update }
+    }
+
+    /// plan → swarm checks → preflight → env → convert → deploy → start (scale in dependency order, or watch the
+    /// update roll) → results; a core failure or Ctrl-C undoes what the run did.
     public func launch(_ profile: Profile, options: LaunchOptions, report: ProgressReporter) async throws -> LaunchResult {
         let timeline = Launcher.Timeline()
         let startedAt = context.now()
+        let prepared = try await prepare(profile, timeline: timeline, report: report)
+        let plan = prepared.plan, stack = plan.project
+        // What runs now: a stack already deployed is updated (rolling, rolled back on failure), a new one is
+        // deployed held at 0 and scaled up in dependency order.
+        let (snapshot, previous) = try await SwarmStack.snapshot(client: client, stack: stack)
+        let before = Before(
+            stack: snapshot, previous: previous,
+            tasks: previous.isEmpty ? [] : Set(try await client.listTasks(services: previous.map(\.id)).map(\.id)))
+        let monitors = Self.monitors(plan.stack, policy: profile.health)
+        let stackFile = try await convert(prepared, mode: before.mode, monitors: monitors, timeline: timeline, report: report)
+        try Task.checkCancellation()
+        let deployed = try await deploy(stackFile, prepared: prepared, before: before, timeline: timeline, report: report)
+        let services = rolloutServices(prepared, profile: profile, before: before, deployed: deployed, monitors: monitors)
+        let startBegan = timeline.clock.now
+        report.phaseBegan("start")
+        let driven = await drive(SwarmRollout(services: services, mode: before.mode), stack: stack, before: before, report: report)
+        let startSeconds = startBegan.duration(to: timeline.clock.now).seconds
+        var results: [LaunchResult.ServiceResult] = []
+        for service in services {
+            results.append(await result(service, driven, stack: stack, redact: prepared.redact, environment: profile.name, before: before))
+        }
+        let outcome = LaunchResult.Outcome(results, interrupted: driven.interrupted)
+        report.phaseEnded("start", seconds: startSeconds, status: outcome == .failed || outcome == .interrupted ? "failed" : "ok", detail: nil)
+        var phases = timeline.all + [.init(name: "start", seconds: startSeconds, status: outcome.rawValue, detail: nil)]
+        var rollback: RollbackReport?
+        if outcome == .failed && options.keepOnFailure {
+            report.keptForDebugging(project: stack)
+        } else if outcome == .failed || outcome == .interrupted {
+            let undone = await undo(stack, before: before)
+            phases.append(.init(name: "rollback", seconds: undone.seconds, status: undone.errors.isEmpty ? "ok" : "failed", detail: nil))
+            report.rolledBack(undone)
+            rollback = undone
+        }
+        return LaunchResult(
+            environment: profile.name, project: stack, outcome: outcome, exitCode: ExitStatus(outcome).rawValue, startedAt: startedAt,
+            seconds: timeline.elapsed, phases: phases, services: results,
+            degraded: results.filter { $0.serviceClass != .core && $0.state != .ready }.map(\.name), urls: profile.urls, rollback: rollback,
+            error: nil,
+            engine: .init(endpoint: client.endpoint.description + " (swarm)", apiVersion: (try? await client.apiVersion())?.description,
+                eventStreamReconnects: 0))
+    }
+
+    /// plan (the overlay from the nodes' GPUs) → the swarm's own checks → preflight → env.
+    func prepare(_ profile: Profile, timeline: Launcher.Timeline, report: ProgressReporter) async throws -> Prepared {
         let client = self.client
         let planner = Planner(context: context, layout: layout)
         // Read once, so the overlay (the nodes' GPUs, not this machine's), the swarm checks and what `count: all`
@@ -53,22 +115,24 @@ public struct SwarmLauncher: Sendable {
             plan = try await planner.plan(profile, probe: plan.gpuProbe, compose: .some(plan.composeDetection), overlay: overlay)
         }
         let redact = EnvProvisioner(layout: layout, profile: profile).redactor(environment: context.environment)
-        let jobs = Planner.jobs(in: plan.stack)
-        // What runs now: a stack already deployed is updated (rolling, rolled back on failure), a new one is
-        // deployed held at 0 and scaled up in dependency order.
-        let (before, previous) = try await SwarmStack.snapshot(client: client, stack: stack)
-        let mode: SwarmRollout.Mode = previous.isEmpty ? .deploy : .update
-        let tasksBefore = previous.isEmpty ? Set<String>() : Set(try await client.listTasks(services: previous.map(\.id)).map(\.id))
+        return Prepared(plan: plan, redact: redact, nodes: nodes, jobs: Planner.jobs(in: plan.stack))
+    }
+
+    /// Compose's resolved model as a stack file: held at 0 for a first deploy, rolling for an update. Private (it
+    /// holds the interpolated secrets, like the env file). Its path.
+    func convert(_ prepared: Prepared, mode: SwarmRollout.Mode, monitors: [String: Duration], timeline: Launcher.Timeline, report: ProgressReporter)
+        async throws -> String
+    {
+        let plan = prepared.plan, stack = plan.project, jobs = prepared.jobs, redact = prepared.redact
         // GPUs by count: `all` is what the best node has.
         let gpuRequests = SwarmGPU.requests(in: plan.stack)
-        let nodeMax = gpuRequests.isEmpty ? 0 : SwarmChecks.mostGPUs(on: nodes ?? [])
+        let nodeMax = gpuRequests.isEmpty ? 0 : SwarmChecks.mostGPUs(on: prepared.nodes ?? [])
         let gpus = gpuRequests.compactMapValues { SwarmGPU.demand($0, nodeMax: nodeMax) }
         let byName = gpuRequests.filter { !SwarmGPU.named($0.value).isEmpty }.keys.sorted()
         if !byName.isEmpty {
             report.note("swarm: \(byName.joined(separator: ", ")) name GPU devices; a swarm hands out \(SwarmChecks.gpuResource) by count, so the node picks which")
         }
-        let monitors = Self.monitors(plan.stack, policy: profile.health)
-        let stackFile = try await timeline.measure("convert", report: report) {
+        return try await timeline.measure("convert", report: report) {
             let output = try await context.runner.run(plan.composeCommand.configYAML())
             guard output.succeeded else {
                 throw PhaseFailure(phase: "convert", summary: "Compose could not resolve the model; nothing was started",
@@ -85,25 +149,30 @@ public struct SwarmLauncher: Sendable {
                 file = try SwarmStackFile.updating(resolvedYAML: output.stdout, jobs: jobs, monitors: monitors, gpus: gpus)
                 detail = "update of a running stack: rolling, rolled back on failure"
             }
-            // It holds the interpolated secrets: private, like the env file.
             let path = SwarmStackFile.path(layout, stack: stack)
             try FileManager.default.createDirectory(atPath: SwarmStackFile.directory(layout), withIntermediateDirectories: true,
                 attributes: [.posixPermissions: 0o700])
             try AtomicFile.write(file, to: path)
             return (path, detail)
         }
-        try Task.checkCancellation()
+    }
 
-        // Whatever stops the run from here on (a refused deploy, Ctrl-C, an engine error) undoes what it did.
-        let undo = { [self] in
-            // After Ctrl-C the undo must still wait for the swarm (its sleeps would return at once).
-            await ignoringCancellation {
-                mode == .deploy
-                    ? await SwarmStack.undo(client: client, stack: stack, before: before)
-                    : await restore(stack: stack, before: before, previous: previous)
-            }
+    /// Whatever stops the run once the deploy began (a refused deploy, a core failure, Ctrl-C) undoes what it did:
+    /// a first deploy is removed (volumes stay), an update is rolled back to the previous specs and waited for.
+    /// After Ctrl-C the undo must still wait for the swarm (its sleeps would return at once).
+    func undo(_ stack: String, before: Before) async -> RollbackReport {
+        await ignoringCancellation {
+            before.mode == .deploy
+                ? await SwarmStack.undo(client: client, stack: stack, before: before.stack)
+                : await restore(stack: stack, before: before.stack, previous: before.previous)
         }
-        let deployed: [SwarmService]
+    }
+
+    /// `docker stack deploy`; for an update, the services as the swarm now has them. A refused deploy is undone.
+    func deploy(_ stackFile: String, prepared: Prepared, before: Before, timeline: Launcher.Timeline, report: ProgressReporter) async throws
+        -> [SwarmService]
+    {
+        let stack = prepared.plan.project, redact = prepared.redact
         do {
             try await timeline.measure("deploy", report: report) {
                 let output = try await context.runner.run(context.docker.stackDeploy(stack: stack, files: [stackFile]))
@@ -113,18 +182,24 @@ public struct SwarmLauncher: Sendable {
                 }
                 return ((), "docker stack deploy \(stack)")
             }
-            deployed = mode == .update ? try await client.listServices(stack: stack) : []
+            return before.mode == .update ? try await client.listServices(stack: stack) : []
         } catch {
-            report.rolledBack(await undo())
+            report.rolledBack(await undo(stack, before: before))
             throw error
         }
-        let rolling = Set(previous.compactMap { old -> String? in
+    }
+
+    /// The rollout's view of each service; for an update, those whose tasks the swarm is replacing roll.
+    func rolloutServices(_ prepared: Prepared, profile: Profile, before: Before, deployed: [SwarmService], monitors: [String: Duration])
+        -> [SwarmRollout.Service]
+    {
+        let plan = prepared.plan, stack = plan.project, jobs = prepared.jobs
+        let rolling = Set(before.previous.compactMap { old -> String? in
             guard let new = deployed.first(where: { $0.id == old.id }), new.keepsTasksRunning, !SwarmService.sameTasks(old.spec, new.spec) else { return nil }
             let name = old.composeName(in: stack)
             return plan.stack.service(name) != nil && !jobs.contains(name) ? name : nil
         })
-
-        let services = plan.stack.services.map { service in
+        return plan.stack.services.map { service in
             SwarmRollout.Service(
                 name: service.name, serviceClass: profile.services.serviceClass(of: service.name),
                 replicas: max(1, service.replicas), isJob: jobs.contains(service.name), hasHealthcheck: service.healthcheck != nil,
@@ -132,22 +207,33 @@ public struct SwarmLauncher: Sendable {
                 dependencies: service.dependsOn, isRolling: rolling.contains(service.name),
                 updateMonitor: monitors[service.name] ?? .zero)
         }
-        let startBegan = timeline.clock.now
-        report.phaseBegan("start")
-        var rollout = SwarmRollout(services: services, mode: mode)
-        let seconds = { startBegan.duration(to: timeline.clock.now).seconds }
+    }
+
+    /// How the start phase ended: the rollout's records, when each scale request went out, and whether Ctrl-C
+    /// ended it.
+    struct Driven: Sendable {
+        var rollout: SwarmRollout
+        var scaledAt: [String: Double]
+        var interrupted: Bool
+    }
+
+    /// Performs the rollout's actions and feeds it the swarm's answers until it finishes or the task is cancelled:
+    /// scale requests as it asks, then a poll of every service it is waiting for, every `pollInterval`.
+    func drive(_ rollout: SwarmRollout, stack: String, before: Before, report: ProgressReporter) async -> Driven {
+        var rollout = rollout
+        let clock = ContinuousClock(), began = clock.now
+        let seconds = { began.duration(to: clock.now).seconds }
         var scaledAt: [String: Double] = [:]
         var pending = rollout.handle(.begin, now: seconds())
-        var finished = false
-        var interrupted = false
-        while !finished {
+        while true {
             var next: [SwarmRollout.Action] = []
+            var finished = false
             for action in pending {
                 switch action {
                 case .finish:
                     finished = true
                 case .changed(let name, let state):
-                    let serviceClass = services.first { $0.name == name }?.serviceClass ?? .core
+                    let serviceClass = rollout.services.first { $0.name == name }?.serviceClass ?? .core
                     let detail = state == .ready ? rollout.records[name]?.readiness : (state == .failed ? rollout.records[name]?.failure : nil)
                     report.serviceChanged(ProgressUpdate(service: name, serviceClass: serviceClass, state: state, elapsed: seconds(), detail: detail))
                 case .scale(let name, let count):
@@ -160,75 +246,57 @@ public struct SwarmLauncher: Sendable {
                     }
                 }
             }
+            if finished { return Driven(rollout: rollout, scaledAt: scaledAt, interrupted: false) }
             pending = next
-            if finished || !pending.isEmpty { continue }
-            if Task.isCancelled {
-                interrupted = true
-                break
-            }
+            if !pending.isEmpty { continue }
+            if Task.isCancelled { return Driven(rollout: rollout, scaledAt: scaledAt, interrupted: true) }
             try? await Task.sleep(for: pollInterval)
-            for name in rollout.polling {
-                if rolling.contains(name), let current = try? await client.inspectService(Self.serviceName(stack, name)) {
-                    // The status an earlier update left behind says nothing about this one.
-                    let earlier = previous.first { $0.id == current.id }?.update
-                    let status = current.update.flatMap { $0.isNew(comparedTo: earlier) ? $0 : nil }
-                    pending += rollout.handle(.update(name, status), now: seconds())
-                    if rollout.records[name]?.state != .starting { continue }
-                    if rollout.awaitsUpdate(name, now: seconds()) {
-                        pending += rollout.handle(.observed(name, []), now: seconds())
-                        continue
-                    }
+            pending = await poll(&rollout, stack: stack, before: before, now: seconds)
+        }
+    }
+
+    /// One round of polls of the services the rollout waits for: a rolling service's update status, then (unless
+    /// the swarm is still rolling it) its tasks.
+    func poll(_ rollout: inout SwarmRollout, stack: String, before: Before, now seconds: () -> Double) async -> [SwarmRollout.Action] {
+        var pending: [SwarmRollout.Action] = []
+        for name in rollout.polling {
+            let service = rollout.services.first { $0.name == name }
+            if service?.isRolling == true, let current = try? await client.inspectService(Self.serviceName(stack, name)) {
+                // The status an earlier update left behind says nothing about this one.
+                let earlier = before.previous.first { $0.id == current.id }?.update
+                let status = current.update.flatMap { $0.isNew(comparedTo: earlier) ? $0 : nil }
+                pending += rollout.handle(.update(name, status), now: seconds())
+                if rollout.records[name]?.state != .starting { continue }
+                if rollout.awaitsUpdate(name, now: seconds()) {
+                    pending += rollout.handle(.observed(name, []), now: seconds())
+                    continue
                 }
-                // An update judges what this run started and what is meant to run now, not the task history.
-                let observed = await observe(Self.serviceName(stack, name), health: services.first { $0.name == name }?.hasHealthcheck ?? false)
-                    .filter { !tasksBefore.contains($0.id) || $0.desiredState == "running" }
-                pending += rollout.handle(.observed(name, observed), now: seconds())
             }
+            // An update judges what this run started and what is meant to run now, not the task history.
+            let observed = await observe(Self.serviceName(stack, name), health: service?.hasHealthcheck ?? false)
+                .filter { !before.tasks.contains($0.id) || $0.desiredState == "running" }
+            pending += rollout.handle(.observed(name, observed), now: seconds())
         }
-        let startSeconds = seconds()
+        return pending
+    }
 
-        var results: [LaunchResult.ServiceResult] = []
-        for service in services {
-            let record = rollout.records[service.name] ?? .init()
-            var diagnosis: Diagnosis?
-            if record.state == .failed {
-                diagnosis = await diagnose(service, record, stack: stack, redact: redact, environment: profile.name, tasksBefore: tasksBefore)
-            }
-            var blockedBy: String?
-            if case .blocked(let by) = record.state { blockedBy = by }
-            // When the scale request went out (the record has when the engine took it, or the update's start).
-            let began = scaledAt[service.name] ?? record.scaledAt
-            results.append(.init(
-                name: service.name, serviceClass: service.serviceClass, state: record.state, blockedBy: blockedBy, createdAt: 0,
-                startedAt: began, readyAt: record.readyAt, secondsToReady: record.readyAt.flatMap { ready in began.map { ready - $0 } },
-                readiness: record.readiness, engineStartSeconds: nil, retries: 0, failure: diagnosis))
+    /// One service's line of the run's result, diagnosed when it failed.
+    func result(_ service: SwarmRollout.Service, _ driven: Driven, stack: String, redact: Redactor, environment: String, before: Before) async
+        -> LaunchResult.ServiceResult
+    {
+        let record = driven.rollout.records[service.name] ?? .init()
+        var diagnosis: Diagnosis?
+        if record.state == .failed {
+            diagnosis = await diagnose(service, record, stack: stack, redact: redact, environment: environment, tasksBefore: before.tasks)
         }
-        let coreNotReady = results.filter { $0.serviceClass == .core && $0.state != .ready }
-        let degraded = results.filter { $0.serviceClass != .core && $0.state != .ready }.map(\.name)
-        let outcome: LaunchResult.Outcome =
-            interrupted ? .interrupted : (!coreNotReady.isEmpty ? .failed : (degraded.isEmpty ? .success : .degraded))
-        report.phaseEnded("start", seconds: startSeconds, status: outcome == .failed || outcome == .interrupted ? "failed" : "ok", detail: nil)
-        var phases = timeline.all
-        phases.append(.init(name: "start", seconds: startSeconds, status: outcome.rawValue, detail: nil))
-
-        var rollback: RollbackReport?
-        if outcome == .failed || outcome == .interrupted {
-            if options.keepOnFailure && outcome == .failed {
-                report.keptForDebugging(project: stack)
-            } else {
-                let undone = await undo()
-                phases.append(.init(name: "rollback", seconds: undone.seconds, status: undone.errors.isEmpty ? "ok" : "failed", detail: nil))
-                report.rolledBack(undone)
-                rollback = undone
-            }
-        }
-        let exit = ExitStatus(outcome)
-        return LaunchResult(
-            environment: profile.name, project: stack, outcome: outcome, exitCode: exit.rawValue, startedAt: startedAt,
-            seconds: timeline.elapsed, phases: phases, services: results, degraded: degraded, urls: profile.urls, rollback: rollback,
-            error: nil,
-            engine: .init(endpoint: client.endpoint.description + " (swarm)", apiVersion: (try? await client.apiVersion())?.description,
-                eventStreamReconnects: 0))
+        var blockedBy: String?
+        if case .blocked(let by) = record.state { blockedBy = by }
+        // When the scale request went out (the record has when the engine took it, or the update's start).
+        let began = driven.scaledAt[service.name] ?? record.scaledAt
+        return .init(
+            name: service.name, serviceClass: service.serviceClass, state: record.state, blockedBy: blockedBy, createdAt: 0,
+            startedAt: began, readyAt: record.readyAt, secondsToReady: record.readyAt.flatMap { ready in began.map { ready - $0 } },
+            readiness: record.readiness, engineStartSeconds: nil, retries: 0, failure: diagnosis)
     }
 
     /// Read, change, write with the version read. Just after a deploy the swarm's allocator is still updating the
