@@ -614,8 +614,8 @@ struct LaunchStateMachine: Sendable {
     /// Schedules the next probe where it can still beat the engine's own next check (see
     /// `ProbeSpec.worthProbing`): after `delay`, or else right after that check; if neither, the probing of this
     /// container stands down and the engine's verdict decides. In a start storm the engine takes a second or more to
-    /// spawn an exec, so a service checked every second is left to the engine (measured at 40 services with 1 s
-    /// intervals: probing them anyway cost more than it won) while one checked every 5 s is still probed.
+    /// spawn an exec, so a service checked every second is left to the engine (probing it anyway costs the start
+    /// storm more than it wins; bench/readiness.py shows it) while one checked every 5 s is still probed.
     private mutating func scheduleProbe(_ s: Int, _ c: Int, after delay: Duration) {
         guard let probe = services[s].probe else { return }
         let container = services[s].containers[c]

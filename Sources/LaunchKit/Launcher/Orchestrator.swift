@@ -12,7 +12,9 @@ public struct ProgressUpdate: Sendable, Equatable {
 }
 
 /// Drives a `LaunchStateMachine`: feeds it engine events, answers, timers and inspects one at a time, and
-/// performs the actions it returns against the engine. All decisions are the machine's; this only does I/O.
+/// performs the actions it returns against the engine. Every launch decision is the machine's; this translates the
+/// engine's answers into the machine's inputs (which engine errors are an unreadable log, an engine fault, a
+/// refused start) and does the I/O.
 ///
 /// Side effects run in tasks that report back as inputs, so a slow start never delays another branch.
 struct Orchestrator: Sendable {
@@ -137,43 +139,26 @@ struct Orchestrator: Sendable {
         }
 
         mutating func perform(_ action: LaunchStateMachine.Action) {
-            let client = self.client
-            let continuation = self.continuation
             switch action {
             case .progress(var update):
                 update.detail = update.detail.map { redact($0) }
                 onChange(update)
-            case .start(let service, let container), .restart(let service, let container):
-                let restart = if case .restart = action { true } else { false }
-                requests.append(Task {
-                    let clock = ContinuousClock()
-                    let began = clock.now
-                    do {
-                        if restart {
-                            try await client.restartContainer(container, timeoutSeconds: 2)
-                        } else {
-                            try await client.startContainer(container)
-                        }
-                        continuation.yield(.startAnswered(service: service, seconds: began.duration(to: clock.now).seconds))
-                    } catch let error as EngineError {
-                        switch error {
-                        case .http(_, let message): continuation.yield(.startFailed(service: service, message: message, transient: false))
-                        case .timedOut: continuation.yield(.startFailed(service: service, message: error.summary, transient: true))
-                        default: continuation.yield(.startFailed(service: service, message: error.summary, transient: false))
-                        }
-                    } catch {
-                        continuation.yield(.startFailed(service: service, message: "\(error)", transient: false))
-                    }
-                })
+            case .start(let service, let container):
+                requests.append(startTask(service, container, restart: false))
+            case .restart(let service, let container):
+                requests.append(startTask(service, container, restart: true))
             case .stop(_, let container):
-                requests.append(Task { try? await client.stopContainer(container, timeoutSeconds: 2) })
+                let client = self.client
+                requests.append(Task { try? await client.stopContainer(container, timeoutSeconds: Orchestrator.stopGrace) })
             case .schedule(let service, let kind, let generation, let delay):
+                let continuation = self.continuation
                 timers.append(Task {
                     try? await Task.sleep(for: delay)
                     guard !Task.isCancelled else { return }
                     continuation.yield(.timer(service: service, kind: kind, generation: generation))
                 })
             case .inspect(let service, let container, let sequence):
+                let client = self.client, continuation = self.continuation
                 // Read-only: not awaited at the end; an answer after the loop finished is dropped.
                 Task {
                     if let details = try? await client.inspectContainer(container) {
@@ -181,47 +166,11 @@ struct Orchestrator: Sendable {
                     }
                 }
             case .probe(let service, let container, let sequence, let command, let timeout, let delay):
-                let limiter = self.limiter
-                probes.append(Task {
-                    try? await Task.sleep(for: delay)
-                    guard !Task.isCancelled else { return }
-                    await limiter.acquire()
-                    let answer = await Self.probe(client, container, command: command, timeout: timeout)
-                    await limiter.release()
-                    guard !Task.isCancelled else { return }
-                    continuation.yield(
-                        .probed(
-                            service: service, container: container, startSequence: sequence, outcome: answer.outcome,
-                            spawnSeconds: answer.spawnSeconds))
-                })
+                probes.append(probeTask(service, container, sequence, command: command, timeout: timeout, after: delay))
             case .watchLog(let service, let container, let sequence, let pattern, let delay):
-                let redact = self.redact
-                probes.append(Task {
-                    try? await Task.sleep(for: delay)
-                    guard !Task.isCancelled else { return }
-                    do {
-                        if let line = try await client.firstLogLine(container, matching: pattern) {
-                            // Redacted before the machine cuts it to an excerpt: no secret is printed in part.
-                            continuation.yield(.logMatched(service: service, container: container, startSequence: sequence, line: redact(line)))
-                            return
-                        }
-                    } catch EngineError.http(let status, let message) where (status != 404 && status != 409 && status < 500) || status == 501 {
-                        // The engine says this log cannot be read (the `none` driver, …): it never will be.
-                        continuation.yield(.logUnreadable(service: service, container: container, startSequence: sequence, message: message))
-                        return
-                    } catch {
-                        // Lost on the way (a dropped connection, a silent engine, an engine error): the machine decides
-                        // whether this start is still worth following, and when it has failed too often.
-                        if !Task.isCancelled {
-                            let message = (error as? EngineError)?.summary ?? "\(error)"
-                            continuation.yield(.logWatchEnded(service: service, container: container, startSequence: sequence, error: redact(message)))
-                        }
-                        return
-                    }
-                    // Ended without a match: the container stopped (its events say how) or the engine closed the log.
-                    if !Task.isCancelled { continuation.yield(.logWatchEnded(service: service, container: container, startSequence: sequence)) }
-                })
+                probes.append(followTask(service, container, sequence, pattern: pattern, after: delay))
             case .sample(let service, let container, let sequence, let delay):
+                let client = self.client, continuation = self.continuation
                 probes.append(Task {
                     try? await Task.sleep(for: delay)
                     guard !Task.isCancelled else { return }
@@ -229,7 +178,7 @@ struct Orchestrator: Sendable {
                     continuation.yield(.sampled(service: service, container: container, startSequence: sequence, sample: sample))
                 })
             case .resubscribe(let since, let delay):
-                let project = self.project
+                let client = self.client, continuation = self.continuation, project = self.project
                 streams.append(Task {
                     try? await Task.sleep(for: delay)
                     guard !Task.isCancelled else { return }
@@ -240,7 +189,85 @@ struct Orchestrator: Sendable {
                 })
             }
         }
+
+        /// A start (or a retry's restart) request; the engine's answer, or how it refused, goes back to the machine.
+        /// A request that timed out may still land: transient. Any other refusal is the engine's word on it.
+        func startTask(_ service: String, _ container: String, restart: Bool) -> Task<Void, Never> {
+            let client = self.client, continuation = self.continuation
+            return Task {
+                let clock = ContinuousClock()
+                let began = clock.now
+                do {
+                    if restart {
+                        try await client.restartContainer(container, timeoutSeconds: Orchestrator.stopGrace)
+                    } else {
+                        try await client.startContainer(container)
+                    }
+                    continuation.yield(.startAnswered(service: service, seconds: began.duration(to: clock.now).seconds))
+                } catch let error as EngineError {
+                    switch error {
+                    case .http(_, let message): continuation.yield(.startFailed(service: service, message: message, transient: false))
+                    case .timedOut: continuation.yield(.startFailed(service: service, message: error.summary, transient: true))
+                    default: continuation.yield(.startFailed(service: service, message: error.summary, transient: false))
+                    }
+                } catch {
+                    continuation.yield(.startFailed(service: service, message: "\(error)", transient: false))
+                }
+            }
+        }
+
+        /// One run of the service's own check after `delay`, at most `limiter.limit` at once.
+        func probeTask(_ service: String, _ container: String, _ sequence: Int, command: [String], timeout: Duration, after delay: Duration)
+            -> Task<Void, Never>
+        {
+            let client = self.client, continuation = self.continuation, limiter = self.limiter
+            return Task {
+                try? await Task.sleep(for: delay)
+                guard !Task.isCancelled else { return }
+                await limiter.acquire()
+                let answer = await Self.probe(client, container, command: command, timeout: timeout)
+                await limiter.release()
+                guard !Task.isCancelled else { return }
+                continuation.yield(
+                    .probed(service: service, container: container, startSequence: sequence, outcome: answer.outcome, spawnSeconds: answer.spawnSeconds))
+            }
+        }
+
+        /// Follows this start of the container's log for `launch.ready_log` after `delay`: a match, a log the engine
+        /// says it can never read, or the end of the follow (the machine decides whether to follow again).
+        func followTask(_ service: String, _ container: String, _ sequence: Int, pattern: String, after delay: Duration) -> Task<Void, Never> {
+            let client = self.client, continuation = self.continuation, redact = self.redact
+            return Task {
+                try? await Task.sleep(for: delay)
+                guard !Task.isCancelled else { return }
+                do {
+                    if let line = try await client.firstLogLine(container, matching: pattern) {
+                        // Redacted before the machine cuts it to an excerpt: no secret is printed in part.
+                        continuation.yield(.logMatched(service: service, container: container, startSequence: sequence, line: redact(line)))
+                        return
+                    }
+                } catch EngineError.http(let status, let message) where (status != 404 && status != 409 && status < 500) || status == 501 {
+                    // The engine says this log cannot be read (the `none` driver, …): it never will be.
+                    continuation.yield(.logUnreadable(service: service, container: container, startSequence: sequence, message: message))
+                    return
+                } catch {
+                    // Lost on the way (a dropped connection, a silent engine, an engine error): the machine decides
+                    // whether this start is still worth following, and when it has failed too often.
+                    if !Task.isCancelled {
+                        let message = (error as? EngineError)?.summary ?? "\(error)"
+                        continuation.yield(.logWatchEnded(service: service, container: container, startSequence: sequence, error: redact(message)))
+                    }
+                    return
+                }
+                // Ended without a match: the container stopped (its events say how) or the engine closed the log.
+                if !Task.isCancelled { continuation.yield(.logWatchEnded(service: service, container: container, startSequence: sequence)) }
+            }
+        }
     }
+
+    /// How long a container launch stops (a retry's restart, a crash loop it ends) may take to go: launch's own
+    /// containers are being started, not served from, so they get no more than this before SIGKILL.
+    static let stopGrace = 2
 
     /// What the machine keys off; anything else (exec_*, attach, ...) is noise.
     static let watchedActions = ["start", "die", "oom", "health_status"]
@@ -282,9 +309,9 @@ struct Orchestrator: Sendable {
                 })
             run.replicas = service.replicas
             run.judgedRuns = history.judgedRuns[name] ?? []
-            // Every healthcheck gets launch's own probes during startup (a 2 s floor on the interval was dropped:
-            // probing the 250 ms chain took launch from 0.92 to 0.84 of compose). Which probes are actually sent is
-            // the machine's decision (`scheduleProbe`): paced together, and only where they can beat the engine.
+            // Every healthcheck gets launch's own probes during startup, whatever its interval. Which probes are
+            // actually sent is the machine's decision (`scheduleProbe`): paced together, and only where they can
+            // beat the engine (bench/readiness.py measures it).
             if case .http(let port, let path)? = rule.signal {
                 // Its cadence grows to half this interval (1 s); nothing else checks it meanwhile.
                 run.probe = ServiceRun.ProbeSpec(

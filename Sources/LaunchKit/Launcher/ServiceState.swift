@@ -1,6 +1,7 @@
-/// Where one service is in a launch. The orchestrator moves services through these states; nothing else does.
+/// Where one service is in a launch. Only the decisions move services through these states: `LaunchStateMachine`
+/// on one engine, `SwarmRollout` on a swarm (which has no retrying: the swarm's restart policy is its retry).
 ///
-///     pending ─▶ starting ─▶ ready
+///     pending ─▶ starting ◀─▶ ready   (a ready service that dies starts over, with a deadline again)
 ///        │          │  ▲
 ///        │          ▼  │ (retry after backoff)
 ///        │       retrying
