@@ -16,95 +16,138 @@ public struct Planner: Sendable {
         _ profile: Profile, probe knownProbe: GPUProbe? = nil, compose knownCompose: ComposeDetector.Detection?? = nil,
         overlay knownOverlay: OverlayDecision? = nil
     ) async throws -> LaunchPlan {
-        var probe: GPUProbe
-        if let knownProbe {
-            probe = knownProbe
-        } else if profile.gpu.mode == .none || knownOverlay != nil {
-            probe = .notInstalled  // asked below if the stack itself requests GPUs
-        } else {
-            probe = await GPUProbe.run(context.nvidiaSMI, runner: context.runner, environment: context.environment)
-        }
+        var probe = await initialProbe(profile, known: knownProbe, overlay: knownOverlay)
         let overlay = knownOverlay ?? OverlayDecision.decide(profile.gpu, probe: probe)
-        let relativeFiles = profile.compose.files + (overlay.file.map { [$0] } ?? [])
-        let files = relativeFiles.map(layout.composeFile)
-
-        let provisioner = EnvProvisioner(layout: layout, profile: profile)
-        let envFile = try? provisioner.read()
-        let envExists = envFile != nil
-        let missing = provisioner.missingKeys(in: envFile)
-        let envState = LaunchPlan.EnvFileState(
-            path: profile.envFile, exists: envExists, missingVariables: missing.variables,
-            missingSecrets: missing.secrets,
-            mode: AtomicFile.mode(of: provisioner.path).map { String($0, radix: 8) })
-
-        // Values the env file will get on launch, in memory: Compose must be able to resolve `${SECRET:?}` now.
-        // The shell wins over them, as it wins over the env file.
-        let pending = provisioner.pendingValues(in: envFile)
-        let supplied = pending.variables.merging(pending.secrets) { a, _ in a }.filter { context.environment[$0.key] == nil }
-        let redact = Redactor(profile: profile, envFile: envFile, environment: context.environment)
-            .adding(Array(pending.secrets.values))
-        var plugin = Compose(
+        let files = (profile.compose.files + (overlay.file.map { [$0] } ?? [])).map(layout.composeFile)
+        let env = EnvInputs(profile: profile, layout: layout, environment: context.environment)
+        var compose = Compose(
             flavor: .plugin(docker: context.docker.executable), project: profile.compose.project, files: files,
-            envFile: envExists ? provisioner.path : nil, environment: context.docker.environment)
+            envFile: env.exists ? env.provisioner.path : nil, environment: context.docker.environment)
         if let first = files.first {
             let dotEnv = (first as NSString).deletingLastPathComponent + "/.env"
-            if FileManager.default.fileExists(atPath: dotEnv) { plugin.baseEnvFile = dotEnv }
+            if FileManager.default.fileExists(atPath: dotEnv) { compose.baseEnvFile = dotEnv }
         }
-        let profiles = composeProfiles(profile, files: files, envFile: envFile, baseEnvFile: plugin.baseEnvFile, supplied: supplied)
-        plugin.profiles = profiles.active
-        // Most machines have the v2 plugin: ask it for the model while detection runs, instead of after.
-        let detection: ComposeDetector.Detection?
-        let optimistic: Result<ComposeStack, any Error>?
-        if let knownCompose {
-            detection = knownCompose
-            optimistic = nil
-        } else {
-            async let detected = ComposeDetector(runner: context.runner, docker: context.docker).detect()
-            let first = plugin
-            async let early = Self.capture { try await resolvedStack(first, supplied: supplied, redact: redact) }
-            detection = await detected
-            optimistic = detection?.flavor == plugin.flavor ? await early : nil
-        }
-        var compose = plugin
-        compose.flavor = detection?.flavor ?? plugin.flavor
-        var stack: ComposeStack
-        let modelSource: String
-        if let optimistic {
-            stack = try optimistic.get()
-            modelSource = "docker compose config"
-        } else if detection != nil {
-            stack = try await resolvedStack(compose, supplied: supplied, redact: redact)
-            modelSource = "docker compose config"
-        } else {
-            let values = (envFile?.values ?? [:]).merging(supplied) { a, _ in a }
-            let defaults = Dictionary(profile.variables.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
-            let expanded = ComposeFileSet.expandingIncludes(files)
-            stack = try ComposeModelReader.read(
-                files: expanded, displayNames: expanded.map(layout.display),
-                lookup: { context.environment[$0] ?? values[$0] ?? defaults[$0] })
-            // As Compose would: a service behind a profile that is not active does not exist.
-            let inProfiles = ComposeFileSet.serviceProfiles(files)
-            stack.services.removeAll { service in
-                guard let own = inProfiles[service.name], !own.isEmpty else { return false }
-                return !profiles.active.contains("*") && !own.contains(where: profiles.active.contains)
-            }
-            modelSource = "compose files (Compose not found; read directly)"
-        }
+        let profiles = composeProfiles(profile, files: files, envFile: env.file, baseEnvFile: compose.baseEnvFile, supplied: env.supplied)
+        compose.profiles = profiles.active
+        let model = try await resolveModel(compose, known: knownCompose, profile: profile, files: files, env: env, profiles: profiles)
+        compose.flavor = model.detection?.flavor ?? compose.flavor
+        var stack = model.stack
         // Without an env file yet, the plan shows the flag `launch` will pass once `launch env` created it.
-        if !envExists { compose.envFile = provisioner.path }
+        if !env.exists { compose.envFile = env.provisioner.path }
         try Self.checkNamedServices(profile, stack: stack, files: files)
         var graph = try DependencyGraph(stack)
         // The stack's own GPU requests count whatever the profile says: a base file may reserve GPUs itself.
         if knownProbe == nil, knownOverlay == nil, profile.gpu.mode == .none, stack.services.contains(where: \.requestsGPUs) {
             probe = await GPUProbe.run(context.nvidiaSMI, runner: context.runner, environment: context.environment)
         }
-        var warnings: [String] = []
         // An image's own HEALTHCHECK counts like one in the compose file (the engine runs it, Compose waits for it).
         let imageChecks = await imageHealthchecks(stack)
         stack = Self.applying(imageChecks, to: stack)
         let skipped = try Self.checkHealthyConditions(&stack, imageChecks: imageChecks, file: files.first.map(layout.display) ?? "compose")
         if !skipped.isEmpty { graph = try DependencyGraph(stack) }
-        warnings += skipped
+        let history = ReadinessHistory(store: RunStore(layout: layout), environment: profile.name)
+        let builds = await buildDecisions(stack, project: profile.compose.project)
+        // What is shown (and `--json`) never carries a secret that interpolation put into an image name.
+        let services = stack.services.map { service in
+            var planned = plannedService(service, profile: profile, dependedOnForCompletion: Self.jobs(in: stack), history: history)
+            planned.image = planned.image.map { env.redact($0) }
+            planned.build = builds[service.name]?.description
+            return planned
+        }
+        var warnings = skipped + Self.healthcheckWarnings(stack, imageChecks: imageChecks, profile: profile)
+        warnings += ComposeLifecycle.warnings(ComposeLifecycle.uses(files, display: layout.display), composeVersion: model.detection?.version)
+        warnings += Self.setupWarnings(stack, overlay: overlay, profile: profile, envExists: env.exists)
+        warnings += Self.historyWarnings(services, history: history)
+        if profile.health.requireHealthcheck {
+            for service in services where service.readiness.hasPrefix("running") {
+                warnings.append("\(service.name) has no healthcheck but the profile sets health.require_healthcheck")
+            }
+        }
+        return LaunchPlan(
+            environment: profile.name, aliases: profile.aliases, summary: profile.summary,
+            profileFile: profile.sourceFile, projectRoot: layout.root, project: profile.compose.project,
+            composeFiles: files.map(layout.display), composeProfiles: profiles, overlay: overlay, envFile: env.state,
+            modelSource: model.source, compose: model.detection.map { "\($0.flavor.displayName) \($0.version)" }, services: services,
+            levels: graph.levels, commands: commands(compose, stack: stack), urls: profile.urls,
+            warnings: warnings.map { env.redact($0) },
+            stack: stack, graph: graph, buildDecisions: builds, composeCommand: compose, profile: profile, gpuProbe: probe,
+            composeDetection: model.detection)
+    }
+
+    /// This machine's GPUs, unless they do not matter: known already, decided elsewhere (a swarm's nodes), or a
+    /// profile without GPUs (then asked later only if the stack itself requests some).
+    func initialProbe(_ profile: Profile, known: GPUProbe?, overlay: OverlayDecision?) async -> GPUProbe {
+        if let known { return known }
+        if profile.gpu.mode == .none || overlay != nil { return .notInstalled }
+        return await GPUProbe.run(context.nvidiaSMI, runner: context.runner, environment: context.environment)
+    }
+
+    /// The env file as the plan sees it: what is there, what a launch will add, and the redactor for both.
+    struct EnvInputs {
+        let provisioner: EnvProvisioner
+        let file: EnvFile?
+        let state: LaunchPlan.EnvFileState
+        /// Values the env file will get on launch, in memory: Compose must be able to resolve `${SECRET:?}` now.
+        /// The shell wins over them, as it wins over the env file.
+        let supplied: [String: String]
+        let redact: Redactor
+        var exists: Bool { file != nil }
+
+        init(profile: Profile, layout: ProjectLayout, environment: [String: String]) {
+            provisioner = EnvProvisioner(layout: layout, profile: profile)
+            file = try? provisioner.read()
+            let missing = provisioner.missingKeys(in: file)
+            state = LaunchPlan.EnvFileState(
+                path: profile.envFile, exists: file != nil, missingVariables: missing.variables, missingSecrets: missing.secrets,
+                mode: AtomicFile.mode(of: provisioner.path).map { String($0, radix: 8) })
+            let pending = provisioner.pendingValues(in: file)
+            supplied = pending.variables.merging(pending.secrets) { a, _ in a }.filter { environment[$0.key] == nil }
+            redact = Redactor(profile: profile, envFile: file, environment: environment).adding(Array(pending.secrets.values))
+        }
+    }
+
+    /// The resolved model, from Compose where there is one (asked while detection runs: most machines have the v2
+    /// plugin), else read from the files as Compose would read them.
+    func resolveModel(
+        _ plugin: Compose, known: ComposeDetector.Detection??, profile: Profile, files: [String], env: EnvInputs, profiles: ComposeProfileSelection
+    ) async throws -> (stack: ComposeStack, source: String, detection: ComposeDetector.Detection?) {
+        let supplied = env.supplied, redact = env.redact
+        let detection: ComposeDetector.Detection?
+        let optimistic: Result<ComposeStack, any Error>?
+        if let known {
+            detection = known
+            optimistic = nil
+        } else {
+            async let detected = ComposeDetector(runner: context.runner, docker: context.docker).detect()
+            async let early = Self.capture { try await resolvedStack(plugin, supplied: supplied, redact: redact) }
+            detection = await detected
+            optimistic = detection?.flavor == plugin.flavor ? await early : nil
+        }
+        if let optimistic { return (try optimistic.get(), "docker compose config", detection) }
+        if let detection {
+            var compose = plugin
+            compose.flavor = detection.flavor
+            return (try await resolvedStack(compose, supplied: supplied, redact: redact), "docker compose config", detection)
+        }
+        let values = (env.file?.values ?? [:]).merging(supplied) { a, _ in a }
+        let defaults = Dictionary(profile.variables.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
+        let expanded = ComposeFileSet.expandingIncludes(files)
+        let environment = context.environment
+        var stack = try ComposeModelReader.read(
+            files: expanded, displayNames: expanded.map(layout.display), lookup: { environment[$0] ?? values[$0] ?? defaults[$0] })
+        // As Compose would: a service behind a profile that is not active does not exist.
+        let inProfiles = ComposeFileSet.serviceProfiles(files)
+        stack.services.removeAll { service in
+            guard let own = inProfiles[service.name], !own.isEmpty else { return false }
+            return !profiles.active.contains("*") && !own.contains(where: profiles.active.contains)
+        }
+        return (stack, "compose files (Compose not found; read directly)", nil)
+    }
+
+    /// What the plan says about how services will be judged ready: images whose HEALTHCHECK is not known yet,
+    /// services with none (and the check to add), jobs whose readiness label goes unused.
+    static func healthcheckWarnings(_ stack: ComposeStack, imageChecks: [String: ImageHealthcheck], profile: Profile) -> [String] {
+        var warnings: [String] = []
         for service in stack.services where service.healthcheck == nil && service.image != nil && imageChecks[service.name] == .absent {
             warnings.append("\(service.name): image \(service.image ?? "") is not present: whether it has a HEALTHCHECK is decided after the pull")
         }
@@ -119,36 +162,18 @@ public struct Planner: Sendable {
         for service in stack.services where jobs.contains(service.name) && ReadySignal(labels: service.labels) != nil {
             warnings.append("\(service.name) is a job: it is ready when it exits 0, so its readiness label is not used")
         }
-        warnings += ComposeLifecycle.warnings(ComposeLifecycle.uses(files, display: layout.display), composeVersion: detection?.version)
+        return warnings
+    }
+
+    /// The overlay's own warning, tensor parallelism without shared memory, an env file not made yet.
+    static func setupWarnings(_ stack: ComposeStack, overlay: OverlayDecision, profile: Profile, envExists: Bool) -> [String] {
+        var warnings: [String] = []
         if let warning = overlay.warning { warnings.append(warning) }
         for parallel in stack.services.compactMap(\.tensorParallelism) where !parallel.hasEnoughSharedMemory {
             warnings.append(GPUChecks.sharedMemoryWarning(parallel) + "; " + GPUChecks.sharedMemoryFix(parallel))
         }
         if !envExists { warnings.append("\(profile.envFile) does not exist yet: `launch \(profile.name)` creates it (or run `launch env \(profile.name)`)") }
-        let history = ReadinessHistory(store: RunStore(layout: layout), environment: profile.name)
-        let builds = await buildDecisions(stack, project: profile.compose.project)
-        // What is shown (and `--json`) never carries a secret that interpolation put into an image name.
-        let services = stack.services.map { service in
-            var planned = plannedService(service, profile: profile, dependedOnForCompletion: Self.jobs(in: stack), history: history)
-            planned.image = planned.image.map { redact($0) }
-            planned.build = builds[service.name]?.description
-            return planned
-        }
-        warnings += Self.historyWarnings(services, history: history)
-        if profile.health.requireHealthcheck {
-            for service in services where service.readiness.hasPrefix("running") {
-                warnings.append("\(service.name) has no healthcheck but the profile sets health.require_healthcheck")
-            }
-        }
-        return LaunchPlan(
-            environment: profile.name, aliases: profile.aliases, summary: profile.summary,
-            profileFile: profile.sourceFile, projectRoot: layout.root, project: profile.compose.project,
-            composeFiles: files.map(layout.display), composeProfiles: profiles, overlay: overlay, envFile: envState, modelSource: modelSource,
-            compose: detection.map { "\($0.flavor.displayName) \($0.version)" }, services: services,
-            levels: graph.levels, commands: commands(compose, stack: stack), urls: profile.urls,
-            warnings: warnings.map { redact($0) },
-            stack: stack, graph: graph, buildDecisions: builds, composeCommand: compose, profile: profile, gpuProbe: probe,
-            composeDetection: detection)
+        return warnings
     }
 
     /// The image HEALTHCHECK of every service whose compose file declares none, one `docker image inspect` per
