@@ -126,14 +126,61 @@ struct ProfileLoader {
         }
         _ = reader.map(tree, "the profile", allowed: Self.topLevelKeys)
 
+        checkName(name, tree, top: top, reader: &reader)
+        let (project, files, composeProfiles) = decodeCompose(tree["compose"], name: name, top: top, reader: &reader)
+        let envFile = decodeEnvFile(tree["env_file"], name: name, composeFiles: files, reader: &reader)
+        let (variables, secrets) = decodeValues(tree, reader: &reader)
+        let gpu = decodeGPU(tree["gpu"], top: top, reader: &reader)
+        let classes = decodeClasses(tree["services"], reader: &reader)
+        let known = index.services(in: files + [gpu.dual, gpu.single, gpu.none].compactMap { $0 })
+        for problem in index.expansionProblems(in: files + [gpu.dual, gpu.single, gpu.none].compactMap { $0 }) {
+            reader.fail(problem.location, problem.message, hint: problem.hint)
+        }
+        checkServiceNames(tree["services"], classes: classes, known: known, reader: &reader)
+
+        let requires = decodeRequirements(tree["requires"], reader: &reader)
+        let health = decodeHealth(tree["health"], reader: &reader)
+        _ = reader.map(tree["cleanup"], "cleanup", allowed: ["reclaimable_percent"])
+        let cleanup = Profile.CleanupPolicy(
+            reclaimablePercent: reader.double(tree["cleanup"]?["reclaimable_percent"], "cleanup.reclaimable_percent", range: 0...100) ?? 30)
+
+        let urls = reader.map(tree["urls"], "urls").compactMap { entry in
+            reader.string(entry.value, "urls.\(entry.key)").map { Profile.NamedURL(name: entry.key, url: $0) }
+        }
+        let preflight = PreflightSpecReader.read(tree["preflight"], reader: &reader)
+
+        let engine = decodeEngine(tree["engine"], reader: &reader)
+        // Read before the verdict, so a list where one name belongs (or a map) is a problem, not silently nothing.
+        let aliases = reader.strings(tree["aliases"], "aliases") ?? []
+        let summary = reader.string(tree["summary"], "summary") ?? ""
+        let extends = reader.string(tree["extends"], "extends")
+        guard reader.problems.isEmpty else { return .failure(ConfigurationError(reader.problems)) }
+        return .success(
+            Profile(
+                name: name,
+                aliases: aliases,
+                summary: summary,
+                extends: extends,
+                compose: .init(project: project, files: files, profiles: composeProfiles),
+                envFile: envFile, variables: variables, secrets: secrets, gpu: gpu, services: classes,
+                requires: requires, health: health, cleanup: cleanup, urls: urls, preflight: preflight,
+                sourceFile: file, engine: engine))
+    }
+
+    /// `name:` must be there and agree with the file's name.
+    private func checkName(_ name: String, _ tree: YAMLTree, top: SourceLocation, reader: inout TreeReader) {
         let declaredName = reader.string(tree["name"], "name")
         if let declaredName, declaredName != name, let location = tree["name"]?.location {
             reader.fail(location, "name `\(declaredName)` differs from the file name `\(name)`", hint: "set `name: \(name)`")
         } else if declaredName == nil && tree["name"] == nil {
             reader.fail(top, "missing `name`", hint: "add `name: \(name)` as the first line")
         }
+    }
 
-        let composeTree = tree["compose"]
+    /// `compose:`: the project name, its files (checked as files) and the Compose profiles it turns on.
+    private func decodeCompose(_ composeTree: YAMLTree?, name: String, top: SourceLocation, reader: inout TreeReader)
+        -> (project: String, files: [String], profiles: [String])
+    {
         let composeEntries = reader.map(composeTree, "compose", allowed: ["project", "files", "profiles"])
         let project = reader.string(composeTree?["project"], "compose.project") ?? ""
         let files = reader.strings(composeTree?["files"], "compose.files") ?? []
@@ -155,15 +202,23 @@ struct ProfileLoader {
             reader.fail(composeTree?.location ?? top, "missing `compose.files`", hint: "list the compose files under compose/ in order")
         }
         checkComposeFiles(files, at: composeTree?["files"], reader: &reader)
+        return (project, files, composeProfiles)
+    }
 
-        let envFile = reader.string(tree["env_file"], "env_file") ?? ".env.\(name)"
-        if envFile.hasPrefix("/") || envFile.contains(".."), let location = tree["env_file"]?.location {
+    /// `env_file:`: inside the project, and never one of launch's own files (secrets would be appended to it).
+    private func decodeEnvFile(_ tree: YAMLTree?, name: String, composeFiles files: [String], reader: inout TreeReader) -> String {
+        let envFile = reader.string(tree, "env_file") ?? ".env.\(name)"
+        if envFile.hasPrefix("/") || envFile.contains(".."), let location = tree?.location {
             reader.fail(location, "env_file must be a path inside the project", hint: "write it relative to the project root, like .env.\(name)")
-        } else if let location = tree["env_file"]?.location, let clash = Self.ownFile(envFile, composeFiles: files, layout: layout) {
+        } else if let location = tree?.location, let clash = Self.ownFile(envFile, composeFiles: files, layout: layout) {
             // Secrets would be appended to it, its mode set to 0600 and its name ignored by git.
             reader.fail(location, "env_file names \(clash), which launch itself reads", hint: "use a file of its own, like .env.\(name)")
         }
+        return envFile
+    }
 
+    /// `variables:` and `secrets:`, each name a valid variable name.
+    private func decodeValues(_ tree: YAMLTree, reader: inout TreeReader) -> ([Profile.Variable], [Profile.SecretSpec]) {
         let variables = reader.map(tree["variables"], "variables").compactMap { entry -> Profile.Variable? in
             guard checkVariableName(entry, &reader) else { return nil }
             return reader.string(entry.value, "variables.\(entry.key)").map { .init(key: entry.key, value: $0) }
@@ -175,58 +230,28 @@ struct ProfileLoader {
             let prefix = reader.string(entry.value["prefix"], "secrets.\(entry.key).prefix") ?? ""
             return .init(key: entry.key, length: length, prefix: prefix)
         }
+        return (variables, secrets)
+    }
 
-        let gpu = decodeGPU(tree["gpu"], top: top, reader: &reader)
-        let classes = decodeClasses(tree["services"], reader: &reader)
-        let known = index.services(in: files + [gpu.dual, gpu.single, gpu.none].compactMap { $0 })
-        for problem in index.expansionProblems(in: files + [gpu.dual, gpu.single, gpu.none].compactMap { $0 }) {
-            reader.fail(problem.location, problem.message, hint: problem.hint)
-        }
-        checkServiceNames(tree["services"], classes: classes, known: known, reader: &reader)
-
-        let requiresTree = tree["requires"]
+    private func decodeRequirements(_ requiresTree: YAMLTree?, reader: inout TreeReader) -> Profile.Requirements {
         _ = reader.map(requiresTree, "requires", allowed: ["memory", "disk", "paths", "gpu_memory"])
-        let requires = Profile.Requirements(
+        return Profile.Requirements(
             memory: reader.size(requiresTree?["memory"], "requires.memory"),
             disk: reader.size(requiresTree?["disk"], "requires.disk"),
             paths: reader.strings(requiresTree?["paths"], "requires.paths") ?? [],
             gpuMemory: reader.size(requiresTree?["gpu_memory"], "requires.gpu_memory"))
+    }
 
-        let health = decodeHealth(tree["health"], reader: &reader)
-
-        let cleanupTree = tree["cleanup"]
-        _ = reader.map(cleanupTree, "cleanup", allowed: ["reclaimable_percent"])
-        let cleanup = Profile.CleanupPolicy(
-            reclaimablePercent: reader.double(cleanupTree?["reclaimable_percent"], "cleanup.reclaimable_percent", range: 0...100) ?? 30)
-
-        let urls = reader.map(tree["urls"], "urls").compactMap { entry in
-            reader.string(entry.value, "urls.\(entry.key)").map { Profile.NamedURL(name: entry.key, url: $0) }
-        }
-        let preflight = PreflightSpecReader.read(tree["preflight"], reader: &reader)
-
+    private func decodeEngine(_ tree: YAMLTree?, reader: inout TreeReader) -> Orchestration {
         var engine = Orchestration.compose
-        if let text = reader.string(tree["engine"], "engine") {
+        if let text = reader.string(tree, "engine") {
             if let known = Orchestration(rawValue: text) {
                 engine = known
-            } else if let location = tree["engine"]?.location {
+            } else if let location = tree?.location {
                 reader.fail(location, "engine `\(text)` is not known", hint: "use `compose` (the default) or `swarm`")
             }
         }
-        // Read before the verdict, so a list where one name belongs (or a map) is a problem, not silently nothing.
-        let aliases = reader.strings(tree["aliases"], "aliases") ?? []
-        let summary = reader.string(tree["summary"], "summary") ?? ""
-        let extends = reader.string(tree["extends"], "extends")
-        guard reader.problems.isEmpty else { return .failure(ConfigurationError(reader.problems)) }
-        return .success(
-            Profile(
-                name: name,
-                aliases: aliases,
-                summary: summary,
-                extends: extends,
-                compose: .init(project: project, files: files, profiles: composeProfiles),
-                envFile: envFile, variables: variables, secrets: secrets, gpu: gpu, services: classes,
-                requires: requires, health: health, cleanup: cleanup, urls: urls, preflight: preflight,
-                sourceFile: file, engine: engine))
+        return engine
     }
 
     /// Health settings, each within the range that can work: a zero timeout fails every service at once, a
