@@ -437,9 +437,13 @@ struct LaunchStateMachineDecisionTests {
     }
 
     @Test func backoffIsCappedAndNeverTraps() {
-        #expect(LaunchStateMachine.backoff(.milliseconds(500), attempt: 1) == .milliseconds(500))
-        #expect(LaunchStateMachine.backoff(.milliseconds(500), attempt: 3) == .seconds(2))
-        #expect(LaunchStateMachine.backoff(.seconds(1_000_000_000), attempt: 60) == .seconds(60))
+        #expect(Backoff.retry(.milliseconds(500)).delay(attempt: 1) == .milliseconds(500))
+        #expect(Backoff.retry(.milliseconds(500)).delay(attempt: 3) == .seconds(2))
+        #expect(Backoff.retry(.seconds(1_000_000_000)).delay(attempt: 60) == .seconds(60))
+        // The reconnect rule the event stream and the log follow share: 100 ms doubling, at most 5 s.
+        #expect((1...8).map { Backoff.reconnect.delay(attempt: $0) }.map(\.seconds) == [0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 5, 5])
+        #expect(Backoff.reconnect.delay(attempt: Int.max) == .seconds(5))
+        #expect(Backoff.retry(.zero).delay(attempt: 3) == .zero)
     }
 
     @Test(arguments: Replay.engines)

@@ -164,7 +164,8 @@ struct LaunchStateMachine: Sendable {
                     "its log could not be read \(Self.maxStreamLosses) times in a row for \(ReadySignal.logLabel): \(error)"))
                 break
             }
-            watchLog(s, c, after: .milliseconds(min(100 << min(services[s].containers[c].logWatches, 6), 5000)))
+            // A container that stopped mid-follow is usually being restarted: the first re-follow waits 200 ms.
+            watchLog(s, c, after: Backoff.reconnect.delay(attempt: services[s].containers[c].logWatches + 1))
         case .logUnreadable(let service, let container, let sequence, let message):
             guard let s = index(of: service), current(s, container, sequence) != nil else { break }
             fail(s, .readinessUnavailable("its log cannot be read for \(ReadySignal.logLabel): \(message)"))
@@ -503,20 +504,12 @@ struct LaunchStateMachine: Sendable {
             services[s].state = .retrying
             services[s].failure = failure  // the last attempt's reason, should the run end before the next
             services[s].generation += 1
-            let delay = Self.backoff(policy.backoff, attempt: services[s].retries)
+            let delay = Backoff.retry(policy.backoff).delay(attempt: services[s].retries)
             schedule(s, .retry, after: delay)
             emit(s, "\(failure); retry \(services[s].retries)/\(policy.retries) in \(DurationText.format(delay))")
         } else {
             fail(s, failure)
         }
-    }
-
-    /// Doubling from `base`, capped at 60 s; computed in seconds so no exponent or base can overflow.
-    static func backoff(_ base: Duration, attempt: Int) -> Duration {
-        let exponent = Double(1 << min(max(attempt - 1, 0), 10))
-        let seconds = base.seconds * exponent
-        guard seconds.isFinite, seconds >= 0 else { return .seconds(60) }
-        return .milliseconds(Int64(min(seconds, 60) * 1000))
     }
 
     private mutating func fail(_ s: Int, _ failure: FailureKind) {
@@ -758,7 +751,7 @@ struct LaunchStateMachine: Sendable {
             eventStreamError = error
             return
         }
-        let delay = Duration.milliseconds(min(100 << min(streamLosses - 1, 6), 5000))
+        let delay = Backoff.reconnect.delay(attempt: streamLosses)
         actions.append(.resubscribe(sinceNanoseconds: lastEventTime, after: delay))
         inspect { $0.state == .starting || $0.state == .ready }
     }

@@ -311,7 +311,7 @@ public struct SwarmLauncher: Sendable {
             } catch let error as EngineError {
                 attempt += 1
                 guard case .http = error, attempt < 8 else { throw error }
-                try? await Task.sleep(for: .milliseconds(50 * attempt))
+                try? await Task.sleep(for: Backoff.swarmWrite.delay(attempt: attempt))
             }
         }
     }
@@ -384,7 +384,7 @@ public struct SwarmLauncher: Sendable {
                 } catch {
                     // The swarm moved the version meanwhile (its own rollback beginning): read again.
                     if attempt == 8 { report.errors.append("service \(old.name): the swarm refused the rollback: \(error); `docker service rollback \(old.name)` retries it") }
-                    try? await Task.sleep(for: .milliseconds(50 * attempt))
+                    try? await Task.sleep(for: Backoff.swarmWrite.delay(attempt: attempt))
                 }
             }
         }
