@@ -2,10 +2,11 @@
 import PackageDescription
 
 // CI sets LAUNCH_WARNINGS_AS_ERRORS=1: a warning in our own targets fails the build (dependencies are not affected).
-let strict: [SwiftSetting] = [
-    .swiftLanguageMode(.v6),
-    .enableUpcomingFeature("ExistentialAny"),
-] + (Context.environment["LAUNCH_WARNINGS_AS_ERRORS"] == "1" ? [.unsafeFlags(["-warnings-as-errors"])] : [])
+let strict: [SwiftSetting] =
+    [
+        .swiftLanguageMode(.v6),
+        .enableUpcomingFeature("ExistentialAny"),
+    ] + (Context.environment["LAUNCH_WARNINGS_AS_ERRORS"] == "1" ? [.unsafeFlags(["-warnings-as-errors"])] : [])
 
 let package = Package(
     name: "launch",

@@ -49,10 +49,12 @@ struct Doctor: AsyncParsableCommand {
                 report = await Preflight(context: context, layout: catalog.layout)
                     .run(plan, probe: plan.gpuProbe, options: options)
                 if swarm {
-                    report.checks += await SwarmChecks.run(client: client, stack: plan.stack, nodes: nodes) + [SwarmChecks.overlay(plan.overlay)]
+                    report.checks +=
+                        await SwarmChecks.run(client: client, stack: plan.stack, nodes: nodes) + [SwarmChecks.overlay(plan.overlay)]
                 }
             } else {
-                let layout = (try? context.catalog(projectDirectory: global.projectDirectory).layout)
+                let layout =
+                    (try? context.catalog(projectDirectory: global.projectDirectory).layout)
                     ?? ProjectLayout(root: context.workingDirectory)
                 report = await Preflight(context: context, layout: layout).runMachine(options: options)
             }

@@ -27,7 +27,8 @@ struct Down: AsyncParsableCommand {
             let profile = try catalog.profile(named: environment)
             let client = EngineClient(context: context)
             // Not while a launch of this project (from any checkout) is starting or rolling back.
-            let lock = try ProjectLock(context: context, root: catalog.layout.root, project: profile.compose.project, environment: profile.name,
+            let lock = try ProjectLock(
+                context: context, root: catalog.layout.root, project: profile.compose.project, environment: profile.name,
                 command: "launch down \(profile.name)")
             defer { lock.release() }
             if engineOption.resolve(profile) == .swarm {
@@ -38,8 +39,9 @@ struct Down: AsyncParsableCommand {
                 } else if report.removedServices.isEmpty && report.removedNetworks.isEmpty {
                     context.console.say("\(profile.compose.project): nothing deployed on this swarm")
                 } else {
-                    context.console.say("\(profile.compose.project): removed \(report.removedServices.count) services, \(report.removedNetworks.count) networks, "
-                        + "\(report.removedConfigs.count) configs, \(report.removedSecrets.count) secrets (volumes stay)")
+                    context.console.say(
+                        "\(profile.compose.project): removed \(report.removedServices.count) services, \(report.removedNetworks.count) networks, "
+                            + "\(report.removedConfigs.count) configs, \(report.removedSecrets.count) secrets (volumes stay)")
                 }
                 for error in report.errors { context.console.say("  could not remove: \(error)") }
                 return report.errors.isEmpty ? .success : .launchFailed
@@ -47,19 +49,26 @@ struct Down: AsyncParsableCommand {
             if volumes {
                 let existing = try await client.listVolumes(labels: ComposeLabels.projectFilter(profile.compose.project)).map(\.name)
                 if !existing.isEmpty {
-                    try Confirmation.require(context, purpose: "remove the volumes of \(profile.compose.project) (their data is lost)",
-                        items: existing, token: profile.compose.project, yes: yes, prompt: !json, flagHint: "launch down \(profile.name) --volumes --yes")
+                    try Confirmation.require(
+                        context, purpose: "remove the volumes of \(profile.compose.project) (their data is lost)",
+                        items: existing, token: profile.compose.project, yes: yes, prompt: !json,
+                        flagHint: "launch down \(profile.name) --volumes --yes")
                 }
             }
-            let report = try await Teardown(client: client, project: profile.compose.project).run(levels: Planner.outline(profile, layout: catalog.layout)?.levels ?? [], removeVolumes: volumes)
+            let report = try await Teardown(client: client, project: profile.compose.project).run(
+                levels: Planner.outline(profile, layout: catalog.layout)?.levels ?? [], removeVolumes: volumes)
             if json {
                 context.console.data(try JSONOutput.encode(report))
             } else if report.removedContainers.isEmpty && report.removedNetworks.isEmpty {
                 context.console.say("\(profile.compose.project): nothing to stop")
             } else {
-                context.console.say("\(profile.compose.project): removed \(report.removedContainers.count) containers, \(report.removedNetworks.count) networks")
+                context.console.say(
+                    "\(profile.compose.project): removed \(report.removedContainers.count) containers, \(report.removedNetworks.count) networks"
+                )
                 if !report.keptVolumes.isEmpty { context.console.say("  kept volumes: \(report.keptVolumes.joined(separator: ", "))") }
-                if !report.removedVolumes.isEmpty { context.console.say("  removed volumes: \(report.removedVolumes.joined(separator: ", "))") }
+                if !report.removedVolumes.isEmpty {
+                    context.console.say("  removed volumes: \(report.removedVolumes.joined(separator: ", "))")
+                }
             }
             return .success
         }

@@ -21,7 +21,8 @@ struct Env: AsyncParsableCommand {
             let catalog = try context.catalog(projectDirectory: global.projectDirectory)
             let profile = try catalog.profile(named: environment)
             // A launch reads and completes the same file: one writer at a time.
-            let lock = try ProjectLock(context: context, root: catalog.layout.root, project: profile.compose.project, environment: profile.name,
+            let lock = try ProjectLock(
+                context: context, root: catalog.layout.root, project: profile.compose.project, environment: profile.name,
                 command: "launch env \(profile.name)")
             defer { lock.release() }
             let outcome = try EnvProvisioner(layout: catalog.layout, profile: profile).provision(now: context.now())

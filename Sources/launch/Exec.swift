@@ -24,7 +24,9 @@ struct Exec: AsyncParsableCommand {
     func validate() throws {
         if split.command.isEmpty { throw ValidationError("give the command to run after --, e.g. `launch exec dev api -- sh`") }
         if let stray = split.stray {
-            throw ValidationError("`\(stray)` before -- is not an option of `launch exec` there: put launch's options before the environment, the command after --")
+            throw ValidationError(
+                "`\(stray)` before -- is not an option of `launch exec` there: put launch's options before the environment, the command after --"
+            )
         }
     }
 
@@ -46,8 +48,9 @@ struct Exec: AsyncParsableCommand {
             let catalog = try context.catalog(projectDirectory: global.projectDirectory)
             let exec = ServiceExec(context: context, layout: catalog.layout, profile: try catalog.profile(named: environment))
             let (flagged, arguments, _) = split
-            return ExitStatus(rawValue: try await exec.run(
-                service: service, arguments: arguments, tty: !noTTY && !flagged && ServiceExec.terminalAttached))
+            return ExitStatus(
+                rawValue: try await exec.run(
+                    service: service, arguments: arguments, tty: !noTTY && !flagged && ServiceExec.terminalAttached))
         }
     }
 }

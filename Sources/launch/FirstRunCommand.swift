@@ -27,7 +27,9 @@ struct FirstRunCommand: AsyncParsableCommand {
             let profile = try catalog.profile(named: "first-run")
             let client = EngineClient(context: context)
             // Held from the reset to the end of the launch: nothing else may start this project in between.
-            let lock = try ProjectLock(context: context, root: catalog.layout.root, project: profile.compose.project, environment: profile.name, command: "launch first-run")
+            let lock = try ProjectLock(
+                context: context, root: catalog.layout.root, project: profile.compose.project, environment: profile.name,
+                command: "launch first-run")
             defer { lock.release() }
             let onboarding = FirstRun(context: context, layout: catalog.layout, profile: profile, client: client)
             let backup = try await onboarding.prepare(reset: reset, yes: yes, prompt: !json)

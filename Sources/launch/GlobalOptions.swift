@@ -7,10 +7,13 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .customLong("project-dir"), help: "The project root (default: nearest directory upward with environments/).")
     var projectDirectory: String?
 
-    @Option(name: [.customShort("H"), .customLong("host")], help: "The Docker engine to use (unix://, tcp://, ssh://user@host); overrides DOCKER_HOST.")
+    @Option(
+        name: [.customShort("H"), .customLong("host")],
+        help: "The Docker engine to use (unix://, tcp://, ssh://user@host); overrides DOCKER_HOST.")
     var host: String?
 
-    @Option(name: .customLong("context"), help: "The Docker context to use; overrides DOCKER_HOST, DOCKER_CONTEXT and `docker context use`.")
+    @Option(
+        name: .customLong("context"), help: "The Docker context to use; overrides DOCKER_HOST, DOCKER_CONTEXT and `docker context use`.")
     var context: String?
 
     func validate() throws {
@@ -59,7 +62,8 @@ extension CompletionKind {
 /// `--profile` on the commands that plan a launch: Compose profiles to activate on top of `compose.profiles`
 /// and `COMPOSE_PROFILES`.
 struct ComposeProfileOptions: ParsableArguments {
-    @Option(name: .customLong("profile"), help: "A Compose profile to activate (repeatable); adds to compose.profiles and COMPOSE_PROFILES.")
+    @Option(
+        name: .customLong("profile"), help: "A Compose profile to activate (repeatable); adds to compose.profiles and COMPOSE_PROFILES.")
     var profiles: [String] = []
 
     func validate() throws {

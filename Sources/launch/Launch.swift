@@ -53,7 +53,8 @@ struct Launch: AsyncParsableCommand {
             Interrupts.holdIfStopping()
             let code = exitCode(for: error)
             if wantsJSON, code.rawValue == ExitStatus.usage.rawValue,
-                let json = try? JSONOutput.encode(ErrorDocument(usage: fullMessage(for: error), hint: "launch --help lists commands and flags"))
+                let json = try? JSONOutput.encode(
+                    ErrorDocument(usage: fullMessage(for: error), hint: "launch --help lists commands and flags"))
             {
                 print(json)
             }

@@ -4,7 +4,9 @@ import LaunchKit
 struct Logs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show the logs of an environment's services (secret values redacted).",
-        discussion: "With --follow, a service that restarts (or is recreated) keeps streaming until Ctrl-C.\n\nExamples:\n  launch logs dev\n  launch logs dev litellm vllm -f --tail 100\n  launch logs dev --since 10m\n  launch logs prod api --engine swarm")
+        discussion:
+            "With --follow, a service that restarts (or is recreated) keeps streaming until Ctrl-C.\n\nExamples:\n  launch logs dev\n  launch logs dev litellm vllm -f --tail 100\n  launch logs dev --since 10m\n  launch logs prod api --engine swarm"
+    )
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var engineOption: EngineOption

@@ -22,7 +22,8 @@ struct Plan: AsyncParsableCommand {
 
     func run() async throws {
         try await execute(global) { context in
-            try await printPlan(context, environment: environment, projectDirectory: global.projectDirectory, json: json, composeProfiles: composeProfiles,
+            try await printPlan(
+                context, environment: environment, projectDirectory: global.projectDirectory, json: json, composeProfiles: composeProfiles,
                 engine: engineOption)
         }
     }

@@ -24,7 +24,8 @@ struct Status: AsyncParsableCommand {
             var statuses: [ProjectStatus] = []
             for profile in profiles {
                 let expected = Planner.outline(profile, layout: catalog.layout)?.services ?? []
-                statuses.append(try await ProjectStatus.read(client: client, profile: profile, expected: environment == nil ? [] : expected))
+                statuses.append(
+                    try await ProjectStatus.read(client: client, profile: profile, expected: environment == nil ? [] : expected))
             }
             if json {
                 context.console.data(try JSONOutput.encode(environment == nil ? statuses : [statuses[0]]))

@@ -39,7 +39,9 @@ struct Up: AsyncParsableCommand {
     func run() async throws {
         try await execute(global) { context in
             if dryRun {
-                return try await printPlan(context, environment: environment, projectDirectory: global.projectDirectory, json: json, composeProfiles: composeProfiles,
+                return try await printPlan(
+                    context, environment: environment, projectDirectory: global.projectDirectory, json: json,
+                    composeProfiles: composeProfiles,
                     engine: engineOption)
             }
             let catalog = try context.catalog(projectDirectory: global.projectDirectory)

@@ -11,14 +11,16 @@ struct ComposeFilesEndToEndTests {
 
     @Test func requiredSecretsWorkOnAFreshCheckoutAndNeverLeak() async throws {
         try await E2E.withProject { project in
-            try project.writeProfile(extra: "secrets: {DB_PASSWORD: {length: 24}}\n" + Self.policy, stack: """
-                services:
-                  db:
-                    image: \(Self.image)
-                    command: ["sh", "-c", "trap 'exit 0' TERM; echo started with $${#DB_PASSWORD}-char password; sleep 3600 & wait"]
-                    environment:
-                      DB_PASSWORD: ${DB_PASSWORD:?set DB_PASSWORD in .env.demo}
-                """)
+            try project.writeProfile(
+                extra: "secrets: {DB_PASSWORD: {length: 24}}\n" + Self.policy,
+                stack: """
+                    services:
+                      db:
+                        image: \(Self.image)
+                        command: ["sh", "-c", "trap 'exit 0' TERM; echo started with $${#DB_PASSWORD}-char password; sleep 3600 & wait"]
+                        environment:
+                          DB_PASSWORD: ${DB_PASSWORD:?set DB_PASSWORD in .env.demo}
+                    """)
             let envPath = project.root + "/.env.demo"
             let plan = try await project.launch(["plan", "demo"])
             #expect(plan.status == 0, "\(plan.all)")
@@ -30,8 +32,9 @@ struct ComposeFilesEndToEndTests {
             #expect(up.status == 0, "\(up.all)")
             let attributes = try FileManager.default.attributesOfItem(atPath: envPath)
             #expect((attributes[.posixPermissions] as? Int) == 0o600)
-            let secret = try #require(try project.read(".env.demo").split(separator: "\n").first { $0.hasPrefix("DB_PASSWORD=") }?
-                .dropFirst("DB_PASSWORD=".count))
+            let secret = try #require(
+                try project.read(".env.demo").split(separator: "\n").first { $0.hasPrefix("DB_PASSWORD=") }?
+                    .dropFirst("DB_PASSWORD=".count))
             let logs = try await project.launch(["logs", "demo", "db"])
             for output in [plan.all, doctor.all, up.all, logs.all] { #expect(!output.contains(secret)) }
         }
@@ -42,17 +45,19 @@ struct ComposeFilesEndToEndTests {
             // IMAGE and GREETING come from compose/.env, as Compose reads it; the profile's env file overrides GREETING.
             try project.write("compose/.env", "IMAGE=\(Self.image)\nGREETING=from-dotenv\nCOMPOSE_PROFILES=extra\n")
             try project.write(".env.demo", "GREETING=from-profile\n")
-            try project.writeProfile(extra: Self.policy, stack: """
-                services:
-                  app:
-                    image: ${IMAGE}
-                    command: ["sh", "-c", "trap 'exit 0' TERM; echo greeting=$$GREETING; sleep 3600 & wait"]
-                    environment: {GREETING: "${GREETING}"}
-                  sidecar:
-                    image: ${IMAGE}
-                    profiles: [extra]
-                    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
-                """)
+            try project.writeProfile(
+                extra: Self.policy,
+                stack: """
+                    services:
+                      app:
+                        image: ${IMAGE}
+                        command: ["sh", "-c", "trap 'exit 0' TERM; echo greeting=$$GREETING; sleep 3600 & wait"]
+                        environment: {GREETING: "${GREETING}"}
+                      sidecar:
+                        image: ${IMAGE}
+                        profiles: [extra]
+                        command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+                    """)
             let up = try await project.launch(["demo", "--no-network", "--json"])
             #expect(up.status == 0, "\(up.all)")
             let json = try JSONSerialization.jsonObject(with: Data(up.stdout.utf8)) as? [String: Any]
@@ -70,16 +75,18 @@ struct ComposeFilesEndToEndTests {
 
     @Test func serviceHealthyOnAServiceWithoutAHealthcheckIsRefusedBeforeAnythingStarts() async throws {
         try await E2E.withProject { project in
-            try project.writeProfile(extra: Self.policy, stack: """
-                services:
-                  db:
-                    image: \(Self.image)
-                    command: ["sleep", "3600"]
-                  web:
-                    image: \(Self.image)
-                    command: ["sleep", "3600"]
-                    depends_on: {db: {condition: service_healthy}}
-                """)
+            try project.writeProfile(
+                extra: Self.policy,
+                stack: """
+                    services:
+                      db:
+                        image: \(Self.image)
+                        command: ["sleep", "3600"]
+                      web:
+                        image: \(Self.image)
+                        command: ["sleep", "3600"]
+                        depends_on: {db: {condition: service_healthy}}
+                    """)
             let up = try await project.launch(["demo", "--no-network", "--json"])
             #expect(up.status == 65, "\(up.all)")
             #expect(up.stderr.contains("web waits for db to be healthy"))
@@ -104,14 +111,17 @@ struct ComposeFilesEndToEndTests {
         }
         do {
             try await E2E.withProject { project in
-                try project.writeProfile(extra: Self.policy, stack: """
-                    services:
-                      api:
-                        image: \(tag)
-                    """)
+                try project.writeProfile(
+                    extra: Self.policy,
+                    stack: """
+                        services:
+                          api:
+                            image: \(tag)
+                        """)
                 let plan = try await project.launch(["plan", "demo", "--json"])
                 let planJSON = try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any]
-                let readiness = ((planJSON?["services"] as? [[String: Any]])?.first)?["ready_when"] as? String
+                let readiness =
+                    ((planJSON?["services"] as? [[String: Any]])?.first)?["ready_when"] as? String
                     ?? ((planJSON?["services"] as? [[String: Any]])?.first)?["readiness"] as? String
                 #expect(readiness == "healthy", "\(plan.stdout)")
                 let up = try await project.launch(["demo", "--no-network"])

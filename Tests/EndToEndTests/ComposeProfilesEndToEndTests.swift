@@ -15,19 +15,23 @@ struct ComposeProfilesEndToEndTests {
     }
 
     static func containers(_ project: TestProject) async throws -> [String] {
-        let output = try await E2E.docker(["ps", "-a", "--filter", "label=com.docker.compose.project=\(project.name)",
-            "--format", "{{.Label \"com.docker.compose.service\"}}"])
+        let output = try await E2E.docker([
+            "ps", "-a", "--filter", "label=com.docker.compose.project=\(project.name)",
+            "--format", "{{.Label \"com.docker.compose.service\"}}",
+        ])
         return output.stdout.split(whereSeparator: \.isNewline).map(String.init).sorted()
     }
 
     @Test func aNamedCoreServiceBehindAnInactiveProfileIsActivatedAndOthersStayOff() async throws {
         try await E2E.withProject { project in
-            try project.writeProfile(extra: "services: {core: [app, worker]}\n" + Self.policy, stack: """
-                services:
-                  app: {image: \(Self.image), command: \(Self.sleeper)}
-                  worker: {image: \(Self.image), command: \(Self.sleeper), profiles: [work]}
-                  debug: {image: \(Self.image), command: \(Self.sleeper), profiles: [debug]}
-                """)
+            try project.writeProfile(
+                extra: "services: {core: [app, worker]}\n" + Self.policy,
+                stack: """
+                    services:
+                      app: {image: \(Self.image), command: \(Self.sleeper)}
+                      worker: {image: \(Self.image), command: \(Self.sleeper), profiles: [work]}
+                      debug: {image: \(Self.image), command: \(Self.sleeper), profiles: [debug]}
+                    """)
             let plan = try await project.launch(["plan", "demo"])
             #expect(plan.status == 0, "\(plan.all)")
             #expect(plan.stdout.contains("`work` activated: the environment names worker"), "\(plan.all)")
@@ -41,14 +45,18 @@ struct ComposeProfilesEndToEndTests {
 
     @Test func theProfileKeyTheFlagAndComposeProfilesActivateProfiles() async throws {
         try await E2E.withProject { project in
-            try project.write("compose/stack.yml", """
+            try project.write(
+                "compose/stack.yml",
+                """
                 services:
                   app: {image: \(Self.image), command: \(Self.sleeper)}
                   debug: {image: \(Self.image), command: \(Self.sleeper), profiles: [debug]}
                   metrics: {image: \(Self.image), command: \(Self.sleeper), profiles: [metrics]}
                   extra: {image: \(Self.image), command: \(Self.sleeper), profiles: [extra]}
                 """)
-            try project.write("environments/demo.yml", """
+            try project.write(
+                "environments/demo.yml",
+                """
                 name: demo
                 compose: {project: \(project.name), files: [stack.yml], profiles: [metrics]}
                 env_file: .env.demo
@@ -57,7 +65,8 @@ struct ComposeProfilesEndToEndTests {
             let plain = try await project.launch(["plan", "demo", "--json"])
             #expect(plain.status == 0, "\(plain.all)")
             #expect(try Self.serviceNames(plain.stdout) == ["app", "metrics"])
-            let flagged = try await project.launch(["plan", "demo", "--json", "--profile", "debug"], environment: ["COMPOSE_PROFILES": "extra"])
+            let flagged = try await project.launch(
+                ["plan", "demo", "--json", "--profile", "debug"], environment: ["COMPOSE_PROFILES": "extra"])
             #expect(try Self.serviceNames(flagged.stdout) == ["app", "debug", "extra", "metrics"], "\(flagged.all)")
             let up = try await project.launch(["demo", "--no-network", "--profile", "debug"])
             #expect(up.status == 0, "\(up.all)")
@@ -67,22 +76,26 @@ struct ComposeProfilesEndToEndTests {
 
     @Test func servicesFromAnIncludedFileAreClassifiedAndAwaited() async throws {
         try await E2E.withProject { project in
-            try project.write("compose/db/db.yml", """
+            try project.write(
+                "compose/db/db.yml",
+                """
                 services:
                   db:
                     image: \(Self.image)
                     command: ["sh", "-c", "trap 'exit 0' TERM; sleep 1; touch /tmp/ready; sleep 3600 & wait"]
                     healthcheck: {test: ["CMD", "test", "-f", "/tmp/ready"], interval: 1s, timeout: 10s, retries: 30}
                 """)
-            try project.writeProfile(extra: "services: {core: [db, web]}\n" + Self.policy, stack: """
-                include:
-                  - db/db.yml
-                services:
-                  web:
-                    image: \(Self.image)
-                    command: \(Self.sleeper)
-                    depends_on: {db: {condition: service_healthy}}
-                """)
+            try project.writeProfile(
+                extra: "services: {core: [db, web]}\n" + Self.policy,
+                stack: """
+                    include:
+                      - db/db.yml
+                    services:
+                      web:
+                        image: \(Self.image)
+                        command: \(Self.sleeper)
+                        depends_on: {db: {condition: service_healthy}}
+                    """)
             let plan = try await project.launch(["plan", "demo", "--json"])
             #expect(plan.status == 0, "\(plan.all)")
             #expect(try Self.serviceNames(plan.stdout) == ["db", "web"])
@@ -95,7 +108,9 @@ struct ComposeProfilesEndToEndTests {
 
     @Test func aBadSettingInAnIncludedFileNamesThatFileAndLine() async throws {
         try await E2E.withProject { project in
-            try project.write("compose/db/db.yml", """
+            try project.write(
+                "compose/db/db.yml",
+                """
                 services:
                   db:
                     image: \(Self.image)
@@ -111,13 +126,15 @@ struct ComposeProfilesEndToEndTests {
     @Test func aServiceWithoutAnyHealthcheckIsAPlanWarningNamingTheCheckToAdd() async throws {
         try await E2E.withProject { project in
             // The vLLM image is never pulled: `plan` reads the model and asks the engine whether the image is here.
-            try project.writeProfile(extra: Self.policy, stack: """
-                services:
-                  app: {image: \(Self.image), command: \(Self.sleeper)}
-                  llm:
-                    image: vllm/vllm-openai:v0.6.3
-                    depends_on: {app: {condition: service_started, required: false}}
-                """)
+            try project.writeProfile(
+                extra: Self.policy,
+                stack: """
+                    services:
+                      app: {image: \(Self.image), command: \(Self.sleeper)}
+                      llm:
+                        image: vllm/vllm-openai:v0.6.3
+                        depends_on: {app: {condition: service_started, required: false}}
+                    """)
             let plan = try await project.launch(["plan", "demo"])
             #expect(plan.status == 0, "\(plan.all)")
             #expect(plan.stdout.contains("warning: app has no healthcheck"), "\(plan.all)")
@@ -132,16 +149,22 @@ struct ComposeProfilesEndToEndTests {
     @Test func aContainerNameAnotherProjectHoldsFailsDoctorNamingThatProject() async throws {
         try await E2E.withProject { project in
             let held = "\(project.name)-held", other = "\(project.name)-other"
-            let created = try await E2E.docker(["create", "--name", held, "--label", "com.docker.compose.project=\(other)", Self.image, "true"])
+            let created = try await E2E.docker([
+                "create", "--name", held, "--label", "com.docker.compose.project=\(other)", Self.image, "true",
+            ])
             #expect(created.status == 0, "\(created.stderr)")
             do {
-                try project.writeProfile(extra: Self.policy, stack: """
-                    services:
-                      db: {image: \(Self.image), command: \(Self.sleeper), container_name: \(held)}
-                    """)
+                try project.writeProfile(
+                    extra: Self.policy,
+                    stack: """
+                        services:
+                          db: {image: \(Self.image), command: \(Self.sleeper), container_name: \(held)}
+                        """)
                 let doctor = try await project.launch(["doctor", "demo", "--no-network", "--no-gpu-smoke"])
                 #expect(doctor.status == 2, "\(doctor.all)")
-                #expect(doctor.all.contains("container name \(held) is already held by a container of compose project `\(other)`"), "\(doctor.all)")
+                #expect(
+                    doctor.all.contains("container name \(held) is already held by a container of compose project `\(other)`"),
+                    "\(doctor.all)")
                 #expect(doctor.all.contains("floating tags"), "\(doctor.all)")
             } catch {
                 _ = try? await E2E.docker(["rm", "-f", held])
@@ -157,7 +180,9 @@ struct ComposeProfilesEndToEndTests {
     @Test func aChangedBuildContextIsRebuiltAndWhatRunsIsTheEdit() async throws {
         try await E2E.withProject { project in
             // The label makes every image this test builds (the superseded, untagged ones too) the fixture's to remove.
-            try project.write("compose/app/Dockerfile", """
+            try project.write(
+                "compose/app/Dockerfile",
+                """
                 FROM \(Self.image)
                 LABEL launch.e2e=\(project.name)
                 COPY message.txt /message.txt
@@ -166,16 +191,20 @@ struct ComposeProfilesEndToEndTests {
             try project.write("compose/app/message.txt", "one")
             try project.write("compose/app/.dockerignore", "notes.txt\n")
             try project.write("compose/app/notes.txt", "a")
-            try project.writeProfile(extra: Self.policy, stack: """
-                services:
-                  app:
-                    build: {context: ./app}
-                    image: \(project.name)-app
-                """)
+            try project.writeProfile(
+                extra: Self.policy,
+                stack: """
+                    services:
+                      app:
+                        build: {context: ./app}
+                        image: \(project.name)-app
+                    """)
             let first = try await project.launch(["demo", "--no-network"], environment: Self.classicBuilder)
             #expect(first.status == 0, "\(first.all)")
             #expect(first.all.contains("app (build (image missing))"), "\(first.all)")
-            let label = try await E2E.docker(["image", "inspect", "--format", "{{index .Config.Labels \"launch.context-hash\"}}", "\(project.name)-app"])
+            let label = try await E2E.docker([
+                "image", "inspect", "--format", "{{index .Config.Labels \"launch.context-hash\"}}", "\(project.name)-app",
+            ])
             #expect(label.stdout.trimmingCharacters(in: .whitespacesAndNewlines).count == 64, "\(label.stdout)")
 
             // An ignored file changes nothing; a sent one makes the plan say so.
@@ -203,10 +232,12 @@ struct ComposeProfilesEndToEndTests {
 
     @Test func pullPolicyNeverRefusesAMissingImageBeforeAnythingStarts() async throws {
         try await E2E.withProject { project in
-            try project.writeProfile(extra: Self.policy, stack: """
-                services:
-                  app: {image: \(project.name)-absent:1, pull_policy: never, command: \(Self.sleeper)}
-                """)
+            try project.writeProfile(
+                extra: Self.policy,
+                stack: """
+                    services:
+                      app: {image: \(project.name)-absent:1, pull_policy: never, command: \(Self.sleeper)}
+                    """)
             let up = try await project.launch(["demo", "--no-network"])
             #expect(up.status == 2, "\(up.all)")
             #expect(up.all.contains("pull_policy: never"), "\(up.all)")
@@ -216,44 +247,52 @@ struct ComposeProfilesEndToEndTests {
 
     @Test func lifecycleKeysTheInstalledComposeIgnoresAreNamedWithTheVersionThatWould() async throws {
         try await E2E.withProject { project in
-            try project.writeProfile(extra: Self.policy, stack: """
-                services:
-                  app:
-                    image: \(Self.image)
-                    command: \(Self.sleeper)
-                    pre_stop:
-                      - command: [echo, bye]
-                """)
+            try project.writeProfile(
+                extra: Self.policy,
+                stack: """
+                    services:
+                      app:
+                        image: \(Self.image)
+                        command: \(Self.sleeper)
+                        pre_stop:
+                          - command: [echo, bye]
+                    """)
             let version = try await E2E.docker(["compose", "version", "--short"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             let plan = try await project.launch(["plan", "demo"])
             #expect(plan.status == 0, "\(plan.all)")
             if ComposeLifecycle.isAtLeast(version, "2.30.0") {
                 #expect(!plan.stdout.contains("`pre_stop` of app"), "\(plan.all)")
             } else {
-                #expect(plan.stdout.contains("`pre_stop` of app (compose/stack.yml:5) needs Compose 2.30.0 or newer; the installed \(version) ignores it"), "\(plan.all)")
+                #expect(
+                    plan.stdout.contains(
+                        "`pre_stop` of app (compose/stack.yml:5) needs Compose 2.30.0 or newer; the installed \(version) ignores it"),
+                    "\(plan.all)")
             }
         }
     }
 
     @Test func aFailedOptionalDependencyDoesNotBlockItsDependent() async throws {
         try await E2E.withProject { project in
-            try project.writeProfile(extra: "services: {core: [web], optional: [cache]}\n" + Self.policy, stack: """
-                services:
-                  cache: {image: \(Self.image), command: ["sh", "-c", "exit 3"]}
-                  web:
-                    image: \(Self.image)
-                    command: \(Self.sleeper)
-                    depends_on: {cache: {condition: service_started, required: false}}
-                """)
+            try project.writeProfile(
+                extra: "services: {core: [web], optional: [cache]}\n" + Self.policy,
+                stack: """
+                    services:
+                      cache: {image: \(Self.image), command: ["sh", "-c", "exit 3"]}
+                      web:
+                        image: \(Self.image)
+                        command: \(Self.sleeper)
+                        depends_on: {cache: {condition: service_started, required: false}}
+                    """)
             let plan = try await project.launch(["plan", "demo"])
             #expect(plan.stdout.contains("cache:started(optional)"), "\(plan.all)")
             let up = try await project.launch(["demo", "--no-network", "--json"])
             #expect(up.status == 0, "\(up.all)")
             let json = try JSONSerialization.jsonObject(with: Data(up.stdout.utf8)) as? [String: Any]
             let services = json?["services"] as? [[String: Any]] ?? []
-            let states = Dictionary(uniqueKeysWithValues: services.compactMap { service in
-                (service["name"] as? String).map { ($0, service["state"] as? String ?? "") }
-            })
+            let states = Dictionary(
+                uniqueKeysWithValues: services.compactMap { service in
+                    (service["name"] as? String).map { ($0, service["state"] as? String ?? "") }
+                })
             #expect(states == ["cache": "failed", "web": "ready"], "\(up.all)")
             #expect(json?["outcome"] as? String == "degraded", "\(up.all)")
         }

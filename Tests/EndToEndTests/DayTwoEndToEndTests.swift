@@ -28,7 +28,10 @@ struct DayTwoEndToEndTests {
     }
 
     static func writeProject(_ project: TestProject) throws {
-        try project.writeProfile(extra: "secrets: {API_TOKEN: {length: 32}, DB_PASSWORD: {length: 24}}\nhealth: {retries: 0}\nurls: {API: \"http://localhost:1\"}", stack: stack())
+        try project.writeProfile(
+            extra:
+                "secrets: {API_TOKEN: {length: 32}, DB_PASSWORD: {length: 24}}\nhealth: {retries: 0}\nurls: {API: \"http://localhost:1\"}",
+            stack: stack())
         try project.write("environments/first-run.yml", "name: first-run\nextends: demo\nsummary: onboarding\n")
     }
 
@@ -87,7 +90,9 @@ struct DayTwoEndToEndTests {
                     #expect(AtomicFile.mode(of: project.root + "/" + backup) == 0o600)
                     #expect(try project.read(backup).contains(original[0]))
                 }
-                let marker = try await E2E.docker(["run", "--rm", "-v", "\(project.name)_data:/data", Self.image, "test", "-f", "/data/marker"])
+                let marker = try await E2E.docker([
+                    "run", "--rm", "-v", "\(project.name)_data:/data", Self.image, "test", "-f", "/data/marker",
+                ])
                 #expect(marker.status == 1)
                 // The neighbour is untouched.
                 #expect(try await names(["ps", "-q", "--filter", "status=running"], neighbour.name).count == 2)
@@ -110,11 +115,14 @@ struct DayTwoEndToEndTests {
 
             let status = try await project.launch(["status", "demo", "--json"])
             #expect(status.status == 0)
-            let rows = try #require((try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [[String: Any]])?.first?["services"] as? [[String: Any]])
+            let rows = try #require(
+                (try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [[String: Any]])?.first?["services"]
+                    as? [[String: Any]])
             #expect(rows.map { $0["service"] as? String } == ["api", "db"])
             // launch counted them ready when their own check passed (its probe); the engine's status catches up at
             // its next interval, so right after the launch it may still say "starting" — never "unhealthy".
-            #expect(rows.allSatisfy { $0["state"] as? String == "running" && ["healthy", "starting"].contains($0["health"] as? String ?? "") })
+            #expect(
+                rows.allSatisfy { $0["state"] as? String == "running" && ["healthy", "starting"].contains($0["health"] as? String ?? "") })
             let table = try await project.launch(["status", "demo"])
             #expect(table.stdout.contains("api") && (table.stdout.contains("healthy") || table.stdout.contains("starting")))
 
@@ -143,8 +151,12 @@ struct DayTwoEndToEndTests {
             #expect(up.status == 0)
             let runs = try FileManager.default.contentsOfDirectory(atPath: project.root + "/.launch/runs")
             #expect(runs.count == 1)
-            let report = try #require(try JSONSerialization.jsonObject(with: Data(try project.read(".launch/runs/" + runs[0]).utf8)) as? [String: Any])
-            #expect((report["phases"] as? [[String: Any]])?.compactMap { $0["name"] as? String } == ["plan", "preflight", "env", "cleanup", "images", "create", "start"])
+            let report = try #require(
+                try JSONSerialization.jsonObject(with: Data(try project.read(".launch/runs/" + runs[0]).utf8)) as? [String: Any])
+            #expect(
+                (report["phases"] as? [[String: Any]])?.compactMap { $0["name"] as? String } == [
+                    "plan", "preflight", "env", "cleanup", "images", "create", "start",
+                ])
             let services = try #require(report["services"] as? [[String: Any]])
             for service in services {
                 let started = try #require(service["started_at"] as? Double)
@@ -165,13 +177,15 @@ struct DayTwoEndToEndTests {
 
     @Test func threeIdenticalFailuresTripTheBreakerAndForcePassesIt() async throws {
         try await E2E.withProject { project in
-            try project.writeProfile(extra: "health: {retries: 0}", stack: """
-                services:
-                  broken:
-                    image: \(Self.image)
-                    command: ["sh", "-c", "echo cannot start; exit 7"]
-                    healthcheck: {test: ["CMD", "test", "-f", "/nonexistent"], interval: 1s, start_period: 10s}
-                """)
+            try project.writeProfile(
+                extra: "health: {retries: 0}",
+                stack: """
+                    services:
+                      broken:
+                        image: \(Self.image)
+                        command: ["sh", "-c", "echo cannot start; exit 7"]
+                        healthcheck: {test: ["CMD", "test", "-f", "/nonexistent"], interval: 1s, start_period: 10s}
+                    """)
             for _ in 0..<3 {
                 let run = try await project.launch(["demo"])
                 #expect(run.status == 1)
@@ -188,13 +202,15 @@ struct DayTwoEndToEndTests {
 
     @Test func aLockLeftBySIGKILLIsClearedByTheNextLaunch() async throws {
         try await E2E.withProject { project in
-            try project.writeProfile(extra: "health: {retries: 0}", stack: """
-                services:
-                  slow:
-                    image: \(Self.image)
-                    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 30; touch /tmp/ok; sleep 3600 & wait"]
-                    healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 250ms, timeout: 10s, retries: 3, start_period: 60s}
-                """)
+            try project.writeProfile(
+                extra: "health: {retries: 0}",
+                stack: """
+                    services:
+                      slow:
+                        image: \(Self.image)
+                        command: ["sh", "-c", "trap 'exit 0' TERM; sleep 30; touch /tmp/ok; sleep 3600 & wait"]
+                        healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 250ms, timeout: 10s, retries: 3, start_period: 60s}
+                    """)
             let process = try project.spawn(["demo"])
             // Keyed by engine and compose project, in the user's own lock directory (not in the checkout).
             let environment = ProcessInfo.processInfo.environment
@@ -212,13 +228,15 @@ struct DayTwoEndToEndTests {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             #expect(FileManager.default.fileExists(atPath: lock))
-            try project.writeProfile(extra: "health: {retries: 0}", stack: """
-                services:
-                  slow:
-                    image: \(Self.image)
-                    command: ["sh", "-c", "trap 'exit 0' TERM; touch /tmp/ok; sleep 3600 & wait"]
-                    healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 250ms, timeout: 10s, retries: 3, start_period: 60s}
-                """)
+            try project.writeProfile(
+                extra: "health: {retries: 0}",
+                stack: """
+                    services:
+                      slow:
+                        image: \(Self.image)
+                        command: ["sh", "-c", "trap 'exit 0' TERM; touch /tmp/ok; sleep 3600 & wait"]
+                        healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 250ms, timeout: 10s, retries: 3, start_period: 60s}
+                    """)
             let next = try await project.launch(["demo"])
             #expect(next.status == 0, "\(next.stderr)")
             #expect(next.stderr.contains("cleared a stale lock left by pid \(process.processIdentifier)"))

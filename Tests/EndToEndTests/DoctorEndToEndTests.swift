@@ -108,8 +108,10 @@ struct DoctorEndToEndTests {
             let environment = ["DOCKER_HOST": "unix:///nonexistent.sock"]
             let result = try await project.launch(["doctor", "demo", "--no-network"], environment: environment)
             #expect(result.status == 2, "\(result.all)")
-            #expect(result.stdout.contains(
-                "FAIL docker.daemon: the Docker daemon is not running: no socket at /nonexistent.sock (unix:///nonexistent.sock (DOCKER_HOST))"))
+            #expect(
+                result.stdout.contains(
+                    "FAIL docker.daemon: the Docker daemon is not running: no socket at /nonexistent.sock (unix:///nonexistent.sock (DOCKER_HOST))"
+                ))
             #expect(result.stdout.contains("fix: start the engine DOCKER_HOST names, or unset DOCKER_HOST"))
             #expect(result.stdout.contains("skip images: the Docker daemon is not reachable"))
 
@@ -146,8 +148,9 @@ struct DoctorEndToEndTests {
             try project.write(".env.demo", "PROVIDER_KEY=bad-key-654321\n")
             let rejected = try await project.launch(["doctor", "demo"])
             #expect(rejected.status == 2, "\(rejected.all)")
-            #expect(rejected.stdout.contains(
-                "FAIL preflight.provider-key: the key is rejected (HTTP 401) by GET http://127.0.0.1:\(server.port)/v1/models"))
+            #expect(
+                rejected.stdout.contains(
+                    "FAIL preflight.provider-key: the key is rejected (HTTP 401) by GET http://127.0.0.1:\(server.port)/v1/models"))
             #expect(rejected.stdout.contains("fix: check PROVIDER_KEY in .env.demo"))
             #expect(!rejected.all.contains("bad-key-654321"))
             #expect(rejected.stdout.contains("ok   preflight.provider-port: connected to 127.0.0.1:\(server.port)"))
@@ -293,7 +296,8 @@ struct TinyHTTPServer: Sendable {
         }
         let (status, body) = authorized ? ("200 OK", #"{"data":[]}"#) : ("401 Unauthorized", #"{"error":"invalid api key"}"#)
         let response = Array(
-            "HTTP/1.1 \(status)\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)".utf8)
+            "HTTP/1.1 \(status)\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
+                .utf8)
         _ = response.withUnsafeBytes { write(client, $0.baseAddress, $0.count) }
     }
 

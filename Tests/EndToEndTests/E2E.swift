@@ -1,6 +1,6 @@
 import Foundation
-import Synchronization
 import LaunchKit
+import Synchronization
 import Testing
 
 extension Tag {
@@ -173,7 +173,9 @@ struct TestProject: Sendable {
     /// Writes `environments/<profile>.yml` for a single compose file `compose/stack.yml`.
     func writeProfile(_ profile: String = "demo", extra: String = "", stack: String) throws {
         try write("compose/stack.yml", stack)
-        try write("environments/\(profile).yml", """
+        try write(
+            "environments/\(profile).yml",
+            """
             name: \(profile)
             summary: end-to-end test stack
             compose: {project: \(name), files: [stack.yml]}
@@ -221,7 +223,8 @@ struct TestProject: Sendable {
 
     private func destroyResources(host: String?) async {
         for kind in [["ps", "-aq"], ["network", "ls", "-q"], ["volume", "ls", "-q"]] {
-            let ids = (try? await E2E.docker(kind + ["--filter", "label=com.docker.compose.project=\(name)"], host: host))?.stdout
+            let ids =
+                (try? await E2E.docker(kind + ["--filter", "label=com.docker.compose.project=\(name)"], host: host))?.stdout
                 .split(whereSeparator: \.isNewline).map(String.init) ?? []
             guard !ids.isEmpty else { continue }
             let remove: [String] =
@@ -314,7 +317,8 @@ extension E2E {
 
 extension TestProject {
     /// Runs `launch` with `arguments` (a launch of `demo` with its JSON report, by default) and parses the report.
-    func report(_ arguments: [String] = ["demo", "--json", "--no-network"], environment: [String: String] = [:]) async throws -> E2E.Report {
+    func report(_ arguments: [String] = ["demo", "--json", "--no-network"], environment: [String: String] = [:]) async throws -> E2E.Report
+    {
         let result = try await launch(arguments, environment: environment)
         let json = (try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]) ?? [:]
         return E2E.Report(status: result.status, json: json, stderr: result.stderr)

@@ -31,8 +31,10 @@ struct EndpointEndToEndTests {
     static let policy = "health: {retries: 0, backoff: 200ms, stability: 1s}"
 
     func containers(_ project: TestProject, host: String?) async throws -> [String] {
-        try await E2E.docker(["ps", "-a", "--format", "{{.Names}}", "--filter", "label=com.docker.compose.project=\(project.name)"], host: host)
-            .stdout.split(whereSeparator: \.isNewline).map(String.init).sorted()
+        try await E2E.docker(
+            ["ps", "-a", "--format", "{{.Names}}", "--filter", "label=com.docker.compose.project=\(project.name)"], host: host
+        )
+        .stdout.split(whereSeparator: \.isNewline).map(String.init).sorted()
     }
 
     /// A Docker config folder with one context made by the real CLI, pointing at `host`.
@@ -135,20 +137,21 @@ struct EndpointEndToEndTests {
         let port = try Sockets.freePort()
         let proxy = try await Proxy.start(listen: "TCP-LISTEN:\(port),bind=127.0.0.1", to: Self.suiteSocket)
         #expect(await Self.waitForPort(port), "nothing answers on 127.0.0.1:\(port)")
-        try await Self.ensuring({
-            try await E2E.withProject { project in
-                try project.writeProfile(extra: Self.policy, stack: Self.stack)
-                let host = "tcp://127.0.0.1:\(port)"
-                let doctor = try await project.launch(["doctor", "demo", "--no-network", "--host", host])
-                #expect(doctor.all.contains("at \(host) (--host)"), "\(doctor.all)")
-                let up = try await project.launch(["demo", "--no-network", "--host", host])
-                #expect(up.status == 0, "\(up.stderr)")
-                #expect(try await containers(project, host: nil).count == 2)
-                let down = try await project.launch(["down", "demo", "--host", host])
-                #expect(down.status == 0, "\(down.all)")
-                #expect(try await containers(project, host: nil).isEmpty)
-            }
-        }, cleanup: { await proxy.stop() })
+        try await Self.ensuring(
+            {
+                try await E2E.withProject { project in
+                    try project.writeProfile(extra: Self.policy, stack: Self.stack)
+                    let host = "tcp://127.0.0.1:\(port)"
+                    let doctor = try await project.launch(["doctor", "demo", "--no-network", "--host", host])
+                    #expect(doctor.all.contains("at \(host) (--host)"), "\(doctor.all)")
+                    let up = try await project.launch(["demo", "--no-network", "--host", host])
+                    #expect(up.status == 0, "\(up.stderr)")
+                    #expect(try await containers(project, host: nil).count == 2)
+                    let down = try await project.launch(["down", "demo", "--host", host])
+                    #expect(down.status == 0, "\(down.all)")
+                    #expect(try await containers(project, host: nil).isEmpty)
+                }
+            }, cleanup: { await proxy.stop() })
     }
 
     /// A local sshd with a throwaway key; `ssh` on PATH is a wrapper that adds its own config, so no file of
@@ -169,25 +172,28 @@ struct EndpointEndToEndTests {
             }
             try FileManager.default.copyItem(atPath: folder + "/user.pub", toPath: folder + "/authorized_keys")
             try """
-                Host launch-e2e-ssh
-                  HostName 127.0.0.1
-                  Port \(server.port)
-                  User \(NSUserName())
-                  IdentityFile \(folder)/user
-                  IdentitiesOnly yes
-                  StrictHostKeyChecking no
-                  UserKnownHostsFile /dev/null
-                  LogLevel ERROR
-                """.write(toFile: folder + "/ssh_config", atomically: true, encoding: .utf8)
+            Host launch-e2e-ssh
+              HostName 127.0.0.1
+              Port \(server.port)
+              User \(NSUserName())
+              IdentityFile \(folder)/user
+              IdentitiesOnly yes
+              StrictHostKeyChecking no
+              UserKnownHostsFile /dev/null
+              LogLevel ERROR
+            """.write(toFile: folder + "/ssh_config", atomically: true, encoding: .utf8)
             try "#!/bin/sh\nexec ssh -F '\(folder)/ssh_config' \"$@\"\n".replacingOccurrences(of: "exec ssh", with: "exec /usr/bin/ssh")
                 .write(toFile: server.pathEntry + "/ssh", atomically: true, encoding: .utf8)
             chmod(server.pathEntry + "/ssh", 0o755)
             // sshd daemonizes itself and writes its pid file; the remote `docker` targets the suite's engine.
-            let started = try await E2E.runner.run(Command("/usr/sbin/sshd", [
-                "-p", String(server.port), "-h", folder + "/host", "-o", "ListenAddress=127.0.0.1", "-o", "PidFile=\(folder)/pid",
-                "-o", "AuthorizedKeysFile=\(folder)/authorized_keys", "-o", "StrictModes=no", "-o", "PasswordAuthentication=no",
-                "-o", "SetEnv=DOCKER_HOST=unix://\(EndpointEndToEndTests.suiteSocket)",
-            ]))
+            let started = try await E2E.runner.run(
+                Command(
+                    "/usr/sbin/sshd",
+                    [
+                        "-p", String(server.port), "-h", folder + "/host", "-o", "ListenAddress=127.0.0.1", "-o", "PidFile=\(folder)/pid",
+                        "-o", "AuthorizedKeysFile=\(folder)/authorized_keys", "-o", "StrictModes=no", "-o", "PasswordAuthentication=no",
+                        "-o", "SetEnv=DOCKER_HOST=unix://\(EndpointEndToEndTests.suiteSocket)",
+                    ]))
             try #require(started.succeeded, "sshd: \(started.stderr)")
             return server
         }
@@ -200,23 +206,25 @@ struct EndpointEndToEndTests {
 
     @Test func anSSHEndpointWorksThroughDialStdio() async throws {
         let ssh = try await SSHServer.start()
-        try await Self.ensuring({
-            let path = ssh.pathEntry + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
-            let answered = await E2E.eventually(within: .seconds(30)) {
-                (try? await E2E.runner.run(Command("docker", ["-H", "ssh://launch-e2e-ssh", "version"], environment: ["PATH": path])))?.succeeded == true
-            }
-            #expect(answered, "sshd on port \(ssh.port) never served `docker version`")
-            try await E2E.withProject { project in
-                try project.writeProfile(extra: Self.policy, stack: Self.stack)
-                let env = ["PATH": path]
-                let up = try await project.launch(["demo", "--no-network", "-H", "ssh://launch-e2e-ssh"], environment: env)
-                #expect(up.status == 0, "\(up.stderr)")
-                #expect(try await containers(project, host: nil).count == 2)
-                let down = try await project.launch(["down", "demo", "-H", "ssh://launch-e2e-ssh"], environment: env)
-                #expect(down.status == 0, "\(down.all)")
-                #expect(try await containers(project, host: nil).isEmpty)
-            }
-        }, cleanup: { await ssh.stop() })
+        try await Self.ensuring(
+            {
+                let path = ssh.pathEntry + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+                let answered = await E2E.eventually(within: .seconds(30)) {
+                    (try? await E2E.runner.run(Command("docker", ["-H", "ssh://launch-e2e-ssh", "version"], environment: ["PATH": path])))?
+                        .succeeded == true
+                }
+                #expect(answered, "sshd on port \(ssh.port) never served `docker version`")
+                try await E2E.withProject { project in
+                    try project.writeProfile(extra: Self.policy, stack: Self.stack)
+                    let env = ["PATH": path]
+                    let up = try await project.launch(["demo", "--no-network", "-H", "ssh://launch-e2e-ssh"], environment: env)
+                    #expect(up.status == 0, "\(up.stderr)")
+                    #expect(try await containers(project, host: nil).count == 2)
+                    let down = try await project.launch(["down", "demo", "-H", "ssh://launch-e2e-ssh"], environment: env)
+                    #expect(down.status == 0, "\(down.all)")
+                    #expect(try await containers(project, host: nil).isEmpty)
+                }
+            }, cleanup: { await ssh.stop() })
     }
 
     /// A unix socket that accepts connections (the kernel queues them) and never answers.
@@ -265,51 +273,59 @@ struct EndpointEndToEndTests {
         let socketPath = folder + "/proxy.sock"
         let listen = "UNIX-LISTEN:\(socketPath)"
         let proxy = try await Proxy.start(listen: listen, to: Self.suiteSocket)
-        try await Self.ensuring({
-            try await E2E.withProject { project in
-                try project.writeProfile(extra: Self.policy, stack: """
-                    services:
-                      db:
-                        image: \(Self.image)
-                        command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
-                        healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 250ms, timeout: 5s, retries: 3, start_period: 120s}
-                      api:
-                        image: \(Self.image)
-                        command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
-                        depends_on: {db: {condition: service_healthy}}
-                    """)
-                let command = [E2E.launchBinary, "demo", "--no-network", "--no-cleanup", "--json", "--host", "unix://\(socketPath)",
-                    "--project-dir", project.root].map { "'\($0)'" }.joined(separator: " ")
-                _ = try await Self.background("CI=true \(command) > '\(folder)/out.json' 2> '\(folder)/err.log'; echo $? > '\(folder)/rc.tmp'; mv '\(folder)/rc.tmp' '\(folder)/rc'")
-                // Wait until db runs, cut every connection (and refuse new ones), make db ready and wait for the
-                // engine to say so, all while launch cannot reach the engine.
-                let db = "\(project.name)-db-1"
-                #expect(await E2E.eventually { await E2E.isRunning(db) })
-                await proxy.stop()
-                let cut = ContinuousClock.now
-                _ = try await E2E.docker(["exec", db, "touch", "/tmp/ok"])
-                #expect(try await E2E.engineHealth(db) == "healthy")
-                try await Task.sleep(until: cut + .seconds(2.5))
-                unlink(socketPath)
-                _ = try await Proxy.start(listen: listen, to: Self.suiteSocket)
-                for _ in 0..<1200 {
-                    if FileManager.default.fileExists(atPath: folder + "/rc") { break }
-                    try await Task.sleep(for: .milliseconds(50))
+        try await Self.ensuring(
+            {
+                try await E2E.withProject { project in
+                    try project.writeProfile(
+                        extra: Self.policy,
+                        stack: """
+                            services:
+                              db:
+                                image: \(Self.image)
+                                command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+                                healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 250ms, timeout: 5s, retries: 3, start_period: 120s}
+                              api:
+                                image: \(Self.image)
+                                command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+                                depends_on: {db: {condition: service_healthy}}
+                            """)
+                    let command = [
+                        E2E.launchBinary, "demo", "--no-network", "--no-cleanup", "--json", "--host", "unix://\(socketPath)",
+                        "--project-dir", project.root,
+                    ].map { "'\($0)'" }.joined(separator: " ")
+                    _ = try await Self.background(
+                        "CI=true \(command) > '\(folder)/out.json' 2> '\(folder)/err.log'; echo $? > '\(folder)/rc.tmp'; mv '\(folder)/rc.tmp' '\(folder)/rc'"
+                    )
+                    // Wait until db runs, cut every connection (and refuse new ones), make db ready and wait for the
+                    // engine to say so, all while launch cannot reach the engine.
+                    let db = "\(project.name)-db-1"
+                    #expect(await E2E.eventually { await E2E.isRunning(db) })
+                    await proxy.stop()
+                    let cut = ContinuousClock.now
+                    _ = try await E2E.docker(["exec", db, "touch", "/tmp/ok"])
+                    #expect(try await E2E.engineHealth(db) == "healthy")
+                    try await Task.sleep(until: cut + .seconds(2.5))
+                    unlink(socketPath)
+                    _ = try await Proxy.start(listen: listen, to: Self.suiteSocket)
+                    for _ in 0..<1200 {
+                        if FileManager.default.fileExists(atPath: folder + "/rc") { break }
+                        try await Task.sleep(for: .milliseconds(50))
+                    }
+                    let rc = (try? String(contentsOfFile: folder + "/rc", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+                    let log = (try? String(contentsOfFile: folder + "/err.log", encoding: .utf8)) ?? ""
+                    #expect(rc == "0", "\(log)")
+                    let output = try Data(contentsOf: URL(fileURLWithPath: folder + "/out.json"))
+                    let json = try JSONSerialization.jsonObject(with: output) as? [String: Any]
+                    let services = json?["services"] as? [[String: Any]] ?? []
+                    #expect(services.count == 2 && services.allSatisfy { $0["state"] as? String == "ready" }, "\(log)")
+                    // The stream really was cut and resumed (not merely slow).
+                    let reconnects = (json?["engine"] as? [String: Any])?["event_stream_reconnects"] as? Int ?? 0
+                    #expect(reconnects >= 1, "\(log)")
                 }
-                let rc = (try? String(contentsOfFile: folder + "/rc", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
-                let log = (try? String(contentsOfFile: folder + "/err.log", encoding: .utf8)) ?? ""
-                #expect(rc == "0", "\(log)")
-                let output = try Data(contentsOf: URL(fileURLWithPath: folder + "/out.json"))
-                let json = try JSONSerialization.jsonObject(with: output) as? [String: Any]
-                let services = json?["services"] as? [[String: Any]] ?? []
-                #expect(services.count == 2 && services.allSatisfy { $0["state"] as? String == "ready" }, "\(log)")
-                // The stream really was cut and resumed (not merely slow).
-                let reconnects = (json?["engine"] as? [String: Any])?["event_stream_reconnects"] as? Int ?? 0
-                #expect(reconnects >= 1, "\(log)")
-            }
-        }, cleanup: {
-            await proxy.stop()
-            try? FileManager.default.removeItem(atPath: folder)
-        })
+            },
+            cleanup: {
+                await proxy.stop()
+                try? FileManager.default.removeItem(atPath: folder)
+            })
     }
 }

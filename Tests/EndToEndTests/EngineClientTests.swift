@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Synchronization
 import Testing
+
 @testable import LaunchKit
 
 /// Test-only helpers: the CLI sets up fixtures, the client is what is under test.
@@ -60,7 +61,9 @@ struct HelperTests {
     @Test func queryEncoding() {
         let filter = EngineClient.labelFilter(["a=b", "q\"x"])
         #expect(filter.first?.1 == #"{"label":["a=b","q\"x"]}"#)
-        #expect(EngineClient.target("/x", filter, version: APIVersion(major: 1, minor: 44)) == "/v1.44/x?filters=%7B%22label%22%3A%5B%22a%3Db%22%2C%22q%5C%22x%22%5D%7D")
+        #expect(
+            EngineClient.target("/x", filter, version: APIVersion(major: 1, minor: 44))
+                == "/v1.44/x?filters=%7B%22label%22%3A%5B%22a%3Db%22%2C%22q%5C%22x%22%5D%7D")
         #expect(EngineClient.target("/_ping", [], version: nil) == "/_ping")
         #expect(EngineClient.escape("a b/ü") == "a%20b%2F%C3%BC")
         #expect(EngineClient.filters(["label": [], "event": ["die"]]).first?.1 == #"{"event":["die"]}"#)
@@ -68,11 +71,13 @@ struct HelperTests {
     }
 
     @Test func eventHelpers() throws {
-        let json = #"{"Type":"container","Action":"health_status: healthy","Actor":{"ID":"abc","Attributes":{"exitCode":"3","com.docker.compose.service":"db","com.docker.compose.project":"p"}},"time":1,"timeNano":1000000001}"#
+        let json =
+            #"{"Type":"container","Action":"health_status: healthy","Actor":{"ID":"abc","Attributes":{"exitCode":"3","com.docker.compose.service":"db","com.docker.compose.project":"p"}},"time":1,"timeNano":1000000001}"#
         let event = try JSONDecoder().decode(EngineEvent.self, from: Data(json.utf8))
         #expect(event.healthStatus == "healthy")
         #expect(event.exitCode == 3 && event.service == "db" && event.project == "p" && event.containerID == "abc")
-        let tight = try JSONDecoder().decode(EngineEvent.self, from: Data(json.replacingOccurrences(of: ": healthy", with: ":unhealthy").utf8))
+        let tight = try JSONDecoder().decode(
+            EngineEvent.self, from: Data(json.replacingOccurrences(of: ": healthy", with: ":unhealthy").utf8))
         #expect(tight.healthStatus == "unhealthy")
     }
 }
@@ -91,7 +96,8 @@ struct EngineTests {
         #expect(negotiated == min(try #require(APIVersion(version.apiVersion)), EngineClient.newestKnownAPI))
         let info = try await client.info()
         #expect(info.ncpu > 0 && info.memTotal > 0 && info.runtimes.contains("runc") && !info.dockerRootDir.isEmpty)
-        print("engine \(version.version) api \(version.apiVersion) \(version.arch); runtimes \(info.runtimes) default \(info.defaultRuntime)")
+        print(
+            "engine \(version.version) api \(version.apiVersion) \(version.arch); runtimes \(info.runtimes) default \(info.defaultRuntime)")
     }
 
     @Test func connectionFailures() async throws {
@@ -125,7 +131,8 @@ struct EngineTests {
     @Test func listWithLabelFilter() async throws {
         let name = EngineFixture.uniqueName(), other = EngineFixture.uniqueName()
         defer { _ = try? EngineFixture.docker("rm", "-f", name, other) }
-        try EngineFixture.docker("create", "--name", name, "--label", "engineclient-test=\(name)", "--label", "x=a b\"c", EngineFixture.image, "true")
+        try EngineFixture.docker(
+            "create", "--name", name, "--label", "engineclient-test=\(name)", "--label", "x=a b\"c", EngineFixture.image, "true")
         try EngineFixture.docker("create", "--name", other, "--label", "engineclient-test=\(other)", EngineFixture.image, "true")
 
         let found = try await client.listContainers(all: true, labels: ["engineclient-test=\(name)"])
@@ -142,7 +149,7 @@ struct EngineTests {
         try EngineFixture.docker("create", "--name", name, "--restart", "on-failure:2", EngineFixture.image, "sleep", "300")
 
         try await client.startContainer(name)
-        try await client.startContainer(name) // 304: already running
+        try await client.startContainer(name)  // 304: already running
         let details = try await client.inspectContainer(name)
         #expect(details.name == name && details.state.running && details.state.status == "running")
         #expect(details.hostConfig.restartPolicy?.name == "on-failure" && details.config.healthcheck == nil)
@@ -156,7 +163,7 @@ struct EngineTests {
         print("docker inspect via CLI: \(cliElapsed / 5) per call")
 
         try await client.stopContainer(name, timeoutSeconds: 0)
-        try await client.stopContainer(name, timeoutSeconds: 0) // 304: already stopped
+        try await client.stopContainer(name, timeoutSeconds: 0)  // 304: already stopped
         let stopped = try await client.inspectContainer(name)
         #expect(!stopped.state.running && stopped.state.exitCode == 137)
         try await client.restartContainer(name, timeoutSeconds: 0)
@@ -176,16 +183,19 @@ struct EngineTests {
         defer { _ = try? EngineFixture.docker("rm", "-f", name) }
         let stream = client.events(since: Date(), labels: ["engineclient-test=\(name)"], actions: ["health_status"])
         let started = ContinuousClock.now
-        let id = try EngineFixture.docker("run", "-d", "--name", name, "--label", "engineclient-test=\(name)",
-                                    "--health-cmd", "test -f /tmp/ok", "--health-interval", "200ms",
-                                    EngineFixture.image, "sh", "-c", "touch /tmp/ok; exec sleep 300")
+        let id = try EngineFixture.docker(
+            "run", "-d", "--name", name, "--label", "engineclient-test=\(name)",
+            "--health-cmd", "test -f /tmp/ok", "--health-interval", "200ms",
+            EngineFixture.image, "sh", "-c", "touch /tmp/ok; exec sleep 300")
 
         // The action filter leaves nothing but health transitions: no exec_* noise.
         let event = try await EngineFixture.firstEvent(stream, within: 10) { _ in true }
         let received = Date().timeIntervalSince1970
         let healthy = try #require(event)
         #expect(healthy.containerID == id && healthy.action == "health_status: healthy" && healthy.name == name)
-        print("healthy after \(ContinuousClock.now - started); delivered \(Int((received * 1e9 - Double(healthy.timeNano)) / 1000)) µs after the engine stamped it")
+        print(
+            "healthy after \(ContinuousClock.now - started); delivered \(Int((received * 1e9 - Double(healthy.timeNano)) / 1000)) µs after the engine stamped it"
+        )
 
         let details = try await client.inspectContainer(name)
         #expect(details.state.health?.status == "healthy")
@@ -198,10 +208,12 @@ struct EngineTests {
     @Test func dieEventAndLogs() async throws {
         let name = EngineFixture.uniqueName(), tty = EngineFixture.uniqueName()
         defer { _ = try? EngineFixture.docker("rm", "-f", name, tty) }
-        try EngineFixture.docker("create", "--name", name, "--label", "engineclient-test=\(name)",
-                           EngineFixture.image, "sh", "-c", "echo out; echo err >&2; exit 3")
-        try EngineFixture.docker("create", "-t", "--name", tty, "--label", "engineclient-test=\(name)",
-                           EngineFixture.image, "sh", "-c", "echo hello; echo world")
+        try EngineFixture.docker(
+            "create", "--name", name, "--label", "engineclient-test=\(name)",
+            EngineFixture.image, "sh", "-c", "echo out; echo err >&2; exit 3")
+        try EngineFixture.docker(
+            "create", "-t", "--name", tty, "--label", "engineclient-test=\(name)",
+            EngineFixture.image, "sh", "-c", "echo hello; echo world")
         let stream = client.events(since: Date(), labels: ["engineclient-test=\(name)"])
         try await client.startContainer(name)
 
@@ -215,8 +227,10 @@ struct EngineTests {
         #expect(try await client.inspectContainer(name).state.exitCode == 3)
 
         try await client.startContainer(tty)
-        _ = try await EngineFixture.firstEvent(client.events(since: Date(timeIntervalSinceNow: -5), labels: ["engineclient-test=\(name)"]),
-                                         within: 10) { $0.action == "die" && $0.name == tty }
+        _ = try await EngineFixture.firstEvent(
+            client.events(since: Date(timeIntervalSinceNow: -5), labels: ["engineclient-test=\(name)"]),
+            within: 10
+        ) { $0.action == "die" && $0.name == tty }
         _ = try await E2E.eventually(within: .seconds(5)) { try await client.containerLogs(tty, tail: -1).count >= 2 }
         #expect(try await client.containerLogs(tty, tail: -1) == ["hello", "world"])
     }
@@ -257,7 +271,9 @@ struct EngineTests {
         let networks = try await client.listNetworks(labels: [label])
         #expect(networks.map(\.id) == [networkID] && networks.first?.name == name && networks.first?.labels["engineclient-test"] == name)
         let volumes = try await client.listVolumes(labels: [label])
-        #expect(volumes.map(\.name) == [name] && volumes.first?.labels["engineclient-test"] == name && volumes.first?.createdAt.isEmpty == false)
+        #expect(
+            volumes.map(\.name) == [name] && volumes.first?.labels["engineclient-test"] == name && volumes.first?.createdAt.isEmpty == false
+        )
 
         try await client.removeNetwork(networkID)
         try await client.removeVolume(name, force: true)
@@ -268,7 +284,9 @@ struct EngineTests {
     @Test func systemDataUsageDecodes() async throws {
         let usage = try await client.systemDataUsage()
         #expect(usage.layersSize > 0 && !usage.images.isEmpty)
-        print("df: layers \(usage.layersSize) B, \(usage.images.count) images, \(usage.containers.count) containers, \(usage.volumes.count) volumes, \(usage.buildCache.count) build cache")
+        print(
+            "df: layers \(usage.layersSize) B, \(usage.images.count) images, \(usage.containers.count) containers, \(usage.volumes.count) volumes, \(usage.buildCache.count) build cache"
+        )
     }
 
     @Test func concurrentRequests() async throws {

@@ -37,11 +37,14 @@ struct GPUEndToEndTests {
             #expect(doctor.status == 2, "\(doctor.all)")
             #expect(report.status("gpu.requests") == "ok")
             #expect(report.status("gpu.smoke") == "fail", "\(report.evidence("gpu.smoke"))")
-            #expect(report.evidence("gpu.smoke").hasPrefix("no GPU reachable from containers: the engine at "), "\(report.evidence("gpu.smoke"))")
+            #expect(
+                report.evidence("gpu.smoke").hasPrefix("no GPU reachable from containers: the engine at "),
+                "\(report.evidence("gpu.smoke"))")
             #expect(report.evidence("gpu.smoke").contains("refused web's request (1 GPU)"))
             #expect(try await Self.smokeContainers(project).isEmpty, "the smoke container was left behind")
 
-            let skipped = try await project.launch(["doctor", "demo", "--no-network", "--no-gpu-smoke", "--json"], environment: ["PATH": smi.path])
+            let skipped = try await project.launch(
+                ["doctor", "demo", "--no-network", "--no-gpu-smoke", "--json"], environment: ["PATH": smi.path])
             #expect(try Report(skipped).status("gpu.smoke") == "skip")
             #expect(try Report(skipped).evidence("gpu.smoke") == "not run (--no-gpu-smoke)")
         }
@@ -54,7 +57,9 @@ struct GPUEndToEndTests {
 
             let doctor = try await project.launch(["doctor", "demo", "--no-network"], environment: bare)
             #expect(doctor.status == 2, "\(doctor.all)")
-            #expect(doctor.stdout.contains("FAIL gpu.requests: web (2 GPUs) requests GPUs, but no NVIDIA driver (nvidia-smi is not on PATH)"), "\(doctor.stdout)")
+            #expect(
+                doctor.stdout.contains("FAIL gpu.requests: web (2 GPUs) requests GPUs, but no NVIDIA driver (nvidia-smi is not on PATH)"),
+                "\(doctor.stdout)")
             #expect(doctor.stdout.contains("FAIL gpu.smoke: no GPU reachable from containers"), "\(doctor.stdout)")
 
             let launch = try await project.launch(["demo"], environment: bare)
@@ -65,13 +70,15 @@ struct GPUEndToEndTests {
 
             let one = try E2E.fakeNvidiaSMI("h100-x1")
             defer { try? FileManager.default.removeItem(atPath: one.directory) }
-            let short = try Report(try await project.launch(["doctor", "demo", "--no-network", "--no-gpu-smoke", "--json"], environment: ["PATH": one.path]))
+            let short = try Report(
+                try await project.launch(["doctor", "demo", "--no-network", "--no-gpu-smoke", "--json"], environment: ["PATH": one.path]))
             #expect(short.status("gpu.requests") == "fail")
             #expect(short.evidence("gpu.requests") == "web asks for 2 GPUs, 1 usable")
 
             let two = try E2E.fakeNvidiaSMI("h100-x2-nvlink")
             defer { try? FileManager.default.removeItem(atPath: two.directory) }
-            let fits = try Report(try await project.launch(["doctor", "demo", "--no-network", "--no-gpu-smoke", "--json"], environment: ["PATH": two.path]))
+            let fits = try Report(
+                try await project.launch(["doctor", "demo", "--no-network", "--no-gpu-smoke", "--json"], environment: ["PATH": two.path]))
             #expect(fits.status("gpu.requests") == "ok")
             #expect(fits.evidence("gpu.requests") == "web gets GPU0,GPU1")
             #expect(try await Self.smokeContainers(project).isEmpty)

@@ -9,7 +9,9 @@ struct LaunchEndToEndTests {
     /// Becomes healthy after `delay` seconds; the probe checks a file the command creates. Handles SIGTERM
     /// like a real server, so `launch down` does not wait out the grace period.
     static func healthy(after delay: Double, dependsOn: [String] = [], extra: String = "") -> String {
-        let deps = dependsOn.isEmpty ? "" : "\n    depends_on: {" + dependsOn.map { "\($0): {condition: service_healthy}" }.joined(separator: ", ") + "}"
+        let deps =
+            dependsOn.isEmpty
+            ? "" : "\n    depends_on: {" + dependsOn.map { "\($0): {condition: service_healthy}" }.joined(separator: ", ") + "}"
         return """
                 image: \(image)
                 command: ["sh", "-c", "trap 'exit 0' TERM; sleep \(delay); touch /tmp/ok; sleep 3600 & wait"]
@@ -34,24 +36,26 @@ struct LaunchEndToEndTests {
 
     @Test func aFourDeepChainAndIndependentBranchesComeUpInDependencyOrder() async throws {
         try await E2E.withProject { project in
-            try project.writeProfile(extra: Self.policy, stack: """
-                services:
-                  a:
-                \(Self.healthy(after: 0.5))
-                  b:
-                \(Self.healthy(after: 0.5, dependsOn: ["a"]))
-                  c:
-                \(Self.healthy(after: 0.5, dependsOn: ["b"]))
-                  d:
-                \(Self.healthy(after: 0.5, dependsOn: ["c"]))
-                  x:
-                \(Self.healthy(after: 1.0))
-                  y:
-                \(Self.healthy(after: 0.3, dependsOn: ["x"]))
-                  plain:
-                    image: \(Self.image)
-                    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
-                """)
+            try project.writeProfile(
+                extra: Self.policy,
+                stack: """
+                    services:
+                      a:
+                    \(Self.healthy(after: 0.5))
+                      b:
+                    \(Self.healthy(after: 0.5, dependsOn: ["a"]))
+                      c:
+                    \(Self.healthy(after: 0.5, dependsOn: ["b"]))
+                      d:
+                    \(Self.healthy(after: 0.5, dependsOn: ["c"]))
+                      x:
+                    \(Self.healthy(after: 1.0))
+                      y:
+                    \(Self.healthy(after: 0.3, dependsOn: ["x"]))
+                      plain:
+                        image: \(Self.image)
+                        command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+                    """)
             let result = try await launch(project)
             #expect(result.status == 0, "\(result.stderr)")
             #expect(result.json["outcome"] as? String == "success")
@@ -83,19 +87,21 @@ struct LaunchEndToEndTests {
         try await E2E.withProject { project in
             // A volume that existed before the run must survive the rollback.
             _ = try await E2E.docker(["volume", "create", "--label", "com.docker.compose.project=\(project.name)", "\(project.name)_kept"])
-            try project.writeProfile(extra: "health: {retries: 0, timeout: 3s}", stack: """
-                services:
-                  db:
-                    image: \(Self.image)
-                    command: ["sleep", "3600"]
-                    healthcheck: {test: ["CMD-SHELL", "echo waiting for port 5432; exit 1"], interval: 250ms, timeout: 1s, retries: 3, start_period: 60s}
-                    volumes: [data:/data, kept:/kept]
-                  web:
-                    image: \(Self.image)
-                    command: ["sleep", "3600"]
-                    depends_on: {db: {condition: service_healthy}}
-                volumes: {data: {}, kept: {}}
-                """)
+            try project.writeProfile(
+                extra: "health: {retries: 0, timeout: 3s}",
+                stack: """
+                    services:
+                      db:
+                        image: \(Self.image)
+                        command: ["sleep", "3600"]
+                        healthcheck: {test: ["CMD-SHELL", "echo waiting for port 5432; exit 1"], interval: 250ms, timeout: 1s, retries: 3, start_period: 60s}
+                        volumes: [data:/data, kept:/kept]
+                      web:
+                        image: \(Self.image)
+                        command: ["sleep", "3600"]
+                        depends_on: {db: {condition: service_healthy}}
+                    volumes: {data: {}, kept: {}}
+                    """)
             let result = try await launch(project)
             #expect(result.status == 1)
             #expect(result.json["outcome"] as? String == "failed")
@@ -121,24 +127,29 @@ struct LaunchEndToEndTests {
             let tag = project.name.replacingOccurrences(of: "launch-e2e-", with: "")
             let bystander = "launch-e2e-bystander-\(tag)", neighbour = "launch-e2e-neighbour-\(tag)"
             _ = try await E2E.docker(["create", "--name", bystander, Self.image, "true"])
-            _ = try await E2E.docker(["create", "--name", neighbour, "--label", "com.docker.compose.project=launch-e2e-other-\(tag)", Self.image, "true"])
+            _ = try await E2E.docker([
+                "create", "--name", neighbour, "--label", "com.docker.compose.project=launch-e2e-other-\(tag)", Self.image, "true",
+            ])
             do {
                 // Prune at any reclaimable share: the stopped job of the first run is this project's to prune.
-                try project.writeProfile(extra: "cleanup: {reclaimable_percent: 0}\n" + Self.policy, stack: """
-                    services:
-                      migrate:
-                        image: \(Self.image)
-                        command: ["true"]
-                      api:
-                        image: \(Self.image)
-                        command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
-                        depends_on: {migrate: {condition: service_completed_successfully}}
-                    """)
+                try project.writeProfile(
+                    extra: "cleanup: {reclaimable_percent: 0}\n" + Self.policy,
+                    stack: """
+                        services:
+                          migrate:
+                            image: \(Self.image)
+                            command: ["true"]
+                          api:
+                            image: \(Self.image)
+                            command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+                            depends_on: {migrate: {condition: service_completed_successfully}}
+                        """)
                 #expect(try await launch(project).status == 0)
                 let second = try await launch(project)
                 #expect(second.status == 0, "\(second.stderr)")
                 for name in [bystander, neighbour] {
-                    #expect(try await E2E.docker(["inspect", "--format", "{{.Name}}", name]).succeeded, "launch-time cleanup removed \(name)")
+                    #expect(
+                        try await E2E.docker(["inspect", "--format", "{{.Name}}", name]).succeeded, "launch-time cleanup removed \(name)")
                 }
             } catch {
                 _ = try? await E2E.docker(["rm", "-f", bystander, neighbour])
@@ -151,14 +162,16 @@ struct LaunchEndToEndTests {
     @Test func rollbackVolumesRemovesOnlyTheVolumesThisRunCreated() async throws {
         try await E2E.withProject { project in
             _ = try await E2E.docker(["volume", "create", "--label", "com.docker.compose.project=\(project.name)", "\(project.name)_kept"])
-            try project.writeProfile(extra: Self.policy, stack: """
-                services:
-                  db:
-                    image: \(Self.image)
-                    command: ["sh", "-c", "exit 3"]
-                    volumes: [data:/data, kept:/kept]
-                volumes: {data: {}, kept: {}}
-                """)
+            try project.writeProfile(
+                extra: Self.policy,
+                stack: """
+                    services:
+                      db:
+                        image: \(Self.image)
+                        command: ["sh", "-c", "exit 3"]
+                        volumes: [data:/data, kept:/kept]
+                    volumes: {data: {}, kept: {}}
+                    """)
             let result = try await launch(project, ["demo", "--json", "--rollback-volumes"])
             #expect(result.status == 1)
             #expect(try await resources(project).volumes == ["\(project.name)_kept"])
@@ -168,13 +181,15 @@ struct LaunchEndToEndTests {
 
     @Test func aCoreContainerThatExitsFailsWithItsLogTail() async throws {
         try await E2E.withProject { project in
-            try project.writeProfile(extra: Self.policy, stack: """
-                services:
-                  api:
-                    image: \(Self.image)
-                    command: ["sh", "-c", "echo starting api; sleep 1; echo 'fatal: DATABASE_URL is not set' >&2; exit 1"]
-                    healthcheck: {test: ["CMD", "false"], interval: 30s, start_period: 60s}
-                """)
+            try project.writeProfile(
+                extra: Self.policy,
+                stack: """
+                    services:
+                      api:
+                        image: \(Self.image)
+                        command: ["sh", "-c", "echo starting api; sleep 1; echo 'fatal: DATABASE_URL is not set' >&2; exit 1"]
+                        healthcheck: {test: ["CMD", "false"], interval: 30s, start_period: 60s}
+                    """)
             let result = try await launch(project)
             #expect(result.status == 1)
             let failure = try #require(result.service("api")?["failure"] as? [String: Any])
@@ -189,24 +204,28 @@ struct LaunchEndToEndTests {
 
     @Test func anOptionalFailureDegradesAndBlocksItsDependents() async throws {
         try await E2E.withProject { project in
-            try project.writeProfile(extra: "services: {optional: [search, indexer]}\n" + Self.policy, stack: """
-                services:
-                  db:
-                \(Self.healthy(after: 0.3))
-                  search:
-                    image: \(Self.image)
-                    command: ["sh", "-c", "echo out of memory >&2; exit 2"]
-                    depends_on: {db: {condition: service_healthy}}
-                    healthcheck: {test: ["CMD", "test", "-f", "/nonexistent"], interval: 1s}
-                  indexer:
-                    image: \(Self.image)
-                    command: ["sleep", "3600"]
-                    depends_on: {search: {condition: service_healthy}}
-                """)
+            try project.writeProfile(
+                extra: "services: {optional: [search, indexer]}\n" + Self.policy,
+                stack: """
+                    services:
+                      db:
+                    \(Self.healthy(after: 0.3))
+                      search:
+                        image: \(Self.image)
+                        command: ["sh", "-c", "echo out of memory >&2; exit 2"]
+                        depends_on: {db: {condition: service_healthy}}
+                        healthcheck: {test: ["CMD", "test", "-f", "/nonexistent"], interval: 1s}
+                      indexer:
+                        image: \(Self.image)
+                        command: ["sleep", "3600"]
+                        depends_on: {search: {condition: service_healthy}}
+                    """)
             let result = try await launch(project)
             #expect(result.status == 0, "\(result.stderr)")
             #expect(result.json["outcome"] as? String == "degraded")
-            #expect(result.json["degraded"] as? [String] == ["indexer", "search"] || result.json["degraded"] as? [String] == ["search", "indexer"])
+            #expect(
+                result.json["degraded"] as? [String] == ["indexer", "search"]
+                    || result.json["degraded"] as? [String] == ["search", "indexer"])
             #expect(result.service("db")?["state"] as? String == "ready")
             #expect(result.service("search")?["state"] as? String == "failed")
             #expect(result.service("indexer")?["blocked_by"] as? String == "search")
@@ -219,19 +238,21 @@ struct LaunchEndToEndTests {
     @Test(arguments: [0, 1])
     func aOneShotMigrationGatesItsDependents(exitCode: Int) async throws {
         try await E2E.withProject { project in
-            try project.writeProfile(extra: Self.policy, stack: """
-                services:
-                  db:
-                \(Self.healthy(after: 0.2))
-                  migrate:
-                    image: \(Self.image)
-                    command: ["sh", "-c", "echo applying 3 migrations; sleep 0.3; exit \(exitCode)"]
-                    depends_on: {db: {condition: service_healthy}}
-                  api:
-                    image: \(Self.image)
-                    command: ["sleep", "3600"]
-                    depends_on: {migrate: {condition: service_completed_successfully}}
-                """)
+            try project.writeProfile(
+                extra: Self.policy,
+                stack: """
+                    services:
+                      db:
+                    \(Self.healthy(after: 0.2))
+                      migrate:
+                        image: \(Self.image)
+                        command: ["sh", "-c", "echo applying 3 migrations; sleep 0.3; exit \(exitCode)"]
+                        depends_on: {db: {condition: service_healthy}}
+                      api:
+                        image: \(Self.image)
+                        command: ["sleep", "3600"]
+                        depends_on: {migrate: {condition: service_completed_successfully}}
+                    """)
             let result = try await launch(project)
             if exitCode == 0 {
                 #expect(result.status == 0, "\(result.stderr)")
@@ -251,15 +272,17 @@ struct LaunchEndToEndTests {
 
     @Test func aFlakyServiceRecoversThroughRetry() async throws {
         try await E2E.withProject { project in
-            try project.writeProfile(extra: "health: {retries: 2, backoff: 200ms, stability: 1s}", stack: """
-                services:
-                  flaky:
-                    image: \(Self.image)
-                    command: ["sh", "-c", "if [ -f /state/tried ]; then touch /tmp/ok; exec sleep 3600; fi; touch /state/tried; echo first start fails; exit 1"]
-                    healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 250ms, timeout: 5s, retries: 3, start_period: 30s}
-                    volumes: [state:/state]
-                volumes: {state: {}}
-                """)
+            try project.writeProfile(
+                extra: "health: {retries: 2, backoff: 200ms, stability: 1s}",
+                stack: """
+                    services:
+                      flaky:
+                        image: \(Self.image)
+                        command: ["sh", "-c", "if [ -f /state/tried ]; then touch /tmp/ok; exec sleep 3600; fi; touch /state/tried; echo first start fails; exit 1"]
+                        healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 250ms, timeout: 5s, retries: 3, start_period: 30s}
+                        volumes: [state:/state]
+                    volumes: {state: {}}
+                    """)
             let result = try await launch(project)
             #expect(result.status == 0, "\(result.stderr)")
             #expect(result.service("flaky")?["state"] as? String == "ready")
@@ -271,13 +294,15 @@ struct LaunchEndToEndTests {
     @Test func aRestartLoopIsCaught() async throws {
         try await E2E.withProject { project in
             // A wide stability window: each crash must never look stable, however late the engine reports `die`.
-            try project.writeProfile(extra: "health: {retries: 2, backoff: 200ms, stability: 5s}", stack: """
-                services:
-                  crashy:
-                    image: \(Self.image)
-                    restart: always
-                    command: ["sh", "-c", "echo boom; exit 3"]
-                """)
+            try project.writeProfile(
+                extra: "health: {retries: 2, backoff: 200ms, stability: 5s}",
+                stack: """
+                    services:
+                      crashy:
+                        image: \(Self.image)
+                        restart: always
+                        command: ["sh", "-c", "echo boom; exit 3"]
+                    """)
             let result = try await launch(project)
             #expect(result.status == 1)
             let failure = try #require(result.service("crashy")?["failure"] as? [String: Any])
@@ -290,12 +315,14 @@ struct LaunchEndToEndTests {
     @Test func aServiceWithoutHealthcheckThatExitsSoonIsNotReady() async throws {
         try await E2E.withProject { project in
             // Its exit must fall inside the stability window however late the engine reports `die` under load.
-            try project.writeProfile(extra: "health: {retries: 0, stability: 10s}", stack: """
-                services:
-                  worker:
-                    image: \(Self.image)
-                    command: ["sh", "-c", "sleep 1; echo worker stopped"]
-                """)
+            try project.writeProfile(
+                extra: "health: {retries: 0, stability: 10s}",
+                stack: """
+                    services:
+                      worker:
+                        image: \(Self.image)
+                        command: ["sh", "-c", "sleep 1; echo worker stopped"]
+                    """)
             let result = try await launch(project)
             #expect(result.status == 1)
             #expect(result.service("worker")?["state"] as? String == "failed")
@@ -306,17 +333,19 @@ struct LaunchEndToEndTests {
     /// When a container's state changed, by the engine's clock.
     @Test func aJobWithAHealthcheckIsReadyWhenItExitsNotWhenItIsHealthy() async throws {
         try await E2E.withProject { project in
-            try project.writeProfile(extra: Self.policy, stack: """
-                services:
-                  migrate:
-                    image: \(Self.image)
-                    command: ["sh", "-c", "sleep 2; echo migrated"]
-                    healthcheck: {test: ["CMD", "true"], interval: 250ms, timeout: 10s, retries: 3}
-                  api:
-                    image: \(Self.image)
-                    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
-                    depends_on: {migrate: {condition: service_completed_successfully}}
-                """)
+            try project.writeProfile(
+                extra: Self.policy,
+                stack: """
+                    services:
+                      migrate:
+                        image: \(Self.image)
+                        command: ["sh", "-c", "sleep 2; echo migrated"]
+                        healthcheck: {test: ["CMD", "true"], interval: 250ms, timeout: 10s, retries: 3}
+                      api:
+                        image: \(Self.image)
+                        command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+                        depends_on: {migrate: {condition: service_completed_successfully}}
+                    """)
             let result = try await launch(project)
             #expect(result.status == 0, "\(result.stderr)")
             let migrated = try #require(try await E2E.engineTime("\(project.name)-migrate-1", "FinishedAt"))
@@ -337,16 +366,18 @@ struct LaunchEndToEndTests {
             #expect(commit.status == 0)
             // Removed by the project's teardown after its containers: an `rmi -f` here, while db still used
             // the image, only untagged it and left a dangling image behind on every run.
-            try project.writeProfile(extra: Self.policy, stack: """
-                services:
-                  db:
-                    image: \(image)
-                    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 2; touch /tmp/ok; sleep 3600 & wait"]
-                  api:
-                    image: \(Self.image)
-                    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
-                    depends_on: {db: {condition: service_healthy}}
-                """)
+            try project.writeProfile(
+                extra: Self.policy,
+                stack: """
+                    services:
+                      db:
+                        image: \(image)
+                        command: ["sh", "-c", "trap 'exit 0' TERM; sleep 2; touch /tmp/ok; sleep 3600 & wait"]
+                      api:
+                        image: \(Self.image)
+                        command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+                        depends_on: {db: {condition: service_healthy}}
+                    """)
             let result = try await launch(project)
             #expect(result.status == 0, "\(result.stderr)")
             // The check can pass only once /tmp/ok exists, so api must have started after the file was made. (The
@@ -355,7 +386,9 @@ struct LaunchEndToEndTests {
             let stat = try await E2E.docker(["exec", "\(project.name)-db-1", "stat", "-c", "%y", "/tmp/ok"])
             // busybox: `2026-12-01 21:31:42.629214001 +0000` (UTC in the container) as RFC 3339.
             let parts = stat.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ")
-            let made = try #require(parts.count == 3 && parts[2] == "+0000" ? EngineTime.parse("\(parts[0])T\(parts[1])Z") : nil, "\(stat.stdout)\(stat.stderr)")
+            let made = try #require(
+                parts.count == 3 && parts[2] == "+0000" ? EngineTime.parse("\(parts[0])T\(parts[1])Z") : nil, "\(stat.stdout)\(stat.stderr)"
+            )
             let apiStarted = try #require(try await E2E.engineTime("\(project.name)-api-1", "StartedAt"))
             #expect(apiStarted >= made, "api started before db's image healthcheck could pass")
         }
@@ -363,13 +396,15 @@ struct LaunchEndToEndTests {
 
     @Test func aRelaunchStartsAStoppedContainerAndAdoptsTheRunningOnes() async throws {
         try await E2E.withProject { project in
-            try project.writeProfile(extra: Self.policy, stack: """
-                services:
-                  db:
-                \(Self.healthy(after: 0.2))
-                  api:
-                \(Self.healthy(after: 0.2, dependsOn: ["db"], extra: "\n    deploy: {replicas: 2}"))
-                """)
+            try project.writeProfile(
+                extra: Self.policy,
+                stack: """
+                    services:
+                      db:
+                    \(Self.healthy(after: 0.2))
+                      api:
+                    \(Self.healthy(after: 0.2, dependsOn: ["db"], extra: "\n    deploy: {replicas: 2}"))
+                    """)
             #expect(try await launch(project).status == 0)
             // One replica stopped, one still running: the relaunch must start the stopped one, not just wait.
             _ = try await E2E.docker(["stop", "-t", "1", "\(project.name)-api-1"])
@@ -385,13 +420,15 @@ struct LaunchEndToEndTests {
         try await E2E.withProject { project in
             let (descriptor, port) = try Sockets.listen(host: "127.0.0.1")
             defer { close(descriptor) }
-            try project.writeProfile(extra: Self.policy, stack: """
-                services:
-                  web:
-                    image: \(Self.image)
-                    command: ["sleep", "3600"]
-                    ports: ["127.0.0.1:\(port):80"]
-                """)
+            try project.writeProfile(
+                extra: Self.policy,
+                stack: """
+                    services:
+                      web:
+                        image: \(Self.image)
+                        command: ["sleep", "3600"]
+                        ports: ["127.0.0.1:\(port):80"]
+                    """)
             let result = try await launch(project)
             #expect(result.status == 2)
             #expect(result.stderr.contains("web wants port \(port), held by"))
@@ -404,13 +441,15 @@ struct LaunchEndToEndTests {
 
     @Test func ctrlCMidLaunchRollsBackAndExits130() async throws {
         try await E2E.withProject { project in
-            try project.writeProfile(extra: Self.policy, stack: """
-                services:
-                  slow:
-                \(Self.healthy(after: 30))
-                  after:
-                \(Self.healthy(after: 0.1, dependsOn: ["slow"]))
-                """)
+            try project.writeProfile(
+                extra: Self.policy,
+                stack: """
+                    services:
+                      slow:
+                    \(Self.healthy(after: 30))
+                      after:
+                    \(Self.healthy(after: 0.1, dependsOn: ["slow"]))
+                    """)
             let stderr = Pipe()
             let process = try project.spawn(["demo"], stderr: stderr)
             // Wait until the slow service's container runs, then press Ctrl-C.

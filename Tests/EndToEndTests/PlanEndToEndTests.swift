@@ -38,7 +38,10 @@ struct PlanEndToEndTests {
                 default: "docker-compose.cpu.yml"
                 }
             #expect(overlay["file"] as? String == expectedOverlay, "\(name) with \(gpus)")
-            let arguments = ["compose", "--project-name", "plan-check"] + files.flatMap { ["--file", E2E.packageRoot + "/" + $0] } + ["config", "--quiet"]
+            let arguments =
+                ["compose", "--project-name", "plan-check"] + files.flatMap { ["--file", E2E.packageRoot + "/" + $0] } + [
+                    "config", "--quiet",
+                ]
             let config = try await E2E.docker(arguments)
             #expect(config.status == 0, "docker compose config rejected \(name): \(config.stderr)")
         }
@@ -46,25 +49,27 @@ struct PlanEndToEndTests {
 
     @Test func aBusyboxStackIsPlannedFromComposeConfig() async throws {
         try await E2E.withProject { project in
-            try project.writeProfile(extra: "services: {core: [db], optional: [web]}\nsecrets: {TOKEN: {length: 20}}", stack: """
-                services:
-                  db:
-                    image: \(Busybox.image)
-                    command: ["sleep", "3600"]
-                    healthcheck: {test: ["CMD", "true"], interval: 1s, timeout: 1s, retries: 2, start_period: 3s}
-                    ports: ["127.0.0.1:0:80"]
-                  migrate:
-                    image: \(Busybox.image)
-                    command: ["true"]
-                    depends_on: {db: {condition: service_healthy}}
-                  web:
-                    image: \(Busybox.image)
-                    command: ["sleep", "3600"]
-                    environment: {TOKEN: "${TOKEN}"}
-                    depends_on:
-                      db: {condition: service_healthy}
-                      migrate: {condition: service_completed_successfully}
-                """)
+            try project.writeProfile(
+                extra: "services: {core: [db], optional: [web]}\nsecrets: {TOKEN: {length: 20}}",
+                stack: """
+                    services:
+                      db:
+                        image: \(Busybox.image)
+                        command: ["sleep", "3600"]
+                        healthcheck: {test: ["CMD", "true"], interval: 1s, timeout: 1s, retries: 2, start_period: 3s}
+                        ports: ["127.0.0.1:0:80"]
+                      migrate:
+                        image: \(Busybox.image)
+                        command: ["true"]
+                        depends_on: {db: {condition: service_healthy}}
+                      web:
+                        image: \(Busybox.image)
+                        command: ["sleep", "3600"]
+                        environment: {TOKEN: "${TOKEN}"}
+                        depends_on:
+                          db: {condition: service_healthy}
+                          migrate: {condition: service_completed_successfully}
+                    """)
             let result = try await project.launch(["plan", "demo", "--json"])
             #expect(result.status == 0, "\(result.stderr)")
             let plan = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
@@ -87,7 +92,8 @@ struct PlanEndToEndTests {
 
     @Test func envCreatesSecretsWithoutPrintingThem() async throws {
         try await E2E.withProject { project in
-            try project.writeProfile(extra: "variables: {MODE: fast}\nsecrets: {DB_PASSWORD: {length: 32}, API_KEY: {length: 40, prefix: \"sk-\"}}",
+            try project.writeProfile(
+                extra: "variables: {MODE: fast}\nsecrets: {DB_PASSWORD: {length: 32}, API_KEY: {length: 40, prefix: \"sk-\"}}",
                 stack: "services:\n  s:\n    image: \(Busybox.image)\n")
             let first = try await project.launch(["env", "demo"])
             #expect(first.status == 0)
@@ -119,7 +125,9 @@ struct PlanEndToEndTests {
             #expect(broken.stderr.contains("environments/broken.yml:2"))
             #expect(broken.stderr.contains("environments/broken.yml:3:10: unknown key `retrys` in health"))
 
-            try project.write("compose/cycle.yml", """
+            try project.write(
+                "compose/cycle.yml",
+                """
                 services:
                   a: {image: \(Busybox.image), depends_on: [b]}
                   b: {image: \(Busybox.image), depends_on: [a]}

@@ -12,17 +12,19 @@ struct ReadinessSemanticsEndToEndTests {
 
     @Test func anOptionalHealthyDependencyWithoutAHealthcheckIsSkippedAsComposeSkipsIt() async throws {
         try await E2E.withProject { project in
-            try project.writeProfile(extra: "health: {retries: 0, stability: 500ms}", stack: """
-                services:
-                  bar:
-                    image: \(Self.image)
-                    command: \(Self.serve)
-                  foo:
-                    image: \(Self.image)
-                    command: \(Self.serve)
-                    depends_on:
-                      bar: {condition: service_healthy, required: false}
-                """)
+            try project.writeProfile(
+                extra: "health: {retries: 0, stability: 500ms}",
+                stack: """
+                    services:
+                      bar:
+                        image: \(Self.image)
+                        command: \(Self.serve)
+                      foo:
+                        image: \(Self.image)
+                        command: \(Self.serve)
+                        depends_on:
+                          bar: {condition: service_healthy, required: false}
+                    """)
             let plan = try await project.launch(["plan", "demo"])
             #expect(plan.status == 0, "\(plan.all)")
             #expect(plan.all.contains("foo waits only for it to start"), "\(plan.all)")
@@ -41,13 +43,15 @@ struct ReadinessSemanticsEndToEndTests {
             let built = try await E2E.runner.run(
                 Command("docker", ["build", "-q", "-t", tag, project.root + "/image"], environment: ["DOCKER_BUILDKIT": "0"]))
             try #require(built.succeeded, "\(built.stderr)")
-            try project.writeProfile(extra: "health: {retries: 0, stability: 500ms}", stack: """
-                services:
-                  api:
-                    image: \(tag)
-                    command: \(Self.serve)
-                    healthcheck: {disable: true}
-                """)
+            try project.writeProfile(
+                extra: "health: {retries: 0, stability: 500ms}",
+                stack: """
+                    services:
+                      api:
+                        image: \(tag)
+                        command: \(Self.serve)
+                        healthcheck: {disable: true}
+                    """)
             let result = try await project.report()
             #expect(result.status == 0, "\(result.stderr)")
             #expect(result.readiness("api") == "stable")
@@ -57,14 +61,16 @@ struct ReadinessSemanticsEndToEndTests {
     @Test func oneCrashUnderOnFailureIsThePolicyAtWorkNotARestartLoop() async throws {
         try await E2E.withProject { project in
             // retries 0: the engine's one restart must not spend a launch retry.
-            try project.writeProfile(extra: "health: {retries: 0, stability: 500ms}", stack: """
-                services:
-                  worker:
-                    image: \(Self.image)
-                    command: ["sh", "-c", "trap 'exit 0' TERM; if [ ! -f /tmp/crashed ]; then touch /tmp/crashed; sleep 0.3; exit 1; fi; touch /tmp/ok; sleep 3600 & wait"]
-                    restart: on-failure
-                    healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 250ms, timeout: 2s, retries: 3}
-                """)
+            try project.writeProfile(
+                extra: "health: {retries: 0, stability: 500ms}",
+                stack: """
+                    services:
+                      worker:
+                        image: \(Self.image)
+                        command: ["sh", "-c", "trap 'exit 0' TERM; if [ ! -f /tmp/crashed ]; then touch /tmp/crashed; sleep 0.3; exit 1; fi; touch /tmp/ok; sleep 3600 & wait"]
+                        restart: on-failure
+                        healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 250ms, timeout: 2s, retries: 3}
+                    """)
             let result = try await project.report()
             #expect(result.status == 0, "\(result.stderr)")
             #expect(["probe", "healthcheck"].contains(result.readiness("worker") ?? ""), "\(result.json)")
@@ -75,13 +81,15 @@ struct ReadinessSemanticsEndToEndTests {
 
     @Test func aCrashLoopIsNamedWithItsCountAndSpan() async throws {
         try await E2E.withProject { project in
-            try project.writeProfile(extra: "health: {retries: 5, stability: 500ms}", stack: """
-                services:
-                  flaky:
-                    image: \(Self.image)
-                    command: ["sh", "-c", "sleep 0.2; exit 3"]
-                    restart: always
-                """)
+            try project.writeProfile(
+                extra: "health: {retries: 5, stability: 500ms}",
+                stack: """
+                    services:
+                      flaky:
+                        image: \(Self.image)
+                        command: ["sh", "-c", "sleep 0.2; exit 3"]
+                        restart: always
+                    """)
             let result = try await project.report()
             #expect(result.status == 1, "\(result.stderr)")
             #expect(result.failure("flaky") == "restart-loop", "\(result.json)")
@@ -93,13 +101,15 @@ struct ReadinessSemanticsEndToEndTests {
     @Test(arguments: [("2.4", "2s", true), ("1.4", "2s", false)])
     func aServiceWithoutAHealthcheckThatExitsNearItsWindow(runs: String, window: String, ready: Bool) async throws {
         try await E2E.withProject { project in
-            try project.writeProfile(extra: "health: {retries: 0, stability: \(window)}", stack: """
-                services:
-                  brief:
-                    image: \(Self.image)
-                    command: ["sleep", "\(runs)"]
-                    restart: "no"
-                """)
+            try project.writeProfile(
+                extra: "health: {retries: 0, stability: \(window)}",
+                stack: """
+                    services:
+                      brief:
+                        image: \(Self.image)
+                        command: ["sleep", "\(runs)"]
+                        restart: "no"
+                    """)
             let result = try await project.report()
             if ready {
                 #expect(result.status == 0, "\(result.stderr)")

@@ -34,13 +34,15 @@ struct SafetyEndToEndTests {
 
     @Test func aFailedRelaunchLeavesThePreviousContainersRunningAndHealthy() async throws {
         try await E2E.withProject { project in
-            try project.writeProfile(extra: Self.policy, stack: """
-                services:
-                  db:
-                \(Self.service(Self.healthy))
-                  api:
-                \(Self.service("echo v1; " + Self.healthy, dependsOn: "db"))
-                """)
+            try project.writeProfile(
+                extra: Self.policy,
+                stack: """
+                    services:
+                      db:
+                    \(Self.service(Self.healthy))
+                      api:
+                    \(Self.service("echo v1; " + Self.healthy, dependsOn: "db"))
+                    """)
             let first = try await project.launch(["demo"])
             #expect(first.status == 0, "\(first.stderr)")
             let record = project.root + "/.launch/last-good/\(project.name).json"
@@ -49,7 +51,9 @@ struct SafetyEndToEndTests {
             let dbBefore = try await inspect("\(project.name)-db-1", "{{.Id}}")
 
             // api changes so that it fails; db does not.
-            try project.write("compose/stack.yml", """
+            try project.write(
+                "compose/stack.yml",
+                """
                 services:
                   db:
                 \(Self.service(Self.healthy))
@@ -157,13 +161,15 @@ struct SafetyEndToEndTests {
     @Test(arguments: [0.2, 0.5, 1.0, 2.0])
     func ctrlCAtAnyMomentOfALaunchLeavesNothingBehind(after seconds: Double) async throws {
         try await E2E.withProject { project in
-            try project.writeProfile(extra: Self.policy, stack: """
-                services:
-                  slow:
-                \(Self.service("trap \"exit 0\" TERM; sleep 30; touch /tmp/ok; sleep 3600 & wait"))
-                  after:
-                \(Self.service(Self.healthy, dependsOn: "slow"))
-                """)
+            try project.writeProfile(
+                extra: Self.policy,
+                stack: """
+                    services:
+                      slow:
+                    \(Self.service("trap \"exit 0\" TERM; sleep 30; touch /tmp/ok; sleep 3600 & wait"))
+                      after:
+                    \(Self.service(Self.healthy, dependsOn: "slow"))
+                    """)
             let stderr = Pipe()
             let process = try project.spawn(["demo"], stderr: stderr)
             try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
@@ -207,16 +213,21 @@ struct SafetyEndToEndTests {
 
     @Test func downEnvAndAnotherCheckoutWaitForTheLaunchHoldingTheLock() async throws {
         try await E2E.withProject { project in
-            try project.writeProfile(extra: Self.policy, stack: """
-                services:
-                  slow:
-                \(Self.service("trap \"exit 0\" TERM; sleep 30; touch /tmp/ok; sleep 3600 & wait"))
-                """)
+            try project.writeProfile(
+                extra: Self.policy,
+                stack: """
+                    services:
+                      slow:
+                    \(Self.service("trap \"exit 0\" TERM; sleep 30; touch /tmp/ok; sleep 3600 & wait"))
+                    """)
             let environment = ProcessInfo.processInfo.environment
             let lock = ProjectLock.path(
                 engineHost: try EngineEndpoint.resolve(environment: environment).host, project: project.name, environment: environment)
             let process = try project.spawn(["demo"])
-            #expect(await E2E.eventually { ((try? String(contentsOfFile: lock, encoding: .utf8)) ?? "").contains("\(process.processIdentifier)") })
+            #expect(
+                await E2E.eventually {
+                    ((try? String(contentsOfFile: lock, encoding: .utf8)) ?? "").contains("\(process.processIdentifier)")
+                })
             let down = try await project.launch(["down", "demo"])
             #expect(down.status == 4, "\(down.stderr)")
             #expect(down.stderr.contains("pid \(process.processIdentifier)"))
@@ -256,15 +267,21 @@ struct SafetyEndToEndTests {
                         healthcheck: {test: ["CMD", "true"], interval: 250ms, start_period: 30s}
                     """)
             // Written as a person would, with escapes, next to a line that is not UTF-8.
-            let escaped = "\"" + secret.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            let escaped =
+                "\""
+                + secret.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
                 .replacingOccurrences(of: "$", with: "\\$") + "\""
             let bytes: [UInt8] = Array("OTHER=caf".utf8) + [0xE9, 0xFF, 0x0A] + Array("API_TOKEN=\(escaped)\n".utf8)
             try Data(bytes).write(to: URL(fileURLWithPath: project.root + "/.env.demo"))
 
             // The container really got the secret (so a clean output means redaction, not a missing value).
-            let seen = try await E2E.runner.run(Command(
-                "docker", ["compose", "-p", project.name, "-f", project.root + "/compose/stack.yml", "--env-file", project.root + "/.env.demo",
-                    "run", "--rm", "--no-deps", "-T", "api", "sh", "-c", "printf %s \"$API_TOKEN\""]))
+            let seen = try await E2E.runner.run(
+                Command(
+                    "docker",
+                    [
+                        "compose", "-p", project.name, "-f", project.root + "/compose/stack.yml", "--env-file", project.root + "/.env.demo",
+                        "run", "--rm", "--no-deps", "-T", "api", "sh", "-c", "printf %s \"$API_TOKEN\"",
+                    ]))
             #expect(seen.stdout == secret, "Compose handed the container something else (seed \(seed)): \(seen.stderr)")
 
             let launched = try await project.launch(["demo", "--json"])
@@ -280,7 +297,9 @@ struct SafetyEndToEndTests {
                 #expect(AtomicFile.mode(of: project.root + "/.launch/runs/" + name) == 0o600)
             }
             let forms = [secret, secret.replacingOccurrences(of: "$", with: "$$")]
-            for (what, text) in [("launch", launched.all), ("logs", logs.all), ("doctor", doctor.all), ("plan", plan.all), ("reports", reports)] {
+            for (what, text) in [
+                ("launch", launched.all), ("logs", logs.all), ("doctor", doctor.all), ("plan", plan.all), ("reports", reports),
+            ] {
                 for form in forms {
                     #expect(!text.contains(form), "\(what) shows the secret \(secret.debugDescription) (seed \(seed))")
                 }

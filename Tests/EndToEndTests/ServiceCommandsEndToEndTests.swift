@@ -31,7 +31,8 @@ struct ServiceCommandsEndToEndTests {
     }
 
     static func up(_ project: TestProject) async throws {
-        try project.writeProfile(extra: "secrets: {API_TOKEN: {length: 32}}\nservices: {optional: [worker]}\nhealth: {retries: 0, stability: 500ms}",
+        try project.writeProfile(
+            extra: "secrets: {API_TOKEN: {length: 32}}\nservices: {optional: [worker]}\nhealth: {retries: 0, stability: 500ms}",
             stack: stack())
         let up = try await project.launch(["demo", "--no-cleanup"])
         try #require(up.status == 0, "\(up.stderr)")
@@ -100,7 +101,8 @@ struct ServiceCommandsEndToEndTests {
             #expect(stopBoth.status == 0, "\(stopBoth.stderr)")
             let again = try await project.launch(["start", "demo", "worker", "--json"])
             #expect(again.status == 0, "\(again.stderr)")
-            let names = ((try? JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [String: Any])?["services"] as? [[String: Any]])?
+            let names =
+                ((try? JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [String: Any])?["services"] as? [[String: Any]])?
                 .compactMap { $0["name"] as? String }
             #expect(names == ["api", "worker"])
             #expect(try await E2E.engineHealth(api) == "healthy")
@@ -111,16 +113,18 @@ struct ServiceCommandsEndToEndTests {
         // migrate exits 0 the first time and 1 on every later run; api waits for it to complete. Restarting only
         // migrate leaves no dependent of it in the restarted part, and it is still a job there.
         try await E2E.withProject { project in
-            try project.writeProfile(extra: "health: {retries: 0, stability: 500ms}", stack: """
-                services:
-                  migrate:
-                    image: \(Self.image)
-                    command: ["sh", "-c", "if [ -f /tmp/ran ]; then echo second run fails; sleep 1.5; exit 1; fi; touch /tmp/ran; echo migrated"]
-                  api:
-                    image: \(Self.image)
-                    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
-                    depends_on: {migrate: {condition: service_completed_successfully}}
-                """)
+            try project.writeProfile(
+                extra: "health: {retries: 0, stability: 500ms}",
+                stack: """
+                    services:
+                      migrate:
+                        image: \(Self.image)
+                        command: ["sh", "-c", "if [ -f /tmp/ran ]; then echo second run fails; sleep 1.5; exit 1; fi; touch /tmp/ran; echo migrated"]
+                      api:
+                        image: \(Self.image)
+                        command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+                        depends_on: {migrate: {condition: service_completed_successfully}}
+                    """)
             let up = try await project.launch(["demo", "--no-cleanup"])
             try #require(up.status == 0, "\(up.stderr)")
             let again = try await project.launch(["restart", "demo", "migrate"])
@@ -132,17 +136,19 @@ struct ServiceCommandsEndToEndTests {
     @Test func aFailedReplicasEvidenceIsItsOwn() async throws {
         // Of three replicas, the one that claims the shared directory first never becomes ready.
         try await E2E.withProject { project in
-            try project.writeProfile(extra: "health: {retries: 0}", stack: """
-                services:
-                  many:
-                    image: \(Self.image)
-                    command: ["sh", "-c", "trap 'exit 0' TERM; if mkdir /shared/claim 2>/dev/null; then echo I am the bad one; else touch /tmp/ok; echo a good one; fi; sleep 3600 & wait"]
-                    volumes: [shared:/shared]
-                    healthcheck: {test: ["CMD-SHELL", "test -f /tmp/ok || { echo no ready file; exit 1; }"], interval: 500ms, timeout: 2s, retries: 2}
-                    deploy: {replicas: 3}
-                volumes:
-                  shared: {}
-                """)
+            try project.writeProfile(
+                extra: "health: {retries: 0}",
+                stack: """
+                    services:
+                      many:
+                        image: \(Self.image)
+                        command: ["sh", "-c", "trap 'exit 0' TERM; if mkdir /shared/claim 2>/dev/null; then echo I am the bad one; else touch /tmp/ok; echo a good one; fi; sleep 3600 & wait"]
+                        volumes: [shared:/shared]
+                        healthcheck: {test: ["CMD-SHELL", "test -f /tmp/ok || { echo no ready file; exit 1; }"], interval: 500ms, timeout: 2s, retries: 2}
+                        deploy: {replicas: 3}
+                    volumes:
+                      shared: {}
+                    """)
             let report = try await project.report(["demo", "--json", "--no-network", "--no-cleanup", "--rollback-volumes"])
             #expect(report.status == 1)
             let failure = try #require(report.service("many")?["failure"] as? [String: Any])
@@ -155,12 +161,14 @@ struct ServiceCommandsEndToEndTests {
     @Test func followingLogsKeepsARestartedRunsFirstLine() async throws {
         // The engine stamps a line when it copies it: a run's first line can be stamped before its start event.
         try await E2E.withProject { project in
-            try project.writeProfile(extra: "health: {retries: 0, stability: 500ms}", stack: """
-                services:
-                  tick:
-                    image: \(Self.image)
-                    command: ["sh", "-c", "trap 'exit 0' TERM; echo first-line-of-a-run; sleep 3600 & wait"]
-                """)
+            try project.writeProfile(
+                extra: "health: {retries: 0, stability: 500ms}",
+                stack: """
+                    services:
+                      tick:
+                        image: \(Self.image)
+                        command: ["sh", "-c", "trap 'exit 0' TERM; echo first-line-of-a-run; sleep 3600 & wait"]
+                    """)
             let up = try await project.launch(["demo", "--no-cleanup"])
             try #require(up.status == 0, "\(up.stderr)")
             let output = project.root + "/logs-follow.txt"
@@ -173,7 +181,9 @@ struct ServiceCommandsEndToEndTests {
             }
             #expect(await E2E.eventually(within: .seconds(30)) { seen() == 1 })
             _ = try await E2E.docker(["restart", "-t", "1", "\(project.name)-tick-1"])
-            #expect(await E2E.eventually(within: .seconds(30)) { seen() == 2 }, "\((try? String(contentsOfFile: output, encoding: .utf8)) ?? "")")
+            #expect(
+                await E2E.eventually(within: .seconds(30)) { seen() == 2 },
+                "\((try? String(contentsOfFile: output, encoding: .utf8)) ?? "")")
             follower.interrupt()
             follower.waitUntilExit()
             #expect(follower.terminationStatus == 130)
@@ -263,7 +273,9 @@ struct ServiceCommandsEndToEndTests {
             let commit = try await E2E.docker(["commit", "--change", "LABEL launch.e2e=\(project.name)", id, "\(project.name)-img:latest"])
             _ = try await E2E.docker(["rm", "-f", id])
             try #require(commit.status == 0, "\(commit.stderr)")
-            let run = try await E2E.docker(["create", "--label", "com.docker.compose.project=\(project.name)", "\(project.name)-img:latest", "true"])
+            let run = try await E2E.docker([
+                "create", "--label", "com.docker.compose.project=\(project.name)", "\(project.name)-img:latest", "true",
+            ])
             try #require(run.status == 0, "\(run.stderr)")
         }
         let left = try await E2E.docker(["images", "-aq", "--filter", "label=launch.e2e=\(name)"])

@@ -18,14 +18,16 @@ struct StartupBudgetEndToEndTests {
 
     @Test func aServiceStarvedOfCPUFailsNamingThrottlingTheLimitAndALimitThatFits() async throws {
         try await E2E.withProject { project in
-            try project.writeProfile(extra: "health: {retries: 0, timeout: 4s}", stack: """
-                services:
-                  app:
-                    image: \(Self.image)
-                    command: ["sh", "-c", "trap 'exit 0' TERM; while :; do :; done"]
-                    cpus: 0.05
-                    \(Self.neverHealthy)
-                """)
+            try project.writeProfile(
+                extra: "health: {retries: 0, timeout: 4s}",
+                stack: """
+                    services:
+                      app:
+                        image: \(Self.image)
+                        command: ["sh", "-c", "trap 'exit 0' TERM; while :; do :; done"]
+                        cpus: 0.05
+                        \(Self.neverHealthy)
+                    """)
             let (status, failure, stderr) = try await launch(project)
             #expect(status == 1)
             #expect(failure["failure"] as? String == "deadline")
@@ -34,7 +36,9 @@ struct StartupBudgetEndToEndTests {
             let resources = try #require(failure["resources"] as? [String: Any])
             #expect(resources["cpu_limit"] as? Double == 0.05)
             #expect(((resources["cpu_throttled_periods"] as? Int) ?? 0) > 0)
-            #expect((failure["next_step"] as? String)?.hasPrefix("raise app's CPU limit (deploy.resources.limits.cpus) from 0.05 to at least 0.1") == true)
+            #expect(
+                (failure["next_step"] as? String)?.hasPrefix(
+                    "raise app's CPU limit (deploy.resources.limits.cpus) from 0.05 to at least 0.1") == true)
             #expect(stderr.contains("resources:"))
             #expect(stderr.contains("CPU throttled in "))
         }
@@ -43,14 +47,16 @@ struct StartupBudgetEndToEndTests {
     @Test func aServicePressedAgainstItsMemoryLimitNamesUsageAndLimit() async throws {
         try await E2E.withProject { project in
             // tail holds the whole line until its input ends, which the sleep keeps from happening.
-            try project.writeProfile(extra: "health: {retries: 0, timeout: 4s}", stack: """
-                services:
-                  app:
-                    image: \(Self.image)
-                    command: ["sh", "-c", "trap 'exit 0' TERM; (head -c 28000000 /dev/zero; sleep 3600) | tail > /dev/null & wait"]
-                    mem_limit: 32m
-                    \(Self.neverHealthy)
-                """)
+            try project.writeProfile(
+                extra: "health: {retries: 0, timeout: 4s}",
+                stack: """
+                    services:
+                      app:
+                        image: \(Self.image)
+                        command: ["sh", "-c", "trap 'exit 0' TERM; (head -c 28000000 /dev/zero; sleep 3600) | tail > /dev/null & wait"]
+                        mem_limit: 32m
+                        \(Self.neverHealthy)
+                    """)
             let (status, failure, _) = try await launch(project)
             #expect(status == 1)
             #expect(failure["failure"] as? String == "deadline")
@@ -58,26 +64,32 @@ struct StartupBudgetEndToEndTests {
             #expect(pressure.contains { $0.hasPrefix("memory peaked at ") && $0.contains(" MiB of its 32 MiB limit (") })
             let resources = try #require(failure["resources"] as? [String: Any])
             #expect(resources["memory_limit_bytes"] as? Int == 32 << 20)
-            #expect((failure["next_step"] as? String)?.hasPrefix("raise app's memory limit (deploy.resources.limits.memory) from 32 MiB to ") == true)
+            #expect(
+                (failure["next_step"] as? String)?.hasPrefix("raise app's memory limit (deploy.resources.limits.memory) from 32 MiB to ")
+                    == true)
         }
     }
 
     @Test func anOOMKillNamesTheLimitAndSuggestsOne() async throws {
         try await E2E.withProject { project in
-            try project.writeProfile(extra: "health: {retries: 0, timeout: 30s}", stack: """
-                services:
-                  app:
-                    image: \(Self.image)
-                    command: ["sh", "-c", "head -c 64000000 /dev/zero | tail"]
-                    mem_limit: 16m
-                    memswap_limit: 16m
-                    \(Self.neverHealthy)
-                """)
+            try project.writeProfile(
+                extra: "health: {retries: 0, timeout: 30s}",
+                stack: """
+                    services:
+                      app:
+                        image: \(Self.image)
+                        command: ["sh", "-c", "head -c 64000000 /dev/zero | tail"]
+                        mem_limit: 16m
+                        memswap_limit: 16m
+                        \(Self.neverHealthy)
+                    """)
             let (status, failure, _) = try await launch(project)
             #expect(status == 1)
             #expect(failure["failure"] as? String == "oom")
             #expect((failure["pressure"] as? [String])?.contains("OOM-killed at the 16 MiB limit") == true)
-            #expect((failure["next_step"] as? String)?.hasPrefix("raise app's memory limit (deploy.resources.limits.memory) from 16 MiB to at least 32 MiB") == true)
+            #expect(
+                (failure["next_step"] as? String)?.hasPrefix(
+                    "raise app's memory limit (deploy.resources.limits.memory) from 16 MiB to at least 32 MiB") == true)
         }
     }
 

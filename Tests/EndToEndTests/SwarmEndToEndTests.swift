@@ -8,7 +8,8 @@ import Testing
 struct SwarmEndToEndTests {
     /// Makes this engine a single-node swarm when it is not one, runs `body`, and leaves the swarm only if it made it.
     static func withSwarm<T>(_ body: () async throws -> T) async throws -> T {
-        let state = try await E2E.docker(["info", "--format", "{{.Swarm.LocalNodeState}}"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let state = try await E2E.docker(["info", "--format", "{{.Swarm.LocalNodeState}}"]).stdout.trimmingCharacters(
+            in: .whitespacesAndNewlines)
         var made = false
         if state == "inactive" {
             let initialized = try await E2E.docker(["swarm", "init", "--advertise-addr", "127.0.0.1"])
@@ -30,16 +31,22 @@ struct SwarmEndToEndTests {
     static func removeStack(_ name: String) async {
         let label = "label=com.docker.stack.namespace=\(name)"
         for kind in [["service", "ls", "-q"], ["config", "ls", "-q"], ["secret", "ls", "-q"]] {
-            let ids = ((try? await E2E.docker(kind + ["--filter", label]))?.stdout ?? "").split(whereSeparator: \.isNewline).map(String.init)
+            let ids = ((try? await E2E.docker(kind + ["--filter", label]))?.stdout ?? "").split(whereSeparator: \.isNewline).map(
+                String.init)
             if !ids.isEmpty { _ = try? await E2E.docker([kind[0], "rm"] + ids) }
         }
         // Networks and volumes are in use until the services' tasks are gone: retry, bounded.
         for _ in 0..<60 {
-            let containers = ((try? await E2E.docker(["ps", "-aq", "--filter", label]))?.stdout ?? "").split(whereSeparator: \.isNewline).map(String.init)
+            let containers = ((try? await E2E.docker(["ps", "-aq", "--filter", label]))?.stdout ?? "").split(whereSeparator: \.isNewline)
+                .map(String.init)
             if !containers.isEmpty { _ = try? await E2E.docker(["rm", "-f"] + containers) }
-            let networks = ((try? await E2E.docker(["network", "ls", "-q", "--filter", label]))?.stdout ?? "").split(whereSeparator: \.isNewline).map(String.init)
+            let networks = ((try? await E2E.docker(["network", "ls", "-q", "--filter", label]))?.stdout ?? "").split(
+                whereSeparator: \.isNewline
+            ).map(String.init)
             if !networks.isEmpty { _ = try? await E2E.docker(["network", "rm"] + networks) }
-            let volumes = ((try? await E2E.docker(["volume", "ls", "-q", "--filter", label]))?.stdout ?? "").split(whereSeparator: \.isNewline).map(String.init)
+            let volumes = ((try? await E2E.docker(["volume", "ls", "-q", "--filter", label]))?.stdout ?? "").split(
+                whereSeparator: \.isNewline
+            ).map(String.init)
             if !volumes.isEmpty { _ = try? await E2E.docker(["volume", "rm", "-f"] + volumes) }
             if containers.isEmpty && networks.isEmpty && volumes.isEmpty { return }
             try? await Task.sleep(for: .milliseconds(250))
@@ -139,19 +146,21 @@ struct SwarmEndToEndTests {
     @Test func aCoreFailureOnTheFirstDeployRemovesWhatTheRunCreatedButVolumes() async throws {
         try await Self.withStack { project in
             // `engine: swarm` in the profile, no flag.
-            try project.writeProfile(extra: "engine: swarm\nhealth: {stability: 2s}", stack: """
-                services:
-                  db:
-                    image: \(Busybox.image)
-                    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
-                    volumes: [data:/data]
-                  api:
-                    image: \(Busybox.image)
-                    command: ["sh", "-c", "echo cannot reach the database >&2; exit 3"]
-                    depends_on: [db]
-                volumes:
-                  data: {}
-                """)
+            try project.writeProfile(
+                extra: "engine: swarm\nhealth: {stability: 2s}",
+                stack: """
+                    services:
+                      db:
+                        image: \(Busybox.image)
+                        command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+                        volumes: [data:/data]
+                      api:
+                        image: \(Busybox.image)
+                        command: ["sh", "-c", "echo cannot reach the database >&2; exit 3"]
+                        depends_on: [db]
+                    volumes:
+                      data: {}
+                    """)
             let result = try await project.launch(["demo", "--json", "--no-cleanup"])
             let json = Self.json(result.stdout)
             #expect(result.status == 1, "\(result.stderr)")
@@ -175,28 +184,36 @@ struct SwarmEndToEndTests {
 
     @Test func aFailingHealthcheckReadsTheSameOnOneMachineAndOnTheSwarm() async throws {
         try await Self.withStack { project in
-            try project.writeProfile(extra: "health: {retries: 0, stability: 1s}", stack: """
-                services:
-                  api:
-                    image: \(Busybox.image)
-                    command: ["sh", "-c", "trap 'exit 0' TERM; echo api listening on 8080; sleep 3600 & wait"]
-                    healthcheck: {test: ["CMD-SHELL", "echo probe-says-upstream-refused; exit 1"], interval: 500ms, timeout: 5s, retries: 2}
-                """)
+            try project.writeProfile(
+                extra: "health: {retries: 0, stability: 1s}",
+                stack: """
+                    services:
+                      api:
+                        image: \(Busybox.image)
+                        command: ["sh", "-c", "trap 'exit 0' TERM; echo api listening on 8080; sleep 3600 & wait"]
+                        healthcheck: {test: ["CMD-SHELL", "echo probe-says-upstream-refused; exit 1"], interval: 500ms, timeout: 5s, retries: 2}
+                    """)
             var diagnoses: [String: [String: Any]] = [:]
             for engine in ["compose", "swarm"] {
-                let result = try await project.launch(["demo", "--json", "--no-cleanup", "--no-network"] + (engine == "swarm" ? ["--engine", "swarm"] : []))
+                let result = try await project.launch(
+                    ["demo", "--json", "--no-cleanup", "--no-network"] + (engine == "swarm" ? ["--engine", "swarm"] : []))
                 #expect(result.status == 1, "\(engine): \(result.stderr)")
                 let api = try #require(Self.service(Self.json(result.stdout), "api"), "\(engine): \(result.stdout)")
                 diagnoses[engine] = try #require(api["failure"] as? [String: Any], "\(engine): \(api)")
             }
             let compose = try #require(diagnoses["compose"]), swarm = try #require(diagnoses["swarm"])
             for key in ["reason", "failure", "classification", "next_step", "health"] {
-                #expect(compose[key] as? String == swarm[key] as? String, "\(key): compose \(compose[key] ?? "-") / swarm \(swarm[key] ?? "-")")
+                #expect(
+                    compose[key] as? String == swarm[key] as? String, "\(key): compose \(compose[key] ?? "-") / swarm \(swarm[key] ?? "-")")
             }
             #expect(compose["failure"] as? String == "unhealthy")
             for (engine, diagnosis) in diagnoses {
-                #expect((diagnosis["probes"] as? [String])?.contains { $0.contains("probe-says-upstream-refused") } == true, "\(engine): \(diagnosis)")
-                #expect((diagnosis["log_tail"] as? [String])?.contains { $0.contains("api listening on 8080") } == true, "\(engine): \(diagnosis)")
+                #expect(
+                    (diagnosis["probes"] as? [String])?.contains { $0.contains("probe-says-upstream-refused") } == true,
+                    "\(engine): \(diagnosis)")
+                #expect(
+                    (diagnosis["log_tail"] as? [String])?.contains { $0.contains("api listening on 8080") } == true,
+                    "\(engine): \(diagnosis)")
             }
             // The swarm run still rolled back everything it made.
             let label = "label=com.docker.stack.namespace=\(project.name)"
@@ -222,9 +239,12 @@ struct SwarmEndToEndTests {
 
     /// The `VERSION` the api service's spec runs, and how many of its tasks run now.
     static func apiVersion(_ stack: String) async throws -> (version: String, running: Int) {
-        let env = try await E2E.docker(["service", "inspect", "--format", "{{json .Spec.TaskTemplate.ContainerSpec.Env}}", "\(stack)_api"]).stdout
+        let env = try await E2E.docker(["service", "inspect", "--format", "{{json .Spec.TaskTemplate.ContainerSpec.Env}}", "\(stack)_api"])
+            .stdout
         let version = env.contains("VERSION=") ? String(env.split(separator: "VERSION=")[1].prefix { $0.isNumber }) : ""
-        let states = try await E2E.docker(["service", "ps", "--filter", "desired-state=running", "--format", "{{.CurrentState}}", "\(stack)_api"]).stdout
+        let states = try await E2E.docker([
+            "service", "ps", "--filter", "desired-state=running", "--format", "{{.CurrentState}}", "\(stack)_api",
+        ]).stdout
         return (version, states.split(whereSeparator: \.isNewline).filter { $0.hasPrefix("Running") }.count)
     }
 
@@ -253,7 +273,9 @@ struct SwarmEndToEndTests {
             // Its logs come from every task through the swarm, the stack's name dropped from each line.
             let logs = try await project.launch(["logs", "demo", "api"])
             #expect(logs.status == 0, "\(logs.stderr)")
-            #expect(logs.stdout.split(whereSeparator: \.isNewline).contains { $0.hasPrefix("api.1@") && $0.hasSuffix("| api 2") }, "\(logs.stdout)")
+            #expect(
+                logs.stdout.split(whereSeparator: \.isNewline).contains { $0.hasPrefix("api.1@") && $0.hasSuffix("| api 2") },
+                "\(logs.stdout)")
 
             // A bad one (version 3 never gets healthy): the swarm rolls it back, launch says so with the evidence
             // and exits 1, and version 2 runs, healthy.
@@ -292,7 +314,9 @@ struct SwarmEndToEndTests {
             let rollback = try #require(Self.json(bad.stdout)["rollback"] as? [String: Any])
             #expect(rollback["restored_services"] as? [String] == ["\(project.name)_api", "\(project.name)_db"], "\(rollback)")
             #expect((rollback["errors"] as? [String]) == [], "\(rollback)")
-            let replicas = try await E2E.docker(["service", "inspect", "--format", "{{.Spec.Mode.Replicated.Replicas}}", "\(project.name)_db"]).stdout
+            let replicas = try await E2E.docker([
+                "service", "inspect", "--format", "{{.Spec.Mode.Replicated.Replicas}}", "\(project.name)_db",
+            ]).stdout
             #expect(replicas.trimmingCharacters(in: .whitespacesAndNewlines) == "1", "\(replicas)")
         }
     }
@@ -301,17 +325,20 @@ struct SwarmEndToEndTests {
     /// advertises two (pretend) GPUs, the 20.10 one none: each engine shows one side of the check for real.
     @Test func aGPUReservationIsScheduledOnNodesThatAdvertiseGPUsAndRefusedBeforehandElsewhere() async throws {
         try await Self.withStack { project in
-            try project.writeProfile(extra: "engine: swarm\nhealth: {stability: 1s}", stack: """
-                services:
-                  llm:
-                    image: \(Busybox.image)
-                    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
-                    deploy:
-                      resources:
-                        reservations:
-                          devices: [{driver: nvidia, count: 2, capabilities: [gpu]}]
-                """)
-            let advertised = try await E2E.docker(["node", "inspect", "self", "--format", "{{json .Description.Resources.GenericResources}}"]).stdout
+            try project.writeProfile(
+                extra: "engine: swarm\nhealth: {stability: 1s}",
+                stack: """
+                    services:
+                      llm:
+                        image: \(Busybox.image)
+                        command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+                        deploy:
+                          resources:
+                            reservations:
+                              devices: [{driver: nvidia, count: 2, capabilities: [gpu]}]
+                    """)
+            let advertised =
+                try await E2E.docker(["node", "inspect", "self", "--format", "{{json .Description.Resources.GenericResources}}"]).stdout
                 .components(separatedBy: "NVIDIA-GPU").count - 1
             let doctor = Self.json(try await project.launch(["doctor", "demo", "--json", "--no-network"]).stdout)
             let checks = (doctor["checks"] as? [[String: Any]]) ?? []
@@ -324,7 +351,8 @@ struct SwarmEndToEndTests {
                 #expect(gpu?["status"] as? String == "ok", "\(String(describing: gpu))")
                 #expect(result.status == 0, "\(result.stderr)")
                 // The swarm handed the task two of the node's GPUs, by the ids the node advertises.
-                let container = try await E2E.docker(["ps", "-q", "--filter", "label=com.docker.swarm.service.name=\(project.name)_llm"]).stdout
+                let container = try await E2E.docker(["ps", "-q", "--filter", "label=com.docker.swarm.service.name=\(project.name)_llm"])
+                    .stdout
                     .trimmingCharacters(in: .whitespacesAndNewlines)
                 let env = try await E2E.docker(["inspect", "--format", "{{json .Config.Env}}", container]).stdout
                 let assigned = env.split(separator: "\"").first { $0.hasPrefix("DOCKER_RESOURCE_NVIDIA-GPU=") }
@@ -332,7 +360,9 @@ struct SwarmEndToEndTests {
             } else {
                 #expect(gpu?["status"] as? String == "fail", "\(String(describing: gpu))")
                 #expect(result.status == 2, "\(result.stderr)")
-                #expect(result.stderr.contains("swarm.gpu: llm needs 2 GPUs on one node; no schedulable node advertises NVIDIA-GPU"), "\(result.stderr)")
+                #expect(
+                    result.stderr.contains("swarm.gpu: llm needs 2 GPUs on one node; no schedulable node advertises NVIDIA-GPU"),
+                    "\(result.stderr)")
                 let label = "label=com.docker.stack.namespace=\(project.name)"
                 #expect(try await Self.names(["service", "ls", "-q", "--filter", label]) == [])
             }
@@ -342,7 +372,8 @@ struct SwarmEndToEndTests {
     @Test func theGPUOverlayFollowsTheNodesGPUsNotThisMachines() async throws {
         try await Self.withStack { project in
             try project.writeProfile(
-                extra: "engine: swarm\nhealth: {stability: 1s}\ngpu: {mode: optional, dual: gpu-dual.yml, single: gpu-single.yml, none: gpu-cpu.yml}",
+                extra:
+                    "engine: swarm\nhealth: {stability: 1s}\ngpu: {mode: optional, dual: gpu-dual.yml, single: gpu-single.yml, none: gpu-cpu.yml}",
                 stack: """
                     services:
                       llm:
@@ -356,7 +387,8 @@ struct SwarmEndToEndTests {
             let nodes = try await EngineClient(environment: ProcessInfo.processInfo.environment).listNodes()
             let advertised = nodes.filter(\.schedulable).map { $0.genericResources["NVIDIA-GPU"] ?? 0 }.max() ?? 0
             // This machine answers differently from the swarm's nodes, so the overlay shows whose GPUs decided.
-            let (expected, local) = advertised >= 2 ? ("dual", "h100-x1") : (advertised == 1 ? ("single", "h100-x2-nvlink") : ("cpu", "h100-x2-nvlink"))
+            let (expected, local) =
+                advertised >= 2 ? ("dual", "h100-x1") : (advertised == 1 ? ("single", "h100-x2-nvlink") : ("cpu", "h100-x2-nvlink"))
             let smi = try E2E.fakeNvidiaSMI(local)
             defer { try? FileManager.default.removeItem(atPath: smi.directory) }
             let env = ["PATH": smi.path]
@@ -389,16 +421,20 @@ struct SwarmEndToEndTests {
 
     @Test func aPlacementNoNodeMeetsIsRefusedBeforeAnythingIsCreated() async throws {
         try await Self.withStack { project in
-            try project.writeProfile(extra: "engine: swarm", stack: """
-                services:
-                  app:
-                    image: \(Busybox.image)
-                    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
-                    deploy: {placement: {constraints: ["node.role == manager", "node.labels.\(project.name) == yes"]}}
-                """)
+            try project.writeProfile(
+                extra: "engine: swarm",
+                stack: """
+                    services:
+                      app:
+                        image: \(Busybox.image)
+                        command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+                        deploy: {placement: {constraints: ["node.role == manager", "node.labels.\(project.name) == yes"]}}
+                    """)
             let result = try await project.launch(["demo", "--no-cleanup"])
             #expect(result.status == 2, "\(result.stderr)")
-            #expect(result.stderr.contains("swarm.placement: app: no schedulable node meets node.labels.\(project.name) == yes"), "\(result.stderr)")
+            #expect(
+                result.stderr.contains("swarm.placement: app: no schedulable node meets node.labels.\(project.name) == yes"),
+                "\(result.stderr)")
             let label = "label=com.docker.stack.namespace=\(project.name)"
             #expect(try await Self.names(["service", "ls", "-q", "--filter", label]) == [])
         }

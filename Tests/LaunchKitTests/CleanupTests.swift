@@ -50,10 +50,12 @@ struct CleanupTests {
     private func usage(prunable: UInt64, of total: UInt64) -> DiskUsage {
         DiskUsage(
             categories: [
-                .init(kind: .images, count: 1, active: 0, size: ByteSize(bytes: total), reclaimable: ByteSize(bytes: total),
-                      prunable: ByteSize(bytes: prunable)),
-                .init(kind: .volumes, count: 1, active: 0, size: ByteSize(bytes: 10 * total), reclaimable: ByteSize(bytes: 10 * total),
-                      prunable: ByteSize(bytes: 0)),
+                .init(
+                    kind: .images, count: 1, active: 0, size: ByteSize(bytes: total), reclaimable: ByteSize(bytes: total),
+                    prunable: ByteSize(bytes: prunable)),
+                .init(
+                    kind: .volumes, count: 1, active: 0, size: ByteSize(bytes: 10 * total), reclaimable: ByteSize(bytes: 10 * total),
+                    prunable: ByteSize(bytes: 0)),
             ],
             candidates: nil, source: "test")
     }
@@ -78,17 +80,20 @@ struct CleanupTests {
 
     @Test func pruneCommandsNeverTouchVolumes() {
         let context = LaunchContext(runner: RecordingRunner(), environment: [:], console: CapturedOutput().console(), workingDirectory: "/")
-        #expect(Cleanup(context: context).commands.map(\.argv) == [
-            ["docker", "container", "prune", "--force"],
-            ["docker", "image", "prune", "--force"],
-            ["docker", "builder", "prune", "--force"],
-        ])
-        #expect(Cleanup(context: context, label: "ci=1").commands.map(\.argv) == [
-            ["docker", "container", "prune", "--force", "--filter", "label=ci=1"],
-            ["docker", "image", "prune", "--force", "--filter", "label=ci=1"],
-        ])
+        #expect(
+            Cleanup(context: context).commands.map(\.argv) == [
+                ["docker", "container", "prune", "--force"],
+                ["docker", "image", "prune", "--force"],
+                ["docker", "builder", "prune", "--force"],
+            ])
+        #expect(
+            Cleanup(context: context, label: "ci=1").commands.map(\.argv) == [
+                ["docker", "container", "prune", "--force", "--filter", "label=ci=1"],
+                ["docker", "image", "prune", "--force", "--filter", "label=ci=1"],
+            ])
         for command in Cleanup(context: context).commands {
-            #expect(!command.arguments.contains("volume") && !command.arguments.contains("--volumes") && !command.arguments.contains("--all"))
+            #expect(
+                !command.arguments.contains("volume") && !command.arguments.contains("--volumes") && !command.arguments.contains("--all"))
         }
     }
 

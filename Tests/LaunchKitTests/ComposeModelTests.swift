@@ -18,7 +18,9 @@ struct ComposeModelTests {
 
     @Test func readsRawFilesWithMergeAndInterpolation() throws {
         let project = try TemporaryProject()
-        try project.write("compose/a.yml", """
+        try project.write(
+            "compose/a.yml",
+            """
             services:
               api:
                 image: "example/api:${TAG:-1.0}"
@@ -31,7 +33,9 @@ struct ComposeModelTests {
                 volumes: [pgdata:/var/lib/postgresql/data, ./init:/init]
             volumes: {pgdata: {}}
             """)
-        try project.write("compose/b.yml", """
+        try project.write(
+            "compose/b.yml",
+            """
             services:
               api:
                 ports: ["127.0.0.1:9090:9090/udp"]
@@ -42,7 +46,10 @@ struct ComposeModelTests {
             lookup: { ["TAG": "2.5"][$0] })
         let api = try #require(stack.service("api"))
         #expect(api.image == "example/api:2.5")
-        #expect(api.ports == [PublishedPort(published: 8080, target: 80), PublishedPort(hostIP: "127.0.0.1", published: 9090, target: 9090, proto: "udp")])
+        #expect(
+            api.ports == [
+                PublishedPort(published: 8080, target: 80), PublishedPort(hostIP: "127.0.0.1", published: 9090, target: 9090, proto: "udp"),
+            ])
         #expect(api.healthcheck?.test == ["CMD-SHELL", "wget -q localhost"])
         #expect(api.healthcheck?.startPeriod == .seconds(60))
         #expect(api.healthcheck?.timeout == .seconds(30))  // engine default
@@ -54,7 +61,8 @@ struct ComposeModelTests {
 
     @Test func interpolationFollowsComposeRules() {
         let lookup: (String) -> String? = { ["SET": "v", "EMPTY": ""][$0] }
-        #expect(Interpolation.substitute("${SET} $SET ${MISSING:-d} ${EMPTY:-d} ${EMPTY-d} $$SET ${SET:+alt}", lookup) == "v v d d  $SET alt")
+        #expect(
+            Interpolation.substitute("${SET} $SET ${MISSING:-d} ${EMPTY:-d} ${EMPTY-d} $$SET ${SET:+alt}", lookup) == "v v d d  $SET alt")
         let references = Interpolation.references(in: "${A} ${B:-x} $C ${D:?must} $$E")
         #expect(references.map(\.name) == ["A", "B", "C", "D"])
         #expect(references.map(\.hasDefault) == [false, true, false, false])
@@ -62,22 +70,25 @@ struct ComposeModelTests {
 
     @Test func shortPortSyntax() {
         #expect(ComposeModelReader.shortPorts("80") == [])
-        #expect(ComposeModelReader.shortPorts("8000-8001:9000-9001") == [
-            PublishedPort(published: 8000, target: 9000), PublishedPort(published: 8001, target: 9001),
-        ])
+        #expect(
+            ComposeModelReader.shortPorts("8000-8001:9000-9001") == [
+                PublishedPort(published: 8000, target: 9000), PublishedPort(published: 8001, target: 9001),
+            ])
         #expect(ComposeModelReader.shortPorts("[::1]:53:53/udp") == [PublishedPort(hostIP: "::1", published: 53, target: 53, proto: "udp")])
     }
 
     private func stack(_ edges: [String: [String]]) -> ComposeStack {
-        ComposeStack(services: edges.map { name, deps in
-            ComposeService(name: name, dependsOn: deps.map { Dependency(service: $0, condition: .healthy) })
-        })
+        ComposeStack(
+            services: edges.map { name, deps in
+                ComposeService(name: name, dependsOn: deps.map { Dependency(service: $0, condition: .healthy) })
+            })
     }
 
     @Test func levelsFollowTheLongestDependencyChain() throws {
-        let graph = try DependencyGraph(stack([
-            "a": [], "b": ["a"], "c": ["b"], "d": ["c"], "x": [], "y": ["x", "a"], "z": ["d", "y"],
-        ]))
+        let graph = try DependencyGraph(
+            stack([
+                "a": [], "b": ["a"], "c": ["b"], "d": ["c"], "x": [], "y": ["x", "a"], "z": ["d", "y"],
+            ]))
         #expect(graph.levels == [["a", "x"], ["b", "y"], ["c"], ["d"], ["z"]])
         #expect(graph.startOrder.first == "a")
         #expect(graph.transitiveDependents(of: "b") == ["c", "d", "z"])
@@ -105,12 +116,17 @@ struct ComposeModelTests {
 
     @Test func composeCommandsAreArgumentArrays() {
         let compose = Compose(project: "demo", files: ["/p/compose/a.yml", "/p/compose/b.yml"], envFile: "/p/.env.demo")
-        let prefix = ["compose", "--project-name", "demo", "--file", "/p/compose/a.yml", "--file", "/p/compose/b.yml", "--env-file", "/p/.env.demo"]
+        let prefix = [
+            "compose", "--project-name", "demo", "--file", "/p/compose/a.yml", "--file", "/p/compose/b.yml", "--env-file", "/p/.env.demo",
+        ]
         #expect(compose.config().argv == ["docker"] + prefix + ["config", "--format", "json"])
         #expect(compose.create().arguments == prefix + ["up", "--no-start", "--no-build", "--pull", "never"])
         #expect(compose.down().arguments == prefix + ["down", "--remove-orphans", "--timeout", "10"])
         #expect(compose.down(removeVolumes: true).arguments.last == "--volumes")
-        #expect(compose.logs(services: ["db"], follow: true, tail: 40).arguments == prefix + ["logs", "--no-color", "--follow", "--tail", "40", "db"])
+        #expect(
+            compose.logs(services: ["db"], follow: true, tail: 40).arguments == prefix + [
+                "logs", "--no-color", "--follow", "--tail", "40", "db",
+            ])
         let v1 = Compose(flavor: .standalone(path: "docker-compose", majorVersion: 1), project: "demo", files: ["/a.yml"], envFile: nil)
         #expect(v1.config().argv == ["docker-compose", "--project-name", "demo", "--file", "/a.yml", "config"])
         #expect(compose.config().description.hasPrefix("docker compose --project-name demo --file /p/compose/a.yml"))

@@ -28,16 +28,19 @@ struct ComposeProfilesTests {
     @Test func everyComposeCommandCarriesTheProfiles() {
         var compose = Compose(project: "demo", files: ["/p/compose/app.yml"], envFile: "/p/.env.demo")
         compose.profiles = ["work", "debug"]
-        #expect(compose.config().arguments == [
-            "compose", "--project-name", "demo", "--file", "/p/compose/app.yml", "--profile", "work", "--profile", "debug",
-            "--env-file", "/p/.env.demo", "config", "--format", "json",
-        ])
+        #expect(
+            compose.config().arguments == [
+                "compose", "--project-name", "demo", "--file", "/p/compose/app.yml", "--profile", "work", "--profile", "debug",
+                "--env-file", "/p/.env.demo", "config", "--format", "json",
+            ])
         #expect(compose.down().arguments.contains("--profile"))
     }
 
     @Test func includedFilesFollowTheirIncluderAndTheirServicesCount() throws {
         let project = try TemporaryProject()
-        try project.write("compose/app.yml", """
+        try project.write(
+            "compose/app.yml",
+            """
             include:
               - db/db.yml
               - path: [tools.yml]
@@ -49,7 +52,9 @@ struct ComposeProfilesTests {
         let files = ComposeFileSet.expandingIncludes([project.root + "/compose/app.yml"])
         #expect(files.map(project.layout.display) == ["compose/app.yml", "compose/db/db.yml", "compose/tools.yml"])
         #expect(ComposeFileSet.serviceProfiles([project.root + "/compose/app.yml"]) == ["db": ["data"]])
-        try project.write("environments/demo.yml", """
+        try project.write(
+            "environments/demo.yml",
+            """
             name: demo
             compose: {project: demo, files: [app.yml], profiles: [extra]}
             services: {core: [db, tools], optional: [web]}
@@ -61,13 +66,17 @@ struct ComposeProfilesTests {
     @Test func thePlanActivatesTheProfileOfANamedServiceAndSaysSo() async throws {
         let project = try TemporaryProject()
         try project.write("compose/.env", "COMPOSE_PROFILES=fromdotenv\n")
-        try project.write("compose/app.yml", """
+        try project.write(
+            "compose/app.yml",
+            """
             services:
               web: {image: local/busybox:latest}
               worker: {image: local/busybox:latest, profiles: [work]}
               debug: {image: local/busybox:latest, profiles: [debug]}
             """)
-        try project.write("environments/demo.yml", """
+        try project.write(
+            "environments/demo.yml",
+            """
             name: demo
             compose: {project: demo, files: [app.yml], profiles: [extra]}
             gpu: {mode: none}
@@ -108,11 +117,15 @@ struct ServiceTruthTests {
     @Test func unknownImagesGetNoInventedCheck() {
         #expect(HealthcheckSuggestion.suggestion(forImage: "local/busybox:latest") == nil)
         #expect(HealthcheckSuggestion.suggestion(forImage: "example.com/postgres-exporter:1") == nil)
-        #expect(HealthcheckSuggestion.warning(service: "app", image: "local/busybox:latest", stability: "2s").contains("running is not serving"))
+        #expect(
+            HealthcheckSuggestion.warning(service: "app", image: "local/busybox:latest", stability: "2s").contains("running is not serving")
+        )
     }
 
-    @Test(arguments: [("postgres", true), ("postgres:latest", true), ("ghcr.io/x/y:main", true), ("localhost:5000/app", true),
-        ("localhost:5000/app:1.2", false), ("postgres:16", false), ("postgres@sha256:abc", false)])
+    @Test(arguments: [
+        ("postgres", true), ("postgres:latest", true), ("ghcr.io/x/y:main", true), ("localhost:5000/app", true),
+        ("localhost:5000/app:1.2", false), ("postgres:16", false), ("postgres@sha256:abc", false),
+    ])
     func floatingTags(image: String, floating: Bool) {
         #expect(ImageChecks.isFloating(image) == floating)
     }
@@ -122,7 +135,9 @@ struct ServiceTruthTests {
         services += [ComposeService(name: "db", image: "postgres"), ComposeService(name: "pinned", image: "redis:7.4")]
         let result = try #require(ImageChecks.floatingTags(ComposeStack(services: services)))
         #expect(result.status == .warn)
-        #expect(result.evidence == "floating tags: postgres (db), local/busybox:latest (s0, s1, s10 and 37 more): a later pull may run different code")
+        #expect(
+            result.evidence
+                == "floating tags: postgres (db), local/busybox:latest (s0, s1, s10 and 37 more): a later pull may run different code")
         #expect(ImageChecks.floatingTags(ComposeStack(services: [ComposeService(name: "pinned", image: "redis:7.4")])) == nil)
     }
 
@@ -133,15 +148,18 @@ struct ServiceTruthTests {
         #expect(ContainerNameChecks.check(service: "db", name: "pg", project: "demo", lines: "pg\tdemo\n").status == .ok)
         #expect(ContainerNameChecks.check(service: "db", name: "pg", project: "demo", lines: "pg-old\tdemo\n").status == .ok)
         #expect(ContainerNameChecks.check(service: "db", name: "pg", project: "demo", lines: nil).status == .skip)
-        #expect(ContainerNameChecks.check(service: "db", name: "pg", project: "demo", lines: "pg\t\n").evidence.contains("outside any compose project"))
+        #expect(
+            ContainerNameChecks.check(service: "db", name: "pg", project: "demo", lines: "pg\t\n").evidence.contains(
+                "outside any compose project"))
     }
 
     @Test func optionalDependenciesShowAsOptionalAndContainerNamesAreRead() throws {
-        let stack = try ComposeModelReader.read(config: """
-            {"services": {"web": {"image": "a", "container_name": "web-1",
-              "depends_on": {"cache": {"condition": "service_started", "required": false}}},
-              "cache": {"image": "b"}}}
-            """)
+        let stack = try ComposeModelReader.read(
+            config: """
+                {"services": {"web": {"image": "a", "container_name": "web-1",
+                  "depends_on": {"cache": {"condition": "service_started", "required": false}}},
+                  "cache": {"image": "b"}}}
+                """)
         #expect(stack.service("web")?.containerName == "web-1")
         #expect(stack.service("web")?.dependsOn.first?.required == false)
     }
@@ -163,7 +181,9 @@ struct BuildContextTests {
     @Test func sha256OfALongInputFedInPieces() {
         var hasher = SHA256()
         for _ in 0..<1000 { hasher.update([UInt8](repeating: UInt8(ascii: "a"), count: 1000)) }
-        #expect(hasher.finalize().map { String(format: "%02x", $0) }.joined() == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+        #expect(
+            hasher.finalize().map { String(format: "%02x", $0) }.joined()
+                == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
     }
 
     @Test func dockerignoreFollowsTheBuildersRules() {
@@ -202,10 +222,11 @@ struct BuildContextTests {
     }
 
     @Test func buildContextAndPullPolicyAreReadFromTheModel() throws {
-        let stack = try ComposeModelReader.read(config: """
-            {"services": {"app": {"build": {"context": "/srv/app", "dockerfile": "Dockerfile.dev"}, "pull_policy": "build"},
-              "db": {"image": "postgres:16", "pull_policy": "always"}, "rel": {"build": "./rel"}}}
-            """)
+        let stack = try ComposeModelReader.read(
+            config: """
+                {"services": {"app": {"build": {"context": "/srv/app", "dockerfile": "Dockerfile.dev"}, "pull_policy": "build"},
+                  "db": {"image": "postgres:16", "pull_policy": "always"}, "rel": {"build": "./rel"}}}
+                """)
         #expect(stack.service("app")?.buildContext == BuildContext(directory: "/srv/app", dockerfile: "/srv/app/Dockerfile.dev"))
         #expect(stack.service("app")?.pullPolicy == "build")
         #expect(stack.service("db")?.pullPolicy == "always")
@@ -216,15 +237,19 @@ struct BuildContextTests {
 
 @Suite("Lifecycle keys against the installed Compose")
 struct ComposeLifecycleTests {
-    @Test(arguments: [("2.26.1-4", "2.30.0", false), ("2.30.0", "2.30.0", true), ("2.31", "2.30.0", true), ("2.20.0", "2.17.0", true),
-        ("1.29.2", "2.17.0", false), ("2.9.0", "2.17.0", false)])
+    @Test(arguments: [
+        ("2.26.1-4", "2.30.0", false), ("2.30.0", "2.30.0", true), ("2.31", "2.30.0", true), ("2.20.0", "2.17.0", true),
+        ("1.29.2", "2.17.0", false), ("2.9.0", "2.17.0", false),
+    ])
     func versions(installed: String, needed: String, ok: Bool) {
         #expect(ComposeLifecycle.isAtLeast(installed, needed) == ok)
     }
 
     @Test func usesAreFoundWithTheirLinesAndWarnedAboutByVersion() throws {
         let project = try TemporaryProject()
-        try project.write("compose/app.yml", """
+        try project.write(
+            "compose/app.yml",
+            """
             services:
               db: {image: local/busybox:latest}
               app:

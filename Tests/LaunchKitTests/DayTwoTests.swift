@@ -14,20 +14,24 @@ struct DayTwoTests {
 
     @Test func perServiceComposeCommandsAreArgumentArrays() {
         let prefix = ["docker", "compose", "--project-name", "p", "--file", "/r/compose/a.yml", "--env-file", "/r/.env.demo"]
-        #expect(compose.create(services: ["api"], recreate: true).argv == prefix + ["up", "--no-start", "--no-build", "--pull", "never", "api"])
-        #expect(compose.create(services: ["db", "api"], recreate: false).argv
-            == prefix + ["up", "--no-start", "--no-build", "--pull", "never", "--no-recreate", "db", "api"])
+        #expect(
+            compose.create(services: ["api"], recreate: true).argv == prefix + ["up", "--no-start", "--no-build", "--pull", "never", "api"])
+        #expect(
+            compose.create(services: ["db", "api"], recreate: false).argv
+                == prefix + ["up", "--no-start", "--no-build", "--pull", "never", "--no-recreate", "db", "api"])
         #expect(compose.configHashes(services: ["api", "worker"]).argv == prefix + ["config", "--hash", "api,worker"])
         #expect(ServiceControl.parseHashes("api 549f13af\nworker 0b1c\n") == ["api": "549f13af", "worker": "0b1c"])
-        #expect(compose.exec(service: "api", arguments: ["sh", "-c", "exit 3"], tty: false).argv
-            == prefix + ["exec", "--no-TTY", "api", "sh", "-c", "exit 3"])
+        #expect(
+            compose.exec(service: "api", arguments: ["sh", "-c", "exit 3"], tty: false).argv
+                == prefix + ["exec", "--no-TTY", "api", "sh", "-c", "exit 3"])
         #expect(compose.exec(service: "api", arguments: ["sh"], tty: true).argv == prefix + ["exec", "api", "sh"])
         #expect(compose.configYAML().argv == prefix + ["config"])
         #expect(Docker().logs(container: "c1", follow: true, since: "10m").argv == ["docker", "logs", "--follow", "--since", "10m", "c1"])
     }
 
     @Test func aReproduceHintCarriesTheFilesAndTheEnvFile() {
-        let diagnostics = Diagnostics(client: EngineClient(endpoint: EngineEndpoint(socketPath: "/nonexistent")), redact: .none,
+        let diagnostics = Diagnostics(
+            client: EngineClient(endpoint: EngineEndpoint(socketPath: "/nonexistent")), redact: .none,
             environment: "demo", project: "p", compose: compose)
         let step = diagnostics.nextStep(service: "api", failure: .exited(code: 1), hasProbes: false, hasLogs: true)
         #expect(step.contains("`docker compose --project-name p --file /r/compose/a.yml --env-file /r/.env.demo up api`"))
@@ -99,11 +103,16 @@ struct DayTwoTests {
 
     @Test func completionOffersEnvironmentsAndTheirServices() {
         let quickstart = Self.packageRoot + "/examples/quickstart"
-        #expect(CompletionCandidates.environments(words: ["launch", "restart", ""], workingDirectory: quickstart) == ["demo", "first-run"])
-        #expect(CompletionCandidates.services(words: ["launch", "restart", "demo", ""], workingDirectory: quickstart)
-            == ["api", "db", "migrate", "worker"])
-        #expect(CompletionCandidates.services(
-            words: ["launch", "exec", "--project-dir", quickstart, "demo", "a"], workingDirectory: "/") == ["api", "db", "migrate", "worker"])
+        #expect(
+            CompletionCandidates.environments(words: ["launch", "restart", ""], workingDirectory: quickstart) == ["demo", "first-run"])
+        #expect(
+            CompletionCandidates.services(words: ["launch", "restart", "demo", ""], workingDirectory: quickstart)
+                == ["api", "db", "migrate", "worker"])
+        #expect(
+            CompletionCandidates.services(
+                words: ["launch", "exec", "--project-dir", quickstart, "demo", "a"], workingDirectory: "/") == [
+                    "api", "db", "migrate", "worker",
+                ])
         #expect(CompletionCandidates.services(words: ["launch", "restart", "nope", ""], workingDirectory: quickstart).isEmpty)
         #expect(CompletionCandidates.environments(words: ["launch", "up", ""], workingDirectory: "/").isEmpty)
     }
@@ -131,24 +140,30 @@ struct DayTwoTests {
     @Test func reportLinesKeepEachFixWithItsCheck() {
         let lines = RunRenderer.errorLines(
             "preflight failed: nothing was started\nport.1: api wants 1\n      fix: stop it\nimage.x: unreachable\n      fix: pull it")
-        #expect(lines == [
-            "error: preflight failed: nothing was started", "  port.1: api wants 1", "      fix: stop it", "  image.x: unreachable",
-            "      fix: pull it",
-        ])
+        #expect(
+            lines == [
+                "error: preflight failed: nothing was started", "  port.1: api wants 1", "      fix: stop it", "  image.x: unreachable",
+                "      fix: pull it",
+            ])
         #expect(RunRenderer.errorLines("old; joined") == ["error: old; joined"])
     }
 
     @Test func envJSONIsSnakeCaseWithASchema() throws {
         let outcome = EnvProvisioner.Outcome(
-            path: ".env.demo", created: true, addedVariables: ["MODE"], addedSecrets: ["API_TOKEN"], fixedMode: false, addedGitignore: false)
+            path: ".env.demo", created: true, addedVariables: ["MODE"], addedSecrets: ["API_TOKEN"], fixedMode: false, addedGitignore: false
+        )
         let object = try #require(try JSONSerialization.jsonObject(with: Data(JSONOutput.encode(outcome).utf8)) as? [String: Any])
-        #expect(Set(object.keys) == ["schema", "path", "created", "changed", "added_variables", "added_secrets", "fixed_mode", "added_gitignore"])
+        #expect(
+            Set(object.keys) == [
+                "schema", "path", "created", "changed", "added_variables", "added_secrets", "fixed_mode", "added_gitignore",
+            ])
         #expect(object["schema"] as? Int == 1)
         #expect(object["added_secrets"] as? [String] == ["API_TOKEN"])
     }
 
     @Test func aPullNoRegistryAnswersPointsAtTheQuickstart() {
-        let failure = PhaseFailure(phase: "images", summary: "pulling images for api failed (exit 1); nothing was started",
+        let failure = PhaseFailure(
+            phase: "images", summary: "pulling images for api failed (exit 1); nothing was started",
             evidence: ["Error response from daemon: ..."], hint: "check the network")
         let explained = Launcher.pullFailure(failure, unreachable: ["ghcr.io: connection refused"], registries: 1)
         #expect(explained.summary.contains("no registry answers"))

@@ -27,16 +27,22 @@ struct EngineDriverTests {
             #expect(all && labels == ComposeLabels.projectFilter(p))
             return now
         }
-        engine.listNetworks = { _ in [try EngineDocuments.network("net-old", "\(p)_default"), try EngineDocuments.network("net-new", "\(p)_back")] }
-        engine.listVolumes = { _ in [try EngineDocuments.volume("\(p)_data", project: p), try EngineDocuments.volume("\(p)_cache", project: p)] }
+        engine.listNetworks = { _ in
+            [try EngineDocuments.network("net-old", "\(p)_default"), try EngineDocuments.network("net-new", "\(p)_back")]
+        }
+        engine.listVolumes = { _ in
+            [try EngineDocuments.volume("\(p)_data", project: p), try EngineDocuments.volume("\(p)_cache", project: p)]
+        }
         engine.removeContainer = { _, volumes in #expect(volumes, "anonymous volumes go with the container this run made") }
         engine.stopContainer = { _ in }
         engine.removeNetwork = { _ in }
         engine.systemDataUsage = {
-            try EngineDocuments.decode(SystemDataUsage.self, [
-                "LayersSize": 0, "Images": [Any](), "Containers": [Any](), "BuildCache": [Any](),
-                "Volumes": [["Name": "\(p)_cache", "UsageData": ["Size": 4096, "RefCount": 0]]],
-            ])
+            try EngineDocuments.decode(
+                SystemDataUsage.self,
+                [
+                    "LayersSize": 0, "Images": [Any](), "Containers": [Any](), "BuildCache": [Any](),
+                    "Volumes": [["Name": "\(p)_cache", "UsageData": ["Size": 4096, "RefCount": 0]]],
+                ])
         }
         let report = await Rollback(client: engine, project: p).undo(since: before, levels: [["db"], ["api"], ["web"]])
         // Dependents first (web before api); the stopped-before worker, running now, is stopped again, not removed.
@@ -64,7 +70,8 @@ struct EngineDriverTests {
         let answer = await Orchestrator.Effects.probe(engine, "db-1", command: ["pg_isready"], timeout: .seconds(1))
         #expect(answer.outcome == .engineFault("the Docker engine did not answer: the engine at /loud-fake.sock did not answer within 20s"))
         engine.probe = { _, _ in EngineClient.ProbeAnswer(.failed(exitCode: 2), spawnSeconds: 0.01) }
-        #expect(await Orchestrator.Effects.probe(engine, "db-1", command: ["pg_isready"], timeout: .seconds(1)).outcome == .failed(exitCode: 2))
+        #expect(
+            await Orchestrator.Effects.probe(engine, "db-1", command: ["pg_isready"], timeout: .seconds(1)).outcome == .failed(exitCode: 2))
         #expect(engine.calls == ["probe(db-1)", "probe(db-1)"])
     }
 
@@ -80,11 +87,14 @@ struct EngineDriverTests {
         let asked = probes()
         try #require(asked >= 1)
         for time in [0.2, 0.4, 0.6] {
-            replay.feed(.probed(service: "db", container: db.id, startSequence: 1, outcome: .engineFault("connection reset by peer")), at: time)
+            replay.feed(
+                .probed(service: "db", container: db.id, startSequence: 1, outcome: .engineFault("connection reset by peer")), at: time)
         }
         #expect(replay.service("db")?.state == .starting)
         #expect(probes() == asked + 3, "each fault is followed by another probe")
-        let said = replay.actions.filter { if case .progress(let update) = $0 { update.detail?.contains("the engine did not run its check") == true } else { false } }
+        let said = replay.actions.filter {
+            if case .progress(let update) = $0 { update.detail?.contains("the engine did not run its check") == true } else { false }
+        }
         #expect(said.count == 1, "said once per run of faults")
         // A real answer resets the run of faults.
         replay.feed(.probed(service: "db", container: db.id, startSequence: 1, outcome: .passed), at: 0.8)
@@ -112,7 +122,9 @@ struct EngineDriverTests {
     @Test func aRestoreBringsBackTheLastGoodStateAndWaitsForIt() async throws {
         let project = try TemporaryProject()
         try project.write("compose/app.yml", "services:\n  web:\n    image: local/busybox:latest\n    command: [\"sleep\", \"3600\"]\n")
-        try project.write("environments/demo.yml", """
+        try project.write(
+            "environments/demo.yml",
+            """
             name: demo
             compose: {project: \(Self.project), files: [app.yml]}
             services: {core: [web]}
@@ -123,9 +135,13 @@ struct EngineDriverTests {
         runner.onMissing("docker-compose")
         runner.on(["docker", "compose", "version"], ProcessOutput(status: 0, stdout: "2.26.1\n"))
         runner.on(["docker", "image", "inspect"], ProcessOutput(status: 0, stdout: "null\n"))
-        runner.on(["docker", "compose"], ProcessOutput(status: 0, stdout: """
-            {"name": "\(Self.project)", "services": {"web": {"image": "local/busybox:latest", "command": ["sleep", "3600"]}}}
-            """))
+        runner.on(
+            ["docker", "compose"],
+            ProcessOutput(
+                status: 0,
+                stdout: """
+                    {"name": "\(Self.project)", "services": {"web": {"image": "local/busybox:latest", "command": ["sleep", "3600"]}}}
+                    """))
         let context = LaunchContext(runner: runner, environment: [:], console: CapturedOutput().console(), workingDirectory: project.root)
         let profile = try project.catalog().profile(named: "demo")
         let plan = try await Planner(context: context, layout: project.layout).plan(profile)
@@ -135,14 +151,19 @@ struct EngineDriverTests {
             .write(toFile: directory + "/\(Self.project).json", atomically: true, encoding: .utf8)
 
         // What Compose creates from it, and what the engine then says of that container.
-        let created = try #require(try Replay.finalState("docker-20.10", "healthy-chain").first { $0.config.labels[ComposeLabels.service] == "web" })
+        let created = try #require(
+            try Replay.finalState("docker-20.10", "healthy-chain").first { $0.config.labels[ComposeLabels.service] == "web" })
         let createdJSON = try String(contentsOfFile: Replay.folder("docker-20.10", "healthy-chain") + "/created.json", encoding: .utf8)
-        let fresh = try #require(try JSONDecoder().decode([ContainerDetails].self, from: Data(createdJSON.utf8)).first { $0.id == created.id })
+        let fresh = try #require(
+            try JSONDecoder().decode([ContainerDetails].self, from: Data(createdJSON.utf8)).first { $0.id == created.id })
         let engine = LoudEngine()
         engine.openEvents()
         let started = Mutex(false)
         engine.listContainers = { _, _ in
-            [try EngineDocuments.container(created.id, service: "web", project: Self.project, state: started.withLock { $0 } ? "running" : "created")]
+            [
+                try EngineDocuments.container(
+                    created.id, service: "web", project: Self.project, state: started.withLock { $0 } ? "running" : "created")
+            ]
         }
         engine.inspectContainer = { _ in started.withLock { $0 } ? created : fresh }
         engine.startContainer = { [engine] id in

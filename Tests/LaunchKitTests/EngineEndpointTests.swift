@@ -20,7 +20,8 @@ struct EngineEndpointTests {
                 // The CLI names the folder by a digest of the context name; any unique name will do for reading.
                 let folder = "\(path)/contexts/meta/\(String(repeating: "a", count: 10))\(index)"
                 try files.createDirectory(atPath: folder, withIntermediateDirectories: true)
-                let meta = #"{"Name":"\#(context.name)","Metadata":{},"Endpoints":{"docker":{"Host":"\#(context.host)","SkipTLSVerify":false}}}"#
+                let meta =
+                    #"{"Name":"\#(context.name)","Metadata":{},"Endpoints":{"docker":{"Host":"\#(context.host)","SkipTLSVerify":false}}}"#
                 try Data(meta.utf8).write(to: URL(fileURLWithPath: folder + "/meta.json"))
                 if context.tls {
                     let tls = "\(path)/contexts/tls/\(String(repeating: "a", count: 10))\(index)/docker"
@@ -57,7 +58,9 @@ struct EngineEndpointTests {
         #expect(flagged.host == "unix:///run/other.sock" && flagged.source == .contextFlag("other"))
         // "default" is never in the store: it means DOCKER_HOST or the platform default.
         #expect(try EngineEndpoint.resolve(contextFlag: "default", environment: base).socketPath == "/var/run/docker.sock")
-        #expect(throws: EngineError.conflictingEndpoint) { try EngineEndpoint.resolve(hostFlag: "unix:///a", contextFlag: "other", environment: base) }
+        #expect(throws: EngineError.conflictingEndpoint) {
+            try EngineEndpoint.resolve(hostFlag: "unix:///a", contextFlag: "other", environment: base)
+        }
     }
 
     @Test func anUnknownContextIsAnErrorNamingTheStore() throws {
@@ -89,7 +92,8 @@ struct EngineEndpointTests {
 
     @Test func childrenArePinnedToTheSameEngine() throws {
         let config = try ConfigFolder(contexts: [("other", "unix:///run/other.sock", false)])
-        let viaContext = try EngineEndpoint.resolve(contextFlag: "other", environment: ["DOCKER_CONFIG": config.path, "DOCKER_HOST": "unix:///x"])
+        let viaContext = try EngineEndpoint.resolve(
+            contextFlag: "other", environment: ["DOCKER_CONFIG": config.path, "DOCKER_HOST": "unix:///x"])
         #expect(viaContext.childEnvironment == ["DOCKER_CONTEXT": "other", "DOCKER_HOST": ""])
         #expect(viaContext.cliFlags == ["--context", "other"])
         let viaHost = try EngineEndpoint.resolve(environment: ["DOCKER_CONFIG": config.path, "DOCKER_HOST": "tcp://127.0.0.1:1"])

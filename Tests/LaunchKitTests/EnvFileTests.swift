@@ -6,16 +6,17 @@ import Testing
 @Suite("Env files and secrets")
 struct EnvFileTests {
     @Test func parsesEntriesCommentsQuotesAndBadLines() {
-        let file = EnvFile(parsing: """
-            # comment
-            export A=1
-            B = "two words"
-            C='single # not a comment'
-            D=plain # trailing comment
+        let file = EnvFile(
+            parsing: """
+                # comment
+                export A=1
+                B = "two words"
+                C='single # not a comment'
+                D=plain # trailing comment
 
-            not a line
-            E=
-            """)
+                not a line
+                E=
+                """)
         #expect(file.values == ["A": "1", "B": "two words", "C": "single # not a comment", "D": "plain", "E": ""])
         #expect(file.malformedLines.map(\.line) == [7])
         #expect(file.text.hasPrefix("# comment\nexport A=1\n"))
@@ -54,12 +55,13 @@ struct EnvFileTests {
         throws -> (TemporaryProject, Profile)
     {
         let project = try TemporaryProject()
-        try project.writeDemo(profile: """
-            name: demo
-            compose: {project: demo, files: [app.yml]}
-            variables: {MODE: fast, GREETING: hello world}
-            secrets: \(secrets)
-            """)
+        try project.writeDemo(
+            profile: """
+                name: demo
+                compose: {project: demo, files: [app.yml]}
+                variables: {MODE: fast, GREETING: hello world}
+                secrets: \(secrets)
+                """)
         return (project, try project.catalog().profile(named: "demo"))
     }
 
@@ -122,7 +124,8 @@ struct EnvFileTests {
         #expect(redact("password=s3cr3t-value; abc") == "password=***; ***")
         let profile = Profile.fixture(secrets: ["DB_PASSWORD", "PIN"])
         let env = EnvFile(parsing: "DB_PASSWORD=hunter2hunter2\nPIN=4711\nOPENAI_API_KEY=sk-live-123456\nMODE=production\nSORT_KEY=id\n")
-        let fromProfile = Redactor(profile: profile, envFile: env, environment: ["DB_PASSWORD": "from-the-shell", "GITHUB_TOKEN": "ghp_abcdefgh1234"])
+        let fromProfile = Redactor(
+            profile: profile, envFile: env, environment: ["DB_PASSWORD": "from-the-shell", "GITHUB_TOKEN": "ghp_abcdefgh1234"])
         // Declared secrets are hidden at any length; look-alike keys with short values (SORT_KEY=id) are not.
         #expect(fromProfile("hunter2hunter2 4711 sk-live-123456 production id") == "*** *** *** production id")
         // Compose prefers the shell's value over the env file's: that one is hidden too, as are secret-looking shell variables.

@@ -83,7 +83,8 @@ struct GPUTests {
         let message = try Fixture.text("nvidia-smi/driver-mismatch/stdout.txt")
         let required = Profile.GPUSettings(mode: .required, dual: "dual.yml", single: "single.yml", none: nil)
         let decision = OverlayDecision.decide(required, probe: .failed(status: 18, message: message))
-        #expect(decision.failure?.contains("nvidia-smi failed (exit 18: Failed to initialize NVML: Driver/library version mismatch)") == true)
+        #expect(
+            decision.failure?.contains("nvidia-smi failed (exit 18: Failed to initialize NVML: Driver/library version mismatch)") == true)
     }
 
     @Test func modeNoneNeverProbes() {
@@ -93,7 +94,12 @@ struct GPUTests {
 
     @Test func probeRunsTopologyOnlyForTwoOrMore() async throws {
         let runner = RecordingRunner()
-        runner.on(["nvidia-smi", "--query-gpu=index,name,uuid,memory.total,memory.used,memory.free,utilization.gpu,driver_version,pci.bus_id,compute_cap", "--format=csv,noheader,nounits"],
+        runner.on(
+            [
+                "nvidia-smi",
+                "--query-gpu=index,name,uuid,memory.total,memory.used,memory.free,utilization.gpu,driver_version,pci.bus_id,compute_cap",
+                "--format=csv,noheader,nounits",
+            ],
             ProcessOutput(status: 0, stdout: try Fixture.text("nvidia-smi/h100-x2-nvlink/query-gpu.csv")))
         runner.on(["nvidia-smi", "topo", "-m"], ProcessOutput(status: 0, stdout: try Fixture.text("nvidia-smi/h100-x2-nvlink/topo-m.txt")))
         runner.on(["nvidia-smi"], ProcessOutput(status: 0))

@@ -19,12 +19,14 @@ struct GPUTruthTests {
         try ComposeModelReader.read(config: "services:\n" + services)
     }
 
-    static let mismatch = GPUProbe.failed(status: 18, message: "Failed to initialize NVML: Driver/library version mismatch\nNVML library version: 580.159")
+    static let mismatch = GPUProbe.failed(
+        status: 18, message: "Failed to initialize NVML: Driver/library version mismatch\nNVML library version: 580.159")
 
     // MARK: Requests
 
     @Test func everyFormOfGPURequestIsCountedRight() throws {
-        let stack = try Self.stack("""
+        let stack = try Self.stack(
+            """
               joined:
                 deploy: {resources: {reservations: {devices: [{driver: nvidia, device_ids: ['0,1,2,3,4,5,6,7'], capabilities: [gpu]}]}}}
               cdi:
@@ -51,7 +53,9 @@ struct GPUTruthTests {
 
     @Test func aVariableCountIsInterpolatedBeforeItIsRead() throws {
         let project = try TemporaryProject()
-        try project.write("compose/a.yml", """
+        try project.write(
+            "compose/a.yml",
+            """
             services:
               vllm:
                 deploy: {resources: {reservations: {devices: [{driver: nvidia, count: "${GPU_COUNT:-2}", capabilities: [gpu]}]}}}
@@ -62,25 +66,31 @@ struct GPUTruthTests {
 
     @Test func requestsAreHeldAgainstTheGPUsPresent() throws {
         let one = try Self.inventory("h100-x1")
-        let twoAsked = GPUDemand(stack: try Self.stack("""
-              vllm:
-                deploy: {resources: {reservations: {devices: [{driver: nvidia, count: 2, capabilities: [gpu]}]}}}
-            """), inventory: one)
+        let twoAsked = GPUDemand(
+            stack: try Self.stack(
+                """
+                  vllm:
+                    deploy: {resources: {reservations: {devices: [{driver: nvidia, count: 2, capabilities: [gpu]}]}}}
+                """), inventory: one)
         #expect(twoAsked.shortfalls.map(\.service) == ["vllm"])
         #expect(twoAsked.shortfalls.first?.shortfall == "asks for 2 GPUs, 1 usable")
 
-        let named = GPUDemand(stack: try Self.stack("""
-              vllm:
-                deploy: {resources: {reservations: {devices: [{driver: nvidia, device_ids: ['1', '2'], capabilities: [gpu]}]}}}
-            """), inventory: one)
+        let named = GPUDemand(
+            stack: try Self.stack(
+                """
+                  vllm:
+                    deploy: {resources: {reservations: {devices: [{driver: nvidia, device_ids: ['1', '2'], capabilities: [gpu]}]}}}
+                """), inventory: one)
         #expect(named.shortfalls.first?.shortfall == "names devices 1, 2, which do not exist (present: GPU0)")
 
-        let shared = GPUDemand(stack: try Self.stack("""
-              vllm:
-                deploy: {resources: {reservations: {devices: [{driver: nvidia, count: 1, capabilities: [gpu]}]}}}
-              embedder:
-                deploy: {resources: {reservations: {devices: [{driver: nvidia, device_ids: ['0'], capabilities: [gpu]}]}}}
-            """), inventory: try Self.inventory("h100-x2-nvlink"))
+        let shared = GPUDemand(
+            stack: try Self.stack(
+                """
+                  vllm:
+                    deploy: {resources: {reservations: {devices: [{driver: nvidia, count: 1, capabilities: [gpu]}]}}}
+                  embedder:
+                    deploy: {resources: {reservations: {devices: [{driver: nvidia, device_ids: ['0'], capabilities: [gpu]}]}}}
+                """), inventory: try Self.inventory("h100-x2-nvlink"))
         #expect(shared.shortfalls.isEmpty)
         #expect(shared.shared.map(\.gpu) == [0])
         let check = GPUChecks.requests(shared, probe: .found(try Self.inventory("h100-x2-nvlink")), profile: ProfileFixture.profile(.none))
@@ -89,14 +99,16 @@ struct GPUTruthTests {
     }
 
     @Test func aBaseStackThatReservesGPUsFailsWithoutThemNamingTheServices() throws {
-        let stack = try Self.stack("""
+        let stack = try Self.stack(
+            """
               vllm:
                 deploy: {resources: {reservations: {devices: [{driver: nvidia, count: 2, capabilities: [gpu]}]}}}
               web:
                 image: busybox
             """)
         let profile = ProfileFixture.profile(.none)
-        let none = GPUChecks.plan(profile, probe: .notInstalled, overlay: OverlayDecision.decide(profile.gpu, probe: .notInstalled), stack: stack)
+        let none = GPUChecks.plan(
+            profile, probe: .notInstalled, overlay: OverlayDecision.decide(profile.gpu, probe: .notInstalled), stack: stack)
         let failed = try #require(none.first { $0.id == "gpu.requests" })
         #expect(failed.status == .fail)
         #expect(failed.evidence == "vllm (2 GPUs) requests GPUs, but no NVIDIA driver (nvidia-smi is not on PATH)")
@@ -120,7 +132,9 @@ struct GPUTruthTests {
         let required = Profile.GPUSettings(mode: .required, dual: "dual.yml", single: "single.yml", none: nil)
         let none = OverlayDecision.decide(required, probe: .notInstalled)
         #expect(none.file == nil)
-        #expect(none.failure == "this profile requires a GPU (gpu.mode: required, never the CPU fallback): no NVIDIA driver (nvidia-smi is not on PATH)")
+        #expect(
+            none.failure
+                == "this profile requires a GPU (gpu.mode: required, never the CPU fallback): no NVIDIA driver (nvidia-smi is not on PATH)")
         #expect(OverlayDecision.decide(required, probe: .found(try Self.inventory("h100-x1"))).choice == .single)
         #expect(OverlayDecision.decide(required, probe: .found(try Self.inventory("h100-x2-nvlink"))).choice == .dual)
 
@@ -131,7 +145,8 @@ struct GPUTruthTests {
     @Test func aDriverMismatchFailsARequiredProfileAndAnOptionalOneFallsBack() throws {
         let required = ProfileFixture.profile(.required)
         let overlay = OverlayDecision.decide(required.gpu, probe: Self.mismatch)
-        #expect(overlay.failure?.contains("nvidia-smi failed (exit 18: Failed to initialize NVML: Driver/library version mismatch)") == true)
+        #expect(
+            overlay.failure?.contains("nvidia-smi failed (exit 18: Failed to initialize NVML: Driver/library version mismatch)") == true)
         let checks = GPUChecks.plan(required, probe: Self.mismatch, overlay: overlay, stack: ComposeStack(services: []))
         let failed = try #require(checks.first { $0.id == "gpu.overlay" })
         #expect(failed.status == .fail)
@@ -141,7 +156,9 @@ struct GPUTruthTests {
         let fallback = OverlayDecision.decide(optional, probe: Self.mismatch)
         #expect(fallback.file == "cpu.yml")
         #expect(fallback.failure == nil)
-        #expect(fallback.reason.hasPrefix("the NVIDIA driver is not usable: nvidia-smi failed (exit 18: Failed to initialize NVML: Driver/library version mismatch)"))
+        #expect(
+            fallback.reason.hasPrefix(
+                "the NVIDIA driver is not usable: nvidia-smi failed (exit 18: Failed to initialize NVML: Driver/library version mismatch)"))
     }
 
     @Test func exitSixIsNoGPUOnEveryLine() throws {
@@ -153,15 +170,18 @@ struct GPUTruthTests {
 
     @Test func requiredProfilesThroughExtends() throws {
         let project = try TemporaryProject()
-        try project.writeDemo(profile: """
-            name: demo
-            compose: {project: demo, files: [app.yml]}
-            gpu: {mode: optional, single: gpu-single.yml, dual: gpu-dual.yml, none: cpu.yml}
-            """)
+        try project.writeDemo(
+            profile: """
+                name: demo
+                compose: {project: demo, files: [app.yml]}
+                gpu: {mode: optional, single: gpu-single.yml, dual: gpu-dual.yml, none: cpu.yml}
+                """)
         try project.write("compose/cpu.yml", "services:\n  web:\n    environment: {CPU: '1'}\n")
         try project.write("environments/strict.yml", "name: strict\nextends: demo\ngpu: {mode: required}\nrequires: {gpu_memory: 70GiB}\n")
         try project.write("environments/own.yml", "name: own\ncompose: {project: own, files: [app.yml]}\ngpu: {mode: required}\n")
-        try project.write("environments/wrong.yml", """
+        try project.write(
+            "environments/wrong.yml",
+            """
             name: wrong
             compose: {project: wrong, files: [app.yml]}
             gpu:
@@ -194,7 +214,9 @@ struct GPUTruthTests {
         #expect(inventory.migDevices.first?.uuid == "MIG-c6d4f1ef-42e4-5de3-91c7-45d71c87eb3f")
         #expect(inventory.count == 1)
         #expect(inventory.resolve("0:1")?.mig?.profile == "1g.5gb")
-        #expect(GPUChecks.devices(.found(inventory)).evidence.contains("GPU0 is split into 3 MIG devices (3g.20gb, 1g.5gb, 1g.5gb), not counted as a whole GPU"))
+        #expect(
+            GPUChecks.devices(.found(inventory)).evidence.contains(
+                "GPU0 is split into 3 MIG devices (3g.20gb, 1g.5gb, 1g.5gb), not counted as a whole GPU"))
     }
 
     @Test func visibleDevicesRestrictTheCount() throws {
@@ -231,7 +253,8 @@ struct GPUTruthTests {
     }
 
     @Test func tensorParallelWithoutSharedMemoryWarnsWithTheLineToAdd() throws {
-        let stack = try Self.stack("""
+        let stack = try Self.stack(
+            """
               vllm:
                 command: ["--model", "m", "--tensor-parallel-size", "2"]
                 deploy: {resources: {reservations: {devices: [{driver: nvidia, count: 1, capabilities: [gpu]}]}}}
@@ -287,7 +310,8 @@ struct GPUTruthTests {
 
         let stale = try #require(GPUToolkitChecks.staleSpec([spec], driverVersion: "580.159.04", usedByStack: true))
         #expect(stale.status == .fail)
-        #expect(stale.evidence == "stale CDI spec: /etc/cdi/nvidia.yaml was generated for driver 550.54.15, the running driver is 580.159.04")
+        #expect(
+            stale.evidence == "stale CDI spec: /etc/cdi/nvidia.yaml was generated for driver 550.54.15, the running driver is 580.159.04")
         #expect(stale.remediation?.hasPrefix("regenerate it: `sudo nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml`") == true)
         #expect(GPUToolkitChecks.staleSpec([spec], driverVersion: "580.159.04", usedByStack: false)?.status == .warn)
         #expect(GPUToolkitChecks.staleSpec([spec], driverVersion: "550.54.15", usedByStack: true) == nil)
@@ -296,11 +320,14 @@ struct GPUTruthTests {
     // MARK: Smoke container
 
     @Test func theSmokeContainerAsksTheEngineForTheServicesOwnRequest() throws {
-        let service = try #require(try Self.stack("""
-              vllm:
-                image: vllm/vllm-openai
-                deploy: {resources: {reservations: {devices: [{driver: nvidia, device_ids: ['0,1'], capabilities: [gpu]}]}}}
-            """).service("vllm"))
+        let service = try #require(
+            try Self.stack(
+                """
+                  vllm:
+                    image: vllm/vllm-openai
+                    deploy: {resources: {reservations: {devices: [{driver: nvidia, device_ids: ['0,1'], capabilities: [gpu]}]}}}
+                """
+            ).service("vllm"))
         let request = ContainerCreateRequest(
             image: "vllm/vllm-openai", entrypoint: ["/bin/sh", "-c"], command: ["ls -1 /dev"], labels: ["launch.gpu-smoke": "p"],
             deviceRequests: service.gpuRequests.map(\.engineRequest))
@@ -310,11 +337,15 @@ struct GPUTruthTests {
         #expect(json.contains(#""DeviceRequests":[{"Capabilities":[["gpu"]],"Count":0,"DeviceIDs":["0","1"],"Driver":"nvidia"}]"#))
         #expect(json.contains(#""NetworkMode":"none""#))
 
-        let refused = GPUSmokeTest.evaluate(.refused(#"could not select device driver "nvidia" with capabilities: [[gpu]]"#),
+        let refused = GPUSmokeTest.evaluate(
+            .refused(#"could not select device driver "nvidia" with capabilities: [[gpu]]"#),
             service: service, image: "vllm/vllm-openai", endpoint: "unix:///var/run/docker.sock")
         #expect(refused.status == .fail)
-        #expect(refused.evidence.hasPrefix("no GPU reachable from containers: the engine at unix:///var/run/docker.sock refused vllm's request (GPUs 0,1)"))
-        let seen = GPUSmokeTest.evaluate(.exited(code: 0, output: ["null", "nvidia0", "nvidia1", "nvidiactl", "nvidia-uvm"]),
+        #expect(
+            refused.evidence.hasPrefix(
+                "no GPU reachable from containers: the engine at unix:///var/run/docker.sock refused vllm's request (GPUs 0,1)"))
+        let seen = GPUSmokeTest.evaluate(
+            .exited(code: 0, output: ["null", "nvidia0", "nvidia1", "nvidiactl", "nvidia-uvm"]),
             service: service, image: "vllm/vllm-openai", endpoint: "")
         #expect(seen.status == .ok)
         #expect(seen.evidence.contains("/dev/nvidia0, /dev/nvidia1, /dev/nvidiactl, /dev/nvidia-uvm"))
@@ -337,7 +368,10 @@ struct GPUTruthTests {
         #expect(inventory.count == 1)
         #expect(inventory.processes.count == 2)
         #expect(inventory.p2p?.status(1, 0) == "OK")
-        #expect(NvidiaSMI().computeApps().arguments == ["--query-compute-apps=gpu_uuid,pid,process_name,used_memory", "--format=csv,noheader,nounits"])
+        #expect(
+            NvidiaSMI().computeApps().arguments == [
+                "--query-compute-apps=gpu_uuid,pid,process_name,used_memory", "--format=csv,noheader,nounits",
+            ])
         #expect(NvidiaSMI().p2p().arguments == ["topo", "-p2p", "n"])
         #expect(NvidiaCTK().cdiList().arguments == ["cdi", "list"])
     }

@@ -21,12 +21,15 @@ struct HostileInputTests {
     @Test func anAliasBombIsRefusedBeforeItIsExpanded() throws {
         // 10^9 values in under 600 bytes ("billion laughs"): refused after a million, not after expanding them.
         var lines = [#"x-a0: &a0 ["x","x","x","x","x","x","x","x","x","x"]"#]
-        for level in 1..<9 { lines.append("x-a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ",") + "]") }
+        for level in 1..<9 {
+            lines.append("x-a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ",") + "]")
+        }
         let found = problems { _ = try YAMLTree.parse(lines.joined(separator: "\n"), file: "environments/demo.yml") }
         #expect(found.first?.message.contains("more than \(YAMLTree.maximumNodes) values") == true)
         #expect(found.first?.location.file == "environments/demo.yml")
         // Aliases used as YAML means them are fine.
-        let small = try YAMLTree.parse("x-probe: &probe {test: [CMD, true]}\nservices: {a: {healthcheck: *probe}, b: {healthcheck: *probe}}", file: "c.yml")
+        let small = try YAMLTree.parse(
+            "x-probe: &probe {test: [CMD, true]}\nservices: {a: {healthcheck: *probe}, b: {healthcheck: *probe}}", file: "c.yml")
         #expect(small["services"]?["b"]?["healthcheck"]?["test"] != nil)
     }
 
@@ -35,8 +38,11 @@ struct HostileInputTests {
         let project = try TemporaryProject()
         try project.writeDemo()
         var lines = [#"x-a0: &a0 ["x","x","x","x","x","x","x","x","x","x"]"#]
-        for level in 1..<8 { lines.append("x-a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ",") + "]") }
-        try project.write("compose/app.yml", lines.joined(separator: "\n") + "\nservices:\n  db: {image: x, labels: {a: *a7}}\n  web: {image: x}\n")
+        for level in 1..<8 {
+            lines.append("x-a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ",") + "]")
+        }
+        try project.write(
+            "compose/app.yml", lines.joined(separator: "\n") + "\nservices:\n  db: {image: x, labels: {a: *a7}}\n  web: {image: x}\n")
         let found = problems { _ = try project.catalog().profile(named: "demo") }
         #expect(found.contains { YAMLTree.isExpansionProblem($0) && $0.location.file.hasSuffix("compose/app.yml") }, "\(found)")
     }
@@ -88,12 +94,13 @@ struct HostileInputTests {
     ])
     func anEnvFileMayNotBeOneOfTheProjectsOwnFiles(envFile: String, named: String) throws {
         let project = try TemporaryProject()
-        try project.writeDemo(profile: """
-            name: demo
-            compose: {project: demo, files: [app.yml]}
-            env_file: \(envFile)
-            secrets: {TOKEN: {length: 16}}
-            """)
+        try project.writeDemo(
+            profile: """
+                name: demo
+                compose: {project: demo, files: [app.yml]}
+                env_file: \(envFile)
+                secrets: {TOKEN: {length: 16}}
+                """)
         let before = try project.read("compose/app.yml")
         let found = problems { _ = try project.catalog().profile(named: "demo") }
         #expect(found.map(\.message) == ["env_file names \(named), which launch itself reads"])
@@ -103,7 +110,8 @@ struct HostileInputTests {
     @Test func anEnvFileBesideTheComposeFilesIsFine() throws {
         // `compose/.env` is a usual place for one.
         let project = try TemporaryProject()
-        try project.writeDemo(profile: "name: demo\ncompose: {project: demo, files: [app.yml], profiles: ['*', debug]}\nenv_file: compose/.env\n")
+        try project.writeDemo(
+            profile: "name: demo\ncompose: {project: demo, files: [app.yml], profiles: ['*', debug]}\nenv_file: compose/.env\n")
         let profile = try project.catalog().profile(named: "demo")
         #expect(profile.envFile == "compose/.env")
         #expect(profile.compose.profiles == ["*", "debug"])
@@ -168,8 +176,10 @@ struct HostileInputTests {
         #expect(!ChildProcesses.running.contains(pids[0]))
     }
 
-    @Test(arguments: ["10m", "1h30m", "1.5h", "500ms", "-5s", "3μs", "2026-12-01", "2026-12-01T10", "2026-12-01T10:00", "2026-12-01T10:00:00Z",
-        "2026-12-01T10:00:00.123456789+02:00", "1764583200", "1764583200.5"])
+    @Test(arguments: [
+        "10m", "1h30m", "1.5h", "500ms", "-5s", "3μs", "2026-12-01", "2026-12-01T10", "2026-12-01T10:00", "2026-12-01T10:00:00Z",
+        "2026-12-01T10:00:00.123456789+02:00", "1764583200", "1764583200.5",
+    ])
     func aSinceDockerTakesIsTaken(value: String) {
         #expect(LogStreamer.sinceProblem(value) == nil)
     }
@@ -180,7 +190,9 @@ struct HostileInputTests {
         if value == "10" {
             #expect(LogStreamer.sinceProblem(value) == nil)
         } else {
-            #expect(LogStreamer.sinceProblem(value)?.contains("RFC 3339") == true || LogStreamer.sinceProblem(value)?.contains("292 years") == true, "\(value)")
+            #expect(
+                LogStreamer.sinceProblem(value)?.contains("RFC 3339") == true
+                    || LogStreamer.sinceProblem(value)?.contains("292 years") == true, "\(value)")
         }
     }
 
@@ -195,11 +207,12 @@ struct HostileInputTests {
         let file = EnvFile(parsing: "API_TOKEN: mine\nURL=http://x:1/a\nexport OTHER: 'q'\n")
         #expect(file.resolvedValues == ["API_TOKEN": "mine", "URL": "http://x:1/a", "OTHER": "q"])
         let project = try TemporaryProject()
-        try project.writeDemo(profile: """
-            name: demo
-            compose: {project: demo, files: [app.yml]}
-            secrets: {API_TOKEN: {length: 16}}
-            """)
+        try project.writeDemo(
+            profile: """
+                name: demo
+                compose: {project: demo, files: [app.yml]}
+                secrets: {API_TOKEN: {length: 16}}
+                """)
         try project.write(".env.demo", "API_TOKEN: mine\n")
         let outcome = try EnvProvisioner(layout: project.layout, profile: try project.catalog().profile(named: "demo")).provision()
         #expect(outcome.addedSecrets.isEmpty)
@@ -208,7 +221,8 @@ struct HostileInputTests {
 
     @Test(arguments: [
         ("summary: [a]", "summary must be a single value"), ("aliases: [[a]]", "each entry of aliases must be a single value"),
-        ("extends: {a: b}", "extends must be a single value"), ("compose: {project: demo, files: [app.yml], profiles: [-x]}", "compose.profiles: `-x` is not a Compose profile name"),
+        ("extends: {a: b}", "extends must be a single value"),
+        ("compose: {project: demo, files: [app.yml], profiles: [-x]}", "compose.profiles: `-x` is not a Compose profile name"),
     ])
     func aValueOfTheWrongShapeIsAProblemNotNothing(line: String, message: String) throws {
         let project = try TemporaryProject()
@@ -220,11 +234,12 @@ struct HostileInputTests {
 
     @Test func aPreflightURLThatCannotBeSentIsSaidAsSuch() async throws {
         let project = try TemporaryProject()
-        try project.writeDemo(profile: """
-            name: demo
-            compose: {project: demo, files: [app.yml]}
-            preflight: [{name: local, http: {url: "http://:99999/"}}, {name: unset, http: {url: "http://${HOST}/x"}}]
-            """)
+        try project.writeDemo(
+            profile: """
+                name: demo
+                compose: {project: demo, files: [app.yml]}
+                preflight: [{name: local, http: {url: "http://:99999/"}}, {name: unset, http: {url: "http://${HOST}/x"}}]
+                """)
         let profile = try project.catalog().profile(named: "demo")
         // The second one's host comes from a variable that is not set.
         #expect(profile.preflight.count == 2)
@@ -269,7 +284,9 @@ struct HostileInputTests {
 
     @Test func onlyAPortClashIsAdvisedAsABusyPort() {
         // Docker 20.10's words for a taken port, and its words for a NUL in an env value (no port involved).
-        #expect(Diagnostics.isPortClash("driver failed programming external connectivity on endpoint x: Bind for 0.0.0.0:8080 failed: port is already allocated"))
+        #expect(
+            Diagnostics.isPortClash(
+                "driver failed programming external connectivity on endpoint x: Bind for 0.0.0.0:8080 failed: port is already allocated"))
         #expect(Diagnostics.isPortClash("listen tcp4 0.0.0.0:80: bind: address already in use"))
         #expect(!Diagnostics.isPortClash("OCI runtime create failed: invalid argument: setenv: invalid argument"))
     }

@@ -38,8 +38,10 @@ struct HostileNumbersTests {
     }
 
     @Test func anEngineEventFromBeyond2262DecodesWithAnUnknownTime() throws {
-        let event = try JSONDecoder().decode(EngineEvent.self, from: Data(
-            #"{"Type":"container","Action":"start","Actor":{"ID":"x"},"time":10000000000}"#.utf8))
+        let event = try JSONDecoder().decode(
+            EngineEvent.self,
+            from: Data(
+                #"{"Type":"container","Action":"start","Actor":{"ID":"x"},"time":10000000000}"#.utf8))
         #expect(event.action == "start" && event.timeNano == 0)
     }
 
@@ -68,7 +70,8 @@ struct HostileNumbersTests {
     @Test func defaultsNestedTenThousandDeepDoNotExhaustTheStack() {
         let deep = String(repeating: "${A:-", count: 10_000) + "x" + String(repeating: "}", count: 10_000)
         let result = Interpolation.substitute(deep) { _ in nil }
-        #expect(result.hasPrefix("${A:-") && result.hasSuffix("x" + String(repeating: "}", count: 10_000 - Interpolation.deepestNesting - 1)))
+        #expect(
+            result.hasPrefix("${A:-") && result.hasSuffix("x" + String(repeating: "}", count: 10_000 - Interpolation.deepestNesting - 1)))
         #expect(Interpolation.substitute("${A:-${B:-fallback}}") { _ in nil } == "fallback")
     }
 

@@ -55,7 +55,8 @@ struct Replay {
         machine = LaunchStateMachine(services: services, policy: policy, endpoint: "unix:///test.sock (default)")
     }
 
-    static func policy(retries: Int = 0, backoff: Duration = .milliseconds(500), stability: Duration = .seconds(1)) -> Profile.HealthPolicy {
+    static func policy(retries: Int = 0, backoff: Duration = .milliseconds(500), stability: Duration = .seconds(1)) -> Profile.HealthPolicy
+    {
         var policy = Profile.HealthPolicy.defaults
         policy.retries = retries
         policy.backoff = backoff
@@ -382,7 +383,11 @@ struct LaunchStateMachineDecisionTests {
         // ...but db (core) dies for good (126: not executable, deterministic) before it fires: no new attempt
         // starts, and api ends failed.
         let dbContainer = try #require(replay.service("db")?.containers.first?.id)
-        let die = try JSONDecoder().decode(EngineEvent.self, from: Data(#"{"Type":"container","Action":"die","Actor":{"ID":"\#(dbContainer)","Attributes":{"exitCode":"126"}},"time":1,"timeNano":9000000000000000000}"#.utf8))
+        let die = try JSONDecoder().decode(
+            EngineEvent.self,
+            from: Data(
+                #"{"Type":"container","Action":"die","Actor":{"ID":"\#(dbContainer)","Attributes":{"exitCode":"126"}},"time":1,"timeNano":9000000000000000000}"#
+                    .utf8))
         replay.feed(.event(die))
         replay.settle()
         #expect(replay.machine.coreFailed)
@@ -561,7 +566,9 @@ struct LaunchStateMachineDecisionTests {
         guard case .probe(_, let container, let sequence, _, _, let after) = probe else { return }
         #expect(after == .milliseconds(100))
         let before = replay.actions.count
-        replay.feed(.probed(service: "quick", container: container, startSequence: sequence, outcome: .failed(exitCode: 1), spawnSeconds: 0.2), at: 0.35)
+        replay.feed(
+            .probed(service: "quick", container: container, startSequence: sequence, outcome: .failed(exitCode: 1), spawnSeconds: 0.2),
+            at: 0.35)
         #expect(!replay.actions[before...].contains { if case .probe = $0 { true } else { false } })
         replay.play(Array(events.dropFirst()), offset: 1.3)
         #expect(replay.service("quick")?.state == .ready && replay.service("quick")?.readiness == "healthcheck")
@@ -612,7 +619,11 @@ struct LaunchStateMachineDecisionTests {
         var replay = try Replay(engine: engine, scenario: "die-exit-1", policy: Replay.policy(stability: .seconds(3)))
         replay.begin()
         let app = try #require(replay.service("app")?.containers.first?.id)
-        let late = try JSONDecoder().decode(EngineEvent.self, from: Data(#"{"Type":"container","Action":"die","Actor":{"ID":"\#(app)","Attributes":{"exitCode":"0"}},"time":1,"timeNano":1000000000}"#.utf8))
+        let late = try JSONDecoder().decode(
+            EngineEvent.self,
+            from: Data(
+                #"{"Type":"container","Action":"die","Actor":{"ID":"\#(app)","Attributes":{"exitCode":"0"}},"time":1,"timeNano":1000000000}"#
+                    .utf8))
         replay.feed(.event(late), at: 0.01)
         #expect(replay.service("app")?.state == .starting)
         replay.play(try Replay.events(engine, "die-exit-1"), offset: 0.05)
@@ -625,7 +636,8 @@ struct LaunchStateMachineDecisionTests {
         // answered before the new start must not decide the job.
         var replay = try Replay(engine: engine, scenario: "job-then-service")
         replay.begin()
-        let previous = try #require(try Replay.finalState(engine, "job-then-service").first { $0.config.labels["com.docker.compose.service"] == "migrate" })
+        let previous = try #require(
+            try Replay.finalState(engine, "job-then-service").first { $0.config.labels["com.docker.compose.service"] == "migrate" })
         replay.feed(.inspected(service: "migrate", details: previous, startSequence: 0), at: 0.05)
         #expect(replay.service("migrate")?.state == .starting)
         #expect(replay.started == ["migrate"])

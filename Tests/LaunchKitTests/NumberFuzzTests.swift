@@ -19,7 +19,8 @@ struct NumberScalars {
     ]
 
     mutating func digits() -> String {
-        let length = Int.random(in: 0...100, using: &generator) < 5
+        let length =
+            Int.random(in: 0...100, using: &generator) < 5
             ? Int.random(in: 300...420, using: &generator) : Int.random(in: 1...22, using: &generator)
         return String((0..<length).map { _ in Character(String(Int.random(in: 0...9, using: &generator))) })
     }

@@ -111,9 +111,11 @@ struct NumberLimitTests {
             test: ["CMD", "true"], interval: .nanoseconds(Int64.max), timeout: .nanoseconds(Int64.max),
             startPeriod: .nanoseconds(Int64.max), retries: .max)
         #expect(absurd.deadline() == Self.week)
-        let negative = Healthcheck(test: ["CMD", "true"], interval: .seconds(1), timeout: .seconds(1), startPeriod: .seconds(-100), retries: 2)
+        let negative = Healthcheck(
+            test: ["CMD", "true"], interval: .seconds(1), timeout: .seconds(1), startPeriod: .seconds(-100), retries: 2)
         #expect(negative.deadline(margin: .seconds(2)) == .seconds(6))
-        #expect(ReadinessRule(service: ComposeService(name: "s", healthcheck: absurd), policy: .defaults, isJob: false).deadline == Self.week)
+        #expect(
+            ReadinessRule(service: ComposeService(name: "s", healthcheck: absurd), policy: .defaults, isJob: false).deadline == Self.week)
     }
 
     @Test func formattingNeverTraps() {
@@ -153,7 +155,8 @@ struct ProfileNumberLimitTests {
     }
 
     @Test func hugeBackoffIsAProblemNotACrash() throws {
-        try expectOne("health:\n  backoff: 9999999999999999999h\n",
+        try expectOne(
+            "health:\n  backoff: 9999999999999999999h\n",
             "health.backoff is too long: `9999999999999999999h` (at most 24h)", line: 4)
     }
 
@@ -162,7 +165,8 @@ struct ProfileNumberLimitTests {
     }
 
     @Test func hugeMemoryIsAProblemNotACrash() throws {
-        try expectOne("requires:\n  memory: 99999999999999999999GiB\n",
+        try expectOne(
+            "requires:\n  memory: 99999999999999999999GiB\n",
             "requires.memory is too large: `99999999999999999999GiB` (at most 1.0 EiB)", line: 4)
     }
 
@@ -179,7 +183,8 @@ struct ProfileNumberLimitTests {
     }
 
     @Test func stabilityBeyondTheTimeout() throws {
-        try expectOne("health:\n  timeout: 1m\n  stability: 2m\n",
+        try expectOne(
+            "health:\n  timeout: 1m\n  stability: 2m\n",
             "health.stability (2m) must be shorter than health.timeout (1m)", line: 5)
     }
 
@@ -197,37 +202,42 @@ struct ProfileNumberLimitTests {
     }
 
     @Test func absurdRetries() throws {
-        try expectOne("health: {retries: 100000000000000000000000}\n",
+        try expectOne(
+            "health: {retries: 100000000000000000000000}\n",
             "health.retries must be a whole number from 0 to 20, not `100000000000000000000000`", line: 3)
     }
 
     @Test func nonFinitePercent() throws {
-        try expectOne("cleanup: {reclaimable_percent: nan}\n",
+        try expectOne(
+            "cleanup: {reclaimable_percent: nan}\n",
             "cleanup.reclaimable_percent must be a number from 0.0 to 100.0, not `nan`", line: 3)
     }
 
     @Test func preflightTimeouts() throws {
-        let found = try problems("""
+        let found = try problems(
+            """
             preflight:
               - name: a
                 tcp: {port: 5432, timeout: 0s}
               - name: b
                 http: {url: "http://localhost", timeout: 2h}
             """)
-        #expect(found.map(\.message) == [
-            "tcp.timeout must be longer than 0, not `0s`", "http.timeout is too long: `2h` (at most 10m)",
-        ])
+        #expect(
+            found.map(\.message) == [
+                "tcp.timeout must be longer than 0, not `0s`", "http.timeout is too long: `2h` (at most 10m)",
+            ])
         #expect(found.map(\.location.line) == [5, 7])
     }
 
     @Test func limitsThemselvesAreAccepted() throws {
         let project = try TemporaryProject()
-        try project.writeDemo(profile: """
-            name: demo
-            compose: {project: demo, files: [app.yml]}
-            health: {timeout: 168h, backoff: 24h, stability: 167h, retries: 20}
-            requires: {memory: 1024PiB, disk: 0}
-            """)
+        try project.writeDemo(
+            profile: """
+                name: demo
+                compose: {project: demo, files: [app.yml]}
+                health: {timeout: 168h, backoff: 24h, stability: 167h, retries: 20}
+                requires: {memory: 1024PiB, disk: 0}
+                """)
         let profile = try project.catalog().profile(named: "demo")
         #expect(profile.health.timeout == DurationText.maximum)
         #expect(profile.health.backoff == .seconds(86_400))
@@ -254,7 +264,9 @@ struct ComposeNumberLimitTests {
     }
 
     @Test func hugeHealthcheckDurationsAreClamped() throws {
-        let read = try stack("    healthcheck: {test: [CMD, 'true'], interval: 9999999999999999999h, start_period: \(NumberLimitTests.huge)s, retries: 10000}\n")
+        let read = try stack(
+            "    healthcheck: {test: [CMD, 'true'], interval: 9999999999999999999h, start_period: \(NumberLimitTests.huge)s, retries: 10000}\n"
+        )
         let check = try #require(read.service("s")?.healthcheck)
         #expect(check.interval == DurationText.maximum)
         #expect(check.startPeriod == DurationText.maximum)
@@ -262,20 +274,23 @@ struct ComposeNumberLimitTests {
     }
 
     @Test func negativeHealthcheckDurationIsAProblem() {
-        #expect(problems("    healthcheck: {test: [CMD, 'true'], interval: -1s}\n").map(\.message) == [
-            "healthcheck.interval cannot be negative: `-1s`"
-        ])
+        #expect(
+            problems("    healthcheck: {test: [CMD, 'true'], interval: -1s}\n").map(\.message) == [
+                "healthcheck.interval cannot be negative: `-1s`"
+            ])
     }
 
     @Test func launchTimeoutLabelIsValidatedWithItsLine() {
         let found = problems("    labels:\n      launch.timeout: 9999999999999999999h\n")
         #expect(found.map(\.message) == ["label launch.timeout of `s` is too long: `9999999999999999999h` (at most 168h)"])
         #expect(found.first?.location.line == 5)
-        #expect(problems("    labels: [launch.timeout=0s]\n").map(\.message) == ["label launch.timeout of `s` must be longer than 0, not `0s`"])
+        #expect(
+            problems("    labels: [launch.timeout=0s]\n").map(\.message) == ["label launch.timeout of `s` must be longer than 0, not `0s`"])
     }
 
     @Test func launchJobLabelMustBeABoolean() throws {
-        #expect(problems("    labels: {launch.job: ture}\n").map(\.message) == ["label launch.job of `s` must be true or false, not `ture`"])
+        #expect(
+            problems("    labels: {launch.job: ture}\n").map(\.message) == ["label launch.job of `s` must be true or false, not `ture`"])
         #expect(try stack("    labels: {launch.job: 'on'}\n").service("s")?.isDeclaredJob == true)
         #expect(try stack("    labels: {launch.job: 'no'}\n").service("s")?.isDeclaredJob == false)
     }
@@ -287,9 +302,10 @@ struct ComposeNumberLimitTests {
 
     @Test func portsOutOfRangePublishNothingOrAreRefused() throws {
         #expect(try stack("    ports: ['70000:80', '9223372036854775807-9223372036854775807:80']\n").service("s")?.ports == [])
-        #expect(problems("    ports: [{target: 9223372036854775807, published: '8080-8081'}]\n").map(\.message) == [
-            "ports.target must be a whole number from 1 to 65535, not `9223372036854775807`"
-        ])
+        #expect(
+            problems("    ports: [{target: 9223372036854775807, published: '8080-8081'}]\n").map(\.message) == [
+                "ports.target must be a whole number from 1 to 65535, not `9223372036854775807`"
+            ])
     }
 
     @Test func gpuCountsCannotOverflow() throws {

@@ -6,19 +6,27 @@ import Testing
 struct PlannerTests {
     private func plan(gpuFixture: String?, composeMissing: Bool = true) async throws -> (LaunchPlan, RecordingRunner) {
         let project = try TemporaryProject()
-        try project.writeDemo(profile: """
-            name: demo
-            compose: {project: demo, files: [app.yml]}
-            gpu: {mode: optional, single: gpu-single.yml, dual: gpu-dual.yml}
-            services: {core: [db], optional: [web]}
-            secrets: {DB_PASSWORD: {length: 24}}
-            """)
+        try project.writeDemo(
+            profile: """
+                name: demo
+                compose: {project: demo, files: [app.yml]}
+                gpu: {mode: optional, single: gpu-single.yml, dual: gpu-dual.yml}
+                services: {core: [db], optional: [web]}
+                secrets: {DB_PASSWORD: {length: 24}}
+                """)
         let runner = RecordingRunner()
         if let gpuFixture {
-            runner.on(["nvidia-smi", "--query-gpu"], ProcessOutput(status: 0, stdout: try Fixture.text("nvidia-smi/\(gpuFixture)/query-gpu.csv")))
-            runner.on(["nvidia-smi", "--query-gpu=index,name,uuid,memory.total,memory.used,memory.free,utilization.gpu,driver_version,pci.bus_id,compute_cap"],
+            runner.on(
+                ["nvidia-smi", "--query-gpu"], ProcessOutput(status: 0, stdout: try Fixture.text("nvidia-smi/\(gpuFixture)/query-gpu.csv")))
+            runner.on(
+                [
+                    "nvidia-smi",
+                    "--query-gpu=index,name,uuid,memory.total,memory.used,memory.free,utilization.gpu,driver_version,pci.bus_id,compute_cap",
+                ],
                 ProcessOutput(status: 0, stdout: try Fixture.text("nvidia-smi/\(gpuFixture)/query-gpu.csv")))
-            runner.on(["nvidia-smi", "topo", "-m"], ProcessOutput(status: 0, stdout: (try? Fixture.text("nvidia-smi/\(gpuFixture)/topo-m.txt")) ?? ""))
+            runner.on(
+                ["nvidia-smi", "topo", "-m"],
+                ProcessOutput(status: 0, stdout: (try? Fixture.text("nvidia-smi/\(gpuFixture)/topo-m.txt")) ?? ""))
             // MIG list, compute apps, P2P: details these plans do not depend on.
             runner.on(["nvidia-smi"], ProcessOutput(status: 0))
         } else {
@@ -31,7 +39,9 @@ struct PlannerTests {
         return (try await Planner(context: context, layout: project.layout).plan(profile), runner)
     }
 
-    @Test(arguments: [("h100-x2-nvlink", "compose/gpu-dual.yml"), ("h100-x1", "compose/gpu-single.yml"), ("a6000-x2-pcie", "compose/gpu-dual.yml")])
+    @Test(arguments: [
+        ("h100-x2-nvlink", "compose/gpu-dual.yml"), ("h100-x1", "compose/gpu-single.yml"), ("a6000-x2-pcie", "compose/gpu-dual.yml"),
+    ])
     func overlayFollowsTheGPUCount(fixture: String, overlay: String) async throws {
         let (plan, _) = try await plan(gpuFixture: fixture)
         #expect(plan.composeFiles == ["compose/app.yml", overlay])
@@ -50,8 +60,13 @@ struct PlannerTests {
         #expect(plan.commands.first?.contains("--env-file") == true)
         // Only detection, the optimistic `config` (which failed: no docker) and reading the image's own HEALTHCHECK
         // were tried; nothing that changes anything.
-        let dockerCalls = runner.calls.filter { $0.executable == "docker" }.map { $0.arguments.contains("config") ? "config" : $0.arguments.joined(separator: " ") }
-        #expect(Set(dockerCalls) == ["compose version --short", "config", "image inspect --format {{json .Config.Healthcheck}} local/busybox:latest"])
+        let dockerCalls = runner.calls.filter { $0.executable == "docker" }.map {
+            $0.arguments.contains("config") ? "config" : $0.arguments.joined(separator: " ")
+        }
+        #expect(
+            Set(dockerCalls) == [
+                "compose version --short", "config", "image inspect --format {{json .Config.Healthcheck}} local/busybox:latest",
+            ])
         let text = PlanRenderer.render(plan).joined(separator: "\n")
         #expect(text.contains("0      db       core      healthy"))
         let json = try JSONOutput.encode(plan)
@@ -93,7 +108,9 @@ struct PlannerTests {
 
     @Test func aDisabledHealthcheckMeansNoneWhateverTheImageDeclares() async throws {
         let project = try TemporaryProject()
-        try project.write("compose/app.yml", """
+        try project.write(
+            "compose/app.yml",
+            """
             services:
               api:
                 image: checked/image:1
@@ -119,10 +136,12 @@ struct PlannerTests {
             return
         }
         let applied = Planner.applying(checks, to: stack)
-        let rules = Dictionary(uniqueKeysWithValues: applied.services.map { service in
-            (service.name, ReadinessRule(service: service, policy: .defaults, isJob: false, history: nil).kind)
-        })
-        #expect(rules.mapValues { if case .stable = $0 { "stable" } else { "\($0)" } } == ["api": "stable", "web": "stable", "db": "healthy"])
+        let rules = Dictionary(
+            uniqueKeysWithValues: applied.services.map { service in
+                (service.name, ReadinessRule(service: service, policy: .defaults, isJob: false, history: nil).kind)
+            })
+        #expect(
+            rules.mapValues { if case .stable = $0 { "stable" } else { "\($0)" } } == ["api": "stable", "web": "stable", "db": "healthy"])
     }
 
     @Test func anOptionalHealthyDependencyWithoutAHealthcheckIsSkippedAsComposeDoes() throws {

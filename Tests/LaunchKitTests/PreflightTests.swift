@@ -1,11 +1,11 @@
 import Foundation
 import Testing
 
+@testable import LaunchKit
+
 #if canImport(Glibc)
     import Glibc
 #endif
-
-@testable import LaunchKit
 
 @Suite("Preflight checks")
 struct PreflightTests {
@@ -17,7 +17,8 @@ struct PreflightTests {
         let facts = EngineFacts(endpoint: Self.down, problem: .engine(.socketMissing("/nonexistent.sock")))
         let check = DockerChecks.daemon(facts)
         #expect(check.status == .fail)
-        #expect(check.evidence == "the Docker daemon is not running: no socket at /nonexistent.sock (unix:///nonexistent.sock (DOCKER_HOST))")
+        #expect(
+            check.evidence == "the Docker daemon is not running: no socket at /nonexistent.sock (unix:///nonexistent.sock (DOCKER_HOST))")
         #expect(check.remediation?.contains("unset DOCKER_HOST") == true)
     }
 
@@ -131,7 +132,8 @@ struct PreflightTests {
 
     @Test func aProfileWithoutGPUsSkipsGPUChecks() throws {
         let settings = Profile.GPUSettings(mode: .none, dual: nil, single: nil, none: nil)
-        let checks = GPUChecks.plan(try profile(settings), probe: .notInstalled, overlay: OverlayDecision.decide(settings, probe: .notInstalled))
+        let checks = GPUChecks.plan(
+            try profile(settings), probe: .notInstalled, overlay: OverlayDecision.decide(settings, probe: .notInstalled))
         #expect(checks.map(\.status) == [.skip])
     }
 
@@ -175,7 +177,9 @@ struct PreflightTests {
 
     @Test func variablesWithoutDefaultsAreFoundWithTheirLines() throws {
         let project = try TemporaryProject()
-        try project.write("compose/a.yml", """
+        try project.write(
+            "compose/a.yml",
+            """
             # ${IN_A_COMMENT} is not interpolated
             services:
               web:
@@ -194,13 +198,16 @@ struct PreflightTests {
 
     @Test func variablesCountTheEnvFileTheEnvironmentAndWhatLaunchWillGenerate() async throws {
         let project = try TemporaryProject()
-        try project.writeDemo(profile: """
-            name: demo
-            compose: {project: demo, files: [app.yml]}
-            env_file: .env.demo
-            secrets: {DB_PASSWORD: {length: 24}}
-            """)
-        try project.write("compose/app.yml", """
+        try project.writeDemo(
+            profile: """
+                name: demo
+                compose: {project: demo, files: [app.yml]}
+                env_file: .env.demo
+                secrets: {DB_PASSWORD: {length: 24}}
+                """)
+        try project.write(
+            "compose/app.yml",
+            """
             services:
               db: {image: "local/busybox:latest", environment: {P: "${DB_PASSWORD}", U: "${DB_USER}", K: "${API_KEY}", H: "${FROM_SHELL}"}}
             """)
@@ -397,11 +404,15 @@ struct PreflightTests {
         let project = try TemporaryProject()
         let port = try listen()
         close(port.descriptor)
-        try project.write("compose/app.yml", """
+        try project.write(
+            "compose/app.yml",
+            """
             services:
               web: {image: "local/busybox:latest", ports: ["127.0.0.1:\(port.port):80"]}
             """)
-        try project.write("environments/demo.yml", """
+        try project.write(
+            "environments/demo.yml",
+            """
             name: demo
             compose: {project: demo, files: [app.yml]}
             env_file: .env.demo
@@ -421,10 +432,11 @@ struct PreflightTests {
 
         let report = await Preflight(context: context, layout: project.layout)
             .run(plan, probe: plan.gpuProbe, options: PreflightOptions(network: false))
-        #expect(report.checks.map(\.id) == [
-            "docker.cli", "docker.daemon", "compose", "gpu", "memory", "disk", "paths", "env.file", "env.variables",
-            "port.127.0.0.1:\(port.port)", "images", "images.tags", "preflight.local-thing",
-        ])
+        #expect(
+            report.checks.map(\.id) == [
+                "docker.cli", "docker.daemon", "compose", "gpu", "memory", "disk", "paths", "env.file", "env.variables",
+                "port.127.0.0.1:\(port.port)", "images", "images.tags", "preflight.local-thing",
+            ])
         // local/busybox:latest is a floating tag: a warning, never a failure.
         #expect(report.checks.map(\.status) == [.fail, .fail, .fail, .skip, .ok, .ok, .fail, .ok, .ok, .ok, .skip, .warn, .skip])
         #expect(report.failures.allSatisfy { $0.remediation != nil })
@@ -438,25 +450,29 @@ struct PreflightTests {
     static let report = PreflightReport(
         environment: "dev", project: "multimodal-dev",
         checks: [
-            CheckResult(id: "docker.daemon", title: "Docker daemon", status: .ok, evidence: "Docker Engine 20.10.24", durationSeconds: 0.0012),
+            CheckResult(
+                id: "docker.daemon", title: "Docker daemon", status: .ok, evidence: "Docker Engine 20.10.24", durationSeconds: 0.0012),
             CheckResult(id: "gpu.nvlink", title: "GPU0↔GPU1 link", status: .warn, evidence: "no NVLink", remediation: "use NVLink"),
-            CheckResult(id: "port.8080", title: "port 8080 (nginx)", status: .fail, evidence: "nginx wants port 8080, held by python3 (pid 7)", remediation: "stop it"),
+            CheckResult(
+                id: "port.8080", title: "port 8080 (nginx)", status: .fail, evidence: "nginx wants port 8080, held by python3 (pid 7)",
+                remediation: "stop it"),
             CheckResult(id: "preflight.openai-key", title: "OpenAI key", status: .skip, evidence: "OPENAI_API_KEY is not set"),
         ],
         durationSeconds: 0.21)
 
     @Test func plainLinesForCI() {
         let lines = PreflightRenderer.lines(Self.report, layout: .plain)
-        #expect(lines == [
-            "Preflight for dev (project multimodal-dev)",
-            "ok   docker.daemon: Docker Engine 20.10.24",
-            "warn gpu.nvlink: no NVLink",
-            "     fix: use NVLink",
-            "FAIL port.8080: nginx wants port 8080, held by python3 (pid 7)",
-            "     fix: stop it",
-            "skip preflight.openai-key: OPENAI_API_KEY is not set",
-            "1 ok, 1 warning, 1 failed, 1 skipped in 210ms: fix the failed check before launching; nothing was started",
-        ])
+        #expect(
+            lines == [
+                "Preflight for dev (project multimodal-dev)",
+                "ok   docker.daemon: Docker Engine 20.10.24",
+                "warn gpu.nvlink: no NVLink",
+                "     fix: use NVLink",
+                "FAIL port.8080: nginx wants port 8080, held by python3 (pid 7)",
+                "     fix: stop it",
+                "skip preflight.openai-key: OPENAI_API_KEY is not set",
+                "1 ok, 1 warning, 1 failed, 1 skipped in 210ms: fix the failed check before launching; nothing was started",
+            ])
     }
 
     @Test func aTableOnATerminal() {
@@ -474,9 +490,10 @@ struct PreflightTests {
     @Test func theJSONSchemaIsStable() throws {
         let json = try JSONOutput.encode(Self.report)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
-        #expect(Set(object.keys) == [
-            "schema", "environment", "project", "overlay", "ok", "failed", "warnings", "counts", "duration_seconds", "checks",
-        ])
+        #expect(
+            Set(object.keys) == [
+                "schema", "environment", "project", "overlay", "ok", "failed", "warnings", "counts", "duration_seconds", "checks",
+            ])
         #expect(object["schema"] as? Int == 1)
         #expect(object["failed"] as? Bool == true)
         #expect(object["counts"] as? [String: Int] == ["ok": 1, "warn": 1, "fail": 1, "skip": 1])

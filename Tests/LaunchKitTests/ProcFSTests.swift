@@ -13,10 +13,11 @@ struct ProcFSTests {
 
     @Test func listeningSocketsFromRealNetTCP() throws {
         let v4 = ProcFS.listeningSockets(try Fixture.text("proc/net-tcp"))
-        #expect(v4 == [
-            .init(address: "0.0.0.0", port: 2024, inode: 1145),
-            .init(address: "0.0.0.0", port: 18080, inode: 145_074),
-        ])
+        #expect(
+            v4 == [
+                .init(address: "0.0.0.0", port: 2024, inode: 1145),
+                .init(address: "0.0.0.0", port: 18080, inode: 145_074),
+            ])
         let v6 = ProcFS.listeningSockets(try Fixture.text("proc/net-tcp6"))
         #expect(v6 == [.init(address: "::", port: 18443, inode: 145_075)])
     }

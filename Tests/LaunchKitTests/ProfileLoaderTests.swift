@@ -22,29 +22,30 @@ struct ProfileLoaderTests {
 
     @Test func readsEveryKeyOfTheSchema() throws {
         let project = try TemporaryProject()
-        try project.writeDemo(profile: """
-            name: demo
-            aliases: [dm]
-            summary: Everything
-            compose: {project: demo-x, files: [app.yml]}
-            env_file: .env.custom
-            variables: {MODE: fast, LEVEL: "3"}
-            secrets:
-              DB_PASSWORD: {length: 32}
-              API_KEY: {length: 40, prefix: "sk-"}
-            gpu: {mode: optional, single: gpu-single.yml, dual: gpu-dual.yml}
-            services: {core: [db], stretch: [web]}
-            requires: {memory: 2GiB, disk: 500MB, paths: [compose/]}
-            health: {timeout: 10m, retries: 4, backoff: 250ms, require_healthcheck: true, stability: 3s}
-            cleanup: {reclaimable_percent: 45}
-            urls: {Web: "http://localhost:8080", Admin: "http://localhost:9000"}
-            preflight:
-              - name: key
-                when: API_KEY
-                http: {url: "https://example.invalid/v1/models", headers: {Authorization: "Bearer ${API_KEY}"}, expect: [200, 204], timeout: 2s}
-              - name: db
-                tcp: {host: 127.0.0.1, port: 5432}
-            """)
+        try project.writeDemo(
+            profile: """
+                name: demo
+                aliases: [dm]
+                summary: Everything
+                compose: {project: demo-x, files: [app.yml]}
+                env_file: .env.custom
+                variables: {MODE: fast, LEVEL: "3"}
+                secrets:
+                  DB_PASSWORD: {length: 32}
+                  API_KEY: {length: 40, prefix: "sk-"}
+                gpu: {mode: optional, single: gpu-single.yml, dual: gpu-dual.yml}
+                services: {core: [db], stretch: [web]}
+                requires: {memory: 2GiB, disk: 500MB, paths: [compose/]}
+                health: {timeout: 10m, retries: 4, backoff: 250ms, require_healthcheck: true, stability: 3s}
+                cleanup: {reclaimable_percent: 45}
+                urls: {Web: "http://localhost:8080", Admin: "http://localhost:9000"}
+                preflight:
+                  - name: key
+                    when: API_KEY
+                    http: {url: "https://example.invalid/v1/models", headers: {Authorization: "Bearer ${API_KEY}"}, expect: [200, 204], timeout: 2s}
+                  - name: db
+                    tcp: {host: 127.0.0.1, port: 5432}
+                """)
         let profile = try project.catalog().profile(named: "dm")
         #expect(profile.name == "demo")
         #expect(profile.envFile == ".env.custom")
@@ -129,7 +130,8 @@ struct ProfileLoaderTests {
     }
 
     @Test func badValuesAreExplained() throws {
-        let found = try problems("""
+        let found = try problems(
+            """
             name: demo
             compose: {project: Demo!, files: [app.yml]}
             gpu: {mode: sometimes}
@@ -164,7 +166,8 @@ struct ProfileLoaderTests {
     }
 
     @Test func extendsUnknownProfileSuggests() throws {
-        let found = try problems("name: demo\nextends: bse\ncompose: {project: demo, files: [app.yml]}\n",
+        let found = try problems(
+            "name: demo\nextends: bse\ncompose: {project: demo, files: [app.yml]}\n",
             extra: ["environments/base.yml": "name: base\ncompose: {project: base, files: [app.yml]}\n"])
         #expect(found.map(\.message) == ["`extends: bse` names no profile in environments/"])
         #expect(found[0].hint == "did you mean `base`?")
@@ -172,16 +175,19 @@ struct ProfileLoaderTests {
 
     @Test func extendsOverridesKeysMergesMapsAndReplacesLists() throws {
         let project = try TemporaryProject()
-        try project.writeDemo(profile: """
-            name: demo
-            aliases: [dm]
-            summary: Base
-            compose: {project: demo, files: [app.yml]}
-            variables: {A: "1", B: "2"}
-            services: {core: [db], optional: [web]}
-            health: {retries: 5, backoff: 1s}
-            """)
-        try project.write("environments/child.yml", """
+        try project.writeDemo(
+            profile: """
+                name: demo
+                aliases: [dm]
+                summary: Base
+                compose: {project: demo, files: [app.yml]}
+                variables: {A: "1", B: "2"}
+                services: {core: [db], optional: [web]}
+                health: {retries: 5, backoff: 1s}
+                """)
+        try project.write(
+            "environments/child.yml",
+            """
             name: child
             extends: demo
             variables: {B: "20", C: "30"}

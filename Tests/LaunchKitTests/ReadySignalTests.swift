@@ -19,7 +19,9 @@ struct ReadySignalTests {
         #expect(ReadySignal.log(pattern: "ready").description == "log /ready/")
     }
 
-    @Test(arguments: ["", "0/health", "65536/x", "http://x:80/", "80 /x", "80/a b", "80/'x'", "80/\"x\"", "80/a\\b", "8o/x", "123456/x", "80x"])
+    @Test(arguments: [
+        "", "0/health", "65536/x", "http://x:80/", "80 /x", "80/a b", "80/'x'", "80/\"x\"", "80/a\\b", "8o/x", "123456/x", "80x",
+    ])
     func aBadHTTPTargetIsRefused(text: String) {
         #expect(ReadySignal.httpTarget(text) == nil)
         #expect(ReadySignal.problems(service: "api", labels: ["launch.ready_http": text]).count == 1)
@@ -27,7 +29,9 @@ struct ReadySignalTests {
     }
 
     @Test func aBadPatternIsRefusedAndBothAtOnceIsTooMany() {
-        #expect(ReadySignal.problems(service: "db", labels: ["launch.ready_log": "ready ("]).first?.contains("not a regular expression") == true)
+        #expect(
+            ReadySignal.problems(service: "db", labels: ["launch.ready_log": "ready ("]).first?.contains("not a regular expression") == true
+        )
         #expect(ReadySignal.problems(service: "db", labels: ["launch.ready_log": ""]).first?.contains("is empty") == true)
         #expect(ReadySignal.problems(service: "db", labels: ["launch.ready_log": String(repeating: "a", count: 2000)]).count == 1)
         let both = ReadySignal.problems(service: "db", labels: ["launch.ready_log": "ready", "launch.ready_http": "80/"])
@@ -70,7 +74,8 @@ struct ReadySignalTests {
         #expect(rule.deadline == .seconds(900))
         // Beside a healthcheck the label decides; a slow check's longer deadline is kept.
         service.labels["launch.timeout"] = nil
-        service.healthcheck = Healthcheck(test: ["CMD", "true"], interval: .seconds(30), timeout: .seconds(30), startPeriod: .seconds(300), retries: 3)
+        service.healthcheck = Healthcheck(
+            test: ["CMD", "true"], interval: .seconds(30), timeout: .seconds(30), startPeriod: .seconds(300), retries: 3)
         rule = ReadinessRule(service: service, policy: policy, isJob: false)
         #expect(rule.signal == .http(port: 8000, path: "/health"))
         #expect(rule.deadline > ReadinessRule.signalDeadline)
@@ -117,7 +122,9 @@ struct ReadySignalTests {
         #expect(try await runCheck(tools: ["curl": "printf 503"]) == 1)
         #expect(try await runCheck(tools: ["curl": "printf 000; exit 7"]) == 1)  // connection refused
         // The URL is an argument, never shell text.
-        #expect(try await runCheck(tools: ["curl": #"for a; do last="$a"; done; [ "$last" = "http://127.0.0.1:8000/health" ] && printf 200"#]) == 0)
+        #expect(
+            try await runCheck(tools: ["curl": #"for a; do last="$a"; done; [ "$last" = "http://127.0.0.1:8000/health" ] && printf 200"#])
+                == 0)
     }
 
     @Test func theHTTPCheckFallsBackToWgetThenPython() async throws {
@@ -138,14 +145,17 @@ struct ReadySignalTests {
         #expect(EngineClient.currentRunSince(finishedAt: "0001-01-01T00:00:00Z", startedAt: "2026-12-01T10:00:00.5Z") == nil)
         let finished = EngineTime.nanoseconds("2026-12-01T10:00:00.100000001Z")
         #expect(finished.map { $0 % 1_000_000_000 } == 100_000_001)
-        #expect(EngineClient.currentRunSince(finishedAt: "2026-12-01T10:00:00.100000001Z", startedAt: "2026-12-01T10:00:00.300000001Z")
-            == finished.map { $0 + 100_000_000 })
+        #expect(
+            EngineClient.currentRunSince(finishedAt: "2026-12-01T10:00:00.100000001Z", startedAt: "2026-12-01T10:00:00.300000001Z")
+                == finished.map { $0 + 100_000_000 })
         // A long pause: a second after the finish at most.
-        #expect(EngineClient.currentRunSince(finishedAt: "2026-12-01T10:00:00.100000001Z", startedAt: "2026-12-01T10:05:00Z")
-            == finished.map { $0 + 1_000_000_000 })
+        #expect(
+            EngineClient.currentRunSince(finishedAt: "2026-12-01T10:00:00.100000001Z", startedAt: "2026-12-01T10:05:00Z")
+                == finished.map { $0 + 1_000_000_000 })
         // A start the engine reports before the finish (clock skew): just after the finish.
-        #expect(EngineClient.currentRunSince(finishedAt: "2026-12-01T10:00:00.100000001Z", startedAt: "2026-12-01T09:00:00Z")
-            == finished.map { $0 + 1 })
+        #expect(
+            EngineClient.currentRunSince(finishedAt: "2026-12-01T10:00:00.100000001Z", startedAt: "2026-12-01T09:00:00Z")
+                == finished.map { $0 + 1 })
         #expect(EngineTime.nanoseconds("garbage") == nil)
         #expect(EngineTime.nanoseconds("2026-12-01T10:00:00.1234567891Z") == nil)
     }
@@ -157,18 +167,32 @@ struct ReadySignalTests {
     }
 
     @Test func onlyACommandTheImageLacksMakesAProbeUnavailable() {
-        #expect(EngineClient.cannotRun(#"OCI runtime exec failed: exec failed: unable to start container process: exec: "pg_isready": executable file not found in $PATH: unknown"#))
-        #expect(EngineClient.cannotRun(#"OCI runtime exec failed: exec failed: container_linux.go:380: starting container process caused: exec: "/usr/bin/pg_isready": stat /usr/bin/pg_isready: no such file or directory: unknown"#))
+        #expect(
+            EngineClient.cannotRun(
+                #"OCI runtime exec failed: exec failed: unable to start container process: exec: "pg_isready": executable file not found in $PATH: unknown"#
+            ))
+        #expect(
+            EngineClient.cannotRun(
+                #"OCI runtime exec failed: exec failed: container_linux.go:380: starting container process caused: exec: "/usr/bin/pg_isready": stat /usr/bin/pg_isready: no such file or directory: unknown"#
+            ))
         #expect(!EngineClient.cannotRun("Container abc is restarting, wait until the container is running"))
         #expect(!EngineClient.cannotRun("OCI runtime exec failed: context deadline exceeded"))
-        #expect(!EngineClient.cannotRun("OCI runtime exec failed: exec failed: nsenter: failed to open /proc/42/ns/ipc: no such file or directory: unknown"))
-        #expect(EngineClient.cannotRun(#"OCI runtime exec failed: exec failed: container_linux.go:380: starting container process caused: exec: "/x": permission denied: unknown"#))
+        #expect(
+            !EngineClient.cannotRun(
+                "OCI runtime exec failed: exec failed: nsenter: failed to open /proc/42/ns/ipc: no such file or directory: unknown"))
+        #expect(
+            EngineClient.cannotRun(
+                #"OCI runtime exec failed: exec failed: container_linux.go:380: starting container process caused: exec: "/x": permission denied: unknown"#
+            ))
     }
 
     @Test func theHistoryKnowsWhichContainerRunsALabelJudged() throws {
         func run(_ outcome: String, at seconds: Double, ready: [String]) throws -> RecordedRun {
-            let services = ready.map { #"{"name":"\#($0)","class":"core","state":"ready","retries":0,"seconds_to_ready":1,"judged_runs":["c-\#($0)-\#(outcome)@t"]}"# }
-            let json = #"{"environment":"dev","project":"p","outcome":"\#(outcome)","exit_code":0,"started_at":"\#(ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: seconds)))","seconds":10,"phases":[],"services":[\#(services.joined(separator: ","))]}"#
+            let services = ready.map {
+                #"{"name":"\#($0)","class":"core","state":"ready","retries":0,"seconds_to_ready":1,"judged_runs":["c-\#($0)-\#(outcome)@t"]}"#
+            }
+            let json =
+                #"{"environment":"dev","project":"p","outcome":"\#(outcome)","exit_code":0,"started_at":"\#(ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: seconds)))","seconds":10,"phases":[],"services":[\#(services.joined(separator: ","))]}"#
             let decoder = JSONDecoder()
             decoder.dateDecodingStrategy = .iso8601
             return try decoder.decode(RecordedRun.self, from: Data(json.utf8))
@@ -191,7 +215,8 @@ struct ReadySignalMachineTests {
     static func dbStarted(_ replay: inout Replay, _ engine: String) throws -> String {
         replay.begin()
         let db = try #require(replay.service("db")?.containers.first?.id)
-        replay.feed(.event(try #require(try Replay.events(engine, "healthy-chain").first { $0.actor.id == db && $0.action == "start" })), at: 0.05)
+        replay.feed(
+            .event(try #require(try Replay.events(engine, "healthy-chain").first { $0.actor.id == db && $0.action == "start" })), at: 0.05)
         return db
     }
 
@@ -200,7 +225,9 @@ struct ReadySignalMachineTests {
         var replay = try Replay(engine: engine, scenario: "healthy-chain", labels: Self.logLabel)
         let db = try Self.dbStarted(&replay, engine)
         let events = try Replay.events(engine, "healthy-chain")
-        #expect(replay.actions.contains(.watchLog(service: "db", container: db, startSequence: 1, pattern: "accepting connections", after: .zero)))
+        #expect(
+            replay.actions.contains(
+                .watchLog(service: "db", container: db, startSequence: 1, pattern: "accepting connections", after: .zero)))
         // No probe of its healthcheck: the label decides.
         #expect(!replay.actions.contains { if case .probe("db", _, _, _, _, _) = $0 { true } else { false } })
         if let healthy = events.first(where: { $0.actor.id == db && $0.healthStatus == "healthy" }) {
@@ -208,11 +235,13 @@ struct ReadySignalMachineTests {
         }
         #expect(replay.service("db")?.state == .starting)
         #expect(replay.started == ["db"])
-        replay.feed(.logMatched(service: "db", container: db, startSequence: 1, line: "LOG:  database system is accepting connections"), at: 0.6)
+        replay.feed(
+            .logMatched(service: "db", container: db, startSequence: 1, line: "LOG:  database system is accepting connections"), at: 0.6)
         #expect(replay.service("db")?.state == .ready)
         #expect(replay.service("db")?.readiness == "log")
         #expect(replay.started == ["db", "api"])
-        let update = replay.actions.compactMap { if case .progress(let u) = $0, u.service == "db", u.state == .ready { u } else { nil } }.first
+        let update = replay.actions.compactMap { if case .progress(let u) = $0, u.service == "db", u.state == .ready { u } else { nil } }
+            .first
         #expect(update?.detail == "logged: LOG:  database system is accepting connections")
     }
 
@@ -229,7 +258,9 @@ struct ReadySignalMachineTests {
     func aLogThatCannotBeReadFailsAtOnceAndSaysWhy(engine: String) throws {
         var replay = try Replay(engine: engine, scenario: "healthy-chain", labels: Self.logLabel)
         let db = try Self.dbStarted(&replay, engine)
-        replay.feed(.logUnreadable(service: "db", container: db, startSequence: 1, message: "configured logging driver does not support reading"), at: 0.1)
+        replay.feed(
+            .logUnreadable(service: "db", container: db, startSequence: 1, message: "configured logging driver does not support reading"),
+            at: 0.1)
         let failure = try #require(replay.service("db")?.failure)
         #expect(failure.isDeterministic)
         #expect(failure.description.contains("configured logging driver does not support reading"))
@@ -243,7 +274,9 @@ struct ReadySignalMachineTests {
         replay.begin()
         let db = try #require(replay.service("db")?.containers.first?.id)
         #expect(replay.service("db")?.state == .starting)
-        #expect(replay.actions.contains(.watchLog(service: "db", container: db, startSequence: 0, pattern: "accepting connections", after: .zero)))
+        #expect(
+            replay.actions.contains(
+                .watchLog(service: "db", container: db, startSequence: 0, pattern: "accepting connections", after: .zero)))
         replay.feed(.logMatched(service: "db", container: db, startSequence: 0, line: "accepting connections"), at: 0.1)
         #expect(replay.service("db")?.state == .ready)
         #expect(replay.service("db")?.readiness == "already running")
@@ -259,7 +292,11 @@ struct ReadySignalMachineTests {
         for step in 1...3 { replay.feed(.logWatchEnded(service: "db", container: db, startSequence: 1), at: 0.1 * Double(step)) }
         #expect(watches() == [.zero, .milliseconds(200), .milliseconds(400), .milliseconds(800)])
         // Once it has died, nothing is followed any more; a stale end changes nothing.
-        let die = try JSONDecoder().decode(EngineEvent.self, from: Data(#"{"Type":"container","Action":"die","Actor":{"ID":"\#(db)","Attributes":{"exitCode":"1"}},"time":1,"timeNano":9000000000000000000}"#.utf8))
+        let die = try JSONDecoder().decode(
+            EngineEvent.self,
+            from: Data(
+                #"{"Type":"container","Action":"die","Actor":{"ID":"\#(db)","Attributes":{"exitCode":"1"}},"time":1,"timeNano":9000000000000000000}"#
+                    .utf8))
         replay.feed(.event(die), at: 0.5)
         replay.feed(.logWatchEnded(service: "db", container: db, startSequence: 1), at: 0.6)
         #expect(watches().count == 4)
@@ -269,7 +306,8 @@ struct ReadySignalMachineTests {
     func aRunningContainerAnEarlierLaunchJudgedIsReadyAtOnce(engine: String) throws {
         // A relaunch finds exactly the run of db (container and start) an earlier launch judged: its ready line may
         // have rotated out of the log since, so it is not looked for again.
-        let final = try #require(try Replay.finalState(engine, "healthy-chain").first { $0.config.labels["com.docker.compose.service"] == "db" })
+        let final = try #require(
+            try Replay.finalState(engine, "healthy-chain").first { $0.config.labels["com.docker.compose.service"] == "db" })
         var history = ReadinessHistory.empty
         history.judgedRuns = ["db": ["\(final.id)@\(final.state.startedAt)"]]
         var replay = try Replay(engine: engine, scenario: "healthy-chain", labels: Self.logLabel, containers: "final", history: history)
@@ -295,9 +333,13 @@ struct ReadySignalMachineTests {
         var replay = try Replay(engine: engine, scenario: "healthy-chain", labels: Self.logLabel)
         let db = try Self.dbStarted(&replay, engine)
         // A clean end (the container stopping) resets the count; errors in a row do not.
-        for step in 1...7 { replay.feed(.logWatchEnded(service: "db", container: db, startSequence: 1, error: "HTTP 500: boom"), at: 0.1 * Double(step)) }
+        for step in 1...7 {
+            replay.feed(.logWatchEnded(service: "db", container: db, startSequence: 1, error: "HTTP 500: boom"), at: 0.1 * Double(step))
+        }
         replay.feed(.logWatchEnded(service: "db", container: db, startSequence: 1), at: 0.8)
-        for step in 1...7 { replay.feed(.logWatchEnded(service: "db", container: db, startSequence: 1, error: "HTTP 500: boom"), at: 1 + 0.1 * Double(step)) }
+        for step in 1...7 {
+            replay.feed(.logWatchEnded(service: "db", container: db, startSequence: 1, error: "HTTP 500: boom"), at: 1 + 0.1 * Double(step))
+        }
         #expect(replay.service("db")?.state == .starting)
         replay.feed(.logWatchEnded(service: "db", container: db, startSequence: 1, error: "HTTP 500: boom"), at: 2)
         let failure = try #require(replay.service("db")?.failure)
@@ -308,9 +350,15 @@ struct ReadySignalMachineTests {
     @Test(arguments: Replay.engines)
     func nothingTheOldRunPrintedCountsOnceARestartIsAskedFor(engine: String) throws {
         // A retry restarts db; until its new start, a match or an end from the old run's follower changes nothing.
-        var replay = try Replay(engine: engine, scenario: "healthy-chain", policy: Replay.policy(retries: 1, backoff: .milliseconds(100)), labels: Self.logLabel)
+        var replay = try Replay(
+            engine: engine, scenario: "healthy-chain", policy: Replay.policy(retries: 1, backoff: .milliseconds(100)), labels: Self.logLabel
+        )
         let db = try Self.dbStarted(&replay, engine)
-        let unhealthy = try JSONDecoder().decode(EngineEvent.self, from: Data(#"{"Type":"container","Action":"health_status: unhealthy","Actor":{"ID":"\#(db)","Attributes":{}},"time":1,"timeNano":9000000000000000000}"#.utf8))
+        let unhealthy = try JSONDecoder().decode(
+            EngineEvent.self,
+            from: Data(
+                #"{"Type":"container","Action":"health_status: unhealthy","Actor":{"ID":"\#(db)","Attributes":{}},"time":1,"timeNano":9000000000000000000}"#
+                    .utf8))
         replay.feed(.event(unhealthy), at: 0.2)
         replay.settle(limit: 0.5)  // the backoff fires: the restart is asked for
         #expect(replay.actions.contains { if case .restart("db", _) = $0 { true } else { false } })
@@ -332,7 +380,8 @@ struct ReadySignalMachineTests {
         // A 3 s exec spawn would make a healthcheck probe pointless next to the engine's own check; this check
         // is launch's alone, so the next one is still sent.
         let before = replay.actions.count
-        replay.feed(.probed(service: "app", container: app, startSequence: sequence, outcome: .failed(exitCode: 1), spawnSeconds: 3), at: 0.3)
+        replay.feed(
+            .probed(service: "app", container: app, startSequence: sequence, outcome: .failed(exitCode: 1), spawnSeconds: 3), at: 0.3)
         #expect(replay.actions[before...].contains { if case .probe = $0 { true } else { false } })
         replay.feed(.probed(service: "app", container: app, startSequence: sequence, outcome: .passed, spawnSeconds: 0.05), at: 0.6)
         #expect(replay.service("app")?.state == .ready)

@@ -23,7 +23,8 @@ struct SeededRandom: RandomNumberGenerator {
 
 enum SecretSamples {
     /// Every printable ASCII byte, the escapes Compose knows, quotes, and multi-byte UTF-8.
-    static let alphabet: [String] = (0x20...0x7E).map { String(UnicodeScalar(UInt8($0))) } + ["\\", "\\$", "$$", "\"", "'", "é", "漢", "🙂", "\u{301}"]
+    static let alphabet: [String] =
+        (0x20...0x7E).map { String(UnicodeScalar(UInt8($0))) } + ["\\", "\\$", "$$", "\"", "'", "é", "漢", "🙂", "\u{301}"]
 
     static func secret(_ random: inout SeededRandom) -> String {
         var text = ""
@@ -35,7 +36,8 @@ enum SecretSamples {
 
     /// How a person writes it in double quotes, escaping what dotenv would otherwise read.
     static func doubleQuoted(_ value: String) -> String {
-        "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        "\""
+            + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
             .replacingOccurrences(of: "$", with: "\\$") + "\""
     }
 }
@@ -62,7 +64,9 @@ struct RedactionPropertyTests {
                 let broken = String(decoding: [0xFF] + Array(secret.utf8) + [0xC3], as: UTF8.self)
                 for line in ["api | \(secret)", "environment: API_TOKEN=\(config)", json, broken, "x\(secret)\u{301}", written] {
                     let shown = redact(line)
-                    #expect(!shown.contains(secret) && !shown.contains(config), "leaked \(secret.debugDescription) in \(shown.debugDescription) (seed \(seed))")
+                    #expect(
+                        !shown.contains(secret) && !shown.contains(config),
+                        "leaked \(secret.debugDescription) in \(shown.debugDescription) (seed \(seed))")
                     #expect(!Array(shown.utf8).containsSequence(Array(secret.utf8)), "leaked bytes (seed \(seed))")
                 }
             }
@@ -117,7 +121,8 @@ struct SafetyTests {
         // A world-writable runtime directory is not used.
         let shared = try temporaryDirectory(mode: 0o777)
         defer { try? FileManager.default.removeItem(atPath: shared) }
-        #expect(ProjectLock.directory(environment: ["XDG_RUNTIME_DIR": shared, "HOME": "/home/me"]) == "/home/me/.local/state/launch/locks")
+        #expect(
+            ProjectLock.directory(environment: ["XDG_RUNTIME_DIR": shared, "HOME": "/home/me"]) == "/home/me/.local/state/launch/locks")
 
         let first = try ProjectLock(path: a, project: "stack", environment: "dev", command: "launch dev", root: "/checkout/one")
         #expect(throws: ProjectLock.Busy.self) {
@@ -206,15 +211,20 @@ struct SafetyTests {
 
     @Test func relaunchChangesComeFromComposeHashesAndContainerLabels() throws {
         func container(_ service: String, hash: String, state: String) throws -> ContainerSummary {
-            try JSONDecoder().decode(ContainerSummary.self, from: Data("""
-                {"Id":"\(service)-id","Names":["/p-\(service)-1"],"Image":"local/busybox:latest","ImageID":"sha256:1","State":"\(state)","Status":"",
-                 "Labels":{"com.docker.compose.service":"\(service)","com.docker.compose.config-hash":"\(hash)"},"Created":1}
-                """.utf8))
+            try JSONDecoder().decode(
+                ContainerSummary.self,
+                from: Data(
+                    """
+                    {"Id":"\(service)-id","Names":["/p-\(service)-1"],"Image":"local/busybox:latest","ImageID":"sha256:1","State":"\(state)","Status":"",
+                     "Labels":{"com.docker.compose.service":"\(service)","com.docker.compose.config-hash":"\(hash)"},"Created":1}
+                    """.utf8))
         }
         let changes = LastGood.changes(
             hashes: ["db": "h1", "api": "h2", "web": "h3", "worker": "h4"],
-            containers: [try container("db", hash: "h1", state: "running"), try container("api", hash: "old", state: "running"),
-                         try container("worker", hash: "h4", state: "exited")])
+            containers: [
+                try container("db", hash: "h1", state: "running"), try container("api", hash: "old", state: "running"),
+                try container("worker", hash: "h4", state: "exited"),
+            ])
         #expect(changes == ["db": .keep, "api": .recreate, "web": .create, "worker": .start])
         #expect(ServiceChange.recreate.rawValue == "recreate (config changed)")
         #expect(try container("db", hash: "h1", state: "running").imageID == "sha256:1")
@@ -222,13 +232,18 @@ struct SafetyTests {
 
     @Test func restoringUsesNoDepsAndHashesComeFromCompose() {
         let compose = Compose(project: "p", files: ["/x/last-good/p.json"], envFile: nil)
-        #expect(compose.create(services: ["api"], dependencies: false).arguments == [
-            "compose", "--project-name", "p", "--file", "/x/last-good/p.json", "up", "--no-start", "--no-build", "--pull", "never", "--no-deps", "api",
-        ])
+        #expect(
+            compose.create(services: ["api"], dependencies: false).arguments == [
+                "compose", "--project-name", "p", "--file", "/x/last-good/p.json", "up", "--no-start", "--no-build", "--pull", "never",
+                "--no-deps", "api",
+            ])
         #expect(compose.configHash().arguments.suffix(3) == ["config", "--hash", "*"])
-        let report = RestoreReport(attempted: ["api"], restored: [], failed: ["api: exited with code 1"], running: ["db"], notRunning: ["api"])
+        let report = RestoreReport(
+            attempted: ["api"], restored: [], failed: ["api: exited with code 1"], running: ["db"], notRunning: ["api"])
         #expect(!report.complete)
-        #expect(report.line.contains("NOT restored: api") && report.line.contains("left running: db") && report.line.contains("not running: api"))
+        #expect(
+            report.line.contains("NOT restored: api") && report.line.contains("left running: db")
+                && report.line.contains("not running: api"))
         #expect(RestoreReport(attempted: ["api"], restored: ["api"]).line == "restored to last good: api")
     }
 
@@ -243,12 +258,17 @@ struct SafetyTests {
         }
         #expect(verdict(nil).hasSuffix("; rolled back"))
         #expect(verdict(RestoreReport(attempted: ["api"], restored: ["api"])).hasSuffix("; restored to last good: api"))
-        let hole = verdict(RestoreReport(attempted: ["api"], problem: "no last good state is recorded", running: ["db"], notRunning: ["api"]))
+        let hole = verdict(
+            RestoreReport(attempted: ["api"], problem: "no last good state is recorded", running: ["db"], notRunning: ["api"]))
         #expect(hole.contains("the stack is NOT as it was: NOT restored: api (no last good state is recorded)"), "\(hole)")
         #expect(!hole.hasSuffix("; rolled back"))
         // The engine did not list the project: nothing was restored blind, and nothing is claimed lost either.
-        let unknown = verdict(RestoreReport(attempted: ["api", "db"], problem: "the engine did not list the project's containers (timeout)", unknown: true))
-        #expect(unknown.hasSuffix("rolled back what it created, but whether the stack is as it was is unknown: the engine did not list the project's containers (timeout)"), "\(unknown)")
+        let unknown = verdict(
+            RestoreReport(attempted: ["api", "db"], problem: "the engine did not list the project's containers (timeout)", unknown: true))
+        #expect(
+            unknown.hasSuffix(
+                "rolled back what it created, but whether the stack is as it was is unknown: the engine did not list the project's containers (timeout)"
+            ), "\(unknown)")
         #expect(!unknown.contains("NOT restored"))
     }
 }

@@ -18,7 +18,9 @@ struct ResourceEvidenceTests {
         usage.record(sample)
         #expect(usage.cpuStarved)
         let percent = Int((Double(sample.cpuThrottledPeriods) / Double(sample.cpuPeriods) * 100).rounded())
-        #expect(usage.findings.first == "CPU throttled in \(percent) % of periods (\(sample.cpuThrottledPeriods) of \(sample.cpuPeriods); limit 0.05 CPU)")
+        #expect(
+            usage.findings.first
+                == "CPU throttled in \(percent) % of periods (\(sample.cpuThrottledPeriods) of \(sample.cpuPeriods); limit 0.05 CPU)")
         #expect(usage.suggestion(service: "api") == "raise api's CPU limit (deploy.resources.limits.cpus) from 0.05 to at least 0.1")
     }
 
@@ -38,12 +40,15 @@ struct ResourceEvidenceTests {
         let line = try #require(usage.findings.first)
         #expect(line.hasPrefix("memory peaked at 28."))
         #expect(line.hasSuffix(" MiB of its 32 MiB limit (89 %)") || line.hasSuffix(" MiB of its 32 MiB limit (90 %)"))
-        #expect(usage.suggestion(service: "db") == "raise db's memory limit (deploy.resources.limits.memory) from 32 MiB to 48 MiB (1.5 × its peak)")
+        #expect(
+            usage.suggestion(service: "db")
+                == "raise db's memory limit (deploy.resources.limits.memory) from 32 MiB to 48 MiB (1.5 × its peak)")
     }
 
     /// cgroup v2 has no `max_usage`: the current usage is the reading, and the sampler keeps the peak.
     @Test func withoutMaxUsageThePeakIsTheHighestUsageSampled() throws {
-        let json = #"{"cpu_stats": {"throttling_data": {"periods": 0, "throttled_periods": 0}}, "memory_stats": {"usage": 1048576, "limit": 8589934592}}"#
+        let json =
+            #"{"cpu_stats": {"throttling_data": {"periods": 0, "throttled_periods": 0}}, "memory_stats": {"usage": 1048576, "limit": 8589934592}}"#
         let low = try JSONDecoder().decode(ContainerStats.self, from: Data(json.utf8)).sample
         var usage = ResourceUsage()
         usage.record(ResourceSample(cpuPeriods: 0, cpuThrottledPeriods: 0, memoryPeak: 5 << 20))
@@ -57,7 +62,9 @@ struct ResourceEvidenceTests {
         var usage = ResourceUsage(memoryLimit: 16 << 20)
         usage.oomKilled = true
         #expect(usage.findings == ["OOM-killed at the 16 MiB limit"])
-        #expect(usage.suggestion(service: "worker") == "raise worker's memory limit (deploy.resources.limits.memory) from 16 MiB to at least 32 MiB")
+        #expect(
+            usage.suggestion(service: "worker")
+                == "raise worker's memory limit (deploy.resources.limits.memory) from 16 MiB to at least 32 MiB")
     }
 
     @Test func hugeLimitsNeverTrap() {
@@ -73,14 +80,17 @@ struct ResourceEvidenceTests {
         let host = try JSONDecoder().decode(ContainerDetails.HostConfig.self, from: Data(json.utf8))
         #expect(host.memoryLimit == 32 << 20)
         #expect(host.cpuLimit == 0.05)
-        let quota = try JSONDecoder().decode(ContainerDetails.HostConfig.self, from: Data(#"{"CpuQuota": 150000, "CpuPeriod": 100000, "Memory": 0}"#.utf8))
+        let quota = try JSONDecoder().decode(
+            ContainerDetails.HostConfig.self, from: Data(#"{"CpuQuota": 150000, "CpuPeriod": 100000, "Memory": 0}"#.utf8))
         #expect(quota.cpuLimit == 1.5)
         #expect(quota.memoryLimit == nil)
     }
 
     @Test func theSuggestionComesFirstInTheNextStep() {
         #expect(Diagnostics.starvationFirst(nil, then: "read the log") == "read the log")
-        #expect(Diagnostics.starvationFirst("raise x", then: "read the log") == "raise x — it was starved (figures above); otherwise: read the log")
+        #expect(
+            Diagnostics.starvationFirst("raise x", then: "read the log")
+                == "raise x — it was starved (figures above); otherwise: read the log")
     }
 
     @Test(arguments: Replay.engines)
@@ -94,14 +104,20 @@ struct ResourceEvidenceTests {
         guard case .sample(_, let container, let sequence, let after) = sample else { return }
         #expect(after == LaunchStateMachine.sampleInterval)
         let before = replay.actions.count
-        replay.feed(.sampled(service: "db", container: container, startSequence: sequence, sample: .init(cpuPeriods: 20, cpuThrottledPeriods: 18, memoryPeak: 1 << 20)))
+        replay.feed(
+            .sampled(
+                service: "db", container: container, startSequence: sequence,
+                sample: .init(cpuPeriods: 20, cpuThrottledPeriods: 18, memoryPeak: 1 << 20)))
         #expect(replay.actions[before...].contains { if case .sample("db", container, sequence, _) = $0 { true } else { false } })
         #expect(replay.service("db")?.containers.first?.resources.cpuThrottledPeriods == 18)
         // Once nothing is starting, nothing is sampled again.
         replay.play(Array(events[(dbStart + 1)...]))
         replay.settle()
         let after2 = replay.actions.count
-        replay.feed(.sampled(service: "db", container: container, startSequence: sequence, sample: .init(cpuPeriods: 30, cpuThrottledPeriods: 18, memoryPeak: 1 << 20)))
+        replay.feed(
+            .sampled(
+                service: "db", container: container, startSequence: sequence,
+                sample: .init(cpuPeriods: 30, cpuThrottledPeriods: 18, memoryPeak: 1 << 20)))
         #expect(!replay.actions[after2...].contains { if case .sample = $0 { true } else { false } })
     }
 }
@@ -113,7 +129,8 @@ struct ReadinessHistoryTests {
             #"{"name": "\#(name)", "class": "core", "state": "\#(state)", "retries": 0"#
                 + (seconds.map { #", "seconds_to_ready": \#($0)"# } ?? "") + (readiness.map { #", "readiness": "\#($0)""# } ?? "") + "}"
         }
-        let json = #"{"environment": "dev", "project": "p", "outcome": "\#(outcome)", "exit_code": 0, "started_at": "2026-01-01T00:00:00Z", "seconds": 1, "phases": [], "services": [\#(list.joined(separator: ","))]}"#
+        let json =
+            #"{"environment": "dev", "project": "p", "outcome": "\#(outcome)", "exit_code": 0, "started_at": "2026-01-01T00:00:00Z", "seconds": 1, "phases": [], "services": [\#(list.joined(separator: ","))]}"#
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         return try decoder.decode(RecordedRun.self, from: Data(json.utf8))
@@ -140,7 +157,9 @@ struct ReadinessHistoryTests {
         #expect(history.stats("db")?.runs == 1)
         #expect(history.stats("web") == nil)
         #expect(history.exceeding("api", deadline: 41) == 2)
-        #expect(history.stats("api")?.description == "p50 42s, p95 1m0s over 3 runs" || history.stats("api")?.description.hasPrefix("p50 42s, p95 ") == true)
+        #expect(
+            history.stats("api")?.description == "p50 42s, p95 1m0s over 3 runs"
+                || history.stats("api")?.description.hasPrefix("p50 42s, p95 ") == true)
     }
 
     @Test func theLearnedDeadlineIsP95TimesAMarginBetweenAFloorAndACap() {
@@ -154,7 +173,8 @@ struct ReadinessHistoryTests {
 
     @Test func aLearnedTimeoutReplacesTheDerivedDeadlineOnlyWithEnoughRuns() {
         var service = ComposeService(name: "api")
-        service.healthcheck = Healthcheck(test: ["CMD", "true"], interval: .seconds(1), timeout: .seconds(1), startPeriod: .seconds(5), retries: 3)
+        service.healthcheck = Healthcheck(
+            test: ["CMD", "true"], interval: .seconds(1), timeout: .seconds(1), startPeriod: .seconds(5), retries: 3)
         var policy = Profile.HealthPolicy.defaults
         let derived = ReadinessRule(service: service, policy: policy, isJob: false).deadline
         policy.learnedTimeout = true
@@ -182,7 +202,8 @@ struct ReadinessHistoryTests {
 
     @Test func slowerThanUsualIsSaidInTheSummary() {
         var result = LaunchResult.ServiceResult(
-            name: "api", serviceClass: .core, state: .ready, secondsToReady: 130, retries: 0, history: ReadinessStats(runs: 12, p50: 42, p95: 61))
+            name: "api", serviceClass: .core, state: .ready, secondsToReady: 130, retries: 0,
+            history: ReadinessStats(runs: 12, p50: 42, p95: 61))
         #expect(result.slowerThanUsual?.hasPrefix("api took 3.1× its p50 (p50 42s") == true)
         result.secondsToReady = 50
         #expect(result.slowerThanUsual == nil)
@@ -203,9 +224,11 @@ struct ReadinessHistoryTests {
 @Suite("Startup budgets: comparing runs")
 struct RunComparisonTests {
     @Test func slowestChangesComeFirstAndMissingOnesLast() throws {
-        var before = try ReadinessHistoryTests.run("success", [("db", "ready", 2, "probe"), ("api", "ready", 10, "probe"), ("web", "ready", 1, "stable")])
+        var before = try ReadinessHistoryTests.run(
+            "success", [("db", "ready", 2, "probe"), ("api", "ready", 10, "probe"), ("web", "ready", 1, "stable")])
         before.id = "A"
-        var after = try ReadinessHistoryTests.run("failed", [("db", "ready", 2.5, "probe"), ("api", "ready", 31, "probe"), ("web", "blocked", nil, nil)])
+        var after = try ReadinessHistoryTests.run(
+            "failed", [("db", "ready", 2.5, "probe"), ("api", "ready", 31, "probe"), ("web", "blocked", nil, nil)])
         after.id = "B"
         let comparison = RunComparison(before: before, after: after)
         #expect(comparison.rows.map(\.service) == ["api", "db", "web"])
@@ -234,10 +257,11 @@ struct HostPressureTests {
         host.record(HostReading(load1: 7.9, memAvailable: 1 << 30, memTotal: 16 << 30, cpuPressure: 70.2, memoryPressure: 12))
         #expect(host.peakLoad == 7.9)
         #expect(host.lowestMemAvailable == 1 << 30)
-        #expect(host.saturation == [
-            "load 7.9 on 2 CPUs", "tasks waited for CPU 70 % of the time (PSI)", "tasks waited for memory 12 % of the time (PSI)",
-            "only 1 GiB of 16 GiB memory available",
-        ])
+        #expect(
+            host.saturation == [
+                "load 7.9 on 2 CPUs", "tasks waited for CPU 70 % of the time (PSI)", "tasks waited for memory 12 % of the time (PSI)",
+                "only 1 GiB of 16 GiB memory available",
+            ])
         #expect(host.note?.hasPrefix("the host was saturated during startup (load 7.9 on 2 CPUs; ") == true)
     }
 

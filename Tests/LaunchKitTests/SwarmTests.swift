@@ -18,7 +18,9 @@ import Testing
             var health: String?
         }
         var observations: [SwarmRollout.TaskObservation] {
-            tasks.map { .init(id: $0.id, desiredState: $0.desiredState, state: $0.state, error: $0.error, exitCode: $0.exitCode, health: $0.health) }
+            tasks.map {
+                .init(id: $0.id, desiredState: $0.desiredState, state: $0.state, error: $0.error, exitCode: $0.exitCode, health: $0.health)
+            }
         }
     }
 
@@ -27,11 +29,13 @@ import Testing
     }
 
     /// `dependencies`: waited for until ready (`service_healthy`); `requires`: as written, conditions and all.
-    static func service(_ name: String, job: Bool = false, healthcheck: Bool = false, dependencies: [String] = [],
-        requires: [Dependency] = [], serviceClass: ServiceClass = .core, stability: Duration = .seconds(2)) -> SwarmRollout.Service
-    {
+    static func service(
+        _ name: String, job: Bool = false, healthcheck: Bool = false, dependencies: [String] = [],
+        requires: [Dependency] = [], serviceClass: ServiceClass = .core, stability: Duration = .seconds(2)
+    ) -> SwarmRollout.Service {
         let kind: ReadinessRule.Kind = job ? .completes : (healthcheck ? .healthy : .stable(stability))
-        return .init(name: name, serviceClass: serviceClass, replicas: 1, isJob: job, hasHealthcheck: healthcheck,
+        return .init(
+            name: name, serviceClass: serviceClass, replicas: 1, isJob: job, hasHealthcheck: healthcheck,
             readiness: .init(kind: kind, deadline: .seconds(60)),
             dependencies: dependencies.map { Dependency(service: $0, condition: .healthy) } + requires)
     }
@@ -82,10 +86,12 @@ import Testing
 
     @Test func anOptionalFailureBlocksOnlyItsDependents() {
         var rollout = SwarmRollout(services: [
-            Self.service("db"), Self.service("extra", serviceClass: .optional), Self.service("ui", dependencies: ["extra"], serviceClass: .optional),
+            Self.service("db"), Self.service("extra", serviceClass: .optional),
+            Self.service("ui", dependencies: ["extra"], serviceClass: .optional),
         ])
         _ = rollout.handle(.begin, now: 0)
-        let failed = SwarmRollout.TaskObservation(id: "t", desiredState: "shutdown", state: "failed", error: "task: non-zero exit (1)", exitCode: 1)
+        let failed = SwarmRollout.TaskObservation(
+            id: "t", desiredState: "shutdown", state: "failed", error: "task: non-zero exit (1)", exitCode: 1)
         let actions = rollout.handle(.observed("extra", [failed]), now: 1)
         #expect(actions == [.changed("extra", .failed), .changed("ui", .blocked(by: "extra"))])
         #expect(!rollout.aborted)
@@ -98,7 +104,8 @@ import Testing
             Self.service("extra", serviceClass: .optional), Self.service("ui", requires: [optional], serviceClass: .optional),
         ])
         _ = rollout.handle(.begin, now: 0)
-        let failed = SwarmRollout.TaskObservation(id: "t", desiredState: "shutdown", state: "failed", error: "task: non-zero exit (1)", exitCode: 1)
+        let failed = SwarmRollout.TaskObservation(
+            id: "t", desiredState: "shutdown", state: "failed", error: "task: non-zero exit (1)", exitCode: 1)
         let actions = rollout.handle(.observed("extra", [failed]), now: 1)
         #expect(actions == [.changed("extra", .failed), .changed("ui", .starting), .scale("ui", count: 1)])
         // The compose machine takes the same decision through the same gate.
@@ -119,12 +126,14 @@ import Testing
     }
 
     @Test func twoFailedCoreServicesNameTheSameCulpritOnEveryRun() {
-        let failed = SwarmRollout.TaskObservation(id: "t", desiredState: "shutdown", state: "failed", error: "task: non-zero exit (1)", exitCode: 1)
+        let failed = SwarmRollout.TaskObservation(
+            id: "t", desiredState: "shutdown", state: "failed", error: "task: non-zero exit (1)", exitCode: 1)
         for order in [["a", "b"], ["b", "a"]] {
             var blockedBy: Set<String> = []
             for _ in 0..<20 {
                 var rollout = SwarmRollout(services: [
-                    Self.service("a"), Self.service("b"), Self.service("app", dependencies: ["a", "b"]), Self.service("web", dependencies: ["app"]),
+                    Self.service("a"), Self.service("b"), Self.service("app", dependencies: ["a", "b"]),
+                    Self.service("web", dependencies: ["app"]),
                 ])
                 _ = rollout.handle(.begin, now: 0)
                 var actions: [SwarmRollout.Action] = []
@@ -181,10 +190,11 @@ import Testing
     }
 
     @Test func anUpdateJudgesEveryServiceAtOnceAndScalesNothing() {
-        var rollout = SwarmRollout(services: [
-            Self.service("db", healthcheck: true),
-            Self.service("app", dependencies: ["db"]),
-        ], mode: .update)
+        var rollout = SwarmRollout(
+            services: [
+                Self.service("db", healthcheck: true),
+                Self.service("app", dependencies: ["db"]),
+            ], mode: .update)
         // Both already run: nothing is scaled, both are under way from the start.
         #expect(rollout.handle(.begin, now: 0) == [.changed("db", .starting), .changed("app", .starting)])
         #expect(rollout.polling == ["db", "app"])
@@ -246,24 +256,29 @@ import Testing
         // The old task stays healthy throughout (start-first): it never makes the new spec ready.
         #expect(try Self.replayUpdate(&rollout, "api", fixture: "update-rolled-back") == [.changed("api", .failed), .finish])
         #expect(rollout.records["api"]?.update?.state == "rollback_started")
-        #expect(rollout.records["api"]?.failure?.contains("update rolled back due to failure or early termination of task fatmbe2hgph5") == true)
+        #expect(
+            rollout.records["api"]?.failure?.contains("update rolled back due to failure or early termination of task fatmbe2hgph5") == true
+        )
     }
 
     @Test func aRolledBackUpdateFailsACoreServiceWithTheSwarmsMessage() {
-        var rollout = SwarmRollout(services: [
-            Self.service("db", healthcheck: true),
-            Self.service("api", healthcheck: true, dependencies: ["db"]).rolling(),
-        ], mode: .update)
+        var rollout = SwarmRollout(
+            services: [
+                Self.service("db", healthcheck: true),
+                Self.service("api", healthcheck: true, dependencies: ["db"]).rolling(),
+            ], mode: .update)
         _ = rollout.handle(.begin, now: 0)
         let message = "update rolled back due to failure or early termination of task 3kx2"
-        #expect(rollout.handle(.update("api", .init(state: "rollback_started", message: message)), now: 6)
-            == [.changed("api", .failed), .finish])
+        #expect(
+            rollout.handle(.update("api", .init(state: "rollback_started", message: message)), now: 6)
+                == [.changed("api", .failed), .finish])
         #expect(rollout.records["api"]?.failure == "its rolling update failed (\(message)): the swarm rolled it back to the previous spec")
         #expect(rollout.aborted)
         // A paused update (failure_action: pause in the compose file) is a failure too: launch rolls it back.
         var paused = SwarmRollout(services: [Self.service("api", serviceClass: .optional).rolling()], mode: .update)
         _ = paused.handle(.begin, now: 0)
-        #expect(paused.handle(.update("api", .init(state: "paused", message: "update paused")), now: 3) == [.changed("api", .failed), .finish])
+        #expect(
+            paused.handle(.update("api", .init(state: "paused", message: "update paused")), now: 3) == [.changed("api", .failed), .finish])
         #expect(paused.records["api"]?.failure?.hasSuffix("the swarm paused it half-way") == true)
         #expect(!paused.aborted)
     }
@@ -332,7 +347,8 @@ import Testing
               migrate:
                 image: local/busybox:latest
             """
-        let tree = try SwarmStackFile.updatingTree(resolvedYAML: resolved, jobs: ["migrate"], monitors: ["api": .seconds(3), "web": .milliseconds(200)])
+        let tree = try SwarmStackFile.updatingTree(
+            resolvedYAML: resolved, jobs: ["migrate"], monitors: ["api": .seconds(3), "web": .milliseconds(200)])
         let services = try #require(tree["services"] as? [String: [String: Any]])
         let api = try #require(services["api"]?["deploy"] as? [String: Any])
         #expect(api["replicas"] as? Int == 2)  // nothing held back: the stack runs
@@ -340,7 +356,9 @@ import Testing
         #expect(api["rollback_config"] as? [String: String] == ["order": "start-first"])
         let web = try #require(services["web"]?["deploy"] as? [String: Any])
         let update = try #require(web["update_config"] as? [String: Any])
-        #expect(update["order"] as? String == "stop-first" && update["failure_action"] as? String == "pause" && update["parallelism"] as? Int == 2)
+        #expect(
+            update["order"] as? String == "stop-first" && update["failure_action"] as? String == "pause"
+                && update["parallelism"] as? Int == 2)
         #expect(update["monitor"] as? String == "1000ms")  // at least a second
         let job = try #require(services["migrate"]?["deploy"] as? [String: Any])
         #expect(job["mode"] as? String == "replicated-job" && job["replicas"] == nil && job["update_config"] == nil)
@@ -365,8 +383,10 @@ import Testing
               web:
                 image: local/busybox:latest
             """
-        for tree in [try SwarmStackFile.heldTree(resolvedYAML: resolved, jobs: [], gpus: ["vllm": 2]),
-                     try SwarmStackFile.updatingTree(resolvedYAML: resolved, jobs: [], monitors: [:], gpus: ["vllm": 2])] {
+        for tree in [
+            try SwarmStackFile.heldTree(resolvedYAML: resolved, jobs: [], gpus: ["vllm": 2]),
+            try SwarmStackFile.updatingTree(resolvedYAML: resolved, jobs: [], monitors: [:], gpus: ["vllm": 2]),
+        ] {
             let services = try #require(tree["services"] as? [String: [String: Any]])
             let resources = try #require((services["vllm"]?["deploy"] as? [String: Any])?["resources"] as? [String: Any])
             let reservations = try #require(resources["reservations"] as? [String: Any])
@@ -411,9 +431,13 @@ import Testing
 
     @Test func stackDeployArguments() {
         let docker = Docker()
-        #expect(docker.stackDeploy(stack: "demo", files: ["/p/.launch/swarm/demo.yml"]).arguments
-            == ["stack", "deploy", "--resolve-image", "never", "--compose-file", "/p/.launch/swarm/demo.yml", "demo"])
-        #expect(docker.serviceLogs(service: "demo_db", tail: 5).arguments == ["service", "logs", "--no-task-ids", "--no-trunc", "--tail", "5", "demo_db"])
+        #expect(
+            docker.stackDeploy(stack: "demo", files: ["/p/.launch/swarm/demo.yml"]).arguments
+                == ["stack", "deploy", "--resolve-image", "never", "--compose-file", "/p/.launch/swarm/demo.yml", "demo"])
+        #expect(
+            docker.serviceLogs(service: "demo_db", tail: 5).arguments == [
+                "service", "logs", "--no-task-ids", "--no-trunc", "--tail", "5", "demo_db",
+            ])
     }
 }
 
@@ -454,7 +478,8 @@ import Testing
     @Test func theGPUOverlayFollowsTheMostGPUsOneSchedulableNodeAdvertises() {
         let settings = Profile.GPUSettings(mode: .optional, dual: "dual.yml", single: "single.yml", none: "cpu.yml")
         func node(_ name: String, gpus: Int, availability: String = "active") -> SwarmNode {
-            SwarmNode(id: name, hostname: name, role: "worker", availability: availability, state: "ready",
+            SwarmNode(
+                id: name, hostname: name, role: "worker", availability: availability, state: "ready",
                 genericResources: gpus > 0 ? [SwarmChecks.gpuResource: gpus] : [:])
         }
         let manager = node("manager", gpus: 0)
@@ -462,21 +487,26 @@ import Testing
         #expect(dual.file == "dual.yml")
         #expect(dual.reason == "2 GPUs on swarm node gpu-b (NVIDIA-GPU): dual-GPU overlay")
         // Two one-GPU nodes are not a dual-GPU node: one task gets GPUs from one node.
-        #expect(OverlayDecision.decide(settings, swarmNodes: [node("gpu-a", gpus: 1), node("gpu-c", gpus: 1)]).reason
-            == "1 GPU on swarm nodes gpu-a, gpu-c (NVIDIA-GPU): single-GPU fallback")
+        #expect(
+            OverlayDecision.decide(settings, swarmNodes: [node("gpu-a", gpus: 1), node("gpu-c", gpus: 1)]).reason
+                == "1 GPU on swarm nodes gpu-a, gpu-c (NVIDIA-GPU): single-GPU fallback")
         // A drained GPU node schedules nothing.
         let cpu = OverlayDecision.decide(settings, swarmNodes: [manager, node("gpu-b", gpus: 2, availability: "drain")])
         #expect(cpu.file == "cpu.yml" && cpu.reason == "no schedulable swarm node advertises NVIDIA-GPU: CPU fallback overlay")
         var required = settings
         required.mode = .required
         let refused = OverlayDecision.decide(required, swarmNodes: [manager])
-        #expect(refused.failure == "this profile requires a GPU (gpu.mode: required, never the CPU fallback): no schedulable swarm node advertises NVIDIA-GPU")
+        #expect(
+            refused.failure
+                == "this profile requires a GPU (gpu.mode: required, never the CPU fallback): no schedulable swarm node advertises NVIDIA-GPU"
+        )
         #expect(SwarmChecks.overlay(refused).status == .fail && SwarmChecks.overlay(dual).status == .ok)
         #expect(OverlayDecision.decide(required, swarmNodes: nil).failure?.hasSuffix("the swarm's nodes could not be read") == true)
     }
 
     @Test func placementConstraintsMatchAsTheSwarmMatchesThem() throws {
-        let gpuBox = SwarmNode(id: "n1", hostname: "gpu-box", role: "worker", availability: "active", state: "ready",
+        let gpuBox = SwarmNode(
+            id: "n1", hostname: "gpu-box", role: "worker", availability: "active", state: "ready",
             labels: ["gpu": "true", "zone": "A"], engineLabels: ["storage": "ssd"])
         let manager = SwarmNode(id: "n2", hostname: "main", role: "manager", availability: "active", state: "ready")
         let rule = { (text: String) in try #require(PlacementConstraint(text)) }
@@ -495,14 +525,17 @@ import Testing
 
     @Test func unmetConstraintsFailBeforeAnythingIsScheduledNamingWhatTheNodesHave() {
         let manager = SwarmNode(id: "n2", hostname: "main", role: "manager", availability: "active", state: "ready", labels: ["zone": "A"])
-        let checks = SwarmChecks.evaluate(state: "active", manager: true, nodes: [manager], endpoint: "e",
+        let checks = SwarmChecks.evaluate(
+            state: "active", manager: true, nodes: [manager], endpoint: "e",
             constraints: ["llm": ["node.labels.gpu == true", "node.role == manager"], "web": ["node.role == manager"], "bad": ["gpu"]])
         let check = checks.first { $0.id == "swarm.placement" }
         #expect(check?.status == .fail)
-        #expect(check?.evidence == "bad: `gpu` is not a constraint (want `<attribute> == <value>` or `!=`); "
-            + "llm: no schedulable node meets node.labels.gpu == true; nodes: main (role=manager, zone=A)")
+        #expect(
+            check?.evidence == "bad: `gpu` is not a constraint (want `<attribute> == <value>` or `!=`); "
+                + "llm: no schedulable node meets node.labels.gpu == true; nodes: main (role=manager, zone=A)")
         #expect(check?.remediation?.contains("docker node update --label-add") == true)
-        let fine = SwarmChecks.evaluate(state: "active", manager: true, nodes: [manager], endpoint: "e",
+        let fine = SwarmChecks.evaluate(
+            state: "active", manager: true, nodes: [manager], endpoint: "e",
             constraints: ["web": ["node.role == manager", "node.ip != 10.9.9.9"]])
         #expect(fine.first { $0.id == "swarm.placement" }?.status == .ok)
         #expect(fine.first { $0.id == "swarm.placement" }?.evidence.hasSuffix("(left to the swarm: web: node.ip != 10.9.9.9)") == true)
@@ -531,16 +564,20 @@ import Testing
         #expect(missing?.evidence == "vllm needs 2 GPUs on one node; no schedulable node advertises NVIDIA-GPU (requests: vllm 2)")
         #expect(missing?.remediation?.contains("node-generic-resources") == true)
 
-        let small = SwarmNode(id: "g", hostname: "gpu-box", role: "worker", availability: "active", state: "ready", genericResources: ["NVIDIA-GPU": 2])
-        let short = SwarmChecks.evaluate(state: "active", manager: true, nodes: [plain, small], gpuRequests: ["vllm": [GPURequest(count: .exactly(4))]], endpoint: "e")
+        let small = SwarmNode(
+            id: "g", hostname: "gpu-box", role: "worker", availability: "active", state: "ready", genericResources: ["NVIDIA-GPU": 2])
+        let short = SwarmChecks.evaluate(
+            state: "active", manager: true, nodes: [plain, small], gpuRequests: ["vllm": [GPURequest(count: .exactly(4))]], endpoint: "e")
         #expect(short.first { $0.id == "swarm.gpu" }?.evidence.contains("the most any schedulable node advertises is 2") == true)
 
-        let fits = SwarmChecks.evaluate(state: "active", manager: true, nodes: [plain, small], gpuRequests: ["vllm": Self.twoGPUs], endpoint: "e",
+        let fits = SwarmChecks.evaluate(
+            state: "active", manager: true, nodes: [plain, small], gpuRequests: ["vllm": Self.twoGPUs], endpoint: "e",
             defaultRuntime: "runc")
         #expect(fits.first { $0.id == "swarm.gpu" }?.status == .ok)
         #expect(fits.first { $0.id == "swarm.gpu" }?.evidence == "1 schedulable node advertises NVIDIA-GPU (up to 2); requests: vllm 2")
         #expect(fits.first { $0.id == "swarm.gpu.runtime" }?.status == .warn)
-        let nvidia = SwarmChecks.evaluate(state: "active", manager: true, nodes: [small], gpuRequests: ["vllm": Self.twoGPUs], endpoint: "e",
+        let nvidia = SwarmChecks.evaluate(
+            state: "active", manager: true, nodes: [small], gpuRequests: ["vllm": Self.twoGPUs], endpoint: "e",
             defaultRuntime: "nvidia")
         #expect(nvidia.allSatisfy { $0.status == .ok })
     }

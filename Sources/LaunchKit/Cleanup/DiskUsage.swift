@@ -210,15 +210,18 @@ public struct CleanupDecision: Sendable, Hashable, Encodable {
         let threshold = policy.reclaimablePercent
         let figures = "\(usage.prunable) of \(usage.prunableBase) (\(Self.format(percent))%) is prunable"
         if usage.prunable.bytes == 0 {
-            return CleanupDecision(prune: false, prunablePercent: percent, thresholdPercent: threshold,
-                                   reason: "nothing to prune")
+            return CleanupDecision(
+                prune: false, prunablePercent: percent, thresholdPercent: threshold,
+                reason: "nothing to prune")
         }
         if percent > threshold {
-            return CleanupDecision(prune: true, prunablePercent: percent, thresholdPercent: threshold,
-                                   reason: figures + ", above the \(Self.format(threshold))% threshold")
+            return CleanupDecision(
+                prune: true, prunablePercent: percent, thresholdPercent: threshold,
+                reason: figures + ", above the \(Self.format(threshold))% threshold")
         }
-        return CleanupDecision(prune: false, prunablePercent: percent, thresholdPercent: threshold,
-                               reason: figures + ", within the \(Self.format(threshold))% threshold")
+        return CleanupDecision(
+            prune: false, prunablePercent: percent, thresholdPercent: threshold,
+            reason: figures + ", within the \(Self.format(threshold))% threshold")
     }
 
     static func format(_ value: Double) -> String {

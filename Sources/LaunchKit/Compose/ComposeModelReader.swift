@@ -48,13 +48,15 @@ public enum ComposeModelReader {
         // YAML keys that differ only by tag (`1:` and `"1":`) name one service twice: Compose would refuse it too.
         var seen: Set<String> = []
         for service in services where !seen.insert(service.name).inserted {
-            reader.fail(tree["services"]?.location ?? tree.location, "service `\(service.name)` is defined twice",
+            reader.fail(
+                tree["services"]?.location ?? tree.location, "service `\(service.name)` is defined twice",
                 hint: "keep one definition of `\(service.name)`")
         }
         let known = Set(services.map(\.name))
         for service in services {
             for dependency in service.dependsOn where dependency.required && !known.contains(dependency.service) {
-                reader.fail(tree["services"]?[service.name]?.location ?? tree.location,
+                reader.fail(
+                    tree["services"]?[service.name]?.location ?? tree.location,
                     "service `\(service.name)` depends on `\(dependency.service)`, which is not defined",
                     hint: "define `\(dependency.service)` or remove it from depends_on")
             }
@@ -66,7 +68,8 @@ public enum ComposeModelReader {
     static func service(_ name: String, _ tree: YAMLTree, reader: inout TreeReader) -> ComposeService {
         let deployTree = tree["deploy"]
         // A count of containers: a negative or overflowing one is a mistake to point at, not a number to plan.
-        let replicas = reader.int(deployTree?["replicas"], "services.\(name).deploy.replicas", range: 0...10_000)
+        let replicas =
+            reader.int(deployTree?["replicas"], "services.\(name).deploy.replicas", range: 0...10_000)
             ?? reader.int(tree["scale"], "services.\(name).scale", range: 0...10_000) ?? 1
         var described = ComposeService(
             name: name,

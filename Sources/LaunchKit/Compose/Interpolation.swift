@@ -13,9 +13,12 @@ public enum Interpolation {
     public static func references(in text: String) -> [Reference] {
         var found: [Reference] = []
         _ = walk(text) { name, operation, _ in
-            found.append(Reference(name: name, hasDefault: operation.hasPrefix(":-") || operation.hasPrefix("-")
-                || operation.hasPrefix(":+") || operation.hasPrefix("+"),
-                isRequired: operation.hasPrefix(":?") || operation.hasPrefix("?")))
+            found.append(
+                Reference(
+                    name: name,
+                    hasDefault: operation.hasPrefix(":-") || operation.hasPrefix("-")
+                        || operation.hasPrefix(":+") || operation.hasPrefix("+"),
+                    isRequired: operation.hasPrefix(":?") || operation.hasPrefix("?")))
             return ""
         }
         return found

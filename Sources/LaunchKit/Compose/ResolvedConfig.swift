@@ -31,8 +31,11 @@ public struct ResolvedConfig: Sendable {
             throw ConfigurationError(
                 output.stderr.split(whereSeparator: \.isNewline).map {
                     ConfigProblem(SourceLocation(file: "docker compose config", line: 0), redact(String($0)))
-                } + [ConfigProblem(SourceLocation(file: "docker compose config", line: 0), "Compose rejected the stack (exit \(output.status))",
-                    hint: "`launch plan \(profile.name)` shows the files and the env file in use")])
+                } + [
+                    ConfigProblem(
+                        SourceLocation(file: "docker compose config", line: 0), "Compose rejected the stack (exit \(output.status))",
+                        hint: "`launch plan \(profile.name)` shows the files and the env file in use")
+                ])
         }
         return showSecrets ? output.stdout : try Self.redacted(output.stdout, redact: redact)
     }

@@ -37,7 +37,8 @@ public protocol ContainerEngine: Sendable {
 }
 
 extension EngineClient: ContainerEngine {
-    public func projectEvents(_ project: String, sinceNanoseconds: Int64?, actions: [String]) -> AsyncThrowingStream<EngineEvent, any Error> {
+    public func projectEvents(_ project: String, sinceNanoseconds: Int64?, actions: [String]) -> AsyncThrowingStream<EngineEvent, any Error>
+    {
         events(sinceNanoseconds: sinceNanoseconds, labels: ComposeLabels.projectFilter(project), actions: actions)
     }
 }

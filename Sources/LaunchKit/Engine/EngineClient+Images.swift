@@ -73,7 +73,9 @@ extension EngineClient {
                 switch code {
                 case 0: return ProbeAnswer(.passed, spawnSeconds: spawn)
                 case 126, 127:
-                    return ProbeAnswer(.unavailable("the healthcheck command exited \(code) (not found or not executable in the image)"), spawnSeconds: spawn)
+                    return ProbeAnswer(
+                        .unavailable("the healthcheck command exited \(code) (not found or not executable in the image)"),
+                        spawnSeconds: spawn)
                 default: return ProbeAnswer(.failed(exitCode: code), spawnSeconds: spawn)
                 }
             }

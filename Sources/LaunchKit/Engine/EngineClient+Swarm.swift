@@ -57,9 +57,12 @@ public struct SwarmService: Sendable, Hashable {
                 .other
             }
         let update = (object["UpdateStatus"] as? [String: Any]).flatMap { status in
-            (status["State"] as? String).map { UpdateStatus(state: $0, message: status["Message"] as? String, startedAt: status["StartedAt"] as? String) }
+            (status["State"] as? String).map {
+                UpdateStatus(state: $0, message: status["Message"] as? String, startedAt: status["StartedAt"] as? String)
+            }
         }
-        return SwarmService(id: id, name: spec["Name"] as? String ?? id, version: version.uint64Value,
+        return SwarmService(
+            id: id, name: spec["Name"] as? String ?? id, version: version.uint64Value,
             labels: spec["Labels"] as? [String: String] ?? [:], mode: mode, spec: data, update: update)
     }
 
@@ -177,7 +180,9 @@ public struct SwarmObject: Sendable, Hashable, Decodable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         id = try container.decode(String.self, forKey: .id)
-        if let spec = try? container.nestedContainer(keyedBy: SpecKeys.self, forKey: .spec), let name = try? spec.decode(String.self, forKey: .name) {
+        if let spec = try? container.nestedContainer(keyedBy: SpecKeys.self, forKey: .spec),
+            let name = try? spec.decode(String.self, forKey: .name)
+        {
             self.name = name
         } else {
             name = (try? container.decode(String.self, forKey: .name)) ?? id
@@ -195,7 +200,10 @@ extension EngineClient {
         let response = try await perform("GET", "/info")
         let object = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any]
         let swarm = object?["Swarm"] as? [String: Any] ?? [:]
-        return (swarm["LocalNodeState"] as? String ?? "inactive", swarm["ControlAvailable"] as? Bool ?? false, object?["DefaultRuntime"] as? String)
+        return (
+            swarm["LocalNodeState"] as? String ?? "inactive", swarm["ControlAvailable"] as? Bool ?? false,
+            object?["DefaultRuntime"] as? String
+        )
     }
 
     public func listServices(stack: String) async throws -> [SwarmService] {
@@ -220,7 +228,8 @@ extension EngineClient {
     /// Back to the spec before the last update (`docker service rollback`): the swarm rolls the tasks back with
     /// the service's rollback config.
     public func rollBackService(_ id: String, version: UInt64, spec: Data) async throws {
-        try await perform("POST", "/services/\(Self.escape(id))/update", [("version", String(version)), ("rollback", "previous")], body: Array(spec))
+        try await perform(
+            "POST", "/services/\(Self.escape(id))/update", [("version", String(version)), ("rollback", "previous")], body: Array(spec))
     }
 
     public func removeService(_ id: String) async throws {

@@ -105,19 +105,22 @@ public struct EngineClient: Sendable {
 
     /// 304 (already stopped) counts as success. Blocks up to `timeoutSeconds` engine-side.
     public func stopContainer(_ id: String, timeoutSeconds: Int = 10) async throws {
-        try await perform("POST", "/containers/\(Self.escape(id))/stop", [("t", String(timeoutSeconds))],
+        try await perform(
+            "POST", "/containers/\(Self.escape(id))/stop", [("t", String(timeoutSeconds))],
             timeout: Self.requestTimeout + .seconds(timeoutSeconds), accept: Self.okOrNotModified)
     }
 
     public func restartContainer(_ id: String, timeoutSeconds: Int = 10) async throws {
-        try await perform("POST", "/containers/\(Self.escape(id))/restart", [("t", String(timeoutSeconds))],
+        try await perform(
+            "POST", "/containers/\(Self.escape(id))/restart", [("t", String(timeoutSeconds))],
             timeout: Self.requestTimeout + .seconds(timeoutSeconds))
     }
 
     /// A missing container is the desired end state, so 404 returns normally.
     public func removeContainer(_ id: String, force: Bool = false, volumes: Bool = false) async throws {
-        try await perform("DELETE", "/containers/\(Self.escape(id))",
-                          [("force", force ? "1" : "0"), ("v", volumes ? "1" : "0")], accept: Self.okOrGone)
+        try await perform(
+            "DELETE", "/containers/\(Self.escape(id))",
+            [("force", force ? "1" : "0"), ("v", volumes ? "1" : "0")], accept: Self.okOrGone)
     }
 
     /// The last `tail` lines (negative: all) of stdout and stderr, interleaved as the
@@ -125,9 +128,11 @@ public struct EngineClient: Sendable {
     /// inspect is spent to learn which framing applies.
     public func containerLogs(_ id: String, tail: Int = 100) async throws -> [String] {
         let tty = try await inspectContainer(id).config.tty
-        let response = try await perform("GET", "/containers/\(Self.escape(id))/logs", [
-            ("stdout", "1"), ("stderr", "1"), ("tail", tail < 0 ? "all" : String(tail)), ("timestamps", "0"),
-        ])
+        let response = try await perform(
+            "GET", "/containers/\(Self.escape(id))/logs",
+            [
+                ("stdout", "1"), ("stderr", "1"), ("tail", tail < 0 ? "all" : String(tail)), ("timestamps", "0"),
+            ])
         return tty ? Self.lines(response.body) : Self.demultiplexLines(response.body)
     }
 
@@ -309,9 +314,10 @@ public struct EngineClient: Sendable {
         // The deadline bounds every request instead.
         let response = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<EngineResponse, any Error>) in
             queue.async {
-                continuation.resume(with: Result { () throws(EngineError) in
-                    try session.roundTrip(method: method, target: target, body: body, timeout: timeout)
-                })
+                continuation.resume(
+                    with: Result { () throws(EngineError) in
+                        try session.roundTrip(method: method, target: target, body: body, timeout: timeout)
+                    })
             }
         }
         guard accept(response.status) else {
@@ -334,8 +340,8 @@ public struct EngineClient: Sendable {
         for byte in value.utf8 {
             switch byte {
             case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."),
-                 UInt8(ascii: "_"), UInt8(ascii: "~"):
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."),
+                UInt8(ascii: "_"), UInt8(ascii: "~"):
                 out.append(byte)
             default:
                 out += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]

@@ -222,7 +222,8 @@ struct ContextStore {
             else { continue }
             let host = meta.Endpoints?["docker"]?.Host ?? ""
             let tlsFolder = "\(directory)/contexts/tls/\(folder)/docker"
-            let hasTLS = FileManager.default.fileExists(atPath: tlsFolder + "/cert.pem")
+            let hasTLS =
+                FileManager.default.fileExists(atPath: tlsFolder + "/cert.pem")
                 || FileManager.default.fileExists(atPath: tlsFolder + "/ca.pem")
             return Context(name: name, host: host.isEmpty ? EngineEndpoint.defaultHost : host, hasTLS: hasTLS)
         }

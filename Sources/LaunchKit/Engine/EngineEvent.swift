@@ -68,7 +68,8 @@ extension EngineClient {
     public func events(
         since: Date? = nil, labels: [String] = [], actions: [String] = [], heartbeat: Duration = EngineClient.streamHeartbeat
     ) -> AsyncThrowingStream<EngineEvent, any Error> {
-        events(sinceNanoseconds: since.map { Int64(($0.timeIntervalSince1970 * 1e9).rounded(.down)) }, labels: labels, actions: actions,
+        events(
+            sinceNanoseconds: since.map { Int64(($0.timeIntervalSince1970 * 1e9).rounded(.down)) }, labels: labels, actions: actions,
             heartbeat: heartbeat)
     }
 
@@ -125,12 +126,15 @@ extension EngineClient {
             let target = Self.target(path, query, version: version)
             let thread = Thread {
                 do {
-                    guard let connection = try handle.open({ () throws(EngineError) in
-                        try session.connect(deadline: .now + EngineClient.pingTimeout)
-                    }) else { return continuation.finish() }
+                    guard
+                        let connection = try handle.open({ () throws(EngineError) in
+                            try session.connect(deadline: .now + EngineClient.pingTimeout)
+                        })
+                    else { return continuation.finish() }
                     defer { connection.close() }
                     let what = "GET \(path) on \(session.endpoint.host)"
-                    try EngineHTTP.writeAll(connection.fd, EngineHTTP.requestHead("GET", target, bodyLength: nil, keepAlive: false),
+                    try EngineHTTP.writeAll(
+                        connection.fd, EngineHTTP.requestHead("GET", target, bodyLength: nil, keepAlive: false),
                         deadline: .now + EngineClient.pingTimeout, what: what)
                     let reader = ResponseReader(fd: connection.fd, deadline: .now + EngineClient.requestTimeout, what: what)
                     let (status, headers) = try reader.readHead()
@@ -183,7 +187,9 @@ extension EngineClient {
     /// the recent past would hand a relaunch the `die` of a container someone stopped a moment before, and the
     /// engine's clock need not agree with ours. `resumeFrom` (Unix ns, ours, a little early) is only for
     /// resuming a stream lost before its first event.
-    public func subscribe(project: String, actions: [String]) async -> (events: AsyncThrowingStream<EngineEvent, any Error>, resumeFrom: Int64) {
+    public func subscribe(project: String, actions: [String]) async -> (
+        events: AsyncThrowingStream<EngineEvent, any Error>, resumeFrom: Int64
+    ) {
         let resumeFrom = Int64((Date().timeIntervalSince1970 - 2) * 1e9)
         let (connected, signal) = AsyncStream<Void>.makeStream()
         let events = self.events(

@@ -152,7 +152,8 @@ enum EngineDialing {
         -> EngineConnection
     {
         guard let docker = Executables.find(dockerExecutable, environment: environment) else {
-            throw .dialFailed("reaching \(endpoint.host) needs the docker CLI (`docker system dial-stdio`), and `\(dockerExecutable)` is not on PATH")
+            throw .dialFailed(
+                "reaching \(endpoint.host) needs the docker CLI (`docker system dial-stdio`), and `\(dockerExecutable)` is not on PATH")
         }
         var pair: [Int32] = [0, 0]
         guard socketpair(AF_UNIX, Platform.streamSocket | Platform.socketCloseOnExec, 0, &pair) == 0 else { throw .io(errno, "socketpair") }
@@ -201,8 +202,11 @@ enum EngineHTTP {
         // Unix sockets connect in microseconds: one request per connection spares us pool state. Dialed and
         // TCP connections are worth keeping.
         if !keepAlive { head += "Connection: close\r\n" }
-        if let bodyLength { head += "Content-Type: application/json\r\nContent-Length: \(bodyLength)\r\n" }
-        else if method != "GET" { head += "Content-Length: 0\r\n" }
+        if let bodyLength {
+            head += "Content-Type: application/json\r\nContent-Length: \(bodyLength)\r\n"
+        } else if method != "GET" {
+            head += "Content-Length: 0\r\n"
+        }
         return Array((head + "\r\n").utf8)
     }
 
@@ -227,7 +231,8 @@ enum EngineHTTP {
         _ connection: EngineConnection, method: String, target: String, body: [UInt8]?, keepAlive: Bool,
         deadline: ContinuousClock.Instant, what: String
     ) throws(EngineError) -> EngineResponse {
-        try writeAll(connection.fd, requestHead(method, target, bodyLength: body?.count, keepAlive: keepAlive) + (body ?? []),
+        try writeAll(
+            connection.fd, requestHead(method, target, bodyLength: body?.count, keepAlive: keepAlive) + (body ?? []),
             deadline: deadline, what: what)
         let reader = ResponseReader(fd: connection.fd, deadline: deadline, what: what)
         let (status, headers) = try reader.readHead()
@@ -257,8 +262,11 @@ final class ResponseReader {
 
     /// Appends whatever the kernel has; false on EOF (including after `shutdown`).
     private func fill() throws(EngineError) -> Bool {
-        if start == buffer.count { buffer.removeAll(keepingCapacity: true); start = 0 }
-        else if start > 64 * 1024 { buffer.removeFirst(start); start = 0 }
+        if start == buffer.count {
+            buffer.removeAll(keepingCapacity: true); start = 0
+        } else if start > 64 * 1024 {
+            buffer.removeFirst(start); start = 0
+        }
         while true {
             guard try PollWait.wait(fd, for: Int16(POLLIN), until: deadline) else {
                 throw .timedOut("\(what): no answer before the deadline")

@@ -30,9 +30,11 @@ public enum AtomicFile {
     /// The same, for content that is not necessarily UTF-8 (an env file keeps its undecodable lines).
     public static func write(bytes: [UInt8], to requested: String, mode: mode_t = 0o600) throws(WriteError) {
         // Write through a symlink to its target: renaming over the link would replace it with a plain file.
-        let path = (try? FileManager.default.destinationOfSymbolicLink(atPath: requested)).map { target in
-            target.hasPrefix("/") ? target : ((requested as NSString).deletingLastPathComponent as NSString).appendingPathComponent(target)
-        } ?? requested
+        let path =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: requested)).map { target in
+                target.hasPrefix("/")
+                    ? target : ((requested as NSString).deletingLastPathComponent as NSString).appendingPathComponent(target)
+            } ?? requested
         let directory = (path as NSString).deletingLastPathComponent
         let name = (path as NSString).lastPathComponent
         var template = Array("\(directory.isEmpty ? "." : directory)/.\(name).launch-XXXXXX".utf8CString)

@@ -62,8 +62,10 @@ public struct EnvProvisioner: Sendable {
     /// Keys the profile wants that `file` (the env file as read, nil when absent) lacks: what `provision` would add.
     public func missingKeys(in file: EnvFile?) -> (variables: [String], secrets: [String]) {
         let present = Set(file?.entries.map(\.key) ?? [])
-        return (profile.variables.map(\.key).filter { !present.contains($0) },
-                profile.secrets.map(\.key).filter { !present.contains($0) })
+        return (
+            profile.variables.map(\.key).filter { !present.contains($0) },
+            profile.secrets.map(\.key).filter { !present.contains($0) }
+        )
     }
 
     /// What `provision` would add, in memory only: variables with their defaults and freshly generated secrets.

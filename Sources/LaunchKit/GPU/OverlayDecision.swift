@@ -17,15 +17,17 @@ public struct OverlayDecision: Sendable, Hashable, Encodable {
 
     public static func decide(_ settings: Profile.GPUSettings, probe: GPUProbe) -> OverlayDecision {
         let count = probe.count
-        let names = probe.inventory.map { inventory in
-            Set(inventory.usable.map(\.name)).sorted().joined(separator: ", ")
-        } ?? ""
+        let names =
+            probe.inventory.map { inventory in
+                Set(inventory.usable.map(\.name)).sorted().joined(separator: ", ")
+            } ?? ""
         let warning: String? =
             switch probe.inventory?.link01 {
             case .pcie(let kind)?: "GPU0 and GPU1 are linked through PCIe (\(kind)), not NVLink: tensor parallelism will be slower"
             default: nil
             }
-        return decide(settings, count: count, found: "\(GPUWords.count(count)) found (\(names))", counted: "\(count) GPUs found",
+        return decide(
+            settings, count: count, found: "\(GPUWords.count(count)) found (\(names))", counted: "\(count) GPUs found",
             missing: probe.whyNoGPU, warning: warning)
     }
 
@@ -43,7 +45,8 @@ public struct OverlayDecision: Sendable, Hashable, Encodable {
             : (count == 0
                 ? "no schedulable swarm node advertises \(resource)"
                 : "\(GPUWords.count(count)) \(on) but the profile has no overlay for that count")
-        return decide(settings, count: count, found: "\(GPUWords.count(count)) \(on)", counted: "\(count) GPUs \(on)",
+        return decide(
+            settings, count: count, found: "\(GPUWords.count(count)) \(on)", counted: "\(count) GPUs \(on)",
             missing: missing, warning: nil)
     }
 
@@ -67,7 +70,8 @@ public struct OverlayDecision: Sendable, Hashable, Encodable {
                 return OverlayDecision(choice: .dual, file: dual, reason: "\(found): dual-GPU overlay", warning: warning)
             }
             if let single = settings.single {
-                return OverlayDecision(choice: .single, file: single, reason: "\(counted) but the profile has no dual overlay: single-GPU overlay")
+                return OverlayDecision(
+                    choice: .single, file: single, reason: "\(counted) but the profile has no dual overlay: single-GPU overlay")
             }
         case 1:
             if let single = settings.single {
@@ -77,7 +81,8 @@ public struct OverlayDecision: Sendable, Hashable, Encodable {
             break
         }
         if count >= 1 && settings.dual == nil && settings.single == nil {
-            return OverlayDecision(choice: .noOverlay, file: nil,
+            return OverlayDecision(
+                choice: .noOverlay, file: nil,
                 reason: "\(found): the stack's own GPU requests apply (the profile names no overlay)")
         }
         if settings.mode == .optional {
@@ -86,7 +91,8 @@ public struct OverlayDecision: Sendable, Hashable, Encodable {
             }
             return OverlayDecision(choice: .noOverlay, file: nil, reason: "\(missing): running without a GPU overlay")
         }
-        return OverlayDecision(choice: .noOverlay, file: nil, reason: missing,
+        return OverlayDecision(
+            choice: .noOverlay, file: nil, reason: missing,
             failure: "this profile requires a GPU (gpu.mode: required, never the CPU fallback): \(missing)")
     }
 }

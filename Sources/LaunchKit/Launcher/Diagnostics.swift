@@ -97,7 +97,8 @@ struct Diagnostics: Sendable {
             classification: failure.classification,
             nextStep: redact(
                 Self.starvationFirst(
-                    usage.suggestion(service: service), then: nextStep(
+                    usage.suggestion(service: service),
+                    then: nextStep(
                         service: service, failure: failure, hasProbes: !probes.isEmpty, hasLogs: !logs.isEmpty, signal: signal))),
             resources: measured ? usage : nil, pressure: measured ? usage.findings : [])
     }
@@ -108,12 +109,14 @@ struct Diagnostics: Sendable {
     func diagnose(_ run: ServiceRun) async -> Diagnosis? {
         guard let failure = run.failure else { return nil }
         var diagnosis = await diagnose(
-            service: run.name, serviceClass: run.serviceClass, failure: failure, containers: run.containers.map(\.id), resources: run.resources,
+            service: run.name, serviceClass: run.serviceClass, failure: failure, containers: run.containers.map(\.id),
+            resources: run.resources,
             signal: run.rule.signal)
         if let fault = run.containers.compactMap(\.lastEngineFault).last {
             diagnosis.probes.append("the engine did not run launch's probe: \(Text.printable(redact(fault), limit: 300))")
             if case .deadline = failure, run.containers.contains(where: { $0.engineFaults > 0 }) {
-                diagnosis.nextStep = "the engine failed launch's last probes (above): the deadline may be the engine's, not \(run.name)'s — check `docker info` and the daemon's log, then launch again"
+                diagnosis.nextStep =
+                    "the engine failed launch's last probes (above): the deadline may be the engine's, not \(run.name)'s — check `docker info` and the daemon's log, then launch again"
             }
         }
         return diagnosis
@@ -142,7 +145,8 @@ struct Diagnostics: Sendable {
         if case .deadline = failure, let signal {
             let slow = "or set launch.timeout on \(service) if it is just slow"
             return switch signal {
-            case .log(let pattern): "it never printed a line matching /\(pattern)/ (\(signal.label)): compare it with the log above, \(slow)"
+            case .log(let pattern):
+                "it never printed a line matching /\(pattern)/ (\(signal.label)): compare it with the log above, \(slow)"
             case .http: "it never answered 2xx to \(signal) from inside its container (\(signal.label)): check the port and path, \(slow)"
             }
         }

@@ -70,7 +70,8 @@ public struct FirstRun: Sendable {
             let path = layout.path(profile.envFile)
             let target = Self.freeName("\(path).backup-\(Timestamp.compact(context.now()))")
             // Its bytes as they are (a line that is not UTF-8 is still the user's), beside any earlier backup.
-            let bytes = try EnvProvisioner.bytes(of: path, display: layout.display(path), operation: "read the env file to back it up") ?? []
+            let bytes =
+                try EnvProvisioner.bytes(of: path, display: layout.display(path), operation: "read the env file to back it up") ?? []
             try AtomicFile.write(bytes: bytes, to: target, mode: 0o600)
             backup = layout.display(target)
         }
@@ -101,7 +102,10 @@ public struct FirstRun: Sendable {
 
     /// What a new developer needs after the stack is up.
     public static func onboarding(_ result: LaunchResult, profile: Profile, backup: String?) -> [String] {
-        var lines = ["", "Welcome aboard. Your \(profile.extends ?? profile.name) stack is \(result.outcome == .success ? "up" : "up, degraded").", ""]
+        var lines = [
+            "", "Welcome aboard. Your \(profile.extends ?? profile.name) stack is \(result.outcome == .success ? "up" : "up, degraded").",
+            "",
+        ]
         if !result.urls.isEmpty {
             lines.append("Open:")
             lines += Text.table(result.urls.map { [$0.name, $0.url] }).map { "  " + $0 }
@@ -111,12 +115,14 @@ public struct FirstRun: Sendable {
         lines.append("         Values are never printed; read them from the file when a tool asks.")
         if let backup { lines.append("         Your previous env file is saved as \(backup).") }
         let environment = profile.extends ?? profile.name
-        lines += ["", "Next:",
+        lines += [
+            "", "Next:",
             "  launch status \(environment)          what is running, health, ports",
             "  launch logs \(environment) [service]  logs, secrets redacted",
             "  launch down \(environment)            stop it (volumes stay)",
             "  launch \(environment)                 start it again later",
-            "  launch doctor \(environment)          check the machine"]
+            "  launch doctor \(environment)          check the machine",
+        ]
         return lines
     }
 }

@@ -42,7 +42,8 @@ struct LastGood: Sendable {
     /// The breaker's notion of "the same configuration": the resolved model's hashes (or, without them, the
     /// reduced model) and the profile file's text, as a short hex digest.
     static func fingerprint(hashes: [String: String]?, stack: ComposeStack, profileFile: String) -> String {
-        var text = hashes.map { $0.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: "\n") }
+        var text =
+            hashes.map { $0.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: "\n") }
             ?? ((try? JSONOutput.encode(stack)) ?? "")
         text += "\n--\n" + ((try? String(contentsOfFile: profileFile, encoding: .utf8)) ?? profileFile)
         return ProjectLock.engineKey(text)
@@ -70,7 +71,9 @@ struct LastGood: Sendable {
     /// Saves the running stack as the last good state. Returns a warning when it could not.
     /// `model`: Compose's `config` output when the caller already asked for it (nil: ask now).
     func record(_ plan: LaunchPlan, model prefetched: ProcessOutput? = nil) async -> String? {
-        guard plan.composeCommand.flavor.supportsJSONConfig else { return "last good state not recorded: this Compose cannot print its model as JSON" }
+        guard plan.composeCommand.flavor.supportsJSONConfig else {
+            return "last good state not recorded: this Compose cannot print its model as JSON"
+        }
         let fetched: ProcessOutput?
         if let prefetched { fetched = prefetched } else { fetched = try? await context.runner.run(plan.composeCommand.config()) }
         guard let output = fetched, output.succeeded,
@@ -92,7 +95,9 @@ struct LastGood: Sendable {
         do {
             let directory = try layout.privateStateDirectory("last-good")
             let data = try JSONSerialization.data(withJSONObject: model, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-            try AtomicFile.write(String(decoding: data, as: UTF8.self) + "\n", to: (directory as NSString).appendingPathComponent("\(project).json"), mode: 0o600)
+            try AtomicFile.write(
+                String(decoding: data, as: UTF8.self) + "\n", to: (directory as NSString).appendingPathComponent("\(project).json"),
+                mode: 0o600)
             return nil
         } catch {
             return "last good state not recorded: \((error as? any LaunchFailure)?.summary ?? "cannot write \(layout.display(path))")"
@@ -149,12 +154,14 @@ struct LastGood: Sendable {
             let graph = try DependencyGraph(subset)
             let listed = try await client.listContainers(all: true, labels: ComposeLabels.projectFilter(project))
             var containers: [String: [ContainerDetails]] = [:]
-            for container in listed where wanted.contains(container.labels[ComposeLabels.service] ?? "") && container.labels[ComposeLabels.oneOff] != "True" {
+            for container in listed
+            where wanted.contains(container.labels[ComposeLabels.service] ?? "") && container.labels[ComposeLabels.oneOff] != "True" {
                 let details = try await client.inspectContainer(container.id)
                 containers[details.config.labels[ComposeLabels.service] ?? "", default: []].append(details)
             }
             let (events, since) = await client.subscribe(project: project, actions: Orchestrator.watchedActions)
-            var orchestrator = Orchestrator(client: client, project: project, stack: subset, graph: graph, profile: profile, onChange: onChange)
+            var orchestrator = Orchestrator(
+                client: client, project: project, stack: subset, graph: graph, profile: profile, onChange: onChange)
             orchestrator.jobs = Planner.jobs(in: full)
             orchestrator.redact = redact
             let outcome = await orchestrator.run(containers: containers, events: events, since: since)
@@ -247,7 +254,8 @@ extension LaunchPlan {
     /// Leaves them nil when either cannot be read (no engine, Compose v1): a plan never fails for this.
     public mutating func compareWithRunning(context: LaunchContext) async {
         guard let hashes = await LastGood.configHashes(composeCommand, runner: context.runner),
-            let containers = try? await EngineClient(context: context).listContainers(all: true, labels: ComposeLabels.projectFilter(project))
+            let containers = try? await EngineClient(context: context).listContainers(
+                all: true, labels: ComposeLabels.projectFilter(project))
         else { return }
         let changes = LastGood.changes(hashes: hashes, containers: containers)
         for index in services.indices { services[index].change = changes[services[index].name] }

@@ -11,7 +11,11 @@ public enum LaunchCommand {
         let slot = TaskSlot()
         let interrupts = InterruptHandler(console: context.console) { slot.cancel() }
         defer { interrupts.cancel() }
-        let lock = try heldLock ?? ProjectLock(context: context, root: layout.root, project: profile.compose.project, environment: profile.name, command: "launch \(profile.name)")
+        let lock =
+            try heldLock
+            ?? ProjectLock(
+                context: context, root: layout.root, project: profile.compose.project, environment: profile.name,
+                command: "launch \(profile.name)")
         defer { if heldLock == nil { lock.release() } }
         if let stale = lock.clearedStale {
             context.console.say("note: cleared a stale lock left by pid \(stale.pid) (`\(stale.command)`), which is no longer running")
@@ -24,7 +28,8 @@ public enum LaunchCommand {
         let client = EngineClient(context: context)
         let checks = Preflight(context: context, layout: layout)
         let swarm = (options.engine ?? profile.engine) == .swarm
-        let preflightOptions = PreflightOptions(network: options.networkChecks, envFileWillBeCreated: true, gpuSmoke: options.gpuSmoke,
+        let preflightOptions = PreflightOptions(
+            network: options.networkChecks, envFileWillBeCreated: true, gpuSmoke: options.gpuSmoke,
             gpusOnThisMachine: !swarm)
         var launcher = Launcher(context: context, layout: layout, client: client) { plan in
             let report = await checks.run(plan, probe: plan.gpuProbe, options: preflightOptions)
@@ -38,7 +43,9 @@ public enum LaunchCommand {
         if !options.force {
             // Only failures of this same configuration count: a changed compose file or profile gets through.
             launcher.admit = { fingerprint in
-                try breaker.check(environment: profile.name, history: store.list(environment: profile.name, limit: 10), now: context.now(), fingerprint: fingerprint)
+                try breaker.check(
+                    environment: profile.name, history: store.list(environment: profile.name, limit: 10), now: context.now(),
+                    fingerprint: fingerprint)
             }
         }
         let report = ProgressReporter(console: context.console)
@@ -53,7 +60,7 @@ public enum LaunchCommand {
         let result: LaunchResult
         do {
             result = try await task.value
-        } catch where task.isCancelled {
+        } catch  where task.isCancelled {
             // Whatever the interrupted phase threw, this was Ctrl-C: not a failure for the breaker to count.
             throw Interrupted()
         } catch let failure as PhaseFailure {
@@ -63,7 +70,9 @@ public enum LaunchCommand {
             record(failure, profile: profile, layout: layout, startedAt: startedAt, context: context, store: store)
             throw failure
         } catch let failure as CreateFailure {
-            record(failure, profile: profile, layout: layout, startedAt: startedAt, context: context, store: store, fingerprint: failure.fingerprint)
+            record(
+                failure, profile: profile, layout: layout, startedAt: startedAt, context: context, store: store,
+                fingerprint: failure.fingerprint)
             throw failure
         } catch let failure as RestoredFailure {
             record(failure, profile: profile, layout: layout, startedAt: startedAt, context: context, store: store)

@@ -160,8 +160,10 @@ struct LaunchStateMachine: Sendable {
             services[s].containers[c].logWatchErrors = error == nil ? 0 : services[s].containers[c].logWatchErrors + 1
             if let error, services[s].containers[c].logWatchErrors >= Self.maxStreamLosses {
                 // As for the event stream: this many failures in a row is not a blip, and the deadline would only hide why.
-                fail(s, .readinessUnavailable(
-                    "its log could not be read \(Self.maxStreamLosses) times in a row for \(ReadySignal.logLabel): \(error)"))
+                fail(
+                    s,
+                    .readinessUnavailable(
+                        "its log could not be read \(Self.maxStreamLosses) times in a row for \(ReadySignal.logLabel): \(error)"))
                 break
             }
             // A container that stopped mid-follow is usually being restarted: the first re-follow waits 200 ms.
@@ -205,7 +207,9 @@ struct LaunchStateMachine: Sendable {
     private mutating func emit(_ s: Int, _ detail: String? = nil) {
         let service = services[s]
         actions.append(
-            .progress(ProgressUpdate(service: service.name, serviceClass: service.serviceClass, state: service.state, elapsed: now, detail: detail)))
+            .progress(
+                ProgressUpdate(
+                    service: service.name, serviceClass: service.serviceClass, state: service.state, elapsed: now, detail: detail)))
     }
 
     // MARK: Starting
@@ -398,8 +402,10 @@ struct LaunchStateMachine: Sendable {
             // Killed: by the kernel for memory (its `oom` event can trail the `die`) or by someone. Ask the container.
             services[s].containers[c].verifyingKill = true
             services[s].containers[c].running = true  // so the inspect's answer is judged as this death
-            actions.append(.inspect(service: services[s].name, container: services[s].containers[c].id,
-                startSequence: services[s].containers[c].startSequence))
+            actions.append(
+                .inspect(
+                    service: services[s].name, container: services[s].containers[c].id,
+                    startSequence: services[s].containers[c].startSequence))
             return
         }
         services[s].containers[c].verifyingKill = false
@@ -592,7 +598,8 @@ struct LaunchStateMachine: Sendable {
         guard case .log(let pattern)? = services[s].rule.signal, services[s].state == .starting else { return }
         let container = services[s].containers[c]
         actions.append(
-            .watchLog(service: services[s].name, container: container.id, startSequence: container.startSequence, pattern: pattern, after: delay))
+            .watchLog(
+                service: services[s].name, container: container.id, startSequence: container.startSequence, pattern: pattern, after: delay))
     }
 
     /// A started container of a healthchecked service gets its own check run at a fast cadence (100 ms, growing
@@ -647,8 +654,10 @@ struct LaunchStateMachine: Sendable {
             scheduleProbe(s, c, after: max(next, probePacing))
         case .unavailable(let reason) where services[s].rule.signal != nil:
             // Nothing else can make it ready: say so now rather than at the deadline.
-            fail(s, .readinessUnavailable(
-                "\(ReadySignal.httpLabel) needs /bin/sh and curl, wget or python3 in the image (\(reason))"))
+            fail(
+                s,
+                .readinessUnavailable(
+                    "\(ReadySignal.httpLabel) needs /bin/sh and curl, wget or python3 in the image (\(reason))"))
         case .unavailable(let reason):
             // The check cannot run as written (its command is not in the image): the engine's own verdict decides.
             services[s].containers[c].probeUnavailable = true
@@ -674,9 +683,10 @@ struct LaunchStateMachine: Sendable {
     /// its fast cadence, forty starting at once are probed about every 2.5 s each (the engine's own checks decide
     /// meanwhile), so a start storm is not made worse by execs.
     var probePacing: Duration {
-        Self.spacing(startingContainers { service, container in
-            service.probe != nil && !container.ready && !container.probeUnavailable
-        }, perSecond: Double(Self.probesPerSecond))
+        Self.spacing(
+            startingContainers { service, container in
+                service.probe != nil && !container.ready && !container.probeUnavailable
+            }, perSecond: Double(Self.probesPerSecond))
     }
 
     /// Running containers of starting services that `include` counts: what launch reads from the engine right now.
@@ -708,7 +718,8 @@ struct LaunchStateMachine: Sendable {
     private mutating func startSampling(_ s: Int, _ c: Int) {
         guard services[s].state == .starting else { return }
         let container = services[s].containers[c]
-        actions.append(.sample(service: services[s].name, container: container.id, startSequence: container.startSequence, after: sampleDelay))
+        actions.append(
+            .sample(service: services[s].name, container: container.id, startSequence: container.startSequence, after: sampleDelay))
     }
 
     /// `sampleInterval`, stretched so that all containers being sampled together stay within `samplesPerSecond`,

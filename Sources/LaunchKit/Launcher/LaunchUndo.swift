@@ -73,7 +73,9 @@ extension Launcher {
                 let lost = try await lastGood.lostServices(before: before)
                 guard !lost.isEmpty else { return nil }
                 report.phaseBegan("restore")
-                restored = await lastGood.restore(lost, plan: plan, profile: profile, redact: redact) { update in report.serviceChanged(update) }
+                restored = await lastGood.restore(lost, plan: plan, profile: profile, redact: redact) { update in
+                    report.serviceChanged(update)
+                }
             } catch {
                 // Nothing is restored blind: the summary says the stack may not be as it was, and why.
                 report.phaseBegan("restore")

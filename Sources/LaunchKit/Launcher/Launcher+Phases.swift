@@ -36,7 +36,9 @@ extension Launcher {
             timeline.skip("cleanup", "--no-cleanup", report: report)
         }
         try Task.checkCancellation()
-        try await timeline.measure("images", report: report) { try await prepareImages(plan, options: options, report: report, redact: redact) }
+        try await timeline.measure("images", report: report) {
+            try await prepareImages(plan, options: options, report: report, redact: redact)
+        }
         try Task.checkCancellation()
         return Prepared(plan: plan, redact: redact, hashes: hashes, fingerprint: fingerprint)
     }
@@ -61,7 +63,8 @@ extension Launcher {
     ) async -> Started {
         let began = timeline.clock.now
         report.phaseBegan("start")
-        var orchestrator = Orchestrator(client: client, project: plan.project, stack: stack, graph: graph, profile: profile,
+        var orchestrator = Orchestrator(
+            client: client, project: plan.project, stack: stack, graph: graph, profile: profile,
             onChange: { update in report.serviceChanged(update) })
         orchestrator.redact = redact
         let history = ReadinessHistory(store: RunStore(layout: layout), environment: profile.name)
@@ -77,7 +80,8 @@ extension Launcher {
         let hostPressure = await hostSampler?.value
         let seconds = began.duration(to: timeline.clock.now).seconds
 
-        let diagnostics = Diagnostics(client: client, redact: redact, environment: profile.name, project: plan.project, compose: plan.composeCommand)
+        let diagnostics = Diagnostics(
+            client: client, redact: redact, environment: profile.name, project: plan.project, compose: plan.composeCommand)
         var services: [LaunchResult.ServiceResult] = []
         for service in run.services {
             services.append(await result(service, diagnosis: await diagnostics.diagnose(service), history: history))
@@ -85,7 +89,8 @@ extension Launcher {
         let outcome = LaunchResult.Outcome(services, interrupted: run.interrupted)
         report.phaseEnded("start", seconds: seconds, status: outcome == .failed || outcome == .interrupted ? "failed" : "ok", detail: nil)
         return Started(
-            run: run, services: services, outcome: outcome, phase: .init(name: "start", seconds: seconds, status: outcome.rawValue, detail: nil),
+            run: run, services: services, outcome: outcome,
+            phase: .init(name: "start", seconds: seconds, status: outcome.rawValue, detail: nil),
             hostPressure: hostPressure, model: model)
     }
 

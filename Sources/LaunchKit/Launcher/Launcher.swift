@@ -44,9 +44,10 @@ public struct Launcher: Sendable {
     /// refuse the launch (the circuit breaker).
     public var admit: @Sendable (String) throws -> Void = { _ in }
 
-    public init(context: LaunchContext, layout: ProjectLayout, client: EngineClient,
-        preflight: @escaping @Sendable (LaunchPlan) async -> [String])
-    {
+    public init(
+        context: LaunchContext, layout: ProjectLayout, client: EngineClient,
+        preflight: @escaping @Sendable (LaunchPlan) async -> [String]
+    ) {
         self.context = context
         self.layout = layout
         self.client = client
@@ -80,7 +81,9 @@ public struct Launcher: Sendable {
             report.phaseEnded(name, seconds: 0, status: "skipped", detail: why)
         }
 
-        private func record(_ name: String, _ began: ContinuousClock.Instant, _ status: String, _ detail: String?, _ report: ProgressReporter) {
+        private func record(
+            _ name: String, _ began: ContinuousClock.Instant, _ status: String, _ detail: String?, _ report: ProgressReporter
+        ) {
             let seconds = began.duration(to: clock.now).seconds
             lock.withLock { phases.append(.init(name: name, seconds: seconds, status: status, detail: detail)) }
             report.phaseEnded(name, seconds: seconds, status: status, detail: detail)
@@ -102,8 +105,10 @@ public struct Launcher: Sendable {
         await noteRecreations(plan, before: before, hashes: prepared.hashes, lastGood: lastGood, report: report)
         // Subscribed (and confirmed by the engine) before anything is created: no reaction can be missed.
         let (events, since) = await client.subscribe(project: plan.project, actions: Orchestrator.watchedActions)
-        undo.push(.removeCreated(
-            Rollback(client: client, project: plan.project, removeNewVolumes: options.rollbackVolumes), before: before, levels: plan.graph.levels))
+        undo.push(
+            .removeCreated(
+                Rollback(client: client, project: plan.project, removeNewVolumes: options.rollbackVolumes), before: before,
+                levels: plan.graph.levels))
         let created: [String: [ContainerDetails]]
         let checked: (stack: ComposeStack, graph: DependencyGraph)
         do {
@@ -169,15 +174,19 @@ public struct Launcher: Sendable {
     }
 
     /// A relaunch that will recreate running services says so before it does, and whether it can put them back.
-    func noteRecreations(_ plan: LaunchPlan, before: ProjectSnapshot, hashes: [String: String]?, lastGood: LastGood, report: ProgressReporter) async {
+    func noteRecreations(
+        _ plan: LaunchPlan, before: ProjectSnapshot, hashes: [String: String]?, lastGood: LastGood, report: ProgressReporter
+    ) async {
         guard let hashes, !before.runningByService.isEmpty,
             let existing = try? await client.listContainers(all: true, labels: ComposeLabels.projectFilter(plan.project))
         else { return }
         let recreated = LastGood.changes(hashes: hashes, containers: existing).filter { $0.value == .recreate }.keys.sorted()
         guard !recreated.isEmpty else { return }
         let saved = FileManager.default.fileExists(atPath: lastGood.path)
-        report.note("relaunch: recreate (config changed): \(recreated.joined(separator: ", "))"
-            + (saved ? "; the last good state is kept to restore them on failure" : "; no last good state is recorded to restore them from"))
+        report.note(
+            "relaunch: recreate (config changed): \(recreated.joined(separator: ", "))"
+                + (saved
+                    ? "; the last good state is kept to restore them on failure" : "; no last good state is recorded to restore them from"))
     }
 
     /// The preflight phase both engines run: every check, and nothing started when one fails.
@@ -187,7 +196,8 @@ public struct Launcher: Sendable {
         try await timeline.measure("preflight", report: report) {
             let failures = await preflight(plan)
             guard failures.isEmpty else {
-                throw PhaseFailure(phase: "preflight", summary: "preflight failed: nothing was started", evidence: failures,
+                throw PhaseFailure(
+                    phase: "preflight", summary: "preflight failed: nothing was started", evidence: failures,
                     hint: "fix the failing checks; `launch doctor \(plan.environment)` runs them alone")
             }
             return ((), nil)
@@ -201,7 +211,11 @@ public struct Launcher: Sendable {
         try await timeline.measure("env", report: report) {
             let outcome = try EnvProvisioner(layout: layout, profile: profile).provision(now: context.now())
             let added = outcome.addedSecrets.count + outcome.addedVariables.count
-            return (outcome, outcome.created ? "created \(outcome.path)" : (added > 0 ? "added \(added) keys to \(outcome.path)" : "\(outcome.path) complete"))
+            return (
+                outcome,
+                outcome.created
+                    ? "created \(outcome.path)" : (added > 0 ? "added \(added) keys to \(outcome.path)" : "\(outcome.path) complete")
+            )
         }
     }
 
@@ -231,7 +245,9 @@ public struct Launcher: Sendable {
     /// them is reclaimable. A cleanup problem is reported, never a reason to stop the launch.
     func cleanup(_ policy: Profile.CleanupPolicy, project: String) async -> ((), String?) {
         do {
-            guard let pruned = try await Cleanup(context: context, label: ComposeLabels.projectFilter(project)[0]).runIfNeeded(policy: policy) else {
+            guard
+                let pruned = try await Cleanup(context: context, label: ComposeLabels.projectFilter(project)[0]).runIfNeeded(policy: policy)
+            else {
                 return ((), "prunable space below the \(Int(policy.reclaimablePercent))% threshold")
             }
             return ((), "reclaimed \(pruned.reclaimed)" + (pruned.decision.map { " (\($0.reason))" } ?? ""))
@@ -243,7 +259,8 @@ public struct Launcher: Sendable {
     /// Pulls what `pull_policy` (or `--pull`) asks for — by default only images not present — and builds `build:`
     /// services whose image is missing or was built from another context (`launch.context-hash`), or all of them
     /// with `--build`, none with `--no-build`.
-    func prepareImages(_ plan: LaunchPlan, options: LaunchOptions, report: ProgressReporter, redact: Redactor) async throws -> ((), String?) {
+    func prepareImages(_ plan: LaunchPlan, options: LaunchOptions, report: ProgressReporter, redact: Redactor) async throws -> ((), String?)
+    {
         // Each distinct image once, all at once: this runs before anything can start.
         let references = Dictionary(grouping: plan.stack.services) { $0.image ?? "\(plan.project)-\($0.name)" }
         let client = self.client
@@ -266,7 +283,9 @@ public struct Launcher: Sendable {
                 case .never: continue
                 case .always: missingBuild.append(service.name)
                 case .whenChanged:
-                    if !isPresent || plan.buildDecisions[service.name] == .changed || policy == "build" { missingBuild.append(service.name) }
+                    if !isPresent || plan.buildDecisions[service.name] == .changed || policy == "build" {
+                        missingBuild.append(service.name)
+                    }
                 }
             } else if let image = service.image {
                 if options.pull || policy == "always" {
@@ -277,12 +296,14 @@ public struct Launcher: Sendable {
             }
         }
         if !neverPulled.isEmpty {
-            throw PhaseFailure(phase: "images", summary: "images are missing and pull_policy: never forbids pulling them; nothing was started",
+            throw PhaseFailure(
+                phase: "images", summary: "images are missing and pull_policy: never forbids pulling them; nothing was started",
                 evidence: neverPulled, hint: "load or pull them yourself (`docker pull`), or drop `pull_policy: never`")
         }
         if !missingPull.isEmpty {
             do {
-                try await runStreaming(plan.composeCommand.pull(services: missingPull), what: "pulling images for \(missingPull.joined(separator: ", "))",
+                try await runStreaming(
+                    plan.composeCommand.pull(services: missingPull), what: "pulling images for \(missingPull.joined(separator: ", "))",
                     report: report, redact: redact,
                     hint: "check the network and registry credentials (`docker login`), or pull the images yourself")
             } catch let failure as PhaseFailure {
@@ -309,13 +330,16 @@ public struct Launcher: Sendable {
         }
         let overlay = FileManager.default.temporaryDirectory.appendingPathComponent("launch-build-\(UUID().uuidString).yml").path
         if !labels.isEmpty {
-            let text = "services:\n" + labels.map { "  \($0.0):\n    build:\n      labels:\n        \(BuildContext.label): \"\($0.1)\"\n" }.joined()
+            let text =
+                "services:\n"
+                + labels.map { "  \($0.0):\n    build:\n      labels:\n        \(BuildContext.label): \"\($0.1)\"\n" }.joined()
             try? AtomicFile.write(text, to: overlay)
             if FileManager.default.fileExists(atPath: overlay) { compose.files.append(overlay) }
         }
         defer { try? FileManager.default.removeItem(atPath: overlay) }
         let reasons = services.map { "\($0) (\(plan.buildDecisions[$0]?.description ?? "build"))" }
-        try await runStreaming(compose.build(services: services), what: "building \(reasons.joined(separator: ", "))",
+        try await runStreaming(
+            compose.build(services: services), what: "building \(reasons.joined(separator: ", "))",
             report: report, redact: redact, hint: "fix the build error above; `docker compose build` reproduces it")
     }
 
@@ -326,7 +350,11 @@ public struct Launcher: Sendable {
         let unreachable = await withTaskGroup(of: (ImageChecks.Registry, ImageChecks.Reachability).self) { group in
             for registry in registries {
                 group.addTask {
-                    (registry, ImageChecks.reachability(await TCPProbe.connect(host: registry.host, port: registry.port, timeout: timeout), timeout: timeout))
+                    (
+                        registry,
+                        ImageChecks.reachability(
+                            await TCPProbe.connect(host: registry.host, port: registry.port, timeout: timeout), timeout: timeout)
+                    )
                 }
             }
             var found: [String] = []
@@ -364,7 +392,8 @@ public struct Launcher: Sendable {
         guard status == 0 else {
             // A child that died of SIGINT/SIGTERM was interrupted with us, not a failed pull.
             if status == 130 || status == 143 { throw CancellationError() }
-            throw PhaseFailure(phase: "images", summary: "\(what) failed (exit \(status)); nothing was started", evidence: tail.lines, hint: hint)
+            throw PhaseFailure(
+                phase: "images", summary: "\(what) failed (exit \(status)); nothing was started", evidence: tail.lines, hint: hint)
         }
     }
 

@@ -34,10 +34,12 @@ public struct LogStreamer: Sendable {
         }
         if value.wholeMatch(of: /[0-9]{1,19}(\.[0-9]{1,18})?/) != nil { return nil }
         if let match = value.wholeMatch(
-            of: /([0-9]{4})-([0-9]{2})-([0-9]{2})(?:T([0-9]{2})(?::([0-9]{2})(?::([0-9]{2})(?:\.[0-9]{1,9})?)?)?)?(Z|[+-][0-9]{2}:[0-9]{2})?/)
-        {
+            of:
+                /([0-9]{4})-([0-9]{2})-([0-9]{2})(?:T([0-9]{2})(?::([0-9]{2})(?::([0-9]{2})(?:\.[0-9]{1,9})?)?)?)?(Z|[+-][0-9]{2}:[0-9]{2})?/
+        ) {
             let month = Int(match.2) ?? 0, day = Int(match.3) ?? 0
-            let hour = match.4.flatMap { Int($0) } ?? 0, minute = match.5.flatMap { Int($0) } ?? 0, second = match.6.flatMap { Int($0) } ?? 0
+            let hour = match.4.flatMap { Int($0) } ?? 0, minute = match.5.flatMap { Int($0) } ?? 0,
+                second = match.6.flatMap { Int($0) } ?? 0
             if (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 60 { return nil }
             return "`\(value)` is not a valid date and time; give \(accepted)"
         }
@@ -55,10 +57,12 @@ public struct LogStreamer: Sendable {
             .filter { services.isEmpty || services.contains($0.labels[ComposeLabels.service] ?? "") }
             .sorted { $0.name < $1.name }
         guard !containers.isEmpty else {
-            let known = Set(try await client.listContainers(all: true, labels: label)
-                .compactMap { $0.labels[ComposeLabels.service] })
+            let known = Set(
+                try await client.listContainers(all: true, labels: label)
+                    .compactMap { $0.labels[ComposeLabels.service] })
             throw UsageError(
-                services.isEmpty ? "\(profile.name) has no containers" : "no containers for \(services.joined(separator: ", ")) in \(profile.name)",
+                services.isEmpty
+                    ? "\(profile.name) has no containers" : "no containers for \(services.joined(separator: ", ")) in \(profile.name)",
                 evidence: known.isEmpty ? [] : ["services with containers: " + known.sorted().joined(separator: ", ")],
                 hint: known.isEmpty ? "start it with `launch \(profile.name)`" : "name one of the services above")
         }
@@ -95,9 +99,11 @@ public struct LogStreamer: Sendable {
                             // from the start event's time: the engine stamps a line when it copies it, so a run's
                             // first lines can be stamped before its event (they were lost that way).
                             let details = try? await client.inspectContainer(id)
-                            let from = details.map { EngineClient.currentRunSince(finishedAt: $0.state.finishedAt, startedAt: $0.state.startedAt) }
+                            let from =
+                                details.map { EngineClient.currentRunSince(finishedAt: $0.state.finishedAt, startedAt: $0.state.startedAt) }
                                 ?? event.timeNano
-                            _ = try await runner.stream(docker.logs(container: id, follow: true, since: from.map(EngineClient.sinceText))) { _, line in
+                            _ = try await runner.stream(docker.logs(container: id, follow: true, since: from.map(EngineClient.sinceText))) {
+                                _, line in
                                 console.data(lead + redact(line))
                             }
                         }
@@ -118,8 +124,11 @@ public struct LogStreamer: Sendable {
         let chosen = all.filter { services.isEmpty || services.contains($0.composeName(in: stack)) }
         guard !chosen.isEmpty else {
             throw UsageError(
-                services.isEmpty ? "\(profile.name) has no services on the swarm (stack \(stack))" : "no services \(services.joined(separator: ", ")) in the stack \(stack)",
-                evidence: all.isEmpty ? [] : ["services of the stack: " + all.map { $0.composeName(in: stack) }.sorted().joined(separator: ", ")],
+                services.isEmpty
+                    ? "\(profile.name) has no services on the swarm (stack \(stack))"
+                    : "no services \(services.joined(separator: ", ")) in the stack \(stack)",
+                evidence: all.isEmpty
+                    ? [] : ["services of the stack: " + all.map { $0.composeName(in: stack) }.sorted().joined(separator: ", ")],
                 hint: all.isEmpty ? "start it with `launch \(profile.name) --engine swarm`" : "name one of the services above")
         }
         let redact = EnvProvisioner(layout: layout, profile: profile).redactor(environment: context.environment)
@@ -130,7 +139,8 @@ public struct LogStreamer: Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for service in chosen {
                 group.addTask {
-                    _ = try await runner.stream(docker.serviceLogs(service: service.id, follow: follow, tail: tail, since: since)) { _, line in
+                    _ = try await runner.stream(docker.serviceLogs(service: service.id, follow: follow, tail: tail, since: since)) {
+                        _, line in
                         // `docker service logs` starts each line with `<stack>_<service>.<slot>@<node> | `: the stack
                         // name is the same on every line and goes; slot and node stay.
                         console.data(redact(line.hasPrefix(prefix) ? String(line.dropFirst(prefix.count)) : line))

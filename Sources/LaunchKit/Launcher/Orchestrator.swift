@@ -152,11 +152,12 @@ struct Orchestrator: Sendable {
                 requests.append(Task { try? await client.stopContainer(container, timeoutSeconds: Orchestrator.stopGrace) })
             case .schedule(let service, let kind, let generation, let delay):
                 let continuation = self.continuation
-                timers.append(Task {
-                    try? await Task.sleep(for: delay)
-                    guard !Task.isCancelled else { return }
-                    continuation.yield(.timer(service: service, kind: kind, generation: generation))
-                })
+                timers.append(
+                    Task {
+                        try? await Task.sleep(for: delay)
+                        guard !Task.isCancelled else { return }
+                        continuation.yield(.timer(service: service, kind: kind, generation: generation))
+                    })
             case .inspect(let service, let container, let sequence):
                 let client = self.client, continuation = self.continuation
                 // Read-only: not awaited at the end; an answer after the loop finished is dropped.
@@ -171,22 +172,24 @@ struct Orchestrator: Sendable {
                 probes.append(followTask(service, container, sequence, pattern: pattern, after: delay))
             case .sample(let service, let container, let sequence, let delay):
                 let client = self.client, continuation = self.continuation
-                probes.append(Task {
-                    try? await Task.sleep(for: delay)
-                    guard !Task.isCancelled else { return }
-                    let sample = try? await client.stats(container).sample
-                    continuation.yield(.sampled(service: service, container: container, startSequence: sequence, sample: sample))
-                })
+                probes.append(
+                    Task {
+                        try? await Task.sleep(for: delay)
+                        guard !Task.isCancelled else { return }
+                        let sample = try? await client.stats(container).sample
+                        continuation.yield(.sampled(service: service, container: container, startSequence: sequence, sample: sample))
+                    })
             case .resubscribe(let since, let delay):
                 let client = self.client, continuation = self.continuation, project = self.project
-                streams.append(Task {
-                    try? await Task.sleep(for: delay)
-                    guard !Task.isCancelled else { return }
-                    let events = client.projectEvents(project, sinceNanoseconds: since, actions: Orchestrator.watchedActions)
-                    // Iterated here, in this task: cancelling it at the end of the run ends the stream (and its
-                    // thread, socket and any dial-stdio child) with it.
-                    await Orchestrator.pump(events, into: continuation)
-                })
+                streams.append(
+                    Task {
+                        try? await Task.sleep(for: delay)
+                        guard !Task.isCancelled else { return }
+                        let events = client.projectEvents(project, sinceNanoseconds: since, actions: Orchestrator.watchedActions)
+                        // Iterated here, in this task: cancelling it at the end of the run ends the stream (and its
+                        // thread, socket and any dial-stdio child) with it.
+                        await Orchestrator.pump(events, into: continuation)
+                    })
             }
         }
 
@@ -229,13 +232,17 @@ struct Orchestrator: Sendable {
                 await limiter.release()
                 guard !Task.isCancelled else { return }
                 continuation.yield(
-                    .probed(service: service, container: container, startSequence: sequence, outcome: answer.outcome, spawnSeconds: answer.spawnSeconds))
+                    .probed(
+                        service: service, container: container, startSequence: sequence, outcome: answer.outcome,
+                        spawnSeconds: answer.spawnSeconds))
             }
         }
 
         /// Follows this start of the container's log for `launch.ready_log` after `delay`: a match, a log the engine
         /// says it can never read, or the end of the follow (the machine decides whether to follow again).
-        func followTask(_ service: String, _ container: String, _ sequence: Int, pattern: String, after delay: Duration) -> Task<Void, Never> {
+        func followTask(_ service: String, _ container: String, _ sequence: Int, pattern: String, after delay: Duration) -> Task<
+            Void, Never
+        > {
             let client = self.client, continuation = self.continuation, redact = self.redact
             return Task {
                 try? await Task.sleep(for: delay)
@@ -255,7 +262,8 @@ struct Orchestrator: Sendable {
                     // whether this start is still worth following, and when it has failed too often.
                     if !Task.isCancelled {
                         let message = (error as? EngineError)?.summary ?? "\(error)"
-                        continuation.yield(.logWatchEnded(service: service, container: container, startSequence: sequence, error: redact(message)))
+                        continuation.yield(
+                            .logWatchEnded(service: service, container: container, startSequence: sequence, error: redact(message)))
                     }
                     return
                 }
@@ -273,7 +281,8 @@ struct Orchestrator: Sendable {
     static let watchedActions = ["start", "die", "oom", "health_status"]
 
     static func services(
-        stack: ComposeStack, graph: DependencyGraph, profile: Profile, containers: [String: [ContainerDetails]], history: ReadinessHistory = .empty,
+        stack: ComposeStack, graph: DependencyGraph, profile: Profile, containers: [String: [ContainerDetails]],
+        history: ReadinessHistory = .empty,
         jobs: Set<String>? = nil
     ) -> [ServiceRun] {
         services(
@@ -317,8 +326,7 @@ struct Orchestrator: Sendable {
                 run.probe = ServiceRun.ProbeSpec(
                     command: ReadySignal.httpCommand(port: port, path: path), timeout: ReadySignal.httpTimeout, interval: .seconds(2),
                     racesEngine: false)
-            } else if probing, rule.kind == .healthy, let check = described.healthcheck, let command = healthcheckCommand(check.test)
-            {
+            } else if probing, rule.kind == .healthy, let check = described.healthcheck, let command = healthcheckCommand(check.test) {
                 // The engine's own start-period cadence, as it stored it: only an engine that honours
                 // `start_interval` keeps one, so this is what that engine will really do.
                 let stored = containers[name]?.first?.config.healthcheck
@@ -455,7 +463,6 @@ struct ContainerRun: Sendable {
         return count
     }
 }
-
 
 /// At most `limit` probes at once; the rest wait their turn in order.
 actor ProbeLimiter {

@@ -35,19 +35,23 @@ public struct ProjectStatus: Sendable, Encodable {
             for try await (summary, details) in group {
                 let service = summary.labels[ComposeLabels.service] ?? summary.name
                 let started = EngineTime.parse(details.state.startedAt)
-                rows.append(Row(
-                    service: service, container: summary.name, serviceClass: profile.services.serviceClass(of: service),
-                    state: details.state.status, health: details.state.health?.status,
-                    ports: summary.ports.compactMap { port in
-                        port.publicPort.map { "\(port.ip.map { $0 == "0.0.0.0" ? "" : $0 + ":" } ?? "")\($0)->\(port.privatePort)/\(port.type)" }
-                    }.sorted(),
-                    uptimeSeconds: details.state.running ? started.map { now.timeIntervalSince($0) } : nil,
-                    restarts: details.restartCount, exitCode: details.state.running ? nil : details.state.exitCode))
+                rows.append(
+                    Row(
+                        service: service, container: summary.name, serviceClass: profile.services.serviceClass(of: service),
+                        state: details.state.status, health: details.state.health?.status,
+                        ports: summary.ports.compactMap { port in
+                            port.publicPort.map {
+                                "\(port.ip.map { $0 == "0.0.0.0" ? "" : $0 + ":" } ?? "")\($0)->\(port.privatePort)/\(port.type)"
+                            }
+                        }.sorted(),
+                        uptimeSeconds: details.state.running ? started.map { now.timeIntervalSince($0) } : nil,
+                        restarts: details.restartCount, exitCode: details.state.running ? nil : details.state.exitCode))
             }
         }
         rows.sort { ($0.service, $0.container) < ($1.service, $1.container) }
         let present = Set(rows.map(\.service))
-        return ProjectStatus(environment: profile.name, project: profile.compose.project, services: rows,
+        return ProjectStatus(
+            environment: profile.name, project: profile.compose.project, services: rows,
             missing: expected.filter { !present.contains($0) })
     }
 

@@ -84,7 +84,8 @@ public struct ResourceUsage: Sendable, Equatable, Encodable {
         if let limit = cpuLimit {
             if cpuPeriods > 0 {
                 let percent = Self.percent(throttledFraction)
-                lines.append("CPU throttled in \(percent) % of periods (\(cpuThrottledPeriods) of \(cpuPeriods); limit \(Self.cpus(limit)) CPU)")
+                lines.append(
+                    "CPU throttled in \(percent) % of periods (\(cpuThrottledPeriods) of \(cpuPeriods); limit \(Self.cpus(limit)) CPU)")
             } else {
                 lines.append("CPU limit \(Self.cpus(limit)) CPU (no throttling measured)")
             }
@@ -104,15 +105,21 @@ public struct ResourceUsage: Sendable, Equatable, Encodable {
     public func suggestion(service: String) -> String? {
         var parts: [String] = []
         if oomKilled, let limit = memoryLimit {
-            parts.append("raise \(service)'s memory limit (deploy.resources.limits.memory) from \(Self.mib(limit)) to at least \(Self.mib(Self.roundUpMemory(limit.multipliedReportingOverflow(by: 2).overflow ? limit : limit * 2)))")
+            parts.append(
+                "raise \(service)'s memory limit (deploy.resources.limits.memory) from \(Self.mib(limit)) to at least \(Self.mib(Self.roundUpMemory(limit.multipliedReportingOverflow(by: 2).overflow ? limit : limit * 2)))"
+            )
         } else if memoryPressed, let limit = memoryLimit {
             let fitted = Self.roundUpMemory(max(Int64(min(max(Double(memoryPeak) * 1.5, 0), 9e18)), limit == .max ? limit : limit + 1))
-            parts.append("raise \(service)'s memory limit (deploy.resources.limits.memory) from \(Self.mib(limit)) to \(Self.mib(fitted)) (1.5 × its peak)")
+            parts.append(
+                "raise \(service)'s memory limit (deploy.resources.limits.memory) from \(Self.mib(limit)) to \(Self.mib(fitted)) (1.5 × its peak)"
+            )
         }
         if cpuStarved, let limit = cpuLimit {
             // A throttled container shows only that it wanted more than it got: at least undo the throttled share, at most double.
             let factor = min(2, 1 / max(1 - throttledFraction, 0.5))
-            parts.append("raise \(service)'s CPU limit (deploy.resources.limits.cpus) from \(Self.cpus(limit)) to at least \(Self.cpus(Self.roundUpCPUs(limit * factor)))")
+            parts.append(
+                "raise \(service)'s CPU limit (deploy.resources.limits.cpus) from \(Self.cpus(limit)) to at least \(Self.cpus(Self.roundUpCPUs(limit * factor)))"
+            )
         }
         return parts.isEmpty ? nil : parts.joined(separator: "; ")
     }

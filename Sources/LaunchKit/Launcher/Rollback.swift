@@ -126,7 +126,8 @@ struct Rollback: Sendable {
                 report.errors.append("container \(container.name): \(error)")
             }
         }
-        for network in await listed("networks", &report, { try await client.listNetworks(labels: label) }) where !before.networks.contains(network.id) {
+        for network in await listed("networks", &report, { try await client.listNetworks(labels: label) })
+        where !before.networks.contains(network.id) {
             do {
                 try await client.removeNetwork(network.id)
                 report.removedNetworks.append(network.name)
@@ -153,8 +154,11 @@ struct Rollback: Sendable {
         }
         if !keptNew.isEmpty {
             // Sizes, so the summary says what keeping them is worth; unknown sizes stay unknown.
-            let sizes = (try? await client.systemDataUsage())?.volumes.reduce(into: [String: Int64]()) { $0[$1.name] = $1.usageData?.size } ?? [:]
-            report.keptNewVolumes = keptNew.sorted().map { RollbackReport.KeptVolume(name: $0, bytes: sizes[$0].flatMap { $0 >= 0 ? $0 : nil }) }
+            let sizes =
+                (try? await client.systemDataUsage())?.volumes.reduce(into: [String: Int64]()) { $0[$1.name] = $1.usageData?.size } ?? [:]
+            report.keptNewVolumes = keptNew.sorted().map {
+                RollbackReport.KeptVolume(name: $0, bytes: sizes[$0].flatMap { $0 >= 0 ? $0 : nil })
+            }
         }
         report.seconds = began.duration(to: clock.now).seconds
         return report

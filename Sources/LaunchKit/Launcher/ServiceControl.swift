@@ -181,7 +181,8 @@ public struct ServiceControl: Sendable {
     /// Stops the named services' containers (dependents among them first); they stay, for `start`.
     public func stop(_ services: [String]) async throws -> Outcome {
         let began = ContinuousClock.Instant.now
-        let lock = try ProjectLock(context: context, root: layout.root, project: profile.compose.project, environment: profile.name,
+        let lock = try ProjectLock(
+            context: context, root: layout.root, project: profile.compose.project, environment: profile.name,
             command: "launch stop \(profile.name) \(services.joined(separator: " "))")
         defer { lock.release() }
         let graph = try Planner.outline(profile, layout: layout) ?? DependencyGraph(ComposeStack(services: [], volumes: [], networks: []))
@@ -214,7 +215,8 @@ public struct ServiceControl: Sendable {
         prepare: (LaunchPlan, [String: [ContainerDetails]]) async throws -> (chosen: [String], actions: [String: String])
     ) async throws -> Outcome {
         let began = ContinuousClock.Instant.now
-        let lock = try ProjectLock(context: context, root: layout.root, project: profile.compose.project, environment: profile.name,
+        let lock = try ProjectLock(
+            context: context, root: layout.root, project: profile.compose.project, environment: profile.name,
             command: "launch \(verb.rawValue) \(profile.name) \(services.joined(separator: " "))")
         defer { lock.release() }
         if let stale = lock.clearedStale {
@@ -229,17 +231,20 @@ public struct ServiceControl: Sendable {
         let now = try await containersByService(plan.project)
         let jobs = Planner.jobs(in: plan.stack)
         let scope = Self.scope(chosen, graph: plan.graph) { Self.isSettled(now[$0] ?? [], isJob: jobs.contains($0)) }
-        let stack = ComposeStack(services: plan.stack.services.filter { scope.contains($0.name) }, volumes: plan.stack.volumes,
+        let stack = ComposeStack(
+            services: plan.stack.services.filter { scope.contains($0.name) }, volumes: plan.stack.volumes,
             networks: plan.stack.networks)
         let reporter = ProgressReporter(console: context.console)
-        var orchestrator = Orchestrator(client: client, project: plan.project, stack: stack, graph: try DependencyGraph(stack),
+        var orchestrator = Orchestrator(
+            client: client, project: plan.project, stack: stack, graph: try DependencyGraph(stack),
             profile: profile, onChange: { reporter.serviceChanged($0) })
         // A job is judged by its exit code even when none of its dependents is restarted with it.
         orchestrator.jobs = jobs
         let redact = EnvProvisioner(layout: layout, profile: profile).redactor(environment: context.environment)
         orchestrator.redact = redact
         let outcome = await orchestrator.run(containers: now.filter { scope.contains($0.key) }, events: events, since: since)
-        let diagnostics = Diagnostics(client: client, redact: redact, environment: profile.name, project: plan.project,
+        let diagnostics = Diagnostics(
+            client: client, redact: redact, environment: profile.name, project: plan.project,
             compose: plan.composeCommand)
         var results: [Outcome.Service] = []
         for run in outcome.services {
@@ -251,10 +256,11 @@ public struct ServiceControl: Sendable {
                 case .failed: "failed"
                 default: "not ready"
                 }
-            results.append(.init(
-                name: run.name, serviceClass: run.serviceClass, action: actions[run.name] ?? "started", state: state,
-                secondsToReady: run.state == .ready ? run.readyAt.flatMap { ready in run.startedAt.map { ready - $0 } } : nil,
-                failure: diagnosis))
+            results.append(
+                .init(
+                    name: run.name, serviceClass: run.serviceClass, action: actions[run.name] ?? "started", state: state,
+                    secondsToReady: run.state == .ready ? run.readyAt.flatMap { ready in run.startedAt.map { ready - $0 } } : nil,
+                    failure: diagnosis))
         }
         let failed = results.contains { $0.state != "ready" && (chosen.contains($0.name) || $0.serviceClass == .core) }
         let exit: ExitStatus = outcome.interrupted ? .interrupted : (failed ? .launchFailed : .success)
@@ -268,7 +274,8 @@ public struct ServiceControl: Sendable {
         let output = try await context.runner.run(command)
         guard output.succeeded else {
             let redact = EnvProvisioner(layout: layout, profile: profile).redactor(environment: context.environment)
-            throw CreateFailure(evidence: output.stderr.split(whereSeparator: \.isNewline).suffix(15).map { redact(String($0)) },
+            throw CreateFailure(
+                evidence: output.stderr.split(whereSeparator: \.isNewline).suffix(15).map { redact(String($0)) },
                 command: command.description, rolledBack: false)
         }
     }

@@ -27,7 +27,8 @@ public struct ServiceExec: Sendable {
         let running = try await EngineClient(context: context).listContainers(
             all: false, labels: ComposeLabels.serviceFilter(plan.project, service: service))
         guard !running.isEmpty else {
-            throw UsageError("\(service) is not running in \(profile.name)", evidence: ["project \(plan.project) has no running \(service) container"],
+            throw UsageError(
+                "\(service) is not running in \(profile.name)", evidence: ["project \(plan.project) has no running \(service) container"],
                 hint: "start it with `launch start \(profile.name) \(service)`")
         }
         return try await context.runner.interactive(plan.composeCommand.exec(service: service, arguments: arguments, tty: tty))

@@ -10,7 +10,8 @@ public enum EnvReport {
             lines.append("\(outcome.path) is complete; nothing changed")
         }
         if !outcome.addedSecrets.isEmpty {
-            lines.append("  generated \(outcome.addedSecrets.count) secret(s): \(outcome.addedSecrets.joined(separator: ", ")) (values not shown)")
+            lines.append(
+                "  generated \(outcome.addedSecrets.count) secret(s): \(outcome.addedSecrets.joined(separator: ", ")) (values not shown)")
         }
         if !outcome.addedVariables.isEmpty {
             lines.append("  added \(outcome.addedVariables.count) variable(s): \(outcome.addedVariables.joined(separator: ", "))")

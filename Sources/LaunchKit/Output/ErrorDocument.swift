@@ -25,12 +25,13 @@ public struct ErrorDocument: Encodable, Sendable {
     public var error: Body
 
     public init(_ failure: any LaunchFailure, redact: Redactor = .none) {
-        let problems = (failure as? ConfigurationError)?.problems.map { problem in
-            Problem(
-                file: problem.location.file, line: problem.location.line > 0 ? problem.location.line : nil,
-                column: problem.location.line > 0 ? problem.location.column : nil, message: redact(problem.message),
-                hint: problem.hint.map { redact($0) })
-        } ?? []
+        let problems =
+            (failure as? ConfigurationError)?.problems.map { problem in
+                Problem(
+                    file: problem.location.file, line: problem.location.line > 0 ? problem.location.line : nil,
+                    column: problem.location.line > 0 ? problem.location.column : nil, message: redact(problem.message),
+                    hint: problem.hint.map { redact($0) })
+            } ?? []
         error = Body(
             code: Self.code(failure.exitCode), exit: failure.exitCode.rawValue, message: redact(failure.summary),
             hint: failure.hint.map { redact($0) }, evidence: failure.evidence.map { redact($0) }, problems: problems)

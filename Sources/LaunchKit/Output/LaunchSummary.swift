@@ -10,7 +10,8 @@ public enum LaunchSummary {
             switch result.outcome {
             case .success: console.styled("ready", .green) + " in \(String(format: "%.1fs", result.seconds))"
             case .degraded:
-                console.styled("ready, degraded", .yellow) + " in \(String(format: "%.1fs", result.seconds)): \(result.degraded.joined(separator: ", ")) not running"
+                console.styled("ready, degraded", .yellow)
+                    + " in \(String(format: "%.1fs", result.seconds)): \(result.degraded.joined(separator: ", ")) not running"
             case .failed:
                 console.styled("FAILED", .red) + " after \(String(format: "%.1fs", result.seconds))"
                     + (restored ?? (result.rollback != nil ? "; rolled back" : "; left running (--keep-on-failure)"))
@@ -64,7 +65,9 @@ public enum LaunchSummary {
                 lines += Text.table(result.urls.map { [$0.name, $0.url] }).map { "  " + $0 }
             }
             lines.append("")
-            lines.append("next: launch status \(result.environment)  ·  launch logs \(result.environment) [service]  ·  launch down \(result.environment)")
+            lines.append(
+                "next: launch status \(result.environment)  ·  launch logs \(result.environment) [service]  ·  launch down \(result.environment)"
+            )
         }
         return lines
     }

@@ -27,7 +27,9 @@ public enum PlanRenderer {
         lines.append("")
         lines.append("Services (\(plan.services.count); each starts as soon as its own dependencies are ready)")
         let showChange = plan.services.contains { $0.change != nil }
-        var rows = [["LEVEL", "SERVICE", "CLASS", "READY WHEN", "DEADLINE", "HISTORY", "DEPENDS ON", "PORTS"] + (showChange ? ["CHANGE"] : [])]
+        var rows = [
+            ["LEVEL", "SERVICE", "CLASS", "READY WHEN", "DEADLINE", "HISTORY", "DEPENDS ON", "PORTS"] + (showChange ? ["CHANGE"] : [])
+        ]
         for (level, names) in plan.levels.enumerated() {
             for name in names {
                 guard let service = plan.services.first(where: { $0.name == name }) else { continue }
@@ -37,13 +39,14 @@ public enum PlanRenderer {
                     let devices = service.gpuDevices.isEmpty ? "" : ": " + service.gpuDevices.joined(separator: ",")
                     label += gpus < 0 ? " [all GPUs]" : " [\(GPUWords.count(gpus))\(devices)]"
                 }
-                rows.append([
-                    String(level), label, service.serviceClass.rawValue, service.readiness,
-                    DurationText.format(.seconds(service.deadlineSeconds)) + (service.deadlineLearned ? " (learned)" : ""),
-                    service.history?.description ?? "-",
-                    service.dependsOn.isEmpty ? "-" : service.dependsOn.map(shortDependency).joined(separator: " "),
-                    service.ports.isEmpty ? "-" : service.ports.joined(separator: " "),
-                ] + (showChange ? [service.change?.rawValue ?? "-"] : []))
+                rows.append(
+                    [
+                        String(level), label, service.serviceClass.rawValue, service.readiness,
+                        DurationText.format(.seconds(service.deadlineSeconds)) + (service.deadlineLearned ? " (learned)" : ""),
+                        service.history?.description ?? "-",
+                        service.dependsOn.isEmpty ? "-" : service.dependsOn.map(shortDependency).joined(separator: " "),
+                        service.ports.isEmpty ? "-" : service.ports.joined(separator: " "),
+                    ] + (showChange ? [service.change?.rawValue ?? "-"] : []))
             }
         }
         lines += Text.table(rows).map { "  " + $0 }

@@ -40,7 +40,8 @@ public final class ProgressReporter: @unchecked Sendable {
     public func phaseEnded(_ name: String, seconds: Double, status: String, detail: String?) {
         lock.withLock {
             if name == "start" { finishBoard() }
-            let text = "==> \(Text.pad(name, 9)) \(Text.pad(status, 7)) \(String(format: "%.2fs", seconds))" + (detail.map { "  \($0)" } ?? "")
+            let text =
+                "==> \(Text.pad(name, 9)) \(Text.pad(status, 7)) \(String(format: "%.2fs", seconds))" + (detail.map { "  \($0)" } ?? "")
             console.say(console.styled(text, status == "failed" ? .red : .dim))
         }
     }
@@ -120,8 +121,11 @@ public final class ProgressReporter: @unchecked Sendable {
             if !report.stoppedContainers.isEmpty { parts.append("stopped \(counted(report.stoppedContainers.count, "container") ?? "")") }
             if !report.keptVolumes.isEmpty { parts.append("kept existing volumes \(report.keptVolumes.joined(separator: ", "))") }
             if !report.keptNewVolumes.isEmpty {
-                let listed = report.keptNewVolumes.map { volume in volume.bytes.map { "\(volume.name) (\(ByteSize(bytes: UInt64($0))))" } ?? volume.name }
-                parts.append("kept new volumes \(listed.joined(separator: ", ")) (data: --rollback-volumes or `launch down --volumes` removes them)")
+                let listed = report.keptNewVolumes.map { volume in
+                    volume.bytes.map { "\(volume.name) (\(ByteSize(bytes: UInt64($0))))" } ?? volume.name
+                }
+                parts.append(
+                    "kept new volumes \(listed.joined(separator: ", ")) (data: --rollback-volumes or `launch down --volumes` removes them)")
             }
             let summary = parts.isEmpty ? "nothing to undo" : parts.joined(separator: ", ")
             console.say("==> rollback  " + String(format: "%.2fs", report.seconds) + "  " + summary)

@@ -6,7 +6,8 @@ public enum RunRenderer {
         guard !runs.isEmpty else { return ["no runs recorded yet (reports are written to .launch/runs/ by every launch)"] }
         var rows = [["RUN", "ENVIRONMENT", "OUTCOME", "DURATION", "FAILURE"]]
         for run in runs {
-            let failure = run.services.first { $0.failure != nil }.map { "\($0.name): \($0.failure?.failure ?? "")" }
+            let failure =
+                run.services.first { $0.failure != nil }.map { "\($0.name): \($0.failure?.failure ?? "")" }
                 ?? (run.failed ? (run.error.map { String($0.prefix(60)) } ?? "") : "")
             rows.append([run.id, run.environment, run.outcome, String(format: "%.1fs", run.seconds), failure])
         }
@@ -19,10 +20,14 @@ public enum RunRenderer {
         var lines = ["run \(run.id): \(run.environment) (\(run.project)), \(run.outcome) in \(String(format: "%.2fs", run.seconds))"]
         if let error = run.error { lines += errorLines(error) }
         if !run.phases.isEmpty {
-            lines.append("phases: " + run.phases.map { "\($0.name) \(String(format: "%.2fs", $0.seconds))" + ($0.status == "ok" ? "" : " (\($0.status))") }.joined(separator: " · "))
+            lines.append(
+                "phases: "
+                    + run.phases.map { "\($0.name) \(String(format: "%.2fs", $0.seconds))" + ($0.status == "ok" ? "" : " (\($0.status))") }
+                    .joined(separator: " · "))
         }
         let startPhase = run.phases.last { $0.name == "start" }?.seconds ?? 0
-        let end = max(startPhase, run.services.compactMap { $0.readyAt }.max() ?? 0, run.services.compactMap { $0.startedAt }.max() ?? 0, 0.001)
+        let end = max(
+            startPhase, run.services.compactMap { $0.readyAt }.max() ?? 0, run.services.compactMap { $0.startedAt }.max() ?? 0, 0.001)
         guard !run.services.isEmpty else { return lines }
         let nameWidth = max(7, run.services.map(\.name.count).max() ?? 0)
         let scale = Double(width) / end
@@ -66,7 +71,9 @@ public enum RunRenderer {
         if !failures.isEmpty {
             lines.append("")
             for service in failures {
-                lines.append("✗ \(service.name) (\(service.serviceClass)): \(service.failure?.reason ?? "") [\(service.failure?.classification ?? "")]")
+                lines.append(
+                    "✗ \(service.name) (\(service.serviceClass)): \(service.failure?.reason ?? "") [\(service.failure?.classification ?? "")]"
+                )
                 if let next = service.failure?.nextStep, !next.isEmpty { lines.append("    next: \(next)") }
             }
         }
@@ -96,10 +103,11 @@ public enum RunRenderer {
     static func errorLines(_ error: String) -> [String] {
         let parts = error.contains("\n") ? error.split(separator: "\n", omittingEmptySubsequences: true).map(String.init) : [error]
         guard let first = parts.first else { return [] }
-        return ["error: \(first)"] + parts.dropFirst().map { line in
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            return trimmed.hasPrefix("fix:") ? "      \(trimmed)" : "  \(trimmed)"
-        }
+        return ["error: \(first)"]
+            + parts.dropFirst().map { line in
+                let trimmed = line.trimmingCharacters(in: .whitespaces)
+                return trimmed.hasPrefix("fix:") ? "      \(trimmed)" : "  \(trimmed)"
+            }
     }
 
     static func niceStep(_ raw: Double) -> Double {

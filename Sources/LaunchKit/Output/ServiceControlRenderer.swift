@@ -4,9 +4,15 @@ import Foundation
 public enum ServiceControlRenderer {
     public static func lines(_ outcome: ServiceControl.Outcome) -> [String] {
         let failed = outcome.exitCode != 0
-        var lines = ["\(outcome.verb.rawValue) \(outcome.environment): " + (failed ? "FAILED" : "done") + " in \(String(format: "%.1fs", outcome.seconds))"]
+        var lines = [
+            "\(outcome.verb.rawValue) \(outcome.environment): " + (failed ? "FAILED" : "done")
+                + " in \(String(format: "%.1fs", outcome.seconds))"
+        ]
         let rows = outcome.services.map { service in
-            [service.name, service.serviceClass.rawValue, service.action, service.state, service.secondsToReady.map { String(format: "%.2fs", $0) } ?? "-"]
+            [
+                service.name, service.serviceClass.rawValue, service.action, service.state,
+                service.secondsToReady.map { String(format: "%.2fs", $0) } ?? "-",
+            ]
         }
         lines += Text.table([["SERVICE", "CLASS", "DID", "STATE", "READY AFTER"]] + rows).map { "  " + $0 }
         for service in outcome.services {

@@ -41,7 +41,8 @@ public struct LaunchPlan: Sendable, Encodable {
 
     enum CodingKeys: String, CodingKey {
         case schema, environment, aliases, summary, profileFile = "profile_file", projectRoot = "project_root",
-            project, composeFiles = "compose_files", composeProfiles = "compose_profiles", overlay, envFile = "env_file", modelSource = "model_source",
+            project, composeFiles = "compose_files", composeProfiles = "compose_profiles", overlay, envFile = "env_file", modelSource =
+            "model_source",
             compose, services, levels, commands, urls, warnings, swarm
     }
 
@@ -85,7 +86,8 @@ public struct LaunchPlan: Sendable, Encodable {
         public var build: String? = nil
 
         enum CodingKeys: String, CodingKey {
-            case name, serviceClass = "class", image, builds, replicas, gpus, gpuDevices = "gpu_devices", dependsOn = "depends_on", readiness,
+            case name, serviceClass = "class", image, builds, replicas, gpus, gpuDevices = "gpu_devices", dependsOn = "depends_on",
+                readiness,
                 deadlineSeconds = "deadline_seconds", ports, change, history, deadlineLearned = "deadline_learned", build
         }
     }

@@ -55,7 +55,8 @@ public struct Planner: Sendable {
             return planned
         }
         var warnings = skipped + Self.healthcheckWarnings(stack, imageChecks: imageChecks, profile: profile)
-        warnings += ComposeLifecycle.warnings(ComposeLifecycle.uses(files, display: layout.display), composeVersion: model.detection?.version)
+        warnings += ComposeLifecycle.warnings(
+            ComposeLifecycle.uses(files, display: layout.display), composeVersion: model.detection?.version)
         warnings += Self.setupWarnings(stack, overlay: overlay, profile: profile, envExists: env.exists)
         warnings += Self.historyWarnings(services, history: history)
         if profile.health.requireHealthcheck {
@@ -109,7 +110,8 @@ public struct Planner: Sendable {
     /// The resolved model, from Compose where there is one (asked while detection runs: most machines have the v2
     /// plugin), else read from the files as Compose would read them.
     func resolveModel(
-        _ plugin: Compose, known: ComposeDetector.Detection??, profile: Profile, files: [String], env: EnvInputs, profiles: ComposeProfileSelection
+        _ plugin: Compose, known: ComposeDetector.Detection??, profile: Profile, files: [String], env: EnvInputs,
+        profiles: ComposeProfileSelection
     ) async throws -> (stack: ComposeStack, source: String, detection: ComposeDetector.Detection?) {
         let supplied = env.supplied, redact = env.redact
         let detection: ComposeDetector.Detection?
@@ -149,15 +151,18 @@ public struct Planner: Sendable {
     static func healthcheckWarnings(_ stack: ComposeStack, imageChecks: [String: ImageHealthcheck], profile: Profile) -> [String] {
         var warnings: [String] = []
         for service in stack.services where service.healthcheck == nil && service.image != nil && imageChecks[service.name] == .absent {
-            warnings.append("\(service.name): image \(service.image ?? "") is not present: whether it has a HEALTHCHECK is decided after the pull")
+            warnings.append(
+                "\(service.name): image \(service.image ?? "") is not present: whether it has a HEALTHCHECK is decided after the pull")
         }
         let jobs = Self.jobs(in: stack)
         // An image not pulled yet may bring its own HEALTHCHECK (said above); a well-known one documents none.
-        for service in stack.services where service.healthcheck == nil && !jobs.contains(service.name) && ReadySignal(labels: service.labels) == nil
+        for service in stack.services
+        where service.healthcheck == nil && !jobs.contains(service.name) && ReadySignal(labels: service.labels) == nil
             && (service.builds || imageChecks[service.name] != .absent || service.image.flatMap(HealthcheckSuggestion.suggestion) != nil)
         {
-            warnings.append(HealthcheckSuggestion.warning(
-                service: service.name, image: service.image, stability: DurationText.format(profile.health.stability)))
+            warnings.append(
+                HealthcheckSuggestion.warning(
+                    service: service.name, image: service.image, stability: DurationText.format(profile.health.stability)))
         }
         for service in stack.services where jobs.contains(service.name) && ReadySignal(labels: service.labels) != nil {
             warnings.append("\(service.name) is a job: it is ready when it exits 0, so its readiness label is not used")
@@ -172,7 +177,10 @@ public struct Planner: Sendable {
         for parallel in stack.services.compactMap(\.tensorParallelism) where !parallel.hasEnoughSharedMemory {
             warnings.append(GPUChecks.sharedMemoryWarning(parallel) + "; " + GPUChecks.sharedMemoryFix(parallel))
         }
-        if !envExists { warnings.append("\(profile.envFile) does not exist yet: `launch \(profile.name)` creates it (or run `launch env \(profile.name)`)") }
+        if !envExists {
+            warnings.append(
+                "\(profile.envFile) does not exist yet: `launch \(profile.name)` creates it (or run `launch env \(profile.name)`)")
+        }
         return warnings
     }
 
@@ -185,7 +193,9 @@ public struct Planner: Sendable {
         let byImage = await withTaskGroup(of: (String, ImageHealthcheck).self) { group in
             for image in images {
                 group.addTask {
-                    guard let output = try? await runner.run(docker.imageHealthcheck(image)), output.succeeded else { return (image, .absent) }
+                    guard let output = try? await runner.run(docker.imageHealthcheck(image)), output.succeeded else {
+                        return (image, .absent)
+                    }
                     return (image, ImageHealthcheck.parse(output.stdout))
                 }
             }
@@ -252,13 +262,17 @@ public struct Planner: Sendable {
                 if !dependency.required {
                     stack.services[index].dependsOn[d].condition = .started
                     warnings.append(
-                        "\(service.name) waits for \(target.name) to be healthy, but \(target.name) has no healthcheck: as the dependency is optional (required: false), \(service.name) waits only for it to start, as Compose does")
+                        "\(service.name) waits for \(target.name) to be healthy, but \(target.name) has no healthcheck: as the dependency is optional (required: false), \(service.name) waits only for it to start, as Compose does"
+                    )
                     continue
                 }
-                problems.append(ConfigProblem(
-                    SourceLocation(file: file, line: 0),
-                    "\(service.name) waits for \(target.name) to be healthy (condition: service_healthy), but \(target.name) has no healthcheck, in its compose file or its image",
-                    hint: "add a healthcheck to \(target.name) (see `launch plan` for one that fits its image) or a \(ReadySignal.logLabel)/\(ReadySignal.httpLabel) label, or depend on it with condition: service_started"))
+                problems.append(
+                    ConfigProblem(
+                        SourceLocation(file: file, line: 0),
+                        "\(service.name) waits for \(target.name) to be healthy (condition: service_healthy), but \(target.name) has no healthcheck, in its compose file or its image",
+                        hint:
+                            "add a healthcheck to \(target.name) (see `launch plan` for one that fits its image) or a \(ReadySignal.logLabel)/\(ReadySignal.httpLabel) label, or depend on it with condition: service_started"
+                    ))
             }
         }
         guard problems.isEmpty else { throw ConfigurationError(problems) }
@@ -288,12 +302,13 @@ public struct Planner: Sendable {
         let classes = profile.services
         let missing = (classes.core + classes.optional + classes.stretch).filter { inProfiles[$0] != nil && stack.service($0) == nil }
         guard !missing.isEmpty else { return }
-        throw ConfigurationError(missing.map { service in
-            ConfigProblem(
-                SourceLocation(file: profile.sourceFile, line: 0),
-                "service `\(service)` is named by this environment but Compose did not enable it (profiles: \(inProfiles[service, default: []].joined(separator: ", ")))",
-                hint: "add one of its profiles under compose.profiles, or pass --profile")
-        })
+        throw ConfigurationError(
+            missing.map { service in
+                ConfigProblem(
+                    SourceLocation(file: profile.sourceFile, line: 0),
+                    "service `\(service)` is named by this environment but Compose did not enable it (profiles: \(inProfiles[service, default: []].joined(separator: ", ")))",
+                    hint: "add one of its profiles under compose.profiles, or pass --profile")
+            })
     }
 
     static func capture<T: Sendable>(_ body: () async throws -> T) async -> Result<T, any Error> {
@@ -310,7 +325,9 @@ public struct Planner: Sendable {
                 ConfigProblem(
                     SourceLocation(file: "docker compose config", line: 0),
                     "Compose did not finish reading the stack within \(DurationText.format(Compose.configDeadline)) (stopped)",
-                    hint: "look for YAML aliases of aliases or an `include` of a remote file that does not answer; `\(compose.config())` shows where it stalls")
+                    hint:
+                        "look for YAML aliases of aliases or an `include` of a remote file that does not answer; `\(compose.config())` shows where it stalls"
+                )
             ])
         }
         guard output.succeeded else {
@@ -318,9 +335,12 @@ public struct Planner: Sendable {
                 .filter { !$0.contains("variable is not set") }
             throw ConfigurationError(
                 lines.map { ConfigProblem(SourceLocation(file: "docker compose config", line: 0), $0) }
-                    + [ConfigProblem(SourceLocation(file: "docker compose config", line: 0),
-                        "Compose rejected the stack (exit \(output.status))",
-                        hint: "run `\(compose.config())` to see the full message")])
+                    + [
+                        ConfigProblem(
+                            SourceLocation(file: "docker compose config", line: 0),
+                            "Compose rejected the stack (exit \(output.status))",
+                            hint: "run `\(compose.config())` to see the full message")
+                    ])
         }
         do {
             return try ComposeModelReader.read(config: output.stdout)
@@ -354,7 +374,9 @@ public struct Planner: Sendable {
         return Set(awaited).union(stack.services.filter(\.isDeclaredJob).map(\.name))
     }
 
-    func plannedService(_ service: ComposeService, profile: Profile, dependedOnForCompletion: Set<String>, history: ReadinessHistory = .empty)
+    func plannedService(
+        _ service: ComposeService, profile: Profile, dependedOnForCompletion: Set<String>, history: ReadinessHistory = .empty
+    )
         -> LaunchPlan.PlannedService
     {
         let stats = history.stats(service.name)
@@ -371,7 +393,9 @@ public struct Planner: Sendable {
     /// A deadline below what past runs needed fails some launches by design: say how many it would have failed.
     static func historyWarnings(_ services: [LaunchPlan.PlannedService], history: ReadinessHistory) -> [String] {
         services.compactMap { service in
-            guard let stats = service.history, stats.runs >= LearnedDeadline.minimumRuns, service.deadlineSeconds < stats.p95 else { return nil }
+            guard let stats = service.history, stats.runs >= LearnedDeadline.minimumRuns, service.deadlineSeconds < stats.p95 else {
+                return nil
+            }
             let failed = history.exceeding(service.name, deadline: service.deadlineSeconds)
             return "\(service.name): deadline \(DurationText.format(.seconds(service.deadlineSeconds))) is below its p95 time to ready "
                 + "(\(stats.description)): it would have failed \(failed) of the last \(stats.runs) runs; raise it, or set health.timeout: learned"

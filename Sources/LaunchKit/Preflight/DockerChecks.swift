@@ -37,7 +37,8 @@ enum DockerChecks {
         case .engine(.permissionDenied(let path))?:
             return .fail(
                 id, title, "permission denied on \(path)\(socketOwnership(path)): this user may not use Docker",
-                fix: "add yourself to the docker group (`sudo usermod -aG docker $USER`, then log in again); launch itself never needs sudo")
+                fix: "add yourself to the docker group (`sudo usermod -aG docker $USER`, then log in again); launch itself never needs sudo"
+            )
         case .engine(.timedOut(let what))?:
             return .fail(
                 id, title, "the daemon at \(facts.endpoint) accepted the connection but did not answer (\(what))",
@@ -96,11 +97,13 @@ enum DockerChecks {
             Executables.find($0, environment: environment)
         }).first {
             return .warn(
-                id, title, "no `nvidia` runtime in docker info (runtimes: \(info.runtimes.joined(separator: ", "))), but \(hook) is installed",
+                id, title,
+                "no `nvidia` runtime in docker info (runtimes: \(info.runtimes.joined(separator: ", "))), but \(hook) is installed",
                 fix: configure)
         }
         return .fail(
-            id, title, "no `nvidia` runtime in docker info (runtimes: \(info.runtimes.joined(separator: ", "))): GPU containers cannot start",
+            id, title,
+            "no `nvidia` runtime in docker info (runtimes: \(info.runtimes.joined(separator: ", "))): GPU containers cannot start",
             fix: "install the NVIDIA Container Toolkit (nvidia-container-toolkit), then " + configure)
     }
 }

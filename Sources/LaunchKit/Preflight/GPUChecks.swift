@@ -51,13 +51,15 @@ enum GPUChecks {
         let id = "gpu.requests", title = "GPU requests"
         let asks = demand.claims.map { "\($0.service) (\($0.asks))" }.joined(separator: ", ")
         if probe.count == 0 {
-            return .fail(id, title, "\(asks) \(demand.claims.count == 1 ? "requests" : "request") GPUs, but \(probe.whyNoGPU)",
+            return .fail(
+                id, title, "\(asks) \(demand.claims.count == 1 ? "requests" : "request") GPUs, but \(probe.whyNoGPU)",
                 fix: noGPUFix(probe, profile: profile))
         }
         let short = demand.shortfalls
         if !short.isEmpty {
             let services = short.map(\.service).joined(separator: ", ")
-            return .fail(id, title, short.map { "\($0.service) \($0.shortfall ?? "")" }.joined(separator: "; "),
+            return .fail(
+                id, title, short.map { "\($0.service) \($0.shortfall ?? "")" }.joined(separator: "; "),
                 fix: "run on a machine with the GPUs \(services) \(short.count == 1 ? "asks" : "ask") for, or lower `count:`/`device_ids:` "
                     + "under deploy.resources.reservations.devices of \(services)")
         }
@@ -66,8 +68,11 @@ enum GPUChecks {
         }.joined(separator: "; ")
         if let first = demand.shared.first {
             let all = demand.shared.map { "GPU\($0.gpu) (\($0.services.joined(separator: ", ")))" }.joined(separator: ", ")
-            return .warn(id, title, "\(gets): \(all) claimed by more than one service",
-                fix: "give \(first.services.joined(separator: " and ")) their own `device_ids`, or make sure their memory fits on one GPU together")
+            return .warn(
+                id, title, "\(gets): \(all) claimed by more than one service",
+                fix:
+                    "give \(first.services.joined(separator: " and ")) their own `device_ids`, or make sure their memory fits on one GPU together"
+            )
         }
         return .ok(id, title, gets)
     }
@@ -90,20 +95,25 @@ enum GPUChecks {
         let stop = pids.isEmpty ? "" : "stop what holds it (pid \(pids.joined(separator: ", "))), or "
         if let required {
             if let small = gpus.first(where: { size($0.memoryTotalMiB) < required }) {
-                return .fail(id, title, "GPU\(small.index) has \(size(small.memoryTotalMiB)) in all, \(required) required per GPU (requires.gpu_memory)",
+                return .fail(
+                    id, title,
+                    "GPU\(small.index) has \(size(small.memoryTotalMiB)) in all, \(required) required per GPU (requires.gpu_memory)",
                     fix: "run on GPUs with at least \(required) each, or lower requires.gpu_memory and the model's memory settings")
             }
             let short = gpus.filter { size(free($0)) < required }
             if !short.isEmpty {
-                return .fail(id, title,
-                    short.map { "GPU\($0.index) has \(size(free($0))) free of \(size($0.memoryTotalMiB))\(holders($0))" }.joined(separator: "; ")
+                return .fail(
+                    id, title,
+                    short.map { "GPU\($0.index) has \(size(free($0))) free of \(size($0.memoryTotalMiB))\(holders($0))" }.joined(
+                        separator: "; ")
                         + "; \(required) required per GPU (requires.gpu_memory)",
                     fix: stop + "point the GPU services at free GPUs with `device_ids`")
             }
         }
         let busy = gpus.filter { !inventory.processes(on: $0).isEmpty }
         if required == nil, !busy.isEmpty {
-            return .warn(id, title, busy.map { "GPU\($0.index): \(size($0.memoryUsedMiB ?? 0)) in use\(holders($0))" }.joined(separator: "; "),
+            return .warn(
+                id, title, busy.map { "GPU\($0.index): \(size($0.memoryUsedMiB ?? 0)) in use\(holders($0))" }.joined(separator: "; "),
                 fix: "vLLM reserves a share of the whole GPU at start and fails when another process holds it: "
                     + stop + "set requires.gpu_memory so preflight knows what the model needs")
         }
@@ -123,7 +133,8 @@ enum GPUChecks {
 
     static func sharedMemoryWarning(_ parallel: TensorParallelism) -> String {
         let has = parallel.shmSize.map { "shm_size \($0)" } ?? "Docker's default 64 MiB /dev/shm"
-        return "\(parallel.service) runs tensor parallel \(parallel.size) with \(has): NCCL between its workers fails or crawls without shared memory"
+        return
+            "\(parallel.service) runs tensor parallel \(parallel.size) with \(has): NCCL between its workers fails or crawls without shared memory"
     }
 
     static func sharedMemoryFix(_ parallel: TensorParallelism) -> String {
@@ -143,7 +154,9 @@ enum GPUChecks {
         }
         let names = gpus.map { "GPU\($0)" }.joined(separator: ", ")
         guard missing.isEmpty else {
-            return .warn(id, title, "no P2P over NVLink between \(missing.joined(separator: ", ")): tensor parallel traffic goes through host memory",
+            return .warn(
+                id, title,
+                "no P2P over NVLink between \(missing.joined(separator: ", ")): tensor parallel traffic goes through host memory",
                 fix: "nothing blocks the launch; for full speed use GPUs joined by NVLink (`nvidia-smi topo -p2p n` shows OK), "
                     + "and set NCCL_P2P_DISABLE=1 if NCCL hangs on this board")
         }
@@ -167,7 +180,8 @@ enum GPUChecks {
             for gpu in inventory.gpus {
                 let slices = inventory.migDevices.filter { $0.gpu == gpu.index }
                 guard !slices.isEmpty else { continue }
-                evidence += "; GPU\(gpu.index) is split into \(slices.count) MIG devices ("
+                evidence +=
+                    "; GPU\(gpu.index) is split into \(slices.count) MIG devices ("
                     + slices.map(\.profile).joined(separator: ", ") + "), not counted as a whole GPU"
             }
             if let visibility = inventory.visibility {
@@ -215,27 +229,41 @@ enum GPUChecks {
         case 6:
             return nil
         case 18:
-            return ("nvidia-smi fails (exit 18: \(said)): the NVIDIA kernel module and its libraries differ, typically after a driver upgrade",
-                "reboot (or reload the nvidia kernel modules) so the running driver matches the installed libraries")
+            return (
+                "nvidia-smi fails (exit 18: \(said)): the NVIDIA kernel module and its libraries differ, typically after a driver upgrade",
+                "reboot (or reload the nvidia kernel modules) so the running driver matches the installed libraries"
+            )
         case 4:
-            return ("nvidia-smi fails (exit 4: \(said)): this user may not open the GPU devices",
-                "ask for access to /dev/nvidia* (often the `video` group: `sudo usermod -aG video $USER`, then log in again)")
+            return (
+                "nvidia-smi fails (exit 4: \(said)): this user may not open the GPU devices",
+                "ask for access to /dev/nvidia* (often the `video` group: `sudo usermod -aG video $USER`, then log in again)"
+            )
         case 9:
-            return ("nvidia-smi fails (exit 9: \(said)): the NVIDIA kernel driver is not loaded",
-                "load the driver (`sudo modprobe nvidia`) or reinstall it; `dmesg | grep -i nvidia` says why it did not load")
+            return (
+                "nvidia-smi fails (exit 9: \(said)): the NVIDIA kernel driver is not loaded",
+                "load the driver (`sudo modprobe nvidia`) or reinstall it; `dmesg | grep -i nvidia` says why it did not load"
+            )
         case 12:
-            return ("nvidia-smi fails (exit 12: \(said)): the NVML library is missing",
-                "reinstall the NVIDIA driver so that libnvidia-ml.so matches it")
+            return (
+                "nvidia-smi fails (exit 12: \(said)): the NVML library is missing",
+                "reinstall the NVIDIA driver so that libnvidia-ml.so matches it"
+            )
         case 124:
             // Launch's own deadline (`NvidiaSMI.deadline`), not an exit of nvidia-smi's.
-            return ("nvidia-smi did not answer (\(said)): the driver is hung or reloading on every call",
-                "run `nvidia-smi` to see whether it returns; persistence mode (`sudo nvidia-smi -pm 1`) stops the reload on every call, a hung driver needs a reboot")
+            return (
+                "nvidia-smi did not answer (\(said)): the driver is hung or reloading on every call",
+                "run `nvidia-smi` to see whether it returns; persistence mode (`sudo nvidia-smi -pm 1`) stops the reload on every call, a hung driver needs a reboot"
+            )
         case 15:
-            return ("nvidia-smi fails (exit 15: \(said)): a GPU has fallen off the bus",
-                "reboot the machine; if it happens again, check the GPU's power and seating (`dmesg` shows Xid errors)")
+            return (
+                "nvidia-smi fails (exit 15: \(said)): a GPU has fallen off the bus",
+                "reboot the machine; if it happens again, check the GPU's power and seating (`dmesg` shows Xid errors)"
+            )
         default:
-            return ("nvidia-smi fails (exit \(status): \(said)): the NVIDIA driver is not usable",
-                "run `nvidia-smi` to see the full error; reinstalling or reloading the driver usually fixes it")
+            return (
+                "nvidia-smi fails (exit \(status): \(said)): the NVIDIA driver is not usable",
+                "run `nvidia-smi` to see the full error; reinstalling or reloading the driver usually fixes it"
+            )
         }
     }
 

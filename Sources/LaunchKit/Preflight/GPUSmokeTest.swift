@@ -27,7 +27,8 @@ enum GPUSmokeTest {
             break
         }
         guard let image else {
-            return .skip(id, title,
+            return .skip(
+                id, title,
                 "no GPU container started: none of the stack's images is present yet, and the smoke test never pulls "
                     + "(`launch doctor` runs it once they are)")
         }
@@ -39,7 +40,8 @@ enum GPUSmokeTest {
         do {
             container = try await client.createContainer(request, name: name)
         } catch {
-            return .warn(id, title, "could not create the GPU container from \(image): \(error)",
+            return .warn(
+                id, title, "could not create the GPU container from \(image): \(error)",
                 fix: "run `docker run --rm --gpus all \(image) ls /dev` to see the engine's answer")
         }
         let outcome: Outcome
@@ -65,23 +67,27 @@ enum GPUSmokeTest {
                 cdi
                 ? "generate the NVIDIA CDI spec (`\(NvidiaCTK.regenerate)`) and make sure the engine has CDI enabled"
                 : "install the NVIDIA Container Toolkit, run `sudo nvidia-ctk runtime configure --runtime=docker` and restart Docker"
-            return .fail(id, title,
+            return .fail(
+                id, title,
                 "no GPU reachable from containers: the engine at \(endpoint) refused \(service.name)'s request (\(asks)): \(message)",
                 fix: fix)
         case .exited(let code, let output) where code == 126 || code == 127:
-            return .warn(id, title,
+            return .warn(
+                id, title,
                 "inconclusive: \(image) has no /bin/sh to list /dev (exit \(code): \(output.last ?? "no output"))",
                 fix: "run `docker run --rm --gpus all \(image) nvidia-smi` to prove the GPU path by hand")
         case .exited(let code, let output):
             let nodes = output.map { $0.trimmingCharacters(in: .whitespaces) }
                 .filter { $0.range(of: "^nvidia([0-9]+|ctl|-uvm)$", options: .regularExpression) != nil }
             guard code == 0, nodes.contains(where: { $0.dropFirst("nvidia".count).allSatisfy(\.isNumber) }) else {
-                return .fail(id, title,
+                return .fail(
+                    id, title,
                     "no GPU in the container: it started with \(service.name)'s request (\(asks)) but no /dev/nvidia<n> appeared"
                         + (code == 0 ? "" : " (exit \(code))"),
                     fix: "run `docker run --rm --gpus all \(image) ls /dev`; restart Docker if the toolkit was installed after it started")
             }
-            return .ok(id, title,
+            return .ok(
+                id, title,
                 "a container with \(service.name)'s request (\(asks)) saw " + nodes.map { "/dev/\($0)" }.joined(separator: ", ")
                     + " (image \(image), removed)")
         }

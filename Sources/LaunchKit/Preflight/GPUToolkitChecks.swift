@@ -32,21 +32,25 @@ enum GPUToolkitChecks {
     static func cdiDevices(_ facts: EngineFacts, requested: [String], cdi: CDIFacts) -> CheckResult {
         let id = "gpu.cdi", title = "CDI devices"
         guard let info = facts.info else { return .skip(id, title, "the Docker daemon is not reachable") }
-        let enable = "Docker 28.2+ enables CDI by default; on 25–28.1 add `\"features\": {\"cdi\": true}` to "
+        let enable =
+            "Docker 28.2+ enables CDI by default; on 25–28.1 add `\"features\": {\"cdi\": true}` to "
             + "/etc/docker/daemon.json and restart Docker"
         guard let directories = info.cdiSpecDirs, !directories.isEmpty else {
-            return .fail(id, title,
+            return .fail(
+                id, title,
                 "the engine at \(facts.endpoint) (Docker \(info.serverVersion)) reports no CDI spec directories: "
                     + "\(requested.joined(separator: ", ")) cannot be injected",
                 fix: enable)
         }
         let discovered = info.discoveredDevices?.filter { $0.source == "cdi" }.map(\.id)
         let available = discovered ?? cdi.toolkitDevices ?? cdi.specs.flatMap(\.devices)
-        let source = discovered != nil ? "the engine discovered" : cdi.toolkitDevices != nil ? "`nvidia-ctk cdi list` finds" : "the specs define"
+        let source =
+            discovered != nil ? "the engine discovered" : cdi.toolkitDevices != nil ? "`nvidia-ctk cdi list` finds" : "the specs define"
         let missing = requested.filter { !CDISpec.satisfies($0, available: available) }
         let dirs = directories.joined(separator: ", ")
         guard missing.isEmpty else {
-            return .fail(id, title,
+            return .fail(
+                id, title,
                 "unresolvable CDI \(missing.count == 1 ? "device" : "devices") \(missing.joined(separator: ", ")): "
                     + "\(source) \(available.isEmpty ? "none" : available.joined(separator: ", ")) (spec dirs \(dirs))",
                 fix: "generate the NVIDIA spec (`\(NvidiaCTK.regenerate)`), then check `nvidia-ctk cdi list`")
@@ -60,7 +64,8 @@ enum GPUToolkitChecks {
         guard let driverVersion,
             let stale = specs.first(where: { $0.kind == CDIName.nvidiaGPU && $0.driverVersion.map { $0 != driverVersion } ?? false })
         else { return nil }
-        let evidence = "stale CDI spec: \(stale.path) was generated for driver \(stale.driverVersion ?? "?"), "
+        let evidence =
+            "stale CDI spec: \(stale.path) was generated for driver \(stale.driverVersion ?? "?"), "
             + "the running driver is \(driverVersion)"
         let fix = "regenerate it: `\(NvidiaCTK.regenerate)` (NVIDIA's nvidia-cdi-refresh service does this after driver upgrades)"
         return usedByStack ? .fail("gpu.cdi-spec", "CDI spec", evidence, fix: fix) : .warn("gpu.cdi-spec", "CDI spec", evidence, fix: fix)

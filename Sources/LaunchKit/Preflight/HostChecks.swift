@@ -43,7 +43,9 @@ enum HostChecks {
         }
         return .fail(
             id, title, "only \(free) free \(place), \(profile.name) requires \(required)",
-            fix: "`launch clean` prunes stopped containers, dangling images and build cache; or free space on that disk, or lower requires.disk in \(profile.sourceFile)")
+            fix:
+                "`launch clean` prunes stopped containers, dangling images and build cache; or free space on that disk, or lower requires.disk in \(profile.sourceFile)"
+        )
     }
 
     /// Space an unprivileged user may still allocate (`f_bavail`), as `df` reports it.

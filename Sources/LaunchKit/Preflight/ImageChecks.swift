@@ -121,8 +121,10 @@ enum ContainerNameChecks {
         let owner = holder.count > 1 ? String(holder[1]) : ""
         if owner == project { return .ok(id, title, "\(name) is this project's own container (Compose replaces it)") }
         let described = owner.isEmpty ? "a container outside any compose project" : "a container of compose project `\(owner)`"
-        return .fail(id, title, "container name \(name) is already held by \(described)",
-            fix: owner.isEmpty ? "remove it (`docker rm -f \(name)`) or change container_name of \(service)"
+        return .fail(
+            id, title, "container name \(name) is already held by \(described)",
+            fix: owner.isEmpty
+                ? "remove it (`docker rm -f \(name)`) or change container_name of \(service)"
                 : "stop that project (`docker compose -p \(owner) down`), or change container_name of \(service)")
     }
 }

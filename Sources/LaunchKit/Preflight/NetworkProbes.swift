@@ -123,8 +123,10 @@ enum HTTPProbe {
             let task = session.dataTask(with: request) { data, response, error in
                 if let response = response as? HTTPURLResponse {
                     let body = String(decoding: (data ?? Data()).prefix(4096), as: UTF8.self)
-                    once.resume(.response(status: response.statusCode, body: body,
-                                          milliseconds: TCPProbe.milliseconds(since: started)))
+                    once.resume(
+                        .response(
+                            status: response.statusCode, body: body,
+                            milliseconds: TCPProbe.milliseconds(since: started)))
                 } else if let error = error as? URLError, error.code == .timedOut {
                     once.resume(.timedOut)
                 } else {

@@ -43,7 +43,8 @@ enum PortChecks {
         let elsewhere = "publish \(service) on another host port (its `ports:` in the compose file)"
         if wanted.services.count > 1 {
             return .fail(
-                id, title, "\(service) \(wanted.services.count == 2 ? "both" : "all") publish host port \(wanted.port): only one can have it",
+                id, title,
+                "\(service) \(wanted.services.count == 2 ? "both" : "all") publish host port \(wanted.port): only one can have it",
                 fix: "give each service its own host port in the compose files")
         }
         guard facts.isLocal || !facts.reachable else {

@@ -206,11 +206,14 @@ public struct Preflight: Sendable {
             for (index, job) in jobs.enumerated() {
                 group.addTask {
                     let (results, seconds) = await timed(job)
-                    return (index, results.map { result in
-                        var result = result
-                        if result.durationSeconds == 0 { result.durationSeconds = seconds }
-                        return result
-                    })
+                    return (
+                        index,
+                        results.map { result in
+                            var result = result
+                            if result.durationSeconds == 0 { result.durationSeconds = seconds }
+                            return result
+                        }
+                    )
                 }
             }
             var byIndex: [Int: [CheckResult]] = [:]

@@ -93,7 +93,8 @@ struct ProcFS: Sendable {
                     .map(targets.contains) ?? false
             }
             if holds {
-                let command = (try? String(contentsOfFile: "\(root)/\(entry)/comm", encoding: .utf8))?
+                let command =
+                    (try? String(contentsOfFile: "\(root)/\(entry)/comm", encoding: .utf8))?
                     .trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
                 found.append(Holder(pid: pid, command: command))
             }

@@ -120,7 +120,8 @@ enum ProfileChecks {
         case .unresolvable(let reason):
             return .fail(id, name, "\(check.host) does not resolve (\(reason))", fix: "fix \(fixTarget)")
         case .unreachable(let reason):
-            return .fail(id, name, "cannot reach \(target): \(reason)", fix: "check the network route to \(check.host), or fix \(fixTarget)")
+            return .fail(
+                id, name, "cannot reach \(target): \(reason)", fix: "check the network route to \(check.host), or fix \(fixTarget)")
         }
     }
 }

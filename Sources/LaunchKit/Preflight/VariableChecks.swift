@@ -13,7 +13,8 @@ enum VariableChecks {
             }
             if options.envFileWillBeCreated {
                 return .ok(
-                    id, title, "\(profile.envFile) does not exist yet: launch creates it (\(profile.secrets.count) secrets, "
+                    id, title,
+                    "\(profile.envFile) does not exist yet: launch creates it (\(profile.secrets.count) secrets, "
                         + "\(profile.variables.count) variables, mode 600)")
             }
             return .warn(id, title, "\(profile.envFile) does not exist", fix: "`launch env \(profile.name)` creates it")
@@ -25,7 +26,9 @@ enum VariableChecks {
             let lines = malformed.map { "\(profile.envFile):\($0.line)" }.joined(separator: ", ")
             return .fail(
                 id, title, "\(malformed.count == 1 ? "a line is" : "\(malformed.count) lines are") not KEY=VALUE: \(lines)",
-                fix: "fix or remove \(malformed.count == 1 ? "that line" : "those lines"): each line must be KEY=VALUE, a # comment or blank")
+                fix:
+                    "fix or remove \(malformed.count == 1 ? "that line" : "those lines"): each line must be KEY=VALUE, a # comment or blank"
+            )
         }
         let undecodable = file.undecodableLines
         let mode = AtomicFile.mode(of: path)
@@ -94,7 +97,8 @@ enum VariableChecks {
         let profile = plan.profile
         let files = plan.composeFiles.map { (display: $0, path: layout.path($0)) }
         let required = requiredVariables(files: files)
-        let envValues = (try? String(contentsOfFile: layout.path(profile.envFile), encoding: .utf8))
+        let envValues =
+            (try? String(contentsOfFile: layout.path(profile.envFile), encoding: .utf8))
             .map { EnvFile(parsing: $0).values } ?? [:]
         // Compose's own .env beside the first compose file is read too (launch passes it before the profile's).
         let dotEnv = files.first.map { ($0.path as NSString).deletingLastPathComponent + "/.env" }
@@ -106,18 +110,23 @@ enum VariableChecks {
         }
         let missing = required.filter { !provided.contains($0.name) }
         if missing.isEmpty {
-            return .ok(id, title, required.isEmpty ? "the compose files use no variables without defaults"
-                : "all \(required.count) variables without defaults are set")
+            return .ok(
+                id, title,
+                required.isEmpty
+                    ? "the compose files use no variables without defaults"
+                    : "all \(required.count) variables without defaults are set")
         }
         // Compose is the authority: it refuses only `${NAME:?}`; anything else it warns about and leaves blank.
         let fatal = missing.filter(\.required)
         let blank = missing.filter { !$0.required }
         func listed(_ references: [Reference]) -> String { references.map { "\($0.name) (\($0.location))" }.joined(separator: ", ") }
-        let fix = "add \(missing.map(\.name).joined(separator: ", ")) to \(profile.envFile) (or export \(missing.count == 1 ? "it" : "them")); "
+        let fix =
+            "add \(missing.map(\.name).joined(separator: ", ")) to \(profile.envFile) (or export \(missing.count == 1 ? "it" : "them")); "
             + "for generated values declare them under `secrets:` in \(profile.sourceFile)"
         if !fatal.isEmpty {
             let also = blank.isEmpty ? "" : "; blank (Compose warns): \(listed(blank))"
-            return .fail(id, title, "required (${NAME:?}) but not set by \(profile.envFile) or the environment: \(listed(fatal))\(also)", fix: fix)
+            return .fail(
+                id, title, "required (${NAME:?}) but not set by \(profile.envFile) or the environment: \(listed(fatal))\(also)", fix: fix)
         }
         return .warn(id, title, "not set, so Compose uses a blank string: \(listed(blank))", fix: fix)
     }

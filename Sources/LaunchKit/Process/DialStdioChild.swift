@@ -36,7 +36,8 @@ enum DialStdioChild {
         posix_spawnattr_setpgroup(&attributes, 0)
         var pid: pid_t = 0
         let rc = withCStrings([docker] + arguments) { argv in
-            withCStrings(environment.map { "\($0.key)=\($0.value)" }) { envp in posix_spawn(&pid, docker, &actions, &attributes, argv, envp) }
+            withCStrings(environment.map { "\($0.key)=\($0.value)" }) { envp in posix_spawn(&pid, docker, &actions, &attributes, argv, envp)
+            }
         }
         guard rc == 0 else {
             unlink(errorPath)

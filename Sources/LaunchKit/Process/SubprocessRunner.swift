@@ -31,10 +31,14 @@ public struct SubprocessRunner: ProcessRunning {
                 if let output = next { return output }
                 if !Task.isCancelled {
                     // The words that say what it was: `docker compose … config --hash *`, not its file flags.
-                    let shown = command.arguments.count > 5
+                    let shown =
+                        command.arguments.count > 5
                         ? command.arguments.prefix(1) + ["…"] + command.arguments.suffix(3) : command.arguments[...]
                     return ProcessOutput(
-                        status: 124, stderr: "`\(([command.executable] + shown).joined(separator: " "))` did not finish within \(DurationText.format(timeout))")
+                        status: 124,
+                        stderr:
+                            "`\(([command.executable] + shown).joined(separator: " "))` did not finish within \(DurationText.format(timeout))"
+                    )
                 }
             }
             throw CancellationError()

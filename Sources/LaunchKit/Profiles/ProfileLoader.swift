@@ -67,7 +67,9 @@ struct ProfileLoader {
             // Each level merges the whole tree again: a generated chain of thousands would take minutes.
             return .failure(
                 ConfigurationError([
-                    ConfigProblem(location, "`extends` chains more than \(Self.deepestExtends) profiles deep", hint: "extend a common base instead of a long chain")
+                    ConfigProblem(
+                        location, "`extends` chains more than \(Self.deepestExtends) profiles deep",
+                        hint: "extend a common base instead of a long chain")
                 ]))
         }
         if chain.contains(parent) || parent == name {
@@ -104,10 +106,11 @@ struct ProfileLoader {
         guard case .map(let ownClasses, _)? = own, case .map(let classes, let location) = inherited.value else {
             return inherited
         }
-        let moved = Set(ownClasses.flatMap { entry -> [String] in
-            guard case .list(let items, _) = entry.value else { return [] }
-            return items.compactMap { if case .scalar(let name, _) = $0 { name } else { nil } }
-        })
+        let moved = Set(
+            ownClasses.flatMap { entry -> [String] in
+                guard case .list(let items, _) = entry.value else { return [] }
+                return items.compactMap { if case .scalar(let name, _) = $0 { name } else { nil } }
+            })
         let filtered = classes.map { entry -> YAMLTree.Entry in
             guard case .list(let items, let listLocation) = entry.value else { return entry }
             let kept = items.filter { if case .scalar(let name, _) = $0 { !moved.contains(name) } else { true } }
@@ -187,7 +190,8 @@ struct ProfileLoader {
         let composeProfiles = reader.strings(composeTree?["profiles"], "compose.profiles") ?? []
         for name in composeProfiles where !Profile.isComposeProfileName(name) {
             // Passed on as `--profile <name>`: `-x` would read as a flag of docker's own.
-            reader.fail(composeTree?["profiles"]?.location ?? top, "compose.profiles: `\(name)` is not a Compose profile name",
+            reader.fail(
+                composeTree?["profiles"]?.location ?? top, "compose.profiles: `\(name)` is not a Compose profile name",
                 hint: "start with a letter or digit; then letters, digits, _ . -")
         }
         if composeEntries.isEmpty || composeTree?["project"] == nil {
@@ -195,7 +199,8 @@ struct ProfileLoader {
         } else if project.range(of: "^[a-z0-9][a-z0-9_-]*$", options: .regularExpression) == nil,
             let location = composeTree?["project"]?.location
         {
-            reader.fail(location, "compose.project `\(project)` is not a valid compose project name",
+            reader.fail(
+                location, "compose.project `\(project)` is not a valid compose project name",
                 hint: "use lowercase letters, digits, `-` and `_`, starting with a letter or digit")
         }
         if files.isEmpty {
@@ -209,7 +214,8 @@ struct ProfileLoader {
     private func decodeEnvFile(_ tree: YAMLTree?, name: String, composeFiles files: [String], reader: inout TreeReader) -> String {
         let envFile = reader.string(tree, "env_file") ?? ".env.\(name)"
         if envFile.hasPrefix("/") || envFile.contains(".."), let location = tree?.location {
-            reader.fail(location, "env_file must be a path inside the project", hint: "write it relative to the project root, like .env.\(name)")
+            reader.fail(
+                location, "env_file must be a path inside the project", hint: "write it relative to the project root, like .env.\(name)")
         } else if let location = tree?.location, let clash = Self.ownFile(envFile, composeFiles: files, layout: layout) {
             // Secrets would be appended to it, its mode set to 0600 and its name ignored by git.
             reader.fail(location, "env_file names \(clash), which launch itself reads", hint: "use a file of its own, like .env.\(name)")
@@ -266,7 +272,8 @@ struct ProfileLoader {
         let timeout = learned ? nil : reader.duration(tree?["timeout"], "health.timeout", positive: true)
         let stability = reader.duration(tree?["stability"], "health.stability") ?? defaults.stability
         if let timeout, stability >= timeout, let location = tree?["stability"]?.location ?? tree?["timeout"]?.location {
-            reader.fail(location,
+            reader.fail(
+                location,
                 "health.stability (\(DurationText.format(stability))) must be shorter than health.timeout (\(DurationText.format(timeout)))",
                 hint: "a service without a healthcheck would time out before it counts as ready: lower one or raise the other")
         }
@@ -303,7 +310,8 @@ struct ProfileLoader {
             }
             let existing = (try? FileManager.default.contentsOfDirectory(atPath: layout.composeDirectory)) ?? []
             let suggestion = Text.suggestion(for: file, among: existing)
-            reader.fail(location, "compose file `compose/\(file)` does not exist",
+            reader.fail(
+                location, "compose file `compose/\(file)` does not exist",
                 hint: suggestion.map { "did you mean `\($0)`?" } ?? "add the file to compose/ or remove it from the list")
         }
     }
@@ -323,7 +331,8 @@ struct ProfileLoader {
         var none = reader.string(tree?["none"], "gpu.none")
         if mode == .required, none != nil, let location = tree?["none"]?.location {
             if location.file == top.file {
-                reader.fail(location, "gpu.none names a CPU overlay, but gpu.mode is required: a required profile never runs without a GPU",
+                reader.fail(
+                    location, "gpu.none names a CPU overlay, but gpu.mode is required: a required profile never runs without a GPU",
                     hint: "remove `none:`, or set `mode: optional` to allow the CPU fallback")
             }
             none = nil
@@ -340,8 +349,11 @@ struct ProfileLoader {
         }
         // A required profile without overlays is a stack that reserves its GPUs in its own compose files.
         if mode == .optional && settings.dual == nil && settings.single == nil {
-            reader.fail(tree?.location ?? top, "gpu.mode is \(mode.rawValue) but no overlay is named",
-                hint: "add `single:` and `dual:` overlays, set `mode: required` when the compose files reserve GPUs themselves, or set `mode: none`")
+            reader.fail(
+                tree?.location ?? top, "gpu.mode is \(mode.rawValue) but no overlay is named",
+                hint:
+                    "add `single:` and `dual:` overlays, set `mode: required` when the compose files reserve GPUs themselves, or set `mode: none`"
+            )
         }
         return settings
     }
@@ -363,13 +375,15 @@ struct ProfileLoader {
             for item in items {
                 guard case .scalar(let service, let location) = item else { continue }
                 if let other = seen[service] {
-                    reader.fail(location, "service `\(service)` is listed as both \(other) and \(serviceClass.rawValue)",
+                    reader.fail(
+                        location, "service `\(service)` is listed as both \(other) and \(serviceClass.rawValue)",
                         hint: "keep it in one class")
                 }
                 seen[service] = serviceClass.rawValue
                 if let known, !known.contains(service) {
                     let suggestion = Text.suggestion(for: service, among: known)
-                    reader.fail(location, "service `\(service)` is not defined by any of this profile's compose files",
+                    reader.fail(
+                        location, "service `\(service)` is not defined by any of this profile's compose files",
                         hint: suggestion.map { "did you mean `\($0)`?" } ?? "defined services: \(known.sorted().joined(separator: ", "))")
                 }
             }
@@ -410,8 +424,10 @@ struct ProfileLoader {
         for entry in entries {
             for alias in entry.profile?.aliases ?? [] {
                 if let other = owner[alias], other != entry.name {
-                    problems.append(ConfigProblem(SourceLocation(file: entry.file, line: 0),
-                        "alias `\(alias)` is already taken by \(other)", hint: "choose another alias"))
+                    problems.append(
+                        ConfigProblem(
+                            SourceLocation(file: entry.file, line: 0),
+                            "alias `\(alias)` is already taken by \(other)", hint: "choose another alias"))
                 }
                 owner[alias] = entry.name
             }

@@ -29,8 +29,9 @@ public struct CircuitBreaker: Sendable {
                 let what = failure.map { "\($0.name): \($0.failure?.reason ?? "")" } ?? (run.error ?? run.outcome)
                 return "\(run.id)  \(run.outcome)  \(what)"
             }
-            lines.append("in common: \(signature == "preflight" ? "preflight failed every time" : signature)"
-                + (fingerprint.map { ", same configuration (fingerprint \($0))" } ?? ""))
+            lines.append(
+                "in common: \(signature == "preflight" ? "preflight failed every time" : signature)"
+                    + (fingerprint.map { ", same configuration (fingerprint \($0))" } ?? ""))
             return lines
         }
         public var hint: String? {

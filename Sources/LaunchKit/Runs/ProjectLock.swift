@@ -32,7 +32,8 @@ public final class ProjectLock: Sendable {
         public var summary: String {
             guard let owner else { return "another launch of \(project) is running" }
             let place = owner.root.map { " in \($0)" } ?? ""
-            return "another launch of \(project) is running: pid \(owner.pid) (`\(owner.command)`\(place)), started \(ISO8601DateFormatter().string(from: owner.startedAt))"
+            return
+                "another launch of \(project) is running: pid \(owner.pid) (`\(owner.command)`\(place)), started \(ISO8601DateFormatter().string(from: owner.startedAt))"
         }
         public var hint: String? {
             owner.map { "wait for it to finish, or stop it (Ctrl-C in its terminal, or `kill \($0.pid)`)" } ?? "wait for it to finish"
@@ -126,7 +127,8 @@ public final class ProjectLock: Sendable {
     /// Creates `directory` (and missing parents) with mode 0700, then refuses it unless it is private.
     static func ensurePrivateDirectory(_ directory: String) throws(FileError) {
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
             throw FileError(path: directory, operation: "create the lock directory", underlying: error)
         }

@@ -36,7 +36,7 @@ public struct RunComparison: Sendable, Encodable {
         // Slowest changes first; a service that is not comparable (not ready in one run) goes last, in run order.
         self.rows = rows.enumerated().sorted { a, b in
             switch (a.element.change, b.element.change) {
-            case let (x?, y?): x != y ? x > y : a.offset < b.offset
+            case (let x?, let y?): x != y ? x > y : a.offset < b.offset
             case (.some, nil): true
             case (nil, .some): false
             case (nil, nil): a.offset < b.offset

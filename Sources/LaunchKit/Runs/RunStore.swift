@@ -118,8 +118,12 @@ public struct RunStore: Sendable {
         _ = try layout.privateStateDirectory("runs")
         let id = "\(Timestamp.compact(result.startedAt, milliseconds: true))-\(result.environment)"
         let text: String
-        do { text = try JSONOutput.encode(result) + "\n" } catch { throw FileError(path: layout.display(path(id)), operation: "encode the run report", underlying: error) }
-        do { try AtomicFile.write(text, to: path(id), mode: 0o600) } catch { throw FileError(path: layout.display(path(id)), operation: "write the run report", underlying: error) }
+        do { text = try JSONOutput.encode(result) + "\n" } catch {
+            throw FileError(path: layout.display(path(id)), operation: "encode the run report", underlying: error)
+        }
+        do { try AtomicFile.write(text, to: path(id), mode: 0o600) } catch {
+            throw FileError(path: layout.display(path(id)), operation: "write the run report", underlying: error)
+        }
         return id
     }
 
@@ -140,14 +144,17 @@ public struct RunStore: Sendable {
 
     public func load(_ id: String) throws(FileError) -> RecordedRun {
         let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path(id))) } catch { throw FileError(path: layout.display(path(id)), operation: "read the run report", underlying: error) }
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path(id))) } catch {
+            throw FileError(path: layout.display(path(id)), operation: "read the run report", underlying: error)
+        }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         var run: RecordedRun
         do {
             run = try decoder.decode(RecordedRun.self, from: data)
         } catch {
-            throw FileError(path: layout.display(path(id)), operation: "read the run report", reason: "it is not a run report launch can read",
+            throw FileError(
+                path: layout.display(path(id)), operation: "read the run report", reason: "it is not a run report launch can read",
                 hint: "move it out of \(layout.display(directory)); `launch history` lists the others")
         }
         run.id = id
@@ -166,7 +173,8 @@ public struct RunStore: Sendable {
             // Not "no runs": there are reports, and none of them can be read.
             throw UsageError(
                 "\(files.count) run report(s) in \(layout.display(directory)), none that launch can read",
-                evidence: files.sorted().suffix(5).map { $0 }, hint: "move them out of \(layout.display(directory)); the next launch writes a new one")
+                evidence: files.sorted().suffix(5).map { $0 },
+                hint: "move them out of \(layout.display(directory)); the next launch writes a new one")
         }
         throw UsageError(
             reference.map { "no run `\($0)` in \(directory)" } ?? "no runs recorded yet",

@@ -14,12 +14,15 @@ extension ProjectLayout {
         let directory = (stateDirectory as NSString).appendingPathComponent(name)
         for path in [stateDirectory, directory] {
             do {
-                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                try FileManager.default.createDirectory(
+                    atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             } catch {
                 throw FileError(path: display(path), operation: "create the state directory", underlying: error)
             }
             if let mode = AtomicFile.mode(of: path), mode & 0o077 != 0, chmod(path, 0o700) != 0 {
-                throw FileError(path: display(path), operation: "restrict the state directory to you (mode 700)", underlying: POSIXError(.init(rawValue: errno) ?? .EPERM))
+                throw FileError(
+                    path: display(path), operation: "restrict the state directory to you (mode 700)",
+                    underlying: POSIXError(.init(rawValue: errno) ?? .EPERM))
             }
         }
         return directory

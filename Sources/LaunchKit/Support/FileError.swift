@@ -31,7 +31,8 @@ public struct FileError: LaunchFailure, Equatable {
         let hint: String
         switch code {
         case EACCES, EPERM:
-            hint = "you lack permission there; check the owner and mode (`ls -ld \(directory.isEmpty ? "." : directory)`), no sudo needed if you own it"
+            hint =
+                "you lack permission there; check the owner and mode (`ls -ld \(directory.isEmpty ? "." : directory)`), no sudo needed if you own it"
         case ENOENT: hint = "check the path; a missing parent directory is not created for this"
         case ENOSPC, EDQUOT: hint = "free some disk space (`df -h \(directory.isEmpty ? "." : directory)`)"
         case EROFS: hint = "the file system is read-only; use a project directory you can write"

@@ -83,10 +83,13 @@ public final class InterruptHandler: Sendable {
                 return count
             }
             if seen == 1 {
-                console.say("\ninterrupted: stopping, rolling back what this run created and restoring what it replaced (Ctrl-C again to exit now)")
+                console.say(
+                    "\ninterrupted: stopping, rolling back what this run created and restoring what it replaced (Ctrl-C again to exit now)")
                 onFirst()
             } else {
-                console.say("exiting without waiting for the rollback: `launch status <environment>` shows what is left, `launch down <environment>` removes it")
+                console.say(
+                    "exiting without waiting for the rollback: `launch status <environment>` shows what is left, `launch down <environment>` removes it"
+                )
                 Interrupts.exitNow()
             }
         }

@@ -72,7 +72,9 @@ public struct Redactor: Sendable, Hashable {
             var index = 0
             var found = false
             while index < bytes.count {
-                if index + needle.count <= bytes.count, bytes[index] == needle[0], bytes[index..<(index + needle.count)].elementsEqual(needle) {
+                if index + needle.count <= bytes.count, bytes[index] == needle[0],
+                    bytes[index..<(index + needle.count)].elementsEqual(needle)
+                {
                     out += Array("***".utf8)
                     index += needle.count
                     found = true

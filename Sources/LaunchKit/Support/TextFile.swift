@@ -42,7 +42,9 @@ enum TextFile {
             return problem(location, "is not a regular file (a FIFO, socket or device)", hint: "point it at a YAML file")
         }
         guard info.st_size <= maximumBytes else {
-            return problem(location, "is \(info.st_size / 1024 / 1024) MiB; a configuration file is a few KiB", hint: "check that this is the file you meant")
+            return problem(
+                location, "is \(info.st_size / 1024 / 1024) MiB; a configuration file is a few KiB",
+                hint: "check that this is the file you meant")
         }
         return nil
     }

@@ -62,9 +62,10 @@ public struct SwarmNode: Sendable, Hashable, Decodable {
         enum CodingKeys: String, CodingKey { case state = "State" }
     }
 
-    public init(id: String, hostname: String, role: String, availability: String, state: String, genericResources: [String: Int] = [:],
-        labels: [String: String] = [:], engineLabels: [String: String] = [:], os: String = "linux", architecture: String = "x86_64")
-    {
+    public init(
+        id: String, hostname: String, role: String, availability: String, state: String, genericResources: [String: Int] = [:],
+        labels: [String: String] = [:], engineLabels: [String: String] = [:], os: String = "linux", architecture: String = "x86_64"
+    ) {
         self.labels = labels
         self.engineLabels = engineLabels
         self.os = os
@@ -115,15 +116,19 @@ public enum SwarmChecks {
     /// The generic resource kind GPU nodes advertise (`node-generic-resources: ["NVIDIA-GPU=GPU-…"]`).
     public static let gpuResource = "NVIDIA-GPU"
 
-    public static func evaluate(state: String, manager: Bool, nodes: [SwarmNode]?, gpuRequests: [String: [GPURequest]] = [:], endpoint: String,
-        defaultRuntime: String? = nil, constraints: [String: [String]] = [:]) -> [CheckResult]
-    {
+    public static func evaluate(
+        state: String, manager: Bool, nodes: [SwarmNode]?, gpuRequests: [String: [GPURequest]] = [:], endpoint: String,
+        defaultRuntime: String? = nil, constraints: [String: [String]] = [:]
+    ) -> [CheckResult] {
         var checks: [CheckResult] = []
         guard state == "active", manager else {
-            checks.append(CheckResult(
-                id: "swarm.manager", title: "swarm manager", status: .fail,
-                evidence: "the engine at \(endpoint) is \(state == "active" ? "a worker, not a manager" : "not in a swarm (\(state))")",
-                remediation: state == "active" ? "point launch at a manager with --host or --context" : "run `docker swarm init` on this engine, or point launch at a manager"))
+            checks.append(
+                CheckResult(
+                    id: "swarm.manager", title: "swarm manager", status: .fail,
+                    evidence: "the engine at \(endpoint) is \(state == "active" ? "a worker, not a manager" : "not in a swarm (\(state))")",
+                    remediation: state == "active"
+                        ? "point launch at a manager with --host or --context"
+                        : "run `docker swarm init` on this engine, or point launch at a manager"))
             return checks
         }
         checks.append(CheckResult(id: "swarm.manager", title: "swarm manager", status: .ok, evidence: "\(endpoint) manages the swarm"))
@@ -131,11 +136,13 @@ public enum SwarmChecks {
         let schedulable = nodes.filter(\.schedulable)
         let managers = nodes.filter { $0.role == "manager" }.count
         let unavailable = nodes.filter { !$0.schedulable }.map { "\($0.hostname) (\($0.state), \($0.availability))" }
-        checks.append(CheckResult(
-            id: "swarm.nodes", title: "swarm nodes", status: schedulable.isEmpty ? .fail : (unavailable.isEmpty ? .ok : .warn),
-            evidence: "\(nodes.count) node\(nodes.count == 1 ? "" : "s") (\(managers) manager\(managers == 1 ? "" : "s")), \(schedulable.count) ready and active"
-                + (unavailable.isEmpty ? "" : "; not taking tasks: \(unavailable.joined(separator: ", "))"),
-            remediation: schedulable.isEmpty ? "make a node available: `docker node update --availability active <node>`" : nil))
+        checks.append(
+            CheckResult(
+                id: "swarm.nodes", title: "swarm nodes", status: schedulable.isEmpty ? .fail : (unavailable.isEmpty ? .ok : .warn),
+                evidence:
+                    "\(nodes.count) node\(nodes.count == 1 ? "" : "s") (\(managers) manager\(managers == 1 ? "" : "s")), \(schedulable.count) ready and active"
+                    + (unavailable.isEmpty ? "" : "; not taking tasks: \(unavailable.joined(separator: ", "))"),
+                remediation: schedulable.isEmpty ? "make a node available: `docker node update --availability active <node>`" : nil))
         if !gpuRequests.isEmpty {
             checks += gpuChecks(gpuRequests, schedulable: schedulable, defaultRuntime: defaultRuntime)
         }
@@ -147,7 +154,8 @@ public enum SwarmChecks {
 
     /// Each service's placement constraints, for the services that have any.
     public static func constraints(in stack: ComposeStack) -> [String: [String]] {
-        Dictionary(uniqueKeysWithValues: stack.services.filter { !$0.placementConstraints.isEmpty }.map { ($0.name, $0.placementConstraints) })
+        Dictionary(
+            uniqueKeysWithValues: stack.services.filter { !$0.placementConstraints.isEmpty }.map { ($0.name, $0.placementConstraints) })
     }
 
     /// Every service's `deploy.placement.constraints` must be met by some schedulable node, or its tasks would wait
@@ -165,18 +173,24 @@ public enum SwarmChecks {
             unchecked += rules.filter { !$0.isKnown }.map { "\(service): \($0)" }
             if !schedulable.contains(where: { node in rules.allSatisfy { $0.matches(node) } }) {
                 let unmet = rules.filter { rule in !schedulable.contains(where: rule.matches) }.map(\.description)
-                problems.append("\(service): no schedulable node meets " + (unmet.isEmpty ? list.joined(separator: " and ") + " together" : unmet.joined(separator: " and ")))
+                problems.append(
+                    "\(service): no schedulable node meets "
+                        + (unmet.isEmpty ? list.joined(separator: " and ") + " together" : unmet.joined(separator: " and ")))
             }
         }
         let nodes = schedulable.map { node in
-            node.hostname + " (" + (["role=\(node.role)"] + node.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }).joined(separator: ", ") + ")"
+            node.hostname + " ("
+                + (["role=\(node.role)"] + node.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }).joined(separator: ", ")
+                + ")"
         }
         guard !problems.isEmpty else {
-            return CheckResult(id: "swarm.placement", title: "placement constraints", status: .ok,
+            return CheckResult(
+                id: "swarm.placement", title: "placement constraints", status: .ok,
                 evidence: "every service's constraints are met by a schedulable node"
                     + (unchecked.isEmpty ? "" : " (left to the swarm: \(unchecked.joined(separator: ", ")))"))
         }
-        return CheckResult(id: "swarm.placement", title: "placement constraints", status: .fail,
+        return CheckResult(
+            id: "swarm.placement", title: "placement constraints", status: .fail,
             evidence: problems.joined(separator: "; ") + "; nodes: " + (nodes.isEmpty ? "none schedulable" : nodes.joined(separator: "; ")),
             remediation: "label a node (`docker node update --label-add <key>=<value> <node>`) or change the constraint")
     }
@@ -192,27 +206,40 @@ public enum SwarmChecks {
         let foreign = requests.filter { SwarmGPU.unmappable($0.value) }.keys.sorted()
         let needed = demands.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         var checks: [CheckResult] = []
-        let setup = "on each GPU node add \"node-generic-resources\": [\"\(gpuResource)=<GPU UUID>\", …] (UUIDs from `nvidia-smi -L`) to "
+        let setup =
+            "on each GPU node add \"node-generic-resources\": [\"\(gpuResource)=<GPU UUID>\", …] (UUIDs from `nvidia-smi -L`) to "
             + "/etc/docker/daemon.json, make nvidia the default-runtime, set swarm-resource = \"DOCKER_RESOURCE_GPU\" in "
             + "/etc/nvidia-container-runtime/config.toml, and restart dockerd"
         if !foreign.isEmpty {
-            checks.append(CheckResult(id: "swarm.gpu", title: "GPUs on the swarm", status: .fail,
-                evidence: "\(foreign.joined(separator: ", ")) request CDI devices that are not NVIDIA GPUs: a swarm schedules only \(gpuResource)",
-                remediation: "run this environment with `--engine compose`, or request NVIDIA GPUs"))
+            checks.append(
+                CheckResult(
+                    id: "swarm.gpu", title: "GPUs on the swarm", status: .fail,
+                    evidence:
+                        "\(foreign.joined(separator: ", ")) request CDI devices that are not NVIDIA GPUs: a swarm schedules only \(gpuResource)",
+                    remediation: "run this environment with `--engine compose`, or request NVIDIA GPUs"))
         } else if let short = demands.first(where: { $0.value > most }) {
-            checks.append(CheckResult(id: "swarm.gpu", title: "GPUs on the swarm", status: .fail,
-                evidence: "\(short.key) needs \(GPUWords.count(short.value)) on one node; "
-                    + (gpuNodes.isEmpty ? "no schedulable node advertises \(gpuResource)" : "the most any schedulable node advertises is \(most)")
-                    + " (requests: \(needed))",
-                remediation: gpuNodes.isEmpty ? setup : "lower the request, or add a node with more GPUs"))
+            checks.append(
+                CheckResult(
+                    id: "swarm.gpu", title: "GPUs on the swarm", status: .fail,
+                    evidence: "\(short.key) needs \(GPUWords.count(short.value)) on one node; "
+                        + (gpuNodes.isEmpty
+                            ? "no schedulable node advertises \(gpuResource)" : "the most any schedulable node advertises is \(most)")
+                        + " (requests: \(needed))",
+                    remediation: gpuNodes.isEmpty ? setup : "lower the request, or add a node with more GPUs"))
         } else {
-            checks.append(CheckResult(id: "swarm.gpu", title: "GPUs on the swarm", status: .ok,
-                evidence: "\(gpuNodes.count) schedulable node\(gpuNodes.count == 1 ? "" : "s") advertise\(gpuNodes.count == 1 ? "s" : "") \(gpuResource) (up to \(most)); requests: \(needed)"))
+            checks.append(
+                CheckResult(
+                    id: "swarm.gpu", title: "GPUs on the swarm", status: .ok,
+                    evidence:
+                        "\(gpuNodes.count) schedulable node\(gpuNodes.count == 1 ? "" : "s") advertise\(gpuNodes.count == 1 ? "s" : "") \(gpuResource) (up to \(most)); requests: \(needed)"
+                ))
             if let defaultRuntime, defaultRuntime != "nvidia" {
-                checks.append(CheckResult(id: "swarm.gpu.runtime", title: "GPU runtime on this node", status: .warn,
-                    evidence: "this engine's default runtime is \(defaultRuntime): a task placed here is given GPUs by count "
-                        + "(DOCKER_RESOURCE_\(gpuResource)) but its container sees none",
-                    remediation: "make nvidia the default-runtime in /etc/docker/daemon.json on GPU nodes"))
+                checks.append(
+                    CheckResult(
+                        id: "swarm.gpu.runtime", title: "GPU runtime on this node", status: .warn,
+                        evidence: "this engine's default runtime is \(defaultRuntime): a task placed here is given GPUs by count "
+                            + "(DOCKER_RESOURCE_\(gpuResource)) but its container sees none",
+                        remediation: "make nvidia the default-runtime in /etc/docker/daemon.json on GPU nodes"))
             }
         }
         return checks
@@ -222,10 +249,14 @@ public enum SwarmChecks {
     /// a GPU fails here when no node has one, as it fails the GPU checks on a single machine.
     public static func overlay(_ decision: OverlayDecision) -> CheckResult {
         if let failure = decision.failure {
-            return CheckResult(id: "swarm.overlay", title: "GPU overlay", status: .fail, evidence: failure,
-                remediation: "advertise the GPUs of a node (`node-generic-resources` in its daemon.json, see swarm.gpu), or run this environment with `--engine compose` on a GPU machine")
+            return CheckResult(
+                id: "swarm.overlay", title: "GPU overlay", status: .fail, evidence: failure,
+                remediation:
+                    "advertise the GPUs of a node (`node-generic-resources` in its daemon.json, see swarm.gpu), or run this environment with `--engine compose` on a GPU machine"
+            )
         }
-        return CheckResult(id: "swarm.overlay", title: "GPU overlay", status: decision.warning == nil ? .ok : .warn,
+        return CheckResult(
+            id: "swarm.overlay", title: "GPU overlay", status: decision.warning == nil ? .ok : .warn,
             evidence: "\(decision.choice.rawValue): \(decision.reason)" + (decision.warning.map { "; \($0)" } ?? ""))
     }
 
@@ -245,11 +276,16 @@ public enum SwarmChecks {
                 nodes = known
                 if nodes == nil { nodes = try? await client.listNodes() }
             }
-            return evaluate(state: swarm.state, manager: swarm.manager, nodes: nodes, gpuRequests: gpuRequests, endpoint: client.endpoint.description,
+            return evaluate(
+                state: swarm.state, manager: swarm.manager, nodes: nodes, gpuRequests: gpuRequests, endpoint: client.endpoint.description,
                 defaultRuntime: gpuRequests.isEmpty ? nil : swarm.defaultRuntime, constraints: constraints(in: stack))
         } catch {
-            return [CheckResult(id: "swarm.manager", title: "swarm manager", status: .fail,
-                evidence: "the engine at \(client.endpoint) did not answer: \(error)", remediation: "start the engine, or point launch at a manager")]
+            return [
+                CheckResult(
+                    id: "swarm.manager", title: "swarm manager", status: .fail,
+                    evidence: "the engine at \(client.endpoint) did not answer: \(error)",
+                    remediation: "start the engine, or point launch at a manager")
+            ]
         }
     }
 }

@@ -11,9 +11,10 @@ public struct SwarmLauncher: Sendable {
     /// How often scaled-up services' tasks are read.
     public var pollInterval: Duration = .milliseconds(250)
 
-    public init(context: LaunchContext, layout: ProjectLayout, client: EngineClient,
-        preflight: @escaping @Sendable (LaunchPlan) async -> [String])
-    {
+    public init(
+        context: LaunchContext, layout: ProjectLayout, client: EngineClient,
+        preflight: @escaping @Sendable (LaunchPlan) async -> [String]
+    ) {
         self.context = context
         self.layout = layout
         self.client = client
@@ -66,7 +67,8 @@ public struct SwarmLauncher: Sendable {
             results.append(await result(service, driven, stack: stack, redact: prepared.redact, environment: profile.name, before: before))
         }
         let outcome = LaunchResult.Outcome(results, interrupted: driven.interrupted)
-        report.phaseEnded("start", seconds: startSeconds, status: outcome == .failed || outcome == .interrupted ? "failed" : "ok", detail: nil)
+        report.phaseEnded(
+            "start", seconds: startSeconds, status: outcome == .failed || outcome == .interrupted ? "failed" : "ok", detail: nil)
         var phases = timeline.all + [.init(name: "start", seconds: startSeconds, status: outcome.rawValue, detail: nil)]
         var rollback: RollbackReport?
         if outcome == .failed && options.keepOnFailure {
@@ -82,7 +84,8 @@ public struct SwarmLauncher: Sendable {
             seconds: timeline.elapsed, phases: phases, services: results,
             degraded: results.filter { $0.serviceClass != .core && $0.state != .ready }.map(\.name), urls: profile.urls, rollback: rollback,
             error: nil,
-            engine: .init(endpoint: client.endpoint.description + " (swarm)", apiVersion: (try? await client.apiVersion())?.description,
+            engine: .init(
+                endpoint: client.endpoint.description + " (swarm)", apiVersion: (try? await client.apiVersion())?.description,
                 eventStreamReconnects: 0))
     }
 
@@ -103,7 +106,8 @@ public struct SwarmLauncher: Sendable {
             let checks = await SwarmChecks.run(client: client, stack: plan.stack, nodes: nodes) + [SwarmChecks.overlay(plan.overlay)]
             let failed = checks.filter { $0.status == .fail }
             guard failed.isEmpty else {
-                throw PhaseFailure(phase: "swarm", summary: "the swarm cannot run \(stack): nothing was started",
+                throw PhaseFailure(
+                    phase: "swarm", summary: "the swarm cannot run \(stack): nothing was started",
                     evidence: failed.map { "\($0.id): \($0.evidence)" }, hint: failed.first?.remediation)
             }
             return ((), checks.first { $0.id == "swarm.nodes" }?.evidence)
@@ -120,7 +124,9 @@ public struct SwarmLauncher: Sendable {
 
     /// Compose's resolved model as a stack file: held at 0 for a first deploy, rolling for an update. Private (it
     /// holds the interpolated secrets, like the env file). Its path.
-    func convert(_ prepared: Prepared, mode: SwarmRollout.Mode, monitors: [String: Duration], timeline: Launcher.Timeline, report: ProgressReporter)
+    func convert(
+        _ prepared: Prepared, mode: SwarmRollout.Mode, monitors: [String: Duration], timeline: Launcher.Timeline, report: ProgressReporter
+    )
         async throws -> String
     {
         let plan = prepared.plan, stack = plan.project, jobs = prepared.jobs, redact = prepared.redact
@@ -130,12 +136,15 @@ public struct SwarmLauncher: Sendable {
         let gpus = gpuRequests.compactMapValues { SwarmGPU.demand($0, nodeMax: nodeMax) }
         let byName = gpuRequests.filter { !SwarmGPU.named($0.value).isEmpty }.keys.sorted()
         if !byName.isEmpty {
-            report.note("swarm: \(byName.joined(separator: ", ")) name GPU devices; a swarm hands out \(SwarmChecks.gpuResource) by count, so the node picks which")
+            report.note(
+                "swarm: \(byName.joined(separator: ", ")) name GPU devices; a swarm hands out \(SwarmChecks.gpuResource) by count, so the node picks which"
+            )
         }
         return try await timeline.measure("convert", report: report) {
             let output = try await context.runner.run(plan.composeCommand.configYAML())
             guard output.succeeded else {
-                throw PhaseFailure(phase: "convert", summary: "Compose could not resolve the model; nothing was started",
+                throw PhaseFailure(
+                    phase: "convert", summary: "Compose could not resolve the model; nothing was started",
                     evidence: output.stderr.split(whereSeparator: \.isNewline).suffix(10).map { redact(String($0)) },
                     hint: "`\(plan.composeCommand.configYAML().description)` reproduces it")
             }
@@ -150,7 +159,8 @@ public struct SwarmLauncher: Sendable {
                 detail = "update of a running stack: rolling, rolled back on failure"
             }
             let path = SwarmStackFile.path(layout, stack: stack)
-            try FileManager.default.createDirectory(atPath: SwarmStackFile.directory(layout), withIntermediateDirectories: true,
+            try FileManager.default.createDirectory(
+                atPath: SwarmStackFile.directory(layout), withIntermediateDirectories: true,
                 attributes: [.posixPermissions: 0o700])
             try AtomicFile.write(file, to: path)
             return (path, detail)
@@ -178,7 +188,8 @@ public struct SwarmLauncher: Sendable {
                 let output = try await context.runner.run(context.docker.stackDeploy(stack: stack, files: [stackFile]))
                 guard output.succeeded else {
                     // The CLI may have updated some services before it gave up: they go back too.
-                    throw SwarmDeployFailure(evidence: output.stderr.split(whereSeparator: \.isNewline).suffix(15).map { redact(String($0)) })
+                    throw SwarmDeployFailure(
+                        evidence: output.stderr.split(whereSeparator: \.isNewline).suffix(15).map { redact(String($0)) })
                 }
                 return ((), "docker stack deploy \(stack)")
             }
@@ -194,11 +205,14 @@ public struct SwarmLauncher: Sendable {
         -> [SwarmRollout.Service]
     {
         let plan = prepared.plan, stack = plan.project, jobs = prepared.jobs
-        let rolling = Set(before.previous.compactMap { old -> String? in
-            guard let new = deployed.first(where: { $0.id == old.id }), new.keepsTasksRunning, !SwarmService.sameTasks(old.spec, new.spec) else { return nil }
-            let name = old.composeName(in: stack)
-            return plan.stack.service(name) != nil && !jobs.contains(name) ? name : nil
-        })
+        let rolling = Set(
+            before.previous.compactMap { old -> String? in
+                guard let new = deployed.first(where: { $0.id == old.id }), new.keepsTasksRunning,
+                    !SwarmService.sameTasks(old.spec, new.spec)
+                else { return nil }
+                let name = old.composeName(in: stack)
+                return plan.stack.service(name) != nil && !jobs.contains(name) ? name : nil
+            })
         return plan.stack.services.map { service in
             SwarmRollout.Service(
                 name: service.name, serviceClass: profile.services.serviceClass(of: service.name),
@@ -234,8 +248,10 @@ public struct SwarmLauncher: Sendable {
                     finished = true
                 case .changed(let name, let state):
                     let serviceClass = rollout.services.first { $0.name == name }?.serviceClass ?? .core
-                    let detail = state == .ready ? rollout.records[name]?.readiness : (state == .failed ? rollout.records[name]?.failure : nil)
-                    report.serviceChanged(ProgressUpdate(service: name, serviceClass: serviceClass, state: state, elapsed: seconds(), detail: detail))
+                    let detail =
+                        state == .ready ? rollout.records[name]?.readiness : (state == .failed ? rollout.records[name]?.failure : nil)
+                    report.serviceChanged(
+                        ProgressUpdate(service: name, serviceClass: serviceClass, state: state, elapsed: seconds(), detail: detail))
                 case .scale(let name, let count):
                     scaledAt[name] = seconds()
                     do {
@@ -281,7 +297,8 @@ public struct SwarmLauncher: Sendable {
     }
 
     /// One service's line of the run's result, diagnosed when it failed.
-    func result(_ service: SwarmRollout.Service, _ driven: Driven, stack: String, redact: Redactor, environment: String, before: Before) async
+    func result(_ service: SwarmRollout.Service, _ driven: Driven, stack: String, redact: Redactor, environment: String, before: Before)
+        async
         -> LaunchResult.ServiceResult
     {
         let record = driven.rollout.records[service.name] ?? .init()
@@ -332,8 +349,10 @@ public struct SwarmLauncher: Sendable {
                     status = "healthy"
                 }
             }
-            observed.append(.init(id: task.id, desiredState: task.desiredState, state: task.status.state, error: task.status.err,
-                exitCode: task.status.containerStatus?.exitCode, health: status, containerID: task.status.containerStatus?.containerID))
+            observed.append(
+                .init(
+                    id: task.id, desiredState: task.desiredState, state: task.status.state, error: task.status.err,
+                    exitCode: task.status.containerStatus?.exitCode, health: status, containerID: task.status.containerStatus?.containerID))
         }
         return observed
     }
@@ -341,9 +360,14 @@ public struct SwarmLauncher: Sendable {
     /// How long the swarm watches an updated task before it counts the update of that task good: a healthcheck's
     /// interval × retries (long enough to fail it), else the profile's stability window.
     static func monitors(_ stack: ComposeStack, policy: Profile.HealthPolicy) -> [String: Duration] {
-        Dictionary(uniqueKeysWithValues: stack.services.map { service in
-            (service.name, service.healthcheck.map { $0.interval.multiplied(by: max($0.retries, 1), limit: DurationText.maximum) } ?? policy.stability)
-        })
+        Dictionary(
+            uniqueKeysWithValues: stack.services.map { service in
+                (
+                    service.name,
+                    service.healthcheck.map { $0.interval.multiplied(by: max($0.retries, 1), limit: DurationText.maximum) }
+                        ?? policy.stability
+                )
+            })
     }
 
     /// Undoes a failed update of a running stack: services, networks, configs and secrets the run added are
@@ -383,7 +407,11 @@ public struct SwarmLauncher: Sendable {
                     break
                 } catch {
                     // The swarm moved the version meanwhile (its own rollback beginning): read again.
-                    if attempt == 8 { report.errors.append("service \(old.name): the swarm refused the rollback: \(error); `docker service rollback \(old.name)` retries it") }
+                    if attempt == 8 {
+                        report.errors.append(
+                            "service \(old.name): the swarm refused the rollback: \(error); `docker service rollback \(old.name)` retries it"
+                        )
+                    }
                     try? await Task.sleep(for: Backoff.swarmWrite.delay(attempt: attempt))
                 }
             }
@@ -410,12 +438,14 @@ public struct SwarmLauncher: Sendable {
         return report
     }
 
-    func diagnose(_ service: SwarmRollout.Service, _ record: SwarmRollout.Record, stack: String, redact: Redactor, environment: String,
-        tasksBefore: Set<String> = []) async -> Diagnosis
-    {
+    func diagnose(
+        _ service: SwarmRollout.Service, _ record: SwarmRollout.Record, stack: String, redact: Redactor, environment: String,
+        tasksBefore: Set<String> = []
+    ) async -> Diagnosis {
         let name = Self.serviceName(stack, service.name)
-        if let kind = record.failureKind, !record.failedContainers.isEmpty, let diagnosis = await diagnoseTask(
-            service, record, kind: kind, name: name, redact: redact, environment: environment)
+        if let kind = record.failureKind, !record.failedContainers.isEmpty,
+            let diagnosis = await diagnoseTask(
+                service, record, kind: kind, name: name, redact: redact, environment: environment)
         {
             return diagnosis
         }
@@ -426,14 +456,17 @@ public struct SwarmLauncher: Sendable {
             // failed, are the evidence (a task that failed its healthcheck ends `complete`, without an error).
             let new = tasks.filter { !tasksBefore.contains($0.id) && $0.desiredState != "running" }
             record.taskErrors = new.compactMap { task in
-                task.status.err.map { "task \(task.id.prefix(12)): \($0)" + (task.status.containerStatus?.exitCode.map { " (exit \($0))" } ?? "") }
+                task.status.err.map {
+                    "task \(task.id.prefix(12)): \($0)" + (task.status.containerStatus?.exitCode.map { " (exit \($0))" } ?? "")
+                }
             }
             for task in new {
                 guard let id = task.status.containerStatus?.containerID, let state = try? await client.inspectContainer(id).state,
                     state.health?.status == "unhealthy"
                 else { continue }
                 health = "unhealthy"
-                record.taskErrors += ["task \(task.id.prefix(12)) of the new spec was unhealthy:"]
+                record.taskErrors +=
+                    ["task \(task.id.prefix(12)) of the new spec was unhealthy:"]
                     + Diagnostics.probeLines(state.health, redact: redact).map { "  " + $0 }
                 break
             }
@@ -445,12 +478,15 @@ public struct SwarmLauncher: Sendable {
         let reason = redact(record.failure ?? "failed")
         return Diagnosis(
             service: service.name, serviceClass: service.serviceClass,
-            reached: record.update.map { "rolling update \($0.state.replacingOccurrences(of: "_", with: " "))" } ?? (record.readyAt == nil ? "starting" : "ready"),
-            reason: reason, failureKey: "swarm: \(reason)", exitCode: nil, health: health, probes: record.taskErrors.map(redact.callAsFunction),
+            reached: record.update.map { "rolling update \($0.state.replacingOccurrences(of: "_", with: " "))" }
+                ?? (record.readyAt == nil ? "starting" : "ready"),
+            reason: reason, failureKey: "swarm: \(reason)", exitCode: nil, health: health,
+            probes: record.taskErrors.map(redact.callAsFunction),
             logTail: logs, classification: record.failureKind?.classification ?? "configuration",
             nextStep: (record.update?.state.hasPrefix("rollback") == true
                 ? "the swarm rolls it back to the previous spec; fix the new one and launch again. "
-                : (record.update == nil ? "" : "if it still runs the new spec, `docker service rollback \(name)` puts the previous one back. "))
+                : (record.update == nil
+                    ? "" : "if it still runs the new spec, `docker service rollback \(name)` puts the previous one back. "))
                 + "`docker service ps --no-trunc \(name)` shows every task; `docker service logs \(name)` their output")
     }
 }
@@ -461,7 +497,8 @@ extension SwarmLauncher {
     /// container the engine calls unhealthy is an unhealthy service, whatever the swarm's task says. Nil when no
     /// failed task's container is reachable here (it ran on another node): the swarm's own word then stands.
     func diagnoseTask(
-        _ service: SwarmRollout.Service, _ record: SwarmRollout.Record, kind: FailureKind, name: String, redact: Redactor, environment: String
+        _ service: SwarmRollout.Service, _ record: SwarmRollout.Record, kind: FailureKind, name: String, redact: Redactor,
+        environment: String
     ) async -> Diagnosis? {
         var reachable: [ContainerDetails] = []
         for id in record.failedContainers {

@@ -39,14 +39,16 @@ struct SwarmRestoreWatch: Sendable {
             let current = poll.current
             if current?.update?.state == "rollback_paused" {
                 failed.append(
-                    "service \(old.name): the swarm paused its rollback (\(current?.update?.message ?? "no message")); `docker service ps --no-trunc \(old.name)` shows why")
+                    "service \(old.name): the swarm paused its rollback (\(current?.update?.message ?? "no message")); `docker service ps --no-trunc \(old.name)` shows why"
+                )
                 continue
             }
-            let settled = current.map { current in
-                respawning.contains(old.id)
-                    ? SwarmService.sameTasks(current.spec, old.spec) && current.update?.state == "rollback_completed"
-                    : SwarmService.sameSpec(current.spec, old.spec)
-            } ?? false
+            let settled =
+                current.map { current in
+                    respawning.contains(old.id)
+                        ? SwarmService.sameTasks(current.spec, old.spec) && current.update?.state == "rollback_completed"
+                        : SwarmService.sameSpec(current.spec, old.spec)
+                } ?? false
             if settled && poll.running >= old.replicas {
                 restored.append(old.name)
             } else {
@@ -60,8 +62,9 @@ struct SwarmRestoreWatch: Sendable {
     /// The report's errors once the driver stops waiting after `limit`: the paused rollbacks, then each service
     /// not back yet with what the last poll found.
     func errors(after limit: Duration) -> [String] {
-        failed + waiting.map {
-            "service \($0.name): not back on its previous version after \(DurationText.format(limit)) (\(lastSeen[$0.name] ?? "no answer from the swarm")); `docker service ps --no-trunc \($0.name)` shows its tasks"
-        }
+        failed
+            + waiting.map {
+                "service \($0.name): not back on its previous version after \(DurationText.format(limit)) (\(lastSeen[$0.name] ?? "no answer from the swarm")); `docker service ps --no-trunc \($0.name)` shows its tasks"
+            }
     }
 }

@@ -21,9 +21,10 @@ public struct SwarmRollout: Sendable {
         /// How long the swarm watches each updated task (`update_config.monitor`): part of a rolling update's time.
         public var updateMonitor: Duration
 
-        public init(name: String, serviceClass: ServiceClass, replicas: Int, isJob: Bool, hasHealthcheck: Bool,
-            readiness: ReadinessRule, dependencies: [Dependency], isRolling: Bool = false, updateMonitor: Duration = .zero)
-        {
+        public init(
+            name: String, serviceClass: ServiceClass, replicas: Int, isJob: Bool, hasHealthcheck: Bool,
+            readiness: ReadinessRule, dependencies: [Dependency], isRolling: Bool = false, updateMonitor: Duration = .zero
+        ) {
             self.isRolling = isRolling
             self.updateMonitor = updateMonitor
             self.name = name
@@ -178,11 +179,12 @@ public struct SwarmRollout: Sendable {
             // Whatever was never started will not be: it is blocked by the failure — the first failed core service
             // in start order, so two failures name the same culprit on every run.
             let records = self.records
-            let culprit = services.lazy.compactMap { service -> String? in
-                guard service.serviceClass == .core, let state = records[service.name]?.state else { return nil }
-                if case .blocked(let root) = state { return root }
-                return state == .failed ? service.name : nil
-            }.first ?? "a core failure"
+            let culprit =
+                services.lazy.compactMap { service -> String? in
+                    guard service.serviceClass == .core, let state = records[service.name]?.state else { return nil }
+                    if case .blocked(let root) = state { return root }
+                    return state == .failed ? service.name : nil
+                }.first ?? "a core failure"
             for service in services where records[service.name]?.state == .pending {
                 set(service.name, .blocked(by: culprit), &actions)
             }
@@ -199,8 +201,10 @@ public struct SwarmRollout: Sendable {
             // Each replica may take a whole readiness deadline plus the monitor window.
             let limit = (service.readiness.deadline + service.updateMonitor + .seconds(30)).multiplied(by: max(service.replicas, 1))
             if let began = record.scaledAt, now - began > limit.seconds {
-                fail(service.name, "its rolling update did not finish within \(DurationText.format(limit))" +
-                    (record.update.map { " (update \($0.state))" } ?? ""), &actions)
+                fail(
+                    service.name,
+                    "its rolling update did not finish within \(DurationText.format(limit))"
+                        + (record.update.map { " (update \($0.state))" } ?? ""), &actions)
             }
             return
         }
@@ -208,7 +212,9 @@ public struct SwarmRollout: Sendable {
             record.containerStartedAt = now
             records[service.name]?.containerStartedAt = now
         }
-        let failed = tasks.filter { ["failed", "rejected"].contains($0.state) || ($0.state == "complete" && ($0.exitCode ?? 0) != 0 && !service.isJob) }
+        let failed = tasks.filter {
+            ["failed", "rejected"].contains($0.state) || ($0.state == "complete" && ($0.exitCode ?? 0) != 0 && !service.isJob)
+        }
         if let first = failed.first {
             records[service.name]?.taskErrors = failed.compactMap { task in
                 task.error.map { "task \(task.id.prefix(12)): \($0)" + (task.exitCode.map { " (exit \($0))" } ?? "") }
@@ -253,12 +259,16 @@ public struct SwarmRollout: Sendable {
         if let started = record.containerStartedAt {
             if now - started > service.readiness.deadline.seconds {
                 records[service.name]?.failedContainers = tasks.filter { $0.desiredState == "running" }.compactMap(\.containerID)
-                fail(service.name, "not ready within \(DurationText.format(service.readiness.deadline)) (\(service.readiness.description))",
+                fail(
+                    service.name, "not ready within \(DurationText.format(service.readiness.deadline)) (\(service.readiness.description))",
                     kind: .deadline(service.readiness.deadline), &actions)
             }
         } else if let scaledAt = record.scaledAt, now - scaledAt > schedulingDeadline.seconds {
             let states = Set(tasks.map(\.state)).sorted().joined(separator: ", ")
-            fail(service.name, "no task got a container within \(DurationText.format(schedulingDeadline)) (tasks: \(states.isEmpty ? "none" : states))", &actions)
+            fail(
+                service.name,
+                "no task got a container within \(DurationText.format(schedulingDeadline)) (tasks: \(states.isEmpty ? "none" : states))",
+                &actions)
         }
     }
 

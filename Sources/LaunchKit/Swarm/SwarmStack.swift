@@ -8,9 +8,10 @@ public struct SwarmStack: Sendable, Hashable {
     public var configs: [String: String] = [:]
     public var secrets: [String: String] = [:]
 
-    public init(services: [String: String] = [:], networks: [String: String] = [:], configs: [String: String] = [:],
-        secrets: [String: String] = [:])
-    {
+    public init(
+        services: [String: String] = [:], networks: [String: String] = [:], configs: [String: String] = [:],
+        secrets: [String: String] = [:]
+    ) {
         self.services = services
         self.networks = networks
         self.configs = configs
@@ -70,7 +71,9 @@ public struct SwarmStack: Sendable, Hashable {
         report.errors += networks.values.sorted().map { "network \($0): still in use" }
         // The swarm forgets a network at once; the node lets go of its copy a moment later. Done means gone here too.
         for _ in 0..<80 {
-            let left = (try? await client.listSwarmNetworks(stack: stack))?.filter { now.networks[$0.id] != nil && before.networks[$0.id] == nil } ?? []
+            let left =
+                (try? await client.listSwarmNetworks(stack: stack))?.filter { now.networks[$0.id] != nil && before.networks[$0.id] == nil }
+                ?? []
             if left.isEmpty { break }
             try? await Task.sleep(for: .milliseconds(250))
         }

@@ -29,11 +29,15 @@ public enum SwarmStackFile {
     /// starts before the old one stops (`order: start-first`), a task that fails within `monitors[service]` of
     /// its update makes the swarm roll the service back (`failure_action: rollback`), and the rollback also
     /// starts first. Jobs have no rolling update: a deploy runs them again.
-    public static func updating(resolvedYAML: String, jobs: Set<String>, monitors: [String: Duration], gpus: [String: Int] = [:]) throws -> String {
+    public static func updating(resolvedYAML: String, jobs: Set<String>, monitors: [String: Duration], gpus: [String: Int] = [:]) throws
+        -> String
+    {
         try Yams.dump(object: updatingTree(resolvedYAML: resolvedYAML, jobs: jobs, monitors: monitors, gpus: gpus), sortKeys: true)
     }
 
-    static func updatingTree(resolvedYAML: String, jobs: Set<String>, monitors: [String: Duration], gpus: [String: Int] = [:]) throws -> [String: Any] {
+    static func updatingTree(resolvedYAML: String, jobs: Set<String>, monitors: [String: Duration], gpus: [String: Int] = [:]) throws
+        -> [String: Any]
+    {
         var root = try heldTree(resolvedYAML: resolvedYAML, jobs: jobs, hold: false, gpus: gpus)
         guard var services = root["services"] as? [String: Any] else { return root }
         for (name, value) in services where !jobs.contains(name) {

@@ -43,9 +43,10 @@ public struct SwarmStatus: Sendable, Encodable {
                 case .other: ("other", 0)
                 }
             let lastError = tasks.filter { $0.status.err != nil }.max { ($0.createdAt ?? "") < ($1.createdAt ?? "") }?.status.err
-            services.append(Service(
-                name: name, mode: mode, desired: desired, running: running.count,
-                completed: tasks.filter { $0.status.state == "complete" }.count, healthy: healthy, lastError: lastError))
+            services.append(
+                Service(
+                    name: name, mode: mode, desired: desired, running: running.count,
+                    completed: tasks.filter { $0.status.state == "complete" }.count, healthy: healthy, lastError: lastError))
         }
         return SwarmStatus(stack: stack, services: services)
     }
@@ -54,10 +55,14 @@ public struct SwarmStatus: Sendable, Encodable {
         guard !services.isEmpty else { return ["\(stack): not deployed on this swarm"] }
         var lines = ["\(stack) (swarm)"]
         for service in services {
-            let count = service.mode == "job" ? "\(service.completed)/\(service.desired) completed" : "\(service.running)/\(service.desired) running"
+            let count =
+                service.mode == "job"
+                ? "\(service.completed)/\(service.desired) completed" : "\(service.running)/\(service.desired) running"
             let health = service.healthy > 0 ? ", \(service.healthy) healthy" : ""
-            lines.append("  " + service.name.padding(toLength: 20, withPad: " ", startingAt: 0) + " " + service.mode.padding(toLength: 11, withPad: " ", startingAt: 0)
-                + count + health + (service.lastError.map { "  last error: \($0)" } ?? ""))
+            lines.append(
+                "  " + service.name.padding(toLength: 20, withPad: " ", startingAt: 0) + " "
+                    + service.mode.padding(toLength: 11, withPad: " ", startingAt: 0)
+                    + count + health + (service.lastError.map { "  last error: \($0)" } ?? ""))
         }
         return lines
     }

@@ -53,7 +53,8 @@ final class LoudEngine: ContainerEngine, @unchecked Sendable {
             "Type": "container", "Action": action, "Actor": ["ID": container, "Attributes": attributes], "time": time / 1_000_000_000,
             "timeNano": time,
         ]
-        guard let data = try? JSONSerialization.data(withJSONObject: json), let event = try? JSONDecoder().decode(EngineEvent.self, from: data)
+        guard let data = try? JSONSerialization.data(withJSONObject: json),
+            let event = try? JSONDecoder().decode(EngineEvent.self, from: data)
         else {
             Issue.record("could not build a \(action) event")
             return
@@ -137,11 +138,13 @@ enum EngineDocuments {
     static func container(
         _ id: String, service: String, project: String, state: String = "running", volumes: [String] = [], created: Int64 = 1
     ) throws -> ContainerSummary {
-        try decode(ContainerSummary.self, [
-            "Id": id, "Names": ["/\(project)-\(service)-1"], "Image": "local/busybox:latest", "ImageID": "sha256:\(id)", "State": state,
-            "Status": state, "Labels": [ComposeLabels.project: project, ComposeLabels.service: service], "Created": created,
-            "Ports": [Any](), "Mounts": volumes.map { ["Type": "volume", "Name": $0] },
-        ])
+        try decode(
+            ContainerSummary.self,
+            [
+                "Id": id, "Names": ["/\(project)-\(service)-1"], "Image": "local/busybox:latest", "ImageID": "sha256:\(id)", "State": state,
+                "Status": state, "Labels": [ComposeLabels.project: project, ComposeLabels.service: service], "Created": created,
+                "Ports": [Any](), "Mounts": volumes.map { ["Type": "volume", "Name": $0] },
+            ])
     }
 
     static func network(_ id: String, _ name: String) throws -> NetworkSummary {

@@ -94,7 +94,9 @@ final class TemporaryProject: @unchecked Sendable {
 
     /// A two-service stack most tests start from.
     func writeDemo(profile: String? = nil) throws {
-        try write("compose/app.yml", """
+        try write(
+            "compose/app.yml",
+            """
             services:
               db:
                 image: local/busybox:latest
@@ -105,12 +107,14 @@ final class TemporaryProject: @unchecked Sendable {
             """)
         try write("compose/gpu-single.yml", "services:\n  web:\n    environment: {GPUS: '1'}\n")
         try write("compose/gpu-dual.yml", "services:\n  web:\n    environment: {GPUS: '2'}\n")
-        try write("environments/demo.yml", profile ?? """
-            name: demo
-            summary: Demo
-            compose: {project: demo, files: [app.yml]}
-            services: {core: [db], optional: [web]}
-            """)
+        try write(
+            "environments/demo.yml",
+            profile ?? """
+                name: demo
+                summary: Demo
+                compose: {project: demo, files: [app.yml]}
+                services: {core: [db], optional: [web]}
+                """)
     }
 
     func catalog() -> ProfileCatalog { ProfileCatalog.load(layout) }
