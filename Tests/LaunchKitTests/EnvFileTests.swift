@@ -82,6 +82,25 @@ struct EnvFileTests {
         #expect(leftovers.isEmpty)
     }
 
+    @Test func aByteOrderMarkIsReadPastAsComposeReadsPastItAndKeptOnWrite() throws {
+        let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
+        let file = EnvFile(bytes: bom + Array("DB_PASSWORD=from-windows\nOTHER=1\n".utf8))
+        #expect(file.values["DB_PASSWORD"] == "from-windows")
+        #expect(file.malformedLines.isEmpty)
+        #expect(file.bytes == bom + Array("DB_PASSWORD=from-windows\nOTHER=1\n".utf8))
+        #expect(EnvFile(bytes: bom).bytes == bom)
+        // Completing it keeps the user's value (no generated DB_PASSWORD after it that would win) and the mark.
+        let (project, profile) = try project()
+        #expect(
+            FileManager.default.createFile(
+                atPath: project.root + "/.env.demo", contents: Data(file.bytes), attributes: [.posixPermissions: 0o600]))
+        let outcome = try EnvProvisioner(layout: project.layout, profile: profile).provision()
+        #expect(!outcome.addedSecrets.contains("DB_PASSWORD"))
+        let written = try #require(FileManager.default.contents(atPath: project.root + "/.env.demo"))
+        #expect(Array(written).starts(with: bom + Array("DB_PASSWORD=from-windows\n".utf8)))
+        #expect(EnvFile(bytes: Array(written)).values["DB_PASSWORD"] == "from-windows")
+    }
+
     @Test func provisionIsIdempotentAndKeepsExistingValues() throws {
         let (project, profile) = try project()
         try project.write(".env.demo", "# mine\nDB_PASSWORD=keep-this-one\nOTHER=1\n")

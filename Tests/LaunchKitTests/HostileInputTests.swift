@@ -298,3 +298,22 @@ struct HostileInputTests {
         return state == "Z"
     }
 }
+
+@Suite("Hostile text in profiles")
+struct HostileProfileTextTests {
+    @Test func aSummaryWithEscapeSequencesIsPrintedAsTextByListAndPlan() throws {
+        let project = try TemporaryProject()
+        try project.writeDemo(
+            profile: """
+                name: demo
+                summary: "evil \\e]0;pwned\\a title \\e[2J cleared \\e[31mred"
+                compose: {project: demo, files: [app.yml]}
+                """)
+        let catalog = project.catalog()
+        let summary = try catalog.profile(named: "demo").summary
+        #expect(summary.contains("\u{1B}"), "the fixture must really carry an escape")
+        let listed = PlanRenderer.list(catalog).joined(separator: "\n")
+        #expect(!listed.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 }, "\(listed.debugDescription)")
+        #expect(listed.contains("evil"))
+    }
+}

@@ -16,6 +16,10 @@ public struct EnvFile: Sendable, Hashable {
     /// Lines that are not valid UTF-8, by index: their original bytes, written back exactly. Their parsed form
     /// (with U+FFFD for the bad bytes) still counts for redaction, which sees text decoded the same way.
     var undecodable: [Int: [UInt8]] = [:]
+    /// The file began with a UTF-8 byte order mark (some Windows editors write one). Compose reads past it, and so does
+    /// launch: the first key is the key, not `\u{FEFF}KEY`. Written back as it was.
+    var byteOrderMark = false
+    static let byteOrderMarkBytes: [UInt8] = [0xEF, 0xBB, 0xBF]
 
     public init(parsing text: String) {
         self.init(bytes: Array(text.utf8))
@@ -24,6 +28,11 @@ public struct EnvFile: Sendable, Hashable {
     /// Byte-safe: a line that is not UTF-8 is kept as it is and listed in `undecodableLines`; it never makes the
     /// file unreadable.
     public init(bytes: [UInt8]) {
+        var bytes = bytes
+        if bytes.starts(with: Self.byteOrderMarkBytes) {
+            byteOrderMark = true
+            bytes.removeFirst(Self.byteOrderMarkBytes.count)
+        }
         // Split on the byte, not the Character: in Swift "\r\n" is one Character, so a file written on Windows
         // would otherwise read as a single line. Each raw line keeps its "\r" and is written back unchanged.
         var rawLines = bytes.split(separator: 10, omittingEmptySubsequences: false).map(Array.init)
@@ -60,7 +69,7 @@ public struct EnvFile: Sendable, Hashable {
 
     /// The file as bytes: undecodable lines exactly as they were read.
     public var bytes: [UInt8] {
-        var out: [UInt8] = []
+        var out: [UInt8] = byteOrderMark ? Self.byteOrderMarkBytes : []
         for (index, line) in lines.enumerated() {
             if index > 0 { out.append(10) }
             if let original = undecodable[index] {

@@ -6,7 +6,8 @@ public enum PlanRenderer {
         var lines: [String] = []
         let aliases = plan.aliases.isEmpty ? "" : " (aliases: \(plan.aliases.joined(separator: ", ")))"
         lines.append("Plan for \(plan.environment)\(aliases) from \(plan.profileFile)")
-        if !plan.summary.isEmpty { lines.append("  \(plan.summary)") }
+        // A profile's own words: an escape sequence in them must not retitle or clear the user's terminal.
+        if !plan.summary.isEmpty { lines.append("  \(Text.printable(plan.summary, limit: 200))") }
         lines.append("")
         var facts: [[String]] = [["project", plan.project]]
         facts.append(["compose", plan.compose ?? "not found (stack read from the files directly)"])
@@ -103,7 +104,7 @@ public enum PlanRenderer {
             if let profile = entry.profile {
                 rows.append([
                     profile.name, profile.aliases.isEmpty ? "-" : profile.aliases.joined(separator: ","),
-                    profile.gpu.mode.rawValue, profile.compose.project, profile.summary,
+                    profile.gpu.mode.rawValue, profile.compose.project, Text.printable(profile.summary, limit: 200),
                 ])
             } else {
                 rows.append([entry.name, "-", "-", "-", "INVALID: run `launch plan \(entry.name)` for details"])
