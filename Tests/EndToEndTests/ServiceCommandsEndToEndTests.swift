@@ -234,6 +234,36 @@ struct ServiceCommandsEndToEndTests {
         }
     }
 
+    @Test func configHidesSecretsFromTheStacksOwnEnvFilesDotEnvAndURLs() async throws {
+        try await E2E.withProject { project in
+            try project.write("compose/app.env", "POSTGRES_PASSWORD=stack-env-file-pass-1\n")
+            try project.write("compose/.env", "LITELLM_MASTER_KEY=sk-dot-env-key-2\n")
+            try project.writeProfile(
+                stack: """
+                    services:
+                      api:
+                        image: \(Busybox.image)
+                        command: ["sleep", "3600"]
+                        env_file: [app.env]
+                        environment:
+                          LITELLM_MASTER_KEY: ${LITELLM_MASTER_KEY}
+                          DATABASE_URL: postgres://app:url-pass-3@db:5432/app
+                    """)
+            _ = try await project.launch(["env", "demo"])
+            let config = try await project.launch(["config", "demo"])
+            #expect(config.status == 0, "\(config.stderr)")
+            for secret in ["stack-env-file-pass-1", "sk-dot-env-key-2", "url-pass-3"] {
+                #expect(!config.all.contains(secret), "\(secret) in \(config.stdout)")
+            }
+            #expect(config.stdout.contains("postgres://app:***@db:5432/app"), "\(config.stdout)")
+            let accepted = try Self.composeConfig(stdin: config.stdout)
+            #expect(accepted.status == 0, "\(accepted.stderr)")
+            // Asked for, they are all there.
+            let shown = try await project.launch(["config", "demo", "--show-secrets"])
+            #expect(shown.stdout.contains("stack-env-file-pass-1") && shown.stdout.contains("sk-dot-env-key-2"))
+        }
+    }
+
     /// `docker compose -f - config` with `text` on standard input.
     static func composeConfig(stdin text: String) throws -> (status: Int32, stdout: String, stderr: String) {
         let process = Process()

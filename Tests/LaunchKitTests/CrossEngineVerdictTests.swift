@@ -18,9 +18,13 @@ struct CrossEngineVerdictTests {
         return rollout.records["app"]
     }
 
-    static func next(_ failure: FailureKind) -> String {
-        Diagnostics(client: LoudEngine(), redact: .none, environment: "dev", project: "shop")
-            .nextStep(service: "app", failure: failure, hasProbes: true, hasLogs: true)
+    /// The next step each engine's diagnosis gives, built as each engine builds it.
+    static func next(_ failure: FailureKind, swarm: Bool) -> String {
+        Diagnostics(
+            client: LoudEngine(), redact: .none, environment: "dev", project: swarm ? "shop_app" : "shop",
+            swarmService: swarm ? "shop_app" : nil
+        )
+        .nextStep(service: "app", failure: failure, hasProbes: true, hasLogs: true)
     }
 
     @Test(arguments: Replay.engines)
@@ -39,7 +43,7 @@ struct CrossEngineVerdictTests {
         #expect(swarm.failureKind == compose)
         #expect(swarm.failedContainers == ["c1"])
         #expect(swarm.failureKind?.classification == compose.classification)
-        #expect(Self.next(try #require(swarm.failureKind)) == Self.next(compose))
+        #expect(Self.next(try #require(swarm.failureKind), swarm: true) == Self.next(compose, swarm: false))
     }
 
     @Test(arguments: Replay.engines)
@@ -57,7 +61,11 @@ struct CrossEngineVerdictTests {
         #expect(swarm.failureKind == compose)
         #expect(swarm.failureKind?.key == compose.key)
         #expect(swarm.failureKind?.classification == compose.classification)
-        #expect(Self.next(try #require(swarm.failureKind)) == Self.next(compose))
+        // The same advice, each in its engine's own commands: never a Compose project a swarm does not have.
+        let onSwarm = Self.next(try #require(swarm.failureKind), swarm: true), onOne = Self.next(compose, swarm: false)
+        #expect(onSwarm.contains("docker service ps --no-trunc shop_app") && !onSwarm.contains("docker compose"), "\(onSwarm)")
+        #expect(onOne.contains("docker compose --project-name shop up app"), "\(onOne)")
+        #expect(onSwarm.hasPrefix("read the log above") && onOne.hasPrefix("read the log above"))
     }
 
     @Test func theRecordedSwarmCrashIsAnExitWithItsCode() throws {

@@ -75,6 +75,38 @@ struct DayTwoTests {
         } catch { Issue.record("\(error)") }
     }
 
+    /// Secrets the profile's env file does not know: the stack's own `env_file:`s and `.env` land in `environment`,
+    /// and URLs carry passwords. None of them reaches `launch config`.
+    @Test func configRedactsEverySourceOfASecretAndPasswordsInURLs() throws {
+        let yaml = """
+            name: p
+            services:
+              litellm:
+                environment:
+                  LITELLM_MASTER_KEY: sk-from-the-stacks-own-env-file
+                  POSTGRES_PASSWORD: from-dot-env-9
+                  DATABASE_URL: postgres://app:from-dot-env-9@db:5432/app
+                  CACHE_URL: redis://:hunter22@redis:6379/0
+                  MODE: fast
+                  SHORT_KEY: abc
+                command: [sh, -c, "psql postgres://app:from-dot-env-9@db/app"]
+              web:
+                image: nginx
+                labels: {mirror: "https://user:mirror-pass@registry.example/v2"}
+            """
+        let redacted = try ResolvedConfig.redacted(yaml, redact: .none)
+        for secret in ["sk-from-the-stacks-own-env-file", "from-dot-env-9", "hunter22", "mirror-pass"] {
+            #expect(!redacted.contains(secret), "\(secret) in:\n\(redacted)")
+        }
+        let tree = try #require(try Yams.load(yaml: redacted) as? [String: Any])
+        let services = try #require(tree["services"] as? [String: Any])
+        let environment = try #require((services["litellm"] as? [String: Any])?["environment"] as? [String: Any])
+        #expect(environment["DATABASE_URL"] as? String == "postgres://app:***@db:5432/app")
+        #expect(environment["CACHE_URL"] as? String == "redis://:***@redis:6379/0")
+        #expect(environment["MODE"] as? String == "fast")
+        #expect(environment["SHORT_KEY"] as? String == "abc", "a short value under a secret-looking key is a setting, not a secret")
+    }
+
     @Test func configRedactionKeepsTheYAMLValid() throws {
         let yaml = """
             name: p

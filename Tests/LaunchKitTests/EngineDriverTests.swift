@@ -100,7 +100,7 @@ struct EngineDriverTests {
         replay.feed(.probed(service: "db", container: db.id, startSequence: 1, outcome: .passed), at: 0.8)
         #expect(replay.service("db")?.state == .ready)
         #expect(replay.service("db")?.containers.first?.engineFaults == 0)
-        #expect(replay.service("db")?.containers.first?.lastEngineFault == "connection reset by peer")
+        #expect(replay.service("db")?.containers.first?.lastEngineFault == nil, "a passing answer clears the faults' evidence")
     }
 
     @Test func aDeadlineWhileTheEngineFailedTheProbesIsDiagnosedAsTheEngines() async throws {
@@ -182,5 +182,114 @@ struct EngineDriverTests {
         #expect(create.arguments.contains(directory + "/\(Self.project).json"))
         #expect(create.arguments.suffix(2) == ["--no-deps", "web"])
         #expect(engine.calls.contains("startContainer(\(created.id))"))
+    }
+}
+
+/// Findings of a review, each pinned by a test: rules that held on the happy path and not beside it.
+@Suite("Review findings: restarts, stability and swarm gating")
+struct ReviewFindingTests {
+    @Test func anOnFailureLimitCountsTheEnginesRestartsAcrossReadiness() throws {
+        // on-failure:1: the engine restarts it once, ever (readiness in between does not give it another).
+        let engine = "docker-20.10"
+        var json = try String(contentsOfFile: Replay.folder(engine, "restart-loop") + "/created.json", encoding: .utf8)
+        json = json.replacingOccurrences(of: "\"Name\": \"always\"", with: "\"Name\": \"on-failure\"")
+            .replacingOccurrences(of: "\"MaximumRetryCount\": 0", with: "\"MaximumRetryCount\": 1")
+        let flaky = try JSONDecoder().decode([ContainerDetails].self, from: Data(json.utf8))
+        // Another core service still starting, so the launch is not over when flaky is first ready.
+        let other = try #require(
+            try JSONDecoder().decode(
+                [ContainerDetails].self, from: Data(contentsOf: URL(fileURLWithPath: Replay.folder(engine, "unhealthy") + "/created.json"))
+            ).first)
+        let stack = ComposeStack(services: [
+            ComposeService(name: "flaky", image: "x", restartPolicy: "on-failure:1"),
+            ComposeService(name: "other", image: "x", healthcheck: Healthcheck(test: ["CMD", "false"])),
+        ])
+        let policy = Replay.policy(stability: .milliseconds(100))
+        var machine = LaunchStateMachine(
+            services: Orchestrator.services(
+                stack: stack, graph: try DependencyGraph(stack), policy: policy, classOf: { _ in .core },
+                containers: ["flaky": flaky, "other": [other]]),
+            policy: policy, endpoint: "unix:///test.sock")
+        _ = machine.begin(now: 0, wallClock: Date())
+        // start, exit 0.5 s later (stood its 100 ms window: ready, then died), start again, exit again.
+        let events = Array(try Replay.events(engine, "restart-loop").prefix(4))
+        for (index, event) in events.enumerated() { _ = machine.handle(.event(event), now: 0.1 + Double(index) * 0.5) }
+        #expect(machine.services.first { $0.name == "flaky" }?.failure == .exited(code: 1))
+    }
+
+    @Test func theStabilityInspectJudgesOnlyTheRunItsWindowWasFor() throws {
+        let folder = Replay.folder("docker-20.10", "exit-at-window")
+        var replay = try Replay(engine: "docker-20.10", scenario: "exit-at-window", policy: Replay.policy(stability: .seconds(1)))
+        replay.answersInspects = false
+        replay.begin()
+        let lines = try String(contentsOfFile: folder + "/events.jsonl", encoding: .utf8).split(separator: "\n")
+        var startObject = try #require(
+            try lines.compactMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+                .first { $0["Action"] as? String == "start" })
+        let start = try EngineDocuments.decode(EngineEvent.self, startObject)
+        replay.feed(.event(start), at: 0.01)
+        replay.settle(limit: 1.2)  // the window's timer fires and asks the engine
+        func lastInspect() throws -> Int {
+            let inspect = try #require(replay.actions.last { if case .inspect("brief", _, _) = $0 { true } else { false } })
+            guard case .inspect(_, _, let sequence) = inspect else { throw CancellationError() }
+            return sequence
+        }
+        // The engine answers with a later run of it (restarted meanwhile; its die and start are still on the way).
+        let raw = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/final.json"))) as? [[String: Any]])
+        func running(since nanoseconds: Int64) throws -> ContainerDetails {
+            var object = try #require(raw.first)
+            var state = try #require(object["State"] as? [String: Any])
+            state["Running"] = true
+            state["Status"] = "running"
+            state["StartedAt"] = SimulatedEngine.text(nanoseconds)
+            object["State"] = state
+            return try EngineDocuments.decode(ContainerDetails.self, object)
+        }
+        let restartedAt = start.timeNano + 1_500_000_000
+        replay.feed(
+            .inspected(service: "brief", details: try running(since: restartedAt - 1_000_000), startSequence: try lastInspect()), at: 1.3)
+        #expect(replay.service("brief")?.state == .starting, "a later run is not the one that stood the window")
+        // Its start arrives: its own window, and the engine's answer about that run makes it ready.
+        startObject["timeNano"] = NSNumber(value: restartedAt)
+        startObject["time"] = NSNumber(value: restartedAt / 1_000_000_000)
+        replay.feed(.event(try EngineDocuments.decode(EngineEvent.self, startObject)), at: 1.5)
+        replay.settle(limit: 2.6)
+        replay.feed(
+            .inspected(service: "brief", details: try running(since: restartedAt - 1_000_000), startSequence: try lastInspect()), at: 2.7)
+        #expect(replay.service("brief")?.state == .ready)
+    }
+
+    @Test func aSwarmChainBlockedFromItsEndIsDecidedInOnePassWhateverTheOrder() {
+        // api → broker → zk, all optional, listed dependents first: zk's failure blocks both at once.
+        let failed = SwarmRollout.TaskObservation(
+            id: "t", desiredState: "shutdown", state: "failed", error: "task: non-zero exit (1)", exitCode: 1)
+        var rollout = SwarmRollout(services: [
+            SwarmRolloutTests.service("api", dependencies: ["broker"], serviceClass: .optional),
+            SwarmRolloutTests.service("broker", dependencies: ["zk"], serviceClass: .optional),
+            SwarmRolloutTests.service("zk", serviceClass: .optional),
+        ])
+        _ = rollout.handle(.begin, now: 0)
+        _ = rollout.handle(.scaled("zk"), now: 0)
+        let actions = rollout.handle(.observed("zk", [failed]), now: 1)
+        #expect(actions.contains(.changed("api", .blocked(by: "zk"))))
+        #expect(actions.contains(.changed("broker", .blocked(by: "zk"))))
+        #expect(actions.last == .finish)
+    }
+
+    @Test func nothingIsScaledOnceACoreServiceIsBlocked() {
+        // core `app` needs `db` (failed); `extra` only optionally: the run is lost, so extra is not scaled.
+        let failed = SwarmRollout.TaskObservation(
+            id: "t", desiredState: "shutdown", state: "failed", error: "task: non-zero exit (1)", exitCode: 1)
+        var rollout = SwarmRollout(services: [
+            SwarmRolloutTests.service("db", serviceClass: .optional),
+            SwarmRolloutTests.service("app", dependencies: ["db"]),
+            SwarmRolloutTests.service("extra", requires: [Dependency(service: "db", required: false)], serviceClass: .optional),
+        ])
+        _ = rollout.handle(.begin, now: 0)
+        _ = rollout.handle(.scaled("db"), now: 0)
+        let actions = rollout.handle(.observed("db", [failed]), now: 1)
+        #expect(!actions.contains { if case .scale = $0 { true } else { false } }, "\(actions)")
+        #expect(rollout.aborted)
     }
 }

@@ -41,16 +41,38 @@ public struct ResolvedConfig: Sendable {
     }
 
     /// Redacts scalar by scalar and emits the tree again, so a value that became `***` is quoted (a bare `***`
-    /// would be a YAML alias) and the file stays valid.
+    /// would be a YAML alias) and the file stays valid. Besides the profile's own secrets, whatever the model itself
+    /// holds under a secret-looking key of a service's `environment` — from the stack's own `env_file:`s, the
+    /// project's `.env` or written inline — is a secret wherever it appears, and so is a password inside a URL.
     static func redacted(_ yaml: String, redact: Redactor) throws -> String {
         guard let node = try Yams.compose(yaml: yaml) else { return yaml }
-        return try Yams.serialize(node: redacted(node, redact: redact), width: -1)
+        return try Yams.serialize(node: redacted(node, redact: redact.adding(secretValues(in: node))), width: -1)
+    }
+
+    /// The values of every `environment` entry whose key looks secret (`POSTGRES_PASSWORD`, `LITELLM_MASTER_KEY`).
+    static func secretValues(in node: Node) -> [String] {
+        switch node {
+        case .mapping(let mapping):
+            return mapping.flatMap { key, value -> [String] in
+                if key.string == "environment", case .mapping(let environment) = value {
+                    return environment.compactMap { name, value in
+                        guard let name = name.string, let text = value.string, Redactor.looksSecret(name), text.count >= 6 else {
+                            return nil
+                        }
+                        return text
+                    }
+                }
+                return secretValues(in: value)
+            }
+        case .sequence(let sequence): return sequence.flatMap(secretValues(in:))
+        case .scalar, .alias: return []
+        }
     }
 
     static func redacted(_ node: Node, redact: Redactor) -> Node {
         switch node {
         case .scalar(let scalar):
-            let clean = redact(scalar.string)
+            let clean = Redactor.urlCredentials(redact(scalar.string))
             return clean == scalar.string ? node : Node(clean, .implicit, .singleQuoted)
         case .mapping(let mapping):
             return Node(mapping.map { ($0.key, redacted($0.value, redact: redact)) }, mapping.tag, mapping.style)

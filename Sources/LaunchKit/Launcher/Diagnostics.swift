@@ -18,10 +18,17 @@ struct Diagnostics: Sendable {
     let logLines: Int
     /// The stack's own Compose command (files, env file), so a reproduce hint runs as printed.
     let compose: Compose?
+    /// The swarm service (`<stack>_<service>`) when the container was a swarm task: the next steps then name the
+    /// swarm's own commands, never a Compose project that does not exist.
+    let swarmService: String?
 
-    init(client: any ContainerEngine, redact: Redactor, environment: String, project: String, compose: Compose? = nil, logLines: Int = 40) {
+    init(
+        client: any ContainerEngine, redact: Redactor, environment: String, project: String, compose: Compose? = nil,
+        swarmService: String? = nil, logLines: Int = 40
+    ) {
         self.client = client
         self.compose = compose
+        self.swarmService = swarmService
         self.redact = redact
         self.environment = environment
         self.project = project
@@ -136,7 +143,8 @@ struct Diagnostics: Sendable {
 
     /// `docker compose --project-name … --file … --env-file … up <service>`: the exact command, runnable as printed.
     func reproduce(_ service: String) -> String {
-        compose?.up(services: [service]).description ?? "docker compose --project-name \(project) up \(service)"
+        if let swarmService { return "docker service ps --no-trunc \(swarmService)" }
+        return compose?.up(services: [service]).description ?? "docker compose --project-name \(project) up \(service)"
     }
 
     /// One next step. Never points at a log that is empty: then it says so and how to see more.
@@ -158,7 +166,10 @@ struct Diagnostics: Sendable {
         case .exited(125):
             "the engine could not run \(service) (exit 125): check its compose options"
         case .exited:
-            "\(readLog); reproduce with `\(reproduce(service))`, or rerun with `launch \(environment) --keep-on-failure` and inspect it"
+            swarmService.map { name in
+                "\(readLog); `docker service ps --no-trunc \(name)` shows every task and `docker service logs \(name)` their output, or rerun with `launch \(environment) --engine swarm --keep-on-failure` and inspect it"
+            }
+                ?? "\(readLog); reproduce with `\(reproduce(service))`, or rerun with `launch \(environment) --keep-on-failure` and inspect it"
         case .oomKilled:
             "raise \(service)'s memory limit (deploy.resources.limits.memory) or free memory on the host"
         case .restartLoop:

@@ -276,6 +276,10 @@ struct LaunchStateMachine: Sendable {
     private mutating func containerStarted(_ s: Int, _ c: Int, engineTime: Int64?) {
         services[s].adopted = false  // readied by what this start does, not by having been up
         services[s].containers[c].probeUnavailable = false  // a new start may run it (the last refusal can have been its exit)
+        // A start launch asked for: the engine counts `on-failure:N` afresh from here, and so does launch.
+        if services[s].containers[c].awaitingStart || services[s].containers[c].restartRequested {
+            services[s].containers[c].policyRestarts = 0
+        }
         services[s].containers[c].running = true
         services[s].containers[c].engineStartedNanoseconds = engineTime
         services[s].containers[c].stabilityDue = false
@@ -460,9 +464,10 @@ struct LaunchStateMachine: Sendable {
     /// the count and the span; an `on-failure:N` policy that has given up leaves the container exited.
     private mutating func engineRestarts(_ s: Int, _ c: Int, code: Int, engineTime: Int64?) {
         services[s].containers[c].crashes += 1
+        services[s].containers[c].policyRestarts += 1
         let crashes = services[s].containers[c].crashes
         if crashes == 1 { services[s].containers[c].firstCrashNanoseconds = engineTime }
-        if let limit = services[s].containers[c].engineRestartLimit, crashes > limit {
+        if let limit = services[s].containers[c].engineRestartLimit, services[s].containers[c].policyRestarts > limit {
             // The engine has made its last restart: nothing will run this container again.
             attemptFailed(s, .exited(code: code))
             return
@@ -641,7 +646,9 @@ struct LaunchStateMachine: Sendable {
             engineFault(s, c, message)
             return
         }
+        // The engine answers again: its earlier faults say nothing about what happens to the service from here.
         services[s].containers[c].engineFaults = 0
+        services[s].containers[c].lastEngineFault = nil
         switch outcome {
         case .passed where services[s].rule.signal != nil:
             containerReady(s, c, evidence: signalEvidence(s), detail: "answered 2xx")
@@ -801,6 +808,11 @@ struct LaunchStateMachine: Sendable {
             died(s, c, code: details.state.exitCode, engineTime: EngineTime.nanoseconds(details.state.finishedAt))
         } else if details.state.running, services[s].state == .starting, !services[s].isJob {
             if services[s].containers[c].stabilityDue && !details.state.restarting {
+                services[s].containers[c].stabilityDue = false
+                // Only the run the window was for: one the engine restarted meanwhile (its `die` and `start` still on
+                // their way) starts its own window when its start is seen.
+                let run = EngineTime.nanoseconds(details.state.startedAt)
+                if let known = services[s].containers[c].engineStartedNanoseconds, let run, run > known { return }
                 containerReady(s, c, evidence: "stable")
                 return
             }

@@ -427,6 +427,9 @@ struct ContainerRun: Sendable {
     /// first of them (Unix ns): several in a row are a restart loop, named with their count and span.
     var crashes = 0
     var firstCrashNanoseconds: Int64?
+    /// Exits the engine answered with a restart since launch itself last started or restarted this container
+    /// (readiness in between does not reset it: the engine's own count for `on-failure:N` does not either).
+    var policyRestarts = 0
     var oomKilled = false
     /// When the engine started this run of it (Unix ns, its own clock): how long a run lasted is measured on it,
     /// so whether an exit came before or after the stability window does not depend on how fast launch saw it.

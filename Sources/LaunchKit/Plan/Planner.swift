@@ -157,7 +157,8 @@ public struct Planner: Sendable {
         let jobs = Self.jobs(in: stack)
         // An image not pulled yet may bring its own HEALTHCHECK (said above); a well-known one documents none.
         for service in stack.services
-        where service.healthcheck == nil && !jobs.contains(service.name) && ReadySignal(labels: service.labels) == nil
+        where service.healthcheck == nil && !service.healthcheckDisabled && !jobs.contains(service.name)
+            && ReadySignal(labels: service.labels) == nil
             && (service.builds || imageChecks[service.name] != .absent || service.image.flatMap(HealthcheckSuggestion.suggestion) != nil)
         {
             warnings.append(

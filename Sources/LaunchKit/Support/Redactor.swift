@@ -33,11 +33,21 @@ public struct Redactor: Sendable, Hashable {
     /// Keys whose values are secret even when the profile does not declare them.
     static let markers = ["PASSWORD", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "PRIVATE"]
 
+    /// Whether a variable's name says its value is a secret.
+    static func looksSecret(_ key: String) -> Bool { markers.contains { key.uppercased().contains($0) } }
+
+    /// The password of every `scheme://user:password@host` in `text` as `***` (a database URL in an environment
+    /// value, a registry mirror with credentials); the rest of the URL stays readable.
+    static func urlCredentials(_ text: String) -> String {
+        guard text.contains("://"), text.contains("@") else { return text }
+        return text.replacing(/([A-Za-z][A-Za-z0-9+.\-]*:\/\/[^:\/@\s]*:)([^@\s\/]+)@/) { match in "\(match.output.1)***@" }
+    }
+
     /// The profile's declared secrets and anything whose key looks secret, from the env file and from the
     /// process environment (Compose prefers the environment's value over the env file's, so both can leak).
     public init(profile: Profile, envFile: EnvFile?, environment: [String: String] = [:]) {
         let declared = Set(profile.secrets.map(\.key))
-        func isSecret(_ key: String) -> Bool { declared.contains(key) || Self.markers.contains { key.uppercased().contains($0) } }
+        func isSecret(_ key: String) -> Bool { declared.contains(key) || Self.looksSecret(key) }
         var values: [String] = []
         // The text as written and the value as Compose resolves it (what the container sees and prints).
         let resolved = envFile?.resolvedValues ?? [:]

@@ -266,6 +266,9 @@ public struct SwarmLauncher: Sendable {
             pending = next
             if !pending.isEmpty { continue }
             if Task.isCancelled { return Driven(rollout: rollout, scaledAt: scaledAt, interrupted: true) }
+            // Nothing to scale and nothing to watch, yet not settled: no poll can change that (a safety net; the
+            // rollout settles every service it can decide).
+            if rollout.polling.isEmpty && !rollout.settled { return Driven(rollout: rollout, scaledAt: scaledAt, interrupted: false) }
             try? await Task.sleep(for: pollInterval)
             pending = await poll(&rollout, stack: stack, before: before, now: seconds)
         }
@@ -370,13 +373,13 @@ public struct SwarmLauncher: Sendable {
             })
     }
 
+    /// How long a failed update's restore waits for the previous version to run again.
+    static let restoreLimit: Duration = .seconds(180)
+
     /// Undoes a failed update of a running stack: services, networks, configs and secrets the run added are
     /// removed; every service the run changed goes back to its previous spec (the swarm has already done so
     /// for those whose own update failed); then the previous version must be running again, every replica,
     /// healthy where it has a healthcheck (a swarm task reports `running` only once its container is healthy).
-    /// How long a failed update's restore waits for the previous version to run again.
-    static let restoreLimit: Duration = .seconds(180)
-
     func restore(stack: String, before: SwarmStack, previous: [SwarmService]) async -> RollbackReport {
         let clock = ContinuousClock()
         let began = clock.now
@@ -506,8 +509,9 @@ extension SwarmLauncher {
         }
         guard !reachable.isEmpty else { return nil }
         let kind = reachable.contains { $0.state.health?.status == "unhealthy" } ? FailureKind.unhealthy : kind
-        var diagnosis = await Diagnostics(client: client, redact: redact, environment: environment, project: name).diagnose(
-            service: service.name, serviceClass: service.serviceClass, failure: kind, containers: reachable.map(\.id))
+        var diagnosis = await Diagnostics(client: client, redact: redact, environment: environment, project: name, swarmService: name)
+            .diagnose(
+                service: service.name, serviceClass: service.serviceClass, failure: kind, containers: reachable.map(\.id))
         // What the swarm itself said of the task stays part of the evidence.
         diagnosis.probes += record.taskErrors.map(redact.callAsFunction).filter { error in !diagnosis.probes.contains(error) }
         return diagnosis

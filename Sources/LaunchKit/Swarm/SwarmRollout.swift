@@ -176,8 +176,8 @@ public struct SwarmRollout: Sendable {
         }
         if !aborted && mode == .deploy { scaleReady(now: now, &actions) }
         if aborted {
-            // Whatever was never started will not be: it is blocked by the failure — the first failed core service
-            // in start order, so two failures name the same culprit on every run.
+            // Whatever was never started will not be: it is blocked by the failure — the first failed (or blocked)
+            // core service in the stack's order, so two failures name the same culprit on every run.
             let records = self.records
             let culprit =
                 services.lazy.compactMap { service -> String? in
@@ -281,19 +281,30 @@ public struct SwarmRollout: Sendable {
     /// Task states at which the task has (or had) a container.
     static let hadContainer: Set<String> = ["starting", "running", "complete", "failed", "shutdown"]
 
+    /// Scales every pending service whose dependencies hold and blocks those whose dependencies failed, again and
+    /// again until nothing changes (a block can block what depends on it in the same pass, whatever the order of
+    /// the list), as the compose machine's `evaluate` does. Once a core service failed or is blocked, nothing new
+    /// is scaled.
     mutating func scaleReady(now: Double, _ actions: inout [Action]) {
-        for service in services where records[service.name]?.state == .pending {
-            let status = DependencyGate.status(of: service.dependencies) { name in
-                records[name].map { DependencyGate.Dependee(state: $0.state, started: $0.containerStartedAt != nil) }
-            }
-            switch status {
-            case .waiting: continue
-            case .blocked(let root):
-                set(service.name, .blocked(by: root), &actions)
-                if service.serviceClass == .core { aborted = true }
-            case .satisfied:
-                set(service.name, .starting, &actions)
-                actions.append(.scale(service.name, count: service.replicas))
+        var changed = true
+        while changed {
+            changed = false
+            for service in services where records[service.name]?.state == .pending {
+                let status = DependencyGate.status(of: service.dependencies) { name in
+                    records[name].map { DependencyGate.Dependee(state: $0.state, started: $0.containerStartedAt != nil) }
+                }
+                switch status {
+                case .waiting: continue
+                case .blocked(let root):
+                    set(service.name, .blocked(by: root), &actions)
+                    if service.serviceClass == .core { aborted = true }
+                    changed = true
+                case .satisfied:
+                    guard !aborted else { continue }
+                    set(service.name, .starting, &actions)
+                    actions.append(.scale(service.name, count: service.replicas))
+                    changed = true
+                }
             }
         }
     }
