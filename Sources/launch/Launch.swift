@@ -35,6 +35,9 @@ struct Launch: AsyncParsableCommand {
         defaultSubcommand: Up.self
     )
 
+    /// The subcommands' names, for a did-you-mean when a mistyped one lands on the default (`launch stauts`).
+    static var commandNames: [String] { configuration.subcommands.map { $0._commandName } }
+
     /// ArgumentParser's own entry point, plus one thing: with `--json`, a usage error (exit 64) also prints the
     /// JSON error document on stdout, so a script always gets exactly one document.
     static func main() async {

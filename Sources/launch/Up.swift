@@ -45,7 +45,7 @@ struct Up: AsyncParsableCommand {
                     engine: engineOption)
             }
             let catalog = try context.catalog(projectDirectory: global.projectDirectory)
-            let profile = composeProfiles.applied(to: try catalog.profile(named: environment))
+            let profile = composeProfiles.applied(to: try catalog.profile(named: environment, commands: Launch.commandNames))
             var options = LaunchOptions()
             options.keepOnFailure = keepOnFailure
             options.cleanup = !noCleanup

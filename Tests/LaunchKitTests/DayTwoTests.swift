@@ -206,6 +206,22 @@ struct DayTwoTests {
         #expect(Launcher.pullFailure(failure, unreachable: ["ghcr.io: refused"], registries: 2).summary == failure.summary)
     }
 
+    @Test func theQuickstartsOwnImageMissingIsNeverAnsweredWithTheQuickstart() {
+        let failure = PhaseFailure(phase: "images", summary: "pulling images failed", evidence: [], hint: nil)
+        let explained = Launcher.pullFailure(
+            failure, unreachable: ["registry-1.docker.io: no answer"], registries: 1, images: [Launcher.quickstartImage])
+        let hint = explained.hint ?? ""
+        #expect(!hint.contains("examples/quickstart demo"), "circular: \(hint)")
+        #expect(hint.contains(".ci/docker-engine.sh up"))
+        // Preflight's fix line for the same image says the same, not "run the quickstart".
+        let check = ImageChecks.check(
+            image: Launcher.quickstartImage, services: ["api"], present: false,
+            registry: ImageChecks.registry(for: Launcher.quickstartImage),
+            reachability: .unreachable("connection refused"))
+        #expect(check.remediation?.contains("examples/quickstart demo") == false, "\(check.remediation ?? "")")
+        #expect(check.remediation?.contains(".ci/docker-engine.sh up") == true)
+    }
+
     @Test func aFakeRunnerRunsInteractiveCommandsToCompletion() async throws {
         let runner = RecordingRunner()
         runner.on(["docker", "compose"], ProcessOutput(status: 7))

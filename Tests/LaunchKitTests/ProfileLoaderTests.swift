@@ -278,3 +278,26 @@ struct QuantityTests {
         #expect(ByteSize(bytes: 3 << 30).description == "3.0 GiB")
     }
 }
+
+@Suite("Unknown names: environments and commands")
+struct UnknownNameTests {
+    @Test func aMistypedCommandIsSuggestedAsTheCommandAndAMistypedEnvironmentAsTheEnvironment() throws {
+        let project = try TemporaryProject()
+        try project.writeDemo()
+        let catalog = project.catalog()
+        let commands = ["up", "plan", "doctor", "status", "logs", "down"]
+        do {
+            _ = try catalog.profile(named: "stauts", commands: commands)
+            Issue.record("`stauts` resolved")
+        } catch let error as UsageError {
+            #expect(error.hint == "did you mean the command `launch status`?")
+            #expect(error.exitCode == .usage)
+        }
+        do {
+            _ = try catalog.profile(named: "dmeo", commands: commands)
+            Issue.record("`dmeo` resolved")
+        } catch let error as UsageError {
+            #expect(error.hint == "did you mean `demo`?")
+        }
+    }
+}

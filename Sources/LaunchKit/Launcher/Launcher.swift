@@ -363,17 +363,31 @@ public struct Launcher: Sendable {
             }
             return found.sorted()
         }
-        return Self.pullFailure(failure, unreachable: unreachable, registries: registries.count)
+        return Self.pullFailure(failure, unreachable: unreachable, registries: registries.count, images: images)
     }
 
     /// Pure: the pull failure, rewritten when every registry it needed was unreachable.
-    static func pullFailure(_ failure: PhaseFailure, unreachable: [String], registries: Int) -> PhaseFailure {
+    static func pullFailure(_ failure: PhaseFailure, unreachable: [String], registries: Int, images: [String] = []) -> PhaseFailure {
         guard !unreachable.isEmpty, unreachable.count == registries else { return failure }
         var explained = failure
         explained.summary = "images could not be pulled: no registry answers; nothing was started"
         explained.evidence = unreachable.map { "registry \($0)" } + failure.evidence.suffix(5)
-        explained.hint = Self.quickstartHint
+        explained.hint = Self.noRegistryHint(missing: images)
         return explained
+    }
+
+    /// The quickstart's one image: what it needs to run at all.
+    public static let quickstartImage = "local/busybox:latest"
+
+    /// Where to go when this machine has no registry: the quickstart, which needs only a local image — unless that
+    /// image is the one missing, when pointing at the quickstart would go round in a circle: then how to make it.
+    public static func noRegistryHint(missing images: [String]) -> String {
+        if images.contains(quickstartImage) {
+            return
+                "\(quickstartImage) is made locally, never pulled: `.ci/docker-engine.sh up` in the launch repository imports it offline "
+                + "(from Debian's busybox-static), or `docker pull busybox:1.36 && docker tag busybox:1.36 \(quickstartImage)` where a registry answers"
+        }
+        return quickstartHint
     }
 
     /// Where to go when this machine has no registry: the stack that needs none.

@@ -63,7 +63,7 @@ enum ImageChecks {
             return .fail(
                 id, title, "\(image) is not present locally and \(registry) is unreachable (\(reason))",
                 fix: "give this machine a route to \(registry) (proxy, VPN), or bring the image over: "
-                    + "`docker save \(image)` where it exists, `docker load` here; or, " + Launcher.quickstartHint)
+                    + "`docker save \(image)` where it exists, `docker load` here; or, " + Launcher.noRegistryHint(missing: [image]))
         }
     }
 

@@ -26,9 +26,19 @@ public struct ProfileCatalog: Sendable {
 
     /// Finds a profile by name or alias. Unknown names are usage errors (64) with a did-you-mean;
     /// a known but broken profile is a configuration error (65).
-    public func profile(named requested: String) throws -> Profile {
+    /// `commands`: launch's own subcommands, when `requested` stood where a subcommand could have (`launch stauts`
+    /// is a mistyped `status` far more often than an environment).
+    public func profile(named requested: String, commands: [String] = []) throws -> Profile {
         let match = entries.first { $0.name == requested || ($0.profile?.aliases.contains(requested) ?? false) }
         guard let match else {
+            if let command = Text.suggestion(for: requested, among: commands),
+                Text.suggestion(for: requested, among: selectableNames) == nil
+            {
+                throw UsageError(
+                    "unknown environment or command `\(requested)`",
+                    evidence: ["environments: " + entries.map(\.name).joined(separator: ", ")],
+                    hint: "did you mean the command `launch \(command)`?")
+            }
             let suggestion = Text.suggestion(for: requested, among: selectableNames)
             let names = entries.map { entry in
                 let aliases = entry.profile?.aliases ?? []
