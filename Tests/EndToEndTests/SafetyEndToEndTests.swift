@@ -221,8 +221,8 @@ struct SafetyEndToEndTests {
                     \(Self.service("trap \"exit 0\" TERM; sleep 30; touch /tmp/ok; sleep 3600 & wait"))
                     """)
             let environment = ProcessInfo.processInfo.environment
-            let lock = ProjectLock.path(
-                engineHost: try EngineEndpoint.resolve(environment: environment).host, project: project.name, environment: environment)
+            let engine = try EngineEndpoint.resolve(environment: environment)
+            let lock = ProjectLock.path(engine: engine, project: project.name, environment: environment)
             let process = try project.spawn(["demo"])
             #expect(
                 await E2E.eventually {
@@ -231,6 +231,17 @@ struct SafetyEndToEndTests {
             let down = try await project.launch(["down", "demo"])
             #expect(down.status == 4, "\(down.stderr)")
             #expect(down.stderr.contains("pid \(process.processIdentifier)"))
+            // The same engine spelled another way (a doubled slash, a symlink to its socket) is the same lock.
+            if case .unix(let socket) = engine.transport {
+                let alias = project.root + "/engine.sock"
+                symlink(socket, alias)
+                let doubled = (socket as NSString).deletingLastPathComponent + "//" + (socket as NSString).lastPathComponent
+                for spelling in ["unix://" + doubled, "unix://" + alias] {
+                    let other = try await project.launch(["down", "demo", "-H", spelling])
+                    #expect(other.status == 4, "\(spelling): \(other.stderr)")
+                    #expect(other.stderr.contains("pid \(process.processIdentifier)"), "\(spelling): \(other.stderr)")
+                }
+            }
             #expect(try await project.launch(["env", "demo"]).status == 4)
             // A second checkout of the same compose project on the same engine.
             let other = FileManager.default.temporaryDirectory.appendingPathComponent("\(project.name)-checkout2").path

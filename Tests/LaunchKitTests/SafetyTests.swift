@@ -113,11 +113,12 @@ struct SafetyTests {
         let runtime = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: runtime) }
         let env = ["XDG_RUNTIME_DIR": runtime, "HOME": "/nonexistent"]
-        let a = ProjectLock.path(engineHost: "unix:///var/run/docker.sock", project: "stack", environment: env)
+        let a = ProjectLock.path(engine: EngineEndpoint(socketPath: "/var/run/docker.sock"), project: "stack", environment: env)
         #expect(a.hasPrefix(runtime + "/launch/locks/stack@"))
         // Same project on another engine: another lock. The checkout is not part of the key.
-        #expect(a != ProjectLock.path(engineHost: "ssh://gpu-box", project: "stack", environment: env))
-        #expect(a == ProjectLock.path(engineHost: "unix:///var/run/docker.sock", project: "stack", environment: env))
+        #expect(
+            a != ProjectLock.path(engine: try EngineEndpoint(host: "ssh://gpu-box", source: .hostFlag), project: "stack", environment: env))
+        #expect(a == ProjectLock.path(engine: EngineEndpoint(socketPath: "/var/run/docker.sock"), project: "stack", environment: env))
         // A world-writable runtime directory is not used.
         let shared = try temporaryDirectory(mode: 0o777)
         defer { try? FileManager.default.removeItem(atPath: shared) }
@@ -128,15 +129,46 @@ struct SafetyTests {
         #expect(throws: ProjectLock.Busy.self) {
             _ = try ProjectLock(path: a, project: "stack", environment: "dev", command: "launch dev", root: "/checkout/two")
         }
+        #expect(AtomicFile.mode(of: a) == 0o600)
         first.release()
         #expect(AtomicFile.mode(of: runtime + "/launch/locks") == 0o700)
-        #expect(AtomicFile.mode(of: a) == 0o600)
+        // Released, the file goes: the directory does not grow with every project and engine ever launched.
+        #expect(!FileManager.default.fileExists(atPath: a))
+        let again = try ProjectLock(path: a, project: "stack", environment: "dev", command: "launch dev", root: "/checkout/two")
+        #expect(again.clearedStale == nil)
+        again.release()
+    }
+
+    @Test func everySpellingOfOneEngineSharesOneLock() throws {
+        let runtime = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: runtime) }
+        let env = ["XDG_RUNTIME_DIR": runtime]
+        // The engine's socket (any file stands for it: identity is its device and inode) and two other ways to name it.
+        let socket = runtime + "/run/docker.sock"
+        try FileManager.default.createDirectory(atPath: runtime + "/run", withIntermediateDirectories: true)
+        #expect(FileManager.default.createFile(atPath: socket, contents: nil))
+        symlink(socket, runtime + "/alias.sock")
+        let spellings = [socket, runtime + "/run//docker.sock", runtime + "/run/../run/docker.sock", runtime + "/alias.sock"]
+        let paths = Set(spellings.map { ProjectLock.path(engine: EngineEndpoint(socketPath: $0), project: "stack", environment: env) })
+        #expect(paths.count == 1, "\(paths)")
+        let held = try ProjectLock(path: try #require(paths.first), project: "stack", environment: "dev", command: "launch dev", root: nil)
+        defer { held.release() }
+        let other = ProjectLock.path(engine: EngineEndpoint(socketPath: runtime + "/alias.sock"), project: "stack", environment: env)
+        #expect(throws: ProjectLock.Busy.self) {
+            _ = try ProjectLock(path: other, project: "stack", environment: "down", command: "launch down", root: nil)
+        }
+        // TCP by host and port whatever their case; another engine is another lock.
+        #expect(
+            ProjectLock.engineIdentity(try EngineEndpoint(host: "tcp://Build-Box:2375", source: .hostFlag))
+                == ProjectLock.engineIdentity(try EngineEndpoint(host: "tcp://build-box:2375", source: .hostFlag)))
+        #expect(
+            ProjectLock.path(engine: EngineEndpoint(socketPath: runtime + "/other.sock"), project: "stack", environment: env) != other)
     }
 
     @Test func aSymlinkAtTheLockPathIsNeverFollowed() throws {
         let runtime = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: runtime) }
-        let path = ProjectLock.path(engineHost: "unix:///x.sock", project: "p", environment: ["XDG_RUNTIME_DIR": runtime])
+        let path = ProjectLock.path(engine: EngineEndpoint(socketPath: "/x.sock"), project: "p", environment: ["XDG_RUNTIME_DIR": runtime])
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         let victim = runtime + "/victim"
         try "keep".write(toFile: victim, atomically: true, encoding: .utf8)

@@ -8,10 +8,13 @@ import Foundation
 
 /// One command that changes a compose project at a time, per engine.
 ///
-/// The lock is `flock(2)` on `<lock directory>/<project>@<engine key>.lock`, a file that is never deleted: the
-/// kernel drops the lock when its process exits in any way (SIGKILL included), so two launches can never both
-/// hold it and a dead owner never blocks anyone. It is keyed by the engine endpoint and the compose project, not
-/// by the checkout: two checkouts of the same project on the same engine exclude each other. The directory is
+/// The lock is `flock(2)` on `<lock directory>/<project>@<engine key>.lock`: the kernel drops the lock when its
+/// process exits in any way (SIGKILL included), so two launches can never both hold it and a dead owner never
+/// blocks anyone. A holder that releases removes the file (a killed one leaves it, with its record); whoever gets
+/// the lock then checks that the path still names the file it locked, and starts over if not, so removing never
+/// lets two holders in. It is keyed by the engine's identity and the compose project, not by the checkout or by
+/// how the engine was spelled: two checkouts of the same project on the same engine exclude each other, and so do
+/// `unix:///var/run/docker.sock`, `unix:///var/run//docker.sock` and a symlink to that socket. The directory is
 /// the user's own (`$XDG_RUNTIME_DIR/launch`, else `$XDG_STATE_HOME/launch` or `~/.local/state/launch`), mode
 /// 0700, and is refused when someone else can write it; the file is opened without following symlinks. The
 /// file's content names the owner, for messages; finding a previous owner's name in it while the lock is free
@@ -48,13 +51,41 @@ public final class ProjectLock: Sendable {
 
     public convenience init(context: LaunchContext, root: String, project: String, environment: String, command: String) throws {
         try self.init(
-            path: Self.path(engineHost: context.engine.host, project: project, environment: context.environment),
+            path: Self.path(engine: context.engine, project: project, environment: context.environment),
             project: project, environment: environment, command: command, root: root)
     }
 
     init(path: String, project: String, environment: String, command: String, root: String?) throws {
         let directory = (path as NSString).deletingLastPathComponent
         try Self.ensurePrivateDirectory(directory)
+        var descriptor = try Self.lockFile(path, directory: directory, project: project)
+        var attempt = 1
+        // A holder that released may have removed the file after we opened it: what we hold is then nobody's lock.
+        // Held and still the file the path names, it is ours.
+        while !Self.stillNamed(path, by: descriptor) {
+            close(descriptor)
+            guard attempt < 8 else { throw Busy(project: project, owner: nil) }
+            attempt += 1
+            descriptor = try Self.lockFile(path, directory: directory, project: project)
+        }
+        // Read only once we hold it: a holder that released between a read and our flock truncated its record.
+        let previous = Self.readOwner(descriptor)
+        self.descriptor = descriptor
+        self.path = path
+        // A free lock with an owner still written in it: that command never got to release it.
+        clearedStale = previous
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        let me = Owner(pid: getpid(), environment: environment, startedAt: Date(), command: command, root: root)
+        if let data = try? encoder.encode(me) {
+            ftruncate(descriptor, 0)
+            _ = data.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, 0) }
+        }
+    }
+
+    /// Opens (or makes) the lock file, never through a symlink, checks it is the user's own regular file, and takes
+    /// the lock without waiting: held by someone else is `Busy`, naming them.
+    private static func lockFile(_ path: String, directory: String, project: String) throws -> Int32 {
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard descriptor >= 0 else {
             let code = errno
@@ -76,25 +107,36 @@ public final class ProjectLock: Sendable {
             close(descriptor)
             throw Busy(project: project, owner: holder)
         }
-        // Read only once we hold it: a holder that released between a read and our flock truncated its record.
-        let previous = Self.readOwner(descriptor)
-        self.descriptor = descriptor
-        self.path = path
-        // A free lock with an owner still written in it: that command never got to release it.
-        clearedStale = previous
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        let me = Owner(pid: getpid(), environment: environment, startedAt: Date(), command: command, root: root)
-        if let data = try? encoder.encode(me) {
-            ftruncate(descriptor, 0)
-            _ = data.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, 0) }
-        }
+        return descriptor
     }
 
-    /// Where the lock of `project` on the engine at `engineHost` lives.
-    public static func path(engineHost: String, project: String, environment: [String: String]) -> String {
+    /// Whether `path` still names the file open at `descriptor` (same device and inode).
+    private static func stillNamed(_ path: String, by descriptor: Int32) -> Bool {
+        var open = stat(), named = stat()
+        guard fstat(descriptor, &open) == 0, lstat(path, &named) == 0 else { return false }
+        return open.st_dev == named.st_dev && open.st_ino == named.st_ino
+    }
+
+    /// Where the lock of `project` on the engine behind `engine` lives.
+    public static func path(engine: EngineEndpoint, project: String, environment: [String: String]) -> String {
         let safeProject = String(project.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" })
-        return (directory(environment: environment) as NSString).appendingPathComponent("\(safeProject)@\(engineKey(engineHost)).lock")
+        return (directory(environment: environment) as NSString)
+            .appendingPathComponent("\(safeProject)@\(engineKey(engineIdentity(engine))).lock")
+    }
+
+    /// What names the engine behind an endpoint, however it was spelled: a unix socket by the device and inode it
+    /// resolves to (`//`, `.`, `..` and symlinks all reach the same one), a TCP endpoint by its host (lowercased)
+    /// and port, an SSH or TLS endpoint by its host as written. A socket that is not there yet is named by its
+    /// path with the spelling taken out.
+    static func engineIdentity(_ engine: EngineEndpoint) -> String {
+        switch engine.transport {
+        case .unix(let path):
+            var info = stat()
+            if stat(path, &info) == 0 { return "unix-socket:\(info.st_dev):\(info.st_ino)" }
+            return "unix://" + (path as NSString).standardizingPath
+        case .tcp(let host, let port): return "tcp://\(host.lowercased()):\(port)"
+        case .dialer: return engine.host
+        }
     }
 
     /// `$XDG_RUNTIME_DIR/launch/locks` (per user, made by the login manager), else the per-user state directory.
@@ -149,9 +191,12 @@ public final class ProjectLock: Sendable {
         return try? decoder.decode(Owner.self, from: Data(buffer[0..<count]))
     }
 
-    /// Empties the owner record, then drops the lock (closing the descriptor releases it).
+    /// Empties the owner record and removes the file while still holding it, then drops the lock (closing the
+    /// descriptor releases it). A launch that opened the file meanwhile finds the path no longer names it and
+    /// starts over; the lock directory does not grow with every project and engine ever launched.
     public func release() {
         ftruncate(descriptor, 0)
+        if Self.stillNamed(path, by: descriptor) { unlink(path) }
         flock(descriptor, LOCK_UN)
         close(descriptor)
     }
