@@ -241,6 +241,21 @@ struct SafetyTests {
         }
     }
 
+    @Test func anEnvFileThatIsADirectoryIsSaidAsSuchNotAsAnIOError() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root + "/.env.demo", withIntermediateDirectories: true)
+        do {
+            _ = try EnvProvisioner.bytes(of: root + "/.env.demo", display: ".env.demo")
+            Issue.record("a directory read as an env file")
+        } catch {
+            #expect(error.summary.contains(".env.demo"))
+            #expect(error.summary.contains("Is a directory"), "\(error.summary)")
+            #expect(!error.summary.contains("I/O error"))
+            #expect(error.hint == "a directory stands where launch expects a file: move it away")
+        }
+    }
+
     @Test func relaunchChangesComeFromComposeHashesAndContainerLabels() throws {
         func container(_ service: String, hash: String, state: String) throws -> ContainerSummary {
             try JSONDecoder().decode(
