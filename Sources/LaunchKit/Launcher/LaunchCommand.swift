@@ -26,8 +26,44 @@ public enum LaunchCommand {
             try breaker.check(environment: profile.name, history: store.list(environment: profile.name, limit: 10), now: context.now())
         }
         let client = EngineClient(context: context)
-        let checks = Preflight(context: context, layout: layout)
         let swarm = (options.engine ?? profile.engine) == .swarm
+        let launcher = Self.launcher(
+            context, layout: layout, client: client, profile: profile, options: options, swarm: swarm, breaker: breaker, store: store)
+        let report = ProgressReporter(console: context.console)
+        let startedAt = context.now()
+        let swarmLauncher = SwarmLauncher(context: context, layout: layout, client: client, preflight: launcher.preflight)
+        let task = Task { [launcher] in
+            swarm
+                ? try await swarmLauncher.launch(profile, options: options, report: report)
+                : try await launcher.launch(profile, options: options, report: report)
+        }
+        slot.attach { task.cancel() }
+        let result: LaunchResult
+        do {
+            result = try await task.value
+        } catch  where task.isCancelled {
+            // Whatever the interrupted phase threw, this was Ctrl-C: not a failure for the breaker to count.
+            throw Interrupted()
+        } catch let failure as any LaunchFailure where Self.isRecorded(failure) {
+            record(
+                failure, profile: profile, layout: layout, startedAt: startedAt, context: context, store: store,
+                fingerprint: (failure as? CreateFailure)?.fingerprint)
+            throw failure
+        }
+        LaunchSummary.render(result, console: context.console).forEach(context.console.say)
+        if let id = try? store.save(result) {
+            context.console.say(context.console.styled("report: launch report \(id)", .dim))
+        }
+        return result
+    }
+
+    /// The compose launcher, with preflight (its warnings said as they come) and, unless `--force`, the breaker asked
+    /// once the configuration's fingerprint is known. The swarm launcher borrows its preflight.
+    static func launcher(
+        _ context: LaunchContext, layout: ProjectLayout, client: EngineClient, profile: Profile, options: LaunchOptions, swarm: Bool,
+        breaker: CircuitBreaker, store: RunStore
+    ) -> Launcher {
+        let checks = Preflight(context: context, layout: layout)
         let preflightOptions = PreflightOptions(
             network: options.networkChecks, envFileWillBeCreated: true, gpuSmoke: options.gpuSmoke,
             gpusOnThisMachine: !swarm)
@@ -48,41 +84,12 @@ public enum LaunchCommand {
                     fingerprint: fingerprint)
             }
         }
-        let report = ProgressReporter(console: context.console)
-        let startedAt = context.now()
-        let swarmLauncher = SwarmLauncher(context: context, layout: layout, client: client, preflight: launcher.preflight)
-        let task = Task { [launcher] in
-            swarm
-                ? try await swarmLauncher.launch(profile, options: options, report: report)
-                : try await launcher.launch(profile, options: options, report: report)
-        }
-        slot.attach { task.cancel() }
-        let result: LaunchResult
-        do {
-            result = try await task.value
-        } catch  where task.isCancelled {
-            // Whatever the interrupted phase threw, this was Ctrl-C: not a failure for the breaker to count.
-            throw Interrupted()
-        } catch let failure as PhaseFailure {
-            record(failure, profile: profile, layout: layout, startedAt: startedAt, context: context, store: store)
-            throw failure
-        } catch let failure as SwarmDeployFailure {
-            record(failure, profile: profile, layout: layout, startedAt: startedAt, context: context, store: store)
-            throw failure
-        } catch let failure as CreateFailure {
-            record(
-                failure, profile: profile, layout: layout, startedAt: startedAt, context: context, store: store,
-                fingerprint: failure.fingerprint)
-            throw failure
-        } catch let failure as RestoredFailure {
-            record(failure, profile: profile, layout: layout, startedAt: startedAt, context: context, store: store)
-            throw failure
-        }
-        LaunchSummary.render(result, console: context.console).forEach(context.console.say)
-        if let id = try? store.save(result) {
-            context.console.say(context.console.styled("report: launch report \(id)", .dim))
-        }
-        return result
+        return launcher
+    }
+
+    /// The failures that end a launch before it has a result of its own, yet are runs the breaker counts.
+    static func isRecorded(_ failure: any LaunchFailure) -> Bool {
+        failure is PhaseFailure || failure is SwarmDeployFailure || failure is CreateFailure || failure is RestoredFailure
     }
 
     /// A launch that stopped before any service started is still a run: the breaker counts it.

@@ -655,10 +655,7 @@ struct LaunchStateMachine: Sendable {
         case .passed:
             containerReady(s, c, evidence: "probe")
         case .failed:
-            guard let probe = services[s].probe else { return }
-            let next = Self.nextProbeDelay(services[s].containers[c].probeDelay, interval: probe.interval)
-            services[s].containers[c].probeDelay = next
-            scheduleProbe(s, c, after: max(next, probePacing))
+            probeAgain(s, c)
         case .unavailable(let reason) where services[s].rule.signal != nil:
             // Nothing else can make it ready: say so now rather than at the deadline.
             fail(
@@ -669,8 +666,16 @@ struct LaunchStateMachine: Sendable {
             // The check cannot run as written (its command is not in the image): the engine's own verdict decides.
             services[s].containers[c].probeUnavailable = true
             emit(s, "its healthcheck cannot run: \(reason)")
-        case .engineFault: break
+        case .engineFault: break  // said and asked again above: no verdict on the service
         }
+    }
+
+    /// The next probe of a check that did not pass (or that the engine did not run): 1.5× later, within pacing.
+    private mutating func probeAgain(_ s: Int, _ c: Int) {
+        guard let probe = services[s].probe else { return }
+        let next = Self.nextProbeDelay(services[s].containers[c].probeDelay, interval: probe.interval)
+        services[s].containers[c].probeDelay = next
+        scheduleProbe(s, c, after: max(next, probePacing))
     }
 
     /// The engine failed to run a probe: no verdict on the service either way. Asked again at the cadence a failed
@@ -680,10 +685,7 @@ struct LaunchStateMachine: Sendable {
         services[s].containers[c].engineFaults += 1
         services[s].containers[c].lastEngineFault = message
         if services[s].containers[c].engineFaults == 1 { emit(s, "the engine did not run its check: \(message)") }
-        guard let probe = services[s].probe else { return }
-        let next = Self.nextProbeDelay(services[s].containers[c].probeDelay, interval: probe.interval)
-        services[s].containers[c].probeDelay = next
-        scheduleProbe(s, c, after: max(next, probePacing))
+        probeAgain(s, c)
     }
 
     /// The shortest delay that keeps all probes together within `probesPerSecond`: one service probed alone keeps

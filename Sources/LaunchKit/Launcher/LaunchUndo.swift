@@ -30,7 +30,7 @@ struct LaunchUndo: Sendable {
     /// creating when it was stopped (a request the engine finishes after Compose is gone): the removal then makes
     /// a second pass a second later. Neither the waits nor the restore look at cancellation: that is what the first
     /// Ctrl-C asks for (a second one exits at once).
-    func unwind(_ launcher: Launcher, plan: LaunchPlan, profile: Profile, redact: Redactor, report: ProgressReporter) async -> Unwound {
+    func unwind(plan: LaunchPlan, profile: Profile, redact: Redactor, report: ProgressReporter) async -> Unwound {
         var unwound = Unwound()
         for step in steps.reversed() {
             switch step {
@@ -45,7 +45,7 @@ struct LaunchUndo: Sendable {
                 unwound.rollback = undone
                 unwound.rollbackPhase = .init(name: "rollback", seconds: began.duration(to: clock.now).seconds, status: "ok", detail: nil)
             case .restoreReplaced(let before, let lastGood):
-                if let restored = await launcher.restoreLost(
+                if let restored = await Self.restoreLost(
                     before: before, lastGood: lastGood, plan: plan, profile: profile, redact: redact, report: report)
                 {
                     unwound.restore = restored.report
@@ -57,11 +57,11 @@ struct LaunchUndo: Sendable {
     }
 }
 
-extension Launcher {
+extension LaunchUndo {
     /// Puts back the services that ran before this launch and run no more (a relaunch recreated them, then failed or
     /// was interrupted) from the last good state, and waits until they are ready. Runs to the end after Ctrl-C too.
     /// Nil when nothing was lost.
-    func restoreLost(
+    static func restoreLost(
         before: ProjectSnapshot, lastGood: LastGood, plan: LaunchPlan, profile: Profile, redact: Redactor, report: ProgressReporter
     ) async -> (report: RestoreReport, phase: LaunchResult.Phase)? {
         let ranBefore = before.runningByService.filter { !$0.value.isEmpty }.keys.sorted()

@@ -115,7 +115,7 @@ public struct Launcher: Sendable {
             created = try await timeline.measure("create", report: report) { try await create(plan, redact: redact) }
             checked = try checkConditions(plan, created: created, redact: redact, report: report)
         } catch {
-            let unwound = await undo.unwind(self, plan: plan, profile: profile, redact: redact, report: report)
+            let unwound = await undo.unwind(plan: plan, profile: profile, redact: redact, report: report)
             if Task.isCancelled {
                 let phases = timeline.all + [unwound.rollbackPhase, unwound.restorePhase].compactMap { $0 }
                 return interruptedResult(plan, startedAt: startedAt, phases: phases, timeline: timeline, unwound: unwound)
@@ -130,7 +130,7 @@ public struct Launcher: Sendable {
         if started.outcome == .failed && options.keepOnFailure {
             report.keptForDebugging(project: plan.project)
         } else if started.outcome == .failed || started.outcome == .interrupted {
-            unwound = await undo.unwind(self, plan: plan, profile: profile, redact: redact, report: report)
+            unwound = await undo.unwind(plan: plan, profile: profile, redact: redact, report: report)
             phases += [unwound.rollbackPhase, unwound.restorePhase].compactMap { $0 }
         } else if let warning = await lastGood.record(plan, model: await started.model.value) {
             report.note(warning)
@@ -164,13 +164,10 @@ public struct Launcher: Sendable {
     func checkConditions(_ plan: LaunchPlan, created: [String: [ContainerDetails]], redact: Redactor, report: ProgressReporter) throws
         -> (stack: ComposeStack, graph: DependencyGraph)
     {
-        var stack = plan.stack, graph = plan.graph
-        let skipped = try Planner.checkHealthyConditions(
-            &stack, imageChecks: Self.containerHealthchecks(created), file: plan.composeFiles.first ?? "compose")
-        // Only conditions changed: the same edges, so the same (already checked) graph shape.
-        if !skipped.isEmpty, let regraphed = try? DependencyGraph(stack) { graph = regraphed }
-        for warning in skipped { report.note("warning: " + redact(warning)) }
-        return (stack, graph)
+        let checked = try Planner.checkingConditions(
+            plan.stack, graph: plan.graph, imageChecks: Self.containerHealthchecks(created), file: plan.composeFiles.first ?? "compose")
+        for warning in checked.warnings { report.note("warning: " + redact(warning)) }
+        return (checked.stack, checked.graph)
     }
 
     /// A relaunch that will recreate running services says so before it does, and whether it can put them back.
@@ -246,7 +243,7 @@ public struct Launcher: Sendable {
     func cleanup(_ policy: Profile.CleanupPolicy, project: String) async -> ((), String?) {
         do {
             guard
-                let pruned = try await Cleanup(context: context, label: ComposeLabels.projectFilter(project)[0]).runIfNeeded(policy: policy)
+                let pruned = try await Cleanup(context: context, label: ComposeLabels.projectLabel(project)).runIfNeeded(policy: policy)
             else {
                 return ((), "prunable space below the \(Int(policy.reclaimablePercent))% threshold")
             }

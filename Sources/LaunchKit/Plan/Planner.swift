@@ -43,8 +43,10 @@ public struct Planner: Sendable {
         // An image's own HEALTHCHECK counts like one in the compose file (the engine runs it, Compose waits for it).
         let imageChecks = await imageHealthchecks(stack)
         stack = Self.applying(imageChecks, to: stack)
-        let skipped = try Self.checkHealthyConditions(&stack, imageChecks: imageChecks, file: files.first.map(layout.display) ?? "compose")
-        if !skipped.isEmpty { graph = try DependencyGraph(stack) }
+        let checked = try Self.checkingConditions(
+            stack, graph: graph, imageChecks: imageChecks, file: files.first.map(layout.display) ?? "compose")
+        (stack, graph) = (checked.stack, checked.graph)
+        let skipped = checked.warnings
         let history = ReadinessHistory(store: RunStore(layout: layout), environment: profile.name)
         let builds = await buildDecisions(stack, project: profile.compose.project)
         // What is shown (and `--json`) never carries a secret that interpolation put into an image name.
@@ -278,6 +280,17 @@ public struct Planner: Sendable {
         }
         guard problems.isEmpty else { throw ConfigurationError(problems) }
         return warnings
+    }
+
+    /// `checkHealthyConditions`, with the graph that goes with the stack it leaves: rebuilt when an optional
+    /// dependency was relaxed (only a condition changes, the edges do not, so it cannot fail where the first did not).
+    static func checkingConditions(
+        _ stack: ComposeStack, graph: DependencyGraph, imageChecks: [String: ImageHealthcheck], file: String
+    ) throws(ConfigurationError) -> (stack: ComposeStack, graph: DependencyGraph, warnings: [String]) {
+        var stack = stack
+        let warnings = try checkHealthyConditions(&stack, imageChecks: imageChecks, file: file)
+        guard !warnings.isEmpty else { return (stack, graph, warnings) }
+        return (stack, (try? DependencyGraph(stack)) ?? graph, warnings)
     }
 
     /// `COMPOSE_PROFILES` where Compose would find it (the shell, then the profile's env file, then the project's

@@ -31,18 +31,15 @@ public struct ProfileCatalog: Sendable {
     public func profile(named requested: String, commands: [String] = []) throws -> Profile {
         let match = entries.first { $0.name == requested || ($0.profile?.aliases.contains(requested) ?? false) }
         guard let match else {
-            if let command = Text.suggestion(for: requested, among: commands),
-                Text.suggestion(for: requested, among: selectableNames) == nil
-            {
-                throw UsageError(
-                    "unknown environment or command `\(requested)`",
-                    evidence: ["environments: " + entries.map(\.name).joined(separator: ", ")],
-                    hint: "did you mean the command `launch \(command)`?")
-            }
-            let suggestion = Text.suggestion(for: requested, among: selectableNames)
             let names = entries.map { entry in
                 let aliases = entry.profile?.aliases ?? []
                 return aliases.isEmpty ? entry.name : "\(entry.name) (\(aliases.joined(separator: ", ")))"
+            }
+            let suggestion = Text.suggestion(for: requested, among: selectableNames)
+            if suggestion == nil, let command = Text.suggestion(for: requested, among: commands) {
+                throw UsageError(
+                    "unknown environment or command `\(requested)`", evidence: ["environments: " + names.joined(separator: ", ")],
+                    hint: "did you mean the command `launch \(command)`?")
             }
             throw UsageError(
                 "unknown environment `\(requested)`",
