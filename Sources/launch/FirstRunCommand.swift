@@ -20,6 +20,7 @@ struct FirstRunCommand: AsyncParsableCommand {
     @Flag(help: "Remove this project's containers, volumes, networks and env file first (asks for confirmation).") var reset = false
     @Flag(help: "Confirm --reset without asking.") var yes = false
     @Flag(help: "Write the launch result as JSON to stdout.") var json = false
+    @OptionGroup var outputs: RunArtifactOptions
 
     func run() async throws {
         try await execute(global) { context in
@@ -36,7 +37,8 @@ struct FirstRunCommand: AsyncParsableCommand {
             if let backup { context.console.say("backed up the old env file to \(backup) (mode 0600)") }
             var options = LaunchOptions()
             options.force = true  // a fresh start is not the failure the breaker remembers
-            let result = try await LaunchCommand.run(context, layout: catalog.layout, profile: profile, options: options, holding: lock)
+            let result = try await LaunchCommand.run(
+                context, layout: catalog.layout, profile: profile, options: options, holding: lock, artifacts: outputs.artifacts)
             if json { context.console.data(try JSONOutput.encode(result)) }
             if result.outcome == .success || result.outcome == .degraded {
                 FirstRun.onboarding(result, profile: profile, backup: backup).forEach(context.console.say)

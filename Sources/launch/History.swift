@@ -29,20 +29,44 @@ struct Report: AsyncParsableCommand {
               launch report 20261123T0140
               launch report --compare 20261123T0140          (that run against the latest)
               launch report --compare 20261123T0140 20261124 --json
+              launch report --html run.html             (a page to open, print or send)
+              launch report 20261123T0140 --trace-file trace.json   (OTLP/JSON for Jaeger, Tempo, a collector)
+              launch report --json                      (the run report itself)
             """)
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Run id or unique prefix (default: the latest).") var run: String?
     @Option(help: "Compare this run's time to ready per service with RUN (default: the latest), slowest changes first.")
     var compare: String?
-    @Flag(help: "With --compare: write the comparison as JSON to stdout.") var json = false
+    @Flag(help: "Write the run report (with --compare: the comparison) as JSON to stdout.") var json = false
+    @Option(help: ArgumentHelp("Write the run as a self-contained HTML page.", valueName: "file"), completion: .file(extensions: ["html"]))
+    var html: String?
+    @Option(
+        help: ArgumentHelp("Write the run as an OpenTelemetry trace (OTLP/JSON).", valueName: "file"),
+        completion: .file(extensions: ["json"])
+    )
+    var traceFile: String?
+
+    func validate() throws {
+        if compare != nil && (html != nil || traceFile != nil) {
+            throw ValidationError("--html and --trace-file write one run: give them without --compare")
+        }
+    }
 
     func run() async throws {
         try await execute(global) { context in
             let catalog = try context.catalog(projectDirectory: global.projectDirectory)
             let store = RunStore(layout: catalog.layout)
             guard let compare else {
-                RunRenderer.report(try store.find(run)).forEach(context.console.data)
+                let recorded = try store.find(run)
+                if html != nil || traceFile != nil {
+                    return try write(recorded, store: store, catalog: catalog, context: context)
+                }
+                if json {
+                    context.console.data(try store.text(recorded.id))
+                } else {
+                    RunRenderer.report(recorded).forEach(context.console.data)
+                }
                 return .success
             }
             let comparison = RunComparison(before: try store.find(compare), after: try store.find(run))
@@ -53,5 +77,26 @@ struct Report: AsyncParsableCommand {
             }
             return .success
         }
+    }
+
+    /// The page and the trace of a recorded run, redacted with its environment's secrets where the profile still
+    /// exists (the report itself was redacted when it was written).
+    func write(_ recorded: RecordedRun, store: RunStore, catalog: ProfileCatalog, context: LaunchContext) throws -> ExitStatus {
+        let redact =
+            (try? catalog.profile(named: recorded.environment)).map {
+                EnvProvisioner(layout: catalog.layout, profile: $0).redactor(environment: context.environment)
+            } ?? .none
+        if let html {
+            let history = store.list(environment: recorded.environment, limit: ReadinessHistory.depth + 1)
+            let written = try RunArtifacts.write(
+                RunPage.html(recorded, history: history, redact: redact), to: html, workingDirectory: context.workingDirectory)
+            context.console.say("wrote \(written)")
+        }
+        if let traceFile {
+            let written = try RunArtifacts.write(
+                try RunTrace.json(recorded, redact: redact), to: traceFile, workingDirectory: context.workingDirectory)
+            context.console.say("wrote \(written)")
+        }
+        return .success
     }
 }

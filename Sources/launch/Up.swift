@@ -19,6 +19,7 @@ struct Up: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var composeProfiles: ComposeProfileOptions
     @OptionGroup var engineOption: EngineOption
+    @OptionGroup var outputs: RunArtifactOptions
     @Argument(help: "Environment name or alias (see `launch list`).", completion: .environments) var environment: String
     @Flag(help: "Print the plan and change nothing.") var dryRun = false
     @Flag(help: "Write the result as JSON to stdout.") var json = false
@@ -56,7 +57,8 @@ struct Up: AsyncParsableCommand {
             options.build = build ? .always : noBuild ? .never : .whenChanged
             options.pull = pull
             options.engine = engineOption.resolve(profile)
-            let result = try await LaunchCommand.run(context, layout: catalog.layout, profile: profile, options: options)
+            let result = try await LaunchCommand.run(
+                context, layout: catalog.layout, profile: profile, options: options, artifacts: outputs.artifacts)
             if json {
                 context.console.data(try JSONOutput.encode(result))
             }

@@ -5,7 +5,7 @@ import Foundation
 public enum LaunchCommand {
     public static func run(
         _ context: LaunchContext, layout: ProjectLayout, profile: Profile, options: LaunchOptions,
-        holding heldLock: ProjectLock? = nil
+        holding heldLock: ProjectLock? = nil, artifacts: RunArtifacts = .init()
     ) async throws -> LaunchResult {
         // Ctrl-C from here on stops the launch and rolls back; before the launch task exists it is remembered.
         let slot = TaskSlot()
@@ -45,16 +45,33 @@ public enum LaunchCommand {
             // Whatever the interrupted phase threw, this was Ctrl-C: not a failure for the breaker to count.
             throw Interrupted()
         } catch let failure as any LaunchFailure where Self.isRecorded(failure) {
-            record(
+            let recorded = record(
                 failure, profile: profile, layout: layout, startedAt: startedAt, context: context, store: store,
                 fingerprint: (failure as? CreateFailure)?.fingerprint)
+            await leave(artifacts, recorded, profile: profile, layout: layout, context: context, store: store)
             throw failure
         }
         LaunchSummary.render(result, console: context.console).forEach(context.console.say)
-        if let id = try? store.save(result) {
-            context.console.say(context.console.styled("report: launch report \(id)", .dim))
-        }
+        let id = try? store.save(result)
+        if let id { context.console.say(context.console.styled("report: launch report \(id)", .dim)) }
+        await leave(artifacts, (result, id), profile: profile, layout: layout, context: context, store: store)
         return result
+    }
+
+    /// The run's page, trace file and OTLP export, made from the run as recorded (also when the report could not
+    /// be saved: from the result itself).
+    static func leave(
+        _ artifacts: RunArtifacts, _ run: (result: LaunchResult, id: String?), profile: Profile, layout: ProjectLayout,
+        context: LaunchContext, store: RunStore
+    ) async {
+        guard artifacts.htmlPath != nil || artifacts.tracePath != nil || OTLPExport(environment: context.environment) != nil,
+            let recorded = try? RunStore.recorded(run.result, id: run.id ?? RunStore.id(run.result))
+        else { return }
+        let redact = EnvProvisioner(layout: layout, profile: profile).redactor(environment: context.environment)
+        let history = store.list(environment: profile.name, limit: ReadinessHistory.depth + 1)
+        for line in await artifacts.write(recorded, history: history, context: context, redact: redact) {
+            context.console.say(line.hasPrefix("warning") ? line : context.console.styled(line, .dim))
+        }
     }
 
     /// The compose launcher, with preflight (its warnings said as they come) and, unless `--force`, the breaker asked
@@ -93,10 +110,11 @@ public enum LaunchCommand {
     }
 
     /// A launch that stopped before any service started is still a run: the breaker counts it.
+    @discardableResult
     static func record(
         _ failure: any LaunchFailure, profile: Profile, layout: ProjectLayout, startedAt: Date, context: LaunchContext, store: RunStore,
         fingerprint: String? = nil
-    ) {
+    ) -> (result: LaunchResult, id: String?) {
         let redact = EnvProvisioner(layout: layout, profile: profile).redactor(environment: context.environment)
         let outcome: LaunchResult.Outcome = failure.exitCode == .preflightFailed ? .preflightFailed : .failed
         let result = LaunchResult(
@@ -105,7 +123,7 @@ public enum LaunchCommand {
             urls: profile.urls, rollback: nil, error: redact(([failure.summary] + failure.evidence).joined(separator: "\n")),
             configFingerprint: fingerprint,
             restore: (failure as? CreateFailure)?.restore ?? (failure as? RestoredFailure)?.restore)
-        _ = try? store.save(result)
+        return (result, try? store.save(result))
     }
 }
 

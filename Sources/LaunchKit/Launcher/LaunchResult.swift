@@ -33,6 +33,8 @@ public struct LaunchResult: Sendable, Encodable {
         public var createdAt: Double?
         public var startedAt: Double?
         public var readyAt: Double?
+        /// When it was judged failed, on the same axis.
+        public var failedAt: Double? = nil
         public var secondsToReady: Double?
         /// The evidence that made it ready: `healthcheck`, `stable`, `exit 0`, `already running`, `scaled to 0`.
         public var readiness: String? = nil
@@ -45,11 +47,14 @@ public struct LaunchResult: Sendable, Encodable {
         /// For a service readied by a readiness label: each container's run that was judged, as `<id>@<StartedAt>`
         /// in the engine's own words, so a relaunch that finds exactly that run still going need not see its line again.
         public var judgedRuns: [String]? = nil
+        /// What it waited for: each dependency with its condition and whether it was required (the report's graph).
+        public var dependsOn: [Edge]? = nil
 
         enum CodingKeys: String, CodingKey {
             case name, serviceClass = "class", state, blockedBy = "blocked_by", createdAt = "created_at",
-                startedAt = "started_at", readyAt = "ready_at", secondsToReady = "seconds_to_ready", readiness,
-                engineStartSeconds = "engine_start_seconds", retries, failure, history, judgedRuns = "judged_runs"
+                startedAt = "started_at", readyAt = "ready_at", failedAt = "failed_at", secondsToReady = "seconds_to_ready", readiness,
+                engineStartSeconds = "engine_start_seconds", retries, failure, history, judgedRuns = "judged_runs",
+                dependsOn = "depends_on"
         }
 
         /// `api took 3.1× its p50 (p50 42s, p95 61s over 12 runs)`: said when a start is much slower than usual.
@@ -83,6 +88,36 @@ public struct LaunchResult: Sendable, Encodable {
     public var restore: RestoreReport? = nil
     /// How busy the host was during the start phase (local engines only).
     public var hostPressure: HostPressure? = nil
+    /// The launch version that ran it.
+    public var version = Version.current
+    /// What was launched (`describing(_:graph:)`): the compose files in Compose's order, the GPU overlay and why,
+    /// and the plan's warnings. Absent where the run ended before it had a plan.
+    public var composeFiles: [String]? = nil
+    public var overlay: String? = nil
+    public var warnings: [String]? = nil
+
+    /// One `depends_on` edge as a run report keeps it.
+    public struct Edge: Sendable, Codable, Hashable {
+        public var service: String
+        /// `service_started`, `service_healthy`, `service_completed_successfully`.
+        public var condition: String
+        public var required: Bool
+    }
+
+    /// The result with what the plan says about the run: its files, overlay and warnings, and each service's edges
+    /// (for the report's graph). One place for both engines' results.
+    public func describing(_ plan: LaunchPlan, graph: DependencyGraph) -> LaunchResult {
+        var result = self
+        result.composeFiles = plan.composeFiles
+        result.overlay = "\(plan.overlay.choice.rawValue): \(plan.overlay.reason)"
+        result.warnings = plan.warnings
+        for index in result.services.indices {
+            result.services[index].dependsOn = (graph.dependencies[result.services[index].name] ?? []).map {
+                Edge(service: $0.service, condition: $0.condition.rawValue, required: $0.required)
+            }
+        }
+        return result
+    }
 
     public struct EngineSummary: Sendable, Encodable {
         /// `unix:///var/run/docker.sock (default)`, `ssh://gpu-box (--host)`.
@@ -103,7 +138,7 @@ public struct LaunchResult: Sendable, Encodable {
     enum CodingKeys: String, CodingKey {
         case schema, environment, project, outcome, exitCode = "exit_code", startedAt = "started_at", seconds, phases,
             services, degraded, urls, rollback, error, engine, configFingerprint = "config_fingerprint", restore,
-            hostPressure = "host_pressure"
+            hostPressure = "host_pressure", version, composeFiles = "compose_files", overlay, warnings
     }
 }
 

@@ -526,6 +526,7 @@ struct LaunchStateMachine: Sendable {
     private mutating func fail(_ s: Int, _ failure: FailureKind) {
         services[s].state = .failed
         services[s].failure = failure
+        services[s].failedAt = now
         services[s].generation += 1
         switch failure {
         case .restartLoop, .exited, .oomKilled:

@@ -102,7 +102,7 @@ extension Launcher {
         return .init(
             name: run.name, serviceClass: run.serviceClass, state: run.state, blockedBy: blockedBy, createdAt: 0,
             // A service that was ready and then failed has no time to ready: it did not end ready.
-            startedAt: run.startedAt, readyAt: ready ? run.readyAt : nil,
+            startedAt: run.startedAt, readyAt: ready ? run.readyAt : nil, failedAt: run.state == .failed ? run.failedAt : nil,
             secondsToReady: ready ? run.readyAt.flatMap { readyAt in run.startedAt.map { readyAt - $0 } } : nil,
             readiness: ready ? run.readiness : nil, engineStartSeconds: run.engineStartSeconds, retries: run.retries,
             failure: diagnosis, history: history.stats(run.name), judgedRuns: await judgedRuns(run, client: client))

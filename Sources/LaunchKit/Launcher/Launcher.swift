@@ -143,7 +143,9 @@ public struct Launcher: Sendable {
             engine: .init(
                 endpoint: client.endpoint.description, apiVersion: (try? await client.apiVersion())?.description,
                 eventStreamReconnects: started.run.streamReconnects, launcherCPUSeconds: Self.ownCPUSeconds()),
-            configFingerprint: prepared.fingerprint, restore: unwound.restore, hostPressure: started.hostPressure)
+            configFingerprint: prepared.fingerprint, restore: unwound.restore, hostPressure: started.hostPressure
+        )
+        .describing(plan, graph: checked.graph)
     }
 
     /// A failure of the create phase as the user sees it: a create failure carries the configuration's fingerprint
@@ -234,7 +236,9 @@ public struct Launcher: Sendable {
         LaunchResult(
             environment: plan.environment, project: plan.project, outcome: .interrupted, exitCode: ExitStatus.interrupted.rawValue,
             startedAt: startedAt, seconds: timeline.elapsed, phases: phases, services: [], degraded: [], urls: plan.urls,
-            rollback: unwound.rollback, error: nil, restore: unwound.restore)
+            rollback: unwound.rollback, error: nil, restore: unwound.restore
+        )
+        .describing(plan, graph: plan.graph)
     }
 
     /// Prunes this project's stopped containers and dangling images (never volumes, never anything of another

@@ -353,6 +353,8 @@ struct ServiceRun: Sendable {
     var generation = 0
     var startedAt: Double?
     var readyAt: Double?
+    /// When it was judged failed (the run's report draws its bar to here).
+    var failedAt: Double?
     /// The longest time the engine took to start one of its containers (the first attempt).
     var engineStartSeconds: Double?
     var failure: FailureKind?

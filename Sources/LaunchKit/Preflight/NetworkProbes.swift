@@ -108,10 +108,11 @@ enum HTTPProbe {
     }
 
     static func send(
-        url: URL, method: String, headers: [(String, String)], timeout: Duration
+        url: URL, method: String, headers: [(String, String)], timeout: Duration, body: Data? = nil
     ) async -> Outcome {
         var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeout.seconds)
         request.httpMethod = method
+        request.httpBody = body
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = timeout.seconds

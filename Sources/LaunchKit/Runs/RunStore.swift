@@ -16,7 +16,18 @@ public struct RecordedRun: Sendable, Decodable {
             public var classification: String
             /// Absent in reports written before it was recorded.
             public var nextStep: String?
-            enum CodingKeys: String, CodingKey { case failure, reason, classification, nextStep = "next_step" }
+            /// The evidence (absent in reports of older versions): the state it reached, its exit code and health,
+            /// the last probe results, the log tail and what its resources said.
+            public var reached: String?
+            public var exitCode: Int?
+            public var health: String?
+            public var probes: [String]?
+            public var logTail: [String]?
+            public var pressure: [String]?
+            enum CodingKeys: String, CodingKey {
+                case failure, reason, classification, nextStep = "next_step", reached, exitCode = "exit_code", health, probes,
+                    logTail = "log_tail", pressure
+            }
         }
         public var name: String
         public var serviceClass: String
@@ -24,6 +35,8 @@ public struct RecordedRun: Sendable, Decodable {
         public var blockedBy: String?
         public var startedAt: Double?
         public var readyAt: Double?
+        /// When it was judged failed (absent in older reports and for swarm services).
+        public var failedAt: Double?
         public var retries: Int
         public var failure: Failure?
         /// Absent in reports of services that did not become ready.
@@ -31,10 +44,15 @@ public struct RecordedRun: Sendable, Decodable {
         public var readiness: String?
         /// `<container id>@<StartedAt>` of each container run its readiness label judged (absent otherwise).
         public var judgedRuns: [String]?
+        /// How long the engine took to start its containers; its dependency edges (both absent in older reports).
+        public var engineStartSeconds: Double?
+        public var dependsOn: [LaunchResult.Edge]?
 
         enum CodingKeys: String, CodingKey {
             case name, serviceClass = "class", state, blockedBy = "blocked_by", startedAt = "started_at",
-                readyAt = "ready_at", retries, failure, secondsToReady = "seconds_to_ready", readiness, judgedRuns = "judged_runs"
+                readyAt = "ready_at", failedAt = "failed_at", retries, failure, secondsToReady = "seconds_to_ready", readiness, judgedRuns =
+                "judged_runs",
+                engineStartSeconds = "engine_start_seconds", dependsOn = "depends_on"
         }
     }
 
@@ -50,10 +68,31 @@ public struct RecordedRun: Sendable, Decodable {
     public var error: String?
     /// Which configuration failed (`LaunchResult.configFingerprint`); nil in reports of older versions.
     public var configFingerprint: String?
+    /// What the report's header says beside the outcome; each absent in reports of older versions.
+    public var version: String?
+    public var endpoint: String?
+    public var composeFiles: [String]?
+    public var overlay: String?
+    public var warnings: [String]?
+    /// What the rollback removed and could not (absent when nothing was rolled back).
+    public var rollback: Rollback?
+
+    public struct Rollback: Sendable, Decodable {
+        public var removedContainers: [String]?
+        public var removedNetworks: [String]?
+        public var removedServices: [String]?
+        public var errors: [String]?
+        enum CodingKeys: String, CodingKey {
+            case removedContainers = "removed_containers", removedNetworks = "removed_networks", removedServices = "removed_services",
+                errors
+        }
+    }
+
+    struct Engine: Decodable { var endpoint: String }
 
     enum CodingKeys: String, CodingKey {
         case environment, project, outcome, exitCode = "exit_code", startedAt = "started_at", seconds, phases, services, error,
-            configFingerprint = "config_fingerprint"
+            configFingerprint = "config_fingerprint", version, engine, composeFiles = "compose_files", overlay, warnings, rollback
     }
 
     /// Times are checked as they are read: a report file is input like any other (an edited or corrupted one), and a
@@ -75,11 +114,19 @@ public struct RecordedRun: Sendable, Decodable {
             var service = service
             service.startedAt = Self.seconds(service.startedAt)
             service.readyAt = Self.seconds(service.readyAt)
+            service.failedAt = Self.seconds(service.failedAt)
             service.secondsToReady = Self.seconds(service.secondsToReady)
+            service.engineStartSeconds = Self.seconds(service.engineStartSeconds)
             return service
         }
         error = try c.decodeIfPresent(String.self, forKey: .error)
         configFingerprint = try c.decodeIfPresent(String.self, forKey: .configFingerprint)
+        version = try? c.decodeIfPresent(String.self, forKey: .version)
+        endpoint = (try? c.decodeIfPresent(Engine.self, forKey: .engine))?.endpoint
+        composeFiles = try? c.decodeIfPresent([String].self, forKey: .composeFiles)
+        overlay = try? c.decodeIfPresent(String.self, forKey: .overlay)
+        warnings = try? c.decodeIfPresent([String].self, forKey: .warnings)
+        rollback = try? c.decodeIfPresent(Rollback.self, forKey: .rollback)
     }
 
     /// A time read from a report: finite, not negative and at most a week (`DurationText.maximum`); else unknown.
@@ -116,7 +163,7 @@ public struct RunStore: Sendable {
     @discardableResult
     public func save(_ result: LaunchResult) throws -> String {
         _ = try layout.privateStateDirectory("runs")
-        let id = "\(Timestamp.compact(result.startedAt, milliseconds: true))-\(result.environment)"
+        let id = Self.id(result)
         let text: String
         do { text = try JSONOutput.encode(result) + "\n" } catch {
             throw FileError(path: layout.display(path(id)), operation: "encode the run report", underlying: error)
@@ -125,6 +172,20 @@ public struct RunStore: Sendable {
             throw FileError(path: layout.display(path(id)), operation: "write the run report", underlying: error)
         }
         return id
+    }
+
+    /// A run's id: when it started, to the millisecond, and its environment (so ids sort by time).
+    public static func id(_ result: LaunchResult) -> String {
+        "\(Timestamp.compact(result.startedAt, milliseconds: true))-\(result.environment)"
+    }
+
+    /// A result as a report reads it back: the same encoding and decoding as a saved report, without the file.
+    public static func recorded(_ result: LaunchResult, id: String) throws -> RecordedRun {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        var run = try decoder.decode(RecordedRun.self, from: Data(try JSONOutput.encode(result).utf8))
+        run.id = id
+        return run
     }
 
     func path(_ id: String) -> String { (directory as NSString).appendingPathComponent(id + ".json") }
@@ -140,6 +201,13 @@ public struct RunStore: Sendable {
             if runs.count >= limit { break }
         }
         return runs
+    }
+
+    /// The report's JSON as it was written (`launch report --json`).
+    public func text(_ id: String) throws(FileError) -> String {
+        do { return try String(contentsOfFile: path(id), encoding: .utf8).trimmingCharacters(in: .newlines) } catch {
+            throw FileError(path: layout.display(path(id)), operation: "read the run report", underlying: error)
+        }
     }
 
     public func load(_ id: String) throws(FileError) -> RecordedRun {

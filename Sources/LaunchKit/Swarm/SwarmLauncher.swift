@@ -86,7 +86,9 @@ public struct SwarmLauncher: Sendable {
             error: nil,
             engine: .init(
                 endpoint: client.endpoint.description + " (swarm)", apiVersion: (try? await client.apiVersion())?.description,
-                eventStreamReconnects: 0))
+                eventStreamReconnects: 0)
+        )
+        .describing(plan, graph: plan.graph)
     }
 
     /// plan (the overlay from the nodes' GPUs) → the swarm's own checks → preflight → env.
