@@ -25,6 +25,15 @@ enum E2E {
         return probe.terminationStatus == 0
     }()
 
+    /// CI's `LAUNCH_E2E=require`: what a test needs and lacks is a failure, not a reason to skip.
+    static let required = ProcessInfo.processInfo.environment["LAUNCH_E2E"] == "require"
+
+    /// `name` as found on PATH, like `command -v`; nil when it is not there.
+    static func which(_ name: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        return path.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
     static let packageRoot: String = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().path
 

@@ -78,7 +78,7 @@ public enum RunPage {
         .next{font-weight:600}.warn{color:var(--warn)}.muted{color:var(--muted)}
         footer{margin-top:2em;color:var(--muted);font-size:.85em}
         @media (max-width:640px){body{padding:10px;font-size:13px}dl.meta{grid-template-columns:1fr}dl.meta dt{margin-top:.3em}
-        .wf{grid-template-columns:minmax(0,1fr)}.wf .axis-name{display:none}.track{margin-right:0}.track .label{display:none}}
+        .wf{grid-template-columns:minmax(0,1fr)}.wf .axis-name{display:none}.track{margin-right:0;margin-bottom:1.2em}.track .label{top:20px;left:0!important}}
         @media print{body{max-width:none;padding:0;font-size:11px}.seg,.badge,.node rect{-webkit-print-color-adjust:exact;print-color-adjust:exact}
         article.diagnosis,.wf,figure{break-inside:avoid}pre{white-space:pre-wrap}.scroll{overflow:visible}}
         """
