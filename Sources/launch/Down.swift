@@ -18,7 +18,7 @@ struct Down: AsyncParsableCommand {
     @OptionGroup var engineOption: EngineOption
     @Argument(help: "Environment name or alias.", completion: .environments) var environment: String
     @Flag(help: "Write what was removed as JSON to stdout.") var json = false
-    @Flag(help: "Also remove the project's volumes (asks for confirmation).") var volumes = false
+    @Flag(name: [.customShort("v"), .long], help: "Also remove the project's volumes (asks for confirmation).") var volumes = false
     @Flag(help: "Confirm removing volumes without asking.") var yes = false
 
     func run() async throws {

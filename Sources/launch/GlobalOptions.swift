@@ -13,8 +13,19 @@ struct GlobalOptions: ParsableArguments {
     var host: String?
 
     @Option(
-        name: .customLong("context"), help: "The Docker context to use; overrides DOCKER_HOST, DOCKER_CONTEXT and `docker context use`.")
+        name: [.customShort("c"), .customLong("context")],
+        help: "The Docker context to use; overrides DOCKER_HOST, DOCKER_CONTEXT and `docker context use`.")
     var context: String?
+
+    @Option(
+        name: [.customShort("p"), .customLong("project-name")],
+        help: "The compose project to use instead of the profile's `compose.project` (to share an engine: `-p alice`).")
+    var projectName: String?
+
+    /// How the user reached this project and engine, for next steps printed to them.
+    var invocation: String {
+        GlobalArguments.invocation(projectDirectory: projectDirectory, host: host, context: context, projectName: projectName)
+    }
 
     func validate() throws {
         if host != nil && context != nil {
@@ -29,9 +40,11 @@ var wantsJSON: Bool { CommandLine.arguments.dropFirst().contains("--json") }
 /// Runs a command body with the live context, printing any `LaunchFailure` the one standard way (and, with
 /// `--json`, as the documented error document on stdout) and turning it into its documented exit code.
 func execute(_ global: GlobalOptions, _ body: (LaunchContext) async throws -> ExitStatus) async throws {
-    let context: LaunchContext
+    var context: LaunchContext
     do {
         context = try LaunchContext.live(host: global.host, context: global.context)
+        context.projectName = global.projectName
+        context.console.invocation = global.invocation
     } catch {
         fail(error, console: Console.standard(environment: ProcessInfo.processInfo.environment))
     }

@@ -44,8 +44,14 @@ struct Launch: AsyncParsableCommand {
         // Until a command installs its own handling (a launch rolls back first), Ctrl-C or SIGTERM stops what
         // launch started and exits 130 at once: nothing has been created yet.
         Interrupts.install()
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if GlobalArguments.split(arguments).rest.isEmpty {
+            // `launch` alone: what it does and what this project can start, not an error and the whole help.
+            shortUsage(GlobalArguments.split(arguments).leading).forEach { print($0) }
+            return
+        }
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(GlobalArguments.hoisted(arguments))
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -63,5 +69,25 @@ struct Launch: AsyncParsableCommand {
             }
             exit(withError: error)
         }
+    }
+
+    /// A few lines: the two ways to call launch, and this project's environments (or how to reach a project).
+    static func shortUsage(_ globalArguments: [String]) -> [String] {
+        var lines = [
+            "usage: launch <environment> [options]        start an environment (short for `launch up <environment>`)",
+            "       launch <command> [<environment>] …    plan, doctor, status, logs, down, report … (`launch --help` lists them)",
+            "",
+        ]
+        let global = try? GlobalOptions.parse(globalArguments)
+        let directory = FileManager.default.currentDirectoryPath
+        guard let layout = try? ProjectLayout.locate(from: directory, explicit: global?.projectDirectory) else {
+            return lines + [
+                "no project here: no environments/ directory in \(directory) or above it;",
+                "cd into a project, or give one: launch --project-dir <path> list",
+            ]
+        }
+        lines.append("environments in \(layout.root):")
+        lines += PlanRenderer.list(ProfileCatalog.load(layout)).map { "  " + $0 }
+        return lines
     }
 }

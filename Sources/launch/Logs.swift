@@ -13,13 +13,17 @@ struct Logs: AsyncParsableCommand {
     @Argument(help: "Environment name or alias.", completion: .environments) var environment: String
     @Argument(help: "Services (default: all).", completion: .services) var services: [String] = []
     @Flag(name: [.short, .long], help: "Keep following new lines.") var follow = false
-    @Option(help: "Lines per container to start from.") var tail: Int?
+    @Option(name: [.customShort("n"), .long], help: ArgumentHelp("Lines per container to start from, or `all`.", valueName: "lines"))
+    var tail: String?
     @Option(help: "Only lines since this time: a duration (10m, 1h), an RFC 3339 time or Unix seconds.") var since: String?
 
     func validate() throws {
         if let since, let problem = LogStreamer.sinceProblem(since) { throw ValidationError("--since: \(problem)") }
-        if let tail, tail < 0 { throw ValidationError("--tail: give a number of lines, 0 or more") }
+        if let tail, tail != "all", (Int(tail) ?? -1) < 0 { throw ValidationError("--tail: give a number of lines, 0 or more, or `all`") }
     }
+
+    /// `--tail all` and no `--tail` are the same: every line.
+    var lines: Int? { tail.flatMap { Int($0) } }
 
     func run() async throws {
         try await execute(global) { context in
@@ -28,9 +32,9 @@ struct Logs: AsyncParsableCommand {
             let client = EngineClient(context: context)
             let streamer = LogStreamer(context: context, client: client, layout: catalog.layout, profile: profile)
             if engineOption.resolve(profile) == .swarm {
-                try await streamer.streamSwarm(services: services, follow: follow, tail: tail, since: since)
+                try await streamer.streamSwarm(services: services, follow: follow, tail: lines, since: since)
             } else {
-                try await streamer.stream(services: services, follow: follow, tail: tail, since: since)
+                try await streamer.stream(services: services, follow: follow, tail: lines, since: since)
             }
             return .success
         }

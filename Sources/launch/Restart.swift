@@ -13,6 +13,7 @@ struct Restart: AsyncParsableCommand {
             Examples:
               launch restart dev litellm
               launch restart demo api worker --json
+              launch restart demo           (every service)
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -21,27 +22,27 @@ struct Restart: AsyncParsableCommand {
 
     func run() async throws {
         try await execute(global) { context in
-            let control = try target.control(context, projectDirectory: global.projectDirectory)
-            let outcome = try await control.restart(target.services, report: ProgressReporter(console: context.console))
+            let (control, services) = try target.control(context, projectDirectory: global.projectDirectory)
+            let outcome = try await control.restart(services, report: ProgressReporter(console: context.console))
             try show(outcome, json: json, context: context)
             return ExitStatus(rawValue: outcome.exitCode)
         }
     }
 }
 
-/// `<environment> <service>…`, both completed from the project's profiles.
+/// `<environment> [<service>…]`, both completed from the project's profiles; no service means all of them, as
+/// in Compose.
 struct ServiceArguments: ParsableArguments {
     @Argument(help: "Environment name or alias.", completion: .environments) var environment: String
-    @Argument(help: "One or more services of that environment.", completion: .services) var services: [String]
+    @Argument(help: "Services of that environment (default: all of them).", completion: .services) var services: [String] = []
 
-    /// The environment's services, resolved like `launch <environment>` resolves them.
-    func control(_ context: LaunchContext, projectDirectory: String?) throws -> ServiceControl {
+    /// The environment's services, resolved like `launch <environment>` resolves them, and the services named
+    /// (every service of its compose files when none was).
+    func control(_ context: LaunchContext, projectDirectory: String?) throws -> (control: ServiceControl, services: [String]) {
         let catalog = try context.catalog(projectDirectory: projectDirectory)
-        return ServiceControl(context: context, layout: catalog.layout, profile: try catalog.profile(named: environment))
-    }
-
-    func validate() throws {
-        if services.isEmpty { throw ValidationError("name at least one service (`launch plan <environment>` lists them)") }
+        let profile = try catalog.profile(named: environment)
+        let chosen = services.isEmpty ? Planner.outline(profile, layout: catalog.layout)?.startOrder ?? [] : services
+        return (ServiceControl(context: context, layout: catalog.layout, profile: profile), chosen)
     }
 }
 

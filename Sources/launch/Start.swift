@@ -12,6 +12,7 @@ struct Start: AsyncParsableCommand {
             Examples:
               launch start dev openwebui
               launch start demo worker
+              launch start demo             (every service)
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -20,8 +21,8 @@ struct Start: AsyncParsableCommand {
 
     func run() async throws {
         try await execute(global) { context in
-            let control = try target.control(context, projectDirectory: global.projectDirectory)
-            let outcome = try await control.start(target.services, report: ProgressReporter(console: context.console))
+            let (control, services) = try target.control(context, projectDirectory: global.projectDirectory)
+            let outcome = try await control.start(services, report: ProgressReporter(console: context.console))
             try show(outcome, json: json, context: context)
             return ExitStatus(rawValue: outcome.exitCode)
         }

@@ -4,7 +4,8 @@ import LaunchKit
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show what is running: service, class, state, health, uptime, restarts, ports.",
-        discussion: "Examples:\n  launch status\n  launch status dev --json")
+        discussion: "Examples:\n  launch status\n  launch ps dev\n  launch status dev --json",
+        aliases: ["ps"])
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var engineOption: EngineOption
@@ -14,7 +15,7 @@ struct Status: AsyncParsableCommand {
     func run() async throws {
         try await execute(global) { context in
             let catalog = try context.catalog(projectDirectory: global.projectDirectory)
-            let profiles = try environment.map { [try catalog.profile(named: $0)] } ?? catalog.profiles
+            let profiles = try environment.map { [try catalog.profile(named: $0)] } ?? Self.onePerProject(catalog)
             let client = EngineClient(context: context)
             if environment != nil, let profile = profiles.first, engineOption.resolve(profile) == .swarm {
                 let status = try await SwarmStatus.read(client: client, stack: profile.compose.project)
@@ -37,5 +38,19 @@ struct Status: AsyncParsableCommand {
             }
             return .success
         }
+    }
+
+    /// Every compose project once: where several environments share one (the quickstart's `demo` and `first-run`),
+    /// the one that launched it last speaks for it.
+    static func onePerProject(_ catalog: ProfileCatalog) -> [Profile] {
+        let recent = RunStore(layout: catalog.layout).list(limit: 50)
+        var seen: Set<String> = []
+        var chosen: [Profile] = []
+        for profile in catalog.profiles where seen.insert(profile.compose.project).inserted {
+            let sharing = catalog.profiles.filter { $0.compose.project == profile.compose.project }
+            let last = recent.first { run in run.project == profile.compose.project && sharing.contains { $0.name == run.environment } }
+            chosen.append(sharing.first { $0.name == last?.environment } ?? profile)
+        }
+        return chosen
     }
 }

@@ -11,6 +11,7 @@ struct Stop: AsyncParsableCommand {
             Examples:
               launch stop dev openwebui
               launch stop demo worker
+              launch stop demo              (every service, dependents first)
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -19,8 +20,8 @@ struct Stop: AsyncParsableCommand {
 
     func run() async throws {
         try await execute(global) { context in
-            let control = try target.control(context, projectDirectory: global.projectDirectory)
-            try show(try await control.stop(target.services), json: json, context: context)
+            let (control, services) = try target.control(context, projectDirectory: global.projectDirectory)
+            try show(try await control.stop(services), json: json, context: context)
             return .success
         }
     }

@@ -100,6 +100,12 @@ enum E2E {
         return status
     }
 
+    /// The engine the suite runs against, as `-H` takes it.
+    static var suiteHost: String {
+        let host = ProcessInfo.processInfo.environment["DOCKER_HOST"] ?? ""
+        return host.isEmpty ? "unix:///var/run/docker.sock" : host
+    }
+
     /// The second engine CI runs beside the suite's own (`LAUNCH_E2E_OTHER_HOST`), for tests that must prove
     /// which engine launch used. Nil outside CI when it is not set.
     static let otherHost: String? = ProcessInfo.processInfo.environment["LAUNCH_E2E_OTHER_HOST"].flatMap { $0.isEmpty ? nil : $0 }
@@ -230,10 +236,15 @@ struct TestProject: Sendable {
         _ = try? await E2E.docker(["rmi", "-f"] + ids.sorted())
     }
 
-    private func destroyResources(host: String?) async {
+    /// Removes what a test launched under another compose project name (`-p`) than its own.
+    func destroy(project other: String) async {
+        await destroyResources(host: nil, project: other)
+    }
+
+    private func destroyResources(host: String?, project: String? = nil) async {
         for kind in [["ps", "-aq"], ["network", "ls", "-q"], ["volume", "ls", "-q"]] {
             let ids =
-                (try? await E2E.docker(kind + ["--filter", "label=com.docker.compose.project=\(name)"], host: host))?.stdout
+                (try? await E2E.docker(kind + ["--filter", "label=com.docker.compose.project=\(project ?? name)"], host: host))?.stdout
                 .split(whereSeparator: \.isNewline).map(String.init) ?? []
             guard !ids.isEmpty else { continue }
             let remove: [String] =

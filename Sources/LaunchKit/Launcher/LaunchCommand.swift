@@ -53,7 +53,7 @@ public enum LaunchCommand {
         }
         LaunchSummary.render(result, console: context.console).forEach(context.console.say)
         let id = try? store.save(result)
-        if let id { context.console.say(context.console.styled("report: launch report \(id)", .dim)) }
+        if let id { context.console.say(context.console.styled("report: " + context.console.command("report \(id)"), .dim)) }
         await leave(artifacts, (result, id), profile: profile, layout: layout, context: context, store: store)
         return result
     }

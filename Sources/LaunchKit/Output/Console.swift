@@ -13,6 +13,9 @@ public struct Console: Sendable {
     /// A person is watching stderr on a terminal (live lines, prompts allowed); false in CI and pipes.
     public let isInteractive: Bool
     public let useColor: Bool
+    /// How the user called launch for this project and engine (`launch --project-dir examples/quickstart`): every
+    /// printed next step starts with it, so it runs from where it was printed.
+    public var invocation = "launch"
 
     public init(
         isInteractive: Bool, useColor: Bool, out: @escaping @Sendable (String) -> Void,
@@ -69,6 +72,15 @@ public struct Console: Sendable {
     public func report(_ failure: any LaunchFailure, redact: Redactor = .none) {
         say(styled("error:", .red) + " " + redact(failure.summary))
         for line in failure.evidence { say("  " + redact(line)) }
-        if let hint = failure.hint { say(styled("hint:", .yellow) + " " + redact(hint)) }
+        if let hint = failure.hint { say(styled("hint:", .yellow) + " " + runnable(redact(hint))) }
     }
+
+    /// `text` with each launch command quoted in it (`` `launch status demo` ``) as the user must type it from here:
+    /// with the `--project-dir`, engine and project name they gave.
+    public func runnable(_ text: String) -> String {
+        invocation == "launch" ? text : text.replacingOccurrences(of: "`launch ", with: "`\(invocation) ")
+    }
+
+    /// `launch <words>` as the user must type it from here.
+    public func command(_ words: String) -> String { invocation + " " + words }
 }

@@ -52,7 +52,7 @@ public enum LaunchSummary {
                 lines.append("    log:       (empty)")
             }
             lines.append("    class:     \(diagnosis.classification)")
-            lines.append(console.styled("    next:", .yellow) + "      \(diagnosis.nextStep)")
+            lines.append(console.styled("    next:", .yellow) + "      \(console.runnable(diagnosis.nextStep))")
         }
         let blocked = result.services.filter { $0.blockedBy != nil }
         if !blocked.isEmpty {
@@ -66,7 +66,9 @@ public enum LaunchSummary {
             }
             lines.append("")
             lines.append(
-                "next: launch status \(result.environment)  ·  launch logs \(result.environment) [service]  ·  launch down \(result.environment)"
+                "next: "
+                    + ["status \(result.environment)", "logs \(result.environment) [service]", "down \(result.environment)"]
+                    .map(console.command).joined(separator: "  ·  ")
             )
         }
         return lines

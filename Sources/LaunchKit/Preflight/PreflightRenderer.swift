@@ -7,7 +7,7 @@ public enum PreflightRenderer {
     /// `launch doctor` prints it as its data (stdout); `launch <env>` passes `asTalk: true` (stderr).
     public static func render(_ report: PreflightReport, console: Console, asTalk: Bool = false) {
         let layout: Layout = console.isInteractive ? .table : .plain
-        for line in lines(report, layout: layout, style: { console.styled($0, $1) }) {
+        for line in lines(report, layout: layout, style: { console.styled($0, $1) }).map(console.runnable) {
             if asTalk { console.say(line) } else { console.data(line) }
         }
     }

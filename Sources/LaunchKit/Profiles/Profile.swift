@@ -193,4 +193,9 @@ extension Profile {
     public static func isComposeProfileName(_ name: String) -> Bool {
         name == "*" || name.wholeMatch(of: /[a-zA-Z0-9][a-zA-Z0-9_.\-]*/) != nil
     }
+
+    /// What Compose accepts as a project name: lower-case letters, digits, `-` and `_`, starting with a letter or digit.
+    public static func isProjectName(_ name: String) -> Bool {
+        name.wholeMatch(of: /[a-z0-9][a-z0-9_\-]*/) != nil
+    }
 }

@@ -54,6 +54,21 @@ public struct ProfileCatalog: Sendable {
         }
     }
 
+    /// Every profile under the compose project `name` (`-p/--project-name`), checked as Compose checks one.
+    public mutating func rename(project name: String) throws {
+        guard Profile.isProjectName(name) else {
+            throw UsageError(
+                "-p/--project-name: `\(name)` is not a valid compose project name",
+                hint: "lower-case letters, digits, dashes and underscores, starting with a letter or digit (like `alice-dev`)")
+        }
+        for index in entries.indices {
+            if case .success(var profile) = entries[index].result {
+                profile.compose.project = name
+                entries[index].result = .success(profile)
+            }
+        }
+    }
+
     public static func load(_ layout: ProjectLayout) -> ProfileCatalog {
         ProfileLoader(layout: layout).loadAll()
     }

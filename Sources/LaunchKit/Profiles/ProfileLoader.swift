@@ -196,7 +196,7 @@ struct ProfileLoader {
         }
         if composeEntries.isEmpty || composeTree?["project"] == nil {
             reader.fail(composeTree?.location ?? top, "missing `compose.project`", hint: "add `project: \(name)` under `compose:`")
-        } else if project.range(of: "^[a-z0-9][a-z0-9_-]*$", options: .regularExpression) == nil,
+        } else if !Profile.isProjectName(project),
             let location = composeTree?["project"]?.location
         {
             reader.fail(

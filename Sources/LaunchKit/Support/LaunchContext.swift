@@ -20,6 +20,9 @@ public struct LaunchContext: Sendable {
     public var readLine: @Sendable () -> String?
     /// Standard input is a terminal (and stderr is interactive), so asking a question makes sense.
     public var canPrompt: Bool
+    /// `-p/--project-name`: the compose project every profile uses instead of its `compose.project`, so two
+    /// people (or two checkouts) can share one engine.
+    public var projectName: String? = nil
 
     public init(
         runner: any ProcessRunning, environment: [String: String], console: Console, workingDirectory: String,
@@ -53,8 +56,11 @@ public struct LaunchContext: Sendable {
             canPrompt: console.isInteractive && isatty(STDIN_FILENO) == 1)
     }
 
-    /// Finds the project (`--project-dir` or upward search) and loads its profiles.
+    /// Finds the project (`--project-dir` or upward search) and loads its profiles, each under `projectName`
+    /// when one was given.
     public func catalog(projectDirectory: String?) throws -> ProfileCatalog {
-        ProfileCatalog.load(try ProjectLayout.locate(from: workingDirectory, explicit: projectDirectory))
+        var catalog = ProfileCatalog.load(try ProjectLayout.locate(from: workingDirectory, explicit: projectDirectory))
+        if let projectName { try catalog.rename(project: projectName) }
+        return catalog
     }
 }

@@ -1,0 +1,143 @@
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A TCP or unix-socket front to an engine's socket, in the test process: a plain `tcp://` endpoint, and a proxy a
+/// test can cut (every open connection, the event stream included, drops; new ones are refused). What socat did,
+/// without asking the machine for socat.
+final class Forwarder: Sendable {
+    enum Listen: Sendable {
+        case tcp(port: Int)
+        case unix(path: String)
+    }
+
+    private let listener: Int32
+    private let target: String
+    private let open = Mutex<Set<Int32>>([])
+
+    init(listen: Listen, to socketPath: String) throws {
+        target = socketPath
+        listener = try Self.bind(listen)
+        Sockets.acceptLoop(listener) { [self] client in forward(client) }
+    }
+
+    /// Stops listening and drops every connection it carries.
+    func stop() {
+        shutdown(listener, Int32(SHUT_RDWR))
+        close(listener)
+        open.withLock { descriptors in
+            for descriptor in descriptors { shutdown(descriptor, Int32(SHUT_RDWR)) }
+        }
+    }
+
+    private func forward(_ client: Int32) {
+        let upstream = Self.connect(unix: target)
+        guard upstream >= 0 else {
+            close(client)
+            return
+        }
+        open.withLock { $0.formUnion([client, upstream]) }
+        // Whichever direction ends first shuts both down; the second to finish closes them.
+        let finished = Mutex(0)
+        let done: @Sendable () -> Void = { [self] in
+            shutdown(client, Int32(SHUT_RDWR))
+            shutdown(upstream, Int32(SHUT_RDWR))
+            guard
+                finished.withLock({ count in
+                    count += 1
+                    return count == 2
+                })
+            else { return }
+            open.withLock { $0.subtract([client, upstream]) }
+            close(client)
+            close(upstream)
+        }
+        Thread.detachNewThread {
+            Self.pump(from: client, to: upstream)
+            done()
+        }
+        Thread.detachNewThread {
+            Self.pump(from: upstream, to: client)
+            done()
+        }
+    }
+
+    private static func pump(from source: Int32, to destination: Int32) {
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = read(source, &buffer, buffer.count)
+            guard count > 0 else { return }
+            var sent = 0
+            while sent < count {
+                let written = buffer.withUnsafeBytes { write(destination, $0.baseAddress! + sent, count - sent) }
+                guard written > 0 else { return }
+                sent += written
+            }
+        }
+    }
+
+    private static func bind(_ listen: Listen) throws -> Int32 {
+        switch listen {
+        case .tcp(let port):
+            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var on: Int32 = 1
+            setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            _ = inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    Glibc.bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            return try listening(descriptor, bound)
+        case .unix(let path):
+            let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            var address = unixAddress(path)
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    Glibc.bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+                }
+            }
+            return try listening(descriptor, bound)
+        }
+    }
+
+    private static func listening(_ descriptor: Int32, _ bound: Int32) throws -> Int32 {
+        guard descriptor >= 0, bound == 0, Glibc.listen(descriptor, 64) == 0 else {
+            let error = errno
+            if descriptor >= 0 { close(descriptor) }
+            throw Sockets.SocketError(errno: error)
+        }
+        return descriptor
+    }
+
+    private static func connect(unix path: String) -> Int32 {
+        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { return -1 }
+        var address = unixAddress(path)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard connected == 0 else {
+            close(descriptor)
+            return -1
+        }
+        return descriptor
+    }
+
+    private static func unixAddress(_ path: String) -> sockaddr_un {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { bytes in
+            for (index, byte) in path.utf8.prefix(bytes.count - 1).enumerated() { bytes[index] = byte }
+        }
+        return address
+    }
+}
