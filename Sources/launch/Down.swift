@@ -35,7 +35,7 @@ struct Down: AsyncParsableCommand {
                 // Services, networks, configs and secrets of the stack; volumes live on the nodes and stay.
                 let report = await SwarmStack.undo(client: client, stack: profile.compose.project)
                 if json {
-                    context.console.data(try JSONOutput.encode(report))
+                    context.console.data(try JSONOutput.encode(SwarmDownReport(project: profile.compose.project, removed: report)))
                 } else if report.removedServices.isEmpty && report.removedNetworks.isEmpty {
                     context.console.say("\(profile.compose.project): nothing deployed on this swarm")
                 } else {

@@ -13,7 +13,7 @@ struct List: AsyncParsableCommand {
         try await execute(global) { context in
             let catalog = try context.catalog(projectDirectory: global.projectDirectory)
             if json {
-                context.console.data(try JSONOutput.encode(PlanRenderer.listJSON(catalog)))
+                context.console.data(try JSONOutput.encode(EnvironmentList(catalog)))
             } else {
                 PlanRenderer.list(catalog).forEach(context.console.data)
             }

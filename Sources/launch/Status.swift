@@ -19,7 +19,11 @@ struct Status: AsyncParsableCommand {
             let client = EngineClient(context: context)
             if environment != nil, let profile = profiles.first, engineOption.resolve(profile) == .swarm {
                 let status = try await SwarmStatus.read(client: client, stack: profile.compose.project)
-                if json { context.console.data(try JSONOutput.encode(status)) } else { status.render().forEach(context.console.data) }
+                if json {
+                    context.console.data(try JSONOutput.encode(StatusDocument(swarm: status, environment: profile.name)))
+                } else {
+                    status.render().forEach(context.console.data)
+                }
                 return .success
             }
             var statuses: [ProjectStatus] = []
@@ -29,7 +33,7 @@ struct Status: AsyncParsableCommand {
                     try await ProjectStatus.read(client: client, profile: profile, expected: environment == nil ? [] : expected))
             }
             if json {
-                context.console.data(try JSONOutput.encode(environment == nil ? statuses : [statuses[0]]))
+                context.console.data(try JSONOutput.encode(StatusDocument(compose: statuses)))
             } else {
                 for status in statuses where environment != nil || !status.services.isEmpty {
                     status.render().forEach(context.console.data)

@@ -116,8 +116,8 @@ struct DayTwoEndToEndTests {
             let status = try await project.launch(["status", "demo", "--json"])
             #expect(status.status == 0)
             let rows = try #require(
-                (try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [[String: Any]])?.first?["services"]
-                    as? [[String: Any]])
+                ((try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])?["environments"]
+                    as? [[String: Any]])?.first?["services"] as? [[String: Any]])
             #expect(rows.map { $0["service"] as? String } == ["api", "db"])
             // launch counted them ready when their own check passed (its probe); the engine's status catches up at
             // its next interval, so right after the launch it may still say "starting" — never "unhealthy".

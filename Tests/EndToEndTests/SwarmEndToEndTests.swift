@@ -131,7 +131,8 @@ struct SwarmEndToEndTests {
 
             let status = try await project.launch(["status", "demo", "--engine", "swarm", "--json"])
             let statusJSON = Self.json(status.stdout)
-            let services = try #require(statusJSON["services"] as? [[String: Any]])
+            #expect(statusJSON["kind"] as? String == "launch-status" && statusJSON["engine"] as? String == "swarm")
+            let services = try #require((statusJSON["environments"] as? [[String: Any]])?.first?["services"] as? [[String: Any]])
             #expect(services.map { $0["name"] as? String ?? "" }.sorted() == ["app", "db", "migrate"])
             #expect(services.first { $0["name"] as? String == "db" }?["healthy"] as? Int == 1)
 
@@ -293,7 +294,7 @@ struct SwarmEndToEndTests {
             #expect(bad.stderr.contains("to the previous spec (running and healthy)"), "\(bad.stderr)")
             #expect(try await Self.apiVersion(project.name) == ("2", 1))
             let status = Self.json(try await project.launch(["status", "demo", "--json"]).stdout)
-            let services = try #require(status["services"] as? [[String: Any]])
+            let services = try #require((status["environments"] as? [[String: Any]])?.first?["services"] as? [[String: Any]])
             #expect(services.first { $0["name"] as? String == "api" }?["healthy"] as? Int == 1, "\(status)")
         }
     }

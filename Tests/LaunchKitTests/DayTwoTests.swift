@@ -187,7 +187,7 @@ struct DayTwoTests {
         let object = try #require(try JSONSerialization.jsonObject(with: Data(JSONOutput.encode(outcome).utf8)) as? [String: Any])
         #expect(
             Set(object.keys) == [
-                "schema", "path", "created", "changed", "added_variables", "added_secrets", "fixed_mode", "added_gitignore",
+                "kind", "schema", "path", "created", "changed", "added_variables", "added_secrets", "fixed_mode", "added_gitignore",
             ])
         #expect(object["schema"] as? Int == 1)
         #expect(object["added_secrets"] as? [String] == ["API_TOKEN"])

@@ -492,7 +492,7 @@ struct PreflightTests {
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
         #expect(
             Set(object.keys) == [
-                "schema", "environment", "project", "overlay", "ok", "failed", "warnings", "counts", "duration_seconds", "checks",
+                "kind", "schema", "environment", "project", "overlay", "ok", "failed", "warnings", "counts", "duration_seconds", "checks",
             ])
         #expect(object["schema"] as? Int == 1)
         #expect(object["failed"] as? Bool == true)

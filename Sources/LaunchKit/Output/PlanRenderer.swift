@@ -113,7 +113,7 @@ public enum PlanRenderer {
         return Text.table(rows)
     }
 
-    public struct ListedProfile: Encodable {
+    public struct ListedProfile: Encodable, Sendable {
         public var name: String
         public var aliases: [String]
         public var summary: String
