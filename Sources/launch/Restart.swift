@@ -51,6 +51,6 @@ func show(_ outcome: ServiceControl.Outcome, json: Bool, context: LaunchContext)
     if json {
         context.console.data(try JSONOutput.encode(outcome))
     } else {
-        ServiceControlRenderer.lines(outcome).forEach(context.console.say)
+        ServiceControlRenderer.lines(outcome, command: context.console.command).forEach(context.console.say)
     }
 }

@@ -399,7 +399,7 @@ struct SwarmEndToEndTests {
             #expect(overlay?["file"] as? String == "gpu-\(expected).yml", "\(String(describing: overlay))")
             #expect((overlay?["reason"] as? String)?.contains("swarm node") == true, "\(String(describing: overlay))")
             let early = try await project.launch(["config", "demo"], environment: env)
-            #expect(early.status == 64 && early.stderr.contains("`launch env demo` creates it"), "\(early.all)")
+            #expect(early.status == 64 && early.stderr.contains("env demo` creates it"), "\(early.all)")
             let result = try await project.launch(["demo", "--no-cleanup"], environment: env)
             #expect(result.status == 0, "\(result.stderr)")
             let container = try await E2E.docker(["ps", "-q", "--filter", "label=com.docker.swarm.service.name=\(project.name)_llm"]).stdout

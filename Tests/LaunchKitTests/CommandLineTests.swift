@@ -38,6 +38,9 @@ struct CommandLineTests {
             console.runnable("run `launch logs demo api` or `launch down demo`")
                 == "run `\(console.invocation) logs demo api` or `\(console.invocation) down demo`")
         #expect(console.runnable("launch counts it ready once it runs") == "launch counts it ready once it runs")
+        #expect(
+            console.runnable("run `launch --project-dir examples/quickstart demo` first")
+                == "run `launch --project-dir examples/quickstart demo` first")
         #expect(GlobalArguments.quoted("it's") == #"'it'\''s'"#)
     }
 

@@ -76,9 +76,14 @@ public struct Console: Sendable {
     }
 
     /// `text` with each launch command quoted in it (`` `launch status demo` ``) as the user must type it from here:
-    /// with the `--project-dir`, engine and project name they gave.
+    /// with the `--project-dir`, engine and project name they gave. A command that names its own options
+    /// (`` `launch --project-dir examples/quickstart demo` ``) is left as written.
     public func runnable(_ text: String) -> String {
-        invocation == "launch" ? text : text.replacingOccurrences(of: "`launch ", with: "`\(invocation) ")
+        guard invocation != "launch" else { return text }
+        let parts = text.components(separatedBy: "`launch ")
+        return parts.dropFirst().reduce(parts[0]) { done, part in
+            done + (part.hasPrefix("-") ? "`launch " : "`\(invocation) ") + part
+        }
     }
 
     /// `launch <words>` as the user must type it from here.

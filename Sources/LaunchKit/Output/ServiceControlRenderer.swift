@@ -2,7 +2,8 @@ import Foundation
 
 /// Human lines for `launch restart|start|stop`: one line per service, then what to look at next.
 public enum ServiceControlRenderer {
-    public static func lines(_ outcome: ServiceControl.Outcome) -> [String] {
+    /// `command` spells a launch command as the user must type it (`Console.command`).
+    public static func lines(_ outcome: ServiceControl.Outcome, command: (String) -> String = { "launch " + $0 }) -> [String] {
         let failed = outcome.exitCode != 0
         var lines = [
             "\(outcome.verb.rawValue) \(outcome.environment): " + (failed ? "FAILED" : "done")
@@ -27,8 +28,9 @@ public enum ServiceControlRenderer {
         }
         let names = outcome.services.map(\.name).joined(separator: " ")
         switch outcome.verb {
-        case .stop: lines.append("next: launch start \(outcome.environment) \(names)")
-        case .restart, .start: lines.append("next: launch status \(outcome.environment)  ·  launch logs \(outcome.environment) \(names)")
+        case .stop: lines.append("next: " + command("start \(outcome.environment) \(names)"))
+        case .restart, .start:
+            lines.append("next: " + command("status \(outcome.environment)") + "  ·  " + command("logs \(outcome.environment) \(names)"))
         }
         return lines
     }
