@@ -86,13 +86,16 @@ public struct RunTimeline: Sendable {
     static func criticalPath(_ services: [RecordedRun.Service], lanes: [Lane]) -> [String] {
         let byName = Dictionary(lanes.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let edges = Dictionary(services.map { ($0.name, ($0.dependsOn ?? []).map(\.service)) }, uniquingKeysWith: { a, _ in a })
-        let failedCore = lanes.filter { $0.failed && $0.serviceClass == "core" && $0.ended != nil }.min { $0.ended! < $1.ended! }
-        guard var current = failedCore ?? lanes.filter({ $0.ended != nil }).max(by: { $0.ended! < $1.ended! }) else { return [] }
+        // Lanes that ended, with the time they did.
+        let ended = lanes.compactMap { lane in lane.ended.map { (lane, $0) } }
+        let failedCore = ended.filter { $0.0.failed && $0.0.serviceClass == "core" }.min { $0.1 < $1.1 }?.0
+        guard var current = failedCore ?? ended.max(by: { $0.1 < $1.1 })?.0 else { return [] }
         var path = [current.name]
         while let started = current.started {
             let gating = (edges[current.name] ?? []).compactMap { byName[$0] }
-                .filter { dependency in dependency.ended.map { $0 <= started + 0.001 } ?? false && !path.contains(dependency.name) }
-            guard let next = gating.max(by: { $0.ended! < $1.ended! }) else { break }
+                .compactMap { dependency in dependency.ended.map { (dependency, $0) } }
+                .filter { $0.1 <= started + 0.001 && !path.contains($0.0.name) }
+            guard let next = gating.max(by: { $0.1 < $1.1 })?.0 else { break }
             path.append(next.name)
             current = next
         }
