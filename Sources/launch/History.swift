@@ -87,7 +87,7 @@ struct Report: AsyncParsableCommand {
                 EnvProvisioner(layout: catalog.layout, profile: $0).redactor(environment: context.environment)
             } ?? .none
         if let html {
-            let history = store.list(environment: recorded.environment, limit: ReadinessHistory.depth + 1)
+            let history = store.list(environment: recorded.environment)
             let written = try RunArtifacts.write(
                 RunPage.html(recorded, history: history, redact: redact), to: html, workingDirectory: context.workingDirectory)
             context.console.say("wrote \(written)")

@@ -17,6 +17,7 @@ final class Forwarder: Sendable {
     private let listener: Int32
     private let target: String
     private let open = Mutex<Set<Int32>>([])
+    private let stopped = Mutex(false)
 
     init(listen: Listen, to socketPath: String) throws {
         target = socketPath
@@ -24,8 +25,15 @@ final class Forwarder: Sendable {
         Sockets.acceptLoop(listener) { [self] client in forward(client) }
     }
 
-    /// Stops listening and drops every connection it carries.
+    /// Stops listening and drops every connection it carries. Once: a second close of the listener's number would
+    /// close whatever the process opened under that number since (a child's pidfd, and its wait would never end).
     func stop() {
+        guard
+            stopped.withLock({ done in
+                defer { done = true }
+                return !done
+            })
+        else { return }
         shutdown(listener, Int32(SHUT_RDWR))
         close(listener)
         open.withLock { descriptors in

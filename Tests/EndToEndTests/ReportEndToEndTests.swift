@@ -51,9 +51,14 @@ struct ReportEndToEndTests {
             defer { receiver.stop() }
             let result = try await project.launch(
                 ["demo", "--no-network", "--report-html", "r.html", "--trace-file", "t.json"],
-                environment: ["OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:\(receiver.port)"])
+                // Every OTEL_ variable that decides the export, whatever the suite's own environment says.
+                environment: [
+                    "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:\(receiver.port)", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "",
+                    "OTEL_SDK_DISABLED": "false", "OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json",
+                ])
             #expect(result.status == 1, "\(result.all)")
             #expect(result.all.contains("wrote r.html") && result.all.contains("wrote t.json"), "\(result.all)")
+            #expect(result.all.contains("trace sent to http://127.0.0.1:\(receiver.port)/v1/traces"), "\(result.all)")
             let secret = try #require(
                 try project.read(".env.demo").split(separator: "\n").first { $0.hasPrefix("DB_PASSWORD=") }?.dropFirst(12))
 
@@ -84,6 +89,19 @@ struct ReportEndToEndTests {
                 #expect(!text.contains(String(secret)), "the generated secret leaked")
             }
         }
+    }
+
+    /// The console check can see something: a page that breaks its own Content-Security-Policy is reported.
+    @Test(.enabled(if: Browser.usable || E2E.required, "needs headless Chromium (see Browser.need)"), .timeLimit(.minutes(2)))
+    func theBrowserCheckSeesAConsoleMessageWhenThereIsOne() async throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("csp-\(UUID().uuidString.prefix(8)).html").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try """
+        <!doctype html><html><head><meta http-equiv="Content-Security-Policy" content="default-src 'none'"></head>
+        <body><script>console.log("ran")</script>page</body></html>
+        """.write(toFile: file, atomically: true, encoding: .utf8)
+        let page = try await Browser.render(file, screenshot: nil)
+        #expect(!page.consoleMessages.isEmpty, "a blocked inline script must show as a console message")
     }
 
     @Test(
@@ -131,7 +149,13 @@ enum Browser {
 
     static func render(_ file: String, screenshot: String?) async throws -> Page {
         let chromium = try #require(binary, "\(need)")
-        let flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--enable-logging=stderr", "--v=0"]
+        // A profile of its own: tests run in parallel, and Chromium instances would contend for one profile's lock.
+        let profile = FileManager.default.temporaryDirectory.appendingPathComponent("chromium-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: profile) }
+        let flags = [
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--enable-logging=stderr",
+            "--user-data-dir=\(profile)",
+        ]
         let dumped = try await E2E.runner.run(Command(chromium, flags + ["--dump-dom", "file://" + file]))
         try #require(dumped.status == 0, "chromium: \(dumped.stderr)")
         let console = dumped.stderr.split(separator: "\n").filter { $0.contains(":CONSOLE") }.map(String.init)
@@ -193,11 +217,16 @@ final class OTLPReceiver: Sendable {
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         var port: Int?
-        for _ in 0..<100 where port == nil {
+        for _ in 0..<200 where port == nil {
             port = (try? String(contentsOfFile: directory + "/port", encoding: .utf8)).flatMap { Int($0) }
             if port == nil { Thread.sleep(forTimeInterval: 0.05) }
         }
-        self.port = try #require(port, "the OTLP receiver did not start")
+        guard let port else {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            throw Sockets.SocketError(errno: ETIMEDOUT)
+        }
+        self.port = port
     }
 
     func bodies() -> [String] {

@@ -12,8 +12,7 @@ struct HostileNumbersTests {
             {"environment":"dev","project":"p","outcome":"success","exit_code":0,"started_at":"2026-12-01T10:00:00Z",
              "seconds":1e300,"phases":\(phases),"services":\(services)}
             """
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+        let decoder = JSONOutput.decoder()
         return try decoder.decode(RecordedRun.self, from: Data(json.utf8))
     }
 

@@ -193,8 +193,7 @@ struct ReadySignalTests {
             }
             let json =
                 #"{"environment":"dev","project":"p","outcome":"\#(outcome)","exit_code":0,"started_at":"\#(ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: seconds)))","seconds":10,"phases":[],"services":[\#(services.joined(separator: ","))]}"#
-            let decoder = JSONDecoder()
-            decoder.dateDecodingStrategy = .iso8601
+            let decoder = JSONOutput.decoder()
             return try decoder.decode(RecordedRun.self, from: Data(json.utf8))
         }
         let history = ReadinessHistory(runs: [

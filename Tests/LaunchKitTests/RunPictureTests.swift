@@ -9,8 +9,7 @@ import Testing
 @Suite("Run pictures and traces")
 struct RunPictureTests {
     static func run(_ name: String) throws -> RecordedRun {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+        let decoder = JSONOutput.decoder()
         var run = try decoder.decode(RecordedRun.self, from: Data(try Fixture.text("run-reports/\(name).json").utf8))
         run.id = "20261207T121743.963Z-\(name)"
         return run
@@ -51,6 +50,7 @@ struct RunPictureTests {
     @Test func hostileNamesAndEscapesCannotBreakOutOfTheirPlace() throws {
         var run = try Self.run("core-unhealthy")
         run.services[0].name = "db\"><img src=x onerror=alert(1)>"
+        run.services[1].name = "cache\"\u{301} onmouseover=x"
         run.services[2].failure?.logTail = ["\u{1B}]0;owned\u{07}\u{1B}[31mred</pre><script>x()</script>"]
         run.error = "</pre><svg onload=alert(1)>"
         let page = RunPage.html(run)
@@ -59,6 +59,8 @@ struct RunPictureTests {
         #expect(!page.contains("<svg onload"))
         #expect(!page.contains("\u{1B}") && !page.contains("\u{07}"))
         #expect(page.contains("db&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"))
+        // A quote with a combining mark is one Character but still a quote: escaped all the same.
+        #expect(page.contains("cache&quot;\u{301} onmouseover=x") && !page.contains("cache\"\u{301}"))
     }
 
     @Test func secretsAreRedactedBeforeTheyAreEscaped() throws {
@@ -150,8 +152,8 @@ struct RunPictureTests {
         #expect(OTLPExport.shown("https://user:pw@traces.example/v1/traces?key=1") == "https://traces.example/v1/traces")
     }
 
-    @Test func aCollectorThatDoesNotAnswerIsAWarningWithinItsTimeout() async throws {
-        // A listening socket that never accepts: the export gives up at its timeout and says so.
+    @Test func aCollectorThatRefusesIsAWarningNamingIt() async throws {
+        // Port 9 on loopback: nothing listens, the connection is refused; the export says so and where.
         let export = try #require(
             OTLPExport(environment: ["OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9", "OTEL_EXPORTER_OTLP_TIMEOUT": "300"]))
         let warning = await export.send(try Self.run("quickstart-success"), redact: .none)
@@ -165,13 +167,51 @@ struct RunPictureTests {
              "services":[{"name":"db","class":"core","state":"failed","retries":0,"started_at":0.5,
                "failure":{"failure":"exited","reason":"exited with code 1","classification":"configuration"}}]}
             """
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+        let decoder = JSONOutput.decoder()
         let run = try decoder.decode(RecordedRun.self, from: Data(old.utf8))
         let page = RunPage.html(run)
         #expect(page.contains("data-service=\"db\" data-state=\"failed\""))
         #expect(page.contains("before 0.5.0"))
         #expect(RunTimeline(run).lanes.first?.ended == 2)
         #expect(!RunTrace.request(run).resourceSpans.isEmpty)
+    }
+
+    @Test func anOlderRunIsComparedWithTheRunsBeforeIt() throws {
+        let base = try Self.run("quickstart-success")
+        func run(_ id: String, minutes: Double, db: Double) -> RecordedRun {
+            var run = base
+            run.id = id
+            run.startedAt = base.startedAt.addingTimeInterval(minutes * 60)
+            run.services[0].secondsToReady = db
+            return run
+        }
+        let oldest = run("a", minutes: 0, db: 1), middle = run("b", minutes: 1, db: 9), newest = run("c", minutes: 2, db: 1)
+        let page = RunPage.html(middle, history: [newest, middle, oldest])
+        #expect(page.contains("against the 1 earlier recorded run of demo"), "only the run before it counts")
+        #expect(page.contains("slower than p95"))
+    }
+
+    @Test func phasesBeginWhereTheReportSaysAndTheCriticalPathFollowsStartedEdges() throws {
+        var run = try Self.run("quickstart-success")
+        run.phases = [
+            .init(name: "plan", seconds: 1, status: "ok", began: 0), .init(name: "create", seconds: 1, status: "ok", began: 3),
+            .init(name: "start", seconds: 5, status: "ok", began: 4.5),
+        ]
+        let timeline = RunTimeline(run)
+        #expect(timeline.phases.map(\.begin) == [0, 3, 4.5])
+        #expect(timeline.startOffset == 4.5)
+        // worker waits for api only to have started: api gates it once it runs, not once it is ready.
+        run.services[3].dependsOn = [.init(service: "api", condition: "service_started", required: true)]
+        run.services[3].startedAt = (run.services[2].startedAt ?? 0) + (run.services[2].engineStartSeconds ?? 0) + 0.0005
+        #expect(RunTimeline(run).criticalPath == ["db", "migrate", "api", "worker"])
+    }
+
+    @Test func anEditedReportCannotBreakTheTrace() throws {
+        var run = try Self.run("quickstart-success")
+        run.startedAt = Date(timeIntervalSince1970: 9e18)
+        run.services.append(run.services[0])  // the same name twice
+        let spans = try #require(RunTrace.request(run).resourceSpans.first?.scopeSpans.first?.spans)
+        #expect(Set(spans.map(\.spanId)).count == spans.count)
+        #expect(spans.allSatisfy { UInt64($0.startTimeUnixNano) != nil })
     }
 }

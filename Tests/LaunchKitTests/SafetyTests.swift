@@ -207,8 +207,7 @@ struct SafetyTests {
              "failure":{"failure":"exited(1)","reason":"exit 1","classification":"configuration"}}]
              \(fingerprint.map { #","config_fingerprint":"\#($0)""# } ?? "")}
             """
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+        let decoder = JSONOutput.decoder()
         return try decoder.decode(RecordedRun.self, from: Data(json.utf8))
     }
 

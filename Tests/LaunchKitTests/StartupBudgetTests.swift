@@ -131,8 +131,7 @@ struct ReadinessHistoryTests {
         }
         let json =
             #"{"environment": "dev", "project": "p", "outcome": "\#(outcome)", "exit_code": 0, "started_at": "2026-01-01T00:00:00Z", "seconds": 1, "phases": [], "services": [\#(list.joined(separator: ","))]}"#
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+        let decoder = JSONOutput.decoder()
         return try decoder.decode(RecordedRun.self, from: Data(json.utf8))
     }
 

@@ -47,6 +47,11 @@ for resource in request.resource_spans:
                 "attributes": {a.key: json_format.MessageToDict(a.value) for a in span.attributes},
             })
 ids = {span["span_id"] for span in spans}
+assert len(ids) == len(spans), "two spans share an id"
+# OTLP/JSON writes 64-bit integers as decimal strings; protobuf's parser would also take numbers.
+for raw in (s for r in document["resourceSpans"] for ss in r["scopeSpans"] for s in ss["spans"]):
+    for key in ("startTimeUnixNano", "endTimeUnixNano"):
+        assert isinstance(raw[key], str) and raw[key].isdigit(), "%s of %s is not a decimal string" % (key, raw["name"])
 for span in spans:
     assert span["parent"] == "" or span["parent"] in ids, "parent of %s is not in the trace" % span["name"]
 print(json.dumps({"spans": spans}))

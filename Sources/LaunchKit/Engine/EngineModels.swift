@@ -13,9 +13,13 @@ extension KeyedDecodingContainer {
 public struct EngineVersion: Decodable, Sendable, Equatable {
     public let version: String
     public let apiVersion: String
+    /// The oldest API version the engine accepts from clients (absent from very old engines).
+    public let minAPIVersion: String?
     public let os: String
     public let arch: String
-    enum CodingKeys: String, CodingKey { case version = "Version", apiVersion = "ApiVersion", os = "Os", arch = "Arch" }
+    enum CodingKeys: String, CodingKey {
+        case version = "Version", apiVersion = "ApiVersion", minAPIVersion = "MinAPIVersion", os = "Os", arch = "Arch"
+    }
 }
 
 public struct EngineInfo: Decodable, Sendable, Equatable {

@@ -16,7 +16,7 @@ public enum LaunchCommand {
             ?? ProjectLock(
                 context: context, root: layout.root, project: profile.compose.project, environment: profile.name,
                 command: "launch \(profile.name)")
-        defer { if heldLock == nil { lock.release() } }
+        defer { if heldLock == nil { lock.release() } }  // idempotent: released early once the run is recorded
         if let stale = lock.clearedStale {
             context.console.say("note: cleared a stale lock left by pid \(stale.pid) (`\(stale.command)`), which is no longer running")
         }
@@ -48,12 +48,17 @@ public enum LaunchCommand {
             let recorded = record(
                 failure, profile: profile, layout: layout, startedAt: startedAt, context: context, store: store,
                 fingerprint: (failure as? CreateFailure)?.fingerprint)
+            // The run is over: Ctrl-C during the export must not announce a rollback, and nobody waits on the lock.
+            interrupts.cancel()
+            if heldLock == nil { lock.release() }
             await leave(artifacts, recorded, profile: profile, layout: layout, context: context, store: store)
             throw failure
         }
         LaunchSummary.render(result, console: context.console).forEach(context.console.say)
         let id = try? store.save(result)
         if let id { context.console.say(context.console.styled("report: " + context.console.command("report \(id)"), .dim)) }
+        interrupts.cancel()
+        if heldLock == nil { lock.release() }
         await leave(artifacts, (result, id), profile: profile, layout: layout, context: context, store: store)
         return result
     }
@@ -68,7 +73,7 @@ public enum LaunchCommand {
             let recorded = try? RunStore.recorded(run.result, id: run.id ?? RunStore.id(run.result))
         else { return }
         let redact = EnvProvisioner(layout: layout, profile: profile).redactor(environment: context.environment)
-        let history = store.list(environment: profile.name, limit: ReadinessHistory.depth + 1)
+        let history = store.list(environment: profile.name)
         for line in await artifacts.write(recorded, history: history, context: context, redact: redact) {
             context.console.say(line.hasPrefix("warning") ? line : context.console.styled(line, .dim))
         }

@@ -22,6 +22,9 @@ public struct LaunchResult: Sendable, Encodable {
         public var seconds: Double
         public var status: String
         public var detail: String?
+        /// Seconds from the start of the run to the start of this phase (phases are not back to back: the snapshot,
+        /// the event subscription and Compose's config hashes run between them).
+        public var began: Double? = nil
     }
 
     public struct ServiceResult: Sendable, Encodable {

@@ -90,7 +90,8 @@ extension Launcher {
         report.phaseEnded("start", seconds: seconds, status: outcome == .failed || outcome == .interrupted ? "failed" : "ok", detail: nil)
         return Started(
             run: run, services: services, outcome: outcome,
-            phase: .init(name: "start", seconds: seconds, status: outcome.rawValue, detail: nil),
+            phase: .init(
+                name: "start", seconds: seconds, status: outcome.rawValue, detail: nil, began: timeline.origin.duration(to: began).seconds),
             hostPressure: hostPressure, model: model)
     }
 

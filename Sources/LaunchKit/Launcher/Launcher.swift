@@ -76,8 +76,23 @@ public struct Launcher: Sendable {
             }
         }
 
+        /// Phases that just ended one after another (a rollback, then a restore), each given the moment it began,
+        /// counted back from now.
+        func endingNow(_ phases: [LaunchResult.Phase?]) -> [LaunchResult.Phase] {
+            var end = elapsed
+            return phases.compactMap { $0 }.reversed().map { phase in
+                var phase = phase
+                let began = phase.began ?? max(end - phase.seconds, 0)
+                phase.began = began
+                end = began
+                return phase
+            }
+            .reversed()
+        }
+
         func skip(_ name: String, _ why: String, report: ProgressReporter) {
-            lock.withLock { phases.append(.init(name: name, seconds: 0, status: "skipped", detail: why)) }
+            let at = elapsed
+            lock.withLock { phases.append(.init(name: name, seconds: 0, status: "skipped", detail: why, began: at)) }
             report.phaseEnded(name, seconds: 0, status: "skipped", detail: why)
         }
 
@@ -85,7 +100,8 @@ public struct Launcher: Sendable {
             _ name: String, _ began: ContinuousClock.Instant, _ status: String, _ detail: String?, _ report: ProgressReporter
         ) {
             let seconds = began.duration(to: clock.now).seconds
-            lock.withLock { phases.append(.init(name: name, seconds: seconds, status: status, detail: detail)) }
+            let at = origin.duration(to: began).seconds
+            lock.withLock { phases.append(.init(name: name, seconds: seconds, status: status, detail: detail, began: at)) }
             report.phaseEnded(name, seconds: seconds, status: status, detail: detail)
         }
     }
@@ -117,7 +133,7 @@ public struct Launcher: Sendable {
         } catch {
             let unwound = await undo.unwind(plan: plan, profile: profile, redact: redact, report: report)
             if Task.isCancelled {
-                let phases = timeline.all + [unwound.rollbackPhase, unwound.restorePhase].compactMap { $0 }
+                let phases = timeline.all + timeline.endingNow([unwound.rollbackPhase, unwound.restorePhase])
                 return interruptedResult(plan, startedAt: startedAt, phases: phases, timeline: timeline, unwound: unwound)
             }
             throw Self.failure(error, fingerprint: prepared.fingerprint, restore: unwound.restore)
@@ -131,7 +147,7 @@ public struct Launcher: Sendable {
             report.keptForDebugging(project: plan.project)
         } else if started.outcome == .failed || started.outcome == .interrupted {
             unwound = await undo.unwind(plan: plan, profile: profile, redact: redact, report: report)
-            phases += [unwound.rollbackPhase, unwound.restorePhase].compactMap { $0 }
+            phases += timeline.endingNow([unwound.rollbackPhase, unwound.restorePhase])
         } else if let warning = await lastGood.record(plan, model: await started.model.value) {
             report.note(warning)
         }

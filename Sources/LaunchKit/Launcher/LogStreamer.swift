@@ -80,12 +80,24 @@ public struct LogStreamer: Sendable {
             for container in containers {
                 let lead = prefix(service: container.labels[ComposeLabels.service], name: container.name)
                 group.addTask {
-                    _ = try await runner.stream(docker.logs(container: container.id, follow: follow, tail: tail, since: since)) { _, line in
+                    let errors = DockerCLIFailure.Tail()
+                    let status = try await runner.stream(docker.logs(container: container.id, follow: follow, tail: tail, since: since)) {
+                        stream, line in
+                        errors.record(stream, line)
                         console.data(lead + redact(line))
+                    }
+                    if let failure = DockerCLIFailure(
+                        command: "docker logs", status: status, stderr: errors.all, cancelled: Task.isCancelled)
+                    {
+                        throw failure
                     }
                 }
             }
-            guard follow else { return }
+            // Waited for here: a task group that returns drops its children's errors (a refused `docker logs`).
+            guard follow else {
+                try await group.waitForAll()
+                return
+            }
             group.addTask {
                 let events = client.events(sinceNanoseconds: subscribedAt, labels: label, actions: ["start"])
                 try await withThrowingTaskGroup(of: Void.self) { followers in
@@ -139,11 +151,19 @@ public struct LogStreamer: Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for service in chosen {
                 group.addTask {
-                    _ = try await runner.stream(docker.serviceLogs(service: service.id, follow: follow, tail: tail, since: since)) {
-                        _, line in
+                    let lines = DockerCLIFailure.Tail()
+                    let status = try await runner.stream(docker.serviceLogs(service: service.id, follow: follow, tail: tail, since: since))
+                    {
+                        stream, line in
+                        lines.record(stream, line)
                         // `docker service logs` starts each line with `<stack>_<service>.<slot>@<node> | `: the stack
                         // name is the same on every line and goes; slot and node stay.
                         console.data(redact(line.hasPrefix(prefix) ? String(line.dropFirst(prefix.count)) : line))
+                    }
+                    if let failure = DockerCLIFailure(
+                        command: "docker service logs", status: status, stderr: lines.all, cancelled: Task.isCancelled)
+                    {
+                        throw failure
                     }
                 }
             }

@@ -103,7 +103,7 @@ extension RunPage.Builder {
 
     /// `blocked`, `ready`, `failed`, `waiting`…: a state as a CSS class (letters only).
     static func stateClass(_ state: String) -> String {
-        let word = state.prefix { $0.isLetter && $0.isASCII }
+        let word = state.prefix { ($0.isLetter || $0 == "_") && $0.isASCII }
         return word.isEmpty ? "unknown" : String(word)
     }
 }
@@ -153,11 +153,11 @@ extension RunPage.Builder {
         var nodes = ""
         for service in run.services {
             guard let at = position[service.name] else { continue }
-            let shown = service.name.count > 18 ? String(service.name.prefix(17)) + "…" : service.name
+            let name = text(service.name, limit: 18)
             nodes +=
                 "<g class=\"node \(Self.stateClass(service.state))\" data-service=\"\(text(service.name))\"><title>\(text(service.name)): \(text(service.state))</title>"
                 + "<rect x=\"\(at.x)\" y=\"\(at.y)\" width=\"\(nodeWidth)\" height=\"\(nodeHeight)\" rx=\"4\"/>"
-                + "<text x=\"\(at.x + 8)\" y=\"\(at.y + 17)\">\(text(shown))</text></g>"
+                + "<text x=\"\(at.x + 8)\" y=\"\(at.y + 17)\">\(name)</text></g>"
         }
         let summary = "\(run.services.count) services in \(levels.count) level\(levels.count == 1 ? "" : "s"), \(words.count) dependencies"
         return """

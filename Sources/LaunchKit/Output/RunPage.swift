@@ -91,28 +91,30 @@ extension RunPage {
         var timeline: RunTimeline
         var redact: Redactor
 
-        /// Redacted, made printable (one line) and escaped for HTML text and attribute values.
+        /// Redacted, made printable (one line), redacted again (a secret split by an escape sequence is whole once
+        /// the sequence is gone), cut to `limit` and escaped for HTML text and attribute values.
         func text(_ value: String, limit: Int = 2000) -> String {
-            Self.escape(Text.printable(redact(value), limit: limit))
+            Self.escape(Text.printable(redact(Text.printable(redact(value), limit: .max)), limit: limit))
         }
 
         /// Several lines (a log tail, probe output), each as `text`.
         func lines(_ values: [String]) -> String { values.map { text($0) }.joined(separator: "\n") }
 
+        /// Scalar by scalar, not Character by Character: a quote followed by a combining mark is one Character that
+        /// is not `"`, and would otherwise close an attribute unescaped.
         static func escape(_ value: String) -> String {
-            var out = ""
-            out.reserveCapacity(value.utf8.count)
-            for character in value {
-                switch character {
-                case "&": out += "&amp;"
-                case "<": out += "&lt;"
-                case ">": out += "&gt;"
-                case "\"": out += "&quot;"
-                case "'": out += "&#39;"
-                default: out.append(character)
+            var out = String.UnicodeScalarView()
+            for scalar in value.unicodeScalars {
+                switch scalar {
+                case "&": out.append(contentsOf: "&amp;".unicodeScalars)
+                case "<": out.append(contentsOf: "&lt;".unicodeScalars)
+                case ">": out.append(contentsOf: "&gt;".unicodeScalars)
+                case "\"": out.append(contentsOf: "&quot;".unicodeScalars)
+                case "'": out.append(contentsOf: "&#39;".unicodeScalars)
+                default: out.append(scalar)
                 }
             }
-            return out
+            return String(out)
         }
 
         static func seconds(_ value: Double?) -> String { value.map { String(format: "%.2fs", $0) } ?? "–" }
@@ -134,7 +136,7 @@ extension RunPage {
             let ready = run.services.filter { $0.state == "ready" }.count
             return """
                 <header>
-                <h1>\(text(run.environment)) <span class="badge \(text(run.outcome))">\(text(run.outcome))</span></h1>
+                <h1>\(text(run.environment)) <span class="badge \(Self.stateClass(run.outcome))">\(text(run.outcome))</span></h1>
                 <p>\(ready) of \(run.services.count) services ready in \(Self.seconds(run.seconds)).</p>
                 <dl class="meta">\(meta)</dl>
                 </header>

@@ -4,8 +4,8 @@ import Foundation
 /// span for the run, one per phase, and under the start phase one per service with child spans for waiting,
 /// the engine starting it and its readiness check. Failures carry error status and their class.
 ///
-/// Ids are derived from the run (its id and start), so exporting the same run twice gives the same trace: a
-/// collector de-duplicates instead of showing two. Strings pass the redactor and the printable filter.
+/// Ids are derived from the run (its id and start) and each span's place in it, so exporting the same run again gives
+/// the same ids. Strings pass the redactor and the printable filter.
 public enum RunTrace {
     public static func request(_ run: RecordedRun, redact: Redactor = .none) -> ExportRequest {
         let timeline = RunTimeline(run)
@@ -25,16 +25,17 @@ public enum RunTrace {
             error: run.failed || run.outcome == "interrupted"
                 ? (run.error?.split(separator: "\n").first.map(String.init) ?? run.outcome) : nil)
         var startSpan: String?
-        for phase in timeline.phases {
+        for (index, phase) in timeline.phases.enumerated() {
             let id = builder.span(
-                phase.name, path: "phase/\(phase.name)", parent: root, from: origin + phase.begin, seconds: phase.seconds,
+                phase.name, path: "phase/\(index)", parent: root, from: origin + phase.begin, seconds: phase.seconds,
                 attributes: [.string("launch.phase.status", phase.status)], error: phase.status == "failed" ? "\(phase.name) failed" : nil)
             if phase.name == "start" { startSpan = id }
         }
         let startOrigin = origin + timeline.startOffset
-        for lane in timeline.lanes {
+        for (index, lane) in timeline.lanes.enumerated() {
             guard let service = run.services.first(where: { $0.name == lane.name }) else { continue }
-            builder.service(service, lane: lane, parent: startSpan ?? root, origin: startOrigin, axisEnd: timeline.axisEnd)
+            builder.service(
+                service, lane: lane, path: "service/\(index)", parent: startSpan ?? root, origin: startOrigin, axisEnd: timeline.axisEnd)
         }
         return ExportRequest(resourceSpans: [
             .init(
@@ -93,7 +94,9 @@ public enum RunTrace {
         }
 
         /// A service's span (from the start phase's beginning to its end) and its waiting, starting and readiness.
-        mutating func service(_ service: RecordedRun.Service, lane: RunTimeline.Lane, parent: String, origin: Double, axisEnd: Double) {
+        mutating func service(
+            _ service: RecordedRun.Service, lane: RunTimeline.Lane, path: String, parent: String, origin: Double, axisEnd: Double
+        ) {
             var attributes: [Attribute] = [
                 .string("launch.service", service.name), .string("launch.service.class", service.serviceClass),
                 .string("launch.service.state", service.state), .int("launch.service.retries", service.retries),
@@ -103,12 +106,13 @@ public enum RunTrace {
             if let blocked = service.blockedBy { attributes.append(.string("launch.blocked_by", blocked)) }
             if let failure = service.failure {
                 attributes += [.string("launch.failure", failure.failure), .string("launch.failure.class", failure.classification)]
-                if let code = failure.exitCode { attributes.append(.int("launch.exit_code", code)) }
+                if let code = failure.exitCode { attributes.append(.int("launch.service.exit_code", code)) }
                 if let next = failure.nextStep { attributes.append(.string("launch.next_step", next)) }
             }
             let end = lane.ended ?? (lane.started == nil ? 0 : axisEnd)
-            let path = "service/\(service.name)"
-            let error = service.failure.map { "\($0.failure): \($0.reason)" } ?? service.blockedBy.map { "blocked by \($0)" }
+            let error =
+                service.failure.map { "\($0.failure): \($0.reason)" } ?? service.blockedBy.map { "blocked by \($0)" }
+                ?? (service.state == "failed" ? "failed" : nil)
             let id = span(service.name, path: path, parent: parent, from: origin, seconds: end, attributes: attributes, error: error)
             guard let started = lane.started else { return }
             if started > 0 { span("waiting for dependencies", path: path + "/waiting", parent: id, from: origin, seconds: started) }
@@ -122,8 +126,12 @@ public enum RunTrace {
                 error: service.failure.map { "\($0.failure): \($0.reason)" })
         }
 
-        /// Unix time in nanoseconds as OTLP/JSON writes 64-bit integers: a decimal string.
-        static func nanos(_ seconds: Double) -> String { String(UInt64(max(seconds, 0) * 1e9)) }
+        /// Unix time in nanoseconds as OTLP/JSON writes 64-bit integers: a decimal string. Within 0…year 2500 whatever
+        /// an edited report says (a Double past UInt64 would trap).
+        static func nanos(_ seconds: Double) -> String {
+            guard seconds.isFinite, seconds > 0 else { return "0" }
+            return String(UInt64(min(seconds, 16_725_225_600) * 1e9))
+        }
     }
 }
 

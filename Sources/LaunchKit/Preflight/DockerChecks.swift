@@ -6,13 +6,27 @@ import Foundation
 
 /// The Docker CLI, the daemon it talks to, Compose, and the NVIDIA runtime.
 enum DockerChecks {
-    static func cli(environment: [String: String], docker: Docker) -> CheckResult {
-        if let path = Executables.find(docker.executable, environment: environment) {
-            return .ok("docker.cli", "Docker CLI", path)
+    /// The CLI is on PATH and speaks an API the engine accepts: launch talks to the engine itself, but `logs`, `exec`
+    /// and builds go through the CLI, and an engine that refuses it (Docker 29 refuses below API 1.44) would fail them.
+    static func cli(context: LaunchContext, facts: EngineFacts) async -> CheckResult {
+        let docker = context.docker
+        guard let path = Executables.find(docker.executable, environment: context.environment) else {
+            return .fail(
+                "docker.cli", "Docker CLI", "`\(docker.executable)` is not on PATH",
+                fix: "install the Docker CLI (https://docs.docker.com/engine/install/) and make sure `docker` is on PATH")
         }
-        return .fail(
-            "docker.cli", "Docker CLI", "`\(docker.executable)` is not on PATH",
-            fix: "install the Docker CLI (https://docs.docker.com/engine/install/) and make sure `docker` is on PATH")
+        guard let client = facts.client, let minimum = (try? await client.version())?.minAPIVersion.flatMap(APIVersion.init),
+            let answer = try? await context.runner.run(docker.clientAPIVersion()),
+            let spoken = answer.stdout.split(separator: "\n").first.flatMap({ APIVersion(String($0)) })
+        else { return .ok("docker.cli", "Docker CLI", path) }
+        guard spoken >= minimum else {
+            return .fail(
+                "docker.cli", "Docker CLI",
+                "\(path) speaks Engine API \(spoken); the engine at \(facts.endpoint) refuses clients below \(minimum)",
+                fix: "install a Docker CLI that speaks API \(minimum) or newer (Docker 25.0+) and put it first on PATH: "
+                    + "`launch logs`, `launch exec` and builds go through it")
+        }
+        return .ok("docker.cli", "Docker CLI", "\(path) (API \(spoken))")
     }
 
     static func daemon(_ facts: EngineFacts) -> CheckResult {

@@ -144,7 +144,7 @@ public struct Preflight: Sendable {
     private func machineJobs(facts: EngineFacts, engineTime: Double) -> [Job] {
         let context = context
         return [
-            { [DockerChecks.cli(environment: context.environment, docker: context.docker)] },
+            { [await DockerChecks.cli(context: context, facts: facts)] },
             {
                 var daemon = DockerChecks.daemon(facts)
                 daemon.durationSeconds = engineTime

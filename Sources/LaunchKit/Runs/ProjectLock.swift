@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -45,6 +46,8 @@ public final class ProjectLock: Sendable {
     }
 
     private let descriptor: Int32
+    /// Set by the first `release`: a second one must not close a descriptor number the process may have reused.
+    private let released = Mutex(false)
     /// The owner recorded by a command that ended without releasing (killed), if any.
     public let clearedStale: Owner?
     public let path: String
@@ -195,6 +198,12 @@ public final class ProjectLock: Sendable {
     /// descriptor releases it). A launch that opened the file meanwhile finds the path no longer names it and
     /// starts over; the lock directory does not grow with every project and engine ever launched.
     public func release() {
+        guard
+            released.withLock({ done in
+                defer { done = true }
+                return !done
+            })
+        else { return }
         ftruncate(descriptor, 0)
         if Self.stillNamed(path, by: descriptor) { unlink(path) }
         flock(descriptor, LOCK_UN)

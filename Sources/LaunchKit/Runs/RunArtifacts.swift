@@ -20,26 +20,27 @@ public struct RunArtifacts: Sendable {
         _ run: RecordedRun, history: [RecordedRun], context: LaunchContext, redact: Redactor
     ) async -> [String] {
         var lines: [String] = []
-        for (path, make) in [
-            (htmlPath, { RunPage.html(run, history: history, redact: redact) }),
-            (tracePath, { (try? RunTrace.json(run, redact: redact)) ?? "" }),
-        ] {
-            guard let path else { continue }
+        let made: [(String?, () throws -> String)] = [
+            (htmlPath, { RunPage.html(run, history: history, redact: redact) }), (tracePath, { try RunTrace.json(run, redact: redact) }),
+        ]
+        for case (let path?, let make) in made {
             do {
-                let written = try Self.write(make(), to: path, workingDirectory: context.workingDirectory)
-                lines.append("wrote \(written)")
-            } catch {
+                lines.append("wrote \(try Self.write(try make(), to: path, workingDirectory: context.workingDirectory))")
+            } catch let error as FileError {
                 lines.append("warning: \(error.summary)")
+            } catch {
+                lines.append("warning: \(path) was not written: \(error)")
             }
         }
-        if let warning = await OTLPExport(environment: context.environment)?.send(run, redact: redact) {
-            lines.append("warning: \(warning)")
+        if let export = OTLPExport(environment: context.environment) {
+            let target = OTLPExport.shown(export.url.absoluteString)
+            lines.append(await export.send(run, redact: redact).map { "warning: \($0)" } ?? "trace sent to \(target)")
         }
         return lines
     }
 
-    /// Writes `text` to `path` (relative to `workingDirectory`), 0644 like any file a user asks for; returns the path
-    /// as given.
+    /// Writes `text` to `path` (relative to `workingDirectory`), 0600 like the run report it is made from (it holds
+    /// the same log tails); returns the path as given.
     @discardableResult
     public static func write(_ text: String, to path: String, workingDirectory: String) throws(FileError) -> String {
         let full = path.hasPrefix("/") ? path : (workingDirectory as NSString).appendingPathComponent(path)
@@ -47,7 +48,7 @@ public struct RunArtifacts: Sendable {
         if FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory), isDirectory.boolValue {
             throw FileError(path: path, operation: "write", reason: "it is a directory", hint: "name a file, e.g. \(path)/run.html")
         }
-        do { try AtomicFile.write(text, to: full, mode: 0o644) } catch {
+        do { try AtomicFile.write(text, to: full, mode: 0o600) } catch {
             throw FileError(path: path, operation: "write", underlying: error)
         }
         return path

@@ -7,6 +7,8 @@ public struct RecordedRun: Sendable, Decodable {
         public var name: String
         public var seconds: Double
         public var status: String
+        /// Seconds from the run's start (absent in reports before 0.5.0: then the phases' running sum).
+        public var began: Double?
     }
 
     public struct Service: Sendable, Decodable {
@@ -53,6 +55,26 @@ public struct RecordedRun: Sendable, Decodable {
                 readyAt = "ready_at", failedAt = "failed_at", retries, failure, secondsToReady = "seconds_to_ready", readiness, judgedRuns =
                 "judged_runs",
                 engineStartSeconds = "engine_start_seconds", dependsOn = "depends_on"
+        }
+
+        /// What history and the breaker need is read strictly; what only the pictures use (edges, failure and engine
+        /// times) is read leniently, so one malformed edge does not hide a whole run from the history.
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            name = try c.decode(String.self, forKey: .name)
+            serviceClass = try c.decode(String.self, forKey: .serviceClass)
+            state = try c.decode(String.self, forKey: .state)
+            blockedBy = try c.decodeIfPresent(String.self, forKey: .blockedBy)
+            startedAt = try c.decodeIfPresent(Double.self, forKey: .startedAt)
+            readyAt = try c.decodeIfPresent(Double.self, forKey: .readyAt)
+            retries = try c.decode(Int.self, forKey: .retries)
+            failure = try c.decodeIfPresent(Failure.self, forKey: .failure)
+            secondsToReady = try c.decodeIfPresent(Double.self, forKey: .secondsToReady)
+            readiness = try c.decodeIfPresent(String.self, forKey: .readiness)
+            judgedRuns = try c.decodeIfPresent([String].self, forKey: .judgedRuns)
+            failedAt = try? c.decodeIfPresent(Double.self, forKey: .failedAt)
+            engineStartSeconds = try? c.decodeIfPresent(Double.self, forKey: .engineStartSeconds)
+            dependsOn = try? c.decodeIfPresent([LaunchResult.Edge].self, forKey: .dependsOn)
         }
     }
 
@@ -108,6 +130,7 @@ public struct RecordedRun: Sendable, Decodable {
         phases = try c.decode([Phase].self, forKey: .phases).map { phase in
             var phase = phase
             phase.seconds = Self.seconds(phase.seconds) ?? 0
+            phase.began = Self.seconds(phase.began)
             return phase
         }
         services = try c.decode([Service].self, forKey: .services).map { service in
@@ -181,8 +204,7 @@ public struct RunStore: Sendable {
 
     /// A result as a report reads it back: the same encoding and decoding as a saved report, without the file.
     public static func recorded(_ result: LaunchResult, id: String) throws -> RecordedRun {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+        let decoder = JSONOutput.decoder()
         var run = try decoder.decode(RecordedRun.self, from: Data(try JSONOutput.encode(result).utf8))
         run.id = id
         return run
@@ -215,8 +237,7 @@ public struct RunStore: Sendable {
         do { data = try Data(contentsOf: URL(fileURLWithPath: path(id))) } catch {
             throw FileError(path: layout.display(path(id)), operation: "read the run report", underlying: error)
         }
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+        let decoder = JSONOutput.decoder()
         var run: RecordedRun
         do {
             run = try decoder.decode(RecordedRun.self, from: data)

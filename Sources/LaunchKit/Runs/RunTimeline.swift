@@ -42,10 +42,12 @@ public struct RunTimeline: Sendable {
     public var criticalPath: [String]
 
     public init(_ run: RecordedRun) {
+        // Where a report says when a phase began, that; in older reports, where the one before it ended.
         var offset = 0.0
         phases = run.phases.map { phase in
-            defer { offset += phase.seconds }
-            return PhaseSpan(name: phase.name, status: phase.status, begin: offset, seconds: phase.seconds)
+            let begin = phase.began ?? offset
+            offset = max(offset, begin + phase.seconds)
+            return PhaseSpan(name: phase.name, status: phase.status, begin: begin, seconds: phase.seconds)
         }
         startOffset = phases.last { $0.name == "start" }?.begin ?? 0
         let startSeconds = phases.last { $0.name == "start" }?.seconds ?? 0
@@ -85,15 +87,19 @@ public struct RunTimeline: Sendable {
 
     static func criticalPath(_ services: [RecordedRun.Service], lanes: [Lane]) -> [String] {
         let byName = Dictionary(lanes.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        let edges = Dictionary(services.map { ($0.name, ($0.dependsOn ?? []).map(\.service)) }, uniquingKeysWith: { a, _ in a })
+        let edges = Dictionary(services.map { ($0.name, $0.dependsOn ?? []) }, uniquingKeysWith: { a, _ in a })
         // Lanes that ended, with the time they did.
         let ended = lanes.compactMap { lane in lane.ended.map { (lane, $0) } }
         let failedCore = ended.filter { $0.0.failed && $0.0.serviceClass == "core" }.min { $0.1 < $1.1 }?.0
         guard var current = failedCore ?? ended.max(by: { $0.1 < $1.1 })?.0 else { return [] }
         var path = [current.name]
         while let started = current.started {
-            let gating = (edges[current.name] ?? []).compactMap { byName[$0] }
-                .compactMap { dependency in dependency.ended.map { (dependency, $0) } }
+            // What each dependency's edge waited for: running for `service_started`, ready (or exited 0) otherwise.
+            let gating = (edges[current.name] ?? []).compactMap { edge in byName[edge.service].map { (edge, $0) } }
+                .compactMap { edge, dependency in
+                    (edge.condition == Dependency.Condition.started.rawValue ? dependency.running ?? dependency.started : dependency.ended)
+                        .map { (dependency, $0) }
+                }
                 .filter { $0.1 <= started + 0.001 && !path.contains($0.0.name) }
             guard let next = gating.max(by: { $0.1 < $1.1 })?.0 else { break }
             path.append(next.name)

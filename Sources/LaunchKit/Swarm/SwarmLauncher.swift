@@ -69,13 +69,20 @@ public struct SwarmLauncher: Sendable {
         let outcome = LaunchResult.Outcome(results, interrupted: driven.interrupted)
         report.phaseEnded(
             "start", seconds: startSeconds, status: outcome == .failed || outcome == .interrupted ? "failed" : "ok", detail: nil)
-        var phases = timeline.all + [.init(name: "start", seconds: startSeconds, status: outcome.rawValue, detail: nil)]
+        var phases =
+            timeline.all + [
+                .init(
+                    name: "start", seconds: startSeconds, status: outcome.rawValue, detail: nil,
+                    began: timeline.origin.duration(to: startBegan).seconds)
+            ]
         var rollback: RollbackReport?
         if outcome == .failed && options.keepOnFailure {
             report.keptForDebugging(project: stack)
         } else if outcome == .failed || outcome == .interrupted {
             let undone = await undo(stack, before: before)
-            phases.append(.init(name: "rollback", seconds: undone.seconds, status: undone.errors.isEmpty ? "ok" : "failed", detail: nil))
+            phases += timeline.endingNow([
+                .init(name: "rollback", seconds: undone.seconds, status: undone.errors.isEmpty ? "ok" : "failed", detail: nil)
+            ])
             report.rolledBack(undone)
             rollback = undone
         }

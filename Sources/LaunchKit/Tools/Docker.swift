@@ -19,6 +19,11 @@ public struct Docker: Sendable, Hashable {
     /// Daemon information (runtimes, root dir, memory) as JSON.
     public func info() -> Command { command(["info", "--format", "{{json .}}"]).limited(to: Self.queryTimeout) }
 
+    /// The Engine API version this CLI speaks (printed even when the engine refuses it).
+    public func clientAPIVersion() -> Command {
+        command(["version", "--format", "{{.Client.APIVersion}}"]).limited(to: Self.queryTimeout)
+    }
+
     /// Questions to the daemon (not work it does) get this long: an engine that hangs must not hang launch.
     public static let queryTimeout: Duration = .seconds(5)
 
