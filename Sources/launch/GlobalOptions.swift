@@ -22,6 +22,9 @@ struct GlobalOptions: ParsableArguments {
         help: "The compose project to use instead of the profile's `compose.project` (to share an engine: `-p alice`).")
     var projectName: String?
 
+    @Flag(help: "Trace every Engine API request and child command on stderr (also LAUNCH_DEBUG=1), for bug reports.")
+    var verbose = false
+
     /// How the user reached this project and engine, for next steps printed to them.
     var invocation: String {
         GlobalArguments.invocation(projectDirectory: projectDirectory, host: host, context: context, projectName: projectName)
@@ -40,6 +43,9 @@ var wantsJSON: Bool { CommandLine.arguments.dropFirst().contains("--json") }
 /// Runs a command body with the live context, printing any `LaunchFailure` the one standard way (and, with
 /// `--json`, as the documented error document on stdout) and turning it into its documented exit code.
 func execute(_ global: GlobalOptions, _ body: (LaunchContext) async throws -> ExitStatus) async throws {
+    if global.verbose || ["1", "true"].contains(ProcessInfo.processInfo.environment["LAUNCH_DEBUG"]?.lowercased() ?? "") {
+        DebugTrace.enable()
+    }
     var context: LaunchContext
     do {
         context = try LaunchContext.live(host: global.host, context: global.context)

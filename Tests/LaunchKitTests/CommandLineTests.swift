@@ -17,6 +17,7 @@ struct CommandLineTests {
         (["--version"], ["--version"]),
         (["--project-dir"], ["--project-dir"]),
         (["demo", "-p", "x"], ["demo", "-p", "x"]),
+        (["--verbose", "-H", "tcp://h:2375", "plan", "demo"], ["plan", "--verbose", "-H", "tcp://h:2375", "demo"]),
     ])
     func globalOptionsBeforeTheCommandMoveBehindIt(line: [String], expected: [String]) {
         #expect(GlobalArguments.hoisted(line) == expected)
@@ -41,11 +42,28 @@ struct CommandLineTests {
         #expect(
             console.runnable("run `launch --project-dir examples/quickstart demo` first")
                 == "run `launch --project-dir examples/quickstart demo` first")
-        #expect(GlobalArguments.quoted("it's") == #"'it'\''s'"#)
+        #expect(Command.shellQuoted("it's") == #"'it'\''s'"#)
     }
 
     @Test func aProjectNameIsCheckedAsComposeChecksOne() throws {
         #expect(Profile.isProjectName("alice-dev_2"))
         #expect(!Profile.isProjectName("Alice") && !Profile.isProjectName("-x") && !Profile.isProjectName(""))
+    }
+
+    @Test func theTraceHidesSecretLookingValuesAndQuotesWords() {
+        let command = Command("docker", ["run", "-e", "DB_PASSWORD=hunter2", "-e", "MODE=dev", "--label", "a b"])
+        #expect(DebugTrace.describe(command) == "docker run -e 'DB_PASSWORD=***' -e MODE=dev --label 'a b'")
+    }
+
+    @Test func logsAreMadePrintableUnlessRawAndTakeComposeFlags() {
+        var options = LogStreamer.Options()
+        let line = "  at frame\u{1B}]0;owned\u{07} \u{1B}[31mred secret-value"
+        let redact = Redactor(values: ["secret-value"])
+        let shown = options.shown(line, redact: redact)
+        #expect(shown.hasPrefix("  at frame") && shown.hasSuffix("red ***") && !shown.contains("\u{1B}") && !shown.contains("\u{07}"))
+        options.raw = true
+        #expect(options.shown(line, redact: redact) == "  at frame\u{1B}]0;owned\u{07} \u{1B}[31mred ***")
+        let logs = Docker().logs(container: "c", tail: 5, since: "10m", until: "5m", timestamps: true)
+        #expect(logs.arguments == ["logs", "--tail", "5", "--since", "10m", "--until", "5m", "--timestamps", "c"])
     }
 }

@@ -310,16 +310,24 @@ public struct EngineClient: Sendable {
         let version = versioned ? try await apiVersion() : nil
         let target = Self.target(path, query, version: version)
         let session = self.session
+        let started = ContinuousClock.now
         // Not cancelled with the task: a rollback after Ctrl-C runs in the cancelled task and must still land.
         // The deadline bounds every request instead.
-        let response = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<EngineResponse, any Error>) in
-            queue.async {
-                continuation.resume(
-                    with: Result { () throws(EngineError) in
-                        try session.roundTrip(method: method, target: target, body: body, timeout: timeout)
-                    })
+        let response: EngineResponse
+        do {
+            response = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<EngineResponse, any Error>) in
+                queue.async {
+                    continuation.resume(
+                        with: Result { () throws(EngineError) in
+                            try session.roundTrip(method: method, target: target, body: body, timeout: timeout)
+                        })
+                }
             }
+        } catch {
+            DebugTrace.note("engine \(method) \(target) → \(error) after \(DebugTrace.milliseconds(since: started))")
+            throw error
         }
+        DebugTrace.note("engine \(method) \(target) → \(response.status) in \(DebugTrace.milliseconds(since: started))")
         guard accept(response.status) else {
             throw EngineError.http(status: response.status, message: Self.errorMessage(response.body))
         }

@@ -49,7 +49,28 @@ public struct LogStreamer: Sendable {
     /// `since`: as `docker logs --since` takes it (`10m`, RFC 3339, Unix seconds). With `follow`, a container
     /// that starts again (a restart, or a new one after a recreate) is picked up at its start event, from where
     /// its new run's log begins: the stream goes on until Ctrl-C.
-    public func stream(services: [String], follow: Bool, tail: Int?, since: String? = nil) async throws {
+    /// What `launch logs` asks for besides the services.
+    public struct Options: Sendable {
+        public var follow = false
+        public var tail: Int?
+        public var since: String?
+        public var until: String?
+        public var timestamps = false
+        /// Each line led by its service (`db | …`); `--no-log-prefix` drops it.
+        public var prefix = true
+        /// Escape sequences and control characters passed through as the container wrote them (`--raw`).
+        public var raw = false
+        public init() {}
+
+        /// A line as printed: redacted, and unless `raw` made printable (a container cannot retitle or clear the
+        /// terminal), indentation kept.
+        func shown(_ line: String, redact: Redactor) -> String {
+            raw ? redact(line) : Text.printable(redact(line), limit: .max, trimming: false)
+        }
+    }
+
+    public func stream(services: [String], options: Options) async throws {
+        let (follow, tail, since) = (options.follow, options.tail, options.since)
         let label = ComposeLabels.projectFilter(profile.compose.project)
         // Subscribed before listing, so a container that starts in between is not missed.
         let subscribedAt = Int64((Date().timeIntervalSince1970 * 1e9).rounded(.down))
@@ -81,10 +102,12 @@ public struct LogStreamer: Sendable {
                 let lead = prefix(service: container.labels[ComposeLabels.service], name: container.name)
                 group.addTask {
                     let errors = DockerCLIFailure.Tail()
-                    let status = try await runner.stream(docker.logs(container: container.id, follow: follow, tail: tail, since: since)) {
-                        stream, line in
+                    let logs = docker.logs(
+                        container: container.id, follow: follow, tail: tail, since: since, until: options.until,
+                        timestamps: options.timestamps)
+                    let status = try await runner.stream(logs) { stream, line in
                         errors.record(stream, line)
-                        console.data(lead + redact(line))
+                        console.data((options.prefix ? lead : "") + options.shown(line, redact: redact))
                     }
                     if let failure = DockerCLIFailure(
                         command: "docker logs", status: status, stderr: errors.all, cancelled: Task.isCancelled)
@@ -114,9 +137,10 @@ public struct LogStreamer: Sendable {
                             let from =
                                 details.map { EngineClient.currentRunSince(finishedAt: $0.state.finishedAt, startedAt: $0.state.startedAt) }
                                 ?? event.timeNano
-                            _ = try await runner.stream(docker.logs(container: id, follow: true, since: from.map(EngineClient.sinceText))) {
-                                _, line in
-                                console.data(lead + redact(line))
+                            let logs = docker.logs(
+                                container: id, follow: true, since: from.map(EngineClient.sinceText), timestamps: options.timestamps)
+                            _ = try await runner.stream(logs) { _, line in
+                                console.data((options.prefix ? lead : "") + options.shown(line, redact: redact))
                             }
                         }
                     }
@@ -130,7 +154,11 @@ public struct LogStreamer: Sendable {
     /// `launch logs <env> --engine swarm`: each service of the stack through `docker service logs` (every task,
     /// on every node), redacted like the compose path. A service the swarm starts again keeps streaming while
     /// following: the swarm's log stream is per service, not per task.
-    public func streamSwarm(services: [String], follow: Bool, tail: Int?, since: String? = nil) async throws {
+    public func streamSwarm(services: [String], options: Options) async throws {
+        let (follow, tail, since) = (options.follow, options.tail, options.since)
+        if options.until != nil {
+            throw UsageError("--until is not something `docker service logs` can do", hint: "leave --until out with --engine swarm")
+        }
         let stack = profile.compose.project
         let all = try await client.listServices(stack: stack)
         let chosen = all.filter { services.isEmpty || services.contains($0.composeName(in: stack)) }
@@ -152,13 +180,15 @@ public struct LogStreamer: Sendable {
             for service in chosen {
                 group.addTask {
                     let lines = DockerCLIFailure.Tail()
-                    let status = try await runner.stream(docker.serviceLogs(service: service.id, follow: follow, tail: tail, since: since))
-                    {
+                    let status = try await runner.stream(
+                        docker.serviceLogs(service: service.id, follow: follow, tail: tail, since: since, timestamps: options.timestamps)
+                    ) {
                         stream, line in
                         lines.record(stream, line)
                         // `docker service logs` starts each line with `<stack>_<service>.<slot>@<node> | `: the stack
                         // name is the same on every line and goes; slot and node stay.
-                        console.data(redact(line.hasPrefix(prefix) ? String(line.dropFirst(prefix.count)) : line))
+                        let shown = options.shown(line, redact: redact)
+                        console.data(shown.hasPrefix(prefix) ? String(shown.dropFirst(prefix.count)) : shown)
                     }
                     if let failure = DockerCLIFailure(
                         command: "docker service logs", status: status, stderr: lines.all, cancelled: Task.isCancelled)

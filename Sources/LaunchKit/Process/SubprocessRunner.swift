@@ -18,6 +18,46 @@ public struct SubprocessRunner: ProcessRunning {
     }
 
     public func run(_ command: Command) async throws -> ProcessOutput {
+        try await traced(command) {
+            try await runBounded(command)
+        } status: {
+            $0.status
+        }
+    }
+
+    public func stream(
+        _ command: Command, onLine: @escaping @Sendable (OutputStream, String) -> Void
+    ) async throws -> Int32 {
+        try await traced(command) {
+            try await streamLines(command, onLine: onLine)
+        } status: {
+            $0
+        }
+    }
+
+    public func interactive(_ command: Command) async throws -> Int32 {
+        try await traced(command) {
+            try await runAttached(command)
+        } status: {
+            $0
+        }
+    }
+
+    /// `--verbose`: each child as it ends, with its exit status and duration.
+    private func traced<T>(_ command: Command, _ body: () async throws -> T, status: (T) -> Int32) async throws -> T {
+        guard DebugTrace.isEnabled else { return try await body() }
+        let started = ContinuousClock.now
+        do {
+            let result = try await body()
+            DebugTrace.note("run \(DebugTrace.describe(command)) → exit \(status(result)) in \(DebugTrace.milliseconds(since: started))")
+            return result
+        } catch {
+            DebugTrace.note("run \(DebugTrace.describe(command)) → \(error) after \(DebugTrace.milliseconds(since: started))")
+            throw error
+        }
+    }
+
+    private func runBounded(_ command: Command) async throws -> ProcessOutput {
         guard let timeout = command.timeout else { return try await runToEnd(command) }
         // Whichever ends first: the child, or its deadline (which cancels it: SIGTERM, then SIGKILL).
         return try await withThrowingTaskGroup(of: ProcessOutput?.self) { group in
@@ -68,7 +108,7 @@ public struct SubprocessRunner: ProcessRunning {
         }
     }
 
-    public func stream(
+    private func streamLines(
         _ command: Command, onLine: @escaping @Sendable (OutputStream, String) -> Void
     ) async throws -> Int32 {
         let configuration = configuration(for: command)
@@ -99,7 +139,7 @@ public struct SubprocessRunner: ProcessRunning {
         }
     }
 
-    public func interactive(_ command: Command) async throws -> Int32 {
+    private func runAttached(_ command: Command) async throws -> Int32 {
         do {
             // In launch's own process group: the terminal's Ctrl-C and job control reach the command itself.
             let result = try await Subprocess.run(

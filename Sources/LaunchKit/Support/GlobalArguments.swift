@@ -5,6 +5,8 @@
 public enum GlobalArguments {
     /// The options every command takes that carry a value, in every spelling.
     public static let valued: Set<String> = ["--project-dir", "-H", "--host", "--context", "-c", "-p", "--project-name"]
+    /// The options every command takes that carry none.
+    public static let flags: Set<String> = ["--verbose"]
 
     /// `arguments` without the program name. Options before the first word that is not one of them move behind
     /// that word; anything else (`--help`, `--version`, an unknown flag) leaves the line as it is.
@@ -23,6 +25,8 @@ public enum GlobalArguments {
             let argument = arguments[index]
             if valued.contains(argument), index + 1 < arguments.count {
                 index += 2
+            } else if flags.contains(argument) {
+                index += 1
             } else if let equals = argument.firstIndex(of: "="), argument.hasPrefix("--"), valued.contains(String(argument[..<equals])) {
                 index += 1
             } else {
@@ -37,17 +41,8 @@ public enum GlobalArguments {
     public static func invocation(projectDirectory: String?, host: String?, context: String?, projectName: String?) -> String {
         var words = ["launch"]
         for (flag, value) in [("--project-dir", projectDirectory), ("-H", host), ("--context", context), ("-p", projectName)] {
-            if let value { words += [flag, quoted(value)] }
+            if let value { words += [flag, Command.shellQuoted(value)] }
         }
         return words.joined(separator: " ")
-    }
-
-    static func quoted(_ value: String) -> String {
-        let plain =
-            !value.isEmpty
-            && value.unicodeScalars.allSatisfy { scalar in
-                scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "/._-:@+=,".unicodeScalars.contains(scalar)
-            }
-        return plain ? value : "'" + value.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 }

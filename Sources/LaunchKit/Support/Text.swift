@@ -3,7 +3,8 @@ public enum Text {
     /// `line` made safe to print on a terminal: ANSI escape sequences dropped, other control characters blanked,
     /// invisible format characters (bidi controls) removed, and cut to `limit` characters. For what a container
     /// printed (log lines, probe output), which could otherwise retitle, clear or recolour the user's terminal.
-    public static func printable(_ line: String, limit: Int) -> String {
+    /// `trimming: false` keeps the line's own indentation (a log's stack trace).
+    public static func printable(_ line: String, limit: Int, trimming: Bool = true) -> String {
         var scalars = String.UnicodeScalarView()
         var escape = false  // inside an ANSI escape sequence (ESC [ parameters final-byte)
         for scalar in line.unicodeScalars {
@@ -19,7 +20,7 @@ public enum Text {
             default: scalars.append(scalar)
             }
         }
-        let flat = String(scalars).trimmingCharacters(in: .whitespaces)
+        let flat = trimming ? String(scalars).trimmingCharacters(in: .whitespaces) : String(scalars)
         return flat.count > limit ? String(flat.prefix(limit - 3)) + "..." : flat
     }
 

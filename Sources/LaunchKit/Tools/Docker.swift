@@ -65,11 +65,15 @@ public struct Docker: Sendable, Hashable {
 
     /// One container's logs; `follow` keeps streaming until cancelled.
     /// `since`: a duration (`10m`), an RFC 3339 time or Unix seconds, as `docker logs` takes it.
-    public func logs(container: String, follow: Bool = false, tail: Int? = nil, since: String? = nil) -> Command {
+    public func logs(
+        container: String, follow: Bool = false, tail: Int? = nil, since: String? = nil, until: String? = nil, timestamps: Bool = false
+    ) -> Command {
         var arguments = ["logs"]
         if follow { arguments.append("--follow") }
         if let tail { arguments += ["--tail", String(tail)] }
         if let since { arguments += ["--since", since] }
+        if let until { arguments += ["--until", until] }
+        if timestamps { arguments.append("--timestamps") }
         return command(arguments + [container])
     }
 
@@ -90,9 +94,10 @@ public struct Docker: Sendable, Hashable {
 
     /// `launch logs --engine swarm`: every task's output of one service (the engine prefixes each line with the
     /// task's name and node), followed while the service runs when `follow`.
-    public func serviceLogs(service: String, follow: Bool, tail: Int?, since: String?) -> Command {
+    public func serviceLogs(service: String, follow: Bool, tail: Int?, since: String?, timestamps: Bool = false) -> Command {
         var arguments = ["service", "logs", "--no-task-ids", "--no-trunc"]
         if follow { arguments.append("--follow") }
+        if timestamps { arguments.append("--timestamps") }
         if let tail { arguments += ["--tail", String(tail)] }
         if let since { arguments += ["--since", since] }
         return command(arguments + [service])
