@@ -230,6 +230,42 @@ struct ComposeProfilesEndToEndTests {
         }
     }
 
+    /// A build arg is part of what is built: changing it rebuilds, and what runs is the new value.
+    @Test func aChangedBuildArgIsRebuiltAndRuns() async throws {
+        try await E2E.withProject { project in
+            try project.write(
+                "compose/app/Dockerfile",
+                """
+                FROM \(Self.image)
+                LABEL launch.e2e=\(project.name)
+                ARG MODE=none
+                RUN echo "$MODE" > /mode.txt
+                CMD ["sh", "-c", "trap 'exit 0' TERM; echo mode=$(cat /mode.txt); sleep 3600 & wait"]
+                """)
+            func stack(_ mode: String) throws {
+                try project.writeProfile(
+                    extra: Self.policy,
+                    stack: """
+                        services:
+                          app:
+                            build: {context: ./app, args: {MODE: \(mode)}}
+                            image: \(project.name)-app
+                        """)
+            }
+            try stack("fast")
+            let first = try await project.launch(["demo", "--no-network"], environment: Self.classicBuilder)
+            #expect(first.status == 0, "\(first.all)")
+            #expect(try await project.launch(["plan", "demo"]).stdout.contains("keep (context unchanged)"))
+            try stack("slow")
+            let changed = try await project.launch(["plan", "demo"])
+            #expect(changed.stdout.contains("build (context changed)"), "\(changed.all)")
+            let second = try await project.launch(["demo", "--no-network"], environment: Self.classicBuilder)
+            #expect(second.status == 0, "\(second.all)")
+            let logs = try await project.launch(["logs", "demo", "app"])
+            #expect(logs.all.contains("mode=slow"), "\(logs.all)")
+        }
+    }
+
     @Test func pullPolicyNeverRefusesAMissingImageBeforeAnythingStarts() async throws {
         try await E2E.withProject { project in
             try project.writeProfile(

@@ -245,4 +245,39 @@ struct DayTwoEndToEndTests {
             #expect(!FileManager.default.fileExists(atPath: lock))
         }
     }
+
+    /// `down --volumes` removes the project's volumes and the anonymous ones, and says so; a volume the project only
+    /// uses (`external: true`) stays with its data, and is reported as kept, never as removed.
+    @Test func downVolumesClaimsOnlyWhatItRemoved() async throws {
+        try await E2E.withProject { project in
+            let external = "\(project.name)-external"
+            _ = try await E2E.docker(["volume", "create", external])
+            try await EndpointEndToEndTests.ensuring(
+                {
+                    try project.writeProfile(
+                        extra: "health: {retries: 0, stability: 1s}",
+                        stack: """
+                            services:
+                              db:
+                                image: \(Busybox.image)
+                                command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+                                volumes: ["shared:/shared", "/scratch", "own:/own"]
+                            volumes:
+                              shared: {external: true, name: \(external)}
+                              own: {}
+                            """)
+                    let up = try await project.launch(["demo", "--no-network"])
+                    #expect(up.status == 0, "\(up.all)")
+                    let down = try await project.launch(["down", "demo", "-v", "--yes", "--json"])
+                    #expect(down.status == 0, "\(down.all)")
+                    let report = try #require(try JSONSerialization.jsonObject(with: Data(down.stdout.utf8)) as? [String: Any])
+                    let removed = report["removed_volumes"] as? [String] ?? [], kept = report["kept_volumes"] as? [String] ?? []
+                    #expect(removed.contains("\(project.name)_own") && removed.count == 2, "\(report)")  // its own and the anonymous one
+                    #expect(!removed.contains(external) && kept.contains(external), "\(report)")
+                    let still = try await E2E.docker(["volume", "inspect", external])
+                    #expect(still.status == 0, "the external volume must stay")
+                },
+                cleanup: { _ = try? await E2E.docker(["volume", "rm", "-f", external]) })
+        }
+    }
 }

@@ -221,6 +221,27 @@ struct BuildContextTests {
         #expect(BuildContext(directory: project.root + "/nowhere", dockerfile: "Dockerfile").hash() == nil)
     }
 
+    @Test func buildArgsAndTargetArePartOfTheHash() throws {
+        let project = try TemporaryProject()
+        try project.write("app/Dockerfile", "FROM local/busybox:latest\nARG MODE\n")
+        func context(_ build: String) throws -> BuildContext {
+            let stack = try ComposeModelReader.read(
+                config: #"{"services": {"app": {"build": {"context": "\#(project.root)/app"\#(build)}}}}"#)
+            return try #require(stack.service("app")?.buildContext)
+        }
+        let plain = try #require(try context("").hash())
+        let fast = try #require(try context(#", "args": {"MODE": "fast", "LEVEL": "1"}"#).hash())
+        let slow = try #require(try context(#", "args": {"MODE": "slow", "LEVEL": "1"}"#).hash())
+        let reordered = try #require(try context(#", "args": {"LEVEL": "1", "MODE": "fast"}"#).hash())
+        let target = try #require(try context(#", "args": {"MODE": "fast", "LEVEL": "1"}, "target": "prod""#).hash())
+        #expect(Set([plain, fast, slow, target]).count == 4, "a changed arg or target is another image")
+        #expect(fast == reordered, "the order args are written in does not matter")
+        // A context without other build keys hashes as it always did: images built before keep their label.
+        #expect(plain == BuildContext(directory: project.root + "/app", dockerfile: project.root + "/app/Dockerfile").hash())
+        // Never printed: a build arg may carry a secret.
+        #expect(!(try JSONOutput.encode(try context(#", "args": {"TOKEN": "s3cr3t"}"#))).contains("s3cr3t"))
+    }
+
     @Test func buildContextAndPullPolicyAreReadFromTheModel() throws {
         let stack = try ComposeModelReader.read(
             config: """

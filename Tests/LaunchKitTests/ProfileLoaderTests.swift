@@ -300,4 +300,26 @@ struct UnknownNameTests {
             #expect(error.hint == "did you mean `demo`?")
         }
     }
+
+    @Test func aComposeFileOutsideTheProjectIsRefusedWithItsLine() throws {
+        let project = try TemporaryProject()
+        try project.writeDemo(
+            profile: """
+                name: demo
+                compose: {project: demo, files: [app.yml, ../../../../etc/passwd]}
+                """)
+        let error = try #require(throws: ConfigurationError.self) { try project.catalog().profile(named: "demo") }
+        #expect(
+            error.problems.contains { $0.message.contains("resolves outside the project") && $0.location.line == 2 }, "\(error.problems)")
+        // A symlink under compose/ that leads outside is outside too.
+        let outside = FileManager.default.temporaryDirectory.appendingPathComponent("outside-\(UUID().uuidString.prefix(8)).yml").path
+        try "services: {x: {image: y}}\n".write(toFile: outside, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: outside) }
+        try FileManager.default.createSymbolicLink(atPath: project.root + "/compose/link.yml", withDestinationPath: outside)
+        try project.write("environments/demo.yml", "name: demo\ncompose: {project: demo, files: [link.yml]}\n")
+        #expect(throws: ConfigurationError.self) { try project.catalog().profile(named: "demo") }
+        // An absolute path is taken as written.
+        try project.write("environments/demo.yml", "name: demo\ncompose: {project: demo, files: [\(outside)]}\n")
+        #expect(try project.catalog().profile(named: "demo").compose.files == [outside])
+    }
 }

@@ -10,11 +10,17 @@ public struct BuildContext: Sendable, Hashable, Encodable {
     public var directory: String
     /// Absolute path of the Dockerfile (it may live outside the context).
     public var dockerfile: String
+    /// The build's other keys (`args`, `target`, …) as `key=value` lines: a changed build arg is a different image.
+    /// Hashed, never printed (a build arg may carry a secret).
+    public var settings: [String]
 
-    public init(directory: String, dockerfile: String) {
+    public init(directory: String, dockerfile: String, settings: [String] = []) {
         self.directory = directory
         self.dockerfile = dockerfile
+        self.settings = settings
     }
+
+    enum CodingKeys: String, CodingKey { case directory, dockerfile }
 
     /// SHA-256 in hex; nil when the context cannot be read (then the build decides, not launch).
     public func hash() -> String? {
@@ -45,6 +51,11 @@ public struct BuildContext: Sendable, Hashable, Encodable {
         if !dockerfile.hasPrefix(directory + "/"), let data = FileManager.default.contents(atPath: dockerfile) {
             hasher.update(Array("dockerfile\u{0}".utf8))
             hasher.update([UInt8](data))
+        }
+        // The Dockerfile's name inside the context, and the build's other keys: a different target, build arg or
+        // Dockerfile of the same context is a different image. (A build without either hashes as before.)
+        if !settings.isEmpty || dockerfile != directory + "/Dockerfile" {
+            hasher.update(Array("build\u{0}\(dockerfile)\u{0}\(settings.joined(separator: "\u{0}"))".utf8))
         }
         return hasher.finalize().map { String(format: "%02x", $0) }.joined()
     }

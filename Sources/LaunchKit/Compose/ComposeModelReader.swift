@@ -101,15 +101,34 @@ public enum ComposeModelReader {
         guard let tree else { return nil }
         let context: String?
         var dockerfile = "Dockerfile"
+        var settings: [String] = []
         if case .scalar(let text, _) = tree {
             context = text
         } else {
             context = reader.string(tree["context"], "build.context") ?? "."
             dockerfile = reader.string(tree["dockerfile"], "build.dockerfile") ?? dockerfile
+            // Every other key Compose passes to the builder (args, target, dockerfile_inline, ssh, secrets, …) changes
+            // what is built: part of the hash, in a form that does not depend on the order they were written in.
+            if case .map(let entries, _) = tree {
+                settings = entries.filter { !["context", "dockerfile"].contains($0.key) }.map { "\($0.key)=\(canonical($0.value))" }
+                    .sorted()
+            }
         }
         guard let context, context.hasPrefix("/") else { return nil }
         let directory = (context as NSString).standardizingPath
-        return BuildContext(directory: directory, dockerfile: dockerfile.hasPrefix("/") ? dockerfile : directory + "/" + dockerfile)
+        return BuildContext(
+            directory: directory, dockerfile: dockerfile.hasPrefix("/") ? dockerfile : directory + "/" + dockerfile, settings: settings)
+    }
+
+    /// A YAML value as one string: maps by sorted key, lists in order, so equal settings give equal text.
+    static func canonical(_ tree: YAMLTree) -> String {
+        switch tree {
+        case .scalar(let text, _): text.debugDescription
+        case .null: "null"
+        case .list(let items, _): "[" + items.map(canonical).joined(separator: ",") + "]"
+        case .map(let entries, _):
+            "{" + entries.map { "\($0.key.debugDescription):\(canonical($0.value))" }.sorted().joined(separator: ",") + "}"
+        }
     }
 
     /// One label with the line that wrote it, so a bad `launch.*` value can be pointed at.

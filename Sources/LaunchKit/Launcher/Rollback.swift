@@ -215,17 +215,20 @@ public struct Teardown: Sendable {
         let containers = Array(groups.joined())
         var report = Report(project: project, removedContainers: [], removedNetworks: [], removedVolumes: [], keptVolumes: [])
         let labelled = Set(try await client.listVolumes(labels: label).map(\.name))
+        var unlabelled: [String] = []
         for container in containers {
-            // With --volumes, the anonymous volumes Compose made for the containers go with them, and are reported.
+            // With --volumes, the anonymous volumes Compose made for the containers go with them.
             try await client.removeContainer(container.id, force: true, volumes: removeVolumes)
             report.removedContainers.append(container.name)
-            let anonymous = container.volumeNames.filter { !labelled.contains($0) }
-            if removeVolumes {
-                report.removedVolumes += anonymous
-            } else {
-                report.keptVolumes += anonymous
-            }
+            unlabelled += container.volumeNames.filter { !labelled.contains($0) && !unlabelled.contains($0) }
         }
+        // A volume without the project's label is anonymous, or one the project only uses (`external: true`, another
+        // project's): the engine removes only the anonymous ones with their container. Reported as removed only when
+        // it is gone, so `down --volumes` never claims data it left in place.
+        let remaining =
+            removeVolumes && !unlabelled.isEmpty ? Set(try await client.listVolumes(labels: []).map(\.name)) : Set(unlabelled)
+        report.removedVolumes += unlabelled.filter { !remaining.contains($0) }
+        report.keptVolumes += unlabelled.filter { remaining.contains($0) }
         for network in try await client.listNetworks(labels: label) {
             try await client.removeNetwork(network.id)
             report.removedNetworks.append(network.name)

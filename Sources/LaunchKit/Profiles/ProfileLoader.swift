@@ -296,18 +296,32 @@ struct ProfileLoader {
         return true
     }
 
+    /// Whether `path` (symlinks and `..` resolved) lies under `root` (resolved the same way).
+    static func isInside(_ path: String, root: String) -> Bool {
+        let resolved = URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
+        let base = URL(fileURLWithPath: root).standardizedFileURL.resolvingSymlinksInPath().path
+        return resolved == base || resolved.hasPrefix(base.hasSuffix("/") ? base : base + "/")
+    }
+
     private func checkComposeFiles(_ files: [String], at tree: YAMLTree?, reader: inout TreeReader) {
         let items: [YAMLTree] = if case .list(let items, _) = tree { items } else { [] }
         for (offset, file) in files.enumerated() {
             let location = offset < items.count ? items[offset].location : (tree?.location ?? SourceLocation(file: "", line: 0))
             let path = layout.composeFile(file)
-            if FileManager.default.fileExists(atPath: path) {
-                // Neither launch nor Compose is handed a FIFO, a device (/dev/zero never ends) or a huge file.
-                if let problem = TextFile.standingProblem(path, location: location) {
-                    for found in problem.problems { reader.fail(location, "compose file `\(file)` \(found.message)", hint: found.hint) }
-                }
+            // Neither launch nor Compose is handed a FIFO, a device (/dev/zero never ends) or a huge file.
+            if FileManager.default.fileExists(atPath: path), let problem = TextFile.standingProblem(path, location: location) {
+                for found in problem.problems { reader.fail(location, "compose file `\(file)` \(found.message)", hint: found.hint) }
                 continue
             }
+            // A relative path is the project's own file: `../../etc/passwd` must not reach Compose. An absolute path is
+            // taken as written (documented: a compose file kept elsewhere on purpose).
+            if !file.hasPrefix("/"), !Self.isInside(path, root: layout.root) {
+                reader.fail(
+                    location, "compose file `\(file)` resolves outside the project (\(layout.root))",
+                    hint: "keep compose files under compose/; write an absolute path if you mean a file elsewhere on purpose")
+                continue
+            }
+            if FileManager.default.fileExists(atPath: path) { continue }
             let existing = (try? FileManager.default.contentsOfDirectory(atPath: layout.composeDirectory)) ?? []
             let suggestion = Text.suggestion(for: file, among: existing)
             reader.fail(
