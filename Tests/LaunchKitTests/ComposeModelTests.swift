@@ -121,6 +121,8 @@ struct ComposeModelTests {
         ]
         #expect(compose.config().argv == ["docker"] + prefix + ["config", "--format", "json"])
         #expect(compose.create().arguments == prefix + ["up", "--no-start", "--no-build", "--pull", "never"])
+        // Creating is bounded by the work: a minute plus two seconds a container.
+        #expect(Compose.createDeadline(containers: 10) == .seconds(80) && Compose.createDeadline(containers: 0) == .seconds(62))
         #expect(compose.down().arguments == prefix + ["down", "--remove-orphans", "--timeout", "10"])
         #expect(compose.down(removeVolumes: true).arguments.last == "--volumes")
         #expect(

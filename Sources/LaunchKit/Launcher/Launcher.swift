@@ -430,7 +430,9 @@ public struct Launcher: Sendable {
 
     /// `docker compose up --no-start`: networks, volumes and containers, nothing running yet.
     func create(_ plan: LaunchPlan, redact: Redactor) async throws -> ([String: [ContainerDetails]], String?) {
-        let output = try await context.runner.run(plan.composeCommand.create())
+        let expected = plan.services.reduce(0) { $0 + max($1.replicas, 1) }
+        let output = try await context.runner.run(
+            plan.composeCommand.create().limited(to: Compose.createDeadline(containers: expected)))
         try Task.checkCancellation()
         guard output.succeeded else {
             let lines = output.stderr.split(whereSeparator: \.isNewline).suffix(15).map { redact(String($0)) }

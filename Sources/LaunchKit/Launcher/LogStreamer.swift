@@ -69,6 +69,16 @@ public struct LogStreamer: Sendable {
         }
     }
 
+    /// Nothing to show: which services do have containers, or how to start the environment.
+    func noContainers(_ services: [String], label: [String]) async throws -> UsageError {
+        let known = Set(try await client.listContainers(all: true, labels: label).compactMap { $0.labels[ComposeLabels.service] })
+        return UsageError(
+            services.isEmpty
+                ? "\(profile.name) has no containers" : "no containers for \(services.joined(separator: ", ")) in \(profile.name)",
+            evidence: known.isEmpty ? [] : ["services with containers: " + known.sorted().joined(separator: ", ")],
+            hint: known.isEmpty ? "start it with `launch \(profile.name)`" : "name one of the services above")
+    }
+
     public func stream(services: [String], options: Options) async throws {
         let (follow, tail, since) = (options.follow, options.tail, options.since)
         let label = ComposeLabels.projectFilter(profile.compose.project)
@@ -77,16 +87,7 @@ public struct LogStreamer: Sendable {
         let containers = try await client.listContainers(all: true, labels: label)
             .filter { services.isEmpty || services.contains($0.labels[ComposeLabels.service] ?? "") }
             .sorted { $0.name < $1.name }
-        guard !containers.isEmpty else {
-            let known = Set(
-                try await client.listContainers(all: true, labels: label)
-                    .compactMap { $0.labels[ComposeLabels.service] })
-            throw UsageError(
-                services.isEmpty
-                    ? "\(profile.name) has no containers" : "no containers for \(services.joined(separator: ", ")) in \(profile.name)",
-                evidence: known.isEmpty ? [] : ["services with containers: " + known.sorted().joined(separator: ", ")],
-                hint: known.isEmpty ? "start it with `launch \(profile.name)`" : "name one of the services above")
-        }
+        guard !containers.isEmpty else { throw try await noContainers(services, label: label) }
         let redact = EnvProvisioner(layout: layout, profile: profile).redactor(environment: context.environment)
         let width = containers.map { ($0.labels[ComposeLabels.service] ?? $0.name).count }.max() ?? 0
         let console = context.console

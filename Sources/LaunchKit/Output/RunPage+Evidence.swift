@@ -41,6 +41,7 @@ extension RunPage.Builder {
     /// This run against the environment's earlier runs: per service its time to ready beside p50 and p95, with a
     /// small picture of where it fell (the p50–p95 band grey, this run a dot).
     func history(_ history: ReadinessHistory, runs: Int) -> String {
+        guard !run.services.isEmpty else { return "" }
         guard runs > 0 else {
             return "<section id=\"history\"><h2>History</h2><p class=\"muted\">No earlier run of \(text(run.environment)) "
                 + "is recorded: the next report compares with this one.</p></section>"

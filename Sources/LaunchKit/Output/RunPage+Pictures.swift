@@ -55,7 +55,7 @@ extension RunPage.Builder {
             segment("engine", started, checking, "was being started by the engine")
             if let ready = lane.ready {
                 segment("check", checking, ready, "was checked until ready")
-                label = "✓ \(Self.seconds(ready - started))"
+                label = "✓ \(Self.seconds(max(ready - started, 0)))"
             } else {
                 segment(
                     lane.failed ? "failing" : "check", checking, lane.ended ?? end, lane.failed ? "was checked until judged failed" : "")

@@ -99,6 +99,11 @@ public struct Compose: Sendable, Hashable {
         command(["up", "--no-start", "--no-build", "--pull", "never"] + (dependencies ? [] : ["--no-deps"]) + services)
     }
 
+    /// How long creating `containers` containers (and their networks and volumes) may take: a minute, plus two
+    /// seconds a container. Images are already there (pulled and built in the images phase), so an engine that does not
+    /// answer a create within this is stuck, not busy; Compose is then stopped with its process group.
+    public static func createDeadline(containers: Int) -> Duration { .seconds(60 + 2 * max(containers, 1)) }
+
     /// Creates and starts `services` in the foreground, as Compose alone would: what a reproduce hint prints.
     public func up(services: [String]) -> Command { command(["up"] + services) }
 
