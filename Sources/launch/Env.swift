@@ -25,7 +25,8 @@ struct Env: AsyncParsableCommand {
                 context: context, root: catalog.layout.root, project: profile.compose.project, environment: profile.name,
                 command: "launch env \(profile.name)")
             defer { lock.release() }
-            let outcome = try EnvProvisioner(layout: catalog.layout, profile: profile).provision(now: context.now())
+            let outcome = try EnvProvisioner(layout: catalog.layout, profile: profile).provision(
+                now: context.now(), environment: context.environment)
             if json {
                 context.console.data(try JSONOutput.encode(outcome))
             } else {

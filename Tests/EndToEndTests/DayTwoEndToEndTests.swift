@@ -280,4 +280,34 @@ struct DayTwoEndToEndTests {
                 cleanup: { _ = try? await E2E.docker(["volume", "rm", "-f", external]) })
         }
     }
+
+    /// Four profiles of different projects share one env file; four `launch env` at once: one set of secrets, one
+    /// `created`, nothing generated twice.
+    @Test func concurrentEnvCompletionsOfOneSharedFileAgree() async throws {
+        try await E2E.withProject { project in
+            try project.write("compose/stack.yml", "services:\n  app:\n    image: \(Busybox.image)\n")
+            let names = ["a", "b", "c", "d"]
+            for name in names {
+                try project.write(
+                    "environments/\(name).yml",
+                    """
+                    name: \(name)
+                    compose: {project: \(project.name)-\(name), files: [stack.yml]}
+                    env_file: .env.shared
+                    secrets: {DB_PASSWORD: {length: 24}, API_KEY: {length: 32}}
+                    """)
+            }
+            let results = try await withThrowingTaskGroup(of: E2E.Result.self) { group in
+                for name in names { group.addTask { try await project.launch(["env", name, "--json"]) } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(results.allSatisfy { $0.status == 0 }, "\(results.map(\.all))")
+            let created = results.filter { $0.stdout.contains("\"created\" : true") }
+            #expect(created.count == 1, "\(results.map(\.stdout))")
+            let file = try project.read(".env.shared")
+            for key in ["DB_PASSWORD", "API_KEY"] {
+                #expect(file.split(separator: "\n").filter { $0.hasPrefix(key + "=") }.count == 1, "\(file)")
+            }
+        }
+    }
 }

@@ -82,7 +82,11 @@ public struct EnvProvisioner: Sendable {
         return (variables, secrets)
     }
 
-    public func provision(now: Date = Date()) throws -> Outcome {
+    /// Reads, completes and writes the env file while holding its lock (`EnvFileLock`): what another launch sharing the
+    /// file generated first is read, never replaced.
+    public func provision(now: Date = Date(), environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Outcome {
+        let lock = try EnvFileLock(envFile: path, environment: environment, display: layout.display(path))
+        defer { lock.release() }
         let existing = try read()
         var file = existing ?? EnvFile(parsing: "")
         let stamp = ISO8601DateFormatter().string(from: now)

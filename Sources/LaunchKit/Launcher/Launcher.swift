@@ -224,7 +224,8 @@ public struct Launcher: Sendable {
         _ profile: Profile, context: LaunchContext, layout: ProjectLayout, timeline: Timeline, report: ProgressReporter
     ) async throws -> EnvProvisioner.Outcome {
         try await timeline.measure("env", report: report) {
-            let outcome = try EnvProvisioner(layout: layout, profile: profile).provision(now: context.now())
+            let outcome = try EnvProvisioner(layout: layout, profile: profile).provision(
+                now: context.now(), environment: context.environment)
             let added = outcome.addedSecrets.count + outcome.addedVariables.count
             return (
                 outcome,

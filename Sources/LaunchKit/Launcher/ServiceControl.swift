@@ -222,7 +222,7 @@ public struct ServiceControl: Sendable {
         if let stale = lock.clearedStale {
             context.console.say("note: cleared a stale lock left by pid \(stale.pid) (`\(stale.command)`), which is no longer running")
         }
-        _ = try EnvProvisioner(layout: layout, profile: profile).provision(now: context.now())
+        _ = try EnvProvisioner(layout: layout, profile: profile).provision(now: context.now(), environment: context.environment)
         let plan = try await Planner(context: context, layout: layout).plan(profile)
         try Self.validate(services, known: plan.stack.serviceNames, environment: profile.name)
         let (chosen, actions) = try await prepare(plan, try await containersByService(plan.project))
