@@ -176,6 +176,47 @@ struct EnvFileTests {
         #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: project.root + "/.env.demo")) == "shared/secrets.env")
         #expect(try project.read("shared/secrets.env").contains("DB_PASSWORD="))
     }
+    /// Env files stay the user's: a link inside the project is written through (it stays a link); a link out of the
+    /// project, a link to nothing, a read-only file and a Dockerfile named as env file are refused, nothing replaced.
+    @Test func envFileWritesNeverReplaceWhatLaunchMayNotWrite() throws {
+        let (project, profile) = try project()
+        let provisioner = EnvProvisioner(layout: project.layout, profile: profile)
+        let env = project.root + "/.env.demo"
+        // A link to a file inside the project: the file is completed, the link stays.
+        try project.write("config/real.env", "MODE=slow\n")
+        try FileManager.default.createSymbolicLink(atPath: env, withDestinationPath: "config/real.env")
+        _ = try provisioner.provision()
+        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: env)) == "config/real.env")
+        #expect(try project.read("config/real.env").contains("DB_PASSWORD="))
+        // A link out of the project: refused, the outside file untouched.
+        let outside = FileManager.default.temporaryDirectory.appendingPathComponent("outside-\(UUID().uuidString.prefix(8)).env").path
+        try "MODE=x\n".write(toFile: outside, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: outside) }
+        try FileManager.default.removeItem(atPath: env)
+        try FileManager.default.createSymbolicLink(atPath: env, withDestinationPath: outside)
+        #expect(throws: FileError.self) { _ = try provisioner.provision() }
+        #expect(try String(contentsOfFile: outside, encoding: .utf8) == "MODE=x\n")
+        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: env)) == outside)
+        // A link to nothing: refused, nothing created where it points.
+        try FileManager.default.removeItem(atPath: env)
+        try FileManager.default.createSymbolicLink(atPath: env, withDestinationPath: outside + ".missing")
+        #expect(throws: FileError.self) { _ = try provisioner.provision() }
+        #expect(!FileManager.default.fileExists(atPath: outside + ".missing"))
+        // A read-only file (by its mode, even for root): refused, unchanged.
+        try FileManager.default.removeItem(atPath: env)
+        try project.write(".env.demo", "MODE=fast\n")
+        chmod(env, 0o400)
+        let error = try #require(throws: FileError.self) { _ = try provisioner.provision() }
+        #expect(error.reason.contains("read-only"))
+        #expect(try project.read(".env.demo") == "MODE=fast\n")
+    }
+
+    @Test func aDockerfileIsNotAnEnvFile() throws {
+        let project = try TemporaryProject()
+        try project.writeDemo(profile: "name: demo\ncompose: {project: demo, files: [app.yml]}\nenv_file: services/app/Dockerfile\n")
+        let error = try #require(throws: ConfigurationError.self) { try project.catalog().profile(named: "demo") }
+        #expect(error.problems.contains { $0.message.contains("a Dockerfile") }, "\(error.problems)")
+    }
 }
 
 extension Profile {
@@ -187,4 +228,5 @@ extension Profile {
             requires: .init(memory: nil, disk: nil, paths: []), health: .defaults, cleanup: .init(reclaimablePercent: 30),
             urls: [], preflight: [], sourceFile: "environments/demo.yml")
     }
+
 }

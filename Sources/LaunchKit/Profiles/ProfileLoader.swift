@@ -219,8 +219,23 @@ struct ProfileLoader {
         } else if let location = tree?.location, let clash = Self.ownFile(envFile, composeFiles: files, layout: layout) {
             // Secrets would be appended to it, its mode set to 0600 and its name ignored by git.
             reader.fail(location, "env_file names \(clash), which launch itself reads", hint: "use a file of its own, like .env.\(name)")
+        } else if let location = tree?.location, let kind = Self.sourceFileKind(envFile) {
+            reader.fail(
+                location, "env_file names \(kind) (`\(envFile)`), not an env file: secrets would be appended to it",
+                hint: "use a file of its own, like .env.\(name)")
         }
         return envFile
+    }
+
+    /// A file that is plainly source, not an env file: a Dockerfile, a compose or other YAML/JSON file, code.
+    static func sourceFileKind(_ path: String) -> String? {
+        let name = (path as NSString).lastPathComponent
+        if ["dockerfile", "containerfile"].contains(name.lowercased()) || name.lowercased().hasSuffix(".dockerfile") {
+            return "a Dockerfile"
+        }
+        let sources = ["yml", "yaml", "json", "toml", "swift", "py", "js", "ts", "go", "rs", "rb", "java", "sh", "md", "lock"]
+        let ext = (name as NSString).pathExtension.lowercased()
+        return sources.contains(ext) ? "a .\(ext) file" : nil
     }
 
     /// `variables:` and `secrets:`, each name a valid variable name.
