@@ -41,10 +41,8 @@ struct FirstRunCommand: AsyncParsableCommand {
                 context, layout: catalog.layout, profile: profile, options: options, holding: lock, artifacts: outputs.artifacts)
             if json { context.console.data(try JSONOutput.encode(result)) }
             if result.outcome == .success || result.outcome == .degraded {
-                FirstRun.onboarding(result, profile: profile, backup: backup).map { line in
-                    line.hasPrefix("  launch ") ? "  " + context.console.command(String(line.dropFirst(9))) : line
-                }
-                .forEach(context.console.say)
+                FirstRun.onboarding(result, profile: profile, backup: backup, command: context.console.command)
+                    .forEach(context.console.say)
             }
             return ExitStatus(rawValue: result.exitCode)
         }

@@ -86,16 +86,10 @@ struct Report: AsyncParsableCommand {
             (try? catalog.profile(named: recorded.environment)).map {
                 EnvProvisioner(layout: catalog.layout, profile: $0).redactor(environment: context.environment)
             } ?? .none
-        if let html {
-            let history = store.list(environment: recorded.environment)
-            let written = try RunArtifacts.write(
-                RunPage.html(recorded, history: history, redact: redact), to: html, workingDirectory: context.workingDirectory)
-            context.console.say("wrote \(written)")
-        }
-        if let traceFile {
-            let written = try RunArtifacts.write(
-                try RunTrace.json(recorded, redact: redact), to: traceFile, workingDirectory: context.workingDirectory)
-            context.console.say("wrote \(written)")
+        let history = html == nil ? [] : store.list(environment: recorded.environment)
+        for file in RunArtifacts(htmlPath: html, tracePath: traceFile).files(recorded, history: history, redact: redact) {
+            context.console.say(
+                "wrote \(try RunArtifacts.write(try file.make(), to: file.path, workingDirectory: context.workingDirectory))")
         }
         return .success
     }

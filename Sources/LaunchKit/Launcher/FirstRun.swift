@@ -101,7 +101,10 @@ public struct FirstRun: Sendable {
     }
 
     /// What a new developer needs after the stack is up.
-    public static func onboarding(_ result: LaunchResult, profile: Profile, backup: String?) -> [String] {
+    /// `command` spells a launch command as the user must type it (`Console.command`).
+    public static func onboarding(
+        _ result: LaunchResult, profile: Profile, backup: String?, command: (String) -> String = { "launch " + $0 }
+    ) -> [String] {
         var lines = [
             "", "Welcome aboard. Your \(profile.extends ?? profile.name) stack is \(result.outcome == .success ? "up" : "up, degraded").",
             "",
@@ -115,14 +118,14 @@ public struct FirstRun: Sendable {
         lines.append("         Values are never printed; read them from the file when a tool asks.")
         if let backup { lines.append("         Your previous env file is saved as \(backup).") }
         let environment = profile.extends ?? profile.name
-        lines += [
-            "", "Next:",
-            "  launch status \(environment)          what is running, health, ports",
-            "  launch logs \(environment) [service]  logs, secrets redacted",
-            "  launch down \(environment)            stop it (volumes stay)",
-            "  launch \(environment)                 start it again later",
-            "  launch doctor \(environment)          check the machine",
+        lines += ["", "Next:"]
+        let next = [
+            ("status \(environment)", "what is running, health, ports"), ("logs \(environment) [service]", "logs, secrets redacted"),
+            ("down \(environment)", "stop it (volumes stay)"), ("\(environment)", "start it again later"),
+            ("doctor \(environment)", "check the machine"),
         ]
+        let width = next.map { command($0.0).count }.max() ?? 0
+        lines += next.map { "  " + Text.pad(command($0.0), width) + "  " + $0.1 }
         return lines
     }
 }

@@ -20,16 +20,13 @@ public struct RunArtifacts: Sendable {
         _ run: RecordedRun, history: [RecordedRun], context: LaunchContext, redact: Redactor
     ) async -> [String] {
         var lines: [String] = []
-        let made: [(String?, () throws -> String)] = [
-            (htmlPath, { RunPage.html(run, history: history, redact: redact) }), (tracePath, { try RunTrace.json(run, redact: redact) }),
-        ]
-        for case (let path?, let make) in made {
+        for file in files(run, history: history, redact: redact) {
             do {
-                lines.append("wrote \(try Self.write(try make(), to: path, workingDirectory: context.workingDirectory))")
+                lines.append("wrote \(try Self.write(try file.make(), to: file.path, workingDirectory: context.workingDirectory))")
             } catch let error as FileError {
                 lines.append("warning: \(error.summary)")
             } catch {
-                lines.append("warning: \(path) was not written: \(error)")
+                lines.append("warning: \(file.path) was not written: \(error)")
             }
         }
         if let export = OTLPExport(environment: context.environment) {
@@ -37,6 +34,15 @@ public struct RunArtifacts: Sendable {
             lines.append(await export.send(run, redact: redact).map { "warning: \($0)" } ?? "trace sent to \(target)")
         }
         return lines
+    }
+
+    /// The files asked for and how to make each: one place for `launch <env> --report-html/--trace-file` (failures are
+    /// warnings) and `launch report --html/--trace-file` (failures are errors).
+    public func files(_ run: RecordedRun, history: [RecordedRun], redact: Redactor) -> [(path: String, make: () throws -> String)] {
+        let made: [(String?, () throws -> String)] = [
+            (htmlPath, { RunPage.html(run, history: history, redact: redact) }), (tracePath, { try RunTrace.json(run, redact: redact) }),
+        ]
+        return made.compactMap { path, make in path.map { ($0, make) } }
     }
 
     /// Writes `text` to `path` (relative to `workingDirectory`), 0600 like the run report it is made from (it holds
@@ -121,7 +127,9 @@ public struct OTLPExport: Sendable {
         switch outcome {
         case .response(let status, _, _) where (200..<300).contains(status): return nil
         case .response(let status, let answer, _):
-            return "the OTLP collector at \(target) answered \(status): \(Text.printable(answer, limit: 200))"
+            // A collector may echo the request's headers (an API token) in its error: their values are hidden too.
+            let hide = redact.adding(headers.map(\.1))
+            return "the OTLP collector at \(target) answered \(status): \(Text.printable(hide(answer), limit: 200))"
         case .timedOut:
             return "the OTLP collector at \(target) did not answer within \(DurationText.format(timeout)); the trace was not exported"
         case .failed(let why): return "could not reach the OTLP collector at \(target): \(why); the trace was not exported"
