@@ -24,13 +24,14 @@ struct Launch: AsyncParsableCommand {
               launch exec dev postgres -- psql -U postgres
 
             Exit codes: 0 success (possibly degraded), 1 launch failed (rolled back), 2 preflight failed, \
-            3 refused by the circuit breaker, 4 another launch is running, 64 usage, 65 invalid configuration, \
+            3 refused by the circuit breaker, 4 another launch is running, 5 watch gave up on a core service \
+            (past its restart budget), 64 usage, 65 invalid configuration, \
             130 interrupted.
             """,
         version: Version.current,
         subcommands: [
             Up.self, FirstRunCommand.self, Plan.self, Doctor.self, Env.self, List.self, Status.self, Logs.self, Down.self,
-            Restart.self, Start.self, Stop.self, Exec.self, Config.self, Clean.self, History.self, Report.self,
+            Restart.self, Start.self, Stop.self, Exec.self, Watch.self, Config.self, Clean.self, History.self, Report.self,
         ],
         defaultSubcommand: Up.self
     )

@@ -11,12 +11,24 @@ struct Status: AsyncParsableCommand {
     @OptionGroup var engineOption: EngineOption
     @Argument(help: "Environment name or alias (default: every environment).", completion: .environments) var environment: String?
     @Flag(help: "Write JSON to stdout.") var json = false
+    @Flag(help: "Keep watching: the live view of `launch watch` (one environment).") var watch = false
+
+    func validate() throws {
+        if watch && environment == nil {
+            throw ValidationError("--watch follows one environment: name it, e.g. `launch status dev --watch`")
+        }
+    }
 
     func run() async throws {
         try await execute(global) { context in
             let catalog = try context.catalog(projectDirectory: global.projectDirectory)
             let profiles = try environment.map { [try catalog.profile(named: $0)] } ?? Self.onePerProject(catalog)
             let client = EngineClient(context: context)
+            if watch, let profile = profiles.first {
+                var options = WatchOptions()
+                (options.json, options.engine) = (json, engineOption.resolve(profile))
+                return try await Watcher(context: context, client: client, layout: catalog.layout, profile: profile, options: options).run()
+            }
             if environment != nil, let profile = profiles.first, engineOption.resolve(profile) == .swarm {
                 let status = try await SwarmStatus.read(client: client, stack: profile.compose.project)
                 if json {

@@ -32,9 +32,15 @@ struct Up: AsyncParsableCommand {
     @Flag(help: "Rebuild every `build:` service, even when its context is unchanged.") var build = false
     @Flag(help: "Build nothing: use the images that exist, even when their context changed.") var noBuild = false
     @Flag(help: "Pull every pulled image, even when it is present (like pull_policy: always).") var pull = false
+    @Flag(help: "Once ready, keep watching the stack (see `launch watch`): Ctrl-C ends watching, the stack keeps running.")
+    var watch = false
+    @OptionGroup var watchFlags: WatchFlags
 
     func validate() throws {
         if build && noBuild { throw ValidationError("--build and --no-build contradict each other: give one of them") }
+        if !watch && (watchFlags.onChange != nil || watchFlags.webhook != nil || watchFlags.metrics != nil) {
+            throw ValidationError("--on-change, --webhook and --metrics belong to watching: add --watch")
+        }
     }
 
     func run() async throws {
@@ -62,7 +68,12 @@ struct Up: AsyncParsableCommand {
             if json {
                 context.console.data(try JSONOutput.encode(result))
             }
-            return ExitStatus(rawValue: result.exitCode)
+            guard watch, result.outcome == .success || result.outcome == .degraded else { return ExitStatus(rawValue: result.exitCode) }
+            var watching = watchFlags.options(json: json, engine: engineOption.resolve(profile))
+            for service in result.services { watching.timeToReady[service.name] = service.secondsToReady }
+            return try await Watcher(
+                context: context, client: EngineClient(context: context), layout: catalog.layout, profile: profile, options: watching
+            ).run()
         }
     }
 }

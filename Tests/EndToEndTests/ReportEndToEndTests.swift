@@ -202,18 +202,18 @@ enum OTLPCheck {
     }
 }
 
-/// Tests/Scripts/otlp_receiver.py on a loopback port, keeping what it receives in a temporary folder.
+/// Tests/Scripts/otlp_receiver.py on a loopback port, keeping what it receives (POSTs to `path`) in a temporary folder.
 final class OTLPReceiver: Sendable {
     let directory: String
     let port: Int
     let process: Process
 
-    init() throws {
+    init(path: String = "/v1/traces") throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("otlp-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", E2E.packageRoot + "/Tests/Scripts/otlp_receiver.py", directory]
+        process.arguments = ["python3", E2E.packageRoot + "/Tests/Scripts/otlp_receiver.py", directory, path]
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         var port: Int?

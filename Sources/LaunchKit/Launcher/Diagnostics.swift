@@ -165,6 +165,8 @@ struct Diagnostics: Sendable {
             "\(service)'s command is not executable (exit 126): check file permissions in the image"
         case .exited(125):
             "the engine could not run \(service) (exit 125): check its compose options"
+        case .exited(137):
+            "\(service) was killed with SIGKILL (exit 137): by `docker kill`, a stop past its grace period or the kernel (out of memory on the host: check `dmesg`); `launch logs \(environment) \(service)` shows what it printed"
         case .exited:
             swarmService.map { name in
                 "\(readLog); `docker service ps --no-trunc \(name)` shows every task and `docker service logs \(name)` their output, or rerun with `launch \(environment) --engine swarm --keep-on-failure` and inspect it"

@@ -282,14 +282,22 @@ public struct ServiceControl: Sendable {
 
     /// The project's containers by service (one-off `run` containers excluded), inspected.
     func containersByService(_ project: String) async throws -> [String: [ContainerDetails]] {
-        let client = self.client
-        let containers = try await client.listContainers(all: true, labels: ComposeLabels.projectFilter(project))
+        try await Self.containersByService(client: client, project: project)
+    }
+
+    /// The project's containers by service (one-off `run` containers excluded), inspected; `service`: only its own.
+    static func containersByService(
+        client: any ContainerEngine, project: String, service: String? = nil
+    ) async throws -> [String: [ContainerDetails]] {
+        let labels = service.map { ComposeLabels.serviceFilter(project, service: $0) } ?? ComposeLabels.projectFilter(project)
+        let containers = try await client.listContainers(all: true, labels: labels)
             .filter { $0.labels[ComposeLabels.oneOff] != "True" }
         var byService: [String: [ContainerDetails]] = [:]
-        try await withThrowingTaskGroup(of: ContainerDetails.self) { group in
-            for container in containers { group.addTask { try await client.inspectContainer(container.id) } }
+        try await withThrowingTaskGroup(of: ContainerDetails?.self) { group in
+            // A container removed between the list and its inspect is simply gone.
+            for container in containers { group.addTask { try? await client.inspectContainer(container.id) } }
             for try await details in group {
-                guard let service = details.config.labels[ComposeLabels.service] else { continue }
+                guard let details, let service = details.config.labels[ComposeLabels.service] else { continue }
                 byService[service, default: []].append(details)
             }
         }

@@ -3,9 +3,10 @@ import Foundation
 /// The one JSON encoder for `--json` output: sorted keys (stable diffs), ISO-8601 dates. A `JSONDocument` gets its
 /// `kind` and `schema` written beside its own fields.
 public enum JSONOutput {
-    public static func encode(_ value: some Encodable) throws -> String {
+    /// `line`: one line (JSON Lines, as `launch watch --json` writes), not pretty-printed.
+    public static func encode(_ value: some Encodable, line: Bool = false) throws -> String {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.outputFormatting = line ? [.sortedKeys, .withoutEscapingSlashes] : [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         // RFC 3339 with milliseconds: a run's start is exact enough to line its trace up with others.
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()

@@ -35,24 +35,7 @@ public enum LaunchSummary {
         for service in result.services {
             guard let diagnosis = service.failure else { continue }
             lines.append("")
-            lines.append(console.styled("✗ \(diagnosis.service)", .red) + " (\(diagnosis.serviceClass.rawValue)): \(diagnosis.reason)")
-            lines.append("    reached:   \(diagnosis.reached)")
-            if !diagnosis.pressure.isEmpty {
-                lines.append("    resources:")
-                lines += diagnosis.pressure.map { "      \($0)" }
-            }
-            if !diagnosis.probes.isEmpty {
-                lines.append("    last probes:")
-                lines += diagnosis.probes.map { "      \($0)" }
-            }
-            if !diagnosis.logTail.isEmpty {
-                lines.append("    last \(diagnosis.logTail.count) log lines:")
-                lines += diagnosis.logTail.map { "      │ \($0)" }
-            } else {
-                lines.append("    log:       (empty)")
-            }
-            lines.append("    class:     \(diagnosis.classification)")
-            lines.append(console.styled("    next:", .yellow) + "      \(console.runnable(diagnosis.nextStep))")
+            lines += diagnosisLines(diagnosis, console: console)
         }
         let blocked = result.services.filter { $0.blockedBy != nil }
         if !blocked.isEmpty {
@@ -71,6 +54,30 @@ public enum LaunchSummary {
                     .map(console.command).joined(separator: "  ·  ")
             )
         }
+        return lines
+    }
+
+    /// One failed service, as every command prints it: what happened, the state it reached, the evidence (resources,
+    /// probes, log tail), its class and one next step.
+    public static func diagnosisLines(_ diagnosis: Diagnosis, console: Console) -> [String] {
+        var lines = [console.styled("✗ \(diagnosis.service)", .red) + " (\(diagnosis.serviceClass.rawValue)): \(diagnosis.reason)"]
+        lines.append("    reached:   \(diagnosis.reached)")
+        if !diagnosis.pressure.isEmpty {
+            lines.append("    resources:")
+            lines += diagnosis.pressure.map { "      \($0)" }
+        }
+        if !diagnosis.probes.isEmpty {
+            lines.append("    last probes:")
+            lines += diagnosis.probes.map { "      \($0)" }
+        }
+        if !diagnosis.logTail.isEmpty {
+            lines.append("    last \(diagnosis.logTail.count) log lines:")
+            lines += diagnosis.logTail.map { "      │ \($0)" }
+        } else {
+            lines.append("    log:       (empty)")
+        }
+        lines.append("    class:     \(diagnosis.classification)")
+        lines.append(console.styled("    next:", .yellow) + "      \(console.runnable(diagnosis.nextStep))")
         return lines
     }
 }

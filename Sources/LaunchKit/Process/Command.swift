@@ -12,6 +12,8 @@ public struct Command: Sendable, Hashable, CustomStringConvertible {
     /// A question to a daemon that may hang (a `docker image inspect` against an engine that accepts and never
     /// answers) gets a deadline: past it the child is stopped and the result is exit 124 with a message.
     public var timeout: Duration?
+    /// Bytes written to the child's standard input (then closed); nil: no input.
+    public var input: [UInt8]?
 
     public init(
         _ executable: String, _ arguments: [String] = [], environment: [String: String] = [:],

@@ -86,13 +86,18 @@ public struct SubprocessRunner: ProcessRunning {
     }
 
     private func runToEnd(_ command: Command) async throws -> ProcessOutput {
+        if let bytes = command.input { return try await runToEnd(command, input: .array(bytes)) }
+        return try await runToEnd(command, input: .none)
+    }
+
+    private func runToEnd(_ command: Command, input: some InputProtocol) async throws -> ProcessOutput {
         let configuration = configuration(for: command)
         let group = ChildGroup()
         defer { group.finished(cancelled: Task.isCancelled) }
         do {
             let result = try await Subprocess.run(
                 configuration,
-                input: .none,
+                input: input,
                 output: .string(limit: outputLimit),
                 error: .string(limit: outputLimit)
             ) { execution in

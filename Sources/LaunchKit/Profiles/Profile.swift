@@ -22,6 +22,8 @@ public struct Profile: Sendable, Hashable, Encodable {
     public var sourceFile: String
     /// `engine: swarm` runs the environment on a Docker Swarm; `--engine` on the command line overrides it.
     public var engine: Orchestration = .compose
+    /// What `launch watch` may do beyond reporting: restart services within a budget (`watch:`).
+    public var watch: WatchPolicy = .defaults
 
     public struct ComposeSettings: Sendable, Hashable, Encodable {
         public var project: String
@@ -107,6 +109,35 @@ public struct Profile: Sendable, Hashable, Encodable {
             try container.encode(backoff.seconds, forKey: .backoff)
             try container.encode(requireHealthcheck, forKey: .requireHealthcheck)
             try container.encode(stability.seconds, forKey: .stability)
+        }
+    }
+
+    /// `watch: {restart: [services or classes], max: 3, window: 10m, backoff: 5s}`: which services `launch watch`
+    /// restarts when they stop or turn unhealthy (the engine's restart policy stays the first line), and how often
+    /// before it gives up. Without `restart`, watching only reports.
+    public struct WatchPolicy: Sendable, Hashable, Encodable {
+        /// Service names, or a class (`core`, `optional`, `stretch`) standing for every service of it.
+        public var restart: [String]
+        public var max: Int
+        public var window: Duration
+        public var backoff: Duration
+
+        public static let defaults = WatchPolicy(restart: [], max: 3, window: .seconds(600), backoff: .seconds(5))
+        /// More restarts than this within one window is a loop, not a budget.
+        public static let mostRestarts = 100
+
+        /// Whether watching restarts `service` (of class `serviceClass`) when it stops or turns unhealthy.
+        public func restarts(_ service: String, serviceClass: ServiceClass) -> Bool {
+            restart.contains(service) || restart.contains(serviceClass.rawValue)
+        }
+
+        enum CodingKeys: String, CodingKey { case restart, max, window, backoff }
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(restart, forKey: .restart)
+            try container.encode(max, forKey: .max)
+            try container.encode(window.seconds, forKey: .window)
+            try container.encode(backoff.seconds, forKey: .backoff)
         }
     }
 

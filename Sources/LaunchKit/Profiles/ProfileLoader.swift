@@ -7,7 +7,7 @@ struct ProfileLoader {
 
     static let topLevelKeys = [
         "name", "aliases", "summary", "extends", "compose", "env_file", "variables", "secrets", "gpu", "services",
-        "requires", "health", "cleanup", "urls", "preflight", "engine",
+        "requires", "health", "cleanup", "urls", "preflight", "engine", "watch",
     ]
     /// More levels of `extends` than any hand-written set of environments uses.
     static let deepestExtends = 32
@@ -153,6 +153,7 @@ struct ProfileLoader {
         let preflight = PreflightSpecReader.read(tree["preflight"], reader: &reader)
 
         let engine = decodeEngine(tree["engine"], reader: &reader)
+        let watch = decodeWatch(tree["watch"], known: known, reader: &reader)
         // Read before the verdict, so a list where one name belongs (or a map) is a problem, not silently nothing.
         let aliases = reader.strings(tree["aliases"], "aliases") ?? []
         let summary = reader.string(tree["summary"], "summary") ?? ""
@@ -167,7 +168,7 @@ struct ProfileLoader {
                 compose: .init(project: project, files: files, profiles: composeProfiles),
                 envFile: envFile, variables: variables, secrets: secrets, gpu: gpu, services: classes,
                 requires: requires, health: health, cleanup: cleanup, urls: urls, preflight: preflight,
-                sourceFile: file, engine: engine))
+                sourceFile: file, engine: engine, watch: watch))
     }
 
     /// `name:` must be there and agree with the file's name.
@@ -301,6 +302,28 @@ struct ProfileLoader {
             requireHealthcheck: reader.bool(tree?["require_healthcheck"], "health.require_healthcheck")
                 ?? defaults.requireHealthcheck,
             stability: stability, learnedTimeout: learned)
+    }
+
+    /// `watch:`: each name in `restart` is a service of the stack or a class; the budget within bounds that can work.
+    private func decodeWatch(_ tree: YAMLTree?, known: Set<String>?, reader: inout TreeReader) -> Profile.WatchPolicy {
+        _ = reader.map(tree, "watch", allowed: ["restart", "max", "window", "backoff"])
+        let defaults = Profile.WatchPolicy.defaults
+        let restart = reader.strings(tree?["restart"], "watch.restart") ?? []
+        let classNames = ServiceClass.allCases.map(\.rawValue)
+        if let known, case .list(let items, _) = tree?["restart"] {
+            for case .scalar(let name, let location) in items where !classNames.contains(name) && !known.contains(name) {
+                reader.fail(
+                    location, "watch.restart names `\(name)`, which is neither a service of the stack nor a class",
+                    hint: Text.suggestion(for: name, among: known.sorted() + classNames).map { "did you mean `\($0)`?" }
+                        ?? "name services of the compose files, or core / optional / stretch")
+            }
+        }
+        return Profile.WatchPolicy(
+            restart: restart,
+            max: reader.int(tree?["max"], "watch.max", range: 1...Profile.WatchPolicy.mostRestarts) ?? defaults.max,
+            window: reader.duration(tree?["window"], "watch.window", positive: true) ?? defaults.window,
+            backoff: reader.duration(tree?["backoff"], "watch.backoff", atMost: Profile.HealthPolicy.longestBackoff)
+                ?? defaults.backoff)
     }
 
     private func checkVariableName(_ entry: YAMLTree.Entry, _ reader: inout TreeReader) -> Bool {

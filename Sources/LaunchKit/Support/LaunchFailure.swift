@@ -13,6 +13,8 @@ public struct ExitStatus: RawRepresentable, Sendable, Hashable, Codable {
     public static let circuitOpen = ExitStatus(rawValue: 3)
     /// Another launch holds this project's lock.
     public static let busy = ExitStatus(rawValue: 4)
+    /// `launch watch`: a core service stayed down past its restart budget (`watch.max` within `watch.window`).
+    public static let watchGaveUp = ExitStatus(rawValue: 5)
     /// Bad command-line usage: unknown environment, bad flag, a refusal that needs `--yes`.
     public static let usage = ExitStatus(rawValue: 64)
     /// Invalid configuration: a profile or compose file is malformed or inconsistent.

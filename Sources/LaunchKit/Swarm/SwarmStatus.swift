@@ -15,9 +15,13 @@ public struct SwarmStatus: Sendable, Encodable {
         public var healthy: Int
         /// The newest task's error, when a task failed.
         public var lastError: String?
+        /// Tasks that failed or were rejected (the swarm's restarts of it).
+        public var failed = 0
+        /// Containers of its failed tasks, newest first (for a diagnosis where this engine holds them).
+        public var failedContainers: [String] = []
 
         enum CodingKeys: String, CodingKey {
-            case name, mode, desired, running, completed, healthy, lastError = "last_error"
+            case name, mode, desired, running, completed, healthy, lastError = "last_error", failed
         }
     }
 
@@ -43,10 +47,14 @@ public struct SwarmStatus: Sendable, Encodable {
                 case .other: ("other", 0)
                 }
             let lastError = tasks.filter { $0.status.err != nil }.max { ($0.createdAt ?? "") < ($1.createdAt ?? "") }?.status.err
+            let failed = tasks.filter { ["failed", "rejected"].contains($0.status.state) }.sorted {
+                ($0.createdAt ?? "") > ($1.createdAt ?? "")
+            }
             services.append(
                 Service(
                     name: name, mode: mode, desired: desired, running: running.count,
-                    completed: tasks.filter { $0.status.state == "complete" }.count, healthy: healthy, lastError: lastError))
+                    completed: tasks.filter { $0.status.state == "complete" }.count, healthy: healthy, lastError: lastError,
+                    failed: failed.count, failedContainers: failed.compactMap { $0.status.containerStatus?.containerID }))
         }
         return SwarmStatus(stack: stack, services: services)
     }

@@ -1,0 +1,164 @@
+import Foundation
+import Synchronization
+
+extension Watcher {
+    /// The tasks that feed the machine: the engine's events (compose) or the swarm's tasks, a tick for due restarts
+    /// and deadlines, and — with `--metrics` — a resource sampler.
+    func startFeeds(
+        model: Model, subscription: (events: AsyncThrowingStream<EngineEvent, any Error>, resumeFrom: Int64)?, watched: Set<String>,
+        post: AsyncStream<Inbox>.Continuation, metrics: SharedMetrics
+    ) -> [Task<Void, Never>] {
+        var tasks: [Task<Void, Never>] = []
+        if let subscription {
+            tasks.append(Task { await follow(subscription, model: model, watched: watched, post: post) })
+        } else {
+            tasks.append(Task { await poll(model: model, watched: watched, post: post) })
+        }
+        tasks.append(
+            Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: Self.tickInterval)
+                    post.yield(.input(.tick))
+                }
+            })
+        if options.metrics != nil {
+            tasks.append(Task { await sample(metrics) })
+        }
+        return tasks
+    }
+
+    /// Each event of a watched service: that service inspected and observed. A lost stream is resumed from the last
+    /// event's time (the engine replays what was missed) and every service is read again, so no change is lost.
+    func follow(
+        _ subscription: (events: AsyncThrowingStream<EngineEvent, any Error>, resumeFrom: Int64), model: Model, watched: Set<String>,
+        post: AsyncStream<Inbox>.Continuation
+    ) async {
+        var events = subscription.events
+        var last = subscription.resumeFrom
+        var failures = 0
+        while !Task.isCancelled {
+            do {
+                for try await event in events {
+                    last = max(last, event.timeNano)
+                    guard let service = event.service, watched.contains(service) else { continue }
+                    post.yield(.input(.observed(try await observe(service, model: model))))
+                    failures = 0
+                }
+                guard !Task.isCancelled else { return }
+                throw EngineError.decoding("the event stream ended")
+            } catch {
+                guard !Task.isCancelled else { return }
+                failures += 1
+                if failures == 1 { post.yield(.note("warning: lost the engine's event stream (\(error)); reconnecting")) }
+                try? await Task.sleep(for: Backoff.reconnect.delay(attempt: failures))
+                events = client.projectEvents(project, sinceNanoseconds: last, actions: Self.watchedActions)
+                // Whatever the replay does not carry is still seen: every service is read again.
+                guard let all = try? await observeAll(model) else { continue }
+                let present = Set(all.map(\.service))
+                for observation in all where watched.contains(observation.service) { post.yield(.input(.observed(observation))) }
+                for missing in watched.subtracting(present) {
+                    post.yield(.input(.observed(ServiceObservation(service: missing, condition: .removed))))
+                }
+                if failures > 0 { post.yield(.note("the engine's event stream is back; every service was read again")) }
+            }
+        }
+    }
+
+    /// Swarm: the stack's tasks, every second.
+    func poll(model: Model, watched: Set<String>, post: AsyncStream<Inbox>.Continuation) async {
+        var failing = false
+        while !Task.isCancelled {
+            try? await Task.sleep(for: Self.pollInterval)
+            guard !Task.isCancelled else { return }
+            do {
+                let all = try await observeAll(model)
+                if failing { post.yield(.note("the swarm answers again")) }
+                failing = false
+                let present = Set(all.map(\.service))
+                for observation in all where watched.contains(observation.service) { post.yield(.input(.observed(observation))) }
+                for missing in watched.subtracting(present) {
+                    post.yield(.input(.observed(ServiceObservation(service: missing, condition: .removed))))
+                }
+            } catch {
+                if !failing { post.yield(.note("warning: could not read the swarm's tasks (\(error)); trying again every second")) }
+                failing = true
+            }
+        }
+    }
+
+    /// Every few seconds: memory against the limit, CPU throttling since the previous reading, the last probe's
+    /// duration, per service (replicas summed), for `--metrics`.
+    func sample(_ metrics: SharedMetrics) async {
+        var previous: [String: ResourceSample] = [:]
+        while !Task.isCancelled {
+            let byService = (try? await ServiceControl.containersByService(client: client, project: project)) ?? [:]
+            var samples: [String: WatchMetrics.Sample] = [:]
+            for (service, containers) in byService {
+                var sample = WatchMetrics.Sample()
+                var periods: Int64 = 0
+                var throttled: Int64 = 0
+                for details in containers where details.state.running {
+                    if let limit = details.hostConfig.memoryLimit { sample.memoryLimitBytes = (sample.memoryLimitBytes ?? 0) &+ limit }
+                    if let probe = details.state.health?.log.last, let start = EngineTime.parse(probe.start),
+                        let end = EngineTime.parse(probe.end)
+                    {
+                        sample.probeSeconds = max(sample.probeSeconds ?? 0, end.timeIntervalSince(start))
+                    }
+                    guard let stats = try? await client.stats(details.id) else { continue }
+                    sample.memoryBytes &+= max(0, stats.memoryStats?.usage ?? 0)
+                    let now = stats.sample
+                    if let before = previous[details.id], details.hostConfig.cpuLimit != nil {
+                        periods &+= max(0, now.cpuPeriods &- before.cpuPeriods)
+                        throttled &+= max(0, now.cpuThrottledPeriods &- before.cpuThrottledPeriods)
+                    }
+                    previous[details.id] = now
+                }
+                if periods > 0 { sample.cpuThrottledRatio = Double(throttled) / Double(periods) }
+                samples[service] = sample
+            }
+            metrics.update { $0.samples = samples }
+            try? await Task.sleep(for: Self.sampleInterval)
+        }
+    }
+}
+
+/// Writes watching's events in the order they happened, each loss with its diagnosis (read concurrently, so a slow
+/// one never holds the machine up), to stdout — lines, or JSON Lines — and to the notifier.
+actor WatchOutput {
+    let context: LaunchContext
+    let profile: Profile
+    let engine: Orchestration
+    let redact: Redactor
+    let notifier: WatchNotifier
+    let json: Bool
+    private var last: Task<Void, Never>?
+
+    init(context: LaunchContext, profile: Profile, engine: Orchestration, redact: Redactor, notifier: WatchNotifier, json: Bool) {
+        self.context = context
+        self.profile = profile
+        self.engine = engine
+        self.redact = redact
+        self.notifier = notifier
+        self.json = json
+    }
+
+    func emit(_ event: WatchEvent, diagnosis: Task<Diagnosis?, Never>?) {
+        let previous = last
+        last = Task { [context, profile, engine, redact, notifier, json] in
+            await previous?.value
+            let diagnosis = await diagnosis?.value
+            let document = WatchEventDocument(
+                event, environment: profile.name, project: profile.compose.project, engine: engine, diagnosis: diagnosis, redact: redact)
+            if json {
+                if let line = try? JSONOutput.encode(document, line: true) { context.console.data(line) }
+            } else {
+                WatchRenderer.lines(event, environment: profile.name, diagnosis: diagnosis, console: context.console, redact: redact)
+                    .forEach(context.console.data)
+            }
+            if event.kind != .initial { notifier.send(document) }
+        }
+    }
+
+    /// Waits until every event so far is written.
+    func drain() async { await last?.value }
+}

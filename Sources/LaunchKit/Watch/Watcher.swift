@@ -1,0 +1,242 @@
+import Foundation
+import Synchronization
+
+/// How `launch watch` reports and what it may do.
+public struct WatchOptions: Sendable {
+    public var json = false
+    public var notify = WatchNotifier.Target()
+    /// `--metrics ADDR:PORT`.
+    public var metrics: String?
+    public var engine: Orchestration = .compose
+    /// Each service's time to ready from the launch that watching follows (`launch <env> --watch`).
+    public var timeToReady: [String: Double] = [:]
+    public init() {}
+}
+
+/// The driver of `WatchMachine` over a running environment: it reads every service once, then follows the engine's
+/// events (compose; inspecting a service on each of its events and everything again after a lost stream) or polls
+/// the swarm's tasks every second, feeds what it sees to the machine, and performs what the machine decides —
+/// reporting each event (a loss with the same diagnosis a failed launch prints), restarting within the budget,
+/// notifying, serving metrics. It never changes anything unless the profile asks for restarts. Ctrl-C or SIGTERM
+/// ends it with the stack left running (exit 0).
+public struct Watcher: Sendable {
+    let context: LaunchContext
+    let client: EngineClient
+    let layout: ProjectLayout
+    let profile: Profile
+    let options: WatchOptions
+
+    enum Inbox: Sendable {
+        case input(WatchMachine.Input)
+        case note(String)
+        case stop
+    }
+
+    /// What watching knows of the stack's model: readiness rules (deadline, job or not) per service.
+    struct Model: Sendable {
+        var jobs: Set<String> = []
+        var deadlines: [String: Duration] = [:]
+        var services: [String] = []
+    }
+
+    static let pollInterval: Duration = .seconds(1)
+    static let tickInterval: Duration = .milliseconds(250)
+    static let sampleInterval: Duration = .seconds(5)
+    static let watchedActions = ["create", "start", "die", "oom", "health_status", "destroy", "pause", "unpause", "restart"]
+
+    public init(context: LaunchContext, client: EngineClient, layout: ProjectLayout, profile: Profile, options: WatchOptions) {
+        self.context = context
+        self.client = client
+        self.layout = layout
+        self.profile = profile
+        self.options = options
+    }
+
+    var project: String { profile.compose.project }
+
+    func model() -> Model {
+        let files = profile.compose.files.map(layout.composeFile)
+        guard let stack = try? ComposeModelReader.read(files: files, lookup: { _ in nil }) else { return Model() }
+        let jobs = Planner.jobs(in: stack)
+        var model = Model(jobs: jobs, services: stack.serviceNames)
+        for service in stack.services {
+            model.deadlines[service.name] =
+                ReadinessRule(service: service, policy: profile.health, isJob: jobs.contains(service.name)).deadline
+        }
+        return model
+    }
+
+    /// Every service's observation now (compose: its containers inspected; swarm: its tasks counted).
+    func observeAll(_ model: Model) async throws -> [ServiceObservation] {
+        if options.engine == .swarm {
+            return try await SwarmStatus.read(client: client, stack: project).services.map {
+                ServiceObservation.swarm($0, service: $0.name)
+            }
+        }
+        let byService = try await ServiceControl.containersByService(client: client, project: project)
+        let now = context.now()
+        return byService.map { name, containers in observe(name, containers, model: model, now: now) }
+    }
+
+    func observe(_ service: String, _ containers: [ContainerDetails], model: Model, now: Date) -> ServiceObservation {
+        ServiceObservation.compose(
+            service: service, containers: containers, isJob: model.jobs.contains(service), stability: profile.health.stability, now: now)
+    }
+
+    func observe(_ service: String, model: Model) async throws -> ServiceObservation {
+        let containers = try await ServiceControl.containersByService(client: client, project: project, service: service)[service] ?? []
+        return observe(service, containers, model: model, now: context.now())
+    }
+
+    public func run() async throws -> ExitStatus {
+        let model = model()
+        let (inbox, post) = AsyncStream.makeStream(of: Inbox.self)
+        // Subscribed before the first reading, so nothing that happens between them is missed.
+        let subscription = options.engine == .compose ? await client.subscribe(project: project, actions: Self.watchedActions) : nil
+        let first = try await observeAll(model)
+        let seen = Set(first.map(\.service))
+        var watched = seen.union(profile.services.core + profile.services.optional + profile.services.stretch)
+        if seen.isEmpty { watched.formUnion(model.services) }
+        if !model.services.isEmpty { watched.formIntersection(Set(model.services).union(seen)) }
+        var machine = WatchMachine(
+            policy: profile.watch,
+            services: Dictionary(
+                uniqueKeysWithValues: watched.map { ($0, (profile.services.serviceClass(of: $0), model.deadlines[$0] ?? .seconds(60))) }))
+
+        let redact = EnvProvisioner(layout: layout, profile: profile).redactor(environment: context.environment)
+        var initial = WatchMetrics(
+            environment: profile.name, project: project, engine: options.engine.rawValue, version: Version.current,
+            startedAt: context.now())
+        initial.timeToReady = options.timeToReady
+        let metrics = SharedMetrics(initial)
+        let server = try options.metrics.map { address in
+            try MetricsServer(listen: address) { [context] in metrics.render(now: context.now()) }
+        }
+        defer { server?.stop() }
+        let notifier = WatchNotifier(target: options.notify, runner: context.runner) { [console = context.console] in
+            console.say("warning: \($0)")
+        }
+        let output = WatchOutput(
+            context: context, profile: profile, engine: options.engine, redact: redact, notifier: notifier, json: options.json)
+        let diagnostics = Diagnostics(
+            client: client, redact: redact, environment: profile.name, project: project,
+            swarmService: nil)
+
+        let tasks = startFeeds(model: model, subscription: subscription, watched: watched, post: post, metrics: metrics)
+        let interrupts = WatchInterrupts { post.yield(.stop) }
+        defer {
+            interrupts.cancel()
+            tasks.forEach { $0.cancel() }
+        }
+        say(header(first, watched: watched, server: server))
+        for observation in first.sorted(by: { $0.service < $1.service }) where watched.contains(observation.service) {
+            post.yield(.input(.observed(observation)))
+            scheduleSettle(observation, model: model, post: post)
+        }
+        for missing in watched.subtracting(seen).sorted() {
+            post.yield(.input(.observed(ServiceObservation(service: missing, condition: .removed))))
+        }
+
+        var status = ExitStatus.success
+        loop: for await message in inbox {
+            switch message {
+            case .stop:
+                say("stopped watching \(profile.name); the stack keeps running")
+                break loop
+            case .note(let text):
+                say(text)
+            case .input(let input):
+                if case .observed(let observation) = input { scheduleSettle(observation, model: model, post: post) }
+                let actions = machine.handle(input, now: context.now())
+                var exit: ExitStatus?
+                for action in actions {
+                    switch action {
+                    case .report(let event):
+                        let diagnosis = event.failure.map { failure in
+                            Task { await diagnose(event, failure, diagnostics: diagnostics) }
+                        }
+                        await output.emit(event, diagnosis: diagnosis)
+                        metrics.update { state in
+                            state.events += 1
+                            if let down = event.downSeconds { state.timeToReady[event.service] = down }
+                        }
+                    case .restart(let service, let containers):
+                        Task { post.yield(.input(.restarted(service: service, error: await restart(service, containers)))) }
+                    case .exit(let code, let reason):
+                        say(reason)
+                        exit = code
+                    }
+                }
+                let services = machine.services
+                metrics.update { $0.services = services }
+                if let exit {
+                    status = exit
+                    break loop
+                }
+            }
+        }
+        await output.drain()
+        await notifier.finish(within: .seconds(10))
+        return status
+    }
+
+    func say(_ line: String) { context.console.say(line) }
+
+    func header(_ first: [ServiceObservation], watched: Set<String>, server: MetricsServer?) -> String {
+        let ready = first.filter { watched.contains($0.service) && $0.condition.isReady }.count
+        var line = "watching \(profile.name) (\(options.engine == .swarm ? "swarm stack" : "project") \(project) on \(client.endpoint)): "
+        line += "\(ready)/\(watched.count) ready"
+        if let server { line += "; metrics at http://\(server.address)/metrics" }
+        if !profile.watch.restart.isEmpty {
+            line +=
+                "; restarts \(profile.watch.restart.joined(separator: ", ")) up to \(profile.watch.max) times within \(DurationText.format(profile.watch.window))"
+        }
+        return line + "; Ctrl-C stops watching (the stack keeps running)"
+    }
+
+    /// A running service inside its stability window is looked at again when the window ends.
+    func scheduleSettle(_ observation: ServiceObservation, model: Model, post: AsyncStream<Inbox>.Continuation) {
+        guard let wait = observation.settlesIn, options.engine == .compose else { return }
+        Task {
+            try? await Task.sleep(for: wait + .milliseconds(50))
+            if let again = try? await observe(observation.service, model: model) { post.yield(.input(.observed(again))) }
+        }
+    }
+
+    func diagnose(_ event: WatchEvent, _ failure: FailureKind, diagnostics: Diagnostics) async -> Diagnosis? {
+        if case .short = event.to, event.containers.isEmpty { return nil }
+        return await diagnostics.diagnose(
+            service: event.service, serviceClass: event.serviceClass, failure: failure, containers: event.containers)
+    }
+
+    /// Restarts the service's containers (stopped ones are started); nil, or what the engine said.
+    func restart(_ service: String, _ containers: [String]) async -> String? {
+        guard !containers.isEmpty else {
+            return "no container of \(service) exists to restart: `\(context.console.command("\(profile.name)"))` creates it"
+        }
+        for id in containers {
+            do {
+                try await client.restartContainer(id, timeoutSeconds: 10)
+            } catch {
+                return "\(error)"
+            }
+        }
+        return nil
+    }
+}
+
+/// Ctrl-C, SIGTERM or a hangup end watching, leaving the stack as it is; a second one exits at once.
+final class WatchInterrupts: Sendable {
+    private let count = Mutex(0)
+    init(onFirst: @escaping @Sendable () -> Void) {
+        Interrupts.install()
+        Interrupts.route { [self] in
+            let seen = self.count.withLock { count -> Int in
+                count += 1
+                return count
+            }
+            if seen == 1 { onFirst() } else { _exit(0) }
+        }
+    }
+    func cancel() { Interrupts.route(to: nil) }
+}
