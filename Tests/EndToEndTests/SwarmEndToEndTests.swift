@@ -440,4 +440,41 @@ struct SwarmEndToEndTests {
             #expect(try await Self.names(["service", "ls", "-q", "--filter", label]) == [])
         }
     }
+
+    /// `launch watch --engine swarm`: a task that crashes is reported with the task's own error and its container's
+    /// last line, the swarm reschedules it, and the service is ready again with the time it was down.
+    @Test func watchingASwarmStackReportsATaskFailureAndTheRescheduledRecovery() async throws {
+        try await Self.withStack { project in
+            try project.writeProfile(
+                extra: "health: {stability: 1s}",
+                stack: """
+                    services:
+                      api:
+                        image: \(Busybox.image)
+                        command: ["sh", "-c", "trap 'exit 0' TERM; touch /tmp/ok; while [ ! -f /tmp/crash ]; do sleep 0.1; done; echo api crashing now; exit 3"]
+                        healthcheck: {test: ["CMD", "test", "-f", "/tmp/ok"], interval: 500ms, timeout: 5s, retries: 2}
+                        deploy: {restart_policy: {condition: on-failure, delay: 1s}}
+                    """)
+            let up = try await project.launch(["demo", "--engine", "swarm", "--no-cleanup", "--no-network"])
+            try #require(up.status == 0, "\(up.stderr)")
+            let watch = try WatchedLaunch(project, ["watch", "demo", "--engine", "swarm", "--json"])
+            defer { watch.stop() }
+            #expect(
+                await watch.waitFor { $0.contains { $0["event"] as? String == "initial" && $0["to"] as? String == "ready" } },
+                "\(watch.all)")
+            let task = try await E2E.docker(["ps", "-q", "--filter", "label=com.docker.swarm.service.name=\(project.name)_api"]).stdout
+                .split(whereSeparator: \.isNewline).first.map(String.init)
+            _ = try await E2E.docker(["exec", try #require(task), "touch", "/tmp/crash"])
+            let loss = try #require(await watch.first { $0["from"] as? String == "ready" }, "\(watch.all)")
+            #expect(loss["engine"] as? String == "swarm")
+            #expect((loss["state"] as? String)?.contains("non-zero exit (3)") == true, "\(loss)")
+            let diagnosis = try #require(loss["diagnosis"] as? [String: Any], "\(loss)")
+            #expect((diagnosis["log_tail"] as? [String])?.contains("api crashing now") == true, "\(diagnosis)")
+            #expect(
+                (diagnosis["next_step"] as? String)?.contains("docker service ps --no-trunc \(project.name)_api") == true, "\(diagnosis)")
+            let back = try #require(await watch.first { $0["to"] as? String == "ready" && $0["down_seconds"] != nil }, "\(watch.all)")
+            #expect((back["engine_restarts"] as? Int ?? 0) >= 1, "\(back)")
+            #expect(await watch.interrupt() == 0)
+        }
+    }
 }

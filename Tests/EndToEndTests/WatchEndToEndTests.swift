@@ -150,6 +150,34 @@ struct WatchEndToEndTests {
         }
     }
 
+    /// The event stream drops (a proxy in front of the engine is cut) and a service is killed while it is down: once
+    /// the engine answers again, watching says so, reads every service again, and reports the change it did not see
+    /// as an event. SIGTERM then ends it with 0, as systemd expects.
+    @Test func aChangeWhileTheStreamIsDownIsReportedOnceItIsBackAndSIGTERMEndsWatching() async throws {
+        try await E2E.withProject { project in
+            try project.writeProfile(extra: "services: {optional: [worker]}\nhealth: {stability: 1s}", stack: Self.stack())
+            let up = try await project.launch(["demo"])
+            try #require(up.status == 0, "\(up.all)")
+            let port = try Sockets.freePort()
+            let socket = EndpointEndToEndTests.suiteSocket
+            var proxy = try Forwarder(listen: .tcp(port: port), to: socket)
+            defer { proxy.stop() }
+            let watch = try WatchedLaunch(project, ["watch", "demo", "--json", "-H", "tcp://127.0.0.1:\(port)"])
+            defer { watch.stop() }
+            #expect(await watch.waitFor { $0.filter { $0["event"] as? String == "initial" }.count == 3 }, "\(watch.all)")
+            proxy.stop()
+            #expect(await E2E.eventually(within: .seconds(30)) { watch.stderr.contains("lost the engine's event stream") }, "\(watch.all)")
+            _ = try await E2E.docker(["kill", "\(project.name)-worker-1"])
+            proxy = try Forwarder(listen: .tcp(port: port), to: socket)
+            let missed = try #require(
+                await watch.first { $0["service"] as? String == "worker" && $0["to"] as? String == "exited" }, "\(watch.all)")
+            #expect(missed["from"] as? String == "ready")
+            #expect(watch.stderr.contains("event stream is back"), "\(watch.stderr)")
+            kill(watch.process.processIdentifier, SIGTERM)
+            #expect(await watch.exit(within: .seconds(20)) == 0, "\(watch.stderr)")
+        }
+    }
+
     /// Starts Prometheus on a loopback port, scraping `target` every second, and asks its API until `check` holds
     /// (or 30 s pass). `query` answers a PromQL expression's single value, nil when it has none yet.
     static func scrape(
@@ -220,6 +248,7 @@ final class WatchedLaunch: Sendable {
 
     var stdout: String { out.value }
     var stderr: String { err.value }
+    var all: String { stdout + "\n" + stderr }
     /// The complete JSON lines written so far.
     var rawEvents: [String] { stdout.split(separator: "\n").map(String.init).filter { $0.hasPrefix("{\"") && $0.hasSuffix("}") } }
     var events: [[String: Any]] {

@@ -88,7 +88,13 @@ public enum ServiceCondition: Sendable, Hashable, CustomStringConvertible {
         case .exited(let code), .restarting(let code): .exited(code: code)
         case .oomKilled: .oomKilled
         case .unhealthy: .unhealthy
-        case .short(_, _, let error): error.map { .startRejected($0) } ?? .exited(code: 1)
+        case .short(_, _, let error):
+            // The swarm's words for a task whose process exited: `task: non-zero exit (3)`.
+            if let error, let match = error.firstMatch(of: /non-zero exit \((\d+)\)/), let code = Int(match.output.1) {
+                .exited(code: code)
+            } else {
+                error.map { .startRejected($0) }
+            }
         default: nil
         }
     }

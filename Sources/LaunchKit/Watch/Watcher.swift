@@ -118,9 +118,6 @@ public struct Watcher: Sendable {
         }
         let output = WatchOutput(
             context: context, profile: profile, engine: options.engine, redact: redact, notifier: notifier, json: options.json)
-        let diagnostics = Diagnostics(
-            client: client, redact: redact, environment: profile.name, project: project,
-            swarmService: nil)
 
         let tasks = startFeeds(model: model, subscription: subscription, watched: watched, post: post, metrics: metrics)
         let interrupts = WatchInterrupts { post.yield(.stop) }
@@ -153,7 +150,7 @@ public struct Watcher: Sendable {
                     switch action {
                     case .report(let event):
                         let diagnosis = event.failure.map { failure in
-                            Task { await diagnose(event, failure, diagnostics: diagnostics) }
+                            Task { await diagnose(event, failure, redact: redact) }
                         }
                         await output.emit(event, diagnosis: diagnosis)
                         metrics.update { state in
@@ -203,10 +200,17 @@ public struct Watcher: Sendable {
         }
     }
 
-    func diagnose(_ event: WatchEvent, _ failure: FailureKind, diagnostics: Diagnostics) async -> Diagnosis? {
-        if case .short = event.to, event.containers.isEmpty { return nil }
+    /// The diagnosis a failed launch prints; on a swarm, of the newest failed task's container where this engine holds
+    /// it, with the swarm's own commands as next steps.
+    func diagnose(_ event: WatchEvent, _ failure: FailureKind, redact: Redactor) async -> Diagnosis? {
+        let swarm = options.engine == .swarm
+        if swarm && event.containers.isEmpty { return nil }
+        let diagnostics = Diagnostics(
+            client: client, redact: redact, environment: profile.name, project: project,
+            swarmService: swarm ? "\(project)_\(event.service)" : nil)
         return await diagnostics.diagnose(
-            service: event.service, serviceClass: event.serviceClass, failure: failure, containers: event.containers)
+            service: event.service, serviceClass: event.serviceClass, failure: failure,
+            containers: swarm ? Array(event.containers.prefix(1)) : event.containers)
     }
 
     /// Restarts the service's containers (stopped ones are started); nil, or what the engine said.
