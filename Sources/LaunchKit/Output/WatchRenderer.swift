@@ -121,7 +121,8 @@ public enum WatchRenderer {
             let since = service.condition?.isReady == true ? service.readySince : service.downSince
             rows.append([
                 name, service.serviceClass.rawValue, service.condition?.description ?? "unknown",
-                since.map { DurationText.format(.seconds(max(0, now.timeIntervalSince($0)).rounded())) } ?? "-",
+                since.map { now.timeIntervalSince($0) < 1 ? "<1s" : DurationText.format(.seconds(now.timeIntervalSince($0).rounded())) }
+                    ?? "-",
                 "\(service.engineRestartsTotal + service.watchRestartsTotal)",
             ])
         }

@@ -114,6 +114,8 @@ public struct ServiceObservation: Sendable, Hashable {
     public var settlesIn: Duration?
     /// Nodes its tasks run on (swarm).
     public var nodes: [String] = []
+    /// Since when it has been in this condition, by the engine's word (a start, an exit), when it says.
+    public var since: Date?
 
     public init(
         service: String, condition: ServiceCondition, containers: [String] = [], restarts: Int = 0, settlesIn: Duration? = nil,
@@ -140,10 +142,14 @@ public struct ServiceObservation: Sendable, Hashable {
             if worst.map({ condition.rank > $0.rank }) ?? true { worst = condition }
         }
         let condition = worst ?? .removed
-        return ServiceObservation(
+        var observation = ServiceObservation(
             service: service, condition: condition, containers: containers.map(\.id),
             restarts: containers.reduce(0) { $0 &+ max(0, $1.restartCount) },
             settlesIn: condition == .starting ? settles : nil)
+        // The latest start of a running one, the latest exit of one that is down.
+        let times = containers.compactMap { EngineTime.parse($0.state.running ? $0.state.startedAt : $0.state.finishedAt) }
+        observation.since = times.max().flatMap { $0 <= now && $0.timeIntervalSince1970 > 0 ? $0 : nil }
+        return observation
     }
 
     static func condition(

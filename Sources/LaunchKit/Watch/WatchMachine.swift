@@ -89,11 +89,12 @@ public struct WatchMachine: Sendable {
         if new.isReady {
             if let down = service.downSince, old != nil { event.downSeconds = max(0, now.timeIntervalSince(down)) }
             service.lastDownSeconds = event.downSeconds ?? service.lastDownSeconds
-            service.readySince = now
+            // Where watching begins, the engine's own time of the start says how long it has been ready.
+            service.readySince = old == nil ? (observation.since ?? now) : now
             (service.downSince, service.readyBy, service.diagnosedThisDown, service.loopNamed) = (nil, nil, false, false)
             return [.report(event)]
         }
-        if old?.isReady ?? true { service.downSince = service.downSince ?? now }
+        if old?.isReady ?? true { service.downSince = service.downSince ?? (old == nil ? observation.since : nil) ?? now }
         guard new.isFailure else { return [.report(event)] }
         event.failure = failure(of: new, &service, now: now)
         var actions: [Action] = [.report(event)]

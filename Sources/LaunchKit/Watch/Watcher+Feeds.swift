@@ -123,7 +123,8 @@ extension Watcher {
 }
 
 /// Writes watching's events in the order they happened, each loss with its diagnosis (read concurrently, so a slow
-/// one never holds the machine up), to stdout — lines, or JSON Lines — and to the notifier.
+/// one never holds the machine up), to stdout — lines, or JSON Lines — and to the notifier. On a terminal, a board of
+/// every service stays under the lines (on stderr), redrawn after each event and every second.
 actor WatchOutput {
     let context: LaunchContext
     let profile: Profile
@@ -132,6 +133,7 @@ actor WatchOutput {
     let notifier: WatchNotifier
     let json: Bool
     private var last: Task<Void, Never>?
+    private let board: BoardArea?
 
     init(context: LaunchContext, profile: Profile, engine: Orchestration, redact: Redactor, notifier: WatchNotifier, json: Bool) {
         self.context = context
@@ -140,25 +142,77 @@ actor WatchOutput {
         self.redact = redact
         self.notifier = notifier
         self.json = json
+        board = context.console.isInteractive && !json ? BoardArea(console: context.console) : nil
     }
 
-    func emit(_ event: WatchEvent, diagnosis: Task<Diagnosis?, Never>?) {
+    func emit(_ event: WatchEvent, diagnosis: Task<Diagnosis?, Never>?, services: [String: WatchMachine.Watched]) {
         let previous = last
-        last = Task { [context, profile, engine, redact, notifier, json] in
+        last = Task { [context, profile, engine, redact, notifier, json, board] in
             await previous?.value
             let diagnosis = await diagnosis?.value
             let document = WatchEventDocument(
                 event, environment: profile.name, project: profile.compose.project, engine: engine, diagnosis: diagnosis, redact: redact)
+            board?.erase()
             if json {
                 if let line = try? JSONOutput.encode(document, line: true) { context.console.data(line) }
             } else {
                 WatchRenderer.lines(event, environment: profile.name, diagnosis: diagnosis, console: context.console, redact: redact)
                     .forEach(context.console.data)
             }
+            board?.draw(WatchRenderer.board(services, now: context.now(), console: context.console))
             if event.kind != .initial { notifier.send(document) }
         }
     }
 
-    /// Waits until every event so far is written.
-    func drain() async { await last?.value }
+    /// A line of talk (stderr), in order with the events and above the board.
+    func note(_ line: String) {
+        let previous = last
+        last = Task { [context, board] in
+            await previous?.value
+            let height = board?.erase()
+            context.console.say(line)
+            if let board, let height, height > 0 { board.redraw() }
+        }
+    }
+
+    /// The board again (its times move on), after whatever is being written.
+    func refresh(_ services: [String: WatchMachine.Watched]) {
+        guard let board else { return }
+        let previous = last
+        last = Task { [context] in
+            await previous?.value
+            board.erase()
+            board.draw(WatchRenderer.board(services, now: context.now(), console: context.console))
+        }
+    }
+
+    /// Waits until every event so far is written, and takes the board away.
+    func drain() async {
+        await last?.value
+        board?.erase()
+    }
+}
+
+/// The lines at the bottom of a terminal that the board occupies: erased (cursor up, clear to the end) before
+/// anything else is written, drawn again after.
+final class BoardArea: Sendable {
+    private let console: Console
+    private let shown = Mutex<[String]>([])
+    init(console: Console) { self.console = console }
+
+    /// Takes the board off the screen; returns how many lines it had.
+    @discardableResult
+    func erase() -> Int {
+        let lines = shown.withLock { $0.count }
+        if lines > 0 { console.raw("\u{1B}[\(lines)A\u{1B}[J") }
+        return lines
+    }
+
+    func draw(_ lines: [String]) {
+        console.raw(lines.map { $0 + "\n" }.joined())
+        shown.withLock { $0 = lines }
+    }
+
+    /// The last board again, below what was just written.
+    func redraw() { draw(shown.withLock { $0 }) }
 }

@@ -135,13 +135,14 @@ public struct Watcher: Sendable {
         }
 
         var status = ExitStatus.success
+        var lastRefresh = context.now()
         loop: for await message in inbox {
             switch message {
             case .stop:
-                say("stopped watching \(profile.name); the stack keeps running")
+                await output.note("stopped watching \(profile.name); the stack keeps running")
                 break loop
             case .note(let text):
-                say(text)
+                await output.note(text)
             case .input(let input):
                 if case .observed(let observation) = input { scheduleSettle(observation, model: model, post: post) }
                 let actions = machine.handle(input, now: context.now())
@@ -152,7 +153,7 @@ public struct Watcher: Sendable {
                         let diagnosis = event.failure.map { failure in
                             Task { await diagnose(event, failure, redact: redact) }
                         }
-                        await output.emit(event, diagnosis: diagnosis)
+                        await output.emit(event, diagnosis: diagnosis, services: machine.services)
                         metrics.update { state in
                             state.events += 1
                             if let down = event.downSeconds { state.timeToReady[event.service] = down }
@@ -160,12 +161,16 @@ public struct Watcher: Sendable {
                     case .restart(let service, let containers):
                         Task { post.yield(.input(.restarted(service: service, error: await restart(service, containers)))) }
                     case .exit(let code, let reason):
-                        say(reason)
+                        await output.note(reason)
                         exit = code
                     }
                 }
                 let services = machine.services
                 metrics.update { $0.services = services }
+                if case .tick = input, context.now().timeIntervalSince(lastRefresh) >= 1 {
+                    lastRefresh = context.now()
+                    await output.refresh(services)
+                }
                 if let exit {
                     status = exit
                     break loop
