@@ -34,6 +34,8 @@ struct ProfileSchemaTests {
         ("health: {backoff: soon}", "health.backoff"),
         ("gpu: {mode: sometimes}", "gpu.mode"),
         ("engine: kubernetes", "engine"),
+        ("watch: {max: 0}", "watch.max"),
+        ("watch: {restarts: [db]}", "unknown key"),
     ])
     func whatTheLoaderRefusesTheSchemaRefuses(line: String, key: String) throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("schema-\(UUID().uuidString.prefix(8))").path

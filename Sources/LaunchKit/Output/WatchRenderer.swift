@@ -27,14 +27,13 @@ public struct WatchEventDocument: JSONDocument, Sendable {
     public var watchRestarts: Int
     public var budget: Int?
     public var containers: [String]
-    public var nodes: [String]
     public var diagnosis: Diagnosis?
     public var text: String
 
     enum CodingKeys: String, CodingKey {
         case time, environment, project, engine, event, service, serviceClass = "class", from, to, state, ready,
             exitCode = "exit_code", downSeconds = "down_seconds", engineRestarts = "engine_restarts",
-            watchRestarts = "watch_restarts", budget, containers, nodes, diagnosis, text
+            watchRestarts = "watch_restarts", budget, containers, diagnosis, text
     }
 
     public init(_ event: WatchEvent, environment: String, project: String, engine: Orchestration, diagnosis: Diagnosis?, redact: Redactor) {
@@ -58,7 +57,6 @@ public struct WatchEventDocument: JSONDocument, Sendable {
         watchRestarts = event.watchRestarts
         budget = event.budget
         containers = event.containers.map { String($0.prefix(12)) }
-        nodes = event.nodes
         self.diagnosis = diagnosis
         text = redact(WatchRenderer.sentence(event, environment: environment))
     }
@@ -74,7 +72,7 @@ public enum WatchRenderer {
         case .initial:
             return "\(who): \(event.to)"
         case .restart:
-            return "\(who): restarting it (watch restart \(event.watchRestarts + 1) of \(event.budget ?? 0) within its window)"
+            return "\(who): restarting it (watch restart \(event.watchRestarts) of \(event.budget ?? 0) within its window)"
         case .gaveUp:
             return
                 "\(who): still \(event.to) after \(event.watchRestarts) restart\(event.watchRestarts == 1 ? "" : "s"): watching gave up on it (watch.max \(event.budget ?? 0))"
