@@ -12,11 +12,13 @@ struct Status: AsyncParsableCommand {
     @Argument(help: "Environment name or alias (default: every environment).", completion: .environments) var environment: String?
     @Flag(help: "Write JSON to stdout.") var json = false
     @Flag(help: "Keep watching: the live view of `launch watch` (one environment).") var watch = false
+    @OptionGroup var watchFlags: WatchFlags
 
     func validate() throws {
         if watch && environment == nil {
             throw ValidationError("--watch follows one environment: name it, e.g. `launch status dev --watch`")
         }
+        if !watch && watchFlags.isSet { throw ValidationError("--on-change, --webhook and --metrics belong to watching: add --watch") }
     }
 
     func run() async throws {
@@ -25,8 +27,7 @@ struct Status: AsyncParsableCommand {
             let profiles = try environment.map { [try catalog.profile(named: $0)] } ?? Self.onePerProject(catalog)
             let client = EngineClient(context: context)
             if watch, let profile = profiles.first {
-                var options = WatchOptions()
-                (options.json, options.engine) = (json, engineOption.resolve(profile))
+                let options = watchFlags.options(json: json, engine: engineOption.resolve(profile))
                 return try await Watcher(context: context, client: client, layout: catalog.layout, profile: profile, options: options).run()
             }
             if environment != nil, let profile = profiles.first, engineOption.resolve(profile) == .swarm {

@@ -38,9 +38,7 @@ struct Up: AsyncParsableCommand {
 
     func validate() throws {
         if build && noBuild { throw ValidationError("--build and --no-build contradict each other: give one of them") }
-        if !watch && (watchFlags.onChange != nil || watchFlags.webhook != nil || watchFlags.metrics != nil) {
-            throw ValidationError("--on-change, --webhook and --metrics belong to watching: add --watch")
-        }
+        if !watch && watchFlags.isSet { throw ValidationError("--on-change, --webhook and --metrics belong to watching: add --watch") }
     }
 
     func run() async throws {

@@ -30,6 +30,9 @@ struct WatchFlags: ParsableArguments {
         if let onChange, onChange.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--on-change: give a command") }
     }
 
+    /// Whether any of them was given (they need watching).
+    var isSet: Bool { onChange != nil || webhook != nil || metrics != nil }
+
     func options(json: Bool, engine: Orchestration) -> WatchOptions {
         var options = WatchOptions()
         options.json = json

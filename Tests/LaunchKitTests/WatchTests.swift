@@ -24,7 +24,7 @@ struct WatchTests {
         #expect(try Self.observe(engine, "starting").condition == .starting)
         #expect(try Self.observe(engine, "healthy").condition == .ready)
         #expect(try Self.observe(engine, "unhealthy").condition == .unhealthy)
-        #expect(try Self.observe(engine, "restarting").condition == .restarting(exitCode: 3))
+        #expect(try Self.observe(engine, "restarting").condition == .restarting(exitCode: 3, oomKilled: false))
         #expect(try Self.observe(engine, "recovered").condition == .ready)
         #expect(try Self.observe(engine, "killed").condition == .exited(137))
         // The engine's restart counter is what tells a restart the events went past.
@@ -119,13 +119,13 @@ struct WatchTests {
                 machine.handle(.observed(ServiceObservation(service: "db", condition: condition, restarts: restarts)), now: now))
         }
         _ = see(.ready, restarts: 0)
-        #expect(see(.restarting(exitCode: 1), restarts: 0).first?.failure == .exited(code: 1))
+        #expect(see(.restarting(exitCode: 1, oomKilled: false), restarts: 0).first?.failure == .exited(code: 1))
         #expect(see(.starting, restarts: 1).first?.failure == nil)
-        #expect(see(.restarting(exitCode: 1), restarts: 1).first?.failure == nil)
+        #expect(see(.restarting(exitCode: 1, oomKilled: false), restarts: 1).first?.failure == nil)
         _ = see(.starting, restarts: 2)
-        _ = see(.restarting(exitCode: 1), restarts: 2)
+        _ = see(.restarting(exitCode: 1, oomKilled: false), restarts: 2)
         _ = see(.starting, restarts: 3)
-        let loop = see(.restarting(exitCode: 1), restarts: 3).first
+        let loop = see(.restarting(exitCode: 1, oomKilled: false), restarts: 3).first
         guard case .restartLoop(let count, let seconds)? = loop?.failure else {
             Issue.record("expected a restart loop, got \(String(describing: loop))")
             return
@@ -162,7 +162,7 @@ struct WatchTests {
                     restarts += 1
                 case .exit(let status, let reason):
                     ended = status
-                    #expect(reason.contains("watch.max: 2"))
+                    #expect(reason.contains("watch.max: 2") && reason.contains("exit 5"))
                 }
             }
         }
@@ -174,15 +174,16 @@ struct WatchTests {
             apply(.tick)
             now.addTimeInterval(1)
             apply(.tick)
-            apply(.restarted(service: "db", error: nil))
+            apply(.restarted(service: "db", error: nil, startedAt: now))
             now.addTimeInterval(1)
             apply(.observed(ServiceObservation(service: "db", condition: .ready, containers: ["c1"])))
         }
         #expect(restarts == 2)
         #expect(ended == .watchGaveUp)
         #expect(reported.filter { $0.kind == .restart }.count == 2)
-        #expect(reported.last?.kind == .gaveUp || reported.contains { $0.kind == .gaveUp })
-        #expect(machine.services["db"]?.gaveUp == true)
+        #expect(reported.contains { $0.kind == .gaveUp })
+        // Back by itself (someone restarted it): the budget applies again.
+        #expect(machine.services["db"]?.gaveUp == false)
     }
 
     @Test func anOptionalServicePastItsBudgetIsGivenUpOnWithoutEndingWatching() {
@@ -191,6 +192,7 @@ struct WatchTests {
         _ = machine.handle(.observed(ServiceObservation(service: "db", condition: .ready, containers: ["c1"])), now: Self.t0)
         _ = machine.handle(.observed(ServiceObservation(service: "db", condition: .exited(1), containers: ["c1"])), now: Self.t0)
         #expect(machine.handle(.tick, now: Self.t0).contains(.restart(service: "db", containers: ["c1"])))
+        _ = machine.handle(.restarted(service: "db", error: nil, startedAt: Self.t0), now: Self.t0)
         _ = machine.handle(.observed(ServiceObservation(service: "db", condition: .starting, containers: ["c1"])), now: Self.t0)
         let again = machine.handle(.observed(ServiceObservation(service: "db", condition: .exited(1), containers: ["c1"])), now: Self.t0)
         #expect(Self.events(again).contains { $0.kind == .gaveUp })
@@ -203,6 +205,7 @@ struct WatchTests {
         _ = machine.handle(.observed(ServiceObservation(service: "db", condition: .ready, containers: ["c1"])), now: Self.t0)
         _ = machine.handle(.observed(ServiceObservation(service: "db", condition: .unhealthy, containers: ["c1"])), now: Self.t0)
         _ = machine.handle(.tick, now: Self.t0)
+        _ = machine.handle(.restarted(service: "db", error: nil, startedAt: Self.t0), now: Self.t0)
         _ = machine.handle(.observed(ServiceObservation(service: "db", condition: .starting, containers: ["c1"])), now: Self.t0)
         let late = machine.handle(.tick, now: Self.t0.addingTimeInterval(31))
         #expect(Self.events(late).first?.failure == .deadline(.seconds(30)))
@@ -213,11 +216,91 @@ struct WatchTests {
         let policy = Profile.WatchPolicy(restart: ["db"], max: 3, window: .seconds(600), backoff: .zero)
         var machine = Self.machine(policy)
         _ = machine.handle(.observed(ServiceObservation(service: "db", condition: .ready)), now: Self.t0)
-        _ = machine.handle(.observed(ServiceObservation(service: "db", condition: .restarting(exitCode: 1))), now: Self.t0)
+        _ = machine.handle(
+            .observed(ServiceObservation(service: "db", condition: .restarting(exitCode: 1, oomKilled: false))), now: Self.t0)
         #expect(machine.nextDeadline == nil)
         // Removed or paused by someone: not a failure to act on.
         _ = machine.handle(.observed(ServiceObservation(service: "db", condition: .removed)), now: Self.t0)
         #expect(machine.nextDeadline == nil)
+    }
+
+    @Test func theStopOfWatchingsOwnRestartIsNotAFailureNorIsAReadFromBeforeIt() {
+        let policy = Profile.WatchPolicy(restart: ["db"], max: 1, window: .seconds(600), backoff: .zero)
+        var machine = Self.machine(policy)
+        let t = Self.t0
+        _ = machine.handle(.observed(ServiceObservation(service: "db", condition: .ready, containers: ["c1"])), now: t)
+        _ = machine.handle(.observed(ServiceObservation(service: "db", condition: .unhealthy, containers: ["c1"])), now: t)
+        #expect(machine.handle(.tick, now: t).contains(.restart(service: "db", containers: ["c1"])))
+        // The restart stops it (exit 143) before it starts again: with max 1, a second failure would end watching.
+        var stopped = ServiceObservation(service: "db", condition: .exited(143), containers: ["c1"])
+        stopped.since = t.addingTimeInterval(0.1)
+        #expect(machine.handle(.observed(stopped), now: t.addingTimeInterval(0.2)).isEmpty)
+        _ = machine.handle(.restarted(service: "db", error: nil, startedAt: t.addingTimeInterval(0.3)), now: t.addingTimeInterval(0.4))
+        // A read that began before the restart and arrives late is stale too.
+        #expect(machine.handle(.observed(stopped), now: t.addingTimeInterval(0.5)).isEmpty)
+        let back = Self.events(
+            machine.handle(.observed(ServiceObservation(service: "db", condition: .ready)), now: t.addingTimeInterval(1)))
+        #expect(back.first?.isRecovery == true)
+        #expect(machine.services["db"]?.gaveUp == false)
+    }
+
+    @Test func aServiceBackBeforeItsBackoffEndsIsNotRestarted() {
+        let policy = Profile.WatchPolicy(restart: ["db"], max: 3, window: .seconds(600), backoff: .seconds(5))
+        var machine = Self.machine(policy)
+        _ = machine.handle(.observed(ServiceObservation(service: "db", condition: .ready)), now: Self.t0)
+        _ = machine.handle(.observed(ServiceObservation(service: "db", condition: .unhealthy)), now: Self.t0)
+        _ = machine.handle(.observed(ServiceObservation(service: "db", condition: .ready)), now: Self.t0.addingTimeInterval(1))
+        #expect(machine.handle(.tick, now: Self.t0.addingTimeInterval(10)).isEmpty)
+        #expect(machine.services["db"]?.watchRestartsTotal == 0)
+    }
+
+    @Test func aRefusedRestartIsSaidAsSuchAndCountsAgainstTheBudget() throws {
+        let policy = Profile.WatchPolicy(restart: ["db"], max: 2, window: .seconds(600), backoff: .zero)
+        var machine = Self.machine(policy)
+        _ = machine.handle(.observed(ServiceObservation(service: "db", condition: .ready, containers: ["c1"])), now: Self.t0)
+        _ = machine.handle(.observed(ServiceObservation(service: "db", condition: .exited(1), containers: ["c1"])), now: Self.t0)
+        _ = machine.handle(.tick, now: Self.t0)
+        let refused = Self.events(
+            machine.handle(.restarted(service: "db", error: "port is already allocated", startedAt: nil), now: Self.t0))
+        let event = try #require(refused.first)
+        #expect(event.kind == .restartFailed)
+        #expect(WatchRenderer.sentence(event, environment: "dev") == "db (core): watching could not restart it: port is already allocated")
+        #expect(machine.nextDeadline == Self.t0)
+    }
+
+    @Test func anOOMKillTheEnginesPolicyRestartsIsAnOOMKill() {
+        var machine = Self.machine()
+        _ = machine.handle(.observed(ServiceObservation(service: "db", condition: .ready)), now: Self.t0)
+        let events = Self.events(
+            machine.handle(
+                .observed(ServiceObservation(service: "db", condition: .restarting(exitCode: 137, oomKilled: true))), now: Self.t0))
+        #expect(events.first?.failure == .oomKilled)
+        #expect(events.first?.to.description == "restarting (out of memory)")
+    }
+
+    @Test func aRestartSlowerThanItsDeadlineStillCountsTheDeadlineOnceItIsDone() {
+        let policy = Profile.WatchPolicy(restart: ["db"], max: 3, window: .seconds(600), backoff: .zero)
+        var machine = Self.machine(policy)
+        _ = machine.handle(.observed(ServiceObservation(service: "db", condition: .ready, containers: ["c1"])), now: Self.t0)
+        _ = machine.handle(.observed(ServiceObservation(service: "db", condition: .exited(1), containers: ["c1"])), now: Self.t0)
+        _ = machine.handle(.tick, now: Self.t0)
+        // The engine takes longer than the deadline to answer the restart.
+        _ = machine.handle(.tick, now: Self.t0.addingTimeInterval(31))
+        #expect(machine.nextDeadline == nil)
+        _ = machine.handle(
+            .restarted(service: "db", error: nil, startedAt: Self.t0.addingTimeInterval(32)), now: Self.t0.addingTimeInterval(32))
+        #expect(machine.nextDeadline == Self.t0.addingTimeInterval(32))
+    }
+
+    @Test func aReadThatBeganBeforeOneAlreadyAppliedIsDropped() {
+        var machine = Self.machine()
+        var newer = ServiceObservation(service: "db", condition: .exited(1))
+        newer.sequence = 5
+        var older = ServiceObservation(service: "db", condition: .ready)
+        older.sequence = 4
+        _ = machine.handle(.observed(newer), now: Self.t0)
+        #expect(machine.handle(.observed(older), now: Self.t0).isEmpty)
+        #expect(machine.services["db"]?.condition == .exited(1))
     }
 
     // MARK: output

@@ -35,6 +35,8 @@ public struct EngineInfo: Decodable, Sendable, Equatable {
     public let cdiSpecDirs: [String]?
     /// Devices the engine discovered (API 1.50+, Docker 28.2): `nvidia.com/gpu=0` from source `cdi`.
     public let discoveredDevices: [DiscoveredDevice]?
+    /// The engine's clock when it answered (RFC 3339), for judging its other times against; "" when absent.
+    public var systemTime = ""
 
     public struct DiscoveredDevice: Decodable, Sendable, Equatable {
         public let source: String
@@ -45,7 +47,7 @@ public struct EngineInfo: Decodable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case dockerRootDir = "DockerRootDir", runtimes = "Runtimes", defaultRuntime = "DefaultRuntime"
         case ncpu = "NCPU", memTotal = "MemTotal", serverVersion = "ServerVersion"
-        case cdiSpecDirs = "CDISpecDirs", discoveredDevices = "DiscoveredDevices"
+        case cdiSpecDirs = "CDISpecDirs", discoveredDevices = "DiscoveredDevices", systemTime = "SystemTime"
     }
     private struct Ignored: Decodable {}
 
@@ -59,6 +61,7 @@ public struct EngineInfo: Decodable, Sendable, Equatable {
         serverVersion = try c.decode(.serverVersion, or: "")
         cdiSpecDirs = try? c.decodeIfPresent([String].self, forKey: .cdiSpecDirs)
         discoveredDevices = try? c.decodeIfPresent([DiscoveredDevice].self, forKey: .discoveredDevices)
+        systemTime = try c.decode(.systemTime, or: "")
     }
 }
 

@@ -99,7 +99,7 @@ struct Diagnostics: Sendable {
         if case .exited(let code) = failure { exitCode = code }
         if exitCode == nil, let state = details?.state, !state.running, state.status == "exited" { exitCode = state.exitCode }
         return Diagnosis(
-            service: service, serviceClass: serviceClass, reached: reached, reason: redact(failure.description),
+            service: service, serviceClass: serviceClass, reached: reached, reason: Text.printable(redact(failure.description), limit: 500),
             failureKey: failure.key, exitCode: exitCode, health: health?.status, probes: probes, logTail: logs,
             classification: failure.classification,
             nextStep: redact(
@@ -166,7 +166,7 @@ struct Diagnostics: Sendable {
         case .exited(125):
             "the engine could not run \(service) (exit 125): check its compose options"
         case .exited(137):
-            "\(service) was killed with SIGKILL (exit 137): by `docker kill`, a stop past its grace period or the kernel (out of memory on the host: check `dmesg`); `launch logs \(environment) \(service)` shows what it printed"
+            "\(service) was killed with SIGKILL (exit 137): by `docker kill`, a stop past its grace period or the kernel (out of memory on the host: check `dmesg`); `launch logs \(environment) \(service)\(swarmService == nil ? "" : " --engine swarm")` shows what it printed"
         case .exited:
             swarmService.map { name in
                 "\(readLog); `docker service ps --no-trunc \(name)` shows every task and `docker service logs \(name)` their output, or rerun with `launch \(environment) --engine swarm --keep-on-failure` and inspect it"

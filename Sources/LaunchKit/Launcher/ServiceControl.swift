@@ -294,8 +294,16 @@ public struct ServiceControl: Sendable {
             .filter { $0.labels[ComposeLabels.oneOff] != "True" }
         var byService: [String: [ContainerDetails]] = [:]
         try await withThrowingTaskGroup(of: ContainerDetails?.self) { group in
-            // A container removed between the list and its inspect is simply gone.
-            for container in containers { group.addTask { try? await client.inspectContainer(container.id) } }
+            // A container removed between the list and its inspect is simply gone; any other failure is the engine's.
+            for container in containers {
+                group.addTask {
+                    do {
+                        return try await client.inspectContainer(container.id)
+                    } catch EngineError.http(status: 404, _) {
+                        return nil
+                    }
+                }
+            }
             for try await details in group {
                 guard let details, let service = details.config.labels[ComposeLabels.service] else { continue }
                 byService[service, default: []].append(details)

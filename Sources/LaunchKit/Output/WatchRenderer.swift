@@ -46,10 +46,10 @@ public struct WatchEventDocument: JSONDocument, Sendable {
         serviceClass = event.serviceClass
         from = event.from?.word
         to = event.to.word
-        state = redact(event.to.description)
+        state = WatchRenderer.shown(event.to.description, redact: redact)
         ready = event.to.isReady
         switch event.to {
-        case .exited(let code), .restarting(let code): exitCode = code
+        case .exited(let code), .restarting(let code, _): exitCode = code
         default: exitCode = nil
         }
         downSeconds = event.downSeconds.map { ($0 * 1000).rounded() / 1000 }
@@ -58,14 +58,20 @@ public struct WatchEventDocument: JSONDocument, Sendable {
         budget = event.budget
         containers = event.containers.map { String($0.prefix(12)) }
         self.diagnosis = diagnosis
-        text = redact(WatchRenderer.sentence(event, environment: environment))
+        text = WatchRenderer.shown(WatchRenderer.sentence(event, environment: environment), redact: redact)
     }
 }
 
 /// `launch watch` for people: one line per event, the diagnosis under every loss, and on a terminal the board of
 /// every service after each change.
 public enum WatchRenderer {
-    /// `db (core): ready → exited (137)`, `db (core): restarting → ready after 2.1s down`.
+    /// Anything from the engine, a container or the profile, as watching prints it: redacted whole, then made printable
+    /// and cut (so a secret cannot straddle the cut, and no escape sequence reaches a terminal or a chat).
+    static func shown(_ text: String, redact: Redactor, limit: Int = 2000) -> String {
+        Text.printable(redact(text), limit: limit)
+    }
+
+    /// `db (core): ready → exited (137)`, `db (core): restarting → ready, after 2.1s down`.
     public static func sentence(_ event: WatchEvent, environment: String) -> String {
         let who = "\(event.service) (\(event.serviceClass.rawValue))"
         switch event.kind {
@@ -73,18 +79,20 @@ public enum WatchRenderer {
             return "\(who): \(event.to)"
         case .restart:
             return "\(who): restarting it (watch restart \(event.watchRestarts) of \(event.budget ?? 0) within its window)"
+        case .restartFailed:
+            if case .startRejected(let message)? = event.failure { return "\(who): watching could not restart it: \(message)" }
+            if case .deadline(let limit)? = event.failure {
+                return "\(who): still \(event.to) \(DurationText.format(limit)) after watching restarted it (its readiness deadline)"
+            }
+            return "\(who): watching's restart did not bring it back (\(event.to))"
         case .gaveUp:
             return
-                "\(who): still \(event.to) after \(event.watchRestarts) restart\(event.watchRestarts == 1 ? "" : "s"): watching gave up on it (watch.max \(event.budget ?? 0))"
+                "\(who): still \(event.to) after \(event.watchRestarts) restart\(event.watchRestarts == 1 ? "" : "s") within its window (watch.max \(event.budget ?? 0)): watching gave up on it"
         case .change:
             let arrow = event.from.map { "\($0) → " } ?? ""
             var text = "\(who): \(arrow)\(event.to)"
             if let down = event.downSeconds { text += ", after \(DurationText.format(.milliseconds(Int64((down * 1000).rounded())))) down" }
-            if case .deadline(let limit)? = event.failure {
-                text += ", not ready \(DurationText.format(limit)) after watching restarted it"
-            } else if case .restartLoop? = event.failure, let failure = event.failure {
-                text += " — \(failure)"
-            }
+            if case .restartLoop? = event.failure, let failure = event.failure { text += " — \(failure)" }
             return text
         }
     }
@@ -99,31 +107,36 @@ public enum WatchRenderer {
         let mark: String =
             switch event.kind {
             case .restart: console.styled("↻", .yellow)
-            case .gaveUp: console.styled("✗", .red)
+            case .gaveUp, .restartFailed: console.styled("✗", .red)
             case .initial, .change:
                 event.to.isReady
                     ? console.styled("✓", .green) : (event.to.isFailure ? console.styled("✗", .red) : console.styled("·", .yellow))
             }
-        var lines = ["\(clock(event.time)) \(mark) \(redact(sentence(event, environment: environment)))"]
+        var lines = ["\(clock(event.time)) \(mark) \(shown(sentence(event, environment: environment), redact: redact))"]
         if let diagnosis {
+            // The event line names the service; the diagnosis's own first line gives way to its reason.
+            lines.append("      why:       \(diagnosis.reason)")
             lines += LaunchSummary.diagnosisLines(diagnosis, console: console).dropFirst().map { "  " + $0 }
         }
         return lines
     }
 
-    /// The board: every service and where it stands, ready ones first.
-    public static func board(_ services: [String: WatchMachine.Watched], now: Date, console: Console) -> [String] {
+    /// The board: every service and where it stands, each row cut to `width` columns.
+    public static func board(
+        _ services: [String: WatchMachine.Watched], now: Date, redact: Redactor, width: Int = 200
+    ) -> [String] {
         let ready = services.values.filter { $0.condition?.isReady == true }.count
         var rows = [["SERVICE", "CLASS", "STATE", "FOR", "RESTARTS"]]
         for (name, service) in services.sorted(by: { $0.key < $1.key }) {
             let since = service.condition?.isReady == true ? service.readySince : service.downSince
             rows.append([
-                name, service.serviceClass.rawValue, service.condition?.description ?? "unknown",
+                shown(name, redact: redact, limit: 40), service.serviceClass.rawValue,
+                shown(service.condition?.description ?? "unknown", redact: redact, limit: 60),
                 since.map { now.timeIntervalSince($0) < 1 ? "<1s" : DurationText.format(.seconds(now.timeIntervalSince($0).rounded())) }
                     ?? "-",
                 "\(service.engineRestartsTotal + service.watchRestartsTotal)",
             ])
         }
-        return ["\(ready)/\(services.count) ready"] + Text.table(rows).map { "  " + $0 }
+        return (["\(ready)/\(services.count) ready"] + Text.table(rows).map { "  " + $0 }).map { String($0.prefix(max(20, width - 1))) }
     }
 }

@@ -73,7 +73,15 @@ public enum Interrupts {
 public final class InterruptHandler: Sendable {
     private let count = Mutex(0)
 
-    public init(console: Console, onFirst: @escaping @Sendable () -> Void) {
+    /// `first`/`second`: what is said on the first and second signal (by default, a launch's rollback).
+    public init(
+        console: Console,
+        first: String? =
+            "\ninterrupted: stopping, rolling back what this run created and restoring what it replaced (Ctrl-C again to exit now)",
+        second: String =
+            "exiting without waiting for the rollback: `launch status <environment>` shows what is left, `launch down <environment>` removes it",
+        onFirst: @escaping @Sendable () -> Void
+    ) {
         Interrupts.install()
         Interrupts.route { [weak self] in
             // A handler dropped without `cancel()` must not swallow Ctrl-C.
@@ -83,13 +91,10 @@ public final class InterruptHandler: Sendable {
                 return count
             }
             if seen == 1 {
-                console.say(
-                    "\ninterrupted: stopping, rolling back what this run created and restoring what it replaced (Ctrl-C again to exit now)")
+                if let first { console.say(first) }
                 onFirst()
             } else {
-                console.say(
-                    "exiting without waiting for the rollback: `launch status <environment>` shows what is left, `launch down <environment>` removes it"
-                )
+                console.say(second)
                 Interrupts.exitNow()
             }
         }

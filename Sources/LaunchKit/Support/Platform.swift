@@ -103,4 +103,15 @@ enum Platform {
             _ = Darwin.shutdown(fd, SHUT_RDWR)
         #endif
     }
+
+    /// The width of the terminal on `fd`, when it is one.
+    static func terminalColumns(_ fd: Int32) -> Int? {
+        var size = winsize()
+        #if canImport(Glibc)
+            let rc = ioctl(fd, UInt(TIOCGWINSZ), &size)
+        #else
+            let rc = ioctl(fd, TIOCGWINSZ, &size)
+        #endif
+        return rc == 0 && size.ws_col > 0 ? Int(size.ws_col) : nil
+    }
 }

@@ -61,10 +61,15 @@ public final class MetricsServer: Sendable {
         address = Self.boundAddress(fd, host: host) ?? text
         let thread = Thread { [self] in
             while !stopped.withLock({ $0 }) {
-                let client = accept(descriptor, nil, nil)
+                let client = Self.accept(descriptor)
                 guard client >= 0 else {
-                    if errno == EINTR || errno == ECONNABORTED { continue }
-                    return
+                    switch errno {
+                    case EINTR, ECONNABORTED: continue
+                    // Out of descriptors for now: wait a little rather than stop serving.
+                    case EMFILE, ENFILE, ENOBUFS, ENOMEM: usleep(100_000)
+                    default: if stopped.withLock({ $0 }) { return } else { usleep(100_000) }
+                    }
+                    continue
                 }
                 Self.answer(client, render: render)
                 Platform.close(client)
@@ -104,14 +109,29 @@ public final class MetricsServer: Sendable {
         return "\(shown):\(UInt16(bigEndian: port))"
     }
 
-    /// Reads the request head (at most 8 KiB, 2 s), answers, and returns.
+    /// A connection, close-on-exec.
+    static func accept(_ listener: Int32) -> Int32 {
+        // Glibc's module does not export accept4: accept, then close-on-exec (launch spawns children only from its
+        // own tasks, which start them through posix_spawn with the descriptors they need).
+        #if canImport(Glibc)
+            let fd = Glibc.accept(listener, nil, nil)
+        #else
+            let fd = Darwin.accept(listener, nil, nil)
+        #endif
+        if fd >= 0 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        return fd
+    }
+
+    /// Reads the request head (at most 8 KiB, within 2 s in all: a client that trickles bytes cannot hold the
+    /// server), answers, and returns.
     static func answer(_ client: Int32, render: @Sendable () -> String) {
-        var timeout = timeval(tv_sec: 2, tv_usec: 0)
+        var timeout = timeval(tv_sec: 0, tv_usec: 500_000)
         setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let deadline = ContinuousClock.now + .seconds(2)
         var head: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 2048)
-        while head.count < 8192 {
+        while head.count < 8192, ContinuousClock.now < deadline {
             let count = buffer.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
             guard count > 0 else { break }
             head += buffer[..<count]
@@ -132,7 +152,7 @@ public final class MetricsServer: Sendable {
             Array("HTTP/1.1 \(status)\r\nContent-Type: \(type)\r\nContent-Length: \(bytes.count)\r\nConnection: close\r\n\r\n".utf8)
             + bytes
         var sent = 0
-        while sent < response.count {
+        while sent < response.count, ContinuousClock.now < deadline + .seconds(3) {
             let count = response[sent...].withUnsafeBytes { send(client, $0.baseAddress, $0.count, Platform.sendNoSignal) }
             guard count > 0 else { return }
             sent += count

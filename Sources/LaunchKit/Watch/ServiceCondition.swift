@@ -13,8 +13,8 @@ public enum ServiceCondition: Sendable, Hashable, CustomStringConvertible {
     case unhealthy
     /// Swarm: fewer tasks running than desired, with the newest task error when one failed.
     case short(running: Int, desired: Int, error: String?)
-    /// Exited, and the engine's restart policy is about to start it again.
-    case restarting(exitCode: Int)
+    /// Exited (killed for lack of memory, when `oomKilled`), and the engine's restart policy is about to start it again.
+    case restarting(exitCode: Int, oomKilled: Bool)
     case created
     case exited(Int)
     case oomKilled
@@ -75,9 +75,11 @@ public enum ServiceCondition: Sendable, Hashable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .exited(let code): "exited (\(code))"
-        case .restarting(let code): "restarting (exit \(code))"
+        case .restarting(_, true): "restarting (out of memory)"
+        case .restarting(let code, false): "restarting (exit \(code))"
         case .short(let running, let desired, let error):
-            "\(running)/\(desired) tasks running" + (error.map { " (\(Text.printable($0, limit: 200)))" } ?? "")
+            // The engine's words as they are: whoever prints this redacts, then makes it printable and cuts it.
+            "\(running)/\(desired) tasks running" + (error.map { " (\($0))" } ?? "")
         default: word
         }
     }
@@ -85,7 +87,8 @@ public enum ServiceCondition: Sendable, Hashable, CustomStringConvertible {
     /// The failure a diagnosis explains, for a condition that is one.
     public var failure: FailureKind? {
         switch self {
-        case .exited(let code), .restarting(let code): .exited(code: code)
+        case .restarting(_, true): .oomKilled
+        case .exited(let code), .restarting(let code, false): .exited(code: code)
         case .oomKilled: .oomKilled
         case .unhealthy: .unhealthy
         case .short(_, _, let error):
@@ -116,6 +119,9 @@ public struct ServiceObservation: Sendable, Hashable {
     public var nodes: [String] = []
     /// Since when it has been in this condition, by the engine's word (a start, an exit), when it says.
     public var since: Date?
+    /// The order the driver began reading it in: an observation older than one already applied is dropped, so a
+    /// slow read never overwrites a newer one.
+    public var sequence: UInt64 = 0
 
     public init(
         service: String, condition: ServiceCondition, containers: [String] = [], restarts: Int = 0, settlesIn: Duration? = nil,
@@ -144,7 +150,10 @@ public struct ServiceObservation: Sendable, Hashable {
         let condition = worst ?? .removed
         var observation = ServiceObservation(
             service: service, condition: condition, containers: containers.map(\.id),
-            restarts: containers.reduce(0) { $0 &+ max(0, $1.restartCount) },
+            restarts: containers.reduce(0) { sum, details in
+                let (total, overflow) = sum.addingReportingOverflow(max(0, details.restartCount))
+                return overflow ? Int.max : total
+            },
             settlesIn: condition == .starting ? settles : nil)
         // The latest start of a running one, the latest exit of one that is down.
         let times = containers.compactMap { EngineTime.parse($0.state.running ? $0.state.startedAt : $0.state.finishedAt) }
@@ -156,7 +165,7 @@ public struct ServiceObservation: Sendable, Hashable {
         of details: ContainerDetails, isJob: Bool, stability: Duration, now: Date
     ) -> (ServiceCondition, Duration?) {
         let state = details.state
-        if state.restarting { return (.restarting(exitCode: state.exitCode), nil) }
+        if state.restarting { return (.restarting(exitCode: state.exitCode, oomKilled: state.oomKilled), nil) }
         if state.running {
             if state.status == "paused" { return (.paused, nil) }
             switch state.health?.status {

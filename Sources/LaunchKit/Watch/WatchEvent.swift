@@ -10,6 +10,8 @@ public struct WatchEvent: Sendable, Equatable {
         case change
         /// Watching restarted it (the profile's `watch.restart`).
         case restart
+        /// Watching's restart did not bring it back: the engine refused it, or it was not ready within its deadline.
+        case restartFailed = "restart-failed"
         /// Past `watch.max` restarts within `watch.window`: watching stopped trying.
         case gaveUp = "gave-up"
     }

@@ -23,7 +23,7 @@ public struct WatchMetrics: Sendable {
     public var samples: [String: Sample]
     public var events: Int
     public var startedAt: Date
-    /// A service's last time to ready: the launch's, else the downtime of its last recovery.
+    /// A service's time to ready in the launch that watching follows.
     public var timeToReady: [String: Double]
 
     public init(environment: String, project: String, engine: String, version: String, startedAt: Date) {
@@ -81,8 +81,12 @@ public struct WatchMetrics: Sendable {
             "launch_service_watch_restarts_total", "counter", "Restarts watch made within its budget (watch.restart).",
             each { Double($1.watchRestartsTotal) })
         family(
-            "launch_service_time_to_ready_seconds", "gauge", "How long the service took to become ready the last time.",
+            "launch_service_time_to_ready_seconds", "gauge",
+            "How long the service took to become ready in the launch that watching follows.",
             each { name, _ in timeToReady[name] })
+        family(
+            "launch_service_last_downtime_seconds", "gauge", "How long the service was not ready, the last time it recovered.",
+            each { $1.lastDownSeconds })
         family(
             "launch_service_seconds_since_ready", "gauge", "Seconds the service has been ready; absent while it is not.",
             each { _, service in service.condition?.isReady == true ? service.readySince.map { max(0, now.timeIntervalSince($0)) } : nil })

@@ -28,6 +28,7 @@ public final class WatchNotifier: Sendable {
     private let queues: [AsyncStream<Delivery>.Continuation]
     private let workers: [Task<Void, Never>]
     private let dropped = Mutex(0)
+    private let warn: @Sendable (String) -> Void
 
     /// `warn`: what went wrong with a delivery (said on stderr, never fatal).
     public init(target: Target, runner: any ProcessRunning, warn: @escaping @Sendable (String) -> Void) {
@@ -55,6 +56,7 @@ public final class WatchNotifier: Sendable {
         }
         self.queues = queues
         self.workers = workers
+        self.warn = warn
     }
 
     public var isEmpty: Bool { queues.isEmpty }
@@ -68,21 +70,40 @@ public final class WatchNotifier: Sendable {
             "LAUNCH_TO": document.to, "LAUNCH_READY": document.ready ? "1" : "0",
         ]
         for queue in queues {
-            if case .dropped = queue.yield(Delivery(json: json, variables: variables)) { dropped.withLock { $0 += 1 } }
+            guard case .dropped = queue.yield(Delivery(json: json, variables: variables)) else { continue }
+            let count = dropped.withLock { count -> Int in
+                count += 1
+                return count
+            }
+            // Said on the first drop and every hundredth after: a receiver this slow is worth knowing about, not a flood.
+            if count == 1 || count % 100 == 0 {
+                warn("a notification receiver is \(Self.backlog) events behind; the oldest are dropped (\(count) so far)")
+            }
         }
     }
 
-    /// Lets what is queued go out (each within its own deadline), for at most `limit`; then stops.
+    /// Lets what is queued go out (each within its own deadline), for at most `limit`; then stops whatever is left.
     public func finish(within limit: Duration) async {
         for queue in queues { queue.finish() }
         let workers = self.workers
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { for worker in workers { await worker.value } }
-            group.addTask { try? await Task.sleep(for: limit) }
-            await group.next()
-            group.cancelAll()
+        let (signal, done) = AsyncStream.makeStream(of: Void.self)
+        Task {
+            for worker in workers { await worker.value }
+            done.yield()
         }
+        Task {
+            try? await Task.sleep(for: limit)
+            done.yield()
+        }
+        for await _ in signal { break }
+        done.finish()
         for worker in workers { worker.cancel() }
+    }
+
+    /// `https://hooks.slack.com/…`: a webhook's path and query are its secret (Slack, Discord, Mattermost).
+    static func shown(_ url: URL) -> String {
+        guard let scheme = url.scheme, let host = url.host else { return "(the webhook)" }
+        return "\(scheme)://\(host)\(url.port.map { ":\($0)" } ?? "")/…"
     }
 
     static func run(_ command: String, _ delivery: Delivery, runner: any ProcessRunning) async -> String? {
@@ -110,12 +131,12 @@ public final class WatchNotifier: Sendable {
             switch outcome {
             case .response(let status, _, _) where (200..<300).contains(status): return nil
             case .response(let status, _, _) where (400..<500).contains(status) && status != 429:
-                return "the webhook at \(OTLPExport.shown(url.absoluteString)) refused the event (HTTP \(status))"
+                return "the webhook at \(Self.shown(url)) refused the event (HTTP \(status))"
             case .response(let status, _, _): last = "answered HTTP \(status)"
             case .timedOut: last = "did not answer within \(DurationText.format(webhookTimeout))"
             case .failed(let why): last = why
             }
         }
-        return "the webhook at \(OTLPExport.shown(url.absoluteString)) \(last) (\(webhookAttempts) tries); this event was not delivered"
+        return "the webhook at \(Self.shown(url)) \(last) (\(webhookAttempts) tries); this event was not delivered"
     }
 }

@@ -5,14 +5,14 @@ extension Watcher {
     /// The tasks that feed the machine: the engine's events (compose) or the swarm's tasks, a tick for due restarts
     /// and deadlines, and — with `--metrics` — a resource sampler.
     func startFeeds(
-        model: Model, subscription: (events: AsyncThrowingStream<EngineEvent, any Error>, resumeFrom: Int64)?, watched: Set<String>,
-        post: AsyncStream<Inbox>.Continuation, metrics: SharedMetrics
+        model: Model, clock: EngineClock, subscription: (events: AsyncThrowingStream<EngineEvent, any Error>, resumeFrom: Int64)?,
+        watched: Set<String>, post: AsyncStream<Inbox>.Continuation, metrics: SharedMetrics
     ) -> [Task<Void, Never>] {
         var tasks: [Task<Void, Never>] = []
         if let subscription {
-            tasks.append(Task { await follow(subscription, model: model, watched: watched, post: post) })
+            tasks.append(Task { await follow(subscription, model: model, clock: clock, watched: watched, post: post) })
         } else {
-            tasks.append(Task { await poll(model: model, watched: watched, post: post) })
+            tasks.append(Task { await poll(model: model, clock: clock, watched: watched, post: post) })
         }
         tasks.append(
             Task {
@@ -27,21 +27,34 @@ extension Watcher {
         return tasks
     }
 
-    /// Each event of a watched service: that service inspected and observed. A lost stream is resumed from the last
-    /// event's time (the engine replays what was missed) and every service is read again, so no change is lost.
+    /// Each event of a watched service: that service inspected and observed. A `die` whose container the engine has
+    /// already started again (its restart policy, faster than the inspect) is reported as the crash it was before
+    /// what the inspect found. A lost stream is resumed from the last event's time (the engine replays what was
+    /// missed) and every service is read again, so no change is lost.
     func follow(
-        _ subscription: (events: AsyncThrowingStream<EngineEvent, any Error>, resumeFrom: Int64), model: Model, watched: Set<String>,
-        post: AsyncStream<Inbox>.Continuation
+        _ subscription: (events: AsyncThrowingStream<EngineEvent, any Error>, resumeFrom: Int64), model: Model, clock: EngineClock,
+        watched: Set<String>, post: AsyncStream<Inbox>.Continuation
     ) async {
         var events = subscription.events
         var last = subscription.resumeFrom
         var failures = 0
+        var outage = false
         while !Task.isCancelled {
             do {
                 for try await event in events {
                     last = max(last, event.timeNano)
                     guard let service = event.service, watched.contains(service) else { continue }
-                    post.yield(.input(.observed(try await observe(service, model: model))))
+                    let observation = try await observe(service, model: model, clock: clock)
+                    if event.action == "die", let code = event.exitCode, !observation.condition.isFailure,
+                        observation.condition != .removed
+                    {
+                        var crash = observation
+                        crash.condition = .restarting(exitCode: code, oomKilled: false)
+                        // When it died, so a stop watching's own restart made is known as such.
+                        crash.since = clock.local(Date(timeIntervalSince1970: Double(event.timeNano) / 1e9))
+                        post.yield(.input(.observed(crash)))
+                    }
+                    post.yield(.input(.observed(observation)))
                     failures = 0
                 }
                 guard !Task.isCancelled else { return }
@@ -49,36 +62,44 @@ extension Watcher {
             } catch {
                 guard !Task.isCancelled else { return }
                 failures += 1
-                if failures == 1 { post.yield(.note("warning: lost the engine's event stream (\(error)); reconnecting")) }
+                if !outage {
+                    outage = true
+                    post.yield(.note("warning: lost the engine's event stream (\(error)); reconnecting"))
+                }
                 try? await Task.sleep(for: Backoff.reconnect.delay(attempt: failures))
                 events = client.projectEvents(project, sinceNanoseconds: last, actions: Self.watchedActions)
                 // Whatever the replay does not carry is still seen: every service is read again.
-                guard let all = try? await observeAll(model) else { continue }
-                let present = Set(all.map(\.service))
-                for observation in all where watched.contains(observation.service) { post.yield(.input(.observed(observation))) }
-                for missing in watched.subtracting(present) {
-                    post.yield(.input(.observed(ServiceObservation(service: missing, condition: .removed))))
-                }
-                if failures > 0 { post.yield(.note("the engine's event stream is back; every service was read again")) }
+                guard let all = try? await observeAll(model, clock: clock) else { continue }
+                postReading(all, watched: watched, to: post)
+                outage = false
+                post.yield(.note("the engine answers again; every service was read again"))
             }
         }
     }
 
+    /// A full reading: every watched service, the missing ones as removed.
+    func postReading(_ all: [ServiceObservation], watched: Set<String>, to post: AsyncStream<Inbox>.Continuation) {
+        let present = Set(all.map(\.service))
+        let sequence = all.first?.sequence ?? 0
+        for observation in all where watched.contains(observation.service) { post.yield(.input(.observed(observation))) }
+        for missing in watched.subtracting(present).sorted() {
+            var removed = ServiceObservation(service: missing, condition: .removed)
+            removed.sequence = sequence
+            post.yield(.input(.observed(removed)))
+        }
+    }
+
     /// Swarm: the stack's tasks, every second.
-    func poll(model: Model, watched: Set<String>, post: AsyncStream<Inbox>.Continuation) async {
+    func poll(model: Model, clock: EngineClock, watched: Set<String>, post: AsyncStream<Inbox>.Continuation) async {
         var failing = false
         while !Task.isCancelled {
             try? await Task.sleep(for: Self.pollInterval)
             guard !Task.isCancelled else { return }
             do {
-                let all = try await observeAll(model)
+                let all = try await observeAll(model, clock: clock)
                 if failing { post.yield(.note("the swarm answers again")) }
                 failing = false
-                let present = Set(all.map(\.service))
-                for observation in all where watched.contains(observation.service) { post.yield(.input(.observed(observation))) }
-                for missing in watched.subtracting(present) {
-                    post.yield(.input(.observed(ServiceObservation(service: missing, condition: .removed))))
-                }
+                postReading(all, watched: watched, to: post)
             } catch {
                 if !failing { post.yield(.note("warning: could not read the swarm's tasks (\(error)); trying again every second")) }
                 failing = true
@@ -86,14 +107,29 @@ extension Watcher {
         }
     }
 
+    /// The running containers of each service: the compose project's, or the swarm stack's tasks on this engine.
+    func runningContainers() async -> [String: [ContainerDetails]] {
+        guard options.engine == .swarm else {
+            return (try? await ServiceControl.containersByService(client: client, project: project)) ?? [:]
+        }
+        let tasks = (try? await client.listContainers(all: false, labels: ["com.docker.stack.namespace=\(project)"])) ?? []
+        var byService: [String: [ContainerDetails]] = [:]
+        for task in tasks {
+            guard let name = task.labels["com.docker.swarm.service.name"], let details = try? await client.inspectContainer(task.id)
+            else { continue }
+            byService[String(name.dropFirst(name.hasPrefix(project + "_") ? project.count + 1 : 0)), default: []].append(details)
+        }
+        return byService
+    }
+
     /// Every few seconds: memory against the limit, CPU throttling since the previous reading, the last probe's
     /// duration, per service (replicas summed), for `--metrics`.
     func sample(_ metrics: SharedMetrics) async {
         var previous: [String: ResourceSample] = [:]
         while !Task.isCancelled {
-            let byService = (try? await ServiceControl.containersByService(client: client, project: project)) ?? [:]
             var samples: [String: WatchMetrics.Sample] = [:]
-            for (service, containers) in byService {
+            var seen: [String: ResourceSample] = [:]
+            for (service, containers) in await runningContainers() {
                 var sample = WatchMetrics.Sample()
                 var periods: Int64 = 0
                 var throttled: Int64 = 0
@@ -111,11 +147,13 @@ extension Watcher {
                         periods &+= max(0, now.cpuPeriods &- before.cpuPeriods)
                         throttled &+= max(0, now.cpuThrottledPeriods &- before.cpuThrottledPeriods)
                     }
-                    previous[details.id] = now
+                    seen[details.id] = now
                 }
-                if periods > 0 { sample.cpuThrottledRatio = Double(throttled) / Double(periods) }
+                if periods > 0 { sample.cpuThrottledRatio = min(1, Double(throttled) / Double(periods)) }
                 samples[service] = sample
             }
+            // Only the containers still running are remembered: a replaced one's counters go with it.
+            previous = seen
             metrics.update { $0.samples = samples }
             try? await Task.sleep(for: Self.sampleInterval)
         }
@@ -159,7 +197,7 @@ actor WatchOutput {
                 WatchRenderer.lines(event, environment: profile.name, diagnosis: diagnosis, console: context.console, redact: redact)
                     .forEach(context.console.data)
             }
-            board?.draw(WatchRenderer.board(services, now: context.now(), console: context.console))
+            board?.draw(WatchRenderer.board(services, now: context.now(), redact: redact, width: BoardArea.width()))
             if event.kind != .initial { notifier.send(document) }
         }
     }
@@ -179,10 +217,10 @@ actor WatchOutput {
     func refresh(_ services: [String: WatchMachine.Watched]) {
         guard let board else { return }
         let previous = last
-        last = Task { [context] in
+        last = Task { [context, redact] in
             await previous?.value
             board.erase()
-            board.draw(WatchRenderer.board(services, now: context.now(), console: context.console))
+            board.draw(WatchRenderer.board(services, now: context.now(), redact: redact, width: BoardArea.width()))
         }
     }
 
@@ -215,4 +253,7 @@ final class BoardArea: Sendable {
 
     /// The last board again, below what was just written.
     func redraw() { draw(shown.withLock { $0 }) }
+
+    /// The terminal's width (stderr's), so no row wraps and the erase stays exact.
+    static func width() -> Int { Platform.terminalColumns(2) ?? 80 }
 }

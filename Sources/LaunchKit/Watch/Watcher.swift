@@ -67,39 +67,59 @@ public struct Watcher: Sendable {
     }
 
     /// Every service's observation now (compose: its containers inspected; swarm: its tasks counted).
-    func observeAll(_ model: Model) async throws -> [ServiceObservation] {
+    func observeAll(_ model: Model, clock: EngineClock) async throws -> [ServiceObservation] {
+        let sequence = clock.nextSequence()
         if options.engine == .swarm {
             return try await SwarmStatus.read(client: client, stack: project).services.map {
-                ServiceObservation.swarm($0, service: $0.name)
+                var observation = ServiceObservation.swarm($0, service: $0.name)
+                observation.sequence = sequence
+                return observation
             }
         }
         let byService = try await ServiceControl.containersByService(client: client, project: project)
-        let now = context.now()
-        return byService.map { name, containers in observe(name, containers, model: model, now: now) }
+        return byService.map { name, containers in observe(name, containers, model: model, clock: clock, sequence: sequence) }
     }
 
-    func observe(_ service: String, _ containers: [ContainerDetails], model: Model, now: Date) -> ServiceObservation {
-        ServiceObservation.compose(
-            service: service, containers: containers, isJob: model.jobs.contains(service), stability: profile.health.stability, now: now)
+    /// A compose service's observation, its times judged on the engine's clock and given on this machine's.
+    func observe(_ service: String, _ containers: [ContainerDetails], model: Model, clock: EngineClock, sequence: UInt64)
+        -> ServiceObservation
+    {
+        var observation = ServiceObservation.compose(
+            service: service, containers: containers, isJob: model.jobs.contains(service), stability: profile.health.stability,
+            now: clock.engineNow())
+        observation.since = observation.since.map(clock.local)
+        observation.sequence = sequence
+        return observation
     }
 
-    func observe(_ service: String, model: Model) async throws -> ServiceObservation {
+    func observe(_ service: String, model: Model, clock: EngineClock) async throws -> ServiceObservation {
+        let sequence = clock.nextSequence()
         let containers = try await ServiceControl.containersByService(client: client, project: project, service: service)[service] ?? []
-        return observe(service, containers, model: model, now: context.now())
+        return observe(service, containers, model: model, clock: clock, sequence: sequence)
     }
 
     public func run() async throws -> ExitStatus {
-        let model = model()
         let (inbox, post) = AsyncStream.makeStream(of: Inbox.self)
+        // First of all, so a Ctrl-C while it connects ends watching as one later would (exit 0).
+        let interrupts = InterruptHandler(
+            console: context.console, first: nil, second: "exiting now", onFirst: { post.yield(.stop) })
+        defer { interrupts.cancel() }
+        let model = model()
+        let clock = EngineClock(context: context, info: try? await client.info())
         // Subscribed before the first reading, so nothing that happens between them is missed.
         let subscription = options.engine == .compose ? await client.subscribe(project: project, actions: Self.watchedActions) : nil
-        let first = try await observeAll(model)
+        let first = try await observeAll(model, clock: clock)
         let seen = Set(first.map(\.service))
         var watched = seen.union(profile.services.core + profile.services.optional + profile.services.stretch)
         if seen.isEmpty { watched.formUnion(model.services) }
         if !model.services.isEmpty { watched.formIntersection(Set(model.services).union(seen)) }
+        var policy = profile.watch
+        if options.engine == .swarm && !policy.restart.isEmpty {
+            say("note: watch.restart is not applied on a swarm: the swarm's own restart policy replaces failed tasks")
+            policy.restart = []
+        }
         var machine = WatchMachine(
-            policy: profile.watch,
+            policy: policy,
             services: Dictionary(
                 uniqueKeysWithValues: watched.map { ($0, (profile.services.serviceClass(of: $0), model.deadlines[$0] ?? .seconds(60))) }))
 
@@ -119,16 +139,11 @@ public struct Watcher: Sendable {
         let output = WatchOutput(
             context: context, profile: profile, engine: options.engine, redact: redact, notifier: notifier, json: options.json)
 
-        let tasks = startFeeds(model: model, subscription: subscription, watched: watched, post: post, metrics: metrics)
-        let interrupts = WatchInterrupts { post.yield(.stop) }
-        defer {
-            interrupts.cancel()
-            tasks.forEach { $0.cancel() }
-        }
-        say(header(first, watched: watched, server: server))
+        let tasks = startFeeds(model: model, clock: clock, subscription: subscription, watched: watched, post: post, metrics: metrics)
+        defer { tasks.forEach { $0.cancel() } }
+        say(header(first, watched: watched, server: server, policy: policy))
         for observation in first.sorted(by: { $0.service < $1.service }) where watched.contains(observation.service) {
             post.yield(.input(.observed(observation)))
-            scheduleSettle(observation, model: model, post: post)
         }
         for missing in watched.subtracting(seen).sorted() {
             post.yield(.input(.observed(ServiceObservation(service: missing, condition: .removed))))
@@ -144,22 +159,20 @@ public struct Watcher: Sendable {
             case .note(let text):
                 await output.note(text)
             case .input(let input):
-                if case .observed(let observation) = input { scheduleSettle(observation, model: model, post: post) }
+                if case .observed(let observation) = input { scheduleSettle(observation, model: model, clock: clock, post: post) }
                 let actions = machine.handle(input, now: context.now())
                 var exit: ExitStatus?
                 for action in actions {
                     switch action {
                     case .report(let event):
-                        let diagnosis = event.failure.map { failure in
-                            Task { await diagnose(event, failure, redact: redact) }
-                        }
+                        let diagnosis = event.failure.map { failure in Task { await diagnose(event, failure, redact: redact) } }
                         await output.emit(event, diagnosis: diagnosis, services: machine.services)
-                        metrics.update { state in
-                            state.events += 1
-                            if let down = event.downSeconds { state.timeToReady[event.service] = down }
-                        }
+                        metrics.update { $0.events += 1 }
                     case .restart(let service, let containers):
-                        Task { post.yield(.input(.restarted(service: service, error: await restart(service, containers)))) }
+                        Task {
+                            let (error, started) = await restart(service, containers, clock: clock)
+                            post.yield(.input(.restarted(service: service, error: error, startedAt: started)))
+                        }
                     case .exit(let code, let reason):
                         await output.note(reason)
                         exit = code
@@ -184,24 +197,24 @@ public struct Watcher: Sendable {
 
     func say(_ line: String) { context.console.say(line) }
 
-    func header(_ first: [ServiceObservation], watched: Set<String>, server: MetricsServer?) -> String {
+    func header(_ first: [ServiceObservation], watched: Set<String>, server: MetricsServer?, policy: Profile.WatchPolicy) -> String {
         let ready = first.filter { watched.contains($0.service) && $0.condition.isReady }.count
         var line = "watching \(profile.name) (\(options.engine == .swarm ? "swarm stack" : "project") \(project) on \(client.endpoint)): "
         line += "\(ready)/\(watched.count) ready"
         if let server { line += "; metrics at http://\(server.address)/metrics" }
-        if !profile.watch.restart.isEmpty {
+        if !policy.restart.isEmpty {
             line +=
-                "; restarts \(profile.watch.restart.joined(separator: ", ")) up to \(profile.watch.max) times within \(DurationText.format(profile.watch.window))"
+                "; restarts \(policy.restart.joined(separator: ", ")) up to \(policy.max) times within \(DurationText.format(policy.window))"
         }
         return line + "; Ctrl-C stops watching (the stack keeps running)"
     }
 
     /// A running service inside its stability window is looked at again when the window ends.
-    func scheduleSettle(_ observation: ServiceObservation, model: Model, post: AsyncStream<Inbox>.Continuation) {
+    func scheduleSettle(_ observation: ServiceObservation, model: Model, clock: EngineClock, post: AsyncStream<Inbox>.Continuation) {
         guard let wait = observation.settlesIn, options.engine == .compose else { return }
         Task {
             try? await Task.sleep(for: wait + .milliseconds(50))
-            if let again = try? await observe(observation.service, model: model) { post.yield(.input(.observed(again))) }
+            if let again = try? await observe(observation.service, model: model, clock: clock) { post.yield(.input(.observed(again))) }
         }
     }
 
@@ -218,34 +231,44 @@ public struct Watcher: Sendable {
             containers: swarm ? Array(event.containers.prefix(1)) : event.containers)
     }
 
-    /// Restarts the service's containers (stopped ones are started); nil, or what the engine said.
-    func restart(_ service: String, _ containers: [String]) async -> String? {
+    /// Restarts the service's containers (stopped ones are started): nil and when it started again (this machine's
+    /// clock), or what the engine said.
+    func restart(_ service: String, _ containers: [String], clock: EngineClock) async -> (String?, Date?) {
         guard !containers.isEmpty else {
-            return "no container of \(service) exists to restart: `\(context.console.command("\(profile.name)"))` creates it"
+            return ("no container of \(service) exists to restart: `\(context.console.command("\(profile.name)"))` creates it", nil)
         }
+        var started: Date?
         for id in containers {
             do {
                 try await client.restartContainer(id, timeoutSeconds: 10)
+                let details = try await client.inspectContainer(id)
+                if let time = EngineTime.parse(details.state.startedAt).map(clock.local) { started = max(started ?? time, time) }
             } catch {
-                return "\(error)"
+                return ("\(error)", nil)
             }
         }
-        return nil
+        return (nil, started)
     }
 }
 
-/// Ctrl-C, SIGTERM or a hangup end watching, leaving the stack as it is; a second one exits at once.
-final class WatchInterrupts: Sendable {
-    private let count = Mutex(0)
-    init(onFirst: @escaping @Sendable () -> Void) {
-        Interrupts.install()
-        Interrupts.route { [self] in
-            let seen = self.count.withLock { count -> Int in
-                count += 1
-                return count
-            }
-            if seen == 1 { onFirst() } else { _exit(0) }
-        }
+/// The engine's clock against this machine's (from `/info`'s `SystemTime`, read once), so times the engine stamps —
+/// a start, an exit — are judged against the engine's own now, and shown on this machine's; and the order in which
+/// reads began.
+final class EngineClock: Sendable {
+    let context: LaunchContext
+    /// Engine time minus this machine's time, in seconds.
+    let offset: TimeInterval
+    private let sequence = Atomic<UInt64>(0)
+
+    init(context: LaunchContext, info: EngineInfo?) {
+        self.context = context
+        let engine = info.flatMap { EngineTime.parse($0.systemTime) }
+        // A clock more than a day off is a broken clock, not a skew to correct for.
+        let skew = engine.map { $0.timeIntervalSince(context.now()) } ?? 0
+        offset = abs(skew) < 86_400 ? skew : 0
     }
-    func cancel() { Interrupts.route(to: nil) }
+
+    func engineNow() -> Date { context.now().addingTimeInterval(offset) }
+    func local(_ engineTime: Date) -> Date { engineTime.addingTimeInterval(-offset) }
+    func nextSequence() -> UInt64 { sequence.add(1, ordering: .relaxed).newValue }
 }
