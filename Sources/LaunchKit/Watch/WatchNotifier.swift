@@ -32,30 +32,21 @@ public final class WatchNotifier: Sendable {
 
     /// `warn`: what went wrong with a delivery (said on stderr, never fatal).
     public init(target: Target, runner: any ProcessRunning, warn: @escaping @Sendable (String) -> Void) {
-        var queues: [AsyncStream<Delivery>.Continuation] = []
-        var workers: [Task<Void, Never>] = []
-        if let command = target.command {
+        var deliverers: [@Sendable (Delivery) async -> String?] = []
+        if let command = target.command { deliverers.append { await Self.run(command, $0, runner: runner) } }
+        if let url = target.webhook { deliverers.append { await Self.post($0.json, to: url) } }
+        // One queue and one worker per target: a slow webhook never holds up the command, nor either of them watching.
+        let pairs = deliverers.map { deliver in
             let (stream, continuation) = AsyncStream.makeStream(of: Delivery.self, bufferingPolicy: .bufferingNewest(Self.backlog))
-            queues.append(continuation)
-            workers.append(
-                Task {
-                    for await delivery in stream {
-                        if let problem = await Self.run(command, delivery, runner: runner) { warn(problem) }
-                    }
-                })
+            let worker = Task {
+                for await delivery in stream {
+                    if let problem = await deliver(delivery) { warn(problem) }
+                }
+            }
+            return (continuation, worker)
         }
-        if let url = target.webhook {
-            let (stream, continuation) = AsyncStream.makeStream(of: Delivery.self, bufferingPolicy: .bufferingNewest(Self.backlog))
-            queues.append(continuation)
-            workers.append(
-                Task {
-                    for await delivery in stream {
-                        if let problem = await Self.post(delivery.json, to: url) { warn(problem) }
-                    }
-                })
-        }
-        self.queues = queues
-        self.workers = workers
+        queues = pairs.map(\.0)
+        workers = pairs.map(\.1)
         self.warn = warn
     }
 

@@ -98,6 +98,16 @@ public struct Watcher: Sendable {
         return observe(service, containers, model: model, clock: clock, sequence: sequence)
     }
 
+    /// What one watch holds while it runs: where events go, the figures, the clock and the model.
+    struct Session: Sendable {
+        let model: Model
+        let clock: EngineClock
+        let redact: Redactor
+        let metrics: SharedMetrics
+        let output: WatchOutput
+        let post: AsyncStream<Inbox>.Continuation
+    }
+
     public func run() async throws -> ExitStatus {
         let (inbox, post) = AsyncStream.makeStream(of: Inbox.self)
         // First of all, so a Ctrl-C while it connects ends watching as one later would (exit 0).
@@ -109,15 +119,7 @@ public struct Watcher: Sendable {
         // Subscribed before the first reading, so nothing that happens between them is missed.
         let subscription = options.engine == .compose ? await client.subscribe(project: project, actions: Self.watchedActions) : nil
         let first = try await observeAll(model, clock: clock)
-        let seen = Set(first.map(\.service))
-        var watched = seen.union(profile.services.core + profile.services.optional + profile.services.stretch)
-        if seen.isEmpty { watched.formUnion(model.services) }
-        if !model.services.isEmpty { watched.formIntersection(Set(model.services).union(seen)) }
-        var policy = profile.watch
-        if options.engine == .swarm && !policy.restart.isEmpty {
-            say("note: watch.restart is not applied on a swarm: the swarm's own restart policy replaces failed tasks")
-            policy.restart = []
-        }
+        let (watched, policy) = scope(first, model: model)
         var machine = WatchMachine(
             policy: policy,
             services: Dictionary(
@@ -136,53 +138,32 @@ public struct Watcher: Sendable {
         let notifier = WatchNotifier(target: options.notify, runner: context.runner) { [console = context.console] in
             console.say("warning: \($0)")
         }
-        let output = WatchOutput(
-            context: context, profile: profile, engine: options.engine, redact: redact, notifier: notifier, json: options.json)
+        let session = Session(
+            model: model, clock: clock, redact: redact, metrics: metrics,
+            output: WatchOutput(
+                context: context, profile: profile, engine: options.engine, redact: redact, notifier: notifier, json: options.json),
+            post: post)
 
         let tasks = startFeeds(model: model, clock: clock, subscription: subscription, watched: watched, post: post, metrics: metrics)
         defer { tasks.forEach { $0.cancel() } }
         say(header(first, watched: watched, server: server, policy: policy))
-        for observation in first.sorted(by: { $0.service < $1.service }) where watched.contains(observation.service) {
-            post.yield(.input(.observed(observation)))
-        }
-        for missing in watched.subtracting(seen).sorted() {
-            post.yield(.input(.observed(ServiceObservation(service: missing, condition: .removed))))
-        }
+        postReading(first.sorted { $0.service < $1.service }, watched: watched, to: post)
 
         var status = ExitStatus.success
         var lastRefresh = context.now()
         loop: for await message in inbox {
             switch message {
             case .stop:
-                await output.note("stopped watching \(profile.name); the stack keeps running")
+                await session.output.note("stopped watching \(profile.name); the stack keeps running")
                 break loop
             case .note(let text):
-                await output.note(text)
+                await session.output.note(text)
             case .input(let input):
                 if case .observed(let observation) = input { scheduleSettle(observation, model: model, clock: clock, post: post) }
-                let actions = machine.handle(input, now: context.now())
-                var exit: ExitStatus?
-                for action in actions {
-                    switch action {
-                    case .report(let event):
-                        let diagnosis = event.failure.map { failure in Task { await diagnose(event, failure, redact: redact) } }
-                        await output.emit(event, diagnosis: diagnosis, services: machine.services)
-                        metrics.update { $0.events += 1 }
-                    case .restart(let service, let containers):
-                        Task {
-                            let (error, started) = await restart(service, containers, clock: clock)
-                            post.yield(.input(.restarted(service: service, error: error, startedAt: started)))
-                        }
-                    case .exit(let code, let reason):
-                        await output.note(reason)
-                        exit = code
-                    }
-                }
-                let services = machine.services
-                metrics.update { $0.services = services }
+                let exit = await perform(machine.handle(input, now: context.now()), machine: machine, session)
                 if case .tick = input, context.now().timeIntervalSince(lastRefresh) >= 1 {
                     lastRefresh = context.now()
-                    await output.refresh(services)
+                    await session.output.refresh(machine.services)
                 }
                 if let exit {
                     status = exit
@@ -190,9 +171,50 @@ public struct Watcher: Sendable {
                 }
             }
         }
-        await output.drain()
+        await session.output.drain()
         await notifier.finish(within: .seconds(10))
         return status
+    }
+
+    /// Which services are watched (those with containers, those the profile names, else the stack's) and the restart
+    /// policy that applies (none on a swarm: its own restart policy replaces tasks).
+    func scope(_ first: [ServiceObservation], model: Model) -> (Set<String>, Profile.WatchPolicy) {
+        let seen = Set(first.map(\.service))
+        var watched = seen.union(profile.services.core + profile.services.optional + profile.services.stretch)
+        if seen.isEmpty { watched.formUnion(model.services) }
+        if !model.services.isEmpty { watched.formIntersection(Set(model.services).union(seen)) }
+        var policy = profile.watch
+        if options.engine == .swarm && !policy.restart.isEmpty {
+            say("note: watch.restart is not applied on a swarm: the swarm's own restart policy replaces failed tasks")
+            policy.restart = []
+        }
+        return (watched, policy)
+    }
+
+    /// Performs what the machine decided: events written (a loss with its diagnosis, read concurrently), restarts
+    /// started (their answer comes back as an input); the exit status when watching ends.
+    func perform(_ actions: [WatchMachine.Action], machine: WatchMachine, _ session: Session) async -> ExitStatus? {
+        var exit: ExitStatus?
+        for action in actions {
+            switch action {
+            case .report(let event):
+                let redact = session.redact
+                let diagnosis = event.failure.map { failure in Task { await diagnose(event, failure, redact: redact) } }
+                await session.output.emit(event, diagnosis: diagnosis, services: machine.services)
+                session.metrics.update { $0.events += 1 }
+            case .restart(let service, let containers):
+                Task {
+                    let (error, started) = await restart(service, containers, clock: session.clock)
+                    session.post.yield(.input(.restarted(service: service, error: error, startedAt: started)))
+                }
+            case .exit(let code, let reason):
+                await session.output.note(reason)
+                exit = code
+            }
+        }
+        let services = machine.services
+        session.metrics.update { $0.services = services }
+        return exit
     }
 
     func say(_ line: String) { context.console.say(line) }
