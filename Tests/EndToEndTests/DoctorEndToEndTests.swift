@@ -298,7 +298,7 @@ struct TinyHTTPServer: Sendable {
         let response = Array(
             "HTTP/1.1 \(status)\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
                 .utf8)
-        _ = response.withUnsafeBytes { write(client, $0.baseAddress, $0.count) }
+        _ = response.withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     }
 
     /// Wakes the accept loop (it returns an error and the thread ends).

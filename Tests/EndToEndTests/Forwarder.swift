@@ -80,7 +80,11 @@ final class Forwarder: Sendable {
             guard count > 0 else { return }
             var sent = 0
             while sent < count {
-                let written = buffer[sent..<count].withUnsafeBytes { write(destination, $0.baseAddress, $0.count) }
+                // Never SIGPIPE: a peer (or `stop`) may close the other side mid-write, and the signal would end the
+                // whole test process.
+                let written = buffer[sent..<count].withUnsafeBytes {
+                    Glibc.send(destination, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+                }
                 guard written > 0 else { return }
                 sent += written
             }
