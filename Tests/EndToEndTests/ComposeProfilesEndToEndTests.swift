@@ -43,6 +43,82 @@ struct ComposeProfilesEndToEndTests {
         }
     }
 
+    /// What Compose itself says the services are, run in the project's compose/ directory with `extra` arguments.
+    static func composeServices(_ project: TestProject, _ extra: [String] = []) async throws -> [String] {
+        let output = try await E2E.runner.run(
+            Command(
+                "docker",
+                ["compose", "--project-name", project.name, "--file", project.root + "/compose/stack.yml"] + extra + [
+                    "config", "--services",
+                ],
+                workingDirectory: project.root + "/compose"))
+        #expect(output.succeeded, "\(output.stderr)")
+        return output.stdout.split(whereSeparator: \.isNewline).map(String.init).sorted()
+    }
+
+    @Test func aProfileThatArrivesThroughAMergeKeyIsActivatedForANamedService() async throws {
+        try await E2E.withProject { project in
+            try project.writeProfile(
+                extra: "services: {core: [app, vllm]}\n" + Self.policy,
+                stack: """
+                    x-gpu: &gpu {profiles: [gpu]}
+                    services:
+                      app: {image: \(Self.image), command: \(Self.sleeper)}
+                      vllm: {<<: *gpu, image: \(Self.image), command: \(Self.sleeper)}
+                      other: {<<: *gpu, image: \(Self.image), command: \(Self.sleeper)}
+                    """)
+            let plan = try await project.launch(["plan", "demo", "--json"])
+            #expect(plan.status == 0, "\(plan.all)")
+            let planned = try Self.serviceNames(plan.stdout)
+            #expect(planned == ["app", "other", "vllm"], "\(plan.all)")
+            #expect(planned == (try await Self.composeServices(project, ["--profile", "gpu"])))
+        }
+    }
+
+    @Test func anInterpolatedComposeProfilesInDotEnvGivesTheServicesComposeGives() async throws {
+        try await E2E.withProject { project in
+            try project.writeProfile(
+                extra: Self.policy,
+                stack: """
+                    services:
+                      app: {image: \(Self.image), command: \(Self.sleeper)}
+                      es: {image: \(Self.image), command: \(Self.sleeper), profiles: [elasticsearch]}
+                      infinity: {image: \(Self.image), command: \(Self.sleeper), profiles: [infinity]}
+                      cpu-worker: {image: \(Self.image), command: \(Self.sleeper), profiles: [cpu]}
+                      gpu-worker: {image: \(Self.image), command: \(Self.sleeper), profiles: [gpu]}
+                    """)
+            // As RAGFlow's .env writes it: the profiles come from variables defined above them.
+            try project.write("compose/.env", "DOC_ENGINE=elasticsearch\nDEVICE=cpu\nCOMPOSE_PROFILES=${DOC_ENGINE},${DEVICE}\n")
+            let plan = try await project.launch(["plan", "demo", "--json"])
+            #expect(plan.status == 0, "\(plan.all)")
+            let planned = try Self.serviceNames(plan.stdout)
+            #expect(planned == ["app", "cpu-worker", "es"], "\(plan.all)")
+            #expect(planned == (try await Self.composeServices(project)))
+        }
+    }
+
+    @Test func aNamedServiceComposeDoesNotDefineIsAnErrorWithItsLine() async throws {
+        try await E2E.withProject { project in
+            // The base file defines `legacy`; the override removes it (Compose's `!reset`), so Compose has no such service.
+            try project.write("compose/override.yml", "services:\n  legacy: !reset null\n")
+            try project.writeProfile(
+                extra: "services:\n  core: [app]\n  optional: [legacy]\n" + Self.policy,
+                stack: """
+                    services:
+                      app: {image: \(Self.image), command: \(Self.sleeper)}
+                      legacy: {image: \(Self.image), command: \(Self.sleeper)}
+                    """)
+            try project.write(
+                "environments/demo.yml",
+                (try project.read("environments/demo.yml")).replacingOccurrences(
+                    of: "files: [stack.yml]", with: "files: [stack.yml, override.yml]"))
+            let plan = try await project.launch(["plan", "demo"])
+            #expect(plan.status == 65, "\(plan.all)")
+            #expect(plan.stderr.contains("service `legacy` is named by this environment but Compose does not define it"), "\(plan.all)")
+            #expect(plan.stderr.contains("environments/demo.yml:7"), "\(plan.all)")
+        }
+    }
+
     @Test func theProfileKeyTheFlagAndComposeProfilesActivateProfiles() async throws {
         try await E2E.withProject { project in
             try project.write(

@@ -27,14 +27,33 @@ public struct Planner: Sendable {
             let dotEnv = (first as NSString).deletingLastPathComponent + "/.env"
             if FileManager.default.fileExists(atPath: dotEnv) { compose.baseEnvFile = dotEnv }
         }
-        let profiles = composeProfiles(profile, files: files, envFile: env.file, baseEnvFile: compose.baseEnvFile, supplied: env.supplied)
+        var profiles = composeProfiles(profile, files: files, envFile: env.file, baseEnvFile: compose.baseEnvFile, supplied: env.supplied)
         compose.profiles = profiles.active
-        let model = try await resolveModel(compose, known: knownCompose, profile: profile, files: files, env: env, profiles: profiles)
+        var model = try await resolveModel(compose, known: knownCompose, profile: profile, files: files, env: env, profiles: profiles)
         compose.flavor = model.detection?.flavor ?? compose.flavor
+        // A service the environment names that the files' own text does not place under a profile (a merge key, an
+        // `extends`, an `include` carries it) is looked up in Compose's whole model, and its profile activated.
+        let named = Self.namedServices(profile)
+        var everyProfile: [String: [String]]?
+        if model.detection != nil, named.contains(where: { model.stack.service($0) == nil }) {
+            let every = try await composeServiceProfiles(compose, env: env)
+            everyProfile = every
+            let decided = ComposeProfileSelection.decide(requested: profiles.active, named: named, serviceProfiles: every)
+            if decided.active != profiles.active {
+                profiles.activations += decided.activations
+                profiles.active = decided.active
+                compose.profiles = profiles.active
+                model = try await resolveModel(
+                    compose, known: model.detection, profile: profile, files: files, env: env, profiles: profiles)
+            }
+        }
         var stack = model.stack
         // Without an env file yet, the plan shows the flag `launch` will pass once `launch env` created it.
         if !env.exists { compose.envFile = env.provisioner.path }
-        try Self.checkNamedServices(profile, stack: stack, files: files)
+        try Self.checkNamedServices(
+            profile, stack: stack, serviceProfiles: everyProfile ?? ComposeFileSet.serviceProfiles(files),
+            defined: everyProfile.map { Set($0.keys) },
+            layout: layout)
         var graph = try DependencyGraph(stack)
         // The stack's own GPU requests count whatever the profile says: a base file may reserve GPUs itself.
         if knownProbe == nil, knownOverlay == nil, profile.gpu.mode == .none, stack.services.contains(where: \.requestsGPUs) {
@@ -294,35 +313,99 @@ public struct Planner: Sendable {
     }
 
     /// `COMPOSE_PROFILES` where Compose would find it (the shell, then the profile's env file, then the project's
-    /// `.env`), then `compose.profiles` (with `--profile` added by the command line), then the profiles of the
-    /// services the environment names. All are passed as `--profile`, so the set is explicit in every command.
+    /// `.env`) — a value from a file interpolated as Compose's dotenv reader does (`COMPOSE_PROFILES=${ENGINE},${DEVICE}`
+    /// names the profiles those variables hold) — then `compose.profiles` (with `--profile` added by the command
+    /// line), then the profiles of the services the environment names. All are passed as `--profile`, so the set is
+    /// explicit in every command.
     func composeProfiles(_ profile: Profile, files: [String], envFile: EnvFile?, baseEnvFile: String?, supplied: [String: String])
         -> ComposeProfileSelection
     {
         let key = "COMPOSE_PROFILES"
-        let base = baseEnvFile.flatMap { FileManager.default.contents(atPath: $0) }.map { EnvFile(bytes: [UInt8]($0)).values }
-        let fromEnvironment = context.environment[key] ?? envFile?.values[key] ?? supplied[key] ?? base?[key]
-        let classes = profile.services
+        let base = baseEnvFile.flatMap { FileManager.default.contents(atPath: $0) }.map { EnvFile(bytes: [UInt8]($0)).resolvedValues }
+        let fromFiles = envFile?.resolvedValues
+        let environment = context.environment
+        var requested = environment[key]
+        if requested == nil, let written = fromFiles?[key] ?? supplied[key] ?? base?[key] {
+            requested = Interpolation.substitute(written) { name in
+                environment[name] ?? fromFiles?[name] ?? supplied[name] ?? base?[name]
+            }
+        }
         return ComposeProfileSelection.decide(
-            requested: ComposeProfileSelection.split(fromEnvironment) + profile.compose.profiles,
-            named: classes.core + classes.optional + classes.stretch,
-            serviceProfiles: ComposeFileSet.serviceProfiles(files))
+            requested: ComposeProfileSelection.split(requested) + profile.compose.profiles,
+            named: Self.namedServices(profile), serviceProfiles: ComposeFileSet.serviceProfiles(files))
     }
 
-    /// A service the environment names but Compose did not resolve (its profile is off, or Compose disagrees with
-    /// the files) would otherwise be a launch that succeeds without it.
-    static func checkNamedServices(_ profile: Profile, stack: ComposeStack, files: [String]) throws(ConfigurationError) {
-        let inProfiles = ComposeFileSet.serviceProfiles(files)
-        let classes = profile.services
-        let missing = (classes.core + classes.optional + classes.stretch).filter { inProfiles[$0] != nil && stack.service($0) == nil }
-        guard !missing.isEmpty else { return }
-        throw ConfigurationError(
-            missing.map { service in
-                ConfigProblem(
-                    SourceLocation(file: profile.sourceFile, line: 0),
-                    "service `\(service)` is named by this environment but Compose did not enable it (profiles: \(inProfiles[service, default: []].joined(separator: ", ")))",
-                    hint: "add one of its profiles under compose.profiles, or pass --profile")
-            })
+    /// The services the environment lists under `services:` (core, optional, stretch).
+    static func namedServices(_ profile: Profile) -> [String] {
+        profile.services.core + profile.services.optional + profile.services.stretch
+    }
+
+    /// Every service Compose defines, with its profiles, whatever is active (`config --profile '*'`).
+    func composeServiceProfiles(_ compose: Compose, env: EnvInputs) async throws -> [String: [String]] {
+        var command = compose.configAllProfiles()
+        command.environment.merge(env.supplied) { current, _ in current }
+        let output = try await context.runner.run(command)
+        guard output.succeeded, let tree = try? YAMLTree.parse(output.stdout, file: "docker compose config"),
+            case .map(let services, _)? = tree["services"]
+        else {
+            throw ConfigurationError(
+                output.stderr.split(whereSeparator: \.isNewline).prefix(10).map {
+                    ConfigProblem(SourceLocation(file: "docker compose config", line: 0), env.redact(String($0)))
+                } + [ConfigProblem(SourceLocation(file: "docker compose config", line: 0), "Compose could not list the stack's services")])
+        }
+        var result: [String: [String]] = [:]
+        for service in services {
+            guard case .list(let items, _)? = service.value["profiles"] else {
+                result[service.key] = []
+                continue
+            }
+            result[service.key] = items.compactMap { if case .scalar(let text, _) = $0 { text } else { nil } }
+        }
+        return result
+    }
+
+    /// A service the environment names but Compose did not resolve (its profile is off, or Compose does not define it
+    /// at all) would otherwise be a launch that succeeds without it. `defined`: every service Compose has, when it was
+    /// asked.
+    static func checkNamedServices(
+        _ profile: Profile, stack: ComposeStack, serviceProfiles: [String: [String]], defined: Set<String>?, layout: ProjectLayout
+    ) throws(ConfigurationError) {
+        var problems: [ConfigProblem] = []
+        for service in namedServices(profile) where stack.service(service) == nil {
+            let location = namedLocation(service, profile: profile, layout: layout)
+            if let defined, !defined.contains(service) {
+                problems.append(
+                    ConfigProblem(
+                        location, "service `\(service)` is named by this environment but Compose does not define it",
+                        hint: Text.suggestion(for: service, among: defined).map { "did you mean `\($0)`?" }
+                            ?? "`docker compose config --services` lists what the compose files define"))
+            } else if let own = serviceProfiles[service], !own.isEmpty {
+                problems.append(
+                    ConfigProblem(
+                        location,
+                        "service `\(service)` is named by this environment but Compose did not enable it (profiles: \(own.joined(separator: ", ")))",
+                        hint: "add one of its profiles under compose.profiles, or pass --profile"))
+            }
+        }
+        guard problems.isEmpty else { throw ConfigurationError(problems) }
+    }
+
+    /// Where the profile (or a profile it extends) lists `service`, for an error that points at the line.
+    static func namedLocation(_ service: String, profile: Profile, layout: ProjectLayout) -> SourceLocation {
+        var file: String? = profile.sourceFile
+        var seen: Set<String> = []
+        while let current = file, seen.insert(current).inserted {
+            guard case .success(let text) = TextFile.read(layout.root + "/" + current, display: current),
+                let tree = try? YAMLTree.parse(text, file: current)
+            else { break }
+            for serviceClass in ServiceClass.allCases {
+                guard case .list(let items, _)? = tree["services"]?[serviceClass.rawValue] else { continue }
+                for case .scalar(let name, let location) in items where name == service { return location }
+            }
+            guard case .scalar(let parent, _)? = tree["extends"] else { break }
+            file = "environments/\(parent).yml"
+        }
+        return SourceLocation(file: profile.sourceFile, line: 0)
     }
 
     static func capture<T: Sendable>(_ body: () async throws -> T) async -> Result<T, any Error> {

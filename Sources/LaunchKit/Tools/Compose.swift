@@ -81,6 +81,14 @@ public struct Compose: Sendable, Hashable {
     /// aliases, a remote `include` that never answers) must not hold launch with it.
     public static let configDeadline: Duration = .seconds(120)
 
+    /// Every service with its `profiles:` as Compose resolves them (merge keys, `extends`, `include`, `!reset` applied),
+    /// whatever is active: what decides which profile a service the environment names needs.
+    public func configAllProfiles() -> Command {
+        var every = self
+        every.profiles = ["*"]
+        return every.command(["config"]).limited(to: Self.configDeadline)
+    }
+
     /// The resolved model as YAML, which `docker compose -f - config` reads back (`launch config`).
     public func configYAML() -> Command { command(["config"]).limited(to: Self.configDeadline) }
 
