@@ -153,6 +153,37 @@ struct EndpointEndToEndTests {
             }, cleanup: { await proxy.stop() })
     }
 
+    /// The cleanup decision reads the same figures through TCP as through the socket (the Engine API both ways),
+    /// and lists the same objects: a stopped container only this test labelled.
+    @Test func cleanupSeesTheSameThroughTCPAsThroughTheSocket() async throws {
+        let port = try Sockets.freePort()
+        let proxy = try await Proxy.start(listen: .tcp(port: port), to: Self.suiteSocket)
+        #expect(await Self.waitForPort(port), "nothing answers on 127.0.0.1:\(port)")
+        try await Self.ensuring(
+            {
+                try await E2E.withProject { project in
+                    let label = "launch.e2e=\(project.name)"
+                    let made = try await E2E.docker([
+                        "create", "--label", "com.docker.compose.project=\(project.name)", "--label", label, Busybox.image, "true",
+                    ])
+                    try #require(made.succeeded, "\(made.stderr)")
+                    var seen: [String: [String: Any]] = [:]
+                    for (name, host) in [("socket", [String]()), ("tcp", ["--host", "tcp://127.0.0.1:\(port)"])] {
+                        let clean = try await project.launch(["clean", "--dry-run", "--json", "--label", label] + host)
+                        #expect(clean.status == 0, "\(name): \(clean.all)")
+                        seen[name] = (try? JSONSerialization.jsonObject(with: Data(clean.stdout.utf8)) as? [String: Any]) ?? [:]
+                    }
+                    func usage(_ name: String) -> [String: Any] { seen[name]?["usage"] as? [String: Any] ?? [:] }
+                    func candidates(_ name: String) -> [String] {
+                        (usage(name)["candidates"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }.sorted()
+                    }
+                    #expect(usage("tcp")["source"] as? String == "engine API", "\(seen)")
+                    #expect(candidates("socket").count == 1, "\(seen)")
+                    #expect(candidates("tcp") == candidates("socket"), "\(seen)")
+                }
+            }, cleanup: { await proxy.stop() })
+    }
+
     /// A local sshd with a throwaway key; `ssh` on PATH is a wrapper that adds its own config, so no file of
     /// the user's ~/.ssh is read or written.
     struct SSHServer {

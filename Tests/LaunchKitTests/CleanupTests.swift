@@ -5,27 +5,6 @@ import Testing
 
 @Suite("Docker cleanup")
 struct CleanupTests {
-    /// Captured on this project's engine after creating junk: 2 stopped containers (3 MiB written), a dangling
-    /// image, a tagged but unused image, a volume with 1 MiB, one running container.
-    @Test func parsesRealDockerSystemDF() throws {
-        let usage = try DiskUsage.parse(systemDF: try Fixture.text("docker/system-df.jsonl"))
-        #expect(usage.categories.map(\.kind) == [.images, .containers, .volumes, .buildCache])
-        let images = try #require(usage.category(.images))
-        #expect((images.count, images.active, images.size.bytes, images.reclaimable.bytes) == (3, 1, 5_130_000, 5_130_000))
-        let containers = try #require(usage.category(.containers))
-        #expect((containers.count, containers.size.bytes, containers.prunable.bytes) == (3, 3_146_000, 3_146_000))
-        let volumes = try #require(usage.category(.volumes))
-        #expect(volumes.reclaimable.bytes == 1_049_000)
-        #expect(volumes.prunable.bytes == 0)
-        #expect(usage.category(.buildCache)?.size.bytes == 0)
-        #expect(usage.candidates == nil)
-        #expect(usage.prunableBase.bytes == 8_276_000)
-    }
-
-    @Test func rejectsWhatIsNotDockerSystemDF() {
-        #expect(throws: DiskUsage.ParseError.self) { try DiskUsage.parse(systemDF: "TYPE TOTAL ACTIVE\n") }
-    }
-
     @Test func theEngineSaysExactlyWhatThePruneRemoves() throws {
         let data = try Data(contentsOf: URL(fileURLWithPath: Fixture.path("docker/engine-system-df.json")))
         let usage = DiskUsage(engine: try JSONDecoder().decode(SystemDataUsage.self, from: data))
@@ -97,17 +76,21 @@ struct CleanupTests {
         }
     }
 
-    /// A remote engine (tcp://) is read through `docker system df`; the runner answers from the real fixture.
+    /// A remote engine (tcp://), read through the Engine API like any other (the fake answers with a real
+    /// `GET /system/df`); the prunes are CLI commands the runner answers.
     private func remoteCleanup() throws -> (Cleanup, RecordingRunner) {
         let runner = RecordingRunner()
-        runner.on(["docker", "system", "df"], ProcessOutput(status: 0, stdout: try Fixture.text("docker/system-df.jsonl")))
+        let data = try Data(contentsOf: URL(fileURLWithPath: Fixture.path("docker/engine-system-df.json")))
+        let engine = LoudEngine()
+        let usage = try JSONDecoder().decode(SystemDataUsage.self, from: data)
+        engine.systemDataUsage = { usage }
         runner.on(["docker", "container", "prune"], ProcessOutput(status: 0, stdout: "Total reclaimed space: 3.146MB\n"))
         runner.on(["docker", "image", "prune"], ProcessOutput(status: 0, stdout: "Total reclaimed space: 2.097MB\n"))
         runner.on(["docker", "builder", "prune"], ProcessOutput(status: 0, stdout: "Total reclaimed space: 0B\n"))
         let context = LaunchContext(
             runner: runner, environment: ["DOCKER_HOST": "tcp://127.0.0.1:9"], console: CapturedOutput().console(),
             workingDirectory: "/")
-        return (Cleanup(context: context), runner)
+        return (Cleanup(context: context, label: nil, engine: engine), runner)
     }
 
     @Test func aDryRunChangesNothing() async throws {
@@ -115,7 +98,7 @@ struct CleanupTests {
         let report = try await cleanup.prune(dryRun: true)
         #expect(report.dryRun)
         #expect(report.steps.allSatisfy { !$0.ran })
-        #expect(runner.calls.map(\.argv) == [["docker", "system", "df", "--format", "{{json .}}"]])
+        #expect(runner.calls.isEmpty)
         let text = CleanupRenderer.lines(report).joined(separator: "\n")
         #expect(text.contains("Would remove (dry run, nothing changed)"))
         #expect(text.contains("volumes      1      0       1.0 MiB  1.0 MiB      never"))
@@ -125,7 +108,7 @@ struct CleanupTests {
     @Test func pruningRemovesContainersFirstAndAddsUpWhatWasReclaimed() async throws {
         let (cleanup, runner) = try remoteCleanup()
         let report = try await cleanup.prune(dryRun: false)
-        #expect(runner.calls.map { $0.arguments.prefix(2).joined(separator: " ") }.prefix(2) == ["system df", "container prune"])
+        #expect(runner.calls.map { $0.arguments.prefix(2).joined(separator: " ") }.prefix(2) == ["container prune", "image prune"])
         #expect(report.reclaimed == ByteSize(bytes: 5_243_000))
         #expect(!report.failed)
         let json = try JSONOutput.encode(report)
@@ -139,6 +122,6 @@ struct CleanupTests {
         #expect(pruned?.decision?.prune == true)
         let calls = runner.calls.count
         #expect(try await cleanup.runIfNeeded(policy: .init(reclaimablePercent: 100)) == nil)
-        #expect(runner.calls.count == calls + 1)  // only `docker system df`
+        #expect(runner.calls.count == calls)  // only the engine's usage was read
     }
 }

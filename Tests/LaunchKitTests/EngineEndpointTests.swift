@@ -103,7 +103,7 @@ struct EngineEndpointTests {
         #expect(docker.info().environment == ["DOCKER_CONTEXT": "other", "DOCKER_HOST": ""])
         let context = LaunchContext(
             runner: RecordingRunner(), environment: [:], console: CapturedOutput().console(), workingDirectory: "/", engine: viaHost)
-        #expect(context.docker.systemDiskUsage().environment["DOCKER_HOST"] == "tcp://127.0.0.1:1")
+        #expect(context.docker.info().environment["DOCKER_HOST"] == "tcp://127.0.0.1:1")
     }
 
     @Test func apiVersionNegotiation() throws {

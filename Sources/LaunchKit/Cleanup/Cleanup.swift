@@ -7,26 +7,23 @@ public struct Cleanup: Sendable {
     /// `key` or `key=value`: only objects with this label are pruned (a shared engine, a test). Build cache has
     /// no labels, so a labelled cleanup leaves it alone.
     public var label: String?
+    /// The engine whose usage is read (a unit test hands a fake); the one `context` points at otherwise.
+    let engine: (any ContainerEngine)?
 
     public init(context: LaunchContext, label: String? = nil) {
-        self.context = context
-        self.label = label
+        self.init(context: context, label: label, engine: nil)
     }
 
-    /// One Engine API request on a local socket; `docker system df` (pinned to the same engine) elsewhere, where
-    /// a dialed request costs about as much as the CLI and the CLI's figures are the ones people compare with.
+    init(context: LaunchContext, label: String?, engine: (any ContainerEngine)?) {
+        self.context = context
+        self.label = label
+        self.engine = engine
+    }
+
+    /// One Engine API request (`GET /system/df`) through whatever reaches the engine — its socket, TCP, SSH or TLS —
+    /// so the figures, and the decision they feed, are the same however the engine is reached.
     public func usage() async throws -> DiskUsage {
-        if context.engine.isLocal {
-            return DiskUsage(engine: try await EngineClient(context: context).systemDataUsage(), label: label)
-        }
-        let output = try await context.runner.run(context.docker.systemDiskUsage())
-        guard output.succeeded else {
-            throw CleanupFailure(
-                summary: "`docker system df` failed (exit \(output.status))",
-                evidence: output.stderr.split(whereSeparator: \.isNewline).prefix(3).map(String.init),
-                hint: "run `launch doctor` to see whether the Docker daemon answers")
-        }
-        return try DiskUsage.parse(systemDF: output.stdout)
+        DiskUsage(engine: try await (engine ?? EngineClient(context: context)).systemDataUsage(), label: label)
     }
 
     /// The three prune commands, in the order they run: containers first, so images they used can go too.

@@ -19,11 +19,8 @@ public enum CleanupRenderer {
         lines.append("")
         if report.dryRun {
             lines.append("Would remove (dry run, nothing changed):")
-            if let candidates = usage.candidates {
-                lines += candidates.isEmpty ? ["  nothing"] : candidates.map(describe)
-            } else {
-                lines.append("  (the engine is not a local socket: `docker system df` does not list objects)")
-            }
+            let candidates = usage.candidates ?? []
+            lines += candidates.isEmpty ? ["  nothing"] : candidates.map(describe)
             lines.append("Commands:")
             lines += report.steps.map { "  " + $0.command }
         } else {

@@ -67,45 +67,6 @@ public struct DiskUsage: Sendable, Hashable, Encodable {
 }
 
 extension DiskUsage {
-    public struct ParseError: LaunchFailure, Equatable {
-        public var line: String
-        public var summary: String { "cannot read `docker system df` output" }
-        public var evidence: [String] { ["unexpected line: \(line)"] }
-        public var hint: String? { "run `docker system df --format '{{json .}}'` to see what the CLI prints" }
-        public var exitCode: ExitStatus { .launchFailed }
-    }
-
-    /// Parses `docker system df --format '{{json .}}'`: one object per kind with sizes like `5.13MB` and
-    /// reclaimables like `5.13MB (100%)`. Without object lists, images count as prunable at Docker's figure.
-    public static func parse(systemDF text: String) throws(ParseError) -> DiskUsage {
-        struct Line: Decodable {
-            var type: String
-            var totalCount: String
-            var active: String
-            var size: String
-            var reclaimable: String
-            enum CodingKeys: String, CodingKey {
-                case type = "Type", totalCount = "TotalCount", active = "Active", size = "Size"
-                case reclaimable = "Reclaimable"
-            }
-        }
-        let kinds: [String: Kind] = [
-            "Images": .images, "Containers": .containers, "Local Volumes": .volumes, "Build Cache": .buildCache,
-        ]
-        var categories: [Category] = []
-        for raw in text.split(whereSeparator: \.isNewline) where !raw.trimmingCharacters(in: .whitespaces).isEmpty {
-            guard let line = try? JSONDecoder().decode(Line.self, from: Data(raw.utf8)), let kind = kinds[line.type],
-                let size = ByteSize(parsing: line.size),
-                let reclaimable = ByteSize(parsing: String(line.reclaimable.prefix { $0 != "(" }))
-            else { throw ParseError(line: String(raw)) }
-            categories.append(
-                Category(
-                    kind: kind, count: Int(line.totalCount) ?? 0, active: Int(line.active) ?? 0, size: size,
-                    reclaimable: reclaimable, prunable: kind == .volumes ? ByteSize(bytes: 0) : reclaimable))
-        }
-        return DiskUsage(categories: categories, candidates: nil, source: "docker system df")
-    }
-
     /// From `GET /system/df`. `label` (`key` or `key=value`) narrows the candidates, and leaves build cache alone
     /// (it carries no labels); the category totals always describe the whole engine.
     public init(engine usage: SystemDataUsage, label: String? = nil) {

@@ -33,7 +33,6 @@ public struct Docker: Sendable, Hashable {
     }
 
     /// Disk usage per kind (Images, Containers, Local Volumes, Build Cache), one JSON object per line.
-    public func systemDiskUsage() -> Command { command(["system", "df", "--format", "{{json .}}"]).limited(to: .seconds(60)) }
 
     public func pruneStoppedContainers() -> Command { command(["container", "prune", "--force"]) }
     /// Dangling images only: tagged images the stack needs stay.
