@@ -113,4 +113,51 @@ struct GPUEndToEndTests {
             }
         }
     }
+
+    /// With two (pretend) GPUs on this machine and an engine reached over TCP whose own machine has no NVIDIA
+    /// runtime, the plan claims no GPU and doctor of a GPU-requiring environment fails naming that engine; an engine
+    /// that does not answer is exit 2 from plan, within seconds.
+    @Test func aRemoteEngineIsJudgedByItsOwnMachinesGPUsNotThisOnes() async throws {
+        let port = try Sockets.freePort()
+        let proxy = try Forwarder(listen: .tcp(port: port), to: EndpointEndToEndTests.suiteSocket)
+        defer { proxy.stop() }
+        try await E2E.withProject { project in
+            try project.writeProfile(
+                extra: "gpu: {mode: required, dual: gpu-dual.yml, single: gpu-single.yml}",
+                stack: "services:\n  web: {image: \(Busybox.image), command: [\"sleep\", \"3600\"]}\n")
+            try project.write("compose/gpu-dual.yml", "services:\n  web:\n    environment: {GPUS: '2'}\n")
+            try project.write("compose/gpu-single.yml", "services:\n  web:\n    environment: {GPUS: '1'}\n")
+            let smi = try E2E.fakeNvidiaSMI("h100-x2-nvlink")
+            defer { try? FileManager.default.removeItem(atPath: smi.directory) }
+            let host = "tcp://127.0.0.1:\(port)"
+
+            // Through the socket this machine's GPUs count: the dual overlay.
+            let local = try await project.launch(["plan", "demo", "--json"], environment: ["PATH": smi.path])
+            let localPlan = try #require(try JSONSerialization.jsonObject(with: Data(local.stdout.utf8)) as? [String: Any])
+            #expect((localPlan["overlay"] as? [String: Any])?["file"] as? String == "gpu-dual.yml", "\(local.all)")
+
+            let remote = try await project.launch(["plan", "demo", "--json", "--host", host], environment: ["PATH": smi.path])
+            let remotePlan = try #require(
+                try JSONSerialization.jsonObject(with: Data(remote.stdout.utf8)) as? [String: Any], "\(remote.all)")
+            let overlay = remotePlan["overlay"] as? [String: Any] ?? [:]
+            #expect(overlay["file"] == nil, "\(overlay)")
+            #expect((overlay["reason"] as? String)?.contains("no GPU on the engine's machine (\(host)") == true, "\(overlay)")
+
+            let doctor = try await project.launch(
+                ["doctor", "demo", "--json", "--no-network", "--host", host], environment: ["PATH": smi.path])
+            #expect(doctor.status == 2, "\(doctor.all)")
+            let report = try Report(doctor)
+            #expect(report.status("gpu.overlay") == "fail")
+            #expect(report.evidence("gpu.overlay").contains(host), "\(report.evidence("gpu.overlay"))")
+            #expect(report.evidence("gpu.devices").contains("not this one"), "\(report.evidence("gpu.devices"))")
+            #expect(report.evidence("memory").contains("on the engine's machine"), "\(report.evidence("memory"))")
+
+            let closed = try Sockets.freePort()
+            let started = ContinuousClock.now
+            let unreachable = try await project.launch(
+                ["plan", "demo", "--host", "tcp://127.0.0.1:\(closed)"], environment: ["PATH": smi.path])
+            #expect(unreachable.status == 2, "\(unreachable.all)")
+            #expect(ContinuousClock.now - started < .seconds(30))
+        }
+    }
 }

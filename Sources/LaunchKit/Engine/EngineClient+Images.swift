@@ -6,6 +6,19 @@ extension EngineClient {
         let response = try await perform("GET", "/images/\(Self.escape(reference))/json", accept: Self.okOrGone)
         return response.status != 404
     }
+
+    /// The tags of the images the engine has (`GET /images/json`), untagged ones left out.
+    public func imageTags() async throws -> [String] {
+        struct Image: Decodable {
+            var tags: [String]
+            enum CodingKeys: String, CodingKey { case tags = "RepoTags" }
+            init(from decoder: any Decoder) throws {
+                tags = (try? decoder.container(keyedBy: CodingKeys.self).decode([String].self, forKey: .tags)) ?? []
+            }
+        }
+        let images: [Image] = try await get("/images/json")
+        return images.flatMap(\.tags).filter { !$0.hasPrefix("<none>") }
+    }
 }
 
 extension EngineClient {

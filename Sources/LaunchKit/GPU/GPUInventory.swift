@@ -132,9 +132,20 @@ public enum GPUProbe: Sendable, Hashable {
     /// `nvidia-smi` exists but fails — typically a driver/library version mismatch after an upgrade.
     case failed(status: Int32, message: String)
     case found(GPUInventory)
+    /// The engine is not on this machine: what it says of its own machine's GPUs (`EngineGPUProbe`).
+    case engine(EngineGPUs)
 
-    public var inventory: GPUInventory? { if case .found(let inventory) = self { inventory } else { nil } }
-    public var count: Int { inventory?.count ?? 0 }
+    public var inventory: GPUInventory? {
+        switch self {
+        case .found(let inventory): inventory
+        case .engine(let gpus): gpus.inventory
+        default: nil
+        }
+    }
+    public var count: Int {
+        if case .engine(let gpus) = self, gpus.inventory == nil { return gpus.count ?? 0 }
+        return inventory?.count ?? 0
+    }
 
     /// Runs `--query-gpu`, then `-L` (MIG devices), `--query-compute-apps` and, with two or more GPUs,
     /// `topo -m` and `topo -p2p n`, all at once. `environment` carries any `CUDA_VISIBLE_DEVICES` restriction.

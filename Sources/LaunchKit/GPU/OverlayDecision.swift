@@ -26,6 +26,12 @@ public struct OverlayDecision: Sendable, Hashable, Encodable {
             case .pcie(let kind)?: "GPU0 and GPU1 are linked through PCIe (\(kind)), not NVLink: tensor parallelism will be slower"
             default: nil
             }
+        if case .engine(let gpus) = probe {
+            let on = "on the engine at \(gpus.endpoint)" + (names.isEmpty ? "" : " (\(names))")
+            return decide(
+                settings, count: count, found: "\(GPUWords.count(count)) \(on)", counted: "\(count) GPUs \(on)", missing: probe.whyNoGPU,
+                warning: warning)
+        }
         return decide(
             settings, count: count, found: "\(GPUWords.count(count)) found (\(names))", counted: "\(count) GPUs found",
             missing: probe.whyNoGPU, warning: warning)
@@ -101,6 +107,12 @@ extension GPUProbe {
     /// Why no (or not enough) GPU can be used, in the driver's own words where it gave any.
     public var whyNoGPU: String {
         switch self {
+        case .engine(let gpus) where gpus.inventory == nil && gpus.count == nil:
+            return "the GPUs of the engine at \(gpus.endpoint) are unknown: \(gpus.evidence)"
+        case .engine(let gpus) where count == 0:
+            return "no GPU on the engine's machine (\(gpus.endpoint)): \(gpus.evidence)"
+        case .engine(let gpus):
+            return "\(GPUWords.count(count)) on the engine at \(gpus.endpoint) but the profile has no overlay for that count"
         case .notInstalled:
             return "no NVIDIA driver (nvidia-smi is not on PATH)"
         case .failed(6, let message):

@@ -16,7 +16,9 @@ public struct Planner: Sendable {
         _ profile: Profile, probe knownProbe: GPUProbe? = nil, compose knownCompose: ComposeDetector.Detection?? = nil,
         overlay knownOverlay: OverlayDecision? = nil
     ) async throws -> LaunchPlan {
-        var probe = await initialProbe(profile, known: knownProbe, overlay: knownOverlay)
+        // An engine elsewhere is asked first: one that does not answer is exit 2 within seconds, as in doctor.
+        if !context.engine.isLocal && knownOverlay == nil { _ = try await EngineClient(context: context).apiVersion() }
+        var probe = try await initialProbe(profile, known: knownProbe, overlay: knownOverlay)
         let overlay = knownOverlay ?? OverlayDecision.decide(profile.gpu, probe: probe)
         let files = (profile.compose.files + (overlay.file.map { [$0] } ?? [])).map(layout.composeFile)
         let env = EnvInputs(profile: profile, layout: layout, environment: context.environment)
@@ -57,7 +59,7 @@ public struct Planner: Sendable {
         var graph = try DependencyGraph(stack)
         // The stack's own GPU requests count whatever the profile says: a base file may reserve GPUs itself.
         if knownProbe == nil, knownOverlay == nil, profile.gpu.mode == .none, stack.services.contains(where: \.requestsGPUs) {
-            probe = await GPUProbe.run(context.nvidiaSMI, runner: context.runner, environment: context.environment)
+            probe = try await probeGPUs()
         }
         // An image's own HEALTHCHECK counts like one in the compose file (the engine runs it, Compose waits for it).
         let imageChecks = await imageHealthchecks(stack)
@@ -98,9 +100,16 @@ public struct Planner: Sendable {
 
     /// This machine's GPUs, unless they do not matter: known already, decided elsewhere (a swarm's nodes), or a
     /// profile without GPUs (then asked later only if the stack itself requests some).
-    func initialProbe(_ profile: Profile, known: GPUProbe?, overlay: OverlayDecision?) async -> GPUProbe {
+    func initialProbe(_ profile: Profile, known: GPUProbe?, overlay: OverlayDecision?) async throws -> GPUProbe {
         if let known { return known }
         if profile.gpu.mode == .none || overlay != nil { return .notInstalled }
+        return try await probeGPUs()
+    }
+
+    /// The GPUs of the machine the engine runs on: this one's through nvidia-smi for a local socket, the engine's
+    /// own word for any other endpoint (never this machine's figures for a remote engine).
+    func probeGPUs() async throws -> GPUProbe {
+        guard context.engine.isLocal else { return try await EngineGPUProbe.run(client: EngineClient(context: context)) }
         return await GPUProbe.run(context.nvidiaSMI, runner: context.runner, environment: context.environment)
     }
 

@@ -42,6 +42,10 @@ enum GPUChecks {
         if case .failed(let status, let message) = probe, let diagnosis = driverDiagnosis(status: status, message: message) {
             return diagnosis.fix
         }
+        if case .engine(let gpus) = probe {
+            return "point --host/--context at an engine whose machine has NVIDIA GPUs and the NVIDIA Container Toolkit "
+                + "(`docker info` there lists the nvidia runtime), or install them on the machine behind \(gpus.endpoint)"
+        }
         return "run \(profile.name) on a machine with an NVIDIA GPU and driver"
             + (profile.gpu.mode != .optional ? "" : ", or give \(profile.sourceFile) a CPU overlay (`gpu.none: docker-compose.cpu.yml`)")
     }
@@ -166,6 +170,17 @@ enum GPUChecks {
     static func devices(_ probe: GPUProbe) -> CheckResult {
         let id = "gpu.devices", title = "NVIDIA GPUs"
         switch probe {
+        case .engine(let gpus):
+            let place = "the engine's machine (\(gpus.endpoint), not this one)"
+            if let inventory = gpus.inventory, !inventory.gpus.isEmpty {
+                return .ok(id, title, "\(describe(inventory.gpus)) on \(place): \(gpus.evidence)")
+            }
+            guard gpus.count != nil else {
+                return .warn(
+                    id, title, "unknown for \(place): \(gpus.evidence)",
+                    fix: "run `launch doctor` on that machine, or `docker run --rm --gpus all <image> nvidia-smi` against it")
+            }
+            return .ok(id, title, "\(GPUWords.count(gpus.count ?? 0)) on \(place): \(gpus.evidence)")
         case .notInstalled:
             return .ok(id, title, "no NVIDIA driver here: nvidia-smi is not on PATH")
         case .failed(let status, let message):

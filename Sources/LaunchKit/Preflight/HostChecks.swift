@@ -6,6 +6,23 @@ import Foundation
 
 /// Memory, disk and files the profile says it needs.
 enum HostChecks {
+    /// This machine's available memory for a local engine; for another machine's engine, what that engine says its
+    /// machine has in total (what is free there is not visible through the engine).
+    static func memory(_ facts: EngineFacts, proc: ProcFS, required: ByteSize?, profile: Profile?) -> CheckResult {
+        guard !facts.isLocal else { return memory(available: proc.memAvailable(), required: required, profile: profile) }
+        let id = "memory", title = "Memory"
+        guard let total = facts.info?.memTotal, total > 0 else {
+            return .skip(id, title, "the engine at \(facts.endpoint) is remote and did not say how much memory its machine has")
+        }
+        let size = ByteSize(bytes: UInt64(total))
+        let place = "on the engine's machine (\(facts.endpoint)), in total; what is free there is not visible from here"
+        guard let required, let profile else { return .ok(id, title, "\(size) \(place)") }
+        if size >= required { return .ok(id, title, "\(size) \(place); \(required) required") }
+        return .fail(
+            id, title, "the engine's machine (\(facts.endpoint)) has only \(size) in total, \(profile.name) requires \(required)",
+            fix: "use an engine on a machine with more memory, or lower requires.memory in \(profile.sourceFile)")
+    }
+
     static func memory(available: ByteSize?, required: ByteSize?, profile: Profile?) -> CheckResult {
         let id = "memory", title = "Memory"
         guard let available else {

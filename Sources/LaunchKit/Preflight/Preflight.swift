@@ -54,7 +54,7 @@ public struct Preflight: Sendable {
             }
             return results
         }
-        jobs.append { [HostChecks.memory(available: proc.memAvailable(), required: profile.requires.memory, profile: profile)] }
+        jobs.append { [HostChecks.memory(facts, proc: proc, required: profile.requires.memory, profile: profile)] }
         jobs.append { [HostChecks.disk(facts, required: profile.requires.disk, profile: profile)] }
         jobs.append { HostChecks.paths(profile, layout: layout).map { [$0] } ?? [] }
         jobs.append { [VariableChecks.envFile(profile, layout: layout, options: options)] }
@@ -113,6 +113,12 @@ public struct Preflight: Sendable {
             let found: GPUProbe
             if let probe {
                 found = probe
+            } else if !facts.isLocal {
+                // Another machine's engine: its GPUs, by its own word (and none claimed when it does not answer).
+                guard let client = facts.client, let engine = try? await EngineGPUProbe.run(client: client) else {
+                    return [.skip("gpu.devices", "NVIDIA GPUs", "the engine at \(facts.endpoint) does not answer")]
+                }
+                found = engine
             } else {
                 found = await GPUProbe.run(context.nvidiaSMI, runner: context.runner, environment: context.environment)
             }
@@ -120,7 +126,7 @@ public struct Preflight: Sendable {
             if found.count > 0 { results.append(DockerChecks.nvidiaRuntime(facts, environment: context.environment)) }
             return results
         }
-        jobs.append { [HostChecks.memory(available: proc.memAvailable(), required: nil, profile: nil)] }
+        jobs.append { [HostChecks.memory(facts, proc: proc, required: nil, profile: nil)] }
         jobs.append { [HostChecks.disk(facts, required: nil, profile: nil)] }
         let checks = await Self.runAll(jobs)
         return PreflightReport(checks: checks, durationSeconds: (ContinuousClock.now - started).seconds)
