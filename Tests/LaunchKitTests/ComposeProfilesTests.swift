@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import LaunchKit
@@ -219,6 +220,44 @@ struct BuildContextTests {
         #expect(BuildDecision.decide(imageLabel: nil, contextHash: second) == .missing)
         #expect(BuildDecision.changed.description == "build (context changed)")
         #expect(BuildContext(directory: project.root + "/nowhere", dockerfile: "Dockerfile").hash() == nil)
+    }
+
+    @Test func aSettledFileIsReadOnceAndItsDigestKeptLikeGitsIndex() throws {
+        let project = try TemporaryProject()
+        try project.write("app/Dockerfile", "FROM local/busybox:latest\nCOPY . /app\n")
+        try project.write("app/model.bin", "weights-1")
+        let past = Date().addingTimeInterval(-60)
+        for name in ["Dockerfile", "model.bin"] {
+            try FileManager.default.setAttributes([.modificationDate: past], ofItemAtPath: project.root + "/app/" + name)
+        }
+        let context = BuildContext(directory: project.root + "/app", dockerfile: project.root + "/app/Dockerfile")
+        let cache = try #require(BuildContextCache.for(context: context.directory, layout: project.layout))
+        let first = try #require(context.hash(cache: cache))
+        #expect(first == context.hash())
+        #expect(cache.load().keys.sorted() == ["Dockerfile", "model.bin"])
+        #expect(AtomicFile.mode(of: cache.path) == 0o600)
+        // Rewritten in place with the same size and timestamp: the cache is trusted (as git trusts its index).
+        let handle = try #require(FileHandle(forWritingAtPath: project.root + "/app/model.bin"))
+        try handle.write(contentsOf: Data("weights-2".utf8))
+        try handle.close()
+        try FileManager.default.setAttributes([.modificationDate: past], ofItemAtPath: project.root + "/app/model.bin")
+        #expect(context.hash(cache: cache) == first)
+        // A new timestamp: read again, and the hash follows the content.
+        try FileManager.default.setAttributes(
+            [.modificationDate: past.addingTimeInterval(1)], ofItemAtPath: project.root + "/app/model.bin")
+        let edited = try #require(context.hash(cache: cache))
+        #expect(edited != first)
+        #expect(edited == context.hash())
+    }
+
+    @Test func aFileChangedWithinTheLastSecondsIsNotCached() throws {
+        let project = try TemporaryProject()
+        try project.write("app/Dockerfile", "FROM local/busybox:latest\n")
+        try project.write("app/fresh.txt", "now")
+        let context = BuildContext(directory: project.root + "/app", dockerfile: project.root + "/app/Dockerfile")
+        let cache = try #require(BuildContextCache.for(context: context.directory, layout: project.layout))
+        _ = context.hash(cache: cache)
+        #expect(cache.load()["fresh.txt"] == nil)
     }
 
     @Test func buildArgsAndTargetArePartOfTheHash() throws {

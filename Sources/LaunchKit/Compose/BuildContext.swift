@@ -22,8 +22,12 @@ public struct BuildContext: Sendable, Hashable, Encodable {
 
     enum CodingKeys: String, CodingKey { case directory, dockerfile }
 
-    /// SHA-256 in hex; nil when the context cannot be read (then the build decides, not launch).
-    public func hash() -> String? {
+    /// SHA-256 in hex over every file's relative path, executable bit and content digest (a link: its target), the
+    /// Dockerfile and the build's other keys; nil when the context cannot be read (then the build decides, not
+    /// launch). Files are read in pieces, never whole. `cache` (per-file digests kept like git's index) lets a file
+    /// whose size, modification time and inode are unchanged go unread: a second plan of a large context costs a
+    /// `stat` per file.
+    public func hash(cache: BuildContextCache? = nil) -> String? {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else { return nil }
         let ignore = DockerIgnore(text: (try? String(contentsOfFile: directory + "/.dockerignore", encoding: .utf8)) ?? "")
@@ -36,28 +40,133 @@ public struct BuildContext: Sendable, Hashable, Encodable {
             }
             if !ignore.excludes(relative) { files.append(relative) }
         }
+        var known = cache?.load() ?? [:]
+        var seen: [String: BuildContextCache.Entry] = [:]
         var hasher = SHA256()
         for relative in files.sorted() {
             let path = directory + "/" + relative
-            let mode = ((try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int) ?? 0
-            hasher.update(Array("\(relative)\u{0}\(mode & 0o111 != 0 ? "x" : "-")\u{0}".utf8))
-            if let destination = try? FileManager.default.destinationOfSymbolicLink(atPath: path) {
-                hasher.update(Array(destination.utf8))
-            } else if let data = FileManager.default.contents(atPath: path) {
-                hasher.update(Array("\(data.count)\u{0}".utf8))
-                hasher.update([UInt8](data))
+            guard let status = FileStatus(path) else { continue }
+            hasher.update(Array("\(relative)\u{0}\(status.mode & 0o111 != 0 ? "x" : "-")\u{0}".utf8))
+            if status.isLink {
+                hasher.update(Array(((try? FileManager.default.destinationOfSymbolicLink(atPath: path)) ?? "").utf8))
+                continue
             }
+            let digest: String
+            if let entry = known[relative], entry.matches(status) {
+                digest = entry.digest
+            } else if let fresh = Self.digest(of: path) {
+                digest = fresh
+            } else {
+                continue
+            }
+            hasher.update(Array("\(status.size)\u{0}\(digest)".utf8))
+            // A file changed within the last two seconds may change again within the same timestamp: not cached.
+            if status.isSettled { seen[relative] = BuildContextCache.Entry(status, digest: digest) }
         }
-        if !dockerfile.hasPrefix(directory + "/"), let data = FileManager.default.contents(atPath: dockerfile) {
-            hasher.update(Array("dockerfile\u{0}".utf8))
-            hasher.update([UInt8](data))
+        known = seen
+        cache?.save(known)
+        if !dockerfile.hasPrefix(directory + "/"), let digest = Self.digest(of: dockerfile) {
+            hasher.update(Array("dockerfile\u{0}\(digest)".utf8))
         }
         // The Dockerfile's name inside the context, and the build's other keys: a different target, build arg or
-        // Dockerfile of the same context is a different image. (A build without either hashes as before.)
+        // Dockerfile of the same context is a different image.
         if !settings.isEmpty || dockerfile != directory + "/Dockerfile" {
             hasher.update(Array("build\u{0}\(dockerfile)\u{0}\(settings.joined(separator: "\u{0}"))".utf8))
         }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return SHA256.hex(hasher.finalize())
+    }
+
+    /// One file's SHA-256, read a megabyte at a time.
+    static func digest(of path: String) -> String? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        while true {
+            let chunk: Data?
+            do {
+                chunk = try handle.read(upToCount: 1 << 20)
+            } catch {
+                return nil
+            }
+            // nil or empty: the end of the file.
+            guard let chunk, !chunk.isEmpty else { break }
+            chunk.withUnsafeBytes { hasher.update($0) }
+        }
+        return SHA256.hex(hasher.finalize())
+    }
+}
+
+/// What `lstat` says of a file, as far as the context hash and its cache need it.
+struct FileStatus: Sendable, Equatable {
+    var size: UInt64
+    var modifiedNanoseconds: Int64
+    var inode: UInt64
+    var mode: UInt32
+    var isLink: Bool
+
+    init?(_ path: String) {
+        guard let status = Platform.fileStatus(path) else { return nil }
+        self = status
+    }
+
+    init(size: UInt64, modifiedNanoseconds: Int64, inode: UInt64, mode: UInt32, isLink: Bool) {
+        self.size = size
+        self.modifiedNanoseconds = modifiedNanoseconds
+        self.inode = inode
+        self.mode = mode
+        self.isLink = isLink
+    }
+
+    /// Last modified more than two seconds ago.
+    var isSettled: Bool {
+        let now = Int64(Date().timeIntervalSince1970 * 1e9)
+        return now - modifiedNanoseconds > 2_000_000_000
+    }
+}
+
+/// Per-file digests of one build context, kept in `.launch/cache/` (0600, in the private state directory) between
+/// runs: like git's index, a file whose size, modification time and inode match its entry is not read again. A
+/// missing, unreadable or foreign cache is simply empty; it is rewritten after every hash.
+public struct BuildContextCache: Sendable {
+    struct Entry: Codable, Equatable {
+        var size: UInt64
+        var modified: Int64
+        var inode: UInt64
+        var digest: String
+
+        init(_ status: FileStatus, digest: String) {
+            size = status.size
+            modified = status.modifiedNanoseconds
+            inode = status.inode
+            self.digest = digest
+        }
+
+        func matches(_ status: FileStatus) -> Bool {
+            size == status.size && modified == status.modifiedNanoseconds && inode == status.inode
+        }
+    }
+
+    /// The cache file.
+    public let path: String
+
+    /// The cache of the context at `directory`, under `stateDirectory` (`.launch/cache`); nil when that cannot be made.
+    public static func `for`(context directory: String, layout: ProjectLayout) -> BuildContextCache? {
+        guard let folder = try? layout.privateStateDirectory("cache") else { return nil }
+        var hasher = SHA256()
+        hasher.update(Array(directory.utf8))
+        return BuildContextCache(path: folder + "/build-context-" + SHA256.hex(hasher.finalize()).prefix(16) + ".json")
+    }
+
+    func load() -> [String: Entry] {
+        guard let data = FileManager.default.contents(atPath: path),
+            let entries = try? JSONDecoder().decode([String: Entry].self, from: data)
+        else { return [:] }
+        return entries
+    }
+
+    func save(_ entries: [String: Entry]) {
+        guard let data = try? JSONEncoder().encode(entries) else { return }
+        try? AtomicFile.write(bytes: [UInt8](data), to: path)
     }
 }
 
@@ -118,10 +227,11 @@ public struct DockerIgnore: Sendable {
 
 /// SHA-256 (FIPS 180-4), enough for content hashes without a crypto dependency.
 struct SHA256 {
-    private var state: [UInt32] = [
-        0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
-    ]
-    private var buffer: [UInt8] = []
+    private var state: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) = (
+        0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19
+    )
+    /// Bytes of an incomplete block, waiting for the rest.
+    private var pending: [UInt8] = []
     private var length: UInt64 = 0
 
     private static let k: [UInt32] = [
@@ -135,54 +245,83 @@ struct SHA256 {
         0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
     ]
 
+    static func hex(_ digest: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(digest.count * 2)
+        for byte in digest {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
     mutating func update(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { update($0) }
+    }
+
+    /// Whole blocks are compressed straight from `bytes`; only a tail shorter than a block is copied.
+    mutating func update(_ bytes: UnsafeRawBufferPointer) {
         length &+= UInt64(bytes.count)
-        buffer += bytes
         var offset = 0
-        while buffer.count - offset >= 64 {
-            compress(buffer[offset..<offset + 64])
+        if !pending.isEmpty {
+            let take = min(64 - pending.count, bytes.count)
+            pending += bytes[0..<take]
+            offset = take
+            guard pending.count == 64 else { return }
+            pending.withUnsafeBytes { compress($0, at: 0) }
+            pending.removeAll(keepingCapacity: true)
+        }
+        while bytes.count - offset >= 64 {
+            compress(bytes, at: offset)
             offset += 64
         }
-        buffer.removeFirst(offset)
+        if offset < bytes.count { pending += bytes[offset...] }
     }
 
     mutating func finalize() -> [UInt8] {
         let bits = length &* 8
-        var padding: [UInt8] = [0x80]
-        while (buffer.count + padding.count) % 64 != 56 { padding.append(0) }
-        padding += (0..<8).reversed().map { UInt8(truncatingIfNeeded: bits >> (UInt64($0) * 8)) }
-        buffer += padding
-        var offset = 0
-        while offset < buffer.count {
-            compress(buffer[offset..<offset + 64])
-            offset += 64
+        var tail = pending
+        tail.append(0x80)
+        while tail.count % 64 != 56 { tail.append(0) }
+        tail += (0..<8).reversed().map { UInt8(truncatingIfNeeded: bits >> (UInt64($0) * 8)) }
+        tail.withUnsafeBytes { block in
+            var offset = 0
+            while offset < block.count {
+                compress(block, at: offset)
+                offset += 64
+            }
         }
-        buffer = []
-        return state.flatMap { word in (0..<4).reversed().map { UInt8(truncatingIfNeeded: word >> (UInt32($0) * 8)) } }
+        pending = []
+        let words = [state.0, state.1, state.2, state.3, state.4, state.5, state.6, state.7]
+        return words.flatMap { word in (0..<4).reversed().map { UInt8(truncatingIfNeeded: word >> (UInt32($0) * 8)) } }
     }
 
-    private mutating func compress(_ block: ArraySlice<UInt8>) {
-        func rotate(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
-        var w = [UInt32](repeating: 0, count: 64)
-        let start = block.startIndex
-        for i in 0..<16 {
-            w[i] = (0..<4).reduce(UInt32(0)) { $0 << 8 | UInt32(block[start + i * 4 + $1]) }
+    private mutating func compress(_ bytes: UnsafeRawBufferPointer, at start: Int) {
+        @inline(__always) func rotate(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
+            for i in 0..<16 {
+                let base = start + i * 4
+                w[i] = UInt32(bytes[base]) << 24 | UInt32(bytes[base + 1]) << 16 | UInt32(bytes[base + 2]) << 8 | UInt32(bytes[base + 3])
+            }
+            for i in 16..<64 {
+                let s0 = rotate(w[i - 15], 7) ^ rotate(w[i - 15], 18) ^ (w[i - 15] >> 3)
+                let s1 = rotate(w[i - 2], 17) ^ rotate(w[i - 2], 19) ^ (w[i - 2] >> 10)
+                w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
+            }
+            var (a, b, c, d, e, f, g, h) = state
+            Self.k.withUnsafeBufferPointer { k in
+                for i in 0..<64 {
+                    let s1 = rotate(e, 6) ^ rotate(e, 11) ^ rotate(e, 25)
+                    let choice = (e & f) ^ (~e & g)
+                    let t1 = h &+ s1 &+ choice &+ k[i] &+ w[i]
+                    let s0 = rotate(a, 2) ^ rotate(a, 13) ^ rotate(a, 22)
+                    let majority = (a & b) ^ (a & c) ^ (b & c)
+                    let t2 = s0 &+ majority
+                    (h, g, f, e, d, c, b, a) = (g, f, e, d &+ t1, c, b, a, t1 &+ t2)
+                }
+            }
+            state = (state.0 &+ a, state.1 &+ b, state.2 &+ c, state.3 &+ d, state.4 &+ e, state.5 &+ f, state.6 &+ g, state.7 &+ h)
         }
-        for i in 16..<64 {
-            let s0 = rotate(w[i - 15], 7) ^ rotate(w[i - 15], 18) ^ (w[i - 15] >> 3)
-            let s1 = rotate(w[i - 2], 17) ^ rotate(w[i - 2], 19) ^ (w[i - 2] >> 10)
-            w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
-        }
-        var (a, b, c, d, e, f, g, h) = (state[0], state[1], state[2], state[3], state[4], state[5], state[6], state[7])
-        for i in 0..<64 {
-            let s1 = rotate(e, 6) ^ rotate(e, 11) ^ rotate(e, 25)
-            let choice = (e & f) ^ (~e & g)
-            let t1 = h &+ s1 &+ choice &+ Self.k[i] &+ w[i]
-            let s0 = rotate(a, 2) ^ rotate(a, 13) ^ rotate(a, 22)
-            let majority = (a & b) ^ (a & c) ^ (b & c)
-            let t2 = s0 &+ majority
-            (h, g, f, e, d, c, b, a) = (g, f, e, d &+ t1, c, b, a, t1 &+ t2)
-        }
-        for (index, value) in [a, b, c, d, e, f, g, h].enumerated() { state[index] &+= value }
     }
 }

@@ -7,6 +7,21 @@ extension EngineClient {
         return response.status != 404
     }
 
+    /// The labels of image `reference` (`GET /images/{name}/json`); nil when the engine has no such image.
+    public func imageLabels(_ reference: String) async throws -> [String: String]? {
+        struct Image: Decodable {
+            struct Config: Decodable {
+                var labels: [String: String]?
+                enum CodingKeys: String, CodingKey { case labels = "Labels" }
+            }
+            var config: Config?
+            enum CodingKeys: String, CodingKey { case config = "Config" }
+        }
+        let response = try await perform("GET", "/images/\(Self.escape(reference))/json", accept: Self.okOrGone)
+        guard response.status != 404 else { return nil }
+        return (try? JSONDecoder().decode(Image.self, from: Data(response.body)))?.config?.labels ?? [:]
+    }
+
     /// The tags of the images the engine has (`GET /images/json`), untagged ones left out.
     public func imageTags() async throws -> [String] {
         struct Image: Decodable {

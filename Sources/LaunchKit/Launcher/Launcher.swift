@@ -344,7 +344,9 @@ public struct Launcher: Sendable {
     func build(_ services: [String], plan: LaunchPlan, report: ProgressReporter, redact: Redactor) async throws {
         var compose = plan.composeCommand
         let labels = services.compactMap { name in
-            plan.stack.service(name)?.buildContext?.hash().map { (name, $0) }
+            // The plan's reading left every file's digest in the cache: this costs a stat per file.
+            plan.stack.service(name)?.buildContext.flatMap { $0.hash(cache: BuildContextCache.for(context: $0.directory, layout: layout)) }
+                .map { (name, $0) }
         }
         let overlay = FileManager.default.temporaryDirectory.appendingPathComponent("launch-build-\(UUID().uuidString).yml").path
         if !labels.isEmpty {

@@ -242,20 +242,20 @@ public struct Planner: Sendable {
         return result
     }
 
-    /// For each `build:` service: its context hashed now against the label on its image (one inspect each,
-    /// concurrently). Reads files and asks the engine; builds nothing.
+    /// For each `build:` service: its context hashed now (through the cache in `.launch/cache/`) against the label on
+    /// its image (one Engine API inspect each, concurrently). Reads files and asks the engine; builds nothing.
     func buildDecisions(_ stack: ComposeStack, project: String) async -> [String: BuildDecision] {
-        let runner = context.runner, docker = context.docker
+        let client = EngineClient(context: context), layout = layout
         return await withTaskGroup(of: (String, BuildDecision).self) { group in
             for service in stack.services where service.builds {
                 let image = service.image ?? "\(project)-\(service.name)"
                 let buildContext = service.buildContext
+                let cache = buildContext.flatMap { BuildContextCache.for(context: $0.directory, layout: layout) }
                 group.addTask {
-                    let output = try? await runner.run(docker.imageContextHash(image))
-                    // `<no value>`: the image exists without the label (built by Compose alone).
-                    let label = output.flatMap { $0.succeeded ? $0.stdout.trimmingCharacters(in: .whitespacesAndNewlines) : nil }
-                        .map { $0 == "<no value>" ? "" : $0 }
-                    return (service.name, BuildDecision.decide(imageLabel: label, contextHash: buildContext?.hash()))
+                    // No label: the image exists without it (built by Compose alone); no image, or no engine: missing.
+                    let labels = (try? await client.imageLabels(image)) ?? nil
+                    let label = labels.map { $0[BuildContext.label] ?? "" }
+                    return (service.name, BuildDecision.decide(imageLabel: label, contextHash: buildContext?.hash(cache: cache)))
                 }
             }
             var found: [String: BuildDecision] = [:]

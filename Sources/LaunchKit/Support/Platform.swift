@@ -114,4 +114,18 @@ enum Platform {
         #endif
         return rc == 0 && size.ws_col > 0 ? Int(size.ws_col) : nil
     }
+
+    /// `lstat(2)`: size, modification time in nanoseconds, inode, mode and whether it is a link.
+    static func fileStatus(_ path: String) -> FileStatus? {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return nil }
+        #if canImport(Glibc)
+            let modified = Int64(info.st_mtim.tv_sec) &* 1_000_000_000 &+ Int64(info.st_mtim.tv_nsec)
+        #else
+            let modified = Int64(info.st_mtimespec.tv_sec) &* 1_000_000_000 &+ Int64(info.st_mtimespec.tv_nsec)
+        #endif
+        return FileStatus(
+            size: UInt64(max(0, info.st_size)), modifiedNanoseconds: modified, inode: UInt64(info.st_ino), mode: UInt32(info.st_mode),
+            isLink: (info.st_mode & S_IFMT) == S_IFLNK)
+    }
 }

@@ -49,12 +49,6 @@ public struct Docker: Sendable, Hashable {
         command(["image", "inspect", "--format", "{{json .Config.Healthcheck}}", reference]).limited(to: Self.queryTimeout)
     }
 
-    /// The context hash an image was built from (`launch.context-hash`; empty when it has none); fails when absent.
-    public func imageContextHash(_ reference: String) -> Command {
-        command(["image", "inspect", "--format", "{{index .Config.Labels \"\(BuildContext.label)\"}}", reference])
-            .limited(to: Self.queryTimeout)
-    }
-
     /// Containers whose name contains `name`, each as `name<TAB>compose project` (the filter is a substring
     /// match: callers keep the exact name).
     public func containersNamed(_ name: String) -> Command {
