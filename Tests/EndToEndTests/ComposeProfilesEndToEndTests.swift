@@ -119,6 +119,56 @@ struct ComposeProfilesEndToEndTests {
         }
     }
 
+    /// NVIDIA RAG's `.env` line `export NVIDIA_API_KEY=${NGC_API_KEY}` finds the key in the profile's env file, as it
+    /// would in an exported shell variable: the container gets the key, not a blank.
+    @Test func theProjectsDotEnvResolvesFromTheProfilesEnvFileAsFromTheShell() async throws {
+        try await E2E.withProject { project in
+            try project.writeProfile(
+                extra: "secrets: {NGC_API_KEY: {length: 24}}\n" + Self.policy,
+                stack: """
+                    services:
+                      app:
+                        image: \(Self.image)
+                        command: \(Self.sleeper)
+                        environment: {NVIDIA_API_KEY: "${NVIDIA_API_KEY}"}
+                    """)
+            try project.write("compose/.env", "export NVIDIA_API_KEY=${NGC_API_KEY}\n")
+            let up = try await project.launch(["demo", "--no-network"])
+            #expect(up.status == 0, "\(up.all)")
+            let key = try #require(EnvFile(parsing: try project.read(".env.demo")).values["NGC_API_KEY"])
+            let seen = try await E2E.docker(["exec", "\(project.name)-app-1", "sh", "-c", "echo \"$NVIDIA_API_KEY\""])
+            #expect(seen.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == key)
+            // The shell still wins over the env file.
+            let shell = try await project.launch(["config", "demo", "--show-secrets"], environment: ["NGC_API_KEY": "from-the-shell"])
+            #expect(shell.stdout.contains("NVIDIA_API_KEY: from-the-shell"), "\(shell.all)")
+        }
+    }
+
+    @Test func everyMissingRequiredVariableIsNamedAtItsLineWithWhereToSetIt() async throws {
+        try await E2E.withProject { project in
+            try project.writeProfile(
+                extra: "secrets: {SESSION_SECRET: {length: 16}}\n" + Self.policy,
+                stack: """
+                    services:
+                      app:
+                        image: \(Self.image)
+                        command: \(Self.sleeper)
+                        environment:
+                          DB_PASSWORD: ${DB_PASSWORD:?set the database password}
+                          API_KEY: ${API_KEY?}
+                          SESSION_SECRET: ${SESSION_SECRET:?}
+                    """)
+            let plan = try await project.launch(["plan", "demo"])
+            #expect(plan.status == 65, "\(plan.all)")
+            #expect(plan.stderr.contains("compose/stack.yml:6:1: required variable DB_PASSWORD is not set"), "\(plan.stderr)")
+            #expect(plan.stderr.contains("compose/stack.yml:7:1: required variable API_KEY is not set"), "\(plan.stderr)")
+            #expect(plan.stderr.contains("(2 problems)"), "\(plan.stderr)")
+            #expect(plan.stderr.contains("set DB_PASSWORD=… in .env.demo"), "\(plan.stderr)")
+            // A secret launch writes into the env file is not missing.
+            #expect(!plan.stderr.contains("SESSION_SECRET"), "\(plan.stderr)")
+        }
+    }
+
     @Test func theProfileKeyTheFlagAndComposeProfilesActivateProfiles() async throws {
         try await E2E.withProject { project in
             try project.write(
@@ -215,7 +265,8 @@ struct ComposeProfilesEndToEndTests {
             #expect(plan.status == 0, "\(plan.all)")
             #expect(plan.stdout.contains("warning: app has no healthcheck"), "\(plan.all)")
             #expect(plan.stdout.contains("running is not serving"), "\(plan.all)")
-            #expect(plan.stdout.contains(#"warning: llm has no healthcheck"#), "\(plan.all)")
+            // Not pulled yet: one warning, with the check to add if the image brings none.
+            #expect(plan.stdout.contains(#"warning: llm: image vllm/vllm-openai:v0.6.3 is not present"#), "\(plan.all)")
             #expect(plan.stdout.contains(#"http://localhost:8000/health"#), "\(plan.all)")
             let json = try await project.launch(["plan", "demo", "--json"])
             #expect(json.stdout.contains("app (service_started, optional)"), "\(json.all)")

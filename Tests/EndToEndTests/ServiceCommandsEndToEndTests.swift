@@ -265,6 +265,35 @@ struct ServiceCommandsEndToEndTests {
         }
     }
 
+    /// The stack's own secrets (its `env_file:`, `compose/.env`) never reach a failed launch's diagnosis, its JSON, its
+    /// run report or `launch logs`, as the profile's own never do.
+    @Test func theStacksOwnSecretsAreHiddenInDiagnosesReportsAndLogs() async throws {
+        try await E2E.withProject { project in
+            try project.write("compose/app.env", "POSTGRES_PASSWORD=stack-env-file-pass-1\n")
+            try project.write("compose/.env", "LITELLM_MASTER_KEY=sk-dot-env-key-2\n")
+            try project.writeProfile(
+                extra: "health: {retries: 0}",
+                stack: """
+                    services:
+                      api:
+                        image: \(Busybox.image)
+                        command: ["sh", "-c", "echo connecting with $$POSTGRES_PASSWORD and $$LITELLM_MASTER_KEY; exit 3"]
+                        env_file: [app.env]
+                        environment: {LITELLM_MASTER_KEY: "${LITELLM_MASTER_KEY}"}
+                    """)
+            let failed = try await project.launch(["demo", "--json", "--no-network", "--keep-on-failure"])
+            #expect(failed.status == 1, "\(failed.all)")
+            #expect(failed.all.contains("connecting with ***"), "\(failed.all)")
+            let logs = try await project.launch(["logs", "demo"])
+            let report = try await project.launch(["report", "--json"])
+            for secret in ["stack-env-file-pass-1", "sk-dot-env-key-2"] {
+                for (what, text) in [("launch", failed.all), ("logs", logs.all), ("report", report.all)] {
+                    #expect(!text.contains(secret), "\(secret) in \(what): \(text)")
+                }
+            }
+        }
+    }
+
     /// `docker compose -f - config` with `text` on standard input.
     static func composeConfig(stdin text: String) throws -> (status: Int32, stdout: String, stderr: String) {
         let process = Process()

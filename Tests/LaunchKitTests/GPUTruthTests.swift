@@ -259,8 +259,14 @@ struct GPUTruthTests {
                 command: ["--model", "m", "--tensor-parallel-size", "2"]
                 deploy: {resources: {reservations: {devices: [{driver: nvidia, count: 1, capabilities: [gpu]}]}}}
               host:
+                command: ["python3", "-m", "sglang.launch_server", "--tp", "2"]
                 ipc: host
                 deploy: {resources: {reservations: {devices: [{driver: nvidia, count: 2, capabilities: [gpu]}]}}}
+              ollama:
+                deploy: {resources: {reservations: {devices: [{driver: nvidia, count: 4, capabilities: [gpu]}]}}}
+              tgi:
+                command: ["--model-id", "m", "--num-shard=2"]
+                deploy: {resources: {reservations: {devices: [{driver: nvidia, count: all, capabilities: [gpu]}]}}}
               sized:
                 command: serve --tensor-parallel-size=4
                 shm_size: "17179869184"
@@ -273,7 +279,52 @@ struct GPUTruthTests {
         #expect(warned.remediation == "add `ipc: host` (or `shm_size: 16gb`) under services.vllm in its compose file")
         #expect(try #require(stack.service("host")?.tensorParallelism).hasEnoughSharedMemory)
         #expect(try #require(stack.service("sized")?.tensorParallelism).size == 4)
+        // Four GPUs and no word of tensor parallelism to the server: none assumed (Ollama uses no NCCL).
+        #expect(stack.service("ollama")?.tensorParallelism == nil)
+        #expect(try #require(stack.service("tgi")?.tensorParallelism).size == 2)
         #expect(GPUChecks.sharedMemory(try #require(stack.service("sized")?.tensorParallelism)).status == .ok)
+    }
+
+    @Test func aDeviceDriverTheEngineDoesNotHaveFailsDoctorAndThePlanSaysSo() throws {
+        // LocalAI's documented form: the engine refuses it at create (could not select device driver).
+        let stack = try Self.stack(
+            """
+              localai:
+                deploy: {resources: {reservations: {devices: [{driver: nvidia.com/gpu, count: all, capabilities: [gpu]}]}}}
+            """)
+        #expect(stack.service("localai")?.unknownDeviceDrivers == ["nvidia.com/gpu"])
+        let results = GPUChecks.plan(
+            Profile.fixture(), probe: .found(try Self.inventory("h100-x1")), overlay: .init(choice: .noOverlay, file: nil, reason: ""),
+            stack: stack)
+        let check = try #require(results.first { $0.id == "gpu.drivers" })
+        #expect(check.status == .fail)
+        #expect(check.evidence.hasPrefix("localai (driver: nvidia.com/gpu): the engine has only the `nvidia` and `cdi` device drivers"))
+    }
+
+    @Test func aGPUShortfallDoctorFailsOnIsAPlanWarning() throws {
+        let stack = try Self.stack(
+            """
+              nim-llm:
+                deploy: {resources: {reservations: {devices: [{driver: nvidia, device_ids: ["1", "2"], capabilities: [gpu]}]}}}
+            """)
+        let warning = try #require(
+            Planner.gpuShortfall(
+                stack, probe: .found(try Self.inventory("h100-x1")),
+                profile: Profile.fixture(gpu: .init(mode: .required, dual: "dual.yml", single: "single.yml"))))
+        #expect(
+            warning.hasSuffix(
+                "`launch doctor \(Profile.fixture(gpu: .init(mode: .required, dual: "dual.yml", single: "single.yml")).name)` fails on it (gpu.requests)"
+            ))
+        #expect(warning.contains("nim-llm"))
+        let fits = try Self.stack(
+            """
+              nim-llm:
+                deploy: {resources: {reservations: {devices: [{driver: nvidia, device_ids: ["0"], capabilities: [gpu]}]}}}
+            """)
+        #expect(
+            Planner.gpuShortfall(
+                fits, probe: .found(try Self.inventory("h100-x1")),
+                profile: Profile.fixture(gpu: .init(mode: .required, dual: "dual.yml", single: "single.yml"))) == nil)
     }
 
     // MARK: CDI and the toolkit

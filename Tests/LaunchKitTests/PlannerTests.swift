@@ -106,6 +106,18 @@ struct PlannerTests {
         }
     }
 
+    @Test func anAbsentWellKnownImageGetsOneWarningWithTheCheckToAdd() {
+        let stack = ComposeStack(services: [ComposeService(name: "db", image: "postgres:16")])
+        let warnings = Planner.healthcheckWarnings(stack, imageChecks: ["db": .absent], profile: Profile.fixture())
+        #expect(warnings.count == 1, "\(warnings)")
+        #expect(warnings.first?.contains("decided after the pull") == true)
+        #expect(warnings.first?.contains("pg_isready") == true, "\(warnings)")
+    }
+
+    @Test func variableNamesAreComposesOwnASCIINames() {
+        #expect(Interpolation.references(in: "${É} ${OK_1} $Ä").map(\.name) == ["OK_1"])
+    }
+
     @Test func aDisabledHealthcheckMeansNoneWhateverTheImageDeclares() async throws {
         let project = try TemporaryProject()
         try project.write(

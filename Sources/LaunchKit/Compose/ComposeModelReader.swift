@@ -92,6 +92,7 @@ public enum ComposeModelReader {
         described.pullPolicy = reader.string(tree["pull_policy"], "pull_policy")
         described.buildContext = buildContext(tree["build"], reader: &reader)
         described.placementConstraints = reader.strings(deployTree?["placement"]?["constraints"], "deploy.placement.constraints") ?? []
+        described.unknownDeviceDrivers = unknownDrivers(deployTree?["resources"]?["reservations"]?["devices"])
         checkLaunchLabels(name, tree["labels"], reader: &reader)
         return described
     }
@@ -272,6 +273,15 @@ public enum ComposeModelReader {
 
     /// More GPUs than any host holds; beyond it a count is a typo.
     static let mostGPUs = 1024
+
+    /// The drivers of `deploy.resources.reservations.devices` that are neither `nvidia` nor `cdi` (Docker's own).
+    static func unknownDrivers(_ tree: YAMLTree?) -> [String] {
+        guard case .list(let devices, _)? = tree else { return [] }
+        return devices.compactMap { device -> String? in
+            guard case .scalar(let driver, _)? = device["driver"], driver != "nvidia", driver != "cdi" else { return nil }
+            return driver
+        }
+    }
 
     /// Every GPU request of `deploy.resources.reservations.devices`. A count is a number, `all` (Compose's
     /// resolved model writes -1) or a variable already interpolated; `device_ids: ['0,1']` names two GPUs.

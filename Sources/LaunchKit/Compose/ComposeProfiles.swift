@@ -75,6 +75,24 @@ public enum ComposeFileSet {
         }
     }
 
+    /// The paths a file's services name under `env_file:` (`a.env`, `[a.env, b.env]`, `[{path: a.env}]`), absolute.
+    public static func envFiles(of path: String) -> [String] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+            let tree = try? YAMLTree.parse(text, file: path), case .map(let services, _)? = tree["services"]
+        else { return [] }
+        let directory = (path as NSString).deletingLastPathComponent
+        func named(_ item: YAMLTree) -> [String] {
+            switch item {
+            case .scalar(let text, _): [text]
+            case .list(let items, _): items.flatMap(named)
+            case .map: item["path"].map(named) ?? []
+            case .null: []
+            }
+        }
+        return services.flatMap { service in service.value["env_file"].map(named) ?? [] }
+            .map { $0.hasPrefix("/") ? $0 : directory + "/" + $0 }
+    }
+
     /// Each service's `profiles:` in the raw files (and what they include): `docker compose config` leaves out the
     /// services of inactive profiles, so only the files can say which profile a named service needs.
     public static func serviceProfiles(_ files: [String]) -> [String: [String]] {

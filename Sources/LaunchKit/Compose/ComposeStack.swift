@@ -52,6 +52,9 @@ public struct ComposeService: Sendable, Hashable, Encodable {
     public var pullPolicy: String? = nil
     /// `deploy.placement.constraints` (swarm only): `node.labels.gpu == true`, `node.role != manager`, …
     public var placementConstraints: [String] = []
+    /// Device request drivers the engine has no built-in driver for (`driver: nvidia.com/gpu`, as LocalAI documents):
+    /// the engine refuses the container at create.
+    public var unknownDeviceDrivers: [String] = []
 
     /// GPUs this service asks for: -1 means all; nil when it asks for none. CDI names of other vendors do not count.
     public var gpuCount: Int? { GPURequest.count(of: gpuRequests) }
@@ -64,7 +67,7 @@ public struct ComposeService: Sendable, Hashable, Encodable {
     /// Tensor parallelism across more than one GPU, or nil for a single-GPU (or CPU) service.
     public var tensorParallelism: TensorParallelism? {
         guard requestsGPUs else { return nil }
-        let size = TensorParallelism.size(command: command, requestedGPUs: gpuCount.map { $0 < 0 ? 1 : $0 })
+        let size = TensorParallelism.size(command: command)
         guard size >= 2 else { return nil }
         return TensorParallelism(service: name, size: size, ipc: ipc, shmSize: shmSize)
     }

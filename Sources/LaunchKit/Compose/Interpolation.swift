@@ -13,6 +13,8 @@ public enum Interpolation {
     public static func references(in text: String) -> [Reference] {
         var found: [Reference] = []
         _ = walk(text) { name, operation, _ in
+            // `${É}`, `${}`: no name Compose accepts (it refuses the text itself).
+            guard !name.isEmpty else { return "" }
             found.append(
                 Reference(
                     name: name,
@@ -52,7 +54,8 @@ public enum Interpolation {
     private static func walk(_ text: String, _ replace: (String, String, String) -> String) -> String {
         var output = ""
         var index = text.startIndex
-        func isNameCharacter(_ c: Character) -> Bool { c.isLetter || c.isNumber || c == "_" }
+        // Compose's names: ASCII letters, digits and `_` (`${É}` is not a variable to it, so not to launch either).
+        func isNameCharacter(_ c: Character) -> Bool { c.isASCII && (c.isLetter || c.isNumber) || c == "_" }
         while index < text.endIndex {
             let character = text[index]
             guard character == "$" else {

@@ -61,6 +61,18 @@ public struct EnvProvisioner: Sendable {
     /// file and from the shell environment (which Compose prefers over the env file).
     public func redactor(environment: [String: String]) -> Redactor {
         Redactor(profile: profile, envFile: (try? read()) ?? nil, environment: environment)
+            .adding(stackEnvFiles().flatMap(Redactor.secretValues(in:)))
+    }
+
+    /// The env files the stack reads besides the profile's: the project's `compose/.env` (beside the first compose
+    /// file) and every `env_file:` its compose files (and what they include) name. Unreadable ones are skipped.
+    func stackEnvFiles() -> [EnvFile] {
+        let files = profile.compose.files.map(layout.composeFile)
+        var paths: [String] = files.first.map { [($0 as NSString).deletingLastPathComponent + "/.env"] } ?? []
+        for file in ComposeFileSet.expandingIncludes(files) {
+            paths += ComposeFileSet.envFiles(of: file)
+        }
+        return Set(paths).sorted().compactMap { path in FileManager.default.contents(atPath: path).map { EnvFile(bytes: [UInt8]($0)) } }
     }
 
     /// Keys the profile wants that `file` (the env file as read, nil when absent) lacks: what `provision` would add.

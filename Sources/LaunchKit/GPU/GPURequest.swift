@@ -137,17 +137,22 @@ public struct TensorParallelism: Sendable, Hashable {
         ipc == "host" || (shmSize.map { $0 >= Self.minimumShm } ?? false)
     }
 
-    /// `--tensor-parallel-size 2`, `--tensor-parallel-size=2`, `-tp 2` in the command, or more than one GPU
-    /// requested by one container.
-    static func size(command: [String], requestedGPUs: Int?) -> Int {
+    /// What the server is told, never guessed from the GPUs it is given (Ollama spreads a model over four GPUs without
+    /// NCCL; a UI may hold a GPU): vLLM's `--tensor-parallel-size N` / `-tp N`, SGLang's `--tp-size N` / `--tp N`,
+    /// TGI's `--num-shard N`, each also as `--flag=N`. 1 when none is given.
+    static let parallelismFlags = ["--tensor-parallel-size", "-tp", "--tp-size", "--tp", "--num-shard"]
+
+    static func size(command: [String]) -> Int {
         var declared: Int?
         for (offset, argument) in command.enumerated() {
-            if argument.hasPrefix("--tensor-parallel-size=") {
-                declared = Int(argument.dropFirst("--tensor-parallel-size=".count))
-            } else if argument == "--tensor-parallel-size" || argument == "-tp", offset + 1 < command.count {
-                declared = Int(command[offset + 1])
+            for flag in parallelismFlags {
+                if argument.hasPrefix(flag + "=") {
+                    declared = Int(argument.dropFirst(flag.count + 1))
+                } else if argument == flag, offset + 1 < command.count {
+                    declared = Int(command[offset + 1])
+                }
             }
         }
-        return max(declared ?? 1, requestedGPUs ?? 1)
+        return min(max(declared ?? 1, 1), 1024)
     }
 }

@@ -22,33 +22,13 @@ public struct Planner: Sendable {
         let overlay = knownOverlay ?? OverlayDecision.decide(profile.gpu, probe: probe)
         let files = (profile.compose.files + (overlay.file.map { [$0] } ?? [])).map(layout.composeFile)
         let env = EnvInputs(profile: profile, layout: layout, environment: context.environment)
-        var compose = Compose(
-            flavor: .plugin(docker: context.docker.executable), project: profile.compose.project, files: files,
-            envFile: env.exists ? env.provisioner.path : nil, environment: context.docker.environment)
-        if let first = files.first {
-            let dotEnv = (first as NSString).deletingLastPathComponent + "/.env"
-            if FileManager.default.fileExists(atPath: dotEnv) { compose.baseEnvFile = dotEnv }
-        }
+        var compose = composeCommand(profile, files: files, env: env)
         var profiles = composeProfiles(profile, files: files, envFile: env.file, baseEnvFile: compose.baseEnvFile, supplied: env.supplied)
         compose.profiles = profiles.active
         var model = try await resolveModel(compose, known: knownCompose, profile: profile, files: files, env: env, profiles: profiles)
         compose.flavor = model.detection?.flavor ?? compose.flavor
-        // A service the environment names that the files' own text does not place under a profile (a merge key, an
-        // `extends`, an `include` carries it) is looked up in Compose's whole model, and its profile activated.
-        let named = Self.namedServices(profile)
-        var everyProfile: [String: [String]]?
-        if model.detection != nil, named.contains(where: { model.stack.service($0) == nil }) {
-            let every = try await composeServiceProfiles(compose, env: env)
-            everyProfile = every
-            let decided = ComposeProfileSelection.decide(requested: profiles.active, named: named, serviceProfiles: every)
-            if decided.active != profiles.active {
-                profiles.activations += decided.activations
-                profiles.active = decided.active
-                compose.profiles = profiles.active
-                model = try await resolveModel(
-                    compose, known: model.detection, profile: profile, files: files, env: env, profiles: profiles)
-            }
-        }
+        let everyProfile = try await activatingNamedServices(
+            profile, compose: &compose, model: &model, profiles: &profiles, files: files, env: env)
         var stack = model.stack
         // Without an env file yet, the plan shows the flag `launch` will pass once `launch env` created it.
         if !env.exists { compose.envFile = env.provisioner.path }
@@ -81,6 +61,10 @@ public struct Planner: Sendable {
         warnings += ComposeLifecycle.warnings(
             ComposeLifecycle.uses(files, display: layout.display), composeVersion: model.detection?.version)
         warnings += Self.setupWarnings(stack, overlay: overlay, profile: profile, envExists: env.exists)
+        if knownOverlay == nil, let shortfall = Self.gpuShortfall(stack, probe: probe, profile: profile) { warnings.append(shortfall) }
+        if let drivers = GPUChecks.unknownDrivers(stack) {
+            warnings.append("\(drivers.evidence): `launch doctor \(profile.name)` fails on it")
+        }
         warnings += Self.historyWarnings(services, history: history)
         if profile.health.requireHealthcheck {
             for service in services where service.readiness.hasPrefix("running") {
@@ -96,6 +80,44 @@ public struct Planner: Sendable {
             warnings: warnings.map { env.redact($0) },
             stack: stack, graph: graph, buildDecisions: builds, composeCommand: compose, profile: profile, gpuProbe: probe,
             composeDetection: model.detection)
+    }
+
+    /// Compose for this profile: its files, the env files (the project's `.env` first), and the variables `.env`
+    /// refers to that the profile's env file holds — it stands where the shell stands for `.env`
+    /// (`NVIDIA_API_KEY=${NGC_API_KEY}` finds the key in it, as in an exported shell variable).
+    func composeCommand(_ profile: Profile, files: [String], env: EnvInputs) -> Compose {
+        var compose = Compose(
+            flavor: .plugin(docker: context.docker.executable), project: profile.compose.project, files: files,
+            envFile: env.exists ? env.provisioner.path : nil, environment: context.docker.environment)
+        if let first = files.first {
+            let dotEnv = (first as NSString).deletingLastPathComponent + "/.env"
+            if FileManager.default.fileExists(atPath: dotEnv) { compose.baseEnvFile = dotEnv }
+        }
+        compose.environment.merge(
+            Self.exports(forBaseEnvFile: compose.baseEnvFile, envFile: env.file, supplied: env.supplied, shell: context.environment)
+        ) { current, _ in current }
+        return compose
+    }
+
+    /// A service the environment names that the files' own text does not place under a profile (a merge key, an
+    /// `extends`, an `include` carries it) is looked up in Compose's whole model, its profile activated and the model
+    /// read again. Returns Compose's every service with its profiles, when it was asked.
+    func activatingNamedServices(
+        _ profile: Profile, compose: inout Compose,
+        model: inout (stack: ComposeStack, source: String, detection: ComposeDetector.Detection?),
+        profiles: inout ComposeProfileSelection, files: [String], env: EnvInputs
+    ) async throws -> [String: [String]]? {
+        let named = Self.namedServices(profile)
+        guard model.detection != nil, named.contains(where: { model.stack.service($0) == nil }) else { return nil }
+        let every = try await composeServiceProfiles(compose, env: env)
+        let decided = ComposeProfileSelection.decide(requested: profiles.active, named: named, serviceProfiles: every)
+        if decided.active != profiles.active {
+            profiles.activations += decided.activations
+            profiles.active = decided.active
+            compose.profiles = profiles.active
+            model = try await resolveModel(compose, known: model.detection, profile: profile, files: files, env: env, profiles: profiles)
+        }
+        return every
     }
 
     /// This machine's GPUs, unless they do not matter: known already, decided elsewhere (a swarm's nodes), or a
@@ -151,7 +173,10 @@ public struct Planner: Sendable {
             optimistic = nil
         } else {
             async let detected = ComposeDetector(runner: context.runner, docker: context.docker).detect()
-            async let early = Self.capture { try await resolvedStack(plugin, supplied: supplied, redact: redact) }
+            let envFileName = layout.display(env.provisioner.path)
+            async let early = Self.capture {
+                try await resolvedStack(plugin, supplied: supplied, redact: redact, envFileName: envFileName)
+            }
             detection = await detected
             optimistic = detection?.flavor == plugin.flavor ? await early : nil
         }
@@ -159,7 +184,10 @@ public struct Planner: Sendable {
         if let detection {
             var compose = plugin
             compose.flavor = detection.flavor
-            return (try await resolvedStack(compose, supplied: supplied, redact: redact), "docker compose config", detection)
+            return (
+                try await resolvedStack(compose, supplied: supplied, redact: redact, envFileName: layout.display(env.provisioner.path)),
+                "docker compose config", detection
+            )
         }
         let values = (env.file?.values ?? [:]).merging(supplied) { a, _ in a }
         let defaults = Dictionary(profile.variables.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
@@ -181,15 +209,20 @@ public struct Planner: Sendable {
     static func healthcheckWarnings(_ stack: ComposeStack, imageChecks: [String: ImageHealthcheck], profile: Profile) -> [String] {
         var warnings: [String] = []
         for service in stack.services where service.healthcheck == nil && service.image != nil && imageChecks[service.name] == .absent {
+            // One warning per service: the check to add, if the image turns out to have none, goes with it.
+            let known = service.image.flatMap(HealthcheckSuggestion.suggestion).map {
+                " (if it has none, add `healthcheck: {test: \($0.test)}`: \($0.what))"
+            }
             warnings.append(
-                "\(service.name): image \(service.image ?? "") is not present: whether it has a HEALTHCHECK is decided after the pull")
+                "\(service.name): image \(service.image ?? "") is not present: whether it has a HEALTHCHECK is decided after the pull"
+                    + (known ?? ""))
         }
         let jobs = Self.jobs(in: stack)
         // An image not pulled yet may bring its own HEALTHCHECK (said above); a well-known one documents none.
         for service in stack.services
         where service.healthcheck == nil && !service.healthcheckDisabled && !jobs.contains(service.name)
             && ReadySignal(labels: service.labels) == nil
-            && (service.builds || imageChecks[service.name] != .absent || service.image.flatMap(HealthcheckSuggestion.suggestion) != nil)
+            && (service.builds || imageChecks[service.name] != .absent)
         {
             warnings.append(
                 HealthcheckSuggestion.warning(
@@ -344,6 +377,60 @@ public struct Planner: Sendable {
             named: Self.namedServices(profile), serviceProfiles: ComposeFileSet.serviceProfiles(files))
     }
 
+    /// The variables the project's `.env` refers to that the profile's env file (or a value launch will write there)
+    /// defines and the shell does not: given to Compose as its environment, so `.env` resolves them the way it would
+    /// from an exported shell variable. Compose reads `--env-file`s one by one, each against the environment only.
+    static func exports(
+        forBaseEnvFile path: String?, envFile: EnvFile?, supplied: [String: String], shell: [String: String]
+    ) -> [String: String] {
+        guard let path, let data = FileManager.default.contents(atPath: path) else { return [:] }
+        let base = EnvFile(bytes: [UInt8](data))
+        let values = (envFile?.resolvedValues ?? [:]).merging(supplied) { file, _ in file }
+        var exports: [String: String] = [:]
+        for (_, value) in base.entries {
+            for reference in Interpolation.references(in: value) where shell[reference.name] == nil {
+                if let defined = values[reference.name] { exports[reference.name] = defined }
+            }
+        }
+        return exports
+    }
+
+    /// What doctor's `gpu.requests` will fail on, said by the plan already (the same check, one place).
+    static func gpuShortfall(_ stack: ComposeStack, probe: GPUProbe, profile: Profile) -> String? {
+        guard stack.services.contains(where: \.requestsGPUs) else { return nil }
+        let check = GPUChecks.requests(GPUDemand(stack: stack, inventory: probe.inventory), probe: probe, profile: profile)
+        guard check.status == .fail else { return nil }
+        return "\(check.evidence): `launch doctor \(profile.name)` fails on it (gpu.requests)"
+    }
+
+    /// Every `${VAR:?…}` / `${VAR?…}` in the compose files (and what they include) whose variable nothing sets — not
+    /// the shell, the env files Compose is given, nor a value launch will write — one problem each, at its line.
+    func missingRequiredVariables(_ compose: Compose, supplied: [String: String], envFileName: String?) -> [ConfigProblem] {
+        var known = context.environment.merging(supplied) { shell, _ in shell }
+        for path in [compose.baseEnvFile, compose.envFile].compactMap({ $0 }) {
+            guard let data = FileManager.default.contents(atPath: path) else { continue }
+            known.merge(EnvFile(bytes: [UInt8](data)).resolvedValues) { current, _ in current }
+        }
+        let envFile = envFileName ?? compose.envFile.map(layout.display) ?? "the env file"
+        var problems: [ConfigProblem] = []
+        var seen: Set<String> = []
+        for file in ComposeFileSet.expandingIncludes(compose.files) {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { continue }
+            for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                for reference in Interpolation.references(in: String(line)) where reference.isRequired {
+                    let value = known[reference.name]
+                    guard value == nil || value?.isEmpty == true, seen.insert(reference.name).inserted else { continue }
+                    problems.append(
+                        ConfigProblem(
+                            SourceLocation(file: layout.display(file), line: index + 1),
+                            "required variable \(reference.name) is not set (Compose refuses the stack without it)",
+                            hint: "set \(reference.name)=… in \(envFile) (or export it in the shell)"))
+                }
+            }
+        }
+        return problems
+    }
+
     /// The services the environment lists under `services:` (core, optional, stretch).
     static func namedServices(_ profile: Profile) -> [String] {
         profile.services.core + profile.services.optional + profile.services.stretch
@@ -422,7 +509,10 @@ public struct Planner: Sendable {
     }
 
     /// Runs `docker compose config`; a rejection is a configuration error carrying Compose's own words.
-    func resolvedStack(_ compose: Compose, supplied: [String: String] = [:], redact: Redactor) async throws -> ComposeStack {
+    /// `envFileName`: the profile's env file as the user sees it (it may not exist yet), for where a missing variable goes.
+    func resolvedStack(
+        _ compose: Compose, supplied: [String: String] = [:], redact: Redactor, envFileName: String? = nil
+    ) async throws -> ComposeStack {
         var command = compose.config()
         command.environment.merge(supplied) { current, _ in current }
         let output = try await context.runner.run(command)
@@ -437,6 +527,11 @@ public struct Planner: Sendable {
             ])
         }
         guard output.succeeded else {
+            // Compose names the first required variable it misses; every one is said, each where it is required.
+            if output.stderr.contains("required variable") {
+                let missing = missingRequiredVariables(compose, supplied: supplied, envFileName: envFileName)
+                if !missing.isEmpty { throw ConfigurationError(missing) }
+            }
             let lines = output.stderr.split(whereSeparator: \.isNewline).map { redact(String($0)) }
                 .filter { !$0.contains("variable is not set") }
             throw ConfigurationError(

@@ -12,10 +12,11 @@ enum GPUChecks {
         _ profile: Profile, probe: GPUProbe, overlay: OverlayDecision, stack: ComposeStack = ComposeStack(services: [])
     ) -> [CheckResult] {
         let requested = stack.services.contains(where: \.requestsGPUs)
+        let drivers = unknownDrivers(stack).map { [$0] } ?? []
         guard profile.gpu.mode != .none || requested else {
-            return [.skip("gpu", "GPUs", "profile needs no GPU (gpu.mode: none) and no service requests one")]
+            return drivers.isEmpty ? [.skip("gpu", "GPUs", "profile needs no GPU (gpu.mode: none) and no service requests one")] : drivers
         }
-        var results = machine(probe)
+        var results = machine(probe) + drivers
         let file = overlay.file.map { " → compose/\($0)" } ?? ""
         if let failure = overlay.failure {
             results.append(.fail("gpu.overlay", "GPU overlay", failure, fix: noGPUFix(probe, profile: profile)))
@@ -35,6 +36,20 @@ enum GPUChecks {
             }
         }
         return results
+    }
+
+    /// Device requests with a driver the engine does not have: Docker refuses the container at create ("could not
+    /// select device driver … with capabilities"), so doctor fails before anything is created.
+    static func unknownDrivers(_ stack: ComposeStack) -> CheckResult? {
+        let asks = stack.services.filter { !$0.unknownDeviceDrivers.isEmpty }
+        guard !asks.isEmpty else { return nil }
+        let listed = asks.map { "\($0.name) (driver: \($0.unknownDeviceDrivers.joined(separator: ", ")))" }.joined(separator: ", ")
+        return .fail(
+            "gpu.drivers", "GPU device drivers",
+            "\(listed): the engine has only the `nvidia` and `cdi` device drivers and will refuse to create \(asks.count == 1 ? "it" : "them") (could not select device driver)",
+            fix:
+                "write `driver: nvidia` with `count: all` (or `device_ids`) and `capabilities: [gpu]`, or `driver: cdi` with `device_ids: [nvidia.com/gpu=all]`"
+        )
     }
 
     /// The fix for "no usable GPU": the driver's own diagnosis when nvidia-smi failed, else where to run.

@@ -65,6 +65,13 @@ public struct Redactor: Sendable, Hashable {
 
     public static let none = Redactor(values: [String]())
 
+    /// The values under secret-looking keys of an env file the stack itself reads (`compose/.env`, a service's
+    /// `env_file:`), as written and as Compose resolves them.
+    static func secretValues(in file: EnvFile) -> [String] {
+        let resolved = file.resolvedValues
+        return file.values.filter { looksSecret($0.key) }.flatMap { key, value in [value, resolved[key] ?? value] }.filter { $0.count >= 6 }
+    }
+
     /// The same redactor, also hiding `values` (secrets that exist only in memory so far).
     public func adding(_ values: [String]) -> Redactor { Redactor(values: secrets + values) }
 
