@@ -187,6 +187,25 @@ struct BuildContextTests {
                 == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
     }
 
+    @Test func sha256AgreesWhateverPiecesTheInputComesIn() {
+        var generator = SystemRandomNumberGenerator()
+        for length in [0, 1, 55, 56, 57, 63, 64, 65, 127, 128, 129, 1000] {
+            let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            var whole = SHA256()
+            whole.update(bytes)
+            let expected = whole.finalize()
+            var pieces = SHA256()
+            var offset = 0
+            while offset < bytes.count {
+                let size = Int.random(in: 1...70, using: &generator)
+                let end = min(bytes.count, offset + size)
+                pieces.update(Array(bytes[offset..<end]))
+                offset = end
+            }
+            #expect(pieces.finalize() == expected, "length \(length)")
+        }
+    }
+
     @Test func dockerignoreFollowsTheBuildersRules() {
         let ignore = DockerIgnore(text: "# comment\n*.log\n/build\nnode_modules\n**/*.tmp\n!keep.log\ndocs/*/draft.md\n")
         #expect(ignore.excludes("app.log"))
@@ -226,28 +245,29 @@ struct BuildContextTests {
         let project = try TemporaryProject()
         try project.write("app/Dockerfile", "FROM local/busybox:latest\nCOPY . /app\n")
         try project.write("app/model.bin", "weights-1")
-        let past = Date().addingTimeInterval(-60)
-        for name in ["Dockerfile", "model.bin"] {
-            try FileManager.default.setAttributes([.modificationDate: past], ofItemAtPath: project.root + "/app/" + name)
-        }
+        try project.write("app/.launch/cache/x.json", "launch's own state")
+        let later = Date().addingTimeInterval(10)
         let context = BuildContext(directory: project.root + "/app", dockerfile: project.root + "/app/Dockerfile")
         let cache = try #require(BuildContextCache.for(context: context.directory, layout: project.layout))
-        let first = try #require(context.hash(cache: cache))
-        #expect(first == context.hash())
+        let first = try #require(context.hash(cache: cache, excluding: project.root + "/app/.launch", now: later))
         #expect(cache.load().keys.sorted() == ["Dockerfile", "model.bin"])
         #expect(AtomicFile.mode(of: cache.path) == 0o600)
-        // Rewritten in place with the same size and timestamp: the cache is trusted (as git trusts its index).
+        // launch's own state inside the context is not part of it.
+        try project.write("app/.launch/cache/x.json", "changed")
+        #expect(context.hash(cache: cache, excluding: project.root + "/app/.launch", now: later) == first)
+        // Unchanged: the cached digest stands (and agrees with reading the file).
+        #expect(context.hash(cache: cache, excluding: project.root + "/app/.launch", now: later) == first)
+        // Rewritten in place with the old modification time put back: the change time still moved, so it is read again.
+        let status = try #require(FileStatus(project.root + "/app/model.bin"))
         let handle = try #require(FileHandle(forWritingAtPath: project.root + "/app/model.bin"))
         try handle.write(contentsOf: Data("weights-2".utf8))
         try handle.close()
-        try FileManager.default.setAttributes([.modificationDate: past], ofItemAtPath: project.root + "/app/model.bin")
-        #expect(context.hash(cache: cache) == first)
-        // A new timestamp: read again, and the hash follows the content.
         try FileManager.default.setAttributes(
-            [.modificationDate: past.addingTimeInterval(1)], ofItemAtPath: project.root + "/app/model.bin")
-        let edited = try #require(context.hash(cache: cache))
+            [.modificationDate: Date(timeIntervalSince1970: Double(status.modifiedNanoseconds) / 1e9)],
+            ofItemAtPath: project.root + "/app/model.bin")
+        let edited = try #require(context.hash(cache: cache, excluding: project.root + "/app/.launch", now: later.addingTimeInterval(10)))
         #expect(edited != first)
-        #expect(edited == context.hash())
+        #expect(edited == context.hash(excluding: project.root + "/app/.launch"))
     }
 
     @Test func aFileChangedWithinTheLastSecondsIsNotCached() throws {

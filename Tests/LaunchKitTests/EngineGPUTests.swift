@@ -45,6 +45,15 @@ struct EngineGPUTests {
             Profile.GPUSettings(mode: .required, dual: "dual.yml", single: "single.yml", none: nil), probe: .engine(gpus))
         #expect(overlay.file == "dual.yml")
         #expect(overlay.reason.contains("on the engine at tcp://gpu-box:2375"))
+        // The listed devices are what requests are checked against: two GPUs fit, three do not; their memory is unknown.
+        let stack = try ComposeModelReader.read(
+            config:
+                "services:\n  vllm:\n    deploy: {resources: {reservations: {devices: [{driver: nvidia, count: 2, capabilities: [gpu]}]}}}\n"
+        )
+        let profile = Profile.fixture(gpu: .init(mode: .required, dual: "dual.yml", single: "single.yml"))
+        let checks = GPUChecks.plan(profile, probe: .engine(gpus), overlay: overlay, stack: stack)
+        #expect(checks.first { $0.id == "gpu.requests" }?.status == .ok, "\(checks)")
+        #expect(checks.first { $0.id == "gpu.memory" }?.status == .skip)
     }
 
     @Test func withTheNVIDIARuntimeAProbeContainersNvidiaSMIGivesTheInventory() throws {
@@ -56,11 +65,17 @@ struct EngineGPUTests {
         #expect(gpus.inventory?.gpus.first?.name.contains("H100") == true)
         #expect(GPUChecks.devices(.engine(gpus)).evidence.contains("on the engine's machine"))
 
+        // The engine has no GPU driver to give: none.
         let refused = EngineGPUProbe.decide(
-            .init(info: info, container: .failed("the engine refused the GPU request: could not select device driver")),
+            .init(info: info, container: .failed("the engine refused the GPU request: could not select device driver \"nvidia\"")),
             endpoint: Self.endpoint)
-        #expect(refused.count == nil)
-        #expect(GPUProbe.engine(refused).whyNoGPU.hasPrefix("the GPUs of the engine at tcp://gpu-box:2375 (--host) are unknown"))
-        #expect(GPUChecks.devices(.engine(refused)).status == .warn)
+        #expect(refused.count == 0)
+        // nvidia-smi could not run in the image: unknown, said as such.
+        let unknown = EngineGPUProbe.decide(
+            .init(info: info, container: .failed("nvidia-smi in local/busybox:latest exited 127: not found")), endpoint: Self.endpoint)
+        #expect(unknown.count == nil)
+        #expect(GPUProbe.engine(unknown).whyNoGPU.hasPrefix("the GPUs of the engine at tcp://gpu-box:2375 (--host) are unknown"))
+        #expect(GPUChecks.devices(.engine(unknown)).status == .warn)
+        #expect(EngineGPUProbe.rank("nvidia/cuda:12.4.1-base-ubuntu22.04") < EngineGPUProbe.rank("local/busybox:latest"))
     }
 }

@@ -27,20 +27,27 @@ public struct BuildContext: Sendable, Hashable, Encodable {
     /// launch). Files are read in pieces, never whole. `cache` (per-file digests kept like git's index) lets a file
     /// whose size, modification time and inode are unchanged go unread: a second plan of a large context costs a
     /// `stat` per file.
-    public func hash(cache: BuildContextCache? = nil) -> String? {
+    /// `now`: the clock the two-second rule reads (tests move it).
+    public func hash(cache: BuildContextCache? = nil, excluding excluded: String? = nil, now: Date = Date()) -> String? {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else { return nil }
         let ignore = DockerIgnore(text: (try? String(contentsOfFile: directory + "/.dockerignore", encoding: .utf8)) ?? "")
         guard let enumerator = FileManager.default.enumerator(atPath: directory) else { return nil }
         var files: [String] = []
+        // launch's own state (`.launch/`, where this cache lives) when the context holds the project root.
+        let skipped = excluded.flatMap { $0.hasPrefix(directory + "/") ? String($0.dropFirst(directory.count + 1)) : nil }
         while let relative = enumerator.nextObject() as? String {
             let attributes = enumerator.fileAttributes
+            if let skipped, relative == skipped || relative.hasPrefix(skipped + "/") {
+                if attributes?[.type] as? FileAttributeType == .typeDirectory { enumerator.skipDescendants() }
+                continue
+            }
             if attributes?[.type] as? FileAttributeType == .typeDirectory {
                 continue
             }
             if !ignore.excludes(relative) { files.append(relative) }
         }
-        var known = cache?.load() ?? [:]
+        let known = cache?.load() ?? [:]
         var seen: [String: BuildContextCache.Entry] = [:]
         var hasher = SHA256()
         for relative in files.sorted() {
@@ -51,6 +58,8 @@ public struct BuildContext: Sendable, Hashable, Encodable {
                 hasher.update(Array(((try? FileManager.default.destinationOfSymbolicLink(atPath: path)) ?? "").utf8))
                 continue
             }
+            // A FIFO, socket or device is not content (and opening a FIFO would wait forever).
+            guard status.isRegular else { continue }
             let digest: String
             if let entry = known[relative], entry.matches(status) {
                 digest = entry.digest
@@ -61,10 +70,9 @@ public struct BuildContext: Sendable, Hashable, Encodable {
             }
             hasher.update(Array("\(status.size)\u{0}\(digest)".utf8))
             // A file changed within the last two seconds may change again within the same timestamp: not cached.
-            if status.isSettled { seen[relative] = BuildContextCache.Entry(status, digest: digest) }
+            if status.isSettled(at: now) { seen[relative] = BuildContextCache.Entry(status, digest: digest) }
         }
-        known = seen
-        cache?.save(known)
+        if seen != known { cache?.save(seen) }
         if !dockerfile.hasPrefix(directory + "/"), let digest = Self.digest(of: dockerfile) {
             hasher.update(Array("dockerfile\u{0}\(digest)".utf8))
         }
@@ -100,27 +108,36 @@ public struct BuildContext: Sendable, Hashable, Encodable {
 struct FileStatus: Sendable, Equatable {
     var size: UInt64
     var modifiedNanoseconds: Int64
+    /// The inode's change time: a content rewrite with the old modification time put back still moves it.
+    var changedNanoseconds: Int64
     var inode: UInt64
+    var device: UInt64
     var mode: UInt32
     var isLink: Bool
+    var isRegular: Bool
 
     init?(_ path: String) {
         guard let status = Platform.fileStatus(path) else { return nil }
         self = status
     }
 
-    init(size: UInt64, modifiedNanoseconds: Int64, inode: UInt64, mode: UInt32, isLink: Bool) {
+    init(
+        size: UInt64, modifiedNanoseconds: Int64, changedNanoseconds: Int64, inode: UInt64, device: UInt64, mode: UInt32, isLink: Bool,
+        isRegular: Bool
+    ) {
         self.size = size
         self.modifiedNanoseconds = modifiedNanoseconds
+        self.changedNanoseconds = changedNanoseconds
         self.inode = inode
+        self.device = device
         self.mode = mode
         self.isLink = isLink
+        self.isRegular = isRegular
     }
 
-    /// Last modified more than two seconds ago.
-    var isSettled: Bool {
-        let now = Int64(Date().timeIntervalSince1970 * 1e9)
-        return now - modifiedNanoseconds > 2_000_000_000
+    /// Neither modified nor changed within the two seconds before `now`.
+    func isSettled(at now: Date) -> Bool {
+        Int64(now.timeIntervalSince1970 * 1e9) - max(modifiedNanoseconds, changedNanoseconds) > 2_000_000_000
     }
 }
 
@@ -131,18 +148,24 @@ public struct BuildContextCache: Sendable {
     struct Entry: Codable, Equatable {
         var size: UInt64
         var modified: Int64
+        var changed: Int64
         var inode: UInt64
+        var device: UInt64
         var digest: String
 
         init(_ status: FileStatus, digest: String) {
             size = status.size
             modified = status.modifiedNanoseconds
+            changed = status.changedNanoseconds
             inode = status.inode
+            device = status.device
             self.digest = digest
         }
 
+        /// As git's index: size, modification and change times, inode and device all as they were.
         func matches(_ status: FileStatus) -> Bool {
-            size == status.size && modified == status.modifiedNanoseconds && inode == status.inode
+            size == status.size && modified == status.modifiedNanoseconds && changed == status.changedNanoseconds
+                && inode == status.inode && device == status.device
         }
     }
 
@@ -165,7 +188,9 @@ public struct BuildContextCache: Sendable {
     }
 
     func save(_ entries: [String: Entry]) {
-        guard let data = try? JSONEncoder().encode(entries) else { return }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        guard let data = try? encoder.encode(entries) else { return }
         try? AtomicFile.write(bytes: [UInt8](data), to: path)
     }
 }

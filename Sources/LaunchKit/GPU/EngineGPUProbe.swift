@@ -25,7 +25,9 @@ public enum EngineGPUProbe {
     public static func run(client: EngineClient) async throws -> GPUProbe {
         let info = try await client.info()
         var evidence = Evidence(info: info, container: nil)
-        if cdiGPUs(info).isEmpty && (hasNVIDIARuntime(info) || !(info.cdiSpecDirs ?? []).isEmpty) {
+        // A container is worth starting only where the engine has the NVIDIA runtime, or CDI without saying which
+        // devices it discovered (before Docker 28.2): an engine that lists its devices has said it already.
+        if cdiGPUs(info).isEmpty && (hasNVIDIARuntime(info) || (info.discoveredDevices == nil && !(info.cdiSpecDirs ?? []).isEmpty)) {
             evidence.container = await countInContainer(client)
         }
         return .engine(decide(evidence, endpoint: "\(client.endpoint)"))
@@ -45,8 +47,12 @@ public enum EngineGPUProbe {
         let info = evidence.info
         let devices = cdiGPUs(info)
         if !devices.isEmpty {
+            // What the engine lists is what requests are checked against: each `nvidia.com/gpu=<i>` a GPU of that index.
+            let gpus = devices.compactMap { Int($0.dropFirst("nvidia.com/gpu=".count)) }.sorted().map {
+                GPU(index: $0, name: "NVIDIA GPU (CDI)", uuid: "", memoryTotalMiB: 0)
+            }
             return EngineGPUs(
-                endpoint: endpoint, count: devices.count, inventory: nil,
+                endpoint: endpoint, count: devices.count, inventory: GPUInventory(gpus: gpus),
                 evidence: "the engine lists \(GPUWords.count(devices.count)) (CDI: \(devices.joined(separator: ", ")))")
         }
         switch evidence.container {
@@ -55,6 +61,11 @@ public enum EngineGPUProbe {
             return EngineGPUs(
                 endpoint: endpoint, count: gpus.count, inventory: GPUInventory(gpus: gpus),
                 evidence: "a container given every GPU saw \(GPUWords.count(gpus.count)) (nvidia-smi inside it)")
+        case .failed(let why)? where why.contains("could not select device driver"):
+            // The engine itself says it has no GPU driver to give: none, not unknown.
+            return EngineGPUs(
+                endpoint: endpoint, count: 0, inventory: nil,
+                evidence: "the engine has no device driver for GPUs (it refused a request for every GPU: \(why))")
         case .failed(let why)?:
             return EngineGPUs(
                 endpoint: endpoint, count: nil, inventory: nil,
@@ -71,17 +82,41 @@ public enum EngineGPUProbe {
     /// Runs `nvidia-smi --query-gpu=…` in a container given every GPU, on the first image the engine already has
     /// (never pulled), and removes it whatever happens.
     static func countInContainer(_ client: EngineClient) async -> ContainerAnswer {
-        guard let image = try? await client.imageTags().first else {
+        // Images most likely to run the injected nvidia-smi (glibc, the machine's architecture) first; a few are tried.
+        let tags = ((try? await client.imageTags()) ?? []).sorted { rank($0) < rank($1) }
+        guard !tags.isEmpty else {
             return .failed("the engine has no image to run a probe container from (launch never pulls one for this)")
         }
+        var last = ContainerAnswer.failed("no probe container ran")
+        for image in tags.prefix(3) {
+            last = await countInContainer(client, image: image)
+            if case .listed = last { return last }
+            if case .failed(let why) = last, why.contains("could not select device driver") { return last }
+        }
+        return last
+    }
+
+    /// CUDA and glibc distributions first, then anything else; minimal images (busybox, alpine, distroless) last.
+    static func rank(_ tag: String) -> Int {
+        let name = tag.lowercased()
+        if ["cuda", "nvidia", "vllm", "pytorch", "tritonserver"].contains(where: name.contains) { return 0 }
+        if ["ubuntu", "debian", "python", "fedora", "rockylinux"].contains(where: name.contains) { return 1 }
+        if ["busybox", "alpine", "distroless", "scratch"].contains(where: name.contains) { return 3 }
+        return 2
+    }
+
+    static func countInContainer(_ client: EngineClient, image: String) async -> ContainerAnswer {
         let query = NvidiaSMI().queryGPUs()
         let request = ContainerCreateRequest(
             image: image, entrypoint: [query.executable], command: query.arguments, labels: [label: "\(client.endpoint)"],
             deviceRequests: [DeviceRequest(driver: "nvidia", count: -1, deviceIDs: nil, capabilities: [["gpu"]])])
+        let name = "launch-engine-gpus-\(UUID().uuidString.prefix(8).lowercased())"
         let container: String
         do {
-            container = try await client.createContainer(request, name: "launch-engine-gpus-\(UUID().uuidString.prefix(8).lowercased())")
+            container = try await client.createContainer(request, name: name)
         } catch {
+            // The engine may have made it and only the answer was lost: removed by its name.
+            try? await client.removeContainer(name, force: true)
             return .failed("could not create a probe container from \(image): \(error)")
         }
         let answer: ContainerAnswer
@@ -91,8 +126,7 @@ public enum EngineGPUProbe {
             let output = (try? await client.containerLogs(container, tail: 200)) ?? []
             answer =
                 code == 0
-                ? .listed(output.joined(separator: "\n"))
-                : .failed("nvidia-smi in the container exited \(code): \(output.last ?? "no output")")
+                ? .listed(output.joined(separator: "\n")) : .failed("nvidia-smi in \(image) exited \(code): \(output.last ?? "no output")")
         } catch let EngineError.http(_, message) {
             answer = .failed("the engine refused the GPU request: \(message)")
         } catch {

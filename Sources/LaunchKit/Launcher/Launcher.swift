@@ -345,8 +345,10 @@ public struct Launcher: Sendable {
         var compose = plan.composeCommand
         let labels = services.compactMap { name in
             // The plan's reading left every file's digest in the cache: this costs a stat per file.
-            plan.stack.service(name)?.buildContext.flatMap { $0.hash(cache: BuildContextCache.for(context: $0.directory, layout: layout)) }
-                .map { (name, $0) }
+            plan.stack.service(name)?.buildContext.flatMap {
+                $0.hash(cache: BuildContextCache.for(context: $0.directory, layout: layout), excluding: layout.stateDirectory)
+            }
+            .map { (name, $0) }
         }
         let overlay = FileManager.default.temporaryDirectory.appendingPathComponent("launch-build-\(UUID().uuidString).yml").path
         if !labels.isEmpty {

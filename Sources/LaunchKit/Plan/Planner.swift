@@ -108,8 +108,11 @@ public struct Planner: Sendable {
         profiles: inout ComposeProfileSelection, files: [String], env: EnvInputs
     ) async throws -> [String: [String]]? {
         let named = Self.namedServices(profile)
-        guard model.detection != nil, named.contains(where: { model.stack.service($0) == nil }) else { return nil }
-        let every = try await composeServiceProfiles(compose, env: env)
+        // Compose v1 reads `*` as a profile name; there the files' own text is all there is.
+        guard let detection = model.detection, !detection.version.hasPrefix("1."),
+            named.contains(where: { model.stack.service($0) == nil }),
+            let every = await composeServiceProfiles(compose, env: env)
+        else { return nil }
         let decided = ComposeProfileSelection.decide(requested: profiles.active, named: named, serviceProfiles: every)
         if decided.active != profiles.active {
             profiles.activations += decided.activations
@@ -208,16 +211,21 @@ public struct Planner: Sendable {
     /// services with none (and the check to add), jobs whose readiness label goes unused.
     static func healthcheckWarnings(_ stack: ComposeStack, imageChecks: [String: ImageHealthcheck], profile: Profile) -> [String] {
         var warnings: [String] = []
+        let jobs = Self.jobs(in: stack)
         for service in stack.services where service.healthcheck == nil && service.image != nil && imageChecks[service.name] == .absent {
-            // One warning per service: the check to add, if the image turns out to have none, goes with it.
-            let known = service.image.flatMap(HealthcheckSuggestion.suggestion).map {
-                " (if it has none, add `healthcheck: {test: \($0.test)}`: \($0.what))"
-            }
+            // One warning per service: the check to add, if the image turns out to have none, goes with it — for a
+            // service a healthcheck would decide (not a job, not one with a readiness label or its check switched off).
+            let decidedByCheck = !jobs.contains(service.name) && ReadySignal(labels: service.labels) == nil && !service.healthcheckDisabled
+            let known =
+                !decidedByCheck
+                ? nil
+                : service.image.flatMap(HealthcheckSuggestion.suggestion).map {
+                    " (if it has none, add `healthcheck: {test: \($0.test)}`: \($0.what))"
+                }
             warnings.append(
                 "\(service.name): image \(service.image ?? "") is not present: whether it has a HEALTHCHECK is decided after the pull"
                     + (known ?? ""))
         }
-        let jobs = Self.jobs(in: stack)
         // An image not pulled yet may bring its own HEALTHCHECK (said above); a well-known one documents none.
         for service in stack.services
         where service.healthcheck == nil && !service.healthcheckDisabled && !jobs.contains(service.name)
@@ -288,7 +296,11 @@ public struct Planner: Sendable {
                     // No label: the image exists without it (built by Compose alone); no image, or no engine: missing.
                     let labels = (try? await client.imageLabels(image)) ?? nil
                     let label = labels.map { $0[BuildContext.label] ?? "" }
-                    return (service.name, BuildDecision.decide(imageLabel: label, contextHash: buildContext?.hash(cache: cache)))
+                    return (
+                        service.name,
+                        BuildDecision.decide(
+                            imageLabel: label, contextHash: buildContext?.hash(cache: cache, excluding: layout.stateDirectory))
+                    )
                 }
             }
             var found: [String: BuildDecision] = [:]
@@ -416,7 +428,8 @@ public struct Planner: Sendable {
         var seen: Set<String> = []
         for file in ComposeFileSet.expandingIncludes(compose.files) {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { continue }
-            for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+            where !line.trimmingCharacters(in: .whitespaces).hasPrefix("#") {
                 for reference in Interpolation.references(in: String(line)) where reference.isRequired {
                     let value = known[reference.name]
                     guard value == nil || value?.isEmpty == true, seen.insert(reference.name).inserted else { continue }
@@ -436,19 +449,14 @@ public struct Planner: Sendable {
         profile.services.core + profile.services.optional + profile.services.stretch
     }
 
-    /// Every service Compose defines, with its profiles, whatever is active (`config --profile '*'`).
-    func composeServiceProfiles(_ compose: Compose, env: EnvInputs) async throws -> [String: [String]] {
+    /// Every service Compose defines, with its profiles, whatever is active (`config --profile '*'`); nil when Compose
+    /// cannot say (a service of an inactive profile it cannot read, say), and then the files' own text decides.
+    func composeServiceProfiles(_ compose: Compose, env: EnvInputs) async -> [String: [String]]? {
         var command = compose.configAllProfiles()
         command.environment.merge(env.supplied) { current, _ in current }
-        let output = try await context.runner.run(command)
-        guard output.succeeded, let tree = try? YAMLTree.parse(output.stdout, file: "docker compose config"),
-            case .map(let services, _)? = tree["services"]
-        else {
-            throw ConfigurationError(
-                output.stderr.split(whereSeparator: \.isNewline).prefix(10).map {
-                    ConfigProblem(SourceLocation(file: "docker compose config", line: 0), env.redact(String($0)))
-                } + [ConfigProblem(SourceLocation(file: "docker compose config", line: 0), "Compose could not list the stack's services")])
-        }
+        guard let output = try? await context.runner.run(command), output.succeeded,
+            let tree = try? YAMLTree.parse(output.stdout, file: "docker compose config"), case .map(let services, _)? = tree["services"]
+        else { return nil }
         var result: [String: [String]] = [:]
         for service in services {
             guard case .list(let items, _)? = service.value["profiles"] else {
@@ -528,9 +536,10 @@ public struct Planner: Sendable {
         }
         guard output.succeeded else {
             // Compose names the first required variable it misses; every one is said, each where it is required.
-            if output.stderr.contains("required variable") {
+            if let named = output.stderr.firstMatch(of: /required variable ([A-Za-z_][A-Za-z0-9_]*) is missing/)?.output.1 {
                 let missing = missingRequiredVariables(compose, supplied: supplied, envFileName: envFileName)
-                if !missing.isEmpty { throw ConfigurationError(missing) }
+                // Only when the list holds the one Compose named: otherwise Compose's own words stand.
+                if missing.contains(where: { $0.message.hasPrefix("required variable \(named) ") }) { throw ConfigurationError(missing) }
             }
             let lines = output.stderr.split(whereSeparator: \.isNewline).map { redact(String($0)) }
                 .filter { !$0.contains("variable is not set") }

@@ -106,10 +106,17 @@ enum DockerChecks {
             return .ok(id, title, "runtimes: \(info.runtimes.joined(separator: ", "))")
         }
         let configure = "run `sudo nvidia-ctk runtime configure --runtime=docker` and restart Docker"
+        // An engine elsewhere that lists CDI GPU devices gives them without a runtime; its hooks are not on this machine.
+        if !facts.isLocal, !EngineGPUProbe.cdiGPUs(info).isEmpty {
+            return .ok(
+                id, title, "the engine at \(facts.endpoint) gives its GPUs through CDI (\(EngineGPUProbe.cdiGPUs(info).count) listed)")
+        }
         // `--gpus` works through the toolkit's hook even when no `nvidia` runtime is registered.
-        if let hook = ["nvidia-container-runtime-hook", "nvidia-ctk"].lazy.compactMap({
-            Executables.find($0, environment: environment)
-        }).first {
+        if facts.isLocal,
+            let hook = ["nvidia-container-runtime-hook", "nvidia-ctk"].lazy.compactMap({
+                Executables.find($0, environment: environment)
+            }).first
+        {
             return .warn(
                 id, title,
                 "no `nvidia` runtime in docker info (runtimes: \(info.runtimes.joined(separator: ", "))), but \(hook) is installed",

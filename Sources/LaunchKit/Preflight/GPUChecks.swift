@@ -26,7 +26,10 @@ enum GPUChecks {
         guard requested else { return results }
         let demand = GPUDemand(stack: stack, inventory: probe.inventory)
         results.append(requests(demand, probe: probe, profile: profile))
-        if let inventory = probe.inventory, inventory.count > 0 {
+        if let inventory = probe.inventory, inventory.count > 0, !inventory.gpus.contains(where: { $0.memoryTotalMiB > 0 }) {
+            // GPUs an engine elsewhere lists through CDI: their number is known, their memory and links are not.
+            results.append(.skip("gpu.memory", "GPU memory", "not known for these GPUs: the engine lists them (CDI), not their memory"))
+        } else if let inventory = probe.inventory, inventory.count > 0 {
             results.append(memory(inventory, claimed: demand.claimedGPUs, required: profile.requires.gpuMemory))
             results += stack.services.compactMap(\.tensorParallelism).map(sharedMemory)
             let parallel = stack.services.compactMap(\.tensorParallelism)
@@ -187,7 +190,7 @@ enum GPUChecks {
         switch probe {
         case .engine(let gpus):
             let place = "the engine's machine (\(gpus.endpoint), not this one)"
-            if let inventory = gpus.inventory, !inventory.gpus.isEmpty {
+            if let inventory = gpus.inventory, inventory.gpus.contains(where: { $0.memoryTotalMiB > 0 }) {
                 return .ok(id, title, "\(describe(inventory.gpus)) on \(place): \(gpus.evidence)")
             }
             guard gpus.count != nil else {

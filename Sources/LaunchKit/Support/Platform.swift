@@ -121,11 +121,14 @@ enum Platform {
         guard lstat(path, &info) == 0 else { return nil }
         #if canImport(Glibc)
             let modified = Int64(info.st_mtim.tv_sec) &* 1_000_000_000 &+ Int64(info.st_mtim.tv_nsec)
+            let changed = Int64(info.st_ctim.tv_sec) &* 1_000_000_000 &+ Int64(info.st_ctim.tv_nsec)
         #else
             let modified = Int64(info.st_mtimespec.tv_sec) &* 1_000_000_000 &+ Int64(info.st_mtimespec.tv_nsec)
+            let changed = Int64(info.st_ctimespec.tv_sec) &* 1_000_000_000 &+ Int64(info.st_ctimespec.tv_nsec)
         #endif
+        let kind = info.st_mode & S_IFMT
         return FileStatus(
-            size: UInt64(max(0, info.st_size)), modifiedNanoseconds: modified, inode: UInt64(info.st_ino), mode: UInt32(info.st_mode),
-            isLink: (info.st_mode & S_IFMT) == S_IFLNK)
+            size: UInt64(max(0, info.st_size)), modifiedNanoseconds: modified, changedNanoseconds: changed, inode: UInt64(info.st_ino),
+            device: UInt64(info.st_dev), mode: UInt32(info.st_mode), isLink: kind == S_IFLNK, isRegular: kind == S_IFREG)
     }
 }
