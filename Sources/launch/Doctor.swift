@@ -43,7 +43,17 @@ struct Doctor: AsyncParsableCommand {
                 // On a swarm the GPU overlay follows the nodes' GPUs, not this machine's; the checks see the same nodes.
                 let nodes = swarm ? (try? await client.listNodes()) : nil
                 let overlay = swarm ? OverlayDecision.decide(profile.gpu, swarmNodes: nodes) : nil
-                let plan = try await Planner(context: context, layout: catalog.layout).plan(profile, overlay: overlay)
+                let plan: LaunchPlan
+                do {
+                    plan = try await Planner(context: context, layout: catalog.layout).plan(profile, overlay: overlay)
+                } catch let refusal as ConfigurationError {
+                    // Variables nothing sets stop Compose, not the other checks.
+                    guard
+                        let partial = await Preflight(context: context, layout: catalog.layout)
+                            .runWithoutPlan(refusal, profile: profile, options: options)
+                    else { throw refusal }
+                    return try finish(partial, context: context)
+                }
                 var options = options
                 options.gpusOnThisMachine = !swarm
                 report = await Preflight(context: context, layout: catalog.layout)
@@ -58,12 +68,16 @@ struct Doctor: AsyncParsableCommand {
                     ?? ProjectLayout(root: context.workingDirectory)
                 report = await Preflight(context: context, layout: layout).runMachine(options: options)
             }
-            if json {
-                context.console.data(try JSONOutput.encode(report))
-            } else {
-                PreflightRenderer.render(report, console: context.console)
-            }
-            return report.failed ? .preflightFailed : .success
+            return try finish(report, context: context)
         }
+    }
+
+    func finish(_ report: PreflightReport, context: LaunchContext) throws -> ExitStatus {
+        if json {
+            context.console.data(try JSONOutput.encode(report))
+        } else {
+            PreflightRenderer.render(report, console: context.console)
+        }
+        return report.failed ? .preflightFailed : .success
     }
 }

@@ -166,6 +166,13 @@ struct ComposeProfilesEndToEndTests {
             #expect(plan.stderr.contains("set DB_PASSWORD=… in .env.demo"), "\(plan.stderr)")
             // A secret launch writes into the env file is not missing.
             #expect(!plan.stderr.contains("SESSION_SECRET"), "\(plan.stderr)")
+            // Doctor still runs every check it can, and fails on each variable.
+            let doctor = try await project.launch(["doctor", "demo", "--json", "--no-network"])
+            #expect(doctor.status == 2, "\(doctor.all)")
+            let report = try DoctorEndToEndTests.Report(doctor)
+            #expect(report.status("variable.DB_PASSWORD") == "fail")
+            #expect(report.evidence("variable.API_KEY").hasPrefix("compose/stack.yml:7:1: required by the stack"))
+            #expect(report.status("docker.daemon") == "ok", "\(doctor.stdout)")
         }
     }
 

@@ -98,6 +98,28 @@ public struct Preflight: Sendable {
             durationSeconds: (ContinuousClock.now - started).seconds)
     }
 
+    /// `launch doctor <env>` when Compose refuses the stack only for variables nothing sets (`${DB_PASSWORD:?…}`):
+    /// no plan can be made, yet every check of the machine still runs, and each missing variable is a failed check
+    /// at its line with where to set it. Nil when the refusal is about anything else (then it is the error).
+    public func runWithoutPlan(
+        _ refusal: ConfigurationError, profile: Profile, options: PreflightOptions = PreflightOptions()
+    ) async -> PreflightReport? {
+        let missing = refusal.problems.compactMap { problem -> CheckResult? in
+            guard let name = problem.message.firstMatch(of: /^required variable ([A-Za-z_][A-Za-z0-9_]*) is not set/)?.output.1 else {
+                return nil
+            }
+            return .fail(
+                "variable.\(name)", "variable \(name)", "\(problem.location): required by the stack, and nothing sets it",
+                fix: problem.hint ?? "set \(name) in \(profile.envFile) (or export it in the shell)")
+        }
+        guard !missing.isEmpty, missing.count == refusal.problems.count else { return nil }
+        var report = await runMachine(options: options)
+        report.environment = profile.name
+        report.project = profile.compose.project
+        report.checks += missing
+        return report
+    }
+
     /// `launch doctor` without an environment: Docker, Compose, GPUs, memory and disk of this machine.
     /// Probes GPUs unless `probe` is given.
     public func runMachine(probe: GPUProbe? = nil, options: PreflightOptions = PreflightOptions()) async -> PreflightReport {
