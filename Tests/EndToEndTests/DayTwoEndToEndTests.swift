@@ -248,6 +248,19 @@ struct DayTwoEndToEndTests {
 
     /// `down --volumes` removes the project's volumes and the anonymous ones, and says so; a volume the project only
     /// uses (`external: true`) stays with its data, and is reported as kept, never as removed.
+    /// A `.launch/runs` that is a file (or a full, read-only `.launch/`) cannot take the run report: the launch is
+    /// what it was, and says so instead of skipping the report without a word.
+    @Test func aRunReportThatCannotBeSavedIsSaid() async throws {
+        try await E2E.withProject { project in
+            try Self.writeProject(project)
+            try project.write(".launch/runs", "a file where the directory should be\n")
+            let up = try await project.launch(["demo", "--no-network"])
+            #expect(up.status == 0, "\(up.all)")
+            #expect(up.stderr.contains("this run's report was not saved (cannot "), "\(up.stderr)")
+            #expect(!up.stderr.contains("report: launch"), "\(up.stderr)")
+        }
+    }
+
     @Test func downVolumesClaimsOnlyWhatItRemoved() async throws {
         try await E2E.withProject { project in
             let external = "\(project.name)-external"

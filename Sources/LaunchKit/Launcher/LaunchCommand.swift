@@ -55,7 +55,7 @@ public enum LaunchCommand {
             throw failure
         }
         LaunchSummary.render(result, console: context.console).forEach(context.console.say)
-        let id = try? store.save(result)
+        let id = save(result, store: store, console: context.console)
         if let id { context.console.say(context.console.styled("report: " + context.console.command("report \(id)"), .dim)) }
         interrupts.cancel()
         if heldLock == nil { lock.release() }
@@ -128,7 +128,22 @@ public enum LaunchCommand {
             urls: profile.urls, rollback: nil, error: redact(([failure.summary] + failure.evidence).joined(separator: "\n")),
             configFingerprint: fingerprint,
             restore: (failure as? CreateFailure)?.restore ?? (failure as? RestoredFailure)?.restore)
-        return (result, try? store.save(result))
+        return (result, save(result, store: store, console: context.console))
+    }
+
+    /// Saves the run report. A `.launch/` that cannot take it (full, read-only, a file where the directory should be)
+    /// is said, with what goes without it: the run stays what it was.
+    static func save(_ result: LaunchResult, store: RunStore, console: Console) -> String? {
+        do {
+            return try store.save(result)
+        } catch {
+            let why = (error as? any LaunchFailure)?.summary ?? "\(error)"
+            console.say(
+                console.styled("warning", .yellow)
+                    + ": this run's report was not saved (\(why)); `launch report`, `launch history`, learned deadlines and the circuit breaker go without it"
+            )
+            return nil
+        }
     }
 }
 
