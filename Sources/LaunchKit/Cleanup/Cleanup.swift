@@ -135,10 +135,3 @@ public struct CleanupReport: Sendable, Encodable {
         try container.encode(failed, forKey: .failed)
     }
 }
-
-public struct CleanupFailure: LaunchFailure, Equatable {
-    public var summary: String
-    public var evidence: [String]
-    public var hint: String?
-    public var exitCode: ExitStatus { .launchFailed }
-}

@@ -73,3 +73,38 @@ extension EngineClient {
         }
     }
 }
+
+/// What one of launch's short-lived containers (the GPU smoke test, the engine's GPU count) came to.
+public enum OneShotOutcome: Sendable, Hashable {
+    /// It could not be created (its image, the request as written): the engine's words.
+    case notCreated(String)
+    /// The engine refused to start it (a device request it cannot satisfy): its words.
+    case refused(String)
+    case exited(code: Int, output: [String])
+}
+
+extension EngineClient {
+    /// Creates, starts and waits for one short-lived container, reads what it printed and removes it whatever
+    /// happened — also one whose create answer was lost on the way (removed by its name).
+    func runOnce(_ request: ContainerCreateRequest, name: String) async -> OneShotOutcome {
+        let container: String
+        do {
+            container = try await createContainer(request, name: name)
+        } catch {
+            try? await removeContainer(name, force: true)
+            return .notCreated("\(error)")
+        }
+        let outcome: OneShotOutcome
+        do {
+            try await startContainer(container)
+            let code = try await waitContainer(container)
+            outcome = .exited(code: code, output: (try? await containerLogs(container, tail: 500)) ?? [])
+        } catch let EngineError.http(_, message) {
+            outcome = .refused(message)
+        } catch {
+            outcome = .refused("\(error)")
+        }
+        try? await removeContainer(container, force: true)
+        return outcome
+    }
+}

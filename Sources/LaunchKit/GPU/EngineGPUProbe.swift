@@ -110,30 +110,12 @@ public enum EngineGPUProbe {
         let request = ContainerCreateRequest(
             image: image, entrypoint: [query.executable], command: query.arguments, labels: [label: "\(client.endpoint)"],
             deviceRequests: [DeviceRequest(driver: "nvidia", count: -1, deviceIDs: nil, capabilities: [["gpu"]])])
-        let name = "launch-engine-gpus-\(UUID().uuidString.prefix(8).lowercased())"
-        let container: String
-        do {
-            container = try await client.createContainer(request, name: name)
-        } catch {
-            // The engine may have made it and only the answer was lost: removed by its name.
-            try? await client.removeContainer(name, force: true)
-            return .failed("could not create a probe container from \(image): \(error)")
+        switch await client.runOnce(request, name: "launch-engine-gpus-\(UUID().uuidString.prefix(8).lowercased())") {
+        case .notCreated(let why): return .failed("could not create a probe container from \(image): \(why)")
+        case .refused(let message): return .failed("the engine refused the GPU request: \(message)")
+        case .exited(0, let output): return .listed(output.joined(separator: "\n"))
+        case .exited(let code, let output): return .failed("nvidia-smi in \(image) exited \(code): \(output.last ?? "no output")")
         }
-        let answer: ContainerAnswer
-        do {
-            try await client.startContainer(container)
-            let code = try await client.waitContainer(container)
-            let output = (try? await client.containerLogs(container, tail: 200)) ?? []
-            answer =
-                code == 0
-                ? .listed(output.joined(separator: "\n")) : .failed("nvidia-smi in \(image) exited \(code): \(output.last ?? "no output")")
-        } catch let EngineError.http(_, message) {
-            answer = .failed("the engine refused the GPU request: \(message)")
-        } catch {
-            answer = .failed("\(error)")
-        }
-        try? await client.removeContainer(container, force: true)
-        return answer
     }
 }
 

@@ -21,9 +21,9 @@ public struct Planner: Sendable {
         var probe = try await initialProbe(profile, known: knownProbe, overlay: knownOverlay)
         let overlay = knownOverlay ?? OverlayDecision.decide(profile.gpu, probe: probe)
         let files = (profile.compose.files + (overlay.file.map { [$0] } ?? [])).map(layout.composeFile)
-        let env = EnvInputs(profile: profile, layout: layout, environment: context.environment)
+        let env = EnvInputs(profile: profile, layout: layout, environment: context.environment, files: files)
         var compose = composeCommand(profile, files: files, env: env)
-        var profiles = composeProfiles(profile, files: files, envFile: env.file, baseEnvFile: compose.baseEnvFile, supplied: env.supplied)
+        var profiles = composeProfiles(profile, files: files, env: env)
         compose.profiles = profiles.active
         var model = try await resolveModel(compose, known: knownCompose, profile: profile, files: files, env: env, profiles: profiles)
         compose.flavor = model.detection?.flavor ?? compose.flavor
@@ -89,12 +89,9 @@ public struct Planner: Sendable {
         var compose = Compose(
             flavor: .plugin(docker: context.docker.executable), project: profile.compose.project, files: files,
             envFile: env.exists ? env.provisioner.path : nil, environment: context.docker.environment)
-        if let first = files.first {
-            let dotEnv = (first as NSString).deletingLastPathComponent + "/.env"
-            if FileManager.default.fileExists(atPath: dotEnv) { compose.baseEnvFile = dotEnv }
-        }
+        compose.baseEnvFile = env.dotEnv?.path
         compose.environment.merge(
-            Self.exports(forBaseEnvFile: compose.baseEnvFile, envFile: env.file, supplied: env.supplied, shell: context.environment)
+            Self.exports(forDotEnv: env.dotEnv?.file, envFile: env.file, supplied: env.supplied, shell: context.environment)
         ) { current, _ in current }
         return compose
     }
@@ -149,7 +146,14 @@ public struct Planner: Sendable {
         let redact: Redactor
         var exists: Bool { file != nil }
 
-        init(profile: Profile, layout: ProjectLayout, environment: [String: String]) {
+        /// The project's own `.env` beside the first compose file (Compose reads it too), read once.
+        let dotEnv: (path: String, file: EnvFile)?
+
+        init(profile: Profile, layout: ProjectLayout, environment: [String: String], files: [String]) {
+            dotEnv = files.first.flatMap { first -> (String, EnvFile)? in
+                let path = (first as NSString).deletingLastPathComponent + "/.env"
+                return FileManager.default.contents(atPath: path).map { (path, EnvFile(bytes: [UInt8]($0))) }
+            }
             provisioner = EnvProvisioner(layout: layout, profile: profile)
             file = try? provisioner.read()
             let missing = provisioner.missingKeys(in: file)
@@ -371,12 +375,11 @@ public struct Planner: Sendable {
     /// names the profiles those variables hold) — then `compose.profiles` (with `--profile` added by the command
     /// line), then the profiles of the services the environment names. All are passed as `--profile`, so the set is
     /// explicit in every command.
-    func composeProfiles(_ profile: Profile, files: [String], envFile: EnvFile?, baseEnvFile: String?, supplied: [String: String])
-        -> ComposeProfileSelection
-    {
+    func composeProfiles(_ profile: Profile, files: [String], env: EnvInputs) -> ComposeProfileSelection {
         let key = "COMPOSE_PROFILES"
-        let base = baseEnvFile.flatMap { FileManager.default.contents(atPath: $0) }.map { EnvFile(bytes: [UInt8]($0)).resolvedValues }
-        let fromFiles = envFile?.resolvedValues
+        let base = env.dotEnv?.file.resolvedValues
+        let fromFiles = env.file?.resolvedValues
+        let supplied = env.supplied
         let environment = context.environment
         var requested = environment[key]
         if requested == nil, let written = fromFiles?[key] ?? supplied[key] ?? base?[key] {
@@ -392,11 +395,10 @@ public struct Planner: Sendable {
     /// The variables the project's `.env` refers to that the profile's env file (or a value launch will write there)
     /// defines and the shell does not: given to Compose as its environment, so `.env` resolves them the way it would
     /// from an exported shell variable. Compose reads `--env-file`s one by one, each against the environment only.
-    static func exports(
-        forBaseEnvFile path: String?, envFile: EnvFile?, supplied: [String: String], shell: [String: String]
-    ) -> [String: String] {
-        guard let path, let data = FileManager.default.contents(atPath: path) else { return [:] }
-        let base = EnvFile(bytes: [UInt8](data))
+    static func exports(forDotEnv base: EnvFile?, envFile: EnvFile?, supplied: [String: String], shell: [String: String]) -> [String:
+        String]
+    {
+        guard let base else { return [:] }
         let values = (envFile?.resolvedValues ?? [:]).merging(supplied) { file, _ in file }
         var exports: [String: String] = [:]
         for (_, value) in base.entries {

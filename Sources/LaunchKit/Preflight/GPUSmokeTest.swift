@@ -8,12 +8,8 @@ enum GPUSmokeTest {
     /// Marks launch's smoke containers (value: the compose project), so anything left behind can be found.
     static let label = "launch.gpu-smoke"
 
-    /// What the container does and what came back; `evaluate` decides, so each outcome is unit-tested.
-    enum Outcome: Sendable, Hashable {
-        /// The engine refused the GPU request when starting the container (its own message).
-        case refused(String)
-        case exited(code: Int, output: [String])
-    }
+    /// What the container came to; `evaluate` decides, so each outcome is unit-tested.
+    typealias Outcome = OneShotOutcome
 
     static func run(stack: ComposeStack, project: String, facts: EngineFacts) async -> CheckResult {
         guard let service = stack.services.first(where: \.requestsGPUs) else {
@@ -36,32 +32,17 @@ enum GPUSmokeTest {
             image: image, entrypoint: ["/bin/sh", "-c"], command: ["ls -1 /dev"], labels: [label: project],
             deviceRequests: service.gpuRequests.map(\.engineRequest))
         let name = "launch-gpu-smoke-\(project)-\(UUID().uuidString.prefix(8).lowercased())"
-        let container: String
-        do {
-            container = try await client.createContainer(request, name: name)
-        } catch {
-            return .warn(
-                id, title, "could not create the GPU container from \(image): \(error)",
-                fix: "run `docker run --rm --gpus all \(image) ls /dev` to see the engine's answer")
-        }
-        let outcome: Outcome
-        do {
-            try await client.startContainer(container)
-            let code = try await client.waitContainer(container)
-            outcome = .exited(code: code, output: (try? await client.containerLogs(container, tail: 500)) ?? [])
-        } catch let EngineError.http(_, message) {
-            outcome = .refused(message)
-        } catch {
-            outcome = .refused("\(error)")
-        }
-        try? await client.removeContainer(container, force: true)
-        return evaluate(outcome, service: service, image: image, endpoint: "\(facts.endpoint)")
+        return evaluate(await client.runOnce(request, name: name), service: service, image: image, endpoint: "\(facts.endpoint)")
     }
 
     static func evaluate(_ outcome: Outcome, service: ComposeService, image: String, endpoint: String) -> CheckResult {
         let asks = service.gpuRequests.map(\.description).joined(separator: " + ")
         let cdi = service.gpuRequests.contains { $0.driver == .cdi }
         switch outcome {
+        case .notCreated(let message):
+            return .warn(
+                id, title, "could not create the GPU container from \(image): \(message)",
+                fix: "run `docker run --rm --gpus all \(image) ls /dev` to see the engine's answer")
         case .refused(let message):
             let fix =
                 cdi

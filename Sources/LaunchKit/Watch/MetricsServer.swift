@@ -47,7 +47,11 @@ public final class MetricsServer: Sendable {
         }
         defer { freeaddrinfo(list) }
         let fd = Platform.socket(first.pointee.ai_family, first.pointee.ai_socktype, first.pointee.ai_protocol)
-        guard fd >= 0 else { throw Failure(summary: "--metrics: no socket: \(String(cString: strerror(errno)))", hint: nil) }
+        guard fd >= 0 else {
+            throw Failure(
+                summary: "--metrics \(text): cannot open a socket: \(String(cString: strerror(errno)))",
+                hint: "too many open files or no network stack here: try again, or leave --metrics out")
+        }
         var on: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
         guard Platform.bind(fd, first.pointee.ai_addr, first.pointee.ai_addrlen) == 0, listen(fd, 16) == 0 else {

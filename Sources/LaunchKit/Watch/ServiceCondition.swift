@@ -115,8 +115,6 @@ public struct ServiceObservation: Sendable, Hashable {
     /// When a running service without a healthcheck becomes ready if nothing changes (its stability window's end):
     /// the driver looks again then.
     public var settlesIn: Duration?
-    /// Nodes its tasks run on (swarm).
-    public var nodes: [String] = []
     /// Since when it has been in this condition, by the engine's word (a start, an exit), when it says.
     public var since: Date?
     /// The order the driver began reading it in: an observation older than one already applied is dropped, so a
@@ -124,15 +122,13 @@ public struct ServiceObservation: Sendable, Hashable {
     public var sequence: UInt64 = 0
 
     public init(
-        service: String, condition: ServiceCondition, containers: [String] = [], restarts: Int = 0, settlesIn: Duration? = nil,
-        nodes: [String] = []
+        service: String, condition: ServiceCondition, containers: [String] = [], restarts: Int = 0, settlesIn: Duration? = nil
     ) {
         self.service = service
         self.condition = condition
         self.containers = containers
         self.restarts = restarts
         self.settlesIn = settlesIn
-        self.nodes = nodes
     }
 
     /// A compose service from its inspected containers. `isJob`: exit 0 is completion. `stability`: how long a

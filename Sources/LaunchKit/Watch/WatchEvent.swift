@@ -32,7 +32,6 @@ public struct WatchEvent: Sendable, Equatable {
     /// `watch.max` when watching may restart it.
     public var budget: Int?
     public var containers: [String]
-    public var nodes: [String] = []
 
     public var isLoss: Bool { from?.isReady == true && !to.isReady }
     public var isRecovery: Bool { from.map { !$0.isReady } == true && to.isReady }

@@ -28,7 +28,6 @@ public struct WatchMachine: Sendable {
         public var deadline: Duration
         public var condition: ServiceCondition?
         public var containers: [String] = []
-        public var nodes: [String] = []
         /// When it last became ready, and when it last stopped being ready.
         public var readySince: Date?
         public var downSince: Date?
@@ -88,7 +87,6 @@ public struct WatchMachine: Sendable {
         service.lastSequence = max(service.lastSequence, observation.sequence)
         countRestarts(&service, observation.restarts, now: now)
         service.containers = observation.containers
-        service.nodes = observation.nodes
         let old = service.condition
         let new = observation.condition
         guard old != new, !isStale(observation, service) else { return [] }
@@ -231,8 +229,7 @@ public struct WatchMachine: Sendable {
         WatchEvent(
             kind: kind, time: now, service: name, serviceClass: service.serviceClass, from: from, to: to,
             engineRestarts: service.engineRestarts.count, watchRestarts: service.watchRestarts.count,
-            budget: policy.restarts(name, serviceClass: service.serviceClass) ? policy.max : nil, containers: service.containers,
-            nodes: service.nodes)
+            budget: policy.restarts(name, serviceClass: service.serviceClass) ? policy.max : nil, containers: service.containers)
     }
 
     /// Why watching ends when a core service is past its budget.

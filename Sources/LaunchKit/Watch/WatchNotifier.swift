@@ -50,8 +50,6 @@ public final class WatchNotifier: Sendable {
         self.warn = warn
     }
 
-    public var isEmpty: Bool { queues.isEmpty }
-
     /// Queues one event for every target; returns at once.
     public func send(_ document: WatchEventDocument) {
         guard !queues.isEmpty, let json = try? JSONOutput.encode(document, line: true) else { return }

@@ -135,8 +135,9 @@ public struct Watcher: Sendable {
             try MetricsServer(listen: address) { [context] in metrics.render(now: context.now()) }
         }
         defer { server?.stop() }
+        // A hook's own stderr may print anything it inherited: redacted like everything else launch says.
         let notifier = WatchNotifier(target: options.notify, runner: context.runner) { [console = context.console] in
-            console.say("warning: \($0)")
+            console.say("warning: \(redact($0))")
         }
         let session = Session(
             model: model, clock: clock, redact: redact, metrics: metrics,
