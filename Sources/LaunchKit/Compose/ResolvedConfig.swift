@@ -56,7 +56,8 @@ public struct ResolvedConfig: Sendable {
             return mapping.flatMap { key, value -> [String] in
                 if key.string == "environment", case .mapping(let environment) = value {
                     return environment.compactMap { name, value in
-                        guard let name = name.string, let text = value.string, Redactor.looksSecret(name), text.count >= 6 else {
+                        guard let name = name.string, let text = value.string, Redactor.looksSecret(name), Redactor.isWorthHiding(text)
+                        else {
                             return nil
                         }
                         return text

@@ -426,24 +426,16 @@ public struct Planner: Sendable {
             known.merge(EnvFile(bytes: [UInt8](data)).resolvedValues) { current, _ in current }
         }
         let envFile = envFileName ?? compose.envFile.map(layout.display) ?? "the env file"
-        var problems: [ConfigProblem] = []
-        var seen: Set<String> = []
-        for file in ComposeFileSet.expandingIncludes(compose.files) {
-            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { continue }
-            for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
-            where !line.trimmingCharacters(in: .whitespaces).hasPrefix("#") {
-                for reference in Interpolation.references(in: String(line)) where reference.isRequired {
-                    let value = known[reference.name]
-                    guard value == nil || value?.isEmpty == true, seen.insert(reference.name).inserted else { continue }
-                    problems.append(
-                        ConfigProblem(
-                            SourceLocation(file: layout.display(file), line: index + 1),
-                            "required variable \(reference.name) is not set (Compose refuses the stack without it)",
-                            hint: "set \(reference.name)=… in \(envFile) (or export it in the shell)"))
-                }
-            }
+        // The doctor's own reading of the files (values only: keys and comments are not interpolated).
+        let files = ComposeFileSet.expandingIncludes(compose.files).map { (display: layout.display($0), path: $0) }
+        return VariableChecks.requiredVariables(files: files).filter { reference in
+            reference.required && (known[reference.name]?.isEmpty ?? true)
+        }.map { reference in
+            ConfigProblem(
+                SourceLocation(file: reference.location.file, line: reference.location.line),
+                "required variable \(reference.name) is not set (Compose refuses the stack without it)",
+                hint: "set \(reference.name)=… in \(envFile) (or export it in the shell)")
         }
-        return problems
     }
 
     /// The services the environment lists under `services:` (core, optional, stretch).
@@ -574,8 +566,13 @@ public struct Planner: Sendable {
     /// The stack as its compose files say, without Compose, an overlay or an env file: enough for commands that
     /// only need service names and dependency order (`down`, `status`). Nil when the files do not parse.
     public static func outline(_ profile: Profile, layout: ProjectLayout) -> DependencyGraph? {
-        let files = profile.compose.files.map(layout.composeFile)
-        return try? DependencyGraph(ComposeModelReader.read(files: files, lookup: { _ in nil }))
+        outlineStack(profile, layout: layout).flatMap { try? DependencyGraph($0) }
+    }
+
+    /// The stack `outline` orders: its services as the files write them (`launch watch` takes jobs and deadlines
+    /// from it).
+    static func outlineStack(_ profile: Profile, layout: ProjectLayout) -> ComposeStack? {
+        try? ComposeModelReader.read(files: profile.compose.files.map(layout.composeFile), lookup: { _ in nil })
     }
 
     /// One-shot jobs: services others wait on with `service_completed_successfully`, and services labelled

@@ -67,15 +67,18 @@ public struct Redactor: Sendable, Hashable {
 
     /// The values under secret-looking keys of an env file the stack itself reads (`compose/.env`, a service's
     /// `env_file:`), as written and as Compose resolves them.
-    /// Defaults such stacks ship (`POSTGRES_PASSWORD=postgres`, `minioadmin`) are words that also name services,
-    /// images and volumes: a value is hidden only with 8 characters or more, not a plain lower-case word, and not a
-    /// reference (`${NGC_API_KEY}`) waiting to be resolved.
     static func secretValues(in file: EnvFile) -> [String] {
         let resolved = file.resolvedValues
         return file.values.filter { looksSecret($0.key) }.flatMap { key, value in [value, resolved[key] ?? value] }
-            .filter { value in
-                value.count >= 8 && !value.contains("${") && !value.allSatisfy { $0.isLetter && $0.isLowercase }
-            }
+            .filter(isWorthHiding)
+    }
+
+    /// Whether a value found under a secret-looking key of the stack's own configuration is hidden everywhere: one
+    /// rule for `launch config` and for every output. Defaults such stacks ship (`POSTGRES_PASSWORD=postgres`,
+    /// `minioadmin`) are words that also name services, images and volumes, and a short value (`MODE_KEY=on`) is a
+    /// setting; a reference (`${NGC_API_KEY}`) is not a value yet.
+    static func isWorthHiding(_ value: String) -> Bool {
+        value.count >= 6 && !value.contains("${") && !value.allSatisfy { $0.isLetter && $0.isLowercase }
     }
 
     /// The same redactor, also hiding `values` (secrets that exist only in memory so far).

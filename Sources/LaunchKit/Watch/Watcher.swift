@@ -55,8 +55,7 @@ public struct Watcher: Sendable {
     var project: String { profile.compose.project }
 
     func model() -> Model {
-        let files = profile.compose.files.map(layout.composeFile)
-        guard let stack = try? ComposeModelReader.read(files: files, lookup: { _ in nil }) else { return Model() }
+        guard let stack = Planner.outlineStack(profile, layout: layout) else { return Model() }
         let jobs = Planner.jobs(in: stack)
         var model = Model(jobs: jobs, services: stack.serviceNames)
         for service in stack.services {
