@@ -25,7 +25,7 @@ struct Launch: AsyncParsableCommand {
 
             Exit codes: 0 success (possibly degraded), 1 launch failed (rolled back), 2 preflight failed, \
             3 refused by the circuit breaker, 4 another launch is running, 5 watch gave up on a core service \
-            (past its restart budget), 64 usage, 65 invalid configuration, \
+            (past its restart budget), 6 the engine stopped answering mid-launch, 64 usage, 65 invalid configuration, \
             130 interrupted.
             """,
         version: Version.current,

@@ -18,6 +18,8 @@ final class Forwarder: Sendable {
     private let target: String
     private let open = Mutex<Set<Int32>>([])
     private let stopped = Mutex(false)
+    private let frozen = Mutex(false)
+    private let freezing = Mutex<String?>(nil)
 
     init(listen: Listen, to socketPath: String) throws {
         target = socketPath
@@ -41,6 +43,15 @@ final class Forwarder: Sendable {
         }
     }
 
+    /// Freezes the engine as a hung daemon looks from outside: connections (open and new) are accepted and kept,
+    /// requests read, and nothing is ever answered.
+    func freeze() { frozen.withLock { $0 = true } }
+
+    /// Freezes only the connections that carry a request containing `request` (`POST /v1.41/containers/create` is
+    /// matched by `/containers/create`): from that request on, nothing on them is forwarded either way; every other
+    /// request is answered as before.
+    func freeze(requestsContaining request: String) { freezing.withLock { $0 = request } }
+
     private func forward(_ client: Int32) {
         let upstream = Self.connect(unix: target)
         guard upstream >= 0 else {
@@ -63,21 +74,28 @@ final class Forwarder: Sendable {
             close(client)
             close(upstream)
         }
-        Thread.detachNewThread {
-            Self.pump(from: client, to: upstream)
+        let stuck = Mutex(false)
+        Thread.detachNewThread { [self] in
+            Self.pump(from: client, to: upstream) { chunk in
+                if let request = freezing.withLock({ $0 }), String(decoding: chunk, as: UTF8.self).contains(request) {
+                    stuck.withLock { $0 = true }
+                }
+                return frozen.withLock { $0 } || stuck.withLock { $0 }
+            }
             done()
         }
-        Thread.detachNewThread {
-            Self.pump(from: upstream, to: client)
+        Thread.detachNewThread { [self] in
+            Self.pump(from: upstream, to: client) { _ in frozen.withLock { $0 } || stuck.withLock { $0 } }
             done()
         }
     }
 
-    private static func pump(from source: Int32, to destination: Int32) {
+    private static func pump(from source: Int32, to destination: Int32, dropping: (ArraySlice<UInt8>) -> Bool) {
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
             let count = read(source, &buffer, buffer.count)
             guard count > 0 else { return }
+            if dropping(buffer[0..<count]) { continue }
             var sent = 0
             while sent < count {
                 // Never SIGPIPE: a peer (or `stop`) may close the other side mid-write, and the signal would end the

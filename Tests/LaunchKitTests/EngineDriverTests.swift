@@ -158,6 +158,7 @@ struct EngineDriverTests {
             try JSONDecoder().decode([ContainerDetails].self, from: Data(createdJSON.utf8)).first { $0.id == created.id })
         let engine = LoudEngine()
         engine.openEvents()
+        engine.ping = { true }  // the restore's heartbeat
         let started = Mutex(false)
         engine.listContainers = { _, _ in
             [

@@ -366,7 +366,7 @@ struct LaunchStateMachineDecisionTests {
         var replay = try Replay(engine: engine, scenario: "healthy-chain")
         replay.begin()
         let db = try #require(replay.service("db")?.containers.first?.id)
-        replay.feed(.startFailed(service: "db", message: "port is already allocated", transient: false), at: 0.1)
+        replay.feed(.startFailed(service: "db", .rejected("port is already allocated")), at: 0.1)
         #expect(replay.machine.isFinished)
         #expect(replay.started == ["db"])
         #expect(replay.service("api")?.state == .blocked(by: "db"))
@@ -378,7 +378,7 @@ struct LaunchStateMachineDecisionTests {
         replay.begin()
         replay.play(Array(try Replay.events(engine, "healthy-chain").prefix(3)))  // db healthy, api started
         // A timed-out start of api is transient: a retry is scheduled...
-        replay.feed(.startFailed(service: "api", message: "timed out", transient: true))
+        replay.feed(.startFailed(service: "api", .noAnswer("timed out")))
         #expect(replay.service("api")?.state == .retrying)
         // ...but db (core) dies for good (126: not executable, deterministic) before it fires: no new attempt
         // starts, and api ends failed.

@@ -7,6 +7,8 @@ public protocol ContainerEngine: Sendable {
     /// Where the engine is, for messages that must name it.
     var endpoint: EngineEndpoint { get }
 
+    /// True when the engine answers `/_ping` with OK within `timeout`; throws when it does not answer at all.
+    func ping(timeout: Duration) async throws -> Bool
     /// `labels` are `key` or `key=value` filters, ANDed by the engine.
     func listContainers(all: Bool, labels: [String]) async throws -> [ContainerSummary]
     func inspectContainer(_ id: String) async throws -> ContainerDetails

@@ -35,6 +35,18 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The request got no answer at all: nothing listening, the connection refused, reset or dropped, nothing in
+    /// time. An HTTP status (a 500 included) is an answer: the engine is there.
+    public var isNoAnswer: Bool {
+        switch self {
+        case .socketMissing, .connectionRefused, .timedOut, .dialFailed: true
+        case .io(let code, _):
+            // EPROTO: the connection closed mid-response (see `EngineSocket`).
+            [ECONNRESET, EPIPE, ECONNABORTED, ECONNREFUSED, ENOENT, ETIMEDOUT, ENOTCONN, EHOSTUNREACH, ENETUNREACH, EPROTO].contains(code)
+        default: false
+        }
+    }
+
     public var description: String {
         switch self {
         case .unsupportedHost(let h): return "unsupported engine host \(h)"

@@ -194,6 +194,8 @@ struct Diagnostics: Sendable {
             "Compose created the stack on a different engine than launch watches: check DOCKER_HOST, DOCKER_CONTEXT and `docker context ls`, or pass --context/--host"
         case .startTimedOut:
             "the engine is overloaded or stuck: `docker info` and the daemon log say which; retry when it answers"
+        case .engineFault:
+            "the engine failed on its own side (its words above), again on every retry: the daemon's log (`journalctl -u docker`) says why; launch again once it is healthy"
         case .readinessUnavailable:
             "give \(service) a healthcheck instead, or change its \(ReadySignal.logLabel)/\(ReadySignal.httpLabel) label so launch can see it (`launch plan \(environment)` shows its rule)"
         }

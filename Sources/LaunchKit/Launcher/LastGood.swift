@@ -165,6 +165,12 @@ struct LastGood: Sendable {
             orchestrator.jobs = Planner.jobs(in: full)
             orchestrator.redact = redact
             let outcome = await orchestrator.run(containers: containers, events: events, since: since)
+            if let lost = outcome.engineLost {
+                // Nothing more can be read: where the services are is unknown, and said so.
+                report.problem = redact("the engine stopped answering (\(lost.lastError))")
+                report.unknown = true
+                return report
+            }
             for run in outcome.services {
                 if run.state == .ready {
                     report.restored.append(run.name)

@@ -112,6 +112,7 @@ public enum LaunchCommand {
     /// The failures that end a launch before it has a result of its own, yet are runs the breaker counts.
     static func isRecorded(_ failure: any LaunchFailure) -> Bool {
         failure is PhaseFailure || failure is SwarmDeployFailure || failure is CreateFailure || failure is RestoredFailure
+            || failure is EngineLost
     }
 
     /// A launch that stopped before any service started is still a run: the breaker counts it.
@@ -121,13 +122,19 @@ public enum LaunchCommand {
         fingerprint: String? = nil
     ) -> (result: LaunchResult, id: String?) {
         let redact = EnvProvisioner(layout: layout, profile: profile).redactor(environment: context.environment)
-        let outcome: LaunchResult.Outcome = failure.exitCode == .preflightFailed ? .preflightFailed : .failed
+        let outcome: LaunchResult.Outcome =
+            switch failure.exitCode {
+            case .preflightFailed: .preflightFailed
+            case .engineLost: .engineLost
+            default: .failed
+            }
         let result = LaunchResult(
             environment: profile.name, project: profile.compose.project, outcome: outcome, exitCode: failure.exitCode.rawValue,
             startedAt: startedAt, seconds: context.now().timeIntervalSince(startedAt), phases: [], services: [], degraded: [],
             urls: profile.urls, rollback: nil, error: redact(([failure.summary] + failure.evidence).joined(separator: "\n")),
             configFingerprint: fingerprint,
-            restore: (failure as? CreateFailure)?.restore ?? (failure as? RestoredFailure)?.restore)
+            restore: (failure as? CreateFailure)?.restore ?? (failure as? RestoredFailure)?.restore,
+            engineLost: (failure as? EngineLost)?.silence)
         return (result, save(result, store: store, console: context.console))
     }
 

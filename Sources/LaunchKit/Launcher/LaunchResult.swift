@@ -15,6 +15,8 @@ public struct LaunchResult: Sendable, Encodable {
         case preflightFailed = "preflight_failed"
         /// Ctrl-C; what this run created was rolled back.
         case interrupted
+        /// The engine stopped answering: what was created was removed only when the report's rollback has no errors.
+        case engineLost = "engine_lost"
     }
 
     public struct Phase: Sendable, Encodable {
@@ -89,6 +91,8 @@ public struct LaunchResult: Sendable, Encodable {
     public var configFingerprint: String? = nil
     /// A failed relaunch put the services it had replaced back to the last good state (or says what it could not).
     public var restore: RestoreReport? = nil
+    /// The engine stopped answering during the run (`outcome` is `engine_lost`): where, when and its last words.
+    public var engineLost: EngineSilence? = nil
     /// How busy the host was during the start phase (local engines only).
     public var hostPressure: HostPressure? = nil
     /// The launch version that ran it.
@@ -141,7 +145,7 @@ public struct LaunchResult: Sendable, Encodable {
     enum CodingKeys: String, CodingKey {
         case schema, environment, project, outcome, exitCode = "exit_code", startedAt = "started_at", seconds, phases,
             services, degraded, urls, rollback, error, engine, configFingerprint = "config_fingerprint", restore,
-            hostPressure = "host_pressure", version, composeFiles = "compose_files", overlay, warnings
+            engineLost = "engine_lost", hostPressure = "host_pressure", version, composeFiles = "compose_files", overlay, warnings
     }
 }
 
@@ -180,6 +184,7 @@ extension ExitStatus {
         case .failed: self = .launchFailed
         case .interrupted: self = .interrupted
         case .preflightFailed: self = .preflightFailed
+        case .engineLost: self = .engineLost
         }
     }
 }

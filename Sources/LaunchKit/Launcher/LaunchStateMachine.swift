@@ -11,8 +11,8 @@ struct LaunchStateMachine: Sendable {
         case event(EngineEvent)
         /// The event stream ended or failed (nil: closed by the engine).
         case eventsLost(String?)
-        /// The engine refused a start request (`transient`: it timed out rather than said no).
-        case startFailed(service: String, message: String, transient: Bool)
+        /// The engine refused a start request, failed on its own side, or did not answer it.
+        case startFailed(service: String, StartRefusal)
         /// How long the engine took to answer a start request, for reports.
         case startAnswered(service: String, seconds: Double)
         case timer(service: String, kind: TimerKind, generation: Int)
@@ -32,6 +32,10 @@ struct LaunchStateMachine: Sendable {
         /// Following the log ended without a match: the container stopped (`error` nil), or the stream failed
         /// (dropped, a silent engine, an engine error). Watched again while this start of it still runs.
         case logWatchEnded(service: String, container: String, startSequence: Int, error: String? = nil)
+        /// The heartbeat's ping was answered (any answer: the engine is there).
+        case engineAnswered
+        /// The heartbeat's ping, sent `waited` seconds ago, got no answer at all (refused, reset, nothing in time).
+        case engineSilent(String, waited: Double)
     }
 
     enum TimerKind: Sendable, Hashable {
@@ -93,6 +97,10 @@ struct LaunchStateMachine: Sendable {
     private var streamLosses = 0
     /// Times the event stream was lost and resumed during this run (reports keep it).
     private(set) var streamReconnects = 0
+    /// The heartbeat's answers; once the engine has been silent for `EngineLiveness.grace`, the run ends with
+    /// `engineLost` instead of waiting on deadlines for events that cannot come.
+    private var liveness = EngineLiveness()
+    private(set) var engineLost: (seconds: Double, lastError: String)?
     private var actions: [Action] = []
 
     struct EventKey: Hashable, Sendable {
@@ -108,7 +116,7 @@ struct LaunchStateMachine: Sendable {
         self.lastEventTime = startedAtNanoseconds
     }
 
-    var isFinished: Bool { coreFailed || services.allSatisfy { $0.state.isTerminal } }
+    var isFinished: Bool { coreFailed || engineLost != nil || services.allSatisfy { $0.state.isTerminal } }
 
     /// Adopts what is already running (a relaunch) and starts what can start.
     mutating func begin(now: Double, wallClock: Date) -> [Action] {
@@ -123,13 +131,12 @@ struct LaunchStateMachine: Sendable {
         switch input {
         case .event(let event): handle(event)
         case .eventsLost(let error): streamLost(error ?? "the engine closed the event stream")
-        case .startFailed(let service, let message, let transient):
+        case .startFailed(let service, let refusal):
             guard let s = index(of: service), !services[s].state.isTerminal else { break }
-            let text = message.trimmingCharacters(in: .whitespacesAndNewlines)
-            if transient {
-                attemptFailed(s, .startTimedOut(text))
-            } else {
-                fail(s, .startRejected(text))
+            switch refusal {
+            case .rejected(let message): fail(s, .startRejected(message.trimmingCharacters(in: .whitespacesAndNewlines)))
+            case .engineFault(let message): attemptFailed(s, .engineFault(message.trimmingCharacters(in: .whitespacesAndNewlines)))
+            case .noAnswer(let message): attemptFailed(s, .startTimedOut(message.trimmingCharacters(in: .whitespacesAndNewlines)))
             }
         case .startAnswered(let service, let seconds):
             guard let s = index(of: service) else { break }
@@ -171,6 +178,10 @@ struct LaunchStateMachine: Sendable {
         case .logUnreadable(let service, let container, let sequence, let message):
             guard let s = index(of: service), current(s, container, sequence) != nil else { break }
             fail(s, .readinessUnavailable("its log cannot be read for \(ReadySignal.logLabel): \(message)"))
+        case .engineAnswered: liveness.answered()
+        case .engineSilent(let what, let waited):
+            // No verdict on any service: what they were doing when it went is what the run reports.
+            if engineLost == nil, let seconds = liveness.silent(what, at: self.now, waited: waited) { engineLost = (seconds, what) }
         }
         return takeActions()
     }

@@ -58,6 +58,22 @@ struct LaunchUndo: Sendable {
 }
 
 extension LaunchUndo {
+    /// How long the removal may take after the engine was lost, in all.
+    static let afterLossLimit: Duration = .seconds(15)
+
+    /// After the engine was lost: the removal is tried only when the engine answers a ping now, and given
+    /// `afterLossLimit` in all; the restore is not tried (a relaunch once the engine is back does it, from the same last
+    /// good state). Nil when nothing was tried or the removal did not finish: then nothing is claimed.
+    func unwindAfterLoss(report: ProgressReporter, limit: Duration = afterLossLimit) async -> RollbackReport? {
+        for case .removeCreated(let rollback, let before, let levels) in steps.reversed() {
+            guard await EngineHeartbeat.beat(rollback.client) == .answered else { return nil }
+            guard let undone = await within(limit, { await rollback.undo(since: before, levels: levels) }) else { return nil }
+            report.rolledBack(undone)
+            return undone
+        }
+        return nil
+    }
+
     /// Puts back the services that ran before this launch and run no more (a relaunch recreated them, then failed or
     /// was interrupted) from the last good state, and waits until they are ready. Runs to the end after Ctrl-C too.
     /// Nil when nothing was lost.

@@ -30,14 +30,21 @@ extension Launcher {
         let hashes = await LastGood.configHashes(plan.composeCommand, runner: context.runner)
         let fingerprint = LastGood.fingerprint(hashes: hashes, stack: plan.stack, profileFile: layout.path(profile.sourceFile))
         try admit(fingerprint)
+        // From here the engine is asked for work: a lost engine is said in seconds, not after a request's deadline.
         if options.cleanup {
-            await timeline.measure("cleanup", report: report) { await cleanup(profile.cleanup, project: plan.project) }
+            try await timeline.measure("cleanup", report: report) {
+                try await EngineHeartbeat.guarding(client, phase: "cleanup") { [self, plan] in
+                    await cleanup(profile.cleanup, project: plan.project)
+                }
+            }
         } else {
             timeline.skip("cleanup", "--no-cleanup", report: report)
         }
         try Task.checkCancellation()
         try await timeline.measure("images", report: report) {
-            try await prepareImages(plan, options: options, report: report, redact: redact)
+            try await EngineHeartbeat.guarding(client, phase: "images") { [self, plan] in
+                try await prepareImages(plan, options: options, report: report, redact: redact)
+            }
         }
         try Task.checkCancellation()
         return Prepared(plan: plan, redact: redact, hashes: hashes, fingerprint: fingerprint)
@@ -79,6 +86,15 @@ extension Launcher {
         hostSampler?.cancel()
         let hostPressure = await hostSampler?.value
         let seconds = began.duration(to: timeline.clock.now).seconds
+        guard run.engineLost == nil else {
+            // Nothing can be read of the services now: no diagnosis is asked of an engine that does not answer.
+            report.phaseEnded("start", seconds: seconds, status: "failed", detail: "the engine stopped answering")
+            return Started(
+                run: run, services: [], outcome: .engineLost,
+                phase: .init(
+                    name: "start", seconds: seconds, status: "engine_lost", detail: nil, began: timeline.origin.duration(to: began).seconds),
+                hostPressure: hostPressure, model: model)
+        }
 
         let diagnostics = Diagnostics(
             client: client, redact: redact, environment: profile.name, project: plan.project, compose: plan.composeCommand)

@@ -112,7 +112,16 @@ public struct Launcher: Sendable {
     public func launch(_ profile: Profile, options: LaunchOptions, report: ProgressReporter) async throws -> LaunchResult {
         let timeline = Timeline()
         let startedAt = context.now()
-        let prepared = try await prepare(profile, options: options, timeline: timeline, report: report)
+        let prepared: Prepared
+        do {
+            prepared = try await prepare(profile, options: options, timeline: timeline, report: report)
+        } catch {
+            // An engine that answered this run (its API version was agreed) and then went: nothing was created yet.
+            guard !Task.isCancelled, client.session.negotiated != nil,
+                let silence = await Self.silence(error, client: client, phase: "prepare")
+            else { throw error }
+            throw EngineLost(silence: silence, environment: profile.name, rolledBack: false, leftovers: [])
+        }
         let plan = prepared.plan, redact = prepared.redact
         let before = try await ProjectSnapshot.take(client: client, project: plan.project)
         let lastGood = LastGood(context: context, layout: layout, client: client, project: plan.project)
@@ -128,19 +137,28 @@ public struct Launcher: Sendable {
         let created: [String: [ContainerDetails]]
         let checked: (stack: ComposeStack, graph: DependencyGraph)
         do {
-            created = try await timeline.measure("create", report: report) { try await create(plan, redact: redact) }
+            created = try await timeline.measure("create", report: report) {
+                try await EngineHeartbeat.guarding(client, phase: "create") { [self] in try await create(plan, redact: redact) }
+            }
             checked = try checkConditions(plan, created: created, redact: redact, report: report)
         } catch {
+            if !Task.isCancelled, let silence = await Self.silence(error, client: client, phase: "create") {
+                throw await lost(silence, plan: plan, undo: undo, before: before, services: [], report: report)
+            }
             let unwound = await undo.unwind(plan: plan, profile: profile, redact: redact, report: report)
             if Task.isCancelled {
                 let phases = timeline.all + timeline.endingNow([unwound.rollbackPhase, unwound.restorePhase])
                 return interruptedResult(plan, startedAt: startedAt, phases: phases, timeline: timeline, unwound: unwound)
             }
-            throw Self.failure(error, fingerprint: prepared.fingerprint, restore: unwound.restore)
+            throw Self.failure(error, fingerprint: prepared.fingerprint, restore: unwound.restore, rollback: unwound.rollback)
         }
         let started = await start(
             plan, stack: checked.stack, graph: checked.graph, created: created, events: (events, since), profile: profile, redact: redact,
             timeline: timeline, report: report)
+        if let silence = started.run.engineLost {
+            started.model.cancel()
+            throw await lost(silence, plan: plan, undo: undo, before: before, services: started.run.services, report: report)
+        }
         var phases = timeline.all + [started.phase]
         var unwound = LaunchUndo.Unwound()
         if started.outcome == .failed && options.keepOnFailure {
@@ -164,12 +182,49 @@ public struct Launcher: Sendable {
         .describing(plan, graph: checked.graph)
     }
 
+    /// Whether a failure was the engine going away: the heartbeat said so, or the engine does not answer now (Compose's
+    /// own words for an engine that went are many; a few seconds of pings decide).
+    static func silence(_ error: any Error, client: EngineClient, phase: String) async -> EngineSilence? {
+        if let lost = error as? EngineLostError { return lost.silence }
+        guard error is CreateFailure || error is PhaseFailure || (error as? EngineError)?.isNoAnswer == true else { return nil }
+        return await EngineHeartbeat.confirmLoss(client, phase: phase)
+    }
+
+    /// The engine went during `silence.phase`: the removal is tried briefly (only if it answers now), and the failure
+    /// says what this run made that may still exist.
+    func lost(
+        _ silence: EngineSilence, plan: LaunchPlan, undo: LaunchUndo, before: ProjectSnapshot, services: [ServiceRun],
+        report: ProgressReporter
+    ) async -> EngineLost {
+        report.note(
+            "the engine at \(silence.endpoint) has not answered for \(String(format: "%.1f", silence.seconds))s (\(silence.lastError)): the launch stops here"
+        )
+        let undone = await undo.unwindAfterLoss(report: report)
+        let complete = undone.map { $0.errors.isEmpty } ?? false
+        return EngineLost(
+            silence: silence, environment: plan.environment, rolledBack: complete,
+            leftovers: complete ? [] : Self.leftovers(plan, before: before, services: services, removed: undone?.removedContainers ?? []),
+            servicesAtLoss: services.map { "\($0.name) \($0.state)" })
+    }
+
+    /// What a run that lost its engine may have left, from what it recorded: the containers it created (or, lost while
+    /// Compose was creating, the services it was creating them for) and the networks Compose makes with them.
+    static func leftovers(_ plan: LaunchPlan, before: ProjectSnapshot, services: [ServiceRun], removed: [String]) -> [String] {
+        let containers = services.flatMap(\.containers).filter { !before.containers.contains($0.id) && !removed.contains($0.name) }
+        let made =
+            services.isEmpty
+            ? ["containers Compose was creating for \(plan.stack.services.map(\.name).joined(separator: ", "))"]
+            : containers.isEmpty ? [] : ["containers \(containers.map(\.name).sorted().joined(separator: ", "))"]
+        return made + ["networks of project \(plan.project) this run created (named volumes are data: `launch down` keeps them)"]
+    }
+
     /// A failure of the create phase as the user sees it: a create failure carries the configuration's fingerprint
     /// (for the circuit breaker) and the restore; any other failure is wrapped with the restore when there was one.
-    static func failure(_ error: any Error, fingerprint: String, restore: RestoreReport?) -> any Error {
+    static func failure(_ error: any Error, fingerprint: String, restore: RestoreReport?, rollback: RollbackReport? = nil) -> any Error {
         if var failure = error as? CreateFailure {
             failure.fingerprint = fingerprint
             failure.restore = restore
+            failure.undoErrors = rollback?.errors.count ?? 0
             return failure
         }
         if let restore, let failure = error as? any LaunchFailure { return RestoredFailure(underlying: failure, restore: restore) }
@@ -467,10 +522,16 @@ public struct CreateFailure: LaunchFailure {
     public var fingerprint: String? = nil
     /// Services Compose had already replaced, put back from the last good state (or why they could not be).
     public var restore: RestoreReport? = nil
+    /// Things the rollback could not undo (listed as it ran): the summary then never says "rolled back".
+    public var undoErrors = 0
     public var summary: String {
         guard rolledBack else { return "Compose could not create the containers" }
-        guard let restore else { return "Compose could not create the stack; what this run created was rolled back" }
-        return "Compose could not create the stack; what this run created was rolled back \(restore.verdict)"
+        let undone =
+            undoErrors == 0
+            ? "what this run created was rolled back"
+            : "the rollback could not undo \(undoErrors) thing\(undoErrors == 1 ? "" : "s") (listed above)"
+        guard let restore else { return "Compose could not create the stack; \(undone)" }
+        return "Compose could not create the stack; \(undone) \(restore.verdict)"
     }
     public var hint: String? { "read Compose's message above; `\(command)` reproduces it" }
     public var exitCode: ExitStatus { .launchFailed }

@@ -32,6 +32,8 @@ struct Orchestrator: Sendable {
     /// The services others wait on to exit 0, when `stack` is part of a larger one (`restart`, `start`, a
     /// restore): there, nobody in the part may depend on a job, and it must still be judged by its exit code.
     var jobs: Set<String>?
+    /// How often the engine is pinged while services start (nil: never), so a lost engine ends the run in seconds.
+    var heartbeat: Duration? = EngineHeartbeat.interval
     let onChange: @Sendable (ProgressUpdate) -> Void
 
     struct Outcome: Sendable {
@@ -39,6 +41,8 @@ struct Orchestrator: Sendable {
         var interrupted: Bool
         var eventStreamError: String?
         var streamReconnects = 0
+        /// The engine stopped answering (how long it had been silent, its last words): no service was judged by it.
+        var engineLost: EngineSilence?
     }
 
     typealias Input = LaunchStateMachine.Input
@@ -58,6 +62,18 @@ struct Orchestrator: Sendable {
             endpoint: client.endpoint.description, startedAtNanoseconds: since)
         var effects = Effects(client: client, project: project, continuation: continuation, redact: redact, onChange: onChange)
         effects.streams.append(Self.forward(events, into: continuation))
+        if let heartbeat {
+            let client = self.client
+            effects.streams.append(
+                Task {
+                    for await beat in EngineHeartbeat.beats(client, every: heartbeat) {
+                        switch beat {
+                        case .answered: continuation.yield(.engineAnswered)
+                        case .silent(let what, let waited): continuation.yield(.engineSilent(what, waited: waited))
+                        }
+                    }
+                })
+        }
         let tickTask = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: safetyNetInterval)
@@ -83,11 +99,15 @@ struct Orchestrator: Sendable {
         effects.timers.forEach { $0.cancel() }
         effects.probes.forEach { $0.cancel() }
         continuation.finish()
-        // Start and stop requests already sent must land before anyone (a rollback) lists containers.
-        for request in effects.requests { await request.value }
+        let lost = machine.engineLost.map {
+            EngineSilence(endpoint: client.endpoint.description, phase: "start", seconds: $0.seconds, lastError: $0.lastError)
+        }
+        // Start and stop requests already sent must land before anyone (a rollback) lists containers — unless the
+        // engine is gone, when they end with their own deadlines and nobody lists anything.
+        if lost == nil { for request in effects.requests { await request.value } }
         return Outcome(
             services: machine.services, interrupted: interrupted && Task.isCancelled, eventStreamError: machine.eventStreamError,
-            streamReconnects: machine.streamReconnects)
+            streamReconnects: machine.streamReconnects, engineLost: lost)
     }
 
     /// Feeds engine events into the loop; reports the stream's end so the machine can resubscribe.
@@ -208,13 +228,9 @@ struct Orchestrator: Sendable {
                     }
                     continuation.yield(.startAnswered(service: service, seconds: began.duration(to: clock.now).seconds))
                 } catch let error as EngineError {
-                    switch error {
-                    case .http(_, let message): continuation.yield(.startFailed(service: service, message: message, transient: false))
-                    case .timedOut: continuation.yield(.startFailed(service: service, message: error.summary, transient: true))
-                    default: continuation.yield(.startFailed(service: service, message: error.summary, transient: false))
-                    }
+                    continuation.yield(.startFailed(service: service, StartRefusal(error)))
                 } catch {
-                    continuation.yield(.startFailed(service: service, message: "\(error)", transient: false))
+                    continuation.yield(.startFailed(service: service, .rejected("\(error)")))
                 }
             }
         }

@@ -243,6 +243,11 @@ public struct ServiceControl: Sendable {
         let redact = EnvProvisioner(layout: layout, profile: profile).redactor(environment: context.environment)
         orchestrator.redact = redact
         let outcome = await orchestrator.run(containers: now.filter { scope.contains($0.key) }, events: events, since: since)
+        if let silence = outcome.engineLost {
+            throw EngineLost(
+                silence: silence, environment: profile.name, rolledBack: false, leftovers: [],
+                servicesAtLoss: outcome.services.map { "\($0.name) \($0.state)" }, leftAsIs: "its services are as the engine left them")
+        }
         let diagnostics = Diagnostics(
             client: client, redact: redact, environment: profile.name, project: plan.project,
             compose: plan.composeCommand)

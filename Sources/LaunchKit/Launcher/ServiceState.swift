@@ -67,6 +67,8 @@ public enum FailureKind: Sendable, Hashable, CustomStringConvertible {
     case noContainers(endpoint: String)
     /// The engine did not answer the start request in time (a busy or stuck engine).
     case startTimedOut(String)
+    /// The engine failed on its own side while starting it (a 5xx that names no configuration problem).
+    case engineFault(String)
     /// Its readiness signal (`launch.ready_log`/`launch.ready_http`) cannot be seen at all: nothing could ever
     /// make it ready, so it fails now instead of at its deadline.
     case readinessUnavailable(String)
@@ -78,13 +80,16 @@ public enum FailureKind: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .exited(let code): [0, 125, 126, 127].contains(code)
         case .oomKilled, .startRejected, .dependencyFailed, .restartLoop, .deadline, .noContainers, .readinessUnavailable: true
-        case .unhealthy, .startTimedOut: false
+        case .unhealthy, .startTimedOut, .engineFault: false
         }
     }
 
     /// `configuration` means a person must change something; `transient` means it may pass on a rerun.
     /// The same split as `isDeterministic`, so what is retried and what is reported always agree.
-    public var classification: String { isDeterministic ? "configuration" : "transient" }
+    public var classification: String {
+        if case .engineFault = self { return "engine" }
+        return isDeterministic ? "configuration" : "transient"
+    }
 
     public var description: String {
         switch self {
@@ -98,6 +103,7 @@ public enum FailureKind: Sendable, Hashable, CustomStringConvertible {
         case .dependencyFailed(let service): "\(service) did not complete successfully"
         case .noContainers(let endpoint): "no container of it exists on the engine launch watches (\(endpoint))"
         case .startTimedOut(let message): "the engine did not answer the start request: \(message)"
+        case .engineFault(let message): "the engine failed while starting it: \(message)"
         case .readinessUnavailable(let message): "launch cannot tell when it is ready: \(message)"
         }
     }
@@ -114,6 +120,7 @@ public enum FailureKind: Sendable, Hashable, CustomStringConvertible {
         case .dependencyFailed: "dependency-failed"
         case .noContainers: "no-containers"
         case .startTimedOut: "start-timed-out"
+        case .engineFault: "engine-fault"
         case .readinessUnavailable: "readiness-unavailable"
         }
     }

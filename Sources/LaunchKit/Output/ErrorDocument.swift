@@ -51,6 +51,8 @@ public struct ErrorDocument: Encodable, Sendable {
         case .circuitOpen: "circuit_open"
         case .launchFailed: "launch_failed"
         case .interrupted: "interrupted"
+        case .engineLost: "engine_lost"
+        case .watchGaveUp: "watch_gave_up"
         default: "error"
         }
     }

@@ -3,8 +3,11 @@ public enum LaunchSummary {
     public static func render(_ result: LaunchResult, console: Console) -> [String] {
         var lines: [String] = [""]
         // Never "rolled back" over a hole: say what is back, and what is not.
+        let rolledBack = Self.rollbackWords(result.rollback)
         let restored = result.restore.map { restore in
-            restore.complete ? "; \(restore.line)" : "; rolled back what it created, \(restore.verdict)"
+            restore.complete
+                ? "; \(restore.line)"
+                : "; \(result.rollback?.errors.isEmpty == false ? rolledBack.dropFirst(2) : "rolled back what it created"), \(restore.verdict)"
         }
         let verdict: String =
             switch result.outcome {
@@ -14,8 +17,9 @@ public enum LaunchSummary {
                     + " in \(String(format: "%.1fs", result.seconds)): \(result.degraded.joined(separator: ", ")) not running"
             case .failed:
                 console.styled("FAILED", .red) + " after \(String(format: "%.1fs", result.seconds))"
-                    + (restored ?? (result.rollback != nil ? "; rolled back" : "; left running (--keep-on-failure)"))
-            case .interrupted: console.styled("interrupted", .yellow) + (restored ?? "; rolled back")
+                    + (restored ?? (result.rollback != nil ? rolledBack : "; left running (--keep-on-failure)"))
+            case .interrupted: console.styled("interrupted", .yellow) + (restored ?? rolledBack)
+            case .engineLost: console.styled("ENGINE LOST", .red) + " after \(String(format: "%.1fs", result.seconds))"
             case .preflightFailed: console.styled("preflight failed", .red) + "; nothing started"
             }
         lines.append("launch \(result.environment): \(verdict)")
@@ -55,6 +59,13 @@ public enum LaunchSummary {
             )
         }
         return lines
+    }
+
+    /// "; rolled back" only over a rollback that undid everything it tried; otherwise what it could not undo.
+    static func rollbackWords(_ rollback: RollbackReport?) -> String {
+        guard let rollback, !rollback.errors.isEmpty else { return "; rolled back" }
+        return
+            "; rollback incomplete: \(rollback.errors.count) thing\(rollback.errors.count == 1 ? "" : "s") could not be undone (listed above)"
     }
 
     /// One failed service, as every command prints it: what happened, the state it reached, the evidence (resources,

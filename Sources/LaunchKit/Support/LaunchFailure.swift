@@ -15,6 +15,9 @@ public struct ExitStatus: RawRepresentable, Sendable, Hashable, Codable {
     public static let busy = ExitStatus(rawValue: 4)
     /// `launch watch`: a core service stayed down past its restart budget (`watch.max` within `watch.window`).
     public static let watchGaveUp = ExitStatus(rawValue: 5)
+    /// The engine stopped answering during a launch: not a verdict on any service. What the run created was removed
+    /// only when the summary says so; otherwise it names what may still exist and `launch down` removes it.
+    public static let engineLost = ExitStatus(rawValue: 6)
     /// Bad command-line usage: unknown environment, bad flag, a refusal that needs `--yes`.
     public static let usage = ExitStatus(rawValue: 64)
     /// Invalid configuration: a profile or compose file is malformed or inconsistent.

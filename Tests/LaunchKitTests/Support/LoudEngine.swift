@@ -16,6 +16,7 @@ final class LoudEngine: ContainerEngine, @unchecked Sendable {
     private let lock = NSLock()
     private var recorded: [String] = []
 
+    var ping: (@Sendable () throws -> Bool)?
     var listContainers: (@Sendable (_ all: Bool, _ labels: [String]) throws -> [ContainerSummary])?
     var inspectContainer: (@Sendable (String) throws -> ContainerDetails)?
     var startContainer: (@Sendable (String) throws -> Void)?
@@ -71,6 +72,9 @@ final class LoudEngine: ContainerEngine, @unchecked Sendable {
         return try handler()
     }
 
+    func ping(timeout: Duration) async throws -> Bool {
+        try answer("ping", ping.map { handler in { try handler() } })
+    }
     func listContainers(all: Bool, labels: [String]) async throws -> [ContainerSummary] {
         try answer("listContainers(all: \(all))", listContainers.map { handler in { try handler(all, labels) } })
     }
