@@ -319,6 +319,47 @@ struct SafetyEndToEndTests {
             _ = try await project.launch(["down", "demo"])
         }
     }
+
+    /// The forms the fault pass found in clear: `abc$def$$ghi` (which the container sees as `abc$ghi`), a multi-line
+    /// PEM key in double quotes (which launch used to refuse) and a value that is not UTF-8. A service prints all
+    /// three and fails; none of them appears in the output, `--json`, the diagnosis, `launch logs`, `launch config`
+    /// or the run report.
+    @Test func secretsWithDollarsLinesAndBadBytesAppearNowhere() async throws {
+        try await E2E.withProject { project in
+            try project.writeProfile(
+                extra: "secrets: {DB_PASSWORD: {length: 24}, TLS_KEY: {length: 24}, BIN_SECRET: {length: 24}}\nhealth: {stability: 1s}",
+                stack: """
+                    services:
+                      app:
+                        image: local/busybox:latest
+                        command: ["sh", "-c", "echo pw=$$DB_PASSWORD; echo \\"$$TLS_KEY\\"; echo bin=$$BIN_SECRET; exit 1"]
+                        environment: {DB_PASSWORD: "${DB_PASSWORD}", TLS_KEY: "${TLS_KEY}", BIN_SECRET: "${BIN_SECRET}"}
+                    """)
+            let pem =
+                "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\nQ2hlY2tzdW1zZWNyZXRsaW5lMg==\n-----END PRIVATE KEY-----"
+            let env = Array("DB_PASSWORD=abc$def$$ghi\nTLS_KEY=\"\(pem)\"\nBIN_SECRET=ab".utf8) + [0xFF, 0xFE] + Array("cdefgh\n".utf8)
+            try Data(env).write(to: URL(fileURLWithPath: project.root + "/.env.demo"))
+            let launched = try await project.launch(["demo", "--json"])
+            #expect(launched.status == 1, "\(launched.all)")
+            #expect(launched.stderr.contains("pw=***"), "\(launched.stderr)")
+            let logs = try await project.launch(["logs", "demo"])
+            let config = try await project.launch(["config", "demo"])
+            #expect(config.status == 0, "\(config.all)")
+            var reports = ""
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: project.root + "/.launch/runs")) ?? [] {
+                reports += String(
+                    decoding: try Data(contentsOf: URL(fileURLWithPath: project.root + "/.launch/runs/" + name)), as: UTF8.self)
+            }
+            let clear = [
+                "abc$ghi", "abc$$ghi", "def$$ghi", "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7", "Q2hlY2tzdW1zZWNyZXRsaW5lMg",
+                "cdefgh",
+            ]
+            for (what, text) in [("launch", launched.all), ("logs", logs.all), ("config", config.all), ("reports", reports)] {
+                for form in clear { #expect(!text.contains(form), "\(what) shows \(form): \(text)") }
+            }
+            _ = try await project.launch(["down", "demo"])
+        }
+    }
 }
 
 /// The unit tests' generator, for the engine round trip: printable bytes, escapes, quotes and UTF-8.

@@ -219,6 +219,52 @@ struct EnvFileTests {
     }
 }
 
+/// The secret forms the fault pass found printed in clear: Compose's interpolation inside a value, a multi-line
+/// quoted value (a PEM key) and a value that is not UTF-8. Each is read as Compose reads it (checked against Compose
+/// 2.26's `config --format json`) and hidden in every form a container can print it.
+@Suite("Env files: every secret form Compose accepts")
+struct SecretFormTests {
+    static let pem =
+        "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\nQ2hlY2tzdW1zZWNyZXRsaW5lMg==\n-----END PRIVATE KEY-----"
+
+    @Test func variablesInsideAValueAreInterpolatedAsComposeDoes() {
+        let file = EnvFile(
+            parsing: "HOST=db\nDB_PASSWORD=abc$def$$ghi\nURL=\"pg://u:${DB_PASSWORD}@${HOST}\"\nRAW='a$HOST'\nESC=\"x\\$HOST\"\n")
+        let resolved = file.resolved(environment: [:])
+        #expect(resolved["DB_PASSWORD"] == "abc$ghi", "$def is unset (empty), $$ is one $")
+        #expect(resolved["URL"] == "pg://u:abc$ghi@db")
+        #expect(resolved["RAW"] == "a$HOST", "single quotes are literal")
+        #expect(resolved["ESC"] == "x$HOST", "an escaped $ in double quotes is literal")
+        #expect(file.resolved(environment: ["def": "D"])["DB_PASSWORD"] == "abcD$ghi", "the environment answers first")
+        let redact = Redactor(profile: .fixture(secrets: ["DB_PASSWORD"]), envFile: file)
+        #expect(redact("pw=abc$ghi and abc$def$$ghi") == "pw=*** and ***")
+    }
+
+    @Test func aMultiLineQuotedValueIsOneValueWrittenBackAsItWasAndEachOfItsLinesIsHidden() throws {
+        let text = "A=1\nTLS_KEY=\"\(Self.pem)\"\nB=2\nbroken line\n"
+        let file = EnvFile(parsing: text)
+        #expect(file.values["TLS_KEY"] == Self.pem)
+        #expect(file.resolvedValues["TLS_KEY"] == Self.pem)
+        #expect(file.values["B"] == "2")
+        #expect(file.malformedLines.map(\.line) == [7], "line numbers count the file's lines")
+        #expect(file.text == text, "written back byte for byte")
+        let redact = Redactor(profile: .fixture(secrets: ["TLS_KEY"]), envFile: file)
+        for line in Self.pem.split(separator: "\n") { #expect(redact("│ \(line)") == "│ ***") }
+        #expect(!redact("key=" + Self.pem.replacingOccurrences(of: "\n", with: " ")).contains("MIIE"))
+        // A quote that never closes stays one line, as before.
+        #expect(EnvFile(parsing: "K=\"open\nL=1\n").values["L"] == "1")
+    }
+
+    @Test func aValueThatIsNotUTF8IsHiddenAsItIsDecodedForPrinting() {
+        let bytes = Array("BIN_SECRET=ab".utf8) + [0xFF, 0xFE] + Array("cdefgh\n".utf8)
+        let file = EnvFile(bytes: bytes)
+        #expect(file.bytes == bytes)
+        let redact = Redactor(profile: .fixture(secrets: ["BIN_SECRET"]), envFile: file)
+        let printed = String(decoding: Array("bin=ab".utf8) + [0xFF, 0xFE] + Array("cdefgh".utf8), as: UTF8.self)
+        #expect(redact(printed) == "bin=***")
+    }
+}
+
 extension Profile {
     static func fixture(secrets: [String] = [], gpu: GPUSettings = .init(mode: .none)) -> Profile {
         Profile(

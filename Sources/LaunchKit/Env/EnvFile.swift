@@ -19,6 +19,8 @@ public struct EnvFile: Sendable, Hashable {
     /// The file began with a UTF-8 byte order mark (some Windows editors write one). Compose reads past it, and so does
     /// launch: the first key is the key, not `\u{FEFF}KEY`. Written back as it was.
     var byteOrderMark = false
+    /// The 0-based file line each parsed line begins on (a multi-line quoted value spans several).
+    private var firstLines: [Int] = []
     static let byteOrderMarkBytes: [UInt8] = [0xEF, 0xBB, 0xBF]
 
     public init(parsing text: String) {
@@ -39,15 +41,49 @@ public struct EnvFile: Sendable, Hashable {
         endsWithNewline = bytes.last == 10 || bytes.isEmpty
         if bytes.last == 10 || bytes.isEmpty { rawLines.removeLast() }
         var parsed: [Line] = []
-        for (index, raw) in rawLines.enumerated() {
-            if String(validating: raw, as: UTF8.self) == nil { undecodable[index] = raw }
+        var index = 0
+        while index < rawLines.count {
+            // A quoted value that does not close on its line goes on to the line that closes it (a PEM key), as
+            // Compose reads it; one that never closes stays one line (and malformed lines after it stay malformed).
+            var raw = rawLines[index]
+            var end = index
+            if let quote = Self.openQuote(String(decoding: raw, as: UTF8.self)),
+                let closing = rawLines[(index + 1)...].firstIndex(where: { Self.closes(String(decoding: $0, as: UTF8.self), quote) })
+            {
+                end = closing
+                raw = Array(rawLines[index...closing].joined(separator: [10]))
+            }
+            if String(validating: raw, as: UTF8.self) == nil { undecodable[parsed.count] = raw }
+            firstLines.append(index)
             parsed.append(Self.parseLine(String(decoding: raw, as: UTF8.self)))
+            index = end + 1
         }
         lines = parsed
     }
 
+    /// The 1-based line in the file where parsed line `index` begins.
+    func lineNumber(_ index: Int) -> Int { index < firstLines.count ? firstLines[index] + 1 : index + 1 }
+
+    /// The quote a `KEY="…` line opens and does not close, if any.
+    static func openQuote(_ raw: String) -> Character? {
+        guard case .entry = parseLine(raw), let equals = separator(in: raw) else { return nil }
+        let value = raw[raw.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+        guard let quote = value.first, quote == "\"" || quote == "'" else { return nil }
+        return closes(String(value.dropFirst()), quote) ? nil : quote
+    }
+
+    /// Whether `text` holds the closing `quote` (a `"` not escaped by a backslash).
+    static func closes(_ text: String, _ quote: Character) -> Bool {
+        var escaped = false
+        for character in text {
+            if character == quote && !(quote == "\"" && escaped) { return true }
+            escaped = character == "\\" && !escaped
+        }
+        return false
+    }
+
     /// 1-based numbers of lines that are not valid UTF-8 (kept as they are; doctor warns about them).
-    public var undecodableLines: [Int] { undecodable.keys.sorted().map { $0 + 1 } }
+    public var undecodableLines: [Int] { undecodable.keys.sorted().map(lineNumber) }
 
     public var entries: [(key: String, value: String)] {
         lines.compactMap { if case .entry(let key, let value, _) = $0 { (key, value) } else { nil } }
@@ -61,7 +97,7 @@ public struct EnvFile: Sendable, Hashable {
     /// 1-based line numbers of lines that are not `KEY=VALUE`, comments or blank.
     public var malformedLines: [(line: Int, text: String)] {
         lines.enumerated().compactMap { index, line in
-            if case .malformed(let text) = line { (index + 1, text) } else { nil }
+            if case .malformed(let text) = line { (lineNumber(index), text) } else { nil }
         }
     }
 
@@ -87,17 +123,22 @@ public struct EnvFile: Sendable, Hashable {
     /// Values as Compose hands them to a container (dotenv rules, checked against Compose 2.26: single quotes
     /// literal; double quotes with `\\`, `\"`, `\$`, `\n` escapes and `$$` for `$`; unquoted up to an inline
     /// comment, `$$` for `$`). Last wins.
-    public var resolvedValues: [String: String] {
+    /// Variables inside unquoted and double-quoted values are interpolated as Compose's dotenv does: from this
+    /// process's environment, then from the file's earlier keys; unset ones are empty (`abc$def$$ghi` is `abc$ghi`,
+    /// which is what the container sees and prints, so what redaction must find).
+    public var resolvedValues: [String: String] { resolved(environment: ProcessInfo.processInfo.environment) }
+
+    public func resolved(environment: [String: String]) -> [String: String] {
         var result: [String: String] = [:]
         for line in lines {
             guard case .entry(let key, _, let raw) = line, let equals = Self.separator(in: raw) else { continue }
-            result[key] = Self.composeValue(String(raw[raw.index(after: equals)...]))
+            result[key] = Self.composeValue(String(raw[raw.index(after: equals)...])) { name in environment[name] ?? result[name] }
         }
         return result
     }
 
-    /// One value as Compose's dotenv parser reads it (variables inside are left as written).
-    static func composeValue(_ text: String) -> String {
+    /// One value as Compose's dotenv parser reads it; `lookup` answers the variables inside (nil: left as written).
+    static func composeValue(_ text: String, lookup: ((String) -> String?)? = nil) -> String {
         let value = text.trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: "\r")))
         if value.hasPrefix("'"), let close = value.dropFirst().firstIndex(of: "'") {
             return String(value[value.index(after: value.startIndex)..<close])
@@ -123,6 +164,11 @@ public struct EnvFile: Sendable, Hashable {
                     index = value.index(index, offsetBy: 2)
                     continue
                 }
+                if character == "$", let lookup, let end = Self.referenceEnd(in: value, at: index) {
+                    out += Interpolation.substitute(String(value[index..<end]), lookup)
+                    index = end
+                    continue
+                }
                 out.append(character)
                 index = value.index(after: index)
             }
@@ -130,7 +176,30 @@ public struct EnvFile: Sendable, Hashable {
         }
         var plain = value
         if let hash = plain.range(of: " #") { plain = String(plain[..<hash.lowerBound]).trimmingCharacters(in: .whitespaces) }
-        return plain.replacingOccurrences(of: "$$", with: "$")
+        guard let lookup else { return plain.replacingOccurrences(of: "$$", with: "$") }
+        return Interpolation.substitute(plain, lookup)
+    }
+
+    /// Where a variable reference that starts at `start` (a `$`) ends: after `${…}` or `$NAME`; nil when none starts there.
+    static func referenceEnd(in text: String, at start: String.Index) -> String.Index? {
+        let next = text.index(after: start)
+        guard next < text.endIndex else { return nil }
+        if text[next] == "{" {
+            var depth = 0
+            var index = next
+            while index < text.endIndex {
+                if text[index] == "{" { depth += 1 }
+                if text[index] == "}" {
+                    depth -= 1
+                    if depth == 0 { return text.index(after: index) }
+                }
+                index = text.index(after: index)
+            }
+            return nil
+        }
+        func isName(_ c: Character) -> Bool { c.isASCII && (c.isLetter || c.isNumber) || c == "_" }
+        guard isName(text[next]), !text[next].isNumber else { return nil }
+        return text[next...].firstIndex { !isName($0) } ?? text.endIndex
     }
 
     /// Appends `KEY=value` for every key not yet present; returns the keys added, in order.

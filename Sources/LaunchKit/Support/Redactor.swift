@@ -27,7 +27,9 @@ public struct Redactor: Sendable, Hashable {
             }
             return out
         }
-        return [value, dollars, json(value), json(dollars)]
+        // A multi-line value (a PEM key) is printed a line at a time (logs, diagnoses): each line is a secret too.
+        let lines = value.split(whereSeparator: \.isNewline).map(String.init).filter { $0.count >= 6 && $0 != value }
+        return [value, dollars, json(value), json(dollars)] + lines
     }
 
     /// Keys whose values are secret even when the profile does not declare them.
@@ -50,7 +52,7 @@ public struct Redactor: Sendable, Hashable {
         func isSecret(_ key: String) -> Bool { declared.contains(key) || Self.looksSecret(key) }
         var values: [String] = []
         // The text as written and the value as Compose resolves it (what the container sees and prints).
-        let resolved = envFile?.resolvedValues ?? [:]
+        let resolved = envFile?.resolved(environment: environment) ?? [:]
         for (key, value) in (envFile?.values ?? [:]) where isSecret(key) {
             // Undeclared look-alikes (MODE_KEY=on) need some length to be worth hiding without hiding words.
             if declared.contains(key) || value.count >= 6 { values.append(value) }
