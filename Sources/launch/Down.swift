@@ -55,8 +55,10 @@ struct Down: AsyncParsableCommand {
                         flagHint: "launch down \(profile.name) --volumes --yes")
                 }
             }
-            let report = try await Teardown(client: client, project: profile.compose.project).run(
-                levels: Planner.outline(profile, layout: catalog.layout)?.levels ?? [], removeVolumes: volumes)
+            let levels = Planner.outline(profile, layout: catalog.layout)?.levels ?? []
+            let report = try await InterruptHandler.stoppable(console: context.console, what: "launch down") { [volumes] in
+                try await Teardown(client: client, project: profile.compose.project).run(levels: levels, removeVolumes: volumes)
+            }
             if json {
                 context.console.data(try JSONOutput.encode(report))
             } else if report.removedContainers.isEmpty && report.removedNetworks.isEmpty {

@@ -100,4 +100,59 @@ struct FaultEndToEndTests {
             #expect(left.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(left.stdout)")
         }
     }
+
+    /// Three services whose main process ignores SIGTERM, so each stop takes its whole 10 s grace.
+    static let slowToStop = """
+        services:
+          a: {image: local/busybox:latest, command: ["sleep", "3600"]}
+          b: {image: local/busybox:latest, command: ["sleep", "3600"]}
+          c: {image: local/busybox:latest, command: ["sleep", "3600"]}
+        """
+
+    /// Ctrl-C during `launch down` ends it after the step it is on with exit 130, saying what it removed and what is
+    /// still there; running it again finishes it.
+    @Test func anInterruptedDownSaysWhatItDidAndWhatIsLeft() async throws {
+        try await E2E.withProject { project in
+            try project.writeProfile(extra: "health: {stability: 1s}", stack: Self.slowToStop)
+            let up = try await project.launch(["demo"])
+            try #require(up.status == 0, "\(up.all)")
+            let down = try WatchedLaunch(project, ["down", "demo"])
+            defer { down.stop() }
+            try await Task.sleep(for: .seconds(1))
+            kill(down.process.processIdentifier, SIGINT)
+            let status = await down.exit(within: .seconds(30))
+            #expect(status == 130, "\(down.all)")
+            #expect(down.stderr.contains("interrupted"), "\(down.all)")
+            #expect(down.stderr.contains("still there: containers"), "\(down.all)")
+            let again = try await project.launch(["down", "demo"])
+            #expect(again.status == 0, "\(again.all)")
+            let left = try await E2E.docker(["ps", "-aq", "--filter", "label=com.docker.compose.project=\(project.name)"])
+            #expect(left.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty)
+        }
+    }
+
+    /// The engine lost during `launch down`: exit 6 naming the endpoint, what was removed and what is still there;
+    /// once it is back, the same command finishes.
+    @Test func anEngineLostDuringDownSaysWhatIsStillThere() async throws {
+        try await E2E.withProject { project in
+            try project.writeProfile(extra: "health: {stability: 1s}", stack: Self.slowToStop)
+            let up = try await project.launch(["demo"])
+            try #require(up.status == 0, "\(up.all)")
+            let socket = "/tmp/launch-fault-\(UUID().uuidString.prefix(8)).sock"
+            let proxy = try Forwarder(listen: .unix(path: socket), to: EndpointEndToEndTests.suiteSocket)
+            defer {
+                proxy.stop()
+                unlink(socket)
+            }
+            let down = try WatchedLaunch(project, ["down", "demo", "-H", "unix://\(socket)"])
+            defer { down.stop() }
+            try await Task.sleep(for: .seconds(1))
+            proxy.stop()
+            let status = await down.exit(within: .seconds(40))
+            #expect(status == 6, "\(down.all)")
+            #expect(down.stderr.contains("unix://\(socket)") && down.stderr.contains("still there"), "\(down.all)")
+            let again = try await project.launch(["down", "demo"])
+            #expect(again.status == 0, "\(again.all)")
+        }
+    }
 }

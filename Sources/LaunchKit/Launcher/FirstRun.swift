@@ -75,7 +75,10 @@ public struct FirstRun: Sendable {
             try AtomicFile.write(bytes: bytes, to: target, mode: 0o600)
             backup = layout.display(target)
         }
-        _ = try await Teardown(client: client, project: profile.compose.project).run(levels: [], removeVolumes: true)
+        let client = self.client, project = profile.compose.project
+        _ = try await InterruptHandler.stoppable(console: context.console, what: "the reset") {
+            try await Teardown(client: client, project: project).run(levels: [], removeVolumes: true)
+        }
         if existing.envFile != nil {
             let path = layout.path(profile.envFile)
             // unlink(2) directly: its errno tells a permission problem (with its own hint) from anything else.

@@ -169,8 +169,10 @@ public struct Launcher: Sendable {
         } else if let warning = await lastGood.record(plan, model: await started.model.value) {
             report.note(warning)
         }
+        // A signal while a failed run was being undone is still a signal: exit 130, as in every other phase.
+        let outcome = started.outcome == .failed && Task.isCancelled ? .interrupted : started.outcome
         return LaunchResult(
-            environment: profile.name, project: plan.project, outcome: started.outcome, exitCode: ExitStatus(started.outcome).rawValue,
+            environment: profile.name, project: plan.project, outcome: outcome, exitCode: ExitStatus(outcome).rawValue,
             startedAt: startedAt, seconds: timeline.elapsed, phases: phases, services: started.services,
             degraded: started.services.filter { $0.serviceClass != .core && $0.state != .ready }.map(\.name), urls: profile.urls,
             rollback: unwound.rollback, error: started.run.eventStreamError.map { "engine event stream: \($0)" },

@@ -176,7 +176,8 @@ struct Rollback: Sendable {
 }
 
 /// `launch down`: stop and remove a project's containers (dependents first) and networks; volumes only
-/// when asked.
+/// when asked. Stoppable between steps (Ctrl-C) and truthful when stopped or when the engine fails: what was removed
+/// and what is still there, never more.
 public struct Teardown: Sendable {
     let client: any ContainerEngine
     let project: String
@@ -200,11 +201,33 @@ public struct Teardown: Sendable {
     }
 
     /// `levels` are the stack's dependency levels (`DependencyGraph.levels`); empty stops everything at once.
+    /// Throws `TeardownStopped` (with what was done and what is left) when cancelled or when the engine fails.
     public func run(levels: [[String]], removeVolumes: Bool = false) async throws -> Report {
+        var report = Report(project: project, removedContainers: [], removedNetworks: [], removedVolumes: [], keptVolumes: [])
+        var left = ["the project's containers, networks\(removeVolumes ? " and volumes" : "") (not listed yet)"]
+        do {
+            try await steps(levels: levels, removeVolumes: removeVolumes, report: &report, left: &left)
+        } catch {
+            throw TeardownStopped(
+                report: report, left: left, endpoint: client.endpoint.description,
+                cause: Task.isCancelled || error is CancellationError ? nil : error)
+        }
+        return report
+    }
+
+    /// The steps of `run`, each recorded in `report` as it lands and `left` kept to what is still there.
+    private func steps(levels: [[String]], removeVolumes: Bool, report: inout Report, left: inout [String]) async throws {
         let label = ComposeLabels.projectFilter(project)
         let groups = dependentsFirst(try await client.listContainers(all: true, labels: label), levels: levels)
+        var remaining = Array(groups.joined())
+        let network = "the project's networks" + (removeVolumes ? " and volumes" : "")
+        func leftNow() -> [String] {
+            (remaining.isEmpty ? [] : ["containers " + remaining.map(\.name).joined(separator: ", ")]) + [network]
+        }
+        left = leftNow()
         // Dependents stop before what they depend on; services of one level stop together.
         for group in groups {
+            try Task.checkCancellation()
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 for container in group where container.state == "running" {
                     tasks.addTask { try await client.stopContainer(container.id, timeoutSeconds: 10) }
@@ -212,35 +235,73 @@ public struct Teardown: Sendable {
                 try await tasks.waitForAll()
             }
         }
-        let containers = Array(groups.joined())
-        var report = Report(project: project, removedContainers: [], removedNetworks: [], removedVolumes: [], keptVolumes: [])
         let labelled = Set(try await client.listVolumes(labels: label).map(\.name))
         var unlabelled: [String] = []
-        for container in containers {
+        while let container = remaining.first {
+            try Task.checkCancellation()
             // With --volumes, the anonymous volumes Compose made for the containers go with them.
             try await client.removeContainer(container.id, force: true, volumes: removeVolumes)
+            remaining.removeFirst()
             report.removedContainers.append(container.name)
+            left = leftNow()
             unlabelled += container.volumeNames.filter { !labelled.contains($0) && !unlabelled.contains($0) }
         }
         // A volume without the project's label is anonymous, or one the project only uses (`external: true`, another
         // project's): the engine removes only the anonymous ones with their container. Reported as removed only when
         // it is gone, so `down --volumes` never claims data it left in place.
-        let remaining =
+        let stillThere =
             removeVolumes && !unlabelled.isEmpty ? Set(try await client.listVolumes(labels: []).map(\.name)) : Set(unlabelled)
-        report.removedVolumes += unlabelled.filter { !remaining.contains($0) }
-        report.keptVolumes += unlabelled.filter { remaining.contains($0) }
+        report.removedVolumes += unlabelled.filter { !stillThere.contains($0) }
+        report.keptVolumes += unlabelled.filter { stillThere.contains($0) }
         for network in try await client.listNetworks(labels: label) {
+            try Task.checkCancellation()
             try await client.removeNetwork(network.id)
             report.removedNetworks.append(network.name)
         }
+        left = removeVolumes ? ["the project's volumes"] : []
         for volume in try await client.listVolumes(labels: label) {
             if removeVolumes {
+                try Task.checkCancellation()
                 try await client.removeVolume(volume.name, force: false)
                 report.removedVolumes.append(volume.name)
             } else {
                 report.keptVolumes.append(volume.name)
             }
         }
-        return report
+        left = []
     }
+}
+
+/// A teardown that stopped before the end: Ctrl-C (exit 130), or the engine failing (exit 6 when it stopped
+/// answering, else 1). Says what was removed, what is still there, and that running it again finishes it.
+public struct TeardownStopped: LaunchFailure {
+    public var report: Teardown.Report
+    public var left: [String]
+    public var endpoint: String
+    /// Nil: interrupted.
+    public var cause: (any Error)?
+
+    var noAnswer: Bool { (cause as? EngineError)?.isNoAnswer == true }
+
+    public var summary: String {
+        let done =
+            "removed \(report.removedContainers.count) container\(report.removedContainers.count == 1 ? "" : "s"), "
+            + "\(report.removedNetworks.count) network\(report.removedNetworks.count == 1 ? "" : "s")"
+        guard let cause else { return "removing \(report.project) was interrupted after it had \(done)" }
+        let why = (cause as? any LaunchFailure)?.summary ?? "\(cause)"
+        return "removing \(report.project) stopped: the engine at \(endpoint) \(noAnswer ? "stopped answering" : "failed") (\(why)); it had \(done)"
+    }
+
+    public var evidence: [String] {
+        (report.removedContainers.isEmpty ? [] : ["removed: " + report.removedContainers.joined(separator: ", ")])
+            + left.map { "still there: \($0)" }
+    }
+
+    public var hint: String? {
+        cause == nil
+            ? "run the same command again to finish it (`launch status` shows what is left)"
+            : "once the engine answers (`docker info`), run the same command again to finish it"
+    }
+
+    public var exitCode: ExitStatus { cause == nil ? .interrupted : (noAnswer ? .engineLost : .launchFailed) }
 }

@@ -131,3 +131,21 @@ public final class TaskSlot: @unchecked Sendable {
         action?()
     }
 }
+
+extension InterruptHandler {
+    /// Runs `work` so that the first SIGINT/SIGTERM/SIGHUP cancels it (it ends at its next step and says what it did)
+    /// and a second one exits at once: for commands whose work is a series of steps (`down`, `first-run --reset`).
+    public static func stoppable<T: Sendable>(
+        console: Console, what: String, _ work: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        let slot = TaskSlot()
+        let handler = InterruptHandler(
+            console: console, first: "\ninterrupted: stopping \(what) after the step it is on (Ctrl-C again to exit now)",
+            second: "exiting now: `launch status <environment>` shows what is left"
+        ) { slot.cancel() }
+        defer { handler.cancel() }
+        let task = Task { try await work() }
+        slot.attach { task.cancel() }
+        return try await task.value
+    }
+}
