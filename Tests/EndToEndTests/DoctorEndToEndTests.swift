@@ -272,9 +272,11 @@ struct TinyHTTPServer: Sendable {
     let descriptor: Int32
     let port: Int
 
-    static func start(acceptingToken token: String) throws -> TinyHTTPServer {
+    /// `onRequest` runs before each answer (a test changes the world at exactly the moment launch asks).
+    static func start(acceptingToken token: String, onRequest: @escaping @Sendable () -> Void = {}) throws -> TinyHTTPServer {
         let (descriptor, port) = try Sockets.listen(host: "127.0.0.1")
         Sockets.acceptLoop(descriptor) { client in
+            onRequest()
             serve(client, token: token)
             close(client)
         }

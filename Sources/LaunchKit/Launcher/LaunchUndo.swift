@@ -30,16 +30,24 @@ struct LaunchUndo: Sendable {
     /// creating when it was stopped (a request the engine finishes after Compose is gone): the removal then makes
     /// a second pass a second later. Neither the waits nor the restore look at cancellation: that is what the first
     /// Ctrl-C asks for (a second one exits at once).
-    func unwind(plan: LaunchPlan, profile: Profile, redact: Redactor, report: ProgressReporter) async -> Unwound {
+    /// `createRaced`: the create phase did not end cleanly (Compose failed, was stopped, or the run was interrupted):
+    /// requests Compose sent may still land after it is gone, so the removal lists again a second later, until a
+    /// pass finds nothing new (three at most).
+    func unwind(plan: LaunchPlan, profile: Profile, redact: Redactor, report: ProgressReporter, createRaced: Bool = false) async -> Unwound
+    {
         var unwound = Unwound()
         for step in steps.reversed() {
             switch step {
             case .removeCreated(let rollback, let before, let levels):
                 let clock = ContinuousClock(), began = clock.now
                 var undone = await rollback.undo(since: before, levels: levels)
-                if Task.isCancelled {
+                var passes = 1
+                while (createRaced || Task.isCancelled) && passes < 3 {
                     await sleepIgnoringCancellation(.seconds(1))
-                    undone.merge(await rollback.undo(since: before, levels: levels))
+                    let again = await rollback.undo(since: before, levels: levels)
+                    undone.merge(again)
+                    passes += 1
+                    if again.removedContainers.isEmpty && again.removedNetworks.isEmpty { break }
                 }
                 report.rolledBack(undone)
                 unwound.rollback = undone

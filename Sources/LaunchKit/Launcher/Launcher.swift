@@ -140,12 +140,14 @@ public struct Launcher: Sendable {
             created = try await timeline.measure("create", report: report) {
                 try await EngineHeartbeat.guarding(client, phase: "create") { [self] in try await create(plan, redact: redact) }
             }
+            try Self.checkPlanned(plan, created: created, hashes: prepared.hashes)
             checked = try checkConditions(plan, created: created, redact: redact, report: report)
         } catch {
             if !Task.isCancelled, let silence = await Self.silence(error, client: client, phase: "create") {
                 throw await lost(silence, plan: plan, undo: undo, before: before, services: [], report: report)
             }
-            let unwound = await undo.unwind(plan: plan, profile: profile, redact: redact, report: report)
+            let unwound = await undo.unwind(
+                plan: plan, profile: profile, redact: redact, report: report, createRaced: !(error is ConfigurationError))
             if Task.isCancelled {
                 let phases = timeline.all + timeline.endingNow([unwound.rollbackPhase, unwound.restorePhase])
                 return interruptedResult(plan, startedAt: startedAt, phases: phases, timeline: timeline, unwound: unwound)
@@ -182,6 +184,27 @@ public struct Launcher: Sendable {
             configFingerprint: prepared.fingerprint, restore: unwound.restore, hostPressure: started.hostPressure
         )
         .describing(plan, graph: checked.graph)
+    }
+
+    /// What Compose created must be what was planned: a service the plan does not have, or a container whose
+    /// configuration hash is not the one the plan's files gave, means the files changed between plan and create. The
+    /// run then fails (and unwinds) rather than start, or leave behind, what nobody planned.
+    static func checkPlanned(_ plan: LaunchPlan, created: [String: [ContainerDetails]], hashes: [String: String]?) throws {
+        let planned = Set(plan.stack.serviceNames)
+        var changed = created.keys.filter { !planned.contains($0) }.sorted().map { "\($0): created, but not in the plan" }
+        if let hashes {
+            for (service, containers) in created.sorted(by: { $0.key < $1.key }) where planned.contains(service) {
+                guard let expected = hashes[service],
+                    containers.contains(where: { $0.config.labels[ComposeLabels.configHash].map { $0 != expected } ?? false })
+                else { continue }
+                changed.append("\(service): its configuration is not the one planned")
+            }
+        }
+        guard !changed.isEmpty else { return }
+        throw CreateFailure(
+            evidence: changed, command: plan.composeCommand.create().description,
+            what: "the compose files changed between plan and create",
+            nextStep: "launch again once the files are as you want them; `launch plan \(plan.environment)` shows what they ask for")
     }
 
     /// Whether a failure was the engine going away: the heartbeat said so, or the engine does not answer now (Compose's
@@ -518,6 +541,9 @@ public struct Launcher: Sendable {
 public struct CreateFailure: LaunchFailure {
     public var evidence: [String]
     public var command: String
+    /// What went wrong, when it was not Compose refusing (the files changed under it).
+    public var what = "Compose could not create the stack"
+    public var nextStep: String? = nil
     /// False for the per-service commands, which change only what they name and undo nothing.
     public var rolledBack = true
     /// The configuration that failed, for the circuit breaker.
@@ -532,10 +558,10 @@ public struct CreateFailure: LaunchFailure {
             undoErrors == 0
             ? "what this run created was rolled back"
             : "the rollback could not undo \(undoErrors) thing\(undoErrors == 1 ? "" : "s") (listed above)"
-        guard let restore else { return "Compose could not create the stack; \(undone)" }
-        return "Compose could not create the stack; \(undone) \(restore.verdict)"
+        guard let restore else { return "\(what); \(undone)" }
+        return "\(what); \(undone) \(restore.verdict)"
     }
-    public var hint: String? { "read Compose's message above; `\(command)` reproduces it" }
+    public var hint: String? { nextStep ?? "read Compose's message above; `\(command)` reproduces it" }
     public var exitCode: ExitStatus { .launchFailed }
 }
 

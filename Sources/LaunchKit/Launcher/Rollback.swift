@@ -289,7 +289,8 @@ public struct TeardownStopped: LaunchFailure {
             + "\(report.removedNetworks.count) network\(report.removedNetworks.count == 1 ? "" : "s")"
         guard let cause else { return "removing \(report.project) was interrupted after it had \(done)" }
         let why = (cause as? any LaunchFailure)?.summary ?? "\(cause)"
-        return "removing \(report.project) stopped: the engine at \(endpoint) \(noAnswer ? "stopped answering" : "failed") (\(why)); it had \(done)"
+        return
+            "removing \(report.project) stopped: the engine at \(endpoint) \(noAnswer ? "stopped answering" : "failed") (\(why)); it had \(done)"
     }
 
     public var evidence: [String] {
