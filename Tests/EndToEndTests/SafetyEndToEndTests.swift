@@ -348,6 +348,32 @@ struct SafetyEndToEndTests {
         }
     }
 
+    /// `.launch` is a file: a relaunch that would recreate running services (with no way to record a last good state
+    /// to put them back) is refused before anything changes, naming what stands there; `--force` goes ahead.
+    @Test func aRelaunchThatCouldNotBeUndoneAsksForForce() async throws {
+        try await E2E.withProject { project in
+            func stack(_ seconds: Int) -> String {
+                "services:\n  db: {image: local/busybox:latest, command: [\"sleep\", \"\(seconds)\"]}\n"
+            }
+            try project.writeProfile(extra: "health: {stability: 1s}", stack: stack(3600))
+            let first = try await project.launch(["demo"])
+            try #require(first.status == 0, "\(first.all)")
+            let id = try await E2E.docker(["inspect", "--format", "{{.Id}}", "\(project.name)-db-1"]).stdout
+            try project.write("compose/stack.yml", stack(3601))
+            try FileManager.default.removeItem(atPath: project.root + "/.launch")
+            try project.write(".launch", "")
+            let refused = try await project.launch(["demo"])
+            #expect(refused.status == 2, "\(refused.all)")
+            #expect(refused.stderr.contains("is a file, not a directory") && refused.stderr.contains("--force"), "\(refused.all)")
+            #expect(try await E2E.docker(["inspect", "--format", "{{.Id}}", "\(project.name)-db-1"]).stdout == id, "nothing was changed")
+            let forced = try await project.launch(["demo", "--force"])
+            #expect(forced.status == 0, "\(forced.all)")
+            #expect(forced.all.contains("report was not saved"), "\(forced.all)")
+            try FileManager.default.removeItem(atPath: project.root + "/.launch")
+            _ = try await project.launch(["down", "demo"])
+        }
+    }
+
     /// The forms the fault pass found in clear: `abc$def$$ghi` (which the container sees as `abc$ghi`), a multi-line
     /// PEM key in double quotes (which launch used to refuse) and a value that is not UTF-8. A service prints all
     /// three and fails; none of them appears in the output, `--json`, the diagnosis, `launch logs`, `launch config`

@@ -179,11 +179,10 @@ public struct EnvProvisioner: Sendable {
 
     /// A file's bytes, nil when there is none; one that is there and cannot be read is an error, never empty.
     static func bytes(of path: String, display: String, operation: String = "read") throws(FileError) -> [UInt8]? {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return nil }
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
         // Foundation says only "I/O error" for a directory: the person needs to hear what stands there.
-        if isDirectory.boolValue {
-            throw FileError(path: display, operation: operation, underlying: NSError(domain: NSPOSIXErrorDomain, code: Int(EISDIR)))
+        if let standing = FileError.standing(at: path, expecting: .file) {
+            throw FileError(path: display, operation: operation, reason: standing.reason, hint: standing.hint)
         }
         do {
             return Array(try Data(contentsOf: URL(fileURLWithPath: path)))

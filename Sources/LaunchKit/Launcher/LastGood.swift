@@ -68,6 +68,20 @@ struct LastGood: Sendable {
         return result
     }
 
+    /// Why a last good state could not be kept now (nil: it can): the state directory is not a directory, or it
+    /// cannot be written.
+    func unrecordable() -> String? {
+        do {
+            let directory = try layout.privateStateDirectory("last-good")
+            guard access(directory, W_OK) == 0 else {
+                return "cannot write \(layout.display(directory)): \(String(cString: strerror(errno)))"
+            }
+            return nil
+        } catch {
+            return error.summary
+        }
+    }
+
     /// Saves the running stack as the last good state. Returns a warning when it could not.
     /// `model`: Compose's `config` output when the caller already asked for it (nil: ask now).
     func record(_ plan: LaunchPlan, model prefetched: ProcessOutput? = nil) async -> String? {

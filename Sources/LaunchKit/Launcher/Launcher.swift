@@ -127,7 +127,7 @@ public struct Launcher: Sendable {
         let lastGood = LastGood(context: context, layout: layout, client: client, project: plan.project)
         var undo = LaunchUndo()
         undo.push(.restoreReplaced(before: before, lastGood: lastGood))
-        await noteRecreations(plan, before: before, hashes: prepared.hashes, lastGood: lastGood, report: report)
+        try await noteRecreations(plan, before: before, hashes: prepared.hashes, lastGood: lastGood, force: options.force, report: report)
         // Subscribed (and confirmed by the engine) before anything is created: no reaction can be missed.
         let (events, since) = await client.subscribe(project: plan.project, actions: Orchestrator.watchedActions)
         undo.push(
@@ -268,15 +268,24 @@ public struct Launcher: Sendable {
         return (checked.stack, checked.graph)
     }
 
-    /// A relaunch that will recreate running services says so before it does, and whether it can put them back.
+    /// A relaunch that will recreate running services says so before it does, and whether it can put them back. When
+    /// `.launch/` cannot hold a last good state (a file, read-only, full), a failure could not be undone: refused
+    /// before anything changes, unless `--force`.
     func noteRecreations(
-        _ plan: LaunchPlan, before: ProjectSnapshot, hashes: [String: String]?, lastGood: LastGood, report: ProgressReporter
-    ) async {
+        _ plan: LaunchPlan, before: ProjectSnapshot, hashes: [String: String]?, lastGood: LastGood, force: Bool, report: ProgressReporter
+    ) async throws {
         guard let hashes, !before.runningByService.isEmpty,
             let existing = try? await client.listContainers(all: true, labels: ComposeLabels.projectFilter(plan.project))
         else { return }
         let recreated = LastGood.changes(hashes: hashes, containers: existing).filter { $0.value == .recreate }.keys.sorted()
         guard !recreated.isEmpty else { return }
+        if !force, let problem = lastGood.unrecordable() {
+            throw PhaseFailure(
+                phase: "relaunch",
+                summary:
+                    "this relaunch would recreate \(recreated.joined(separator: ", ")), and no last good state can be kept to put them back on failure; nothing was changed",
+                evidence: [problem], hint: "fix the state directory as said above, or pass --force to relaunch without a way back")
+        }
         let saved = FileManager.default.fileExists(atPath: lastGood.path)
         report.note(
             "relaunch: recreate (config changed): \(recreated.joined(separator: ", "))"

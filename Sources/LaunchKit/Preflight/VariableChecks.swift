@@ -6,6 +6,9 @@ enum VariableChecks {
         let id = "env.file", title = "Env file"
         let path = layout.path(profile.envFile)
         guard let data = FileManager.default.contents(atPath: path) else {
+            if let standing = FileError.standing(at: path, expecting: .file) {
+                return .fail(id, title, "\(profile.envFile) \(standing.reason)", fix: standing.hint)
+            }
             if FileManager.default.fileExists(atPath: path) {
                 return .fail(
                     id, title, "\(profile.envFile) exists but cannot be read",

@@ -13,6 +13,9 @@ extension ProjectLayout {
     public func privateStateDirectory(_ name: String) throws(FileError) -> String {
         let directory = (stateDirectory as NSString).appendingPathComponent(name)
         for path in [stateDirectory, directory] {
+            if let standing = FileError.standing(at: path, expecting: .directory) {
+                throw FileError(path: display(path), operation: "use the state directory", reason: standing.reason, hint: standing.hint)
+            }
             do {
                 try FileManager.default.createDirectory(
                     atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])

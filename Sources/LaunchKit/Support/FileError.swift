@@ -63,4 +63,21 @@ public struct FileError: LaunchFailure, Equatable {
         }
         return ("I/O error", 0)
     }
+
+    /// What stands at `path` when it is not what launch expects there (nil: nothing, or the expected kind), in the
+    /// words a person needs ("is a directory, not a file"), never Foundation's "I/O error". Only looks (lstat of the
+    /// target through links).
+    public static func standing(at path: String, expecting: ExpectedKind) -> (reason: String, hint: String)? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        let kind = info.st_mode & S_IFMT
+        switch (expecting, kind) {
+        case (.file, S_IFREG), (.directory, S_IFDIR): return nil
+        case (.file, S_IFDIR): return ("is a directory, not a file", "move the directory away or name the file it holds")
+        case (.directory, S_IFREG): return ("is a file, not a directory", "move the file away: launch keeps a directory there")
+        default: return ("is not a regular file or directory (a FIFO, socket or device)", "move it away")
+        }
+    }
+
+    public enum ExpectedKind: Sendable { case file, directory }
 }
