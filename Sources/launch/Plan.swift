@@ -53,6 +53,10 @@ func printPlan(
         PlanRenderer.render(plan).forEach(context.console.data)
     }
     // A plan that `launch <env>` would refuse is not a success: scripts gating on `launch plan` must see it.
+    if let problem = plan.engineProblem {
+        context.console.say("plan: preflight would refuse \(plan.environment) (exit 2): \(problem)")
+        return .preflightFailed
+    }
     if let failure = plan.overlay.failure {
         context.console.say("plan: preflight would refuse \(plan.environment) (exit 2): \(failure)")
         return .preflightFailed

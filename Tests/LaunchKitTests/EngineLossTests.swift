@@ -140,4 +140,43 @@ struct EngineLossTests {
         let nothing = EngineLost(silence: silence, environment: "dev", rolledBack: false, leftovers: [])
         #expect(nothing.summary.contains("nothing of the stack had been created"))
     }
+
+    static func twoRunning(_ engine: LoudEngine) throws {
+        let containers = [
+            try EngineDocuments.container("a", service: "a", project: "shop"),
+            try EngineDocuments.container("b", service: "b", project: "shop"),
+        ]
+        engine.listContainers = { _, _ in containers }
+        engine.stopContainer = { _ in }
+        engine.listVolumes = { _ in [] }
+        engine.listNetworks = { _ in [] }
+    }
+
+    @Test func aTeardownTheEngineStopsAnsweringSaysWhatItRemovedAndWhatIsStillThere() async throws {
+        let engine = LoudEngine()
+        try Self.twoRunning(engine)
+        engine.removeContainer = { id, _ in if id == "b" { throw EngineError.connectionRefused("/loud-fake.sock") } }
+        let stopped = try await #require(throws: TeardownStopped.self) {
+            try await Teardown(client: engine, project: "shop").run(levels: [["b"], ["a"]])
+        }
+        #expect(stopped.exitCode == .engineLost)
+        #expect(stopped.report.removedContainers.count == 1)
+        #expect(stopped.evidence.contains("still there: containers shop-b-1"), "\(stopped.evidence)")
+        #expect(stopped.evidence.contains("still there: the project's networks"))
+        #expect(stopped.summary.contains("/loud-fake.sock") && stopped.summary.contains("stopped answering"))
+    }
+
+    @Test func anInterruptedTeardownStopsAtItsNextStepAndClaimsNothingMore() async throws {
+        let engine = LoudEngine()
+        try Self.twoRunning(engine)
+        let task = Task { () async throws -> Teardown.Report in
+            withUnsafeCurrentTask { $0?.cancel() }
+            return try await Teardown(client: engine, project: "shop").run(levels: [])
+        }
+        let stopped = try await #require(throws: TeardownStopped.self) { try await task.value }
+        #expect(stopped.exitCode == .interrupted)
+        #expect(stopped.report.removedContainers.isEmpty)
+        #expect(!engine.calls.contains { $0.hasPrefix("remove") || $0.hasPrefix("stop") }, "\(engine.calls)")
+        #expect(stopped.evidence.first?.hasPrefix("still there: containers") == true, "\(stopped.evidence)")
+    }
 }

@@ -249,9 +249,18 @@ struct SafetyTests {
             Issue.record("a directory read as an env file")
         } catch {
             #expect(error.summary.contains(".env.demo"))
-            #expect(error.summary.contains("Is a directory"), "\(error.summary)")
+            #expect(error.summary.contains("is a directory, not a file"), "\(error.summary)")
             #expect(!error.summary.contains("I/O error"))
-            #expect(error.hint == "a directory stands where launch expects a file: move it away")
+            #expect(error.hint == "move the directory away or name the file it holds")
+        }
+        // And a file where launch keeps a directory (`.launch`).
+        try "".write(toFile: root + "/.launch", atomically: true, encoding: .utf8)
+        let layout = ProjectLayout(root: root)
+        #expect(throws: FileError.self) { _ = try layout.privateStateDirectory("runs") }
+        do {
+            _ = try layout.privateStateDirectory("runs")
+        } catch {
+            #expect(error.summary == "cannot use the state directory .launch: is a file, not a directory", "\(error.summary)")
         }
     }
 

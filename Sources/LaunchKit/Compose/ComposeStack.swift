@@ -1,19 +1,32 @@
 /// The resolved stack: what Compose will create, reduced to what launching needs.
 public struct ComposeStack: Sendable, Hashable, Encodable {
-    public var services: [ComposeService]
+    public var services: [ComposeService] {
+        didSet { positions = Self.positions(services) }
+    }
     /// Named volumes the stack declares (not bind mounts).
     public var volumes: [String]
     public var networks: [String]
+    /// Where each service is in `services`: a lookup by name is constant time (a 10,000-service stack is looked up
+    /// by name once per edge).
+    private var positions: [String: Int]
 
     public init(services: [ComposeService], volumes: [String] = [], networks: [String] = []) {
-        self.services = services.sorted { $0.name < $1.name }
+        let sorted = services.sorted { $0.name < $1.name }
+        self.services = sorted
+        self.positions = Self.positions(sorted)
         self.volumes = volumes.sorted()
         self.networks = networks.sorted()
     }
 
+    private static func positions(_ services: [ComposeService]) -> [String: Int] {
+        Dictionary(services.enumerated().map { ($0.element.name, $0.offset) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    enum CodingKeys: String, CodingKey { case services, volumes, networks }
+
     public var serviceNames: [String] { services.map(\.name) }
 
-    public func service(_ name: String) -> ComposeService? { services.first { $0.name == name } }
+    public func service(_ name: String) -> ComposeService? { positions[name].map { services[$0] } }
 
     /// Every host port the stack publishes, with the service that wants it.
     public var publishedPorts: [(service: String, port: PublishedPort)] {

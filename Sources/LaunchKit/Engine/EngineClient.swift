@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 
 /// Typed access to the Docker Engine API, for the hot paths where a `docker` CLI invocation (55–100 ms) is
 /// too slow; a request over a unix socket costs well under 1 ms.
@@ -40,10 +41,34 @@ public struct EngineClient: Sendable {
     /// The API version requests use, negotiating it first if needed.
     public func apiVersion() async throws -> APIVersion {
         if let known = session.negotiated { return known }
-        let response = try await perform("GET", "/_ping", versioned: false, timeout: Self.pingTimeout, accept: { _ in true })
+        // An engine that took the whole first contact's deadline without answering is not asked again by this command
+        // for a while: every later question would wait out the same deadline (doctor: 13 s instead of 5).
+        if let hung = Self.hung(endpoint) { throw hung }
+        let response: EngineResponse
+        do {
+            response = try await perform("GET", "/_ping", versioned: false, timeout: Self.pingTimeout, accept: { _ in true })
+        } catch let error as EngineError {
+            if case .timedOut = error { Self.hungEndpoints.withLock { $0[endpoint.description] = (error, .now) } }
+            throw error
+        }
         let version = try Self.negotiate(serverHeader: response.headers["api-version"], endpoint: endpoint)
         session.negotiated = version
         return version
+    }
+
+    /// Endpoints whose first contact timed out, with when: remembered for `hungMemory`.
+    private static let hungEndpoints = Mutex<[String: (error: EngineError, at: ContinuousClock.Instant)]>([:])
+    static let hungMemory: Duration = .seconds(30)
+
+    static func hung(_ endpoint: EngineEndpoint) -> EngineError? {
+        hungEndpoints.withLock { known in
+            guard let entry = known[endpoint.description] else { return nil }
+            guard entry.at.duration(to: .now) < hungMemory else {
+                known[endpoint.description] = nil
+                return nil
+            }
+            return entry.error
+        }
     }
 
     /// min(server, newest known); below the oldest supported is an error that names the engine.

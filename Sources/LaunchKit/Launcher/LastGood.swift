@@ -273,7 +273,7 @@ extension LaunchPlan {
     /// Fills each service's `change` from Compose's config hashes and the project's containers on the engine.
     /// Leaves them nil when either cannot be read (no engine, Compose v1): a plan never fails for this.
     public mutating func compareWithRunning(context: LaunchContext) async {
-        guard let hashes = await LastGood.configHashes(composeCommand, runner: context.runner),
+        guard engineProblem == nil, let hashes = await LastGood.configHashes(composeCommand, runner: context.runner),
             let containers = try? await EngineClient(context: context).listContainers(
                 all: true, labels: ComposeLabels.projectFilter(project))
         else { return }

@@ -31,9 +31,10 @@ public enum PlanRenderer {
         var rows = [
             ["LEVEL", "SERVICE", "CLASS", "READY WHEN", "DEADLINE", "HISTORY", "DEPENDS ON", "PORTS"] + (showChange ? ["CHANGE"] : [])
         ]
+        let byName = Dictionary(plan.services.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         for (level, names) in plan.levels.enumerated() {
             for name in names {
-                guard let service = plan.services.first(where: { $0.name == name }) else { continue }
+                guard let service = byName[name] else { continue }
                 var label = service.name
                 if service.replicas != 1 { label += " ×\(service.replicas)" }
                 if let gpus = service.gpus {

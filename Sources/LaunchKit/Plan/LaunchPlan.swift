@@ -26,6 +26,9 @@ public struct LaunchPlan: Sendable, Encodable {
     public var warnings: [String]
     /// `--engine swarm`: what a launch would do on the swarm (encoded only then).
     public var swarm: SwarmPlan?
+    /// The engine did not answer its first contact in time (a hung daemon): what the plan could not read from it.
+    /// `launch plan` then exits 2, as a launch would refuse.
+    public var engineProblem: String? = nil
 
     /// Not encoded: what the executor needs beyond the plan's description.
     public var stack: ComposeStack
@@ -43,7 +46,7 @@ public struct LaunchPlan: Sendable, Encodable {
         case schema, environment, aliases, summary, profileFile = "profile_file", projectRoot = "project_root",
             project, composeFiles = "compose_files", composeProfiles = "compose_profiles", overlay, envFile = "env_file", modelSource =
             "model_source",
-            compose, services, levels, commands, urls, warnings, swarm
+            compose, services, levels, commands, urls, warnings, swarm, engineProblem = "engine_problem"
     }
 
     public struct EnvFileState: Sendable, Hashable, Encodable {

@@ -18,6 +18,9 @@ public struct Planner: Sendable {
     ) async throws -> LaunchPlan {
         // An engine elsewhere is asked first: one that does not answer is exit 2 within seconds, as in doctor.
         if !context.engine.isLocal && knownOverlay == nil { _ = try await EngineClient(context: context).apiVersion() }
+        // A local engine is asked beside Compose: one that is hung is known before its images are asked about, and
+        // no question waits out the same deadline again.
+        let contact = Task { [context] in await Self.hungEngine(context) }
         var probe = try await initialProbe(profile, known: knownProbe, overlay: knownOverlay)
         let overlay = knownOverlay ?? OverlayDecision.decide(profile.gpu, probe: probe)
         let files = (profile.compose.files + (overlay.file.map { [$0] } ?? [])).map(layout.composeFile)
@@ -42,7 +45,8 @@ public struct Planner: Sendable {
             probe = try await probeGPUs()
         }
         // An image's own HEALTHCHECK counts like one in the compose file (the engine runs it, Compose waits for it).
-        let imageChecks = await imageHealthchecks(stack)
+        let hung = await contact.value
+        let imageChecks = hung == nil ? await imageHealthchecks(stack) : [:]
         stack = Self.applying(imageChecks, to: stack)
         let checked = try Self.checkingConditions(
             stack, graph: graph, imageChecks: imageChecks, file: files.first.map(layout.display) ?? "compose")
@@ -51,8 +55,9 @@ public struct Planner: Sendable {
         let history = ReadinessHistory(store: RunStore(layout: layout), environment: profile.name)
         let builds = await buildDecisions(stack, project: profile.compose.project)
         // What is shown (and `--json`) never carries a secret that interpolation put into an image name.
+        let jobs = Self.jobs(in: stack)
         let services = stack.services.map { service in
-            var planned = plannedService(service, profile: profile, dependedOnForCompletion: Self.jobs(in: stack), history: history)
+            var planned = plannedService(service, profile: profile, dependedOnForCompletion: jobs, history: history)
             planned.image = planned.image.map { env.redact($0) }
             planned.build = builds[service.name]?.description
             return planned
@@ -66,6 +71,7 @@ public struct Planner: Sendable {
             warnings.append("\(drivers.evidence): `launch doctor \(profile.name)` fails on it")
         }
         warnings += Self.historyWarnings(services, history: history)
+        if let hung { warnings.append("the engine did not answer (\(hung)): images' own healthchecks and what runs now were not read") }
         if profile.health.requireHealthcheck {
             for service in services where service.readiness.hasPrefix("running") {
                 warnings.append("\(service.name) has no healthcheck but the profile sets health.require_healthcheck")
@@ -77,9 +83,23 @@ public struct Planner: Sendable {
             composeFiles: files.map(layout.display), composeProfiles: profiles, overlay: overlay, envFile: env.state,
             modelSource: model.source, compose: model.detection.map { "\($0.flavor.displayName) \($0.version)" }, services: services,
             levels: graph.levels, commands: commands(compose, stack: stack), urls: profile.urls,
-            warnings: warnings.map { env.redact($0) },
+            warnings: warnings.map { env.redact($0) }, engineProblem: hung,
             stack: stack, graph: graph, buildDecisions: builds, composeCommand: compose, profile: profile, gpuProbe: probe,
             composeDetection: model.detection)
+    }
+
+    /// The engine's first contact, when it timed out (a hung daemon); nil when it answered or is simply not there
+    /// (refused, missing: every question about it fails at once anyway).
+    static func hungEngine(_ context: LaunchContext) async -> String? {
+        do {
+            _ = try await EngineClient(context: context).apiVersion()
+            return nil
+        } catch let error as EngineError {
+            if case .timedOut = error { return "\(error.summary) at \(context.engine)" }
+            return nil
+        } catch {
+            return nil
+        }
     }
 
     /// Compose for this profile: its files, the env files (the project's `.env` first), and the variables `.env`

@@ -1,3 +1,4 @@
+import Synchronization
 import Yams
 
 /// A YAML document reduced to what profiles need, with every node remembering its file and line.
@@ -23,8 +24,22 @@ indirect enum YAMLTree: Sendable {
         }
     }
 
-    /// Parses `text`; a syntax error becomes a problem with the file's line and column.
+    /// Parses `text`; a syntax error becomes a problem with the file's line and column. A compose file is read by
+    /// several questions of one command (its profiles, includes, keys only newer Compose acts on, the service index):
+    /// the same text of the same file is parsed once per process.
     static func parse(_ text: String, file: String) throws(ConfigurationError) -> YAMLTree {
+        if let hit = parsed.withLock({ $0[file] }), hit.text == text { return hit.tree }
+        let tree = try parseUncached(text, file: file)
+        parsed.withLock { cache in
+            if cache.count >= 64 { cache.removeAll() }
+            cache[file] = (text, tree)
+        }
+        return tree
+    }
+
+    private static let parsed = Mutex<[String: (text: String, tree: YAMLTree)]>([:])
+
+    private static func parseUncached(_ text: String, file: String) throws(ConfigurationError) -> YAMLTree {
         let node: Node?
         do {
             node = try Yams.compose(yaml: text)
