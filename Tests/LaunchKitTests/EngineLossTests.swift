@@ -15,6 +15,9 @@ struct EngineLossTests {
         #expect(liveness.silent("refused", at: 13) == nil)
         #expect(liveness.silent("refused", at: 16) == nil)
         #expect(liveness.silent("refused", at: 17) == 4)
+        // One slow answer alone is never a loss, however long it took (an ssh dial).
+        var slow = EngineLiveness()
+        #expect(slow.silent("no answer", at: 6, waited: 6) == nil)
         // A frozen engine: the ping that timed out was sent when it went; its wait counts.
         var frozen = EngineLiveness()
         #expect(frozen.silent("no answer", at: 2, waited: 2) == nil)

@@ -90,6 +90,8 @@ public struct EngineClient: Sendable {
         if session.negotiated == nil, let version = try? Self.negotiate(serverHeader: response.headers["api-version"], endpoint: endpoint) {
             session.negotiated = version
         }
+        // It answers now: whatever timed out before is not held against it.
+        _ = Self.hungEndpoints.withLock { $0.removeValue(forKey: endpoint.description) }
         return response.status == 200 && String(decoding: response.body, as: UTF8.self) == "OK"
     }
 

@@ -72,10 +72,25 @@ extension LaunchUndo {
     /// After the engine was lost: the removal is tried only when the engine answers a ping now, and given
     /// `afterLossLimit` in all; the restore is not tried (a relaunch once the engine is back does it, from the same last
     /// good state). Nil when nothing was tried or the removal did not finish: then nothing is claimed.
-    func unwindAfterLoss(report: ProgressReporter, limit: Duration = afterLossLimit) async -> RollbackReport? {
+    /// `createRaced`: lost while Compose was creating, so the removal lists again until a pass finds nothing new.
+    func unwindAfterLoss(report: ProgressReporter, limit: Duration = afterLossLimit, createRaced: Bool = false) async -> RollbackReport? {
         for case .removeCreated(let rollback, let before, let levels) in steps.reversed() {
             guard await EngineHeartbeat.beat(rollback.client) == .answered else { return nil }
-            guard let undone = await within(limit, { await rollback.undo(since: before, levels: levels) }) else { return nil }
+            let passes = createRaced ? 3 : 1
+            guard
+                let undone = await within(
+                    limit,
+                    {
+                        var undone = await rollback.undo(since: before, levels: levels)
+                        for _ in 1..<passes {
+                            try? await Task.sleep(for: .seconds(1))
+                            let again = await rollback.undo(since: before, levels: levels)
+                            undone.merge(again)
+                            if again.removedContainers.isEmpty && again.removedNetworks.isEmpty { break }
+                        }
+                        return undone
+                    })
+            else { return nil }
             report.rolledBack(undone)
             return undone
         }

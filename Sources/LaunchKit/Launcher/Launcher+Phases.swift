@@ -8,6 +8,8 @@ extension Launcher {
         var redact: Redactor
         var hashes: [String: String]?
         var fingerprint: String
+        /// The digests of the files Compose reads, when the plan was made (`checkPlanned` compares them after create).
+        var inputs: [String: String]
     }
 
     /// plan → preflight → env → (the breaker) → cleanup → images. Nothing here changes the stack; a failure is
@@ -18,12 +20,15 @@ extension Launcher {
             let plan = try await planner.plan(profile)
             return (plan, "\(plan.services.count) services, overlay \(plan.overlay.choice.rawValue)")
         }
+        // What Compose will read, as the plan read it: a file changed from here on fails the run after create.
+        var inputs = Self.inputDigests(plan.composeCommand)
         try await Self.preflightPhase(plan, preflight: preflight, timeline: timeline, report: report)
         try Task.checkCancellation()
         let envOutcome = try await Self.envPhase(profile, context: context, layout: layout, timeline: timeline, report: report)
         if envOutcome.changed {
             // Interpolation may depend on what was just generated: read the stack again with the env file.
             plan = try await planner.plan(profile, probe: plan.gpuProbe, compose: .some(plan.composeDetection))
+            inputs = Self.inputDigests(plan.composeCommand)
         }
         let redact = EnvProvisioner(layout: layout, profile: profile).redactor(environment: context.environment)
         try Task.checkCancellation()
@@ -47,7 +52,7 @@ extension Launcher {
             }
         }
         try Task.checkCancellation()
-        return Prepared(plan: plan, redact: redact, hashes: hashes, fingerprint: fingerprint)
+        return Prepared(plan: plan, redact: redact, hashes: hashes, fingerprint: fingerprint, inputs: inputs)
     }
 
     /// What the start phase leaves: every service's result, the run's outcome, its phase, and what was read

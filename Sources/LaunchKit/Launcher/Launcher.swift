@@ -116,8 +116,9 @@ public struct Launcher: Sendable {
         do {
             prepared = try await prepare(profile, options: options, timeline: timeline, report: report)
         } catch {
-            // An engine that answered this run (its API version was agreed) and then went: nothing was created yet.
-            guard !Task.isCancelled, client.session.negotiated != nil,
+            // An engine that answered preflight and then went: nothing was created yet. (A preflight that failed is
+            // preflight's own verdict: exit 2, with the engine's words.)
+            guard !Task.isCancelled, (error as? PhaseFailure)?.phase != "preflight",
                 let silence = await Self.silence(error, client: client, phase: "prepare")
             else { throw error }
             throw EngineLost(silence: silence, environment: profile.name, rolledBack: false, leftovers: [])
@@ -140,7 +141,7 @@ public struct Launcher: Sendable {
             created = try await timeline.measure("create", report: report) {
                 try await EngineHeartbeat.guarding(client, phase: "create") { [self] in try await create(plan, redact: redact) }
             }
-            try Self.checkPlanned(plan, created: created, hashes: prepared.hashes)
+            try Self.checkPlanned(plan, created: created, before: before, inputs: prepared.inputs)
             checked = try checkConditions(plan, created: created, redact: redact, report: report)
         } catch {
             if !Task.isCancelled, let silence = await Self.silence(error, client: client, phase: "create") {
@@ -186,20 +187,20 @@ public struct Launcher: Sendable {
         .describing(plan, graph: checked.graph)
     }
 
-    /// What Compose created must be what was planned: a service the plan does not have, or a container whose
-    /// configuration hash is not the one the plan's files gave, means the files changed between plan and create. The
-    /// run then fails (and unwinds) rather than start, or leave behind, what nobody planned.
-    static func checkPlanned(_ plan: LaunchPlan, created: [String: [ContainerDetails]], hashes: [String: String]?) throws {
+    /// What Compose created must be what was planned: a container this run created for a service the plan does not
+    /// have, or a file Compose read that is not as it was when the plan was made, means the files changed between
+    /// plan and create. The run then fails (and unwinds) rather than start, or leave behind, what nobody planned.
+    /// (Compose's own config hash is not compared with its labels: it differs for `env_file:` services on many
+    /// Compose versions and for `network_mode: service:…`.)
+    static func checkPlanned(
+        _ plan: LaunchPlan, created: [String: [ContainerDetails]], before: ProjectSnapshot, inputs: [String: String]
+    ) throws {
         let planned = Set(plan.stack.serviceNames)
-        var changed = created.keys.filter { !planned.contains($0) }.sorted().map { "\($0): created, but not in the plan" }
-        if let hashes {
-            for (service, containers) in created.sorted(by: { $0.key < $1.key }) where planned.contains(service) {
-                guard let expected = hashes[service],
-                    containers.contains(where: { $0.config.labels[ComposeLabels.configHash].map { $0 != expected } ?? false })
-                else { continue }
-                changed.append("\(service): its configuration is not the one planned")
-            }
-        }
+        var changed = created.filter { service, containers in
+            !planned.contains(service) && containers.contains { !before.containers.contains($0.id) }
+        }.keys.sorted().map { "\($0): created, but not in the plan" }
+        let now = inputDigests(plan.composeCommand)
+        changed += inputs.keys.sorted().filter { now[$0] != inputs[$0] }.map { "\($0): changed since the plan was made" }
         guard !changed.isEmpty else { return }
         throw CreateFailure(
             evidence: changed, command: plan.composeCommand.create().description,
@@ -207,12 +208,19 @@ public struct Launcher: Sendable {
             nextStep: "launch again once the files are as you want them; `launch plan \(plan.environment)` shows what they ask for")
     }
 
+    /// The SHA-256 of every file Compose reads for the stack (the compose files and what they include, the env files),
+    /// by path; a file that cannot be read is "absent".
+    static func inputDigests(_ compose: Compose) -> [String: String] {
+        let files = ComposeFileSet.expandingIncludes(compose.files) + [compose.baseEnvFile, compose.envFile].compactMap { $0 }
+        return Dictionary(files.map { ($0, BuildContext.digest(of: $0) ?? "absent") }, uniquingKeysWith: { first, _ in first })
+    }
+
     /// Whether a failure was the engine going away: the heartbeat said so, or the engine does not answer now (Compose's
     /// own words for an engine that went are many; a few seconds of pings decide).
     static func silence(_ error: any Error, client: EngineClient, phase: String) async -> EngineSilence? {
         if let lost = error as? EngineLostError { return lost.silence }
         guard error is CreateFailure || error is PhaseFailure || (error as? EngineError)?.isNoAnswer == true else { return nil }
-        return await EngineHeartbeat.confirmLoss(client, phase: phase)
+        return await EngineHeartbeat.confirmLoss(client, phase: (error as? PhaseFailure)?.phase ?? phase)
     }
 
     /// The engine went during `silence.phase`: the removal is tried briefly (only if it answers now), and the failure
@@ -224,12 +232,16 @@ public struct Launcher: Sendable {
         report.note(
             "the engine at \(silence.endpoint) has not answered for \(String(format: "%.1f", silence.seconds))s (\(silence.lastError)): the launch stops here"
         )
-        let undone = await undo.unwindAfterLoss(report: report)
+        // Lost while Compose was creating: what it sent may land after it is gone, so the removal lists again.
+        let undone = await undo.unwindAfterLoss(report: report, createRaced: services.isEmpty)
         let complete = undone.map { $0.errors.isEmpty } ?? false
-        return EngineLost(
+        var lost = EngineLost(
             silence: silence, environment: plan.environment, rolledBack: complete,
             leftovers: complete ? [] : Self.leftovers(plan, before: before, services: services, removed: undone?.removedContainers ?? []),
             servicesAtLoss: services.map { "\($0.name) \($0.state)" })
+        // The last good state is not restored against a lost engine: what a relaunch may have replaced is named.
+        lost.ranBefore = before.runningByService.filter { !$0.value.isEmpty }.keys.sorted()
+        return lost
     }
 
     /// What a run that lost its engine may have left, from what it recorded: the containers it created (or, lost while

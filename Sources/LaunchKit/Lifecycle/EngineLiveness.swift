@@ -13,10 +13,13 @@ struct EngineLiveness: Sendable, Equatable {
     /// When the current run of silence began (seconds on the caller's clock), and the last thing that went unanswered.
     private(set) var silentSince: Double?
     private(set) var lastSilence: String?
+    /// Unanswered requests in a row: one slow dial (an ssh hop) is never a lost engine on its own.
+    private(set) var silences = 0
 
     mutating func answered() {
         silentSince = nil
         lastSilence = nil
+        silences = 0
     }
 
     /// A request sent `waited` seconds before `now` got no answer: how long the engine has been silent (since the
@@ -25,7 +28,8 @@ struct EngineLiveness: Sendable, Equatable {
         let since = silentSince ?? (now - max(waited, 0))
         silentSince = since
         lastSilence = what
-        return now - since >= Self.grace ? now - since : nil
+        silences += 1
+        return silences >= 2 && now - since >= Self.grace ? now - since : nil
     }
 }
 
@@ -97,38 +101,59 @@ enum EngineHeartbeat {
         return nil
     }
 
+    /// Listens until the engine has been silent for `EngineLiveness.grace` (the silence) or the task is cancelled (nil).
+    static func listen(_ engine: any ContainerEngine, phase: String, interval: Duration = interval) async -> EngineSilence? {
+        var liveness = EngineLiveness()
+        let clock = ContinuousClock(), origin = clock.now
+        for await beat in beats(engine, every: interval) {
+            switch beat {
+            case .answered: liveness.answered()
+            case .silent(let what, let waited):
+                guard let seconds = liveness.silent(what, at: origin.duration(to: clock.now).seconds, waited: waited) else { continue }
+                return EngineSilence(endpoint: engine.endpoint.description, phase: phase, seconds: seconds, lastError: what)
+            }
+        }
+        return nil
+    }
+
     /// Runs `body` while listening: when the engine has been silent for `EngineLiveness.grace`, `body` is cancelled
-    /// (a Compose child is stopped with its process group) and `EngineLostError` is thrown in its place.
+    /// (a Compose child is stopped with its process group) and `EngineLostError` is thrown at once — not after the
+    /// body's own request deadline, which a blocked engine request would sit out. Cancelling the caller cancels `body`.
     static func guarding<T: Sendable>(
         _ engine: any ContainerEngine, phase: String, interval: Duration = interval, _ body: @escaping @Sendable () async throws -> T
     ) async throws -> T {
-        try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                var liveness = EngineLiveness()
-                let clock = ContinuousClock(), origin = clock.now
-                for await beat in beats(engine, every: interval) {
-                    switch beat {
-                    case .answered: liveness.answered()
-                    case .silent(let what, let waited):
-                        guard let seconds = liveness.silent(what, at: origin.duration(to: clock.now).seconds, waited: waited) else {
-                            continue
-                        }
-                        throw EngineLostError(
-                            silence: EngineSilence(endpoint: engine.endpoint.description, phase: phase, seconds: seconds, lastError: what))
-                    }
-                }
-                return nil  // cancelled: the body ended first
+        let first = FirstAnswer<GuardOutcome<T>>()
+        let work = Task {
+            do {
+                first.resume(.done(.success(try await body())))
+            } catch {
+                first.resume(.done(.failure(error)))
             }
-            while let next = try await group.next() {
-                if let value = next {
-                    group.cancelAll()
-                    return value
-                }
-            }
-            throw CancellationError()
+        }
+        let watch = Task {
+            if let silence = await listen(engine, phase: phase, interval: interval) { first.resume(.lost(silence)) }
+        }
+        let outcome = await withTaskCancellationHandler {
+            await withCheckedContinuation { first.set($0) }
+        } onCancel: {
+            work.cancel()
+        }
+        watch.cancel()
+        switch outcome {
+        case .done(let result): return try result.get()
+        case .lost(let silence):
+            work.cancel()
+            // A moment for a cancelled Compose to be stopped with its group; a blocked engine request is not waited for.
+            _ = await within(.seconds(2)) { _ = await work.result }
+            throw EngineLostError(silence: silence)
         }
     }
+}
+
+/// How a guarded phase ended: on its own, or with the engine lost first.
+enum GuardOutcome<T: Sendable>: Sendable {
+    case done(Result<T, any Error>)
+    case lost(EngineSilence)
 }
 
 /// Thrown inside a launch when the engine was lost; the launcher turns it into `EngineLost` once it has tried to
@@ -151,6 +176,9 @@ public struct EngineLost: LaunchFailure {
     /// A command that changes no stack of its own (`restart`, `start`): where its services were left, said instead
     /// of a rollback.
     public var leftAsIs: String? = nil
+    /// Services that ran before this (re)launch: it may have replaced them, and nothing puts them back until the
+    /// engine answers and the environment is launched again.
+    public var ranBefore: [String] = []
 
     public var summary: String {
         "the engine at \(silence.endpoint) stopped answering during \(silence.phase) (no answer for \(String(format: "%.1f", silence.seconds))s)"
@@ -167,6 +195,11 @@ public struct EngineLost: LaunchFailure {
     public var evidence: [String] {
         ["last error: \(silence.lastError)"] + (servicesAtLoss.isEmpty ? [] : ["when it went: " + servicesAtLoss.joined(separator: ", ")])
             + leftovers.map { "may still exist: \($0)" }
+            + (ranBefore.isEmpty
+                ? []
+                : [
+                    "ran before this relaunch and may have been replaced: \(ranBefore.joined(separator: ", ")) (`launch \(environment)` puts them back once the engine answers)"
+                ])
     }
 
     public var hint: String? {

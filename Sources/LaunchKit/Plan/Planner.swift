@@ -46,7 +46,7 @@ public struct Planner: Sendable {
         }
         // An image's own HEALTHCHECK counts like one in the compose file (the engine runs it, Compose waits for it).
         let hung = await contact.value
-        let imageChecks = hung == nil ? await imageHealthchecks(stack) : [:]
+        let imageChecks = await imageHealthchecks(stack, asking: hung == nil)
         stack = Self.applying(imageChecks, to: stack)
         let checked = try Self.checkingConditions(
             stack, graph: graph, imageChecks: imageChecks, file: files.first.map(layout.display) ?? "compose")
@@ -283,8 +283,10 @@ public struct Planner: Sendable {
     /// The image HEALTHCHECK of every service whose compose file declares none, one `docker image inspect` per
     /// distinct image, concurrently (through the runner, so plans stay testable without an engine). Unknown
     /// (no engine, no CLI) counts as absent: the plan must not fail because doctor would.
-    func imageHealthchecks(_ stack: ComposeStack) async -> [String: ImageHealthcheck] {
-        let images = Set(stack.services.filter { $0.healthcheck == nil && !$0.healthcheckDisabled && !$0.builds }.compactMap(\.image))
+    /// `asking: false` (a hung engine): nothing is asked, every image counts as not read (`.absent`).
+    func imageHealthchecks(_ stack: ComposeStack, asking: Bool = true) async -> [String: ImageHealthcheck] {
+        let images =
+            asking ? Set(stack.services.filter { $0.healthcheck == nil && !$0.healthcheckDisabled && !$0.builds }.compactMap(\.image)) : []
         let runner = context.runner, docker = context.docker
         let byImage = await withTaskGroup(of: (String, ImageHealthcheck).self) { group in
             for image in images {
@@ -335,10 +337,13 @@ public struct Planner: Sendable {
 
     static func applying(_ checks: [String: ImageHealthcheck], to stack: ComposeStack) -> ComposeStack {
         var stack = stack
-        for index in stack.services.indices {
-            guard stack.services[index].healthcheck == nil, case .check(let check)? = checks[stack.services[index].name] else { continue }
-            stack.services[index].healthcheck = Healthcheck(image: check)
+        // Changed as a copy and assigned once: every write to `stack.services` re-indexes it.
+        var services = stack.services
+        for index in services.indices {
+            guard services[index].healthcheck == nil, case .check(let check)? = checks[services[index].name] else { continue }
+            services[index].healthcheck = Healthcheck(image: check)
         }
+        stack.services = services
         return stack
     }
 

@@ -28,7 +28,9 @@ public struct Redactor: Sendable, Hashable {
             return out
         }
         // A multi-line value (a PEM key) is printed a line at a time (logs, diagnoses): each line is a secret too.
-        let lines = value.split(whereSeparator: \.isNewline).map(String.init).filter { $0.count >= 6 && $0 != value }
+        // Trimmed, and not the armour lines every PEM shares (`-----END PRIVATE KEY-----` is not a secret).
+        let lines = value.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { $0.count >= 6 && $0 != value && !$0.hasPrefix("-----") }
         return [value, dollars, json(value), json(dollars)] + lines
     }
 

@@ -28,7 +28,7 @@ func within<T: Sendable>(_ limit: Duration, _ work: @escaping @Sendable () async
 }
 
 /// Resumes a continuation with the first value offered, ignores the rest.
-private final class FirstAnswer<T: Sendable>: @unchecked Sendable {
+final class FirstAnswer<T: Sendable>: @unchecked Sendable {
     private let lock = NSLock()
     private var continuation: CheckedContinuation<T, Never>?
     private var pending: T?
