@@ -98,6 +98,47 @@ import Testing
         #expect(rollout.polling == [])  // db was not yet acknowledged as scaled
     }
 
+    @Test func aFailedTaskIsJudgedWithItsNode() {
+        var rollout = SwarmRollout(services: [Self.service("app")])
+        _ = rollout.handle(.begin, now: 0)
+        _ = rollout.handle(.scaled("app"), now: 0)
+        let failed = SwarmRollout.TaskObservation(
+            id: "t1234567890abcdef", desiredState: "shutdown", state: "failed", error: "task: non-zero exit (3)", exitCode: 3,
+            node: "twonode-b")
+        _ = rollout.handle(.observed("app", [failed]), now: 1)
+        #expect(rollout.records["app"]?.failure == "task: non-zero exit (3) (on node twonode-b)")
+        #expect(rollout.records["app"]?.taskErrors == ["task t1234567890a on node twonode-b: task: non-zero exit (3) (exit 3)"])
+    }
+
+    @Test func aMissingImageIsSaidWithItsNodeWhereItIsAndTheFix() {
+        let error = "No such image: shop/only-a:1"
+        #expect(SwarmImages.missingImage(in: error) == "shop/only-a:1")
+        #expect(SwarmImages.missingImage(in: "task: non-zero exit (1)") == nil)
+        let words = SwarmImages.words(image: "shop/only-a:1", node: "twonode-b", presentOn: "unix:///a.sock")
+        #expect(words.hasPrefix("image shop/only-a:1 is not on node twonode-b (it is on the engine launch talks to (unix:///a.sock))"))
+        #expect(words.contains("`docker save shop/only-a:1 | docker -H <twonode-b's engine> load`"))
+        #expect(SwarmStatus.nodeList(["a", "b", "b"]) == "a, b ×2")
+    }
+
+    @Test func aNodeLostOrDrainedDuringALaunchIsSaidWithWhatItCarried() {
+        func node(_ id: String, state: String = "ready", availability: String = "active") -> SwarmNode {
+            SwarmNode(id: id, hostname: "twonode-\(id)", role: id == "a" ? "manager" : "worker", availability: availability, state: state)
+        }
+        var watch = SwarmNodeWatch()
+        #expect(watch.due(at: 0))
+        #expect(watch.observe([node("a"), node("b")], at: 0, carried: [:]).isEmpty, "the first read is the baseline")
+        #expect(!watch.due(at: 0.5))
+        let lines = watch.observe([node("a"), node("b", state: "down")], at: 12.3, carried: ["api": ["twonode-b"], "db": ["twonode-a"]])
+        #expect(
+            lines == [
+                "node twonode-b went down at 12.3s: it carried tasks of api; the swarm reschedules them on the other nodes, each service within its own deadline"
+            ])
+        #expect(watch.lostLine == "node twonode-b went down at 12.3s")
+        #expect(watch.observe([node("a"), node("b")], at: 20, carried: [:]) == ["node twonode-b is back (ready, active) at 20.0s"])
+        #expect(
+            watch.observe([node("a", availability: "drain"), node("b")], at: 21, carried: [:]).first?.contains("was set to drain") == true)
+    }
+
     @Test func anOptionalDependencyThatFailedDoesNotBlockItsDependentAsOnOneMachine() {
         let optional = Dependency(service: "extra", condition: .healthy, required: false)
         var rollout = SwarmRollout(services: [

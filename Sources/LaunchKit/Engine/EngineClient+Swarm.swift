@@ -144,6 +144,8 @@ public struct SwarmTask: Sendable, Hashable, Decodable {
     public var desiredState: String
     public var status: Status
     public var createdAt: String?
+    /// The node the swarm placed it on (absent while it is not assigned yet).
+    public var nodeID: String?
 
     public struct Status: Sendable, Hashable, Decodable {
         public var state: String
@@ -163,7 +165,7 @@ public struct SwarmTask: Sendable, Hashable, Decodable {
 
     enum CodingKeys: String, CodingKey {
         case id = "ID", serviceID = "ServiceID", slot = "Slot", desiredState = "DesiredState", status = "Status",
-            createdAt = "CreatedAt"
+            createdAt = "CreatedAt", nodeID = "NodeID"
     }
 }
 

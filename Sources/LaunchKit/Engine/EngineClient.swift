@@ -53,7 +53,15 @@ public struct EngineClient: Sendable {
         }
         let version = try Self.negotiate(serverHeader: response.headers["api-version"], endpoint: endpoint)
         session.negotiated = version
+        Self.answeredEndpoints.withLock { _ = $0.insert(endpoint.description) }
         return version
+    }
+
+    /// Endpoints that answered during this process: an engine that did, and then does not, was lost (not absent).
+    private static let answeredEndpoints = Mutex<Set<String>>([])
+
+    public static func hasAnswered(_ endpoint: EngineEndpoint) -> Bool {
+        answeredEndpoints.withLock { $0.contains(endpoint.description) }
     }
 
     /// Endpoints whose first contact timed out, with when: remembered for `hungMemory`.
@@ -92,6 +100,7 @@ public struct EngineClient: Sendable {
         }
         // It answers now: whatever timed out before is not held against it.
         _ = Self.hungEndpoints.withLock { $0.removeValue(forKey: endpoint.description) }
+        Self.answeredEndpoints.withLock { _ = $0.insert(endpoint.description) }
         return response.status == 200 && String(decoding: response.body, as: UTF8.self) == "OK"
     }
 

@@ -116,9 +116,9 @@ public struct Launcher: Sendable {
         do {
             prepared = try await prepare(profile, options: options, timeline: timeline, report: report)
         } catch {
-            // An engine that answered preflight and then went: nothing was created yet. (A preflight that failed is
-            // preflight's own verdict: exit 2, with the engine's words.)
-            guard !Task.isCancelled, (error as? PhaseFailure)?.phase != "preflight",
+            // An engine that answered this run and then went: nothing was created yet. (A preflight that failed against
+            // an engine that never answered is preflight's own verdict: exit 2, with the engine's words.)
+            guard !Task.isCancelled, (error as? PhaseFailure)?.phase != "preflight" || EngineClient.hasAnswered(client.endpoint),
                 let silence = await Self.silence(error, client: client, phase: "prepare")
             else { throw error }
             throw EngineLost(silence: silence, environment: profile.name, rolledBack: false, leftovers: [])

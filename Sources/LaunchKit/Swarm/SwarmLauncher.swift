@@ -10,6 +10,8 @@ public struct SwarmLauncher: Sendable {
     public var preflight: @Sendable (LaunchPlan) async -> [String]
     /// How often scaled-up services' tasks are read.
     public var pollInterval: Duration = .milliseconds(250)
+    /// Node ids to hostnames, read from the swarm when a task names a node not seen yet.
+    let nodeNames = SwarmNodeNames()
 
     public init(
         context: LaunchContext, layout: ProjectLayout, client: EngineClient,
@@ -247,6 +249,7 @@ public struct SwarmLauncher: Sendable {
         let clock = ContinuousClock(), began = clock.now
         let seconds = { began.duration(to: clock.now).seconds }
         var scaledAt: [String: Double] = [:]
+        var nodeWatch = SwarmNodeWatch()
         var pending = rollout.handle(.begin, now: seconds())
         while true {
             var next: [SwarmRollout.Action] = []
@@ -257,8 +260,14 @@ public struct SwarmLauncher: Sendable {
                     finished = true
                 case .changed(let name, let state):
                     let serviceClass = rollout.services.first { $0.name == name }?.serviceClass ?? .core
+                    let nodes = rollout.records[name]?.nodes ?? []
+                    let on = nodes.isEmpty ? "" : " on " + nodes.joined(separator: ", ")
                     let detail =
-                        state == .ready ? rollout.records[name]?.readiness : (state == .failed ? rollout.records[name]?.failure : nil)
+                        state == .ready
+                        ? rollout.records[name]?.readiness.map { $0 + on } : (state == .failed ? rollout.records[name]?.failure : nil)
+                    if state == .failed, case .deadline? = rollout.records[name]?.failureKind, let lost = nodeWatch.lostLine {
+                        report.note("\(name): its deadline passed after \(lost)")
+                    }
                     report.serviceChanged(
                         ProgressUpdate(service: name, serviceClass: serviceClass, state: state, elapsed: seconds(), detail: detail))
                 case .scale(let name, let count):
@@ -280,6 +289,10 @@ public struct SwarmLauncher: Sendable {
             if rollout.polling.isEmpty && !rollout.settled { return Driven(rollout: rollout, scaledAt: scaledAt, interrupted: false) }
             try? await Task.sleep(for: pollInterval)
             pending = await poll(&rollout, stack: stack, before: before, now: seconds)
+            // A node lost or drained while tasks start is said when it happens, with what it carried.
+            if nodeWatch.due(at: seconds()), let nodes = try? await client.listNodes() {
+                for line in nodeWatch.observe(nodes, at: seconds(), carried: rollout.records.mapValues(\.nodes)) { report.note(line) }
+            }
         }
     }
 
@@ -351,8 +364,10 @@ public struct SwarmLauncher: Sendable {
     /// until then, as `Fixtures/swarm-tasks/db.json` shows), and fails when it turns unhealthy.
     func observe(_ service: String, health: Bool) async -> [SwarmRollout.TaskObservation] {
         guard let tasks = try? await client.listTasks(services: [service]) else { return [] }
+        let names = await nodeNames.resolve(tasks.compactMap(\.nodeID), client: client)
         var observed: [SwarmRollout.TaskObservation] = []
         for task in tasks {
+            let node = task.nodeID.flatMap { names[$0] }
             var status: String?
             if health, ["starting", "running"].contains(task.status.state), let id = task.status.containerStatus?.containerID {
                 if let details = try? await client.inspectContainer(id) {
@@ -361,10 +376,15 @@ public struct SwarmLauncher: Sendable {
                     status = "healthy"
                 }
             }
+            var error = task.status.err
+            if let message = error, let image = SwarmImages.missingImage(in: message) {
+                error = await SwarmImages.explain(message, image: image, node: node, client: client)
+            }
             observed.append(
                 .init(
-                    id: task.id, desiredState: task.desiredState, state: task.status.state, error: task.status.err,
-                    exitCode: task.status.containerStatus?.exitCode, health: status, containerID: task.status.containerStatus?.containerID))
+                    id: task.id, desiredState: task.desiredState, state: task.status.state, error: error,
+                    exitCode: task.status.containerStatus?.exitCode, health: status, containerID: task.status.containerStatus?.containerID,
+                    node: node))
         }
         return observed
     }

@@ -48,11 +48,14 @@ public struct SwarmRollout: Sendable {
         public var health: String?
         /// The task's container, where the swarm has made one (inspectable where its node's engine is reachable).
         public var containerID: String?
+        /// The hostname of the node it was placed on: every verdict about it names it.
+        public var node: String?
 
         public init(
             id: String, desiredState: String, state: String, error: String? = nil, exitCode: Int? = nil, health: String? = nil,
-            containerID: String? = nil
+            containerID: String? = nil, node: String? = nil
         ) {
+            self.node = node
             self.containerID = containerID
             self.id = id
             self.desiredState = desiredState
@@ -109,6 +112,8 @@ public struct SwarmRollout: Sendable {
         public var readiness: String?
         /// `.update` mode: the last update status the swarm reported for a rolling service.
         public var update: SwarmService.UpdateStatus?
+        /// The nodes (hostnames) its current tasks are on, as last observed: what a ready line and a lost node name.
+        public var nodes: [String] = []
     }
 
     public let services: [Service]
@@ -208,6 +213,9 @@ public struct SwarmRollout: Sendable {
             }
             return
         }
+        records[service.name]?.nodes = Array(
+            Set(tasks.filter { $0.desiredState == "running" || $0.state == "complete" }.compactMap(\.node))
+        ).sorted()
         if record.containerStartedAt == nil, tasks.contains(where: { Self.hadContainer.contains($0.state) }) {
             record.containerStartedAt = now
             records[service.name]?.containerStartedAt = now
@@ -217,9 +225,14 @@ public struct SwarmRollout: Sendable {
         }
         if let first = failed.first {
             records[service.name]?.taskErrors = failed.compactMap { task in
-                task.error.map { "task \(task.id.prefix(12)): \($0)" + (task.exitCode.map { " (exit \($0))" } ?? "") }
+                task.error.map {
+                    "task \(task.id.prefix(12))\(task.node.map { " on node \($0)" } ?? ""): \($0)"
+                        + (task.exitCode.map { " (exit \($0))" } ?? "")
+                }
             }
-            let reason = first.error ?? "task \(first.state)" + (first.exitCode.map { " with exit \($0)" } ?? "")
+            let reason =
+                (first.error ?? "task \(first.state)" + (first.exitCode.map { " with exit \($0)" } ?? ""))
+                + (first.node.map { " (on node \($0))" } ?? "")
             records[service.name]?.failedContainers = failed.compactMap(\.containerID)
             // A task whose container ran and stopped exited with a code; one the swarm could not start was refused.
             let kind: FailureKind = first.exitCode.map { .exited(code: $0) } ?? .startRejected(reason)

@@ -19,14 +19,18 @@ public struct SwarmStatus: Sendable, Encodable {
         public var failed = 0
         /// Containers of its failed tasks, newest first (for a diagnosis where this engine holds them).
         public var failedContainers: [String] = []
+        /// The nodes its running tasks are on (hostnames), one entry per task, sorted.
+        public var nodes: [String] = []
 
         enum CodingKeys: String, CodingKey {
-            case name, mode, desired, running, completed, healthy, lastError = "last_error", failed
+            case name, mode, desired, running, completed, healthy, lastError = "last_error", failed, nodes
         }
     }
 
     public static func read(client: EngineClient, stack: String) async throws -> SwarmStatus {
         var services: [Service] = []
+        let hostnames = Dictionary(
+            ((try? await client.listNodes()) ?? []).map { ($0.id, $0.hostname) }, uniquingKeysWith: { first, _ in first })
         for service in try await client.listServices(stack: stack) {
             let tasks = try await client.listTasks(services: [service.id])
             let name = service.composeName(in: stack)
@@ -54,7 +58,8 @@ public struct SwarmStatus: Sendable, Encodable {
                 Service(
                     name: name, mode: mode, desired: desired, running: running.count,
                     completed: tasks.filter { $0.status.state == "complete" }.count, healthy: healthy, lastError: lastError,
-                    failed: failed.count, failedContainers: failed.compactMap { $0.status.containerStatus?.containerID }))
+                    failed: failed.count, failedContainers: failed.compactMap { $0.status.containerStatus?.containerID },
+                    nodes: running.map { task in task.nodeID.flatMap { hostnames[$0] } ?? task.nodeID ?? "?" }.sorted()))
         }
         return SwarmStatus(stack: stack, services: services)
     }
@@ -70,8 +75,18 @@ public struct SwarmStatus: Sendable, Encodable {
             lines.append(
                 "  " + service.name.padding(toLength: 20, withPad: " ", startingAt: 0) + " "
                     + service.mode.padding(toLength: 11, withPad: " ", startingAt: 0)
-                    + count + health + (service.lastError.map { "  last error: \($0)" } ?? ""))
+                    + count + health + (service.nodes.isEmpty ? "" : " on " + Self.nodeList(service.nodes))
+                    + (service.lastError.map { "  last error: \($0)" } ?? ""))
         }
         return lines
+    }
+
+    /// `twonode-a, twonode-b ×2`: each node once, with how many tasks it runs when more than one.
+    static func nodeList(_ nodes: [String]) -> String {
+        var counts: [(String, Int)] = []
+        for node in nodes {
+            if let last = counts.last, last.0 == node { counts[counts.count - 1].1 += 1 } else { counts.append((node, 1)) }
+        }
+        return counts.map { $0.1 > 1 ? "\($0.0) ×\($0.1)" : $0.0 }.joined(separator: ", ")
     }
 }
