@@ -35,22 +35,33 @@ struct SwarmEndToEndTests {
                 String.init)
             if !ids.isEmpty { _ = try? await E2E.docker([kind[0], "rm"] + ids) }
         }
-        // Networks and volumes are in use until the services' tasks are gone: retry, bounded.
-        for _ in 0..<60 {
-            let containers = ((try? await E2E.docker(["ps", "-aq", "--filter", label]))?.stdout ?? "").split(whereSeparator: \.isNewline)
-                .map(String.init)
-            if !containers.isEmpty { _ = try? await E2E.docker(["rm", "-f"] + containers) }
-            let networks = ((try? await E2E.docker(["network", "ls", "-q", "--filter", label]))?.stdout ?? "").split(
-                whereSeparator: \.isNewline
-            ).map(String.init)
-            if !networks.isEmpty { _ = try? await E2E.docker(["network", "rm"] + networks) }
-            let volumes = ((try? await E2E.docker(["volume", "ls", "-q", "--filter", label]))?.stdout ?? "").split(
-                whereSeparator: \.isNewline
-            ).map(String.init)
-            if !volumes.isEmpty { _ = try? await E2E.docker(["volume", "rm", "-f"] + volumes) }
-            if containers.isEmpty && networks.isEmpty && volumes.isEmpty { return }
-            try? await Task.sleep(for: .milliseconds(250))
+        // Networks and volumes are in use until the services' tasks are gone: retry, bounded. On every node: a task
+        // on node B leaves its containers and volumes there.
+        for host in [nil] + (TwoNode.nodeB.map { [$0] } ?? []) {
+            for _ in 0..<60 {
+                func listed(_ arguments: [String]) async -> [String] {
+                    ((try? await E2E.docker(arguments + ["--filter", label], host: host))?.stdout ?? "").split(whereSeparator: \.isNewline)
+                        .map(String.init)
+                }
+                let containers = await listed(["ps", "-aq"])
+                if !containers.isEmpty { _ = try? await E2E.docker(["rm", "-f"] + containers, host: host) }
+                let networks = host == nil ? await listed(["network", "ls", "-q"]) : []
+                if !networks.isEmpty { _ = try? await E2E.docker(["network", "rm"] + networks) }
+                let volumes = await listed(["volume", "ls", "-q"])
+                if !volumes.isEmpty { _ = try? await E2E.docker(["volume", "rm", "-f"] + volumes, host: host) }
+                if containers.isEmpty && networks.isEmpty && volumes.isEmpty { break }
+                try? await Task.sleep(for: .milliseconds(250))
+            }
         }
+    }
+
+    /// What `arguments` list on every node the tests can reach (this engine, and node B on a two-node swarm).
+    static func namesOnEveryNode(_ arguments: [String]) async throws -> [String] {
+        var all = try await names(arguments)
+        if let nodeB = TwoNode.nodeB {
+            all += try await E2E.docker(arguments, host: nodeB).stdout.split(whereSeparator: \.isNewline).map(String.init)
+        }
+        return Array(Set(all)).sorted()
     }
 
     static func withStack<T>(_ body: (TestProject) async throws -> T) async throws -> T {
@@ -179,7 +190,8 @@ struct SwarmEndToEndTests {
             #expect(try await Self.names(["service", "ls", "-q", "--filter", label]) == [])
             #expect(try await Self.names(["network", "ls", "-q", "--filter", label]) == [])
             // The volume is data: it stays.
-            #expect(try await Self.names(["volume", "ls", "--format", "{{.Name}}", "--filter", label]) == ["\(project.name)_data"])
+            #expect(
+                try await Self.namesOnEveryNode(["volume", "ls", "--format", "{{.Name}}", "--filter", label]) == ["\(project.name)_data"])
         }
     }
 
@@ -338,9 +350,14 @@ struct SwarmEndToEndTests {
                             reservations:
                               devices: [{driver: nvidia, count: 2, capabilities: [gpu]}]
                     """)
-            let advertised =
-                try await E2E.docker(["node", "inspect", "self", "--format", "{{json .Description.Resources.GenericResources}}"]).stdout
-                .components(separatedBy: "NVIDIA-GPU").count - 1
+            // The most GPUs one node advertises (on a two-node swarm, node B's pretend two).
+            var advertised = 0
+            for node in try await Self.names(["node", "ls", "-q"]) {
+                let resources = try await E2E.docker([
+                    "node", "inspect", node, "--format", "{{json .Description.Resources.GenericResources}}",
+                ])
+                advertised = max(advertised, resources.stdout.components(separatedBy: "NVIDIA-GPU").count - 1)
+            }
             let doctor = Self.json(try await project.launch(["doctor", "demo", "--json", "--no-network"]).stdout)
             let checks = (doctor["checks"] as? [[String: Any]]) ?? []
             let gpu = checks.first { $0["id"] as? String == "swarm.gpu" }
@@ -352,10 +369,16 @@ struct SwarmEndToEndTests {
                 #expect(gpu?["status"] as? String == "ok", "\(String(describing: gpu))")
                 #expect(result.status == 0, "\(result.stderr)")
                 // The swarm handed the task two of the node's GPUs, by the ids the node advertises.
-                let container = try await E2E.docker(["ps", "-q", "--filter", "label=com.docker.swarm.service.name=\(project.name)_llm"])
-                    .stdout
-                    .trimmingCharacters(in: .whitespacesAndNewlines)
-                let env = try await E2E.docker(["inspect", "--format", "{{json .Config.Env}}", container]).stdout
+                // On the node that advertises them: this engine, or node B.
+                var env = ""
+                for host in [nil] + (TwoNode.nodeB.map { [$0] } ?? []) {
+                    let container = try await E2E.docker(
+                        ["ps", "-q", "--filter", "label=com.docker.swarm.service.name=\(project.name)_llm"], host: host
+                    ).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+                    if !container.isEmpty {
+                        env = try await E2E.docker(["inspect", "--format", "{{json .Config.Env}}", container], host: host).stdout
+                    }
+                }
                 let assigned = env.split(separator: "\"").first { $0.hasPrefix("DOCKER_RESOURCE_NVIDIA-GPU=") }
                 #expect(assigned.map { $0.split(separator: "=")[1].split(separator: ",").count } == 2, "\(env)")
             } else {
@@ -402,9 +425,10 @@ struct SwarmEndToEndTests {
             #expect(early.status == 64 && early.stderr.contains("env demo` creates it"), "\(early.all)")
             let result = try await project.launch(["demo", "--no-cleanup"], environment: env)
             #expect(result.status == 0, "\(result.stderr)")
-            let container = try await E2E.docker(["ps", "-q", "--filter", "label=com.docker.swarm.service.name=\(project.name)_llm"]).stdout
-                .trimmingCharacters(in: .whitespacesAndNewlines)
-            let variables = try await E2E.docker(["inspect", "--format", "{{json .Config.Env}}", container]).stdout
+            // The service's own spec: the same on whichever node its task runs.
+            let variables = try await E2E.docker(
+                ["service", "inspect", "--format", "{{json .Spec.TaskTemplate.ContainerSpec.Env}}", "\(project.name)_llm"]
+            ).stdout
             #expect(variables.contains("OVERLAY=\(expected)"), "\(variables)")
             let config = try await project.launch(["config", "demo"], environment: env)
             #expect(config.stdout.contains("OVERLAY: \(expected)"), "\(config.all)")

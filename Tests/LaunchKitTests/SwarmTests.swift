@@ -115,7 +115,7 @@ import Testing
         #expect(SwarmImages.missingImage(in: error) == "shop/only-a:1")
         #expect(SwarmImages.missingImage(in: "task: non-zero exit (1)") == nil)
         let words = SwarmImages.words(image: "shop/only-a:1", node: "twonode-b", presentOn: "unix:///a.sock")
-        #expect(words.hasPrefix("image shop/only-a:1 is not on node twonode-b (it is on the engine launch talks to (unix:///a.sock))"))
+        #expect(words.hasPrefix("image shop/only-a:1 is not on node twonode-b (it is on the engine launch talks to, unix:///a.sock)"))
         #expect(words.contains("`docker save shop/only-a:1 | docker -H <twonode-b's engine> load`"))
         #expect(SwarmStatus.nodeList(["a", "b", "b"]) == "a, b ×2")
     }

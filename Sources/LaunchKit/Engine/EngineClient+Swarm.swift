@@ -105,6 +105,14 @@ public struct SwarmService: Sendable, Hashable {
         if case .replicated(let count) = mode { count } else { 0 }
     }
 
+    /// Its spec gives its containers a healthcheck (one that is not switched off with `NONE`).
+    public var hasHealthcheck: Bool {
+        let object = (try? JSONSerialization.jsonObject(with: spec)) as? [String: Any]
+        let container = (object?["TaskTemplate"] as? [String: Any])?["ContainerSpec"] as? [String: Any]
+        guard let test = (container?["Healthcheck"] as? [String: Any])?["Test"] as? [String], let first = test.first else { return false }
+        return first != "NONE"
+    }
+
     /// A job's tasks run once: an update does not roll them over, and going back would run the job again.
     public var isJob: Bool {
         if case .replicatedJob = mode { true } else { false }

@@ -507,19 +507,25 @@ public struct SwarmLauncher: Sendable {
         if let output = try? await context.runner.run(context.docker.serviceLogs(service: name)), output.succeeded {
             logs = (output.stdout + output.stderr).split(whereSeparator: \.isNewline).suffix(20).map { redact(String($0)) }
         }
-        let reason = redact(record.failure ?? "failed")
+        // The same words on every node: the failure as a compose launch says it, the swarm's own (with the task's
+        // node) as evidence — a task on another node reads like one whose container this engine holds.
+        let swarmWords = redact(record.failure ?? "failed")
+        let reason = record.failureKind.map { redact("\($0)") } ?? swarmWords
+        let evidence = record.taskErrors.isEmpty && reason != swarmWords ? [swarmWords] : record.taskErrors.map(redact.callAsFunction)
         return Diagnosis(
             service: service.name, serviceClass: service.serviceClass,
             reached: record.update.map { "rolling update \($0.state.replacingOccurrences(of: "_", with: " "))" }
                 ?? (record.readyAt == nil ? "starting" : "ready"),
-            reason: reason, failureKey: "swarm: \(reason)", exitCode: nil, health: health,
-            probes: record.taskErrors.map(redact.callAsFunction),
+            reason: reason, failureKey: "swarm: \(swarmWords)", exitCode: nil, health: health,
+            probes: evidence,
             logTail: logs, classification: record.failureKind?.classification ?? "configuration",
-            nextStep: (record.update?.state.hasPrefix("rollback") == true
-                ? "the swarm rolls it back to the previous spec; fix the new one and launch again. "
-                : (record.update == nil
-                    ? "" : "if it still runs the new spec, `docker service rollback \(name)` puts the previous one back. "))
-                + "`docker service ps --no-trunc \(name)` shows every task; `docker service logs \(name)` their output")
+            nextStep: swarmWords.contains("docker save")
+                ? "put the image on that node as said above (a registry every node can pull from, or `docker save … | docker load` there), then launch again"
+                : (record.update?.state.hasPrefix("rollback") == true
+                    ? "the swarm rolls it back to the previous spec; fix the new one and launch again. "
+                    : (record.update == nil
+                        ? "" : "if it still runs the new spec, `docker service rollback \(name)` puts the previous one back. "))
+                    + "`docker service ps --no-trunc \(name)` shows every task; `docker service logs \(name)` their output")
     }
 }
 

@@ -35,7 +35,7 @@ enum SwarmImages {
     /// Pure: the explanation, given where the image was found.
     static func words(image: String, node: String?, presentOn: String?) -> String {
         let on = node.map { "node \($0)" } ?? "the node the swarm chose"
-        let found = presentOn.map { "it is on the engine launch talks to (\($0))" } ?? "launch found it on no engine it can reach"
+        let found = presentOn.map { "it is on the engine launch talks to, \($0)" } ?? "launch found it on no engine it can reach"
         return
             "image \(image) is not on \(on) (\(found)): push it to a registry every node can pull from, or copy it there: `docker save \(image) | docker -H <\(node ?? "node")'s engine> load`"
     }

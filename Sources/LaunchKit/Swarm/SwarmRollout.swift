@@ -224,18 +224,19 @@ public struct SwarmRollout: Sendable {
             ["failed", "rejected"].contains($0.state) || ($0.state == "complete" && ($0.exitCode ?? 0) != 0 && !service.isJob)
         }
         if let first = failed.first {
+            // A task the swarm refused never had a container: its exit code (0) says nothing.
+            func ran(_ task: TaskObservation) -> Bool { task.state != "rejected" }
             records[service.name]?.taskErrors = failed.compactMap { task in
                 task.error.map {
                     "task \(task.id.prefix(12))\(task.node.map { " on node \($0)" } ?? ""): \($0)"
-                        + (task.exitCode.map { " (exit \($0))" } ?? "")
+                        + (ran(task) ? task.exitCode.map { " (exit \($0))" } ?? "" : "")
                 }
             }
-            let reason =
-                (first.error ?? "task \(first.state)" + (first.exitCode.map { " with exit \($0)" } ?? ""))
-                + (first.node.map { " (on node \($0))" } ?? "")
+            let words = first.error ?? "task \(first.state)" + (ran(first) ? first.exitCode.map { " with exit \($0)" } ?? "" : "")
+            let reason = words + (first.node.map { words.contains("node \($0)") ? "" : " (on node \($0))" } ?? "")
             records[service.name]?.failedContainers = failed.compactMap(\.containerID)
             // A task whose container ran and stopped exited with a code; one the swarm could not start was refused.
-            let kind: FailureKind = first.exitCode.map { .exited(code: $0) } ?? .startRejected(reason)
+            let kind: FailureKind = ran(first) ? first.exitCode.map { .exited(code: $0) } ?? .startRejected(reason) : .startRejected(reason)
             fail(service.name, reason, kind: kind, &actions)
             return
         }

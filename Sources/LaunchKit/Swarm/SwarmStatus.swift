@@ -36,10 +36,14 @@ public struct SwarmStatus: Sendable, Encodable {
             let name = service.composeName(in: stack)
             let running = tasks.filter { $0.desiredState == "running" && $0.status.state == "running" }
             var healthy = 0
+            let checked = service.hasHealthcheck
             for task in running {
-                if let id = task.status.containerStatus?.containerID,
-                    (try? await client.inspectContainer(id).state.health?.status) == "healthy"
-                {
+                guard let id = task.status.containerStatus?.containerID else { continue }
+                if let details = try? await client.inspectContainer(id) {
+                    if details.state.health?.status == "healthy" { healthy += 1 }
+                } else if checked {
+                    // On another node: the swarm's word stands, and a task with a healthcheck is `running` only once
+                    // its container is healthy (it stays `starting` until then).
                     healthy += 1
                 }
             }
