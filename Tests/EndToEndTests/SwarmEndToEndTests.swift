@@ -486,9 +486,17 @@ struct SwarmEndToEndTests {
             #expect(
                 await watch.waitFor { $0.contains { $0["event"] as? String == "initial" && $0["to"] as? String == "ready" } },
                 "\(watch.all)")
-            let task = try await E2E.docker(["ps", "-q", "--filter", "label=com.docker.swarm.service.name=\(project.name)_api"]).stdout
-                .split(whereSeparator: \.isNewline).first.map(String.init)
-            _ = try await E2E.docker(["exec", try #require(task), "touch", "/tmp/crash"])
+            // Its task's container, on whichever node the swarm placed it.
+            var task: (id: String, host: String?)?
+            for host in [nil] + (TwoNode.nodeB.map { [$0] } ?? []) where task == nil {
+                let found = try await E2E.docker(
+                    ["ps", "-q", "--filter", "label=com.docker.swarm.service.name=\(project.name)_api"], host: host
+                )
+                .stdout.split(whereSeparator: \.isNewline).first.map(String.init)
+                if let found { task = (found, host) }
+            }
+            let running = try #require(task)
+            _ = try await E2E.docker(["exec", running.id, "touch", "/tmp/crash"], host: running.host)
             let loss = try #require(await watch.first { $0["from"] as? String == "ready" }, "\(watch.all)")
             #expect(loss["engine"] as? String == "swarm")
             #expect((loss["state"] as? String)?.contains("non-zero exit (3)") == true, "\(loss)")

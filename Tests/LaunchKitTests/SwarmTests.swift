@@ -110,6 +110,24 @@ import Testing
         #expect(rollout.records["app"]?.taskErrors == ["task t1234567890a on node twonode-b: task: non-zero exit (3) (exit 3)"])
     }
 
+    @Test func aTaskTheSwarmStoppedAsUnhealthyIsUnhealthyOnAnyNode() {
+        var rollout = SwarmRollout(services: [Self.service("api", healthcheck: true)])
+        _ = rollout.handle(.begin, now: 0)
+        _ = rollout.handle(.scaled("api"), now: 0)
+        let stopped = SwarmRollout.TaskObservation(
+            id: "t1", desiredState: "shutdown", state: "failed", error: "task: non-zero exit (137): dockerexec: unhealthy container",
+            exitCode: 0, node: "twonode-b")
+        _ = rollout.handle(.observed("api", [stopped]), now: 1)
+        #expect(rollout.records["api"]?.failureKind == .unhealthy)
+        let refused = SwarmRollout.TaskObservation(
+            id: "t2", desiredState: "shutdown", state: "rejected", error: "No such image: x", exitCode: 0)
+        var other = SwarmRollout(services: [Self.service("app")])
+        _ = other.handle(.begin, now: 0)
+        _ = other.handle(.scaled("app"), now: 0)
+        _ = other.handle(.observed("app", [refused]), now: 1)
+        #expect(other.records["app"]?.failureKind == .startRejected("No such image: x"), "never exited with code 0")
+    }
+
     @Test func aMissingImageIsSaidWithItsNodeWhereItIsAndTheFix() {
         let error = "No such image: shop/only-a:1"
         #expect(SwarmImages.missingImage(in: error) == "shop/only-a:1")
@@ -133,7 +151,7 @@ import Testing
             lines == [
                 "node twonode-b went down at 12.3s: it carried tasks of api; the swarm reschedules them on the other nodes, each service within its own deadline"
             ])
-        #expect(watch.lostLine == "node twonode-b went down at 12.3s")
+        #expect(watch.lost == ["api": "node twonode-b went down at 12.3s"], "only the service it carried")
         #expect(watch.observe([node("a"), node("b")], at: 20, carried: [:]) == ["node twonode-b is back (ready, active) at 20.0s"])
         #expect(
             watch.observe([node("a", availability: "drain"), node("b")], at: 21, carried: [:]).first?.contains("was set to drain") == true)

@@ -143,7 +143,8 @@ struct LastGood: Sendable {
         compose.envFile = nil
         compose.baseEnvFile = nil
         let create = compose.create(services: services, dependencies: false)
-        let output = try? await context.runner.run(create)
+        // The same deadline as a launch's create: a restore that hangs is said, never waited on for ever.
+        let output = try? await context.runner.run(create.limited(to: Compose.createDeadline(containers: services.count)))
         guard let output, output.succeeded else {
             let said = output?.stderr.split(whereSeparator: \.isNewline).last.map { ": " + redact(String($0)) } ?? ""
             report.problem = "Compose could not create them from the last good state (`\(create)`)\(said)"

@@ -276,7 +276,7 @@ public struct ServiceControl: Sendable {
 
     private func createOnly(_ plan: LaunchPlan, _ services: [String], recreate: Bool) async throws {
         let command = plan.composeCommand.create(services: services, recreate: recreate)
-        let output = try await context.runner.run(command)
+        let output = try await context.runner.run(command.limited(to: Compose.createDeadline(containers: services.count)))
         guard output.succeeded else {
             let redact = EnvProvisioner(layout: layout, profile: profile).redactor(environment: context.environment)
             throw CreateFailure(

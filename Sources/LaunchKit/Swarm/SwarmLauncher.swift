@@ -265,7 +265,7 @@ public struct SwarmLauncher: Sendable {
                     let detail =
                         state == .ready
                         ? rollout.records[name]?.readiness.map { $0 + on } : (state == .failed ? rollout.records[name]?.failure : nil)
-                    if state == .failed, case .deadline? = rollout.records[name]?.failureKind, let lost = nodeWatch.lostLine {
+                    if state == .failed, case .deadline? = rollout.records[name]?.failureKind, let lost = nodeWatch.lost[name] {
                         report.note("\(name): its deadline passed after \(lost)")
                     }
                     report.serviceChanged(
@@ -516,7 +516,7 @@ public struct SwarmLauncher: Sendable {
             service: service.name, serviceClass: service.serviceClass,
             reached: record.update.map { "rolling update \($0.state.replacingOccurrences(of: "_", with: " "))" }
                 ?? (record.readyAt == nil ? "starting" : "ready"),
-            reason: reason, failureKey: "swarm: \(swarmWords)", exitCode: nil, health: health,
+            reason: reason, failureKey: record.failureKind?.key ?? "swarm: \(swarmWords)", exitCode: nil, health: health,
             probes: evidence,
             logTail: logs, classification: record.failureKind?.classification ?? "configuration",
             nextStep: swarmWords.contains("docker save")

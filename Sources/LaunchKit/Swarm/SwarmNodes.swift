@@ -47,8 +47,9 @@ struct SwarmNodeWatch: Sendable {
     static let interval = 1.0
     private var lastRead: Double?
     private var known: [String: SwarmNode] = [:]
-    /// The first loss, for a deadline that passes after it: "node twonode-b went down at 12.3s".
-    private(set) var lostLine: String?
+    /// By service: the loss of a node that carried its tasks, for a deadline that passes after it
+    /// ("node twonode-b went down at 12.3s").
+    private(set) var lost: [String: String] = [:]
 
     func due(at now: Double) -> Bool { lastRead.map { now - $0 >= Self.interval } ?? true }
 
@@ -74,7 +75,7 @@ struct SwarmNodeWatch: Sendable {
             lines.append(
                 "node \(node.hostname) \(how) at \(at): \(tasks); the swarm reschedules them on the other nodes, each service within its own deadline"
             )
-            if lostLine == nil { lostLine = "node \(node.hostname) \(how) at \(at)" }
+            for service in services where lost[service] == nil { lost[service] = "node \(node.hostname) \(how) at \(at)" }
         }
         return lines
     }

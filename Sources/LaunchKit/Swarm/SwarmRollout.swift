@@ -213,8 +213,10 @@ public struct SwarmRollout: Sendable {
             }
             return
         }
+        // A job's tasks are desired `complete` while they still run: theirs count too.
         records[service.name]?.nodes = Array(
-            Set(tasks.filter { $0.desiredState == "running" || $0.state == "complete" }.compactMap(\.node))
+            Set(
+                tasks.filter { $0.desiredState == "running" || ["starting", "running", "complete"].contains($0.state) }.compactMap(\.node))
         ).sorted()
         if record.containerStartedAt == nil, tasks.contains(where: { Self.hadContainer.contains($0.state) }) {
             record.containerStartedAt = now
@@ -224,8 +226,9 @@ public struct SwarmRollout: Sendable {
             ["failed", "rejected"].contains($0.state) || ($0.state == "complete" && ($0.exitCode ?? 0) != 0 && !service.isJob)
         }
         if let first = failed.first {
-            // A task the swarm refused never had a container: its exit code (0) says nothing.
-            func ran(_ task: TaskObservation) -> Bool { task.state != "rejected" }
+            // A task the swarm refused never had a container, and one it stopped (unhealthy) was ended by it: their
+            // exit code (0) says nothing about the service.
+            func ran(_ task: TaskObservation) -> Bool { task.state != "rejected" && !(task.state == "failed" && (task.exitCode ?? 0) == 0) }
             records[service.name]?.taskErrors = failed.compactMap { task in
                 task.error.map {
                     "task \(task.id.prefix(12))\(task.node.map { " on node \($0)" } ?? ""): \($0)"
@@ -236,7 +239,10 @@ public struct SwarmRollout: Sendable {
             let reason = words + (first.node.map { words.contains("node \($0)") ? "" : " (on node \($0))" } ?? "")
             records[service.name]?.failedContainers = failed.compactMap(\.containerID)
             // A task whose container ran and stopped exited with a code; one the swarm could not start was refused.
-            let kind: FailureKind = ran(first) ? first.exitCode.map { .exited(code: $0) } ?? .startRejected(reason) : .startRejected(reason)
+            // The swarm's words for a container its healthcheck failed: unhealthy, as one machine says it.
+            let kind: FailureKind =
+                (first.error?.contains("unhealthy container") == true)
+                ? .unhealthy : (ran(first) ? first.exitCode.map { .exited(code: $0) } ?? .startRejected(reason) : .startRejected(reason))
             fail(service.name, reason, kind: kind, &actions)
             return
         }
