@@ -1,5 +1,5 @@
 """What the benchmarks share."""
-import subprocess, time
+import os, subprocess, time
 
 
 def down(compose, project):
@@ -13,3 +13,12 @@ def down(compose, project):
             return
         time.sleep(1)
         subprocess.run(["docker", "network", "rm"] + listed, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def release_launch(root, given=None):
+    """The `launch` binary to measure: `given` (made absolute), else a release build of the checkout at `root`."""
+    if given:
+        return os.path.abspath(given)
+    subprocess.run(["swift", "build", "-c", "release", "--product", "launch"], cwd=root, check=True, capture_output=True)
+    return subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=root, check=True,
+                          capture_output=True, text=True).stdout.strip() + "/launch"

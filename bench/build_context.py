@@ -12,6 +12,9 @@ import argparse, os, shutil, subprocess, sys, tempfile, time
 
 IMAGE = "local/busybox:latest"
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import release_launch  # noqa: E402
+
 
 def timed(command, cwd):
     started = time.monotonic()
@@ -29,11 +32,7 @@ def main():
     parser.add_argument("--launch", default=None)
     args = parser.parse_args()
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    launch = args.launch
-    if launch is None:
-        subprocess.run(["swift", "build", "-c", "release", "--product", "launch"], cwd=root, check=True, capture_output=True)
-        launch = subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=root, check=True,
-                                capture_output=True, text=True).stdout.strip() + "/launch"
+    launch = release_launch(root, args.launch)
     project = tempfile.mkdtemp(prefix="launch-bench-context-")
     try:
         os.makedirs(f"{project}/environments")

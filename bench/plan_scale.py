@@ -14,6 +14,9 @@ Usage: bench/plan_scale.py [--services N] [--chain M] [--launch PATH]
 """
 import argparse, os, shutil, socket, subprocess, sys, tempfile, threading, time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import release_launch  # noqa: E402
+
 
 def timed(command, cwd):
     """Wall time, exit status and peak memory (MiB) of this one child."""
@@ -60,11 +63,7 @@ def main():
     parser.add_argument("--launch", default=None)
     args = parser.parse_args()
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    launch = os.path.abspath(args.launch) if args.launch else None
-    if launch is None:
-        subprocess.run(["swift", "build", "-c", "release", "--product", "launch"], cwd=root, check=True, capture_output=True)
-        launch = subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=root, check=True,
-                                capture_output=True, text=True).stdout.strip() + "/launch"
+    launch = release_launch(root, args.launch)
     project = tempfile.mkdtemp(prefix="launch-bench-scale-")
     try:
         os.makedirs(f"{project}/environments")

@@ -54,8 +54,7 @@ public enum Interpolation {
     private static func walk(_ text: String, _ replace: (String, String, String) -> String) -> String {
         var output = ""
         var index = text.startIndex
-        // Compose's names: ASCII letters, digits and `_` (`${É}` is not a variable to it, so not to launch either).
-        func isNameCharacter(_ c: Character) -> Bool { c.isASCII && (c.isLetter || c.isNumber) || c == "_" }
+        // Names by `isNameCharacter` (`${É}` is not a variable to Compose, so not to launch either).
         while index < text.endIndex {
             let character = text[index]
             guard character == "$" else {
@@ -99,7 +98,11 @@ public enum Interpolation {
         return output
     }
 
-    private static func matchingBrace(in text: String, from open: String.Index) -> String.Index? {
+    /// Compose's names: ASCII letters, digits and `_`.
+    static func isNameCharacter(_ c: Character) -> Bool { c.isASCII && (c.isLetter || c.isNumber) || c == "_" }
+
+    /// Where the `}` that closes the `{` at `open` is (braces nest), nil when none does.
+    static func matchingBrace(in text: String, from open: String.Index) -> String.Index? {
         var depth = 0
         var index = open
         while index < text.endIndex {

@@ -184,22 +184,9 @@ public struct EnvFile: Sendable, Hashable {
     static func referenceEnd(in text: String, at start: String.Index) -> String.Index? {
         let next = text.index(after: start)
         guard next < text.endIndex else { return nil }
-        if text[next] == "{" {
-            var depth = 0
-            var index = next
-            while index < text.endIndex {
-                if text[index] == "{" { depth += 1 }
-                if text[index] == "}" {
-                    depth -= 1
-                    if depth == 0 { return text.index(after: index) }
-                }
-                index = text.index(after: index)
-            }
-            return nil
-        }
-        func isName(_ c: Character) -> Bool { c.isASCII && (c.isLetter || c.isNumber) || c == "_" }
-        guard isName(text[next]), !text[next].isNumber else { return nil }
-        return text[next...].firstIndex { !isName($0) } ?? text.endIndex
+        if text[next] == "{" { return Interpolation.matchingBrace(in: text, from: next).map { text.index(after: $0) } }
+        guard Interpolation.isNameCharacter(text[next]), !text[next].isNumber else { return nil }
+        return text[next...].firstIndex { !Interpolation.isNameCharacter($0) } ?? text.endIndex
     }
 
     /// Appends `KEY=value` for every key not yet present; returns the keys added, in order.

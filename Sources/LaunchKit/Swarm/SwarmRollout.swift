@@ -225,25 +225,8 @@ public struct SwarmRollout: Sendable {
         let failed = tasks.filter {
             ["failed", "rejected"].contains($0.state) || ($0.state == "complete" && ($0.exitCode ?? 0) != 0 && !service.isJob)
         }
-        if let first = failed.first {
-            // A task the swarm refused never had a container, and one it stopped (unhealthy) was ended by it: their
-            // exit code (0) says nothing about the service.
-            func ran(_ task: TaskObservation) -> Bool { task.state != "rejected" && !(task.state == "failed" && (task.exitCode ?? 0) == 0) }
-            records[service.name]?.taskErrors = failed.compactMap { task in
-                task.error.map {
-                    "task \(task.id.prefix(12))\(task.node.map { " on node \($0)" } ?? ""): \($0)"
-                        + (ran(task) ? task.exitCode.map { " (exit \($0))" } ?? "" : "")
-                }
-            }
-            let words = first.error ?? "task \(first.state)" + (ran(first) ? first.exitCode.map { " with exit \($0)" } ?? "" : "")
-            let reason = words + (first.node.map { words.contains("node \($0)") ? "" : " (on node \($0))" } ?? "")
-            records[service.name]?.failedContainers = failed.compactMap(\.containerID)
-            // A task whose container ran and stopped exited with a code; one the swarm could not start was refused.
-            // The swarm's words for a container its healthcheck failed: unhealthy, as one machine says it.
-            let kind: FailureKind =
-                (first.error?.contains("unhealthy container") == true)
-                ? .unhealthy : (ran(first) ? first.exitCode.map { .exited(code: $0) } ?? .startRejected(reason) : .startRejected(reason))
-            fail(service.name, reason, kind: kind, &actions)
+        if !failed.isEmpty {
+            taskFailed(service, failed, &actions)
             return
         }
         if service.isJob {
@@ -290,6 +273,30 @@ public struct SwarmRollout: Sendable {
                 "no task got a container within \(DurationText.format(schedulingDeadline)) (tasks: \(states.isEmpty ? "none" : states))",
                 &actions)
         }
+    }
+
+    /// A service whose tasks failed (`failed` not empty): the verdict as one machine says it, with each task's node and
+    /// the swarm's own words as evidence.
+    mutating func taskFailed(_ service: Service, _ failed: [TaskObservation], _ actions: inout [Action]) {
+        guard let first = failed.first else { return }
+        // A task the swarm refused never had a container, and one it stopped (unhealthy) was ended by it: their
+        // exit code (0) says nothing about the service.
+        func ran(_ task: TaskObservation) -> Bool { task.state != "rejected" && !(task.state == "failed" && (task.exitCode ?? 0) == 0) }
+        records[service.name]?.taskErrors = failed.compactMap { task in
+            task.error.map {
+                "task \(task.id.prefix(12))\(task.node.map { " on node \($0)" } ?? ""): \($0)"
+                    + (ran(task) ? task.exitCode.map { " (exit \($0))" } ?? "" : "")
+            }
+        }
+        let words = first.error ?? "task \(first.state)" + (ran(first) ? first.exitCode.map { " with exit \($0)" } ?? "" : "")
+        let reason = words + (first.node.map { words.contains("node \($0)") ? "" : " (on node \($0))" } ?? "")
+        records[service.name]?.failedContainers = failed.compactMap(\.containerID)
+        // A task whose container ran and stopped exited with a code; one the swarm could not start was refused; the
+        // swarm's words for a container its healthcheck failed are unhealthy, as one machine says it.
+        let kind: FailureKind =
+            (first.error?.contains("unhealthy container") == true)
+            ? .unhealthy : (ran(first) ? first.exitCode.map { .exited(code: $0) } ?? .startRejected(reason) : .startRejected(reason))
+        fail(service.name, reason, kind: kind, &actions)
     }
 
     /// How long a rolling service may go without any update status before its tasks are judged as they run.
