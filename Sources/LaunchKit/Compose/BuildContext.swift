@@ -116,28 +116,17 @@ struct FileStatus: Sendable, Equatable {
     var isLink: Bool
     var isRegular: Bool
 
-    init?(_ path: String) {
-        guard let status = Platform.fileStatus(path) else { return nil }
-        self = status
-    }
-
-    init(
-        size: UInt64, modifiedNanoseconds: Int64, changedNanoseconds: Int64, inode: UInt64, device: UInt64, mode: UInt32, isLink: Bool,
-        isRegular: Bool
-    ) {
-        self.size = size
-        self.modifiedNanoseconds = modifiedNanoseconds
-        self.changedNanoseconds = changedNanoseconds
-        self.inode = inode
-        self.device = device
-        self.mode = mode
-        self.isLink = isLink
-        self.isRegular = isRegular
-    }
-
     /// Neither modified nor changed within the two seconds before `now`.
     func isSettled(at now: Date) -> Bool {
         Int64(now.timeIntervalSince1970 * 1e9) - max(modifiedNanoseconds, changedNanoseconds) > 2_000_000_000
+    }
+}
+
+extension FileStatus {
+    /// In an extension, so the memberwise initializer (what `Platform.fileStatus` builds) stays synthesized.
+    init?(_ path: String) {
+        guard let status = Platform.fileStatus(path) else { return nil }
+        self = status
     }
 }
 

@@ -40,15 +40,7 @@ struct LaunchUndo: Sendable {
             switch step {
             case .removeCreated(let rollback, let before, let levels):
                 let clock = ContinuousClock(), began = clock.now
-                var undone = await rollback.undo(since: before, levels: levels)
-                var passes = 1
-                while (createRaced || Task.isCancelled) && passes < 3 {
-                    await sleepIgnoringCancellation(.seconds(1))
-                    let again = await rollback.undo(since: before, levels: levels)
-                    undone.merge(again)
-                    passes += 1
-                    if again.removedContainers.isEmpty && again.removedNetworks.isEmpty { break }
-                }
+                let undone = await rollback.undoSettling(since: before, levels: levels, passes: createRaced || Task.isCancelled ? 3 : 1)
                 report.rolledBack(undone)
                 unwound.rollback = undone
                 unwound.rollbackPhase = .init(name: "rollback", seconds: began.duration(to: clock.now).seconds, status: "ok", detail: nil)
@@ -76,20 +68,9 @@ extension LaunchUndo {
     func unwindAfterLoss(report: ProgressReporter, limit: Duration = afterLossLimit, createRaced: Bool = false) async -> RollbackReport? {
         for case .removeCreated(let rollback, let before, let levels) in steps.reversed() {
             guard await EngineHeartbeat.beat(rollback.client) == .answered else { return nil }
-            let passes = createRaced ? 3 : 1
             guard
                 let undone = await within(
-                    limit,
-                    {
-                        var undone = await rollback.undo(since: before, levels: levels)
-                        for _ in 1..<passes {
-                            try? await Task.sleep(for: .seconds(1))
-                            let again = await rollback.undo(since: before, levels: levels)
-                            undone.merge(again)
-                            if again.removedContainers.isEmpty && again.removedNetworks.isEmpty { break }
-                        }
-                        return undone
-                    })
+                    limit, { await rollback.undoSettling(since: before, levels: levels, passes: createRaced ? 3 : 1) })
             else { return nil }
             report.rolledBack(undone)
             return undone

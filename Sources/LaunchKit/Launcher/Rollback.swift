@@ -164,6 +164,19 @@ struct Rollback: Sendable {
         return report
     }
 
+    /// `undo`, and when Compose's requests may still land after it is gone (a failed, stopped or lost create), again a
+    /// second later until a pass finds nothing new, `passes` in all at most.
+    func undoSettling(since before: ProjectSnapshot, levels: [[String]], passes: Int) async -> RollbackReport {
+        var undone = await undo(since: before, levels: levels)
+        for _ in 1..<max(passes, 1) {
+            await sleepIgnoringCancellation(.seconds(1))
+            let again = await undo(since: before, levels: levels)
+            undone.merge(again)
+            if again.removedContainers.isEmpty && again.removedNetworks.isEmpty { break }
+        }
+        return undone
+    }
+
     /// A listing that fails is an error in the report, never a silent "nothing to undo".
     private func listed<T>(_ what: String, _ report: inout RollbackReport, _ body: () async throws -> [T]) async -> [T] {
         do {

@@ -87,27 +87,21 @@ enum EngineHeartbeat {
     /// Listens until the engine answers (nil) or has been silent for `EngineLiveness.grace` (the silence). Asked
     /// after a failure that may be the engine's: at most a few seconds.
     static func confirmLoss(_ engine: any ContainerEngine, phase: String, interval: Duration = interval) async -> EngineSilence? {
-        var liveness = EngineLiveness()
-        let clock = ContinuousClock(), origin = clock.now
-        for await beat in beats(engine, every: interval) {
-            switch beat {
-            case .answered: return nil
-            case .silent(let what, let waited):
-                if let seconds = liveness.silent(what, at: origin.duration(to: clock.now).seconds, waited: waited) {
-                    return EngineSilence(endpoint: engine.endpoint.description, phase: phase, seconds: seconds, lastError: what)
-                }
-            }
-        }
-        return nil
+        await listen(engine, phase: phase, interval: interval, endOnAnswer: true)
     }
 
-    /// Listens until the engine has been silent for `EngineLiveness.grace` (the silence) or the task is cancelled (nil).
-    static func listen(_ engine: any ContainerEngine, phase: String, interval: Duration = interval) async -> EngineSilence? {
+    /// Listens until the engine has been silent for `EngineLiveness.grace` (the silence), or the task is cancelled
+    /// (nil) — or, with `endOnAnswer`, until it answers (nil).
+    static func listen(
+        _ engine: any ContainerEngine, phase: String, interval: Duration = interval, endOnAnswer: Bool = false
+    ) async -> EngineSilence? {
         var liveness = EngineLiveness()
         let clock = ContinuousClock(), origin = clock.now
         for await beat in beats(engine, every: interval) {
             switch beat {
-            case .answered: liveness.answered()
+            case .answered:
+                if endOnAnswer { return nil }
+                liveness.answered()
             case .silent(let what, let waited):
                 guard let seconds = liveness.silent(what, at: origin.duration(to: clock.now).seconds, waited: waited) else { continue }
                 return EngineSilence(endpoint: engine.endpoint.description, phase: phase, seconds: seconds, lastError: what)

@@ -62,7 +62,8 @@ public struct SwarmLauncher: Sendable {
         let services = rolloutServices(prepared, profile: profile, before: before, deployed: deployed, monitors: monitors)
         let startBegan = timeline.clock.now
         report.phaseBegan("start")
-        let driven = await drive(SwarmRollout(services: services, mode: before.mode), stack: stack, before: before, report: report)
+        let driven = await drive(
+            SwarmRollout(services: services, mode: before.mode), stack: stack, before: before, redact: prepared.redact, report: report)
         let startSeconds = startBegan.duration(to: timeline.clock.now).seconds
         var results: [LaunchResult.ServiceResult] = []
         for service in services {
@@ -244,7 +245,8 @@ public struct SwarmLauncher: Sendable {
 
     /// Performs the rollout's actions and feeds it the swarm's answers until it finishes or the task is cancelled:
     /// scale requests as it asks, then a poll of every service it is waiting for, every `pollInterval`.
-    func drive(_ rollout: SwarmRollout, stack: String, before: Before, report: ProgressReporter) async -> Driven {
+    /// What a line says passes `redact` (a task's error can carry an interpolated image name), as on one machine.
+    func drive(_ rollout: SwarmRollout, stack: String, before: Before, redact: Redactor, report: ProgressReporter) async -> Driven {
         var rollout = rollout
         let clock = ContinuousClock(), began = clock.now
         let seconds = { began.duration(to: clock.now).seconds }
@@ -269,7 +271,8 @@ public struct SwarmLauncher: Sendable {
                         report.note("\(name): its deadline passed after \(lost)")
                     }
                     report.serviceChanged(
-                        ProgressUpdate(service: name, serviceClass: serviceClass, state: state, elapsed: seconds(), detail: detail))
+                        ProgressUpdate(
+                            service: name, serviceClass: serviceClass, state: state, elapsed: seconds(), detail: detail.map { redact($0) }))
                 case .scale(let name, let count):
                     scaledAt[name] = seconds()
                     do {
