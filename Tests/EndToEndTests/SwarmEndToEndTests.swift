@@ -4,7 +4,7 @@ import Testing
 
 /// `launch <env> --engine swarm` on a single-node swarm the test makes (and leaves again, only if it made it),
 /// each test with its own stack `launch-e2e-<random>`, everything it created removed at the end.
-@Suite("launch on a real single-node swarm", .tags(.docker), .serialized, .enabled(if: E2E.enabled))
+@Suite("launch on a real swarm (single node; two nodes where set up)", .tags(.docker), .serialized, .enabled(if: E2E.enabled))
 struct SwarmEndToEndTests {
     /// Makes this engine a single-node swarm when it is not one, runs `body`, and leaves the swarm only if it made it.
     static func withSwarm<T>(_ body: () async throws -> T) async throws -> T {
@@ -181,6 +181,8 @@ struct SwarmEndToEndTests {
             let failure = try #require(api["failure"] as? [String: Any])
             // Said as a compose launch says it, with the swarm's own words kept as evidence.
             #expect(failure["reason"] as? String == "exited with code 3", "\(failure)")
+            // Exit 3 is a failure a retry can help: the swarm replaced the task health.retries (2) times first.
+            #expect(api["retries"] as? Int == 2, "\(api)")
             #expect((failure["probes"] as? [String])?.contains { $0.contains("non-zero exit (3)") } == true, "\(failure)")
             #expect((failure["log_tail"] as? [String])?.contains { $0.contains("cannot reach the database") } == true)
             let rollback = try #require(json["rollback"] as? [String: Any])
@@ -192,6 +194,32 @@ struct SwarmEndToEndTests {
             // The volume is data: it stays.
             #expect(
                 try await Self.namesOnEveryNode(["volume", "ls", "--format", "{{.Name}}", "--filter", label]) == ["\(project.name)_data"])
+        }
+    }
+
+    /// health.retries on a swarm: a task that fails on its first attempt (exit 3) is replaced by the swarm after
+    /// health.backoff, and the service is ready on its second; the run says the retry.
+    @Test func aTaskThatFailsOnceIsRetriedAndTheServiceIsReadyOnItsSecondAttempt() async throws {
+        try await Self.withStack { project in
+            try project.writeProfile(
+                extra: "health: {stability: 1s, retries: 1, backoff: 1s}",
+                stack: """
+                    services:
+                      flaky:
+                        image: \(Busybox.image)
+                        command: ["sh", "-c", "if [ -f /data/once ]; then trap 'exit 0' TERM; sleep 3600 & wait; else touch /data/once; echo first attempt fails; exit 3; fi"]
+                        volumes: [data:/data]
+                        deploy: {placement: {constraints: ["node.role == manager"]}}
+                    volumes:
+                      data: {}
+                    """)
+            let result = try await project.launch(["demo", "--engine", "swarm", "--json", "--no-cleanup"])
+            #expect(result.status == 0, "\(result.all)")
+            #expect(result.stderr.contains("retry 1/1: the swarm replaces the task"), "\(result.all)")
+            let json = Self.json(result.stdout)
+            #expect(json["outcome"] as? String == "success", "\(json)")
+            #expect(Self.service(json, "flaky")?["retries"] as? Int == 1, "\(json)")
+            _ = try await project.launch(["down", "demo", "--engine", "swarm"])
         }
     }
 

@@ -138,23 +138,90 @@ import Testing
         #expect(SwarmStatus.nodeList(["a", "b", "b"]) == "a, b ×2")
     }
 
+    /// Images before deploying: each service's candidate nodes (schedulable, its constraints, its GPUs), what the
+    /// reachable ones have and what the registry says decide it before anything exists.
+    @Test func anImageNoNodeThatMayRunTheServiceHasFailsBeforeDeployingAndOneSomeLackIsAWarning() {
+        func node(_ id: String, gpus: Int = 0, state: String = "ready") -> SwarmNode {
+            SwarmNode(
+                id: id, hostname: "twonode-\(id)", role: id == "a" ? "manager" : "worker", availability: "active", state: state,
+                genericResources: gpus > 0 ? [SwarmChecks.gpuResource: gpus] : [:])
+        }
+        var pinned = ComposeService(name: "app", image: "shop/only-a:1")
+        pinned.placementConstraints = ["node.hostname == twonode-b"]
+        let gpu = ComposeService(name: "llm", image: "vllm:1", gpuRequests: [GPURequest(count: .exactly(1))])
+        let free = ComposeService(name: "web", image: "shop/only-a:1")
+        let stack = ComposeStack(services: [pinned, gpu, free])
+        let needs = SwarmImages.needs(in: stack, nodes: [node("a"), node("b", gpus: 2), node("c", state: "down")])
+        #expect(needs.map(\.candidates) == [["twonode-b"], ["twonode-b"], ["twonode-a", "twonode-b"]], "down nodes never")
+
+        let present: [String: Set<String>] = ["twonode-a": ["shop/only-a:1"], "twonode-b": ["vllm:1"]]
+        let refused = SwarmImages.check(needs, present: present, registry: ["shop/only-a:1": .lacks])
+        #expect(refused.status == .fail)
+        #expect(
+            refused.evidence.hasPrefix(
+                "app: image shop/only-a:1 is not on node twonode-b, the only node that may run it (it is on twonode-a; no registry has it)"),
+            "\(refused.evidence)")
+        #expect(refused.evidence.contains("web: the swarm may place it on node twonode-b, which lacks image shop/only-a:1"))
+        #expect(refused.remediation?.contains("`docker save shop/only-a:1 | docker --context twonode-b load`") == true)
+        // A registry that has it: the node pulls it at start. One that does not answer: a warning, never a refusal.
+        #expect(SwarmImages.check(needs, present: present, registry: ["shop/only-a:1": .has]).status == .ok)
+        #expect(SwarmImages.check(needs, present: present, registry: ["shop/only-a:1": .silent]).status == .warn)
+        // A node launch cannot reach is the swarm's to judge (its rejection is explained when it happens).
+        #expect(SwarmImages.check(needs, present: ["twonode-a": ["shop/only-a:1"]], registry: [:]).status == .ok)
+        let fine = SwarmImages.check(
+            needs, present: ["twonode-a": ["shop/only-a:1"], "twonode-b": ["shop/only-a:1", "vllm:1"]], registry: [:])
+        #expect(fine.status == .ok)
+        #expect(fine.evidence == "every service's image is on the nodes that may run it (checked on twonode-a, twonode-b)")
+    }
+
     @Test func aNodeLostOrDrainedDuringALaunchIsSaidWithWhatItCarried() {
         func node(_ id: String, state: String = "ready", availability: String = "active") -> SwarmNode {
             SwarmNode(id: id, hostname: "twonode-\(id)", role: id == "a" ? "manager" : "worker", availability: availability, state: state)
         }
         var watch = SwarmNodeWatch()
         #expect(watch.due(at: 0))
-        #expect(watch.observe([node("a"), node("b")], at: 0, carried: [:]).isEmpty, "the first read is the baseline")
+        #expect(watch.observe([node("a"), node("b")], at: 0, carried: [:]) == .init(), "the first read is the baseline")
         #expect(!watch.due(at: 0.5))
-        let lines = watch.observe([node("a"), node("b", state: "down")], at: 12.3, carried: ["api": ["twonode-b"], "db": ["twonode-a"]])
+        let change = watch.observe([node("a"), node("b", state: "down")], at: 12.3, carried: ["api": ["twonode-b"], "db": ["twonode-a"]])
+        #expect(change.lost == ["twonode-b"])
         #expect(
-            lines == [
+            change.lines == [
                 "node twonode-b went down at 12.3s: it carried tasks of api; the swarm reschedules them on the other nodes, each service within its own deadline"
             ])
         #expect(watch.lost == ["api": "node twonode-b went down at 12.3s"], "only the service it carried")
-        #expect(watch.observe([node("a"), node("b")], at: 20, carried: [:]) == ["node twonode-b is back (ready, active) at 20.0s"])
+        #expect(watch.observe([node("a"), node("b")], at: 20, carried: [:]).lines == ["node twonode-b is back (ready, active) at 20.0s"])
+        let drained = watch.observe([node("a", availability: "drain"), node("b")], at: 21, carried: [:])
+        #expect(drained.lines.first?.contains("was set to drain") == true)
+        #expect(drained.lost == ["twonode-a"])
+    }
+
+    /// Recorded on the two-node swarm: `app` (2 replicas, spread) ready on both nodes, node B's dockerd killed. Until
+    /// the swarm marks B down its task there still says running; then app waits again, the replaced task is not
+    /// counted where it was, and app is ready once the new task on A has been stable: on twonode-a only.
+    @Test func aServiceReadyOnANodeThatIsLostWaitsAgainUntilItsTaskIsPlacedElsewhere() {
+        var app = Self.service("app", stability: .seconds(5))
+        app.replicas = 2
+        var rollout = SwarmRollout(services: [app, Self.service("anchor", healthcheck: true)])
+        _ = rollout.handle(.begin, now: 0)
+        _ = rollout.handle(.scaled("app"), now: 0)
+        func task(_ id: String, _ node: String, desired: String = "running", _ state: String = "running") -> SwarmRollout.TaskObservation {
+            .init(id: id, desiredState: desired, state: state, exitCode: 0, node: node)
+        }
+        _ = rollout.handle(.observed("app", [task("a1", "twonode-a"), task("b1", "twonode-b")]), now: 1)
         #expect(
-            watch.observe([node("a", availability: "drain"), node("b")], at: 21, carried: [:]).first?.contains("was set to drain") == true)
+            rollout.handle(.observed("app", [task("a1", "twonode-a"), task("b1", "twonode-b")]), now: 6.5) == [.changed("app", .ready)])
+        #expect(rollout.handle(.nodeLost("twonode-a-not-this"), now: 13) == [])
+        #expect(rollout.handle(.nodeLost("twonode-b"), now: 13.4) == [.changed("app", .starting)])
+        #expect(rollout.polling.contains("app"))
+        let moving = [task("a1", "twonode-a"), task("b1", "twonode-b", desired: "shutdown"), task("a2", "twonode-a", "assigned")]
+        #expect(rollout.handle(.observed("app", moving), now: 14) == [])
+        #expect(rollout.records["app"]?.nodes == ["twonode-a"], "the replaced task is not where app runs")
+        let moved = [task("a1", "twonode-a"), task("b1", "twonode-b", desired: "shutdown"), task("a2", "twonode-a")]
+        #expect(rollout.handle(.observed("app", moved), now: 20) == [])
+        #expect(rollout.handle(.observed("app", moved), now: 25.5) == [.changed("app", .ready)])
+        #expect(rollout.records["app"]?.lostNodes == ["twonode-b"])
+        // A service with no task on the lost node, or one still starting, is not moved back.
+        #expect(rollout.records["anchor"]?.state == .starting)
     }
 
     @Test func anOptionalDependencyThatFailedDoesNotBlockItsDependentAsOnOneMachine() {
@@ -391,6 +458,18 @@ import Testing
         #expect((job["restart_policy"] as? [String: Any])?["condition"] as? String == "none")
         #expect(job["resources"] != nil)  // what the file says is kept
         #expect((tree["networks"] as? [String: [String: Any]])?["default"]?["name"] == nil)
+        // health.retries and health.backoff: a failed job is run again that often; every task waits the backoff.
+        let retried = try SwarmStackFile.heldTree(
+            resolvedYAML: resolved, jobs: ["migrate"], retry: .init(attempts: 2, delay: .milliseconds(1500)))
+        let retriedServices = try #require(retried["services"] as? [String: [String: Any]])
+        let jobPolicy = (retriedServices["migrate"]?["deploy"] as? [String: Any])?["restart_policy"] as? [String: Any]
+        #expect(jobPolicy?["condition"] as? String == "on-failure")
+        #expect(jobPolicy?["max_attempts"] as? Int == 2)
+        #expect(jobPolicy?["delay"] as? String == "1500ms")
+        let appPolicy = (retriedServices["app"]?["deploy"] as? [String: Any])?["restart_policy"] as? [String: Any]
+        #expect(appPolicy?["delay"] as? String == "1500ms")
+        #expect(appPolicy?["max_attempts"] == nil, "a limit would outlive the launch")
+        #expect(appPolicy?["condition"] == nil)
     }
 
     @Test func anUpdateFileRollsOverStartFirstAndRollsBackUnlessTheFileSaysOtherwise() throws {
@@ -494,7 +573,7 @@ import Testing
             docker.stackDeploy(stack: "demo", files: ["/p/.launch/swarm/demo.yml"]).arguments
                 == ["stack", "deploy", "--resolve-image", "never", "--compose-file", "/p/.launch/swarm/demo.yml", "demo"])
         #expect(
-            docker.serviceLogs(service: "demo_db", tail: 5).arguments == [
+            docker.serviceLogs(service: "demo_db", follow: false, tail: 5, since: nil).arguments == [
                 "service", "logs", "--no-task-ids", "--no-trunc", "--tail", "5", "demo_db",
             ])
     }
@@ -704,5 +783,64 @@ struct SwarmRestoreWatchTests {
         #expect(errors[0].contains("shop_api: the swarm paused its rollback (task failed)"))
         #expect(errors[1].contains("shop_web: not back on its previous version after"))
         #expect(errors[1].contains("update unknown, 0 of 3 replicas running"))
+    }
+}
+
+extension SwarmRolloutTests {
+    /// health.retries on a swarm, as on one machine: a task that failed in a way a retry can help is replaced by the
+    /// swarm while attempts are left (the service waits for the new task with a new deadline); a failure no retry
+    /// changes (exit 127) fails at once; the last attempt's failure fails it.
+    @Test func aFailedTaskIsRetriedWhileHealthRetriesAllowAndWhenARetryCanHelp() {
+        var api = SwarmRolloutTests.service("api", stability: .seconds(1))
+        api.retries = 2
+        func task(_ id: String, desired: String = "running", _ state: String, exit: Int? = nil) -> SwarmRollout.TaskObservation {
+            .init(id: id, desiredState: desired, state: state, error: exit.map { "task: non-zero exit (\($0))" }, exitCode: exit ?? 0)
+        }
+        var rollout = SwarmRollout(services: [api])
+        _ = rollout.handle(.begin, now: 0)
+        _ = rollout.handle(.scaled("api"), now: 0)
+        let first = task("t1", desired: "shutdown", "failed", exit: 3)
+        #expect(rollout.handle(.observed("api", [first]), now: 1) == [.changed("api", .retrying)])
+        #expect(rollout.retryLine("api") == "task: non-zero exit (3); retry 1/2: the swarm replaces the task")
+        #expect(rollout.polling == ["api"])
+        #expect(rollout.handle(.observed("api", [first]), now: 2) == [], "the same failed task says nothing new")
+        #expect(rollout.handle(.observed("api", [first, task("t2", "running")]), now: 6) == [.changed("api", .starting)])
+        #expect(rollout.handle(.observed("api", [first, task("t2", "running")]), now: 7.5) == [.changed("api", .ready), .finish])
+        #expect(rollout.records["api"]?.retries == 1)
+        #expect(rollout.records["api"]?.failure == nil, "ready: the earlier attempt's failure is not its verdict")
+
+        var exhausted = SwarmRollout(services: [api])
+        _ = exhausted.handle(.begin, now: 0)
+        _ = exhausted.handle(.scaled("api"), now: 0)
+        let failures = (1...3).map { task("t\($0)", desired: "shutdown", "failed", exit: 3) }
+        _ = exhausted.handle(.observed("api", [failures[0]]), now: 1)
+        _ = exhausted.handle(.observed("api", Array(failures.prefix(2))), now: 7)
+        #expect(exhausted.records["api"]?.state == .retrying)
+        #expect(exhausted.handle(.observed("api", failures), now: 13) == [.changed("api", .failed), .finish])
+        #expect(exhausted.records["api"]?.failedTasks == ["t3"], "the last attempt's task: its log is the evidence")
+
+        var deterministic = SwarmRollout(services: [api])
+        _ = deterministic.handle(.begin, now: 0)
+        _ = deterministic.handle(.scaled("api"), now: 0)
+        #expect(
+            deterministic.handle(.observed("api", [task("t1", desired: "shutdown", "failed", exit: 127)]), now: 1) == [
+                .changed("api", .failed), .finish,
+            ])
+    }
+
+    /// A core failure while another service waits for its replacement task: that one gets no next attempt and ends
+    /// failed with its last reason, as on one machine.
+    @Test func aServiceWaitingToRetryEndsFailedWhenACoreServiceFails() {
+        var api = SwarmRolloutTests.service("api")
+        api.retries = 1
+        var rollout = SwarmRollout(services: [api, SwarmRolloutTests.service("db")])
+        _ = rollout.handle(.begin, now: 0)
+        let crash = SwarmRollout.TaskObservation(
+            id: "a1", desiredState: "shutdown", state: "failed", error: "task: non-zero exit (1)", exitCode: 1)
+        #expect(rollout.handle(.observed("api", [crash]), now: 1) == [.changed("api", .retrying)])
+        let dead = SwarmRollout.TaskObservation(
+            id: "d1", desiredState: "shutdown", state: "failed", error: "task: non-zero exit (127)", exitCode: 127)
+        #expect(rollout.handle(.observed("db", [dead]), now: 2) == [.changed("db", .failed), .changed("api", .failed), .finish])
+        #expect(rollout.records["api"]?.failure == "task: non-zero exit (1)")
     }
 }

@@ -32,6 +32,9 @@ public protocol ContainerEngine: Sendable {
     /// Follows this run of the container's log until a line matches `pattern` (nil: it ended without one).
     func firstLogLine(_ id: String, matching pattern: String) async throws -> String?
 
+    /// What a swarm task or service printed, read through the manager (a task on any node).
+    func swarmLogs(_ source: SwarmLogSource, tail: Int) async throws -> [String]
+
     /// The container events of compose project `project`, replayed from `sinceNanoseconds` when given.
     func projectEvents(_ project: String, sinceNanoseconds: Int64?, actions: [String]) -> AsyncThrowingStream<EngineEvent, any Error>
     /// `projectEvents`, returning once the engine has the subscription in place (see `EngineClient.subscribe`).
@@ -42,5 +45,18 @@ extension EngineClient: ContainerEngine {
     public func projectEvents(_ project: String, sinceNanoseconds: Int64?, actions: [String]) -> AsyncThrowingStream<EngineEvent, any Error>
     {
         events(sinceNanoseconds: sinceNanoseconds, labels: ComposeLabels.projectFilter(project), actions: actions)
+    }
+}
+
+/// Whose log a swarm reads: one task's, or every task's of a service.
+public enum SwarmLogSource: Sendable, Hashable {
+    case task(String)
+    case service(String)
+
+    var path: String {
+        switch self {
+        case .task(let id): "/tasks/\(EngineClient.escape(id))/logs"
+        case .service(let name): "/services/\(EngineClient.escape(name))/logs"
+        }
     }
 }

@@ -206,14 +206,27 @@ extension EngineClient {
 
     /// `inactive`, `pending`, `active`, `error`, `locked`, and whether this node manages the swarm.
     /// This node's part in a swarm, and the engine's default runtime (the same `/info` answer).
-    public func swarmState() async throws -> (state: String, manager: Bool, defaultRuntime: String?) {
+    public func swarmState() async throws -> (state: String, manager: Bool, defaultRuntime: String?, nodeID: String?) {
         let response = try await perform("GET", "/info")
         let object = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any]
         let swarm = object?["Swarm"] as? [String: Any] ?? [:]
         return (
             swarm["LocalNodeState"] as? String ?? "inactive", swarm["ControlAvailable"] as? Bool ?? false,
-            object?["DefaultRuntime"] as? String
+            object?["DefaultRuntime"] as? String, (swarm["NodeID"] as? String).flatMap { $0.isEmpty ? nil : $0 }
         )
+    }
+
+    /// Whether the registry `reference` names has it, as this engine asks it (`GET /distribution/{name}/json`, what
+    /// `docker stack deploy --resolve-image` asks): true when it answers with the image, false when it refuses or
+    /// cannot be reached (a node would fail the same pull), nil when no answer came within `limit`.
+    public func registryHas(_ reference: String, limit: Duration = .seconds(5)) async -> Bool? {
+        await within(limit) {
+            guard let response = try? await self.perform("GET", "/distribution/\(Self.escape(reference))/json", accept: { _ in true })
+            else {
+                return false
+            }
+            return (200..<300).contains(response.status)
+        } ?? nil
     }
 
     public func listServices(stack: String) async throws -> [SwarmService] {

@@ -172,6 +172,17 @@ public struct EngineClient: Sendable {
         return tty ? Self.lines(response.body) : Self.demultiplexLines(response.body)
     }
 
+    /// The last `tail` lines a swarm task, or every task of a swarm service, printed: read through the manager, so
+    /// it works for a task on any node whose engine the swarm still reaches. A service with a TTY is not framed.
+    public func swarmLogs(_ source: SwarmLogSource, tail: Int) async throws -> [String] {
+        let response = try await perform(
+            "GET", source.path, [("stdout", "1"), ("stderr", "1"), ("tail", String(max(tail, 1))), ("timestamps", "0")])
+        let frames = FrameLines()
+        var rest = response.body
+        let lines = frames.take(&rest)
+        return frames.unframed ? Self.lines(response.body) : lines + frames.finish(rest)
+    }
+
     /// Follows what `id` prints on stdout and stderr during its current run, and returns the first line that
     /// `pattern` matches; nil when the log ends first (the container stopped). The lines are matched on the reading
     /// thread as they arrive, so a long backlog is never held in memory. Cancelling the caller ends the stream.

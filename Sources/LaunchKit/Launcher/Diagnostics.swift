@@ -50,11 +50,28 @@ struct Diagnostics: Sendable {
         return logs
     }
 
+    /// How long a log read through the swarm may take: a task on a node that went down has a log the manager waits
+    /// for without end.
+    static let swarmLogLimit: Duration = .seconds(5)
+
+    /// What a swarm's failed tasks printed (the newest task with any lines), else every task of the service, read
+    /// through the manager: a task on another node has its lines here too. Bounded; redacted and cut as any log.
+    func swarmLogs(tasks: [String]) async -> [String] {
+        guard let swarmService else { return [] }
+        let client = self.client, tail = logLines
+        for source in tasks.reversed().map(SwarmLogSource.task) + [.service(swarmService)] {
+            let lines = await within(Self.swarmLogLimit) { (try? await client.swarmLogs(source, tail: tail)) ?? [] } ?? []
+            if !lines.isEmpty { return lines.map { Text.printable(redact($0), limit: 500) } }
+        }
+        return []
+    }
+
     /// `resources`: what the launch sampled while the service started; a container still running is read once more.
-    /// `signal`: the readiness label that decided it, if one did (the next step then speaks of it).
+    /// `signal`: the readiness label that decided it, if one did (the next step then speaks of it). `tasks`: on a
+    /// swarm, the failed tasks, whose lines are read through the swarm when no container of theirs is reachable here.
     func diagnose(
         service: String, serviceClass: ServiceClass, failure: FailureKind, containers: [String], resources: ResourceUsage? = nil,
-        signal: ReadySignal? = nil
+        signal: ReadySignal? = nil, tasks: [String] = []
     ) async -> Diagnosis {
         var details: ContainerDetails?
         var logs: [String] = []
@@ -76,6 +93,7 @@ struct Diagnostics: Sendable {
             // Redacted whole, then made printable and cut: a log line can hold escape sequences and 16 KiB.
             logs = await settledLogs(details.id, exited: exited).map { Text.printable(redact($0), limit: 500) }
         }
+        if logs.isEmpty { logs = await swarmLogs(tasks: tasks) }
         let health = details?.state.health
         let probes = Diagnostics.probeLines(health, redact: redact)
         let reached: String =

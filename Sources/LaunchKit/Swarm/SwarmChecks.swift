@@ -265,9 +265,13 @@ public enum SwarmChecks {
         nodes.filter(\.schedulable).map { $0.genericResources[gpuResource] ?? 0 }.max() ?? 0
     }
 
-    /// Asks the engine and evaluates what `stack` needs of it (GPUs, placement constraints). `nodes`: the swarm's
-    /// nodes as the caller already read them (so its overlay and these checks judge the same swarm); nil: read here.
-    public static func run(client: EngineClient, stack: ComposeStack, nodes known: [SwarmNode]? = nil) async -> [CheckResult] {
+    /// Asks the engine and evaluates what `stack` needs of it (GPUs, placement constraints, images on the nodes
+    /// launch can reach). `nodes`: the swarm's nodes as the caller already read them (so its overlay and these checks
+    /// judge the same swarm); nil: read here. `engines`: the reachable nodes' engines (`SwarmNodeEngines`); nil:
+    /// resolved here from the environment's Docker contexts.
+    public static func run(
+        client: EngineClient, stack: ComposeStack, nodes known: [SwarmNode]? = nil, engines reachable: [String: EngineClient]? = nil
+    ) async -> [CheckResult] {
         let gpuRequests = SwarmGPU.requests(in: stack)
         do {
             let swarm = try await client.swarmState()
@@ -276,9 +280,15 @@ public enum SwarmChecks {
                 nodes = known
                 if nodes == nil { nodes = try? await client.listNodes() }
             }
-            return evaluate(
+            var checks = evaluate(
                 state: swarm.state, manager: swarm.manager, nodes: nodes, gpuRequests: gpuRequests, endpoint: client.endpoint.description,
                 defaultRuntime: gpuRequests.isEmpty ? nil : swarm.defaultRuntime, constraints: constraints(in: stack))
+            if let nodes, !checks.contains(where: { $0.status == .fail }) {
+                var engines = reachable
+                if engines == nil { engines = await SwarmNodeEngines.resolve(nodes: nodes, client: client) }
+                checks.append(await SwarmImages.run(stack: stack, nodes: nodes, engines: engines ?? [:]))
+            }
+            return checks
         } catch {
             return [
                 CheckResult(

@@ -32,6 +32,8 @@ public struct SwarmLauncher: Sendable {
         var redact: Redactor
         var nodes: [SwarmNode]?
         var jobs: Set<String>
+        /// The engines of the nodes launch can reach (its own, and contexts named after nodes), by hostname.
+        var engines: [String: EngineClient] = [:]
     }
 
     /// The deployment as it stands before this run: what an undo goes back to, and whether this run deploys or updates.
@@ -63,11 +65,15 @@ public struct SwarmLauncher: Sendable {
         let startBegan = timeline.clock.now
         report.phaseBegan("start")
         let driven = await drive(
-            SwarmRollout(services: services, mode: before.mode), stack: stack, before: before, redact: prepared.redact, report: report)
+            SwarmRollout(services: services, mode: before.mode), stack: stack, before: before, redact: prepared.redact, report: report,
+            engines: prepared.engines)
         let startSeconds = startBegan.duration(to: timeline.clock.now).seconds
         var results: [LaunchResult.ServiceResult] = []
         for service in services {
-            results.append(await result(service, driven, stack: stack, redact: prepared.redact, environment: profile.name, before: before))
+            results.append(
+                await result(
+                    service, driven, stack: stack, redact: prepared.redact, environment: profile.name, before: before,
+                    engines: prepared.engines))
         }
         let outcome = LaunchResult.Outcome(results, interrupted: driven.interrupted)
         report.phaseEnded(
@@ -114,15 +120,23 @@ public struct SwarmLauncher: Sendable {
             return (plan, "\(plan.services.count) services, stack \(plan.project), overlay \(plan.overlay.choice.rawValue)")
         }
         let stack = plan.project
-        try await timeline.measure("swarm", report: report) {
-            let checks = await SwarmChecks.run(client: client, stack: plan.stack, nodes: nodes) + [SwarmChecks.overlay(plan.overlay)]
+        let engines = try await timeline.measure("swarm", report: report) {
+            var engines: [String: EngineClient] = [:]
+            if let nodes { engines = await SwarmNodeEngines.resolve(nodes: nodes, client: client) }
+            let checks =
+                await SwarmChecks.run(client: client, stack: plan.stack, nodes: nodes, engines: engines) + [
+                    SwarmChecks.overlay(plan.overlay)
+                ]
             let failed = checks.filter { $0.status == .fail }
             guard failed.isEmpty else {
                 throw PhaseFailure(
                     phase: "swarm", summary: "the swarm cannot run \(stack): nothing was started",
                     evidence: failed.map { "\($0.id): \($0.evidence)" }, hint: failed.first?.remediation)
             }
-            return ((), checks.first { $0.id == "swarm.nodes" }?.evidence)
+            for warning in checks where warning.status == .warn {
+                report.note("warning \(warning.id): \(warning.evidence)")
+            }
+            return (engines, checks.first { $0.id == "swarm.nodes" }?.evidence)
         }
         try await Launcher.preflightPhase(plan, preflight: preflight, timeline: timeline, report: report)
         try Task.checkCancellation()
@@ -131,7 +145,7 @@ public struct SwarmLauncher: Sendable {
             plan = try await planner.plan(profile, probe: plan.gpuProbe, compose: .some(plan.composeDetection), overlay: overlay)
         }
         let redact = EnvProvisioner(layout: layout, profile: profile).redactor(environment: context.environment)
-        return Prepared(plan: plan, redact: redact, nodes: nodes, jobs: Planner.jobs(in: plan.stack))
+        return Prepared(plan: plan, redact: redact, nodes: nodes, jobs: Planner.jobs(in: plan.stack), engines: engines)
     }
 
     /// Compose's resolved model as a stack file: held at 0 for a first deploy, rolling for an update. Private (it
@@ -162,12 +176,14 @@ public struct SwarmLauncher: Sendable {
             }
             let file: String
             let detail: String
+            let retry = SwarmStackFile.Retry(attempts: plan.profile.health.retries, delay: plan.profile.health.backoff)
             switch mode {
             case .deploy:
-                file = try SwarmStackFile.held(resolvedYAML: output.stdout, jobs: jobs, gpus: gpus)
+                file = try SwarmStackFile.held(resolvedYAML: output.stdout, jobs: jobs, gpus: gpus, retry: retry)
                 detail = "held at 0: \(plan.stack.services.count - jobs.count) services, \(jobs.count) jobs"
             case .update:
-                file = try SwarmStackFile.updating(resolvedYAML: output.stdout, jobs: jobs, monitors: monitors, gpus: gpus)
+                file = try SwarmStackFile.updating(
+                    resolvedYAML: output.stdout, jobs: jobs, monitors: monitors, gpus: gpus, retry: retry)
                 detail = "update of a running stack: rolling, rolled back on failure"
             }
             let path = SwarmStackFile.path(layout, stack: stack)
@@ -231,7 +247,7 @@ public struct SwarmLauncher: Sendable {
                 replicas: max(1, service.replicas), isJob: jobs.contains(service.name), hasHealthcheck: service.healthcheck != nil,
                 readiness: ReadinessRule(service: service, policy: profile.health, isJob: jobs.contains(service.name), signals: false),
                 dependencies: service.dependsOn, isRolling: rolling.contains(service.name),
-                updateMonitor: monitors[service.name] ?? .zero)
+                updateMonitor: monitors[service.name] ?? .zero, retries: profile.health.retries)
         }
     }
 
@@ -246,7 +262,10 @@ public struct SwarmLauncher: Sendable {
     /// Performs the rollout's actions and feeds it the swarm's answers until it finishes or the task is cancelled:
     /// scale requests as it asks, then a poll of every service it is waiting for, every `pollInterval`.
     /// What a line says passes `redact` (a task's error can carry an interpolated image name), as on one machine.
-    func drive(_ rollout: SwarmRollout, stack: String, before: Before, redact: Redactor, report: ProgressReporter) async -> Driven {
+    func drive(
+        _ rollout: SwarmRollout, stack: String, before: Before, redact: Redactor, report: ProgressReporter,
+        engines: [String: EngineClient] = [:]
+    ) async -> Driven {
         var rollout = rollout
         let clock = ContinuousClock(), began = clock.now
         let seconds = { began.duration(to: clock.now).seconds }
@@ -262,11 +281,15 @@ public struct SwarmLauncher: Sendable {
                     finished = true
                 case .changed(let name, let state):
                     let serviceClass = rollout.services.first { $0.name == name }?.serviceClass ?? .core
-                    let nodes = rollout.records[name]?.nodes ?? []
-                    let on = nodes.isEmpty ? "" : " on " + nodes.joined(separator: ", ")
+                    let nodes = rollout.records[name]?.nodes ?? [], lost = rollout.records[name]?.lostNodes ?? []
+                    let on =
+                        (nodes.isEmpty ? "" : " on " + nodes.joined(separator: ", "))
+                        + (lost.isEmpty ? "" : " (placed again after node \(lost.joined(separator: ", ")) was lost)")
                     let detail =
                         state == .ready
-                        ? rollout.records[name]?.readiness.map { $0 + on } : (state == .failed ? rollout.records[name]?.failure : nil)
+                        ? rollout.records[name]?.readiness.map { $0 + on }
+                        : (state == .failed ? rollout.records[name]?.failure : nil)
+                            ?? (state == .retrying ? rollout.retryLine(name) : nil)
                     if state == .failed, case .deadline? = rollout.records[name]?.failureKind, let lost = nodeWatch.lost[name] {
                         report.note("\(name): its deadline passed after \(lost)")
                     }
@@ -291,17 +314,22 @@ public struct SwarmLauncher: Sendable {
             // rollout settles every service it can decide).
             if rollout.polling.isEmpty && !rollout.settled { return Driven(rollout: rollout, scaledAt: scaledAt, interrupted: false) }
             try? await Task.sleep(for: pollInterval)
-            pending = await poll(&rollout, stack: stack, before: before, now: seconds)
-            // A node lost or drained while tasks start is said when it happens, with what it carried.
+            pending = await poll(&rollout, stack: stack, before: before, engines: engines, now: seconds)
+            // A node lost or drained while tasks start is said when it happens, with what it carried; what was ready
+            // there waits again for the swarm to place it elsewhere.
             if nodeWatch.due(at: seconds()), let nodes = try? await client.listNodes() {
-                for line in nodeWatch.observe(nodes, at: seconds(), carried: rollout.records.mapValues(\.nodes)) { report.note(line) }
+                let change = nodeWatch.observe(nodes, at: seconds(), carried: rollout.records.mapValues(\.nodes))
+                for line in change.lines { report.note(line) }
+                for host in change.lost { pending += rollout.handle(.nodeLost(host), now: seconds()) }
             }
         }
     }
 
     /// One round of polls of the services the rollout waits for: a rolling service's update status, then (unless
     /// the swarm is still rolling it) its tasks.
-    func poll(_ rollout: inout SwarmRollout, stack: String, before: Before, now seconds: () -> Double) async -> [SwarmRollout.Action] {
+    func poll(
+        _ rollout: inout SwarmRollout, stack: String, before: Before, engines: [String: EngineClient] = [:], now seconds: () -> Double
+    ) async -> [SwarmRollout.Action] {
         var pending: [SwarmRollout.Action] = []
         for name in rollout.polling {
             let service = rollout.services.first { $0.name == name }
@@ -310,14 +338,14 @@ public struct SwarmLauncher: Sendable {
                 let earlier = before.previous.first { $0.id == current.id }?.update
                 let status = current.update.flatMap { $0.isNew(comparedTo: earlier) ? $0 : nil }
                 pending += rollout.handle(.update(name, status), now: seconds())
-                if rollout.records[name]?.state != .starting { continue }
+                if rollout.records[name]?.isUnderWay != true { continue }
                 if rollout.awaitsUpdate(name, now: seconds()) {
                     pending += rollout.handle(.observed(name, []), now: seconds())
                     continue
                 }
             }
             // An update judges what this run started and what is meant to run now, not the task history.
-            let observed = await observe(Self.serviceName(stack, name), health: service?.hasHealthcheck ?? false)
+            let observed = await observe(Self.serviceName(stack, name), health: service?.hasHealthcheck ?? false, engines: engines)
                 .filter { !before.tasks.contains($0.id) || $0.desiredState == "running" }
             pending += rollout.handle(.observed(name, observed), now: seconds())
         }
@@ -325,14 +353,18 @@ public struct SwarmLauncher: Sendable {
     }
 
     /// One service's line of the run's result, diagnosed when it failed.
-    func result(_ service: SwarmRollout.Service, _ driven: Driven, stack: String, redact: Redactor, environment: String, before: Before)
+    func result(
+        _ service: SwarmRollout.Service, _ driven: Driven, stack: String, redact: Redactor, environment: String, before: Before,
+        engines: [String: EngineClient] = [:]
+    )
         async
         -> LaunchResult.ServiceResult
     {
         let record = driven.rollout.records[service.name] ?? .init()
         var diagnosis: Diagnosis?
         if record.state == .failed {
-            diagnosis = await diagnose(service, record, stack: stack, redact: redact, environment: environment, tasksBefore: before.tasks)
+            diagnosis = await diagnose(
+                service, record, stack: stack, redact: redact, environment: environment, tasksBefore: before.tasks, engines: engines)
         }
         var blockedBy: String?
         if case .blocked(let by) = record.state { blockedBy = by }
@@ -341,7 +373,7 @@ public struct SwarmLauncher: Sendable {
         return .init(
             name: service.name, serviceClass: service.serviceClass, state: record.state, blockedBy: blockedBy, createdAt: 0,
             startedAt: began, readyAt: record.readyAt, secondsToReady: record.readyAt.flatMap { ready in began.map { ready - $0 } },
-            readiness: record.readiness, engineStartSeconds: nil, retries: 0, failure: diagnosis)
+            readiness: record.readiness, engineStartSeconds: nil, retries: record.retries, failure: diagnosis)
     }
 
     /// Read, change, write with the version read. Just after a deploy the swarm's allocator is still updating the
@@ -365,7 +397,10 @@ public struct SwarmLauncher: Sendable {
     /// the task's container. A container on another node is not visible to this engine; there the swarm's own word
     /// stands: a task with a healthcheck turns `running` only once its container is healthy (it stays `starting`
     /// until then, as `Fixtures/swarm-tasks/db.json` shows), and fails when it turns unhealthy.
-    func observe(_ service: String, health: Bool) async -> [SwarmRollout.TaskObservation] {
+    /// A task's container health is read from the engine of its node where launch can reach it (`engines`), so a
+    /// healthcheck failing on another node is seen when it fails, with its probes; elsewhere a running task is
+    /// healthy by the swarm's word (it starts a task with a healthcheck as `starting` until the check passes).
+    func observe(_ service: String, health: Bool, engines: [String: EngineClient] = [:]) async -> [SwarmRollout.TaskObservation] {
         guard let tasks = try? await client.listTasks(services: [service]) else { return [] }
         let names = await nodeNames.resolve(tasks.compactMap(\.nodeID), client: client)
         var observed: [SwarmRollout.TaskObservation] = []
@@ -373,7 +408,7 @@ public struct SwarmLauncher: Sendable {
             let node = task.nodeID.flatMap { names[$0] }
             var status: String?
             if health, ["starting", "running"].contains(task.status.state), let id = task.status.containerStatus?.containerID {
-                if let details = try? await client.inspectContainer(id) {
+                if let details = try? await (node.flatMap { engines[$0] } ?? client).inspectContainer(id) {
                     status = details.state.health?.status
                 } else if task.status.state == "running" {
                     status = "healthy"
@@ -475,12 +510,12 @@ public struct SwarmLauncher: Sendable {
 
     func diagnose(
         _ service: SwarmRollout.Service, _ record: SwarmRollout.Record, stack: String, redact: Redactor, environment: String,
-        tasksBefore: Set<String> = []
+        tasksBefore: Set<String> = [], engines: [String: EngineClient] = [:]
     ) async -> Diagnosis {
         let name = Self.serviceName(stack, service.name)
         if let kind = record.failureKind, !record.failedContainers.isEmpty,
             let diagnosis = await diagnoseTask(
-                service, record, kind: kind, name: name, redact: redact, environment: environment)
+                service, record, kind: kind, name: name, redact: redact, environment: environment, engines: engines)
         {
             return diagnosis
         }
@@ -506,10 +541,10 @@ public struct SwarmLauncher: Sendable {
                 break
             }
         }
-        var logs: [String] = []
-        if let output = try? await context.runner.run(context.docker.serviceLogs(service: name)), output.succeeded {
-            logs = (output.stdout + output.stderr).split(whereSeparator: \.isNewline).suffix(20).map { redact(String($0)) }
-        }
+        let logs = await Diagnostics(
+            client: client, redact: redact, environment: environment, project: name, swarmService: name, logLines: 20
+        )
+        .swarmLogs(tasks: record.failedTasks)
         // The same words on every node: the failure as a compose launch says it, the swarm's own (with the task's
         // node) as evidence — a task on another node reads like one whose container this engine holds.
         let swarmWords = redact(record.failure ?? "failed")
@@ -535,21 +570,28 @@ public struct SwarmLauncher: Sendable {
 extension SwarmLauncher {
     /// A failed task whose container this engine holds is diagnosed as a compose launch diagnoses a container (probe
     /// output, log tail, CPU and memory, class, next step): the same failure reads the same on either engine. A
-    /// container the engine calls unhealthy is an unhealthy service, whatever the swarm's task says. Nil when no
-    /// failed task's container is reachable here (it ran on another node): the swarm's own word then stands.
+    /// container the engine calls unhealthy is an unhealthy service, whatever the swarm's task says. The containers
+    /// are looked for on this engine, then on the other nodes' engines launch can reach (`engines`); nil when none is
+    /// reachable (it ran on a node launch cannot reach): the swarm's own word then stands.
     func diagnoseTask(
         _ service: SwarmRollout.Service, _ record: SwarmRollout.Record, kind: FailureKind, name: String, redact: Redactor,
-        environment: String
+        environment: String, engines: [String: EngineClient] = [:]
     ) async -> Diagnosis? {
         var reachable: [ContainerDetails] = []
-        for id in record.failedContainers {
-            if let details = try? await client.inspectContainer(id) { reachable.append(details) }
+        var holder = client
+        let others = engines.sorted { $0.key < $1.key }.map(\.value).filter { $0.endpoint != client.endpoint }
+        for engine in [client] + others where reachable.isEmpty {
+            for id in record.failedContainers {
+                if let details = try? await engine.inspectContainer(id) { reachable.append(details) }
+            }
+            holder = engine
         }
         guard !reachable.isEmpty else { return nil }
         let kind = reachable.contains { $0.state.health?.status == "unhealthy" } ? FailureKind.unhealthy : kind
-        var diagnosis = await Diagnostics(client: client, redact: redact, environment: environment, project: name, swarmService: name)
+        var diagnosis = await Diagnostics(client: holder, redact: redact, environment: environment, project: name, swarmService: name)
             .diagnose(
-                service: service.name, serviceClass: service.serviceClass, failure: kind, containers: reachable.map(\.id))
+                service: service.name, serviceClass: service.serviceClass, failure: kind, containers: reachable.map(\.id),
+                tasks: record.failedTasks)
         // What the swarm itself said of the task stays part of the evidence.
         diagnosis.probes += record.taskErrors.map(redact.callAsFunction).filter { error in !diagnosis.probes.contains(error) }
         return diagnosis

@@ -20,11 +20,16 @@ public struct SwarmRollout: Sendable {
         public var isRolling: Bool
         /// How long the swarm watches each updated task (`update_config.monitor`): part of a rolling update's time.
         public var updateMonitor: Duration
+        /// `health.retries`: how many failed tasks the launch lets the swarm replace before the service is failed,
+        /// for the failures a retry can help (`FailureKind.isDeterministic`, as on one machine).
+        public var retries: Int
 
         public init(
             name: String, serviceClass: ServiceClass, replicas: Int, isJob: Bool, hasHealthcheck: Bool,
-            readiness: ReadinessRule, dependencies: [Dependency], isRolling: Bool = false, updateMonitor: Duration = .zero
+            readiness: ReadinessRule, dependencies: [Dependency], isRolling: Bool = false, updateMonitor: Duration = .zero,
+            retries: Int = 0
         ) {
+            self.retries = retries
             self.isRolling = isRolling
             self.updateMonitor = updateMonitor
             self.name = name
@@ -77,6 +82,9 @@ public struct SwarmRollout: Sendable {
         case observed(String, [TaskObservation])
         /// A poll of a rolling service's update status (nil: the swarm has not started the update yet).
         case update(String, SwarmService.UpdateStatus?)
+        /// A node (hostname) went down or was drained: the services ready with tasks there are not any more until
+        /// the swarm has placed those tasks again and they are ready where they now run.
+        case nodeLost(String)
     }
 
     /// `.deploy`: a new stack, held at 0 and scaled up in dependency order. `.update`: a stack that runs, deployed
@@ -114,6 +122,13 @@ public struct SwarmRollout: Sendable {
         public var update: SwarmService.UpdateStatus?
         /// The nodes (hostnames) its current tasks are on, as last observed: what a ready line and a lost node name.
         public var nodes: [String] = []
+        /// Nodes lost while it had tasks there (it waited for the swarm to place them again).
+        public var lostNodes: [String] = []
+        /// Failed tasks the swarm replaced (each a retry), and every failed task already judged.
+        public var retries = 0
+        public var judgedFailures: Set<String> = []
+        /// The tasks whose failure failed it, for their logs.
+        public var failedTasks: [String] = []
     }
 
     public let services: [Service]
@@ -132,9 +147,10 @@ public struct SwarmRollout: Sendable {
 
     func service(_ name: String) -> Service? { services.first { $0.name == name } }
 
-    /// Services scaled up and not yet decided: the driver polls their tasks.
+    /// Services scaled up and not yet decided (starting, or waiting for a task that replaces a failed one): the
+    /// driver polls their tasks.
     public var polling: [String] {
-        services.filter { records[$0.name]?.state == .starting && records[$0.name]?.scaledAt != nil }.map(\.name)
+        services.filter { records[$0.name]?.isUnderWay == true && records[$0.name]?.scaledAt != nil }.map(\.name)
     }
 
     public var settled: Bool { records.values.allSatisfy { $0.state.isTerminal } }
@@ -165,18 +181,20 @@ public struct SwarmRollout: Sendable {
                 }
             }
         case .update(let name, let status):
-            guard service(name)?.isRolling == true, records[name]?.state == .starting else { break }
+            guard service(name)?.isRolling == true, records[name]?.isUnderWay == true else { break }
             records[name]?.update = status
             if let status, Self.updateFailed.contains(status.state) {
                 let by = status.state == "paused" ? "the swarm paused it half-way" : "the swarm rolled it back to the previous spec"
                 fail(name, "its rolling update failed" + (status.message.map { " (\($0))" } ?? "") + ": \(by)", &actions)
             }
+        case .nodeLost(let host):
+            nodeLost(host, now: now, &actions)
         case .scaled(let name):
             if records[name]?.scaledAt == nil { records[name]?.scaledAt = now }
         case .scaleFailed(let name, let message):
             fail(name, "the engine refused to scale it: \(message)", &actions)
         case .observed(let name, let tasks):
-            guard let service = service(name), let record = records[name], record.state == .starting else { break }
+            guard let service = service(name), let record = records[name], record.isUnderWay else { break }
             judge(service, record, tasks, now: now, &actions)
         }
         if !aborted && mode == .deploy { scaleReady(now: now, &actions) }
@@ -193,6 +211,9 @@ public struct SwarmRollout: Sendable {
             for service in services where records[service.name]?.state == .pending {
                 set(service.name, .blocked(by: culprit), &actions)
             }
+            // A service waiting for a replacement task gets no next attempt: it ends failed with its last reason,
+            // as on one machine.
+            for service in services where self.records[service.name]?.state == .retrying { set(service.name, .failed, &actions) }
         }
         if settled || aborted { actions.append(.finish) }
         return actions
@@ -213,31 +234,39 @@ public struct SwarmRollout: Sendable {
             }
             return
         }
-        // A job's tasks are desired `complete` while they still run: theirs count too.
-        records[service.name]?.nodes = Array(
-            Set(
-                tasks.filter { $0.desiredState == "running" || ["starting", "running", "complete"].contains($0.state) }.compactMap(\.node))
-        ).sorted()
+        // Where its tasks are meant to be now (a job's are desired `complete` while they run); one the swarm replaced
+        // on a lost node still says `running` there, and is not counted.
+        records[service.name]?.nodes = Array(Set(tasks.filter { ["running", "complete"].contains($0.desiredState) }.compactMap(\.node)))
+            .sorted()
         if record.containerStartedAt == nil, tasks.contains(where: { Self.hadContainer.contains($0.state) }) {
             record.containerStartedAt = now
             records[service.name]?.containerStartedAt = now
         }
+        // A failed task judged once (and retried) says nothing new on the next poll.
         let failed = tasks.filter {
-            ["failed", "rejected"].contains($0.state) || ($0.state == "complete" && ($0.exitCode ?? 0) != 0 && !service.isJob)
+            (["failed", "rejected"].contains($0.state) || ($0.state == "complete" && ($0.exitCode ?? 0) != 0 && !service.isJob))
+                && !record.judgedFailures.contains($0.id)
         }
         if !failed.isEmpty {
-            taskFailed(service, failed, &actions)
+            taskFailed(service, failed, now: now, &actions)
             return
+        }
+        if record.state == .retrying {
+            // Starting again once the swarm has placed a task that replaces the failed ones.
+            let replaced = tasks.contains { ["running", "complete"].contains($0.desiredState) && !record.judgedFailures.contains($0.id) }
+            guard replaced else { return schedulingDeadlinePassed(service, record, tasks, now: now, &actions) }
+            record.state = .starting
+            set(service.name, .starting, &actions)
         }
         if service.isJob {
             let completed = tasks.filter { $0.state == "complete" && ($0.exitCode ?? 0) == 0 }.count
             if completed >= service.replicas { ready(service.name, "exit 0", now: now, &actions); return }
         } else {
             let current = tasks.filter { $0.desiredState == "running" }
-            let unhealthy = current.filter { $0.health == "unhealthy" }
+            let unhealthy = current.filter { $0.health == "unhealthy" && !record.judgedFailures.contains($0.id) }
             if !unhealthy.isEmpty {
                 records[service.name]?.failedContainers = unhealthy.compactMap(\.containerID)
-                fail(service.name, FailureKind.unhealthy.description, kind: .unhealthy, &actions)
+                failOrRetry(service, FailureKind.unhealthy.description, kind: .unhealthy, tasks: unhealthy, now: now, &actions)
                 return
             }
             let running = current.filter { $0.state == "running" }
@@ -266,18 +295,32 @@ public struct SwarmRollout: Sendable {
                     service.name, "not ready within \(DurationText.format(service.readiness.deadline)) (\(service.readiness.description))",
                     kind: .deadline(service.readiness.deadline), &actions)
             }
-        } else if let scaledAt = record.scaledAt, now - scaledAt > schedulingDeadline.seconds {
-            let states = Set(tasks.map(\.state)).sorted().joined(separator: ", ")
-            fail(
-                service.name,
-                "no task got a container within \(DurationText.format(schedulingDeadline)) (tasks: \(states.isEmpty ? "none" : states))",
-                &actions)
+        } else {
+            schedulingDeadlinePassed(service, record, tasks, now: now, &actions)
         }
+    }
+
+    /// What a service waiting for a replacement task says: its last failure and the attempt, as on one machine.
+    public func retryLine(_ name: String) -> String? {
+        guard let record = records[name], record.state == .retrying, let service = service(name) else { return nil }
+        return "\(record.failure ?? "its task failed"); retry \(record.retries)/\(service.retries): the swarm replaces the task"
+    }
+
+    /// Fails a service none of whose tasks got a container within `schedulingDeadline` of its scale-up (or retry).
+    mutating func schedulingDeadlinePassed(
+        _ service: Service, _ record: Record, _ tasks: [TaskObservation], now: Double, _ actions: inout [Action]
+    ) {
+        guard let scaledAt = record.scaledAt, now - scaledAt > schedulingDeadline.seconds else { return }
+        let states = Set(tasks.map(\.state)).sorted().joined(separator: ", ")
+        fail(
+            service.name,
+            "no task got a container within \(DurationText.format(schedulingDeadline)) (tasks: \(states.isEmpty ? "none" : states))",
+            &actions)
     }
 
     /// A service whose tasks failed (`failed` not empty): the verdict as one machine says it, with each task's node and
     /// the swarm's own words as evidence.
-    mutating func taskFailed(_ service: Service, _ failed: [TaskObservation], _ actions: inout [Action]) {
+    mutating func taskFailed(_ service: Service, _ failed: [TaskObservation], now: Double, _ actions: inout [Action]) {
         guard let first = failed.first else { return }
         // A task the swarm refused never had a container, and one it stopped (unhealthy) was ended by it: their
         // exit code (0) says nothing about the service.
@@ -296,7 +339,52 @@ public struct SwarmRollout: Sendable {
         let kind: FailureKind =
             (first.error?.contains("unhealthy container") == true)
             ? .unhealthy : (ran(first) ? first.exitCode.map { .exited(code: $0) } ?? .startRejected(reason) : .startRejected(reason))
-        fail(service.name, reason, kind: kind, &actions)
+        failOrRetry(service, reason, kind: kind, tasks: failed, now: now, &actions)
+    }
+
+    /// Tasks that failed with `kind`: a retry (the swarm replaces them; the service waits for the new task, with a
+    /// new deadline) while `health.retries` allows and a retry can help, as on one machine; failed otherwise.
+    mutating func failOrRetry(
+        _ service: Service, _ reason: String, kind: FailureKind, tasks: [TaskObservation], now: Double, _ actions: inout [Action]
+    ) {
+        guard var record = records[service.name] else { return }
+        record.judgedFailures.formUnion(tasks.map(\.id))
+        let attempt = record.retries + tasks.count
+        guard !kind.isDeterministic, attempt <= service.retries, !aborted else {
+            record.failedTasks = tasks.map(\.id)
+            records[service.name] = record
+            fail(service.name, reason, kind: kind, &actions)
+            return
+        }
+        record.retries = attempt
+        record.failure = reason
+        record.failureKind = kind
+        record.runningSince = nil
+        record.containerStartedAt = nil
+        record.scaledAt = now
+        records[service.name] = record
+        set(service.name, .retrying, &actions)
+    }
+
+    /// A node lost: every long-running service that was ready with a task there waits again, with a new deadline
+    /// from now (it had met its own), for the swarm to place that task elsewhere and for it to be ready there. A
+    /// service still starting keeps its deadline; a job that completed has done its work.
+    mutating func nodeLost(_ host: String, now: Double, _ actions: inout [Action]) {
+        for service in services where !service.isJob {
+            guard var record = records[service.name], record.nodes.contains(host) else { continue }
+            if !record.lostNodes.contains(host) { record.lostNodes.append(host) }
+            if record.state == .ready {
+                record.readyAt = nil
+                record.readiness = nil
+                record.runningSince = nil
+                record.containerStartedAt = nil
+                record.scaledAt = now
+                records[service.name] = record
+                set(service.name, .starting, &actions)
+            } else {
+                records[service.name] = record
+            }
+        }
     }
 
     /// How long a rolling service may go without any update status before its tasks are judged as they run.
@@ -337,6 +425,9 @@ public struct SwarmRollout: Sendable {
     }
 
     mutating func ready(_ name: String, _ evidence: String, now: Double, _ actions: inout [Action]) {
+        records[name]?.failure = nil
+        records[name]?.failureKind = nil
+        records[name]?.failedContainers = []
         records[name]?.readyAt = now
         records[name]?.readiness = evidence
         set(name, .ready, &actions)
@@ -357,6 +448,11 @@ public struct SwarmRollout: Sendable {
 
 extension ServiceState {
     var isBlocked: Bool { if case .blocked = self { true } else { false } }
+}
+
+extension SwarmRollout.Record {
+    /// Scaled up and not decided: starting, or waiting for the task that replaces a failed one.
+    var isUnderWay: Bool { state == .starting || state == .retrying }
 }
 
 extension ReadinessRule {

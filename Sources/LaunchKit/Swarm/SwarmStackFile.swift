@@ -17,11 +17,25 @@ public enum SwarmStackFile {
         public var exitCode: ExitStatus { .invalidConfiguration }
     }
 
+    /// The profile's `health.retries` and `health.backoff` as the swarm's restart policy, wherever the compose file
+    /// does not set one: a replaced task waits `delay` (as a retry on one machine waits its backoff); a job is run
+    /// again at most `attempts` times after it failed. A long-running service gets no `max_attempts`: that limit
+    /// would outlive the launch and one day stop the swarm from healing it; the launch counts its attempts itself.
+    public struct Retry: Sendable, Equatable {
+        public var attempts: Int
+        public var delay: Duration
+        public init(attempts: Int, delay: Duration) {
+            self.attempts = attempts
+            self.delay = delay
+        }
+        public static let none = Retry(attempts: 0, delay: .seconds(5))
+    }
+
     /// `jobs`: services that run once (awaited with `service_completed_successfully`, or `launch.job`).
     /// `gpus`: GPUs per service (`SwarmGPU.demand`), reserved as the `NVIDIA-GPU` generic resource instead of the
     /// compose device request stack files refuse.
-    public static func held(resolvedYAML: String, jobs: Set<String>, gpus: [String: Int] = [:]) throws -> String {
-        try Yams.dump(object: heldTree(resolvedYAML: resolvedYAML, jobs: jobs, gpus: gpus), sortKeys: true)
+    public static func held(resolvedYAML: String, jobs: Set<String>, gpus: [String: Int] = [:], retry: Retry = .none) throws -> String {
+        try Yams.dump(object: heldTree(resolvedYAML: resolvedYAML, jobs: jobs, gpus: gpus, retry: retry), sortKeys: true)
     }
 
     /// The file for a stack that already runs: replicas as the compose file says (nothing held back), and a
@@ -29,16 +43,17 @@ public enum SwarmStackFile {
     /// starts before the old one stops (`order: start-first`), a task that fails within `monitors[service]` of
     /// its update makes the swarm roll the service back (`failure_action: rollback`), and the rollback also
     /// starts first. Jobs have no rolling update: a deploy runs them again.
-    public static func updating(resolvedYAML: String, jobs: Set<String>, monitors: [String: Duration], gpus: [String: Int] = [:]) throws
-        -> String
-    {
-        try Yams.dump(object: updatingTree(resolvedYAML: resolvedYAML, jobs: jobs, monitors: monitors, gpus: gpus), sortKeys: true)
+    public static func updating(
+        resolvedYAML: String, jobs: Set<String>, monitors: [String: Duration], gpus: [String: Int] = [:], retry: Retry = .none
+    ) throws -> String {
+        try Yams.dump(
+            object: updatingTree(resolvedYAML: resolvedYAML, jobs: jobs, monitors: monitors, gpus: gpus, retry: retry), sortKeys: true)
     }
 
-    static func updatingTree(resolvedYAML: String, jobs: Set<String>, monitors: [String: Duration], gpus: [String: Int] = [:]) throws
-        -> [String: Any]
-    {
-        var root = try heldTree(resolvedYAML: resolvedYAML, jobs: jobs, hold: false, gpus: gpus)
+    static func updatingTree(
+        resolvedYAML: String, jobs: Set<String>, monitors: [String: Duration], gpus: [String: Int] = [:], retry: Retry = .none
+    ) throws -> [String: Any] {
+        var root = try heldTree(resolvedYAML: resolvedYAML, jobs: jobs, hold: false, gpus: gpus, retry: retry)
         guard var services = root["services"] as? [String: Any] else { return root }
         for (name, value) in services where !jobs.contains(name) {
             guard var service = value as? [String: Any] else { continue }
@@ -63,7 +78,9 @@ public enum SwarmStackFile {
         return root
     }
 
-    static func heldTree(resolvedYAML: String, jobs: Set<String>, hold: Bool = true, gpus: [String: Int] = [:]) throws -> [String: Any] {
+    static func heldTree(
+        resolvedYAML: String, jobs: Set<String>, hold: Bool = true, gpus: [String: Int] = [:], retry: Retry = .none
+    ) throws -> [String: Any] {
         guard var root = try Yams.load(yaml: resolvedYAML) as? [String: Any],
             var services = root["services"] as? [String: Any]
         else { throw Problem(summary: "the resolved compose model has no services") }
@@ -76,13 +93,17 @@ public enum SwarmStackFile {
                 service["depends_on"] = dependsOn.keys.sorted()
             }
             var deploy = service["deploy"] as? [String: Any] ?? [:]
+            var restart = deploy["restart_policy"] as? [String: Any] ?? [:]
             if jobs.contains(name) {
                 deploy["mode"] = "replicated-job"
-                // A job that fails is failed, not restarted forever by the swarm.
-                var restart = deploy["restart_policy"] as? [String: Any] ?? [:]
-                restart["condition"] = restart["condition"] ?? "none"
-                deploy["restart_policy"] = restart
+                // A job that fails is run again `retry.attempts` times at most, not restarted forever by the swarm.
+                if restart["condition"] == nil && restart["max_attempts"] == nil {
+                    restart["condition"] = retry.attempts > 0 ? "on-failure" : "none"
+                    if retry.attempts > 0 { restart["max_attempts"] = retry.attempts }
+                }
             }
+            if restart["delay"] == nil { restart["delay"] = "\(max(Int(retry.delay.seconds * 1000), 0))ms" }
+            deploy["restart_policy"] = restart
             if hold { deploy["replicas"] = 0 }
             let count = gpus[name] ?? 0
             var resources = deploy["resources"] as? [String: Any] ?? [:]

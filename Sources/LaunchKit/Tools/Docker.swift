@@ -80,11 +80,6 @@ public struct Docker: Sendable, Hashable {
             .limited(to: .seconds(120))
     }
 
-    /// The last `tail` lines of a swarm service's tasks, for a diagnosis.
-    public func serviceLogs(service: String, tail: Int = 20) -> Command {
-        command(["service", "logs", "--no-task-ids", "--no-trunc", "--tail", String(tail), service]).limited(to: .seconds(10))
-    }
-
     /// `launch logs --engine swarm`: every task's output of one service (the engine prefixes each line with the
     /// task's name and node), followed while the service runs when `follow`.
     public func serviceLogs(service: String, follow: Bool, tail: Int?, since: String?, timestamps: Bool = false) -> Command {

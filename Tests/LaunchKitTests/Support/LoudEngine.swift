@@ -31,6 +31,7 @@ final class LoudEngine: ContainerEngine, @unchecked Sendable {
     var probe: (@Sendable (String, [String]) throws -> EngineClient.ProbeAnswer)?
     var stats: (@Sendable (String) throws -> ContainerStats)?
     var containerLogs: (@Sendable (String) throws -> [String])?
+    var swarmLogs: (@Sendable (SwarmLogSource) throws -> [String])?
     var firstLogLine: (@Sendable (String, String) throws -> String?)?
     /// Events the subscription hands out (a test yields into `eventSink`); nil: subscribing is unexpected.
     var events: AsyncThrowingStream<EngineEvent, any Error>?
@@ -116,6 +117,9 @@ final class LoudEngine: ContainerEngine, @unchecked Sendable {
     }
     func containerLogs(_ id: String, tail: Int) async throws -> [String] {
         try answer("containerLogs(\(id))", containerLogs.map { handler in { try handler(id) } })
+    }
+    func swarmLogs(_ source: SwarmLogSource, tail: Int) async throws -> [String] {
+        try answer("swarmLogs(\(source))", swarmLogs.map { handler in { try handler(source) } })
     }
     func firstLogLine(_ id: String, matching pattern: String) async throws -> String? {
         try answer("firstLogLine(\(id))", firstLogLine.map { handler in { try handler(id, pattern) } })
