@@ -528,12 +528,16 @@ struct SwarmEndToEndTests {
             let loss = try #require(await watch.first { $0["from"] as? String == "ready" }, "\(watch.all)")
             #expect(loss["engine"] as? String == "swarm")
             #expect((loss["state"] as? String)?.contains("non-zero exit (3)") == true, "\(loss)")
+            // Every verdict names its node: where the task failed, and where it runs once it is back.
+            let failedOn = try #require(loss["failed_on"] as? String, "\(loss)")
+            #expect((loss["text"] as? String)?.contains("on node \(failedOn)") == true, "\(loss)")
             let diagnosis = try #require(loss["diagnosis"] as? [String: Any], "\(loss)")
             #expect((diagnosis["log_tail"] as? [String])?.contains("api crashing now") == true, "\(diagnosis)")
             #expect(
                 (diagnosis["next_step"] as? String)?.contains("docker service ps --no-trunc \(project.name)_api") == true, "\(diagnosis)")
             let back = try #require(await watch.first { $0["to"] as? String == "ready" && $0["down_seconds"] != nil }, "\(watch.all)")
             #expect((back["engine_restarts"] as? Int ?? 0) >= 1, "\(back)")
+            #expect((back["nodes"] as? [String])?.isEmpty == false, "\(back)")
             #expect(await watch.interrupt() == 0)
         }
     }

@@ -268,6 +268,41 @@ struct WatchTests {
         #expect(machine.nextDeadline == Self.t0)
     }
 
+    /// On a swarm every watch event names its node: a loss where its newest failed task was, a recovery where its
+    /// tasks run now (text and JSON).
+    @Test func aSwarmEventNamesTheNodeOfTheFailureAndOfTheRecovery() throws {
+        var machine = Self.machine()
+        func status(running: Int, error: String? = nil, on node: String? = nil) -> SwarmStatus.Service {
+            SwarmStatus.Service(
+                name: "api", mode: "replicated", desired: 1, running: running, completed: 0, healthy: 0, lastError: error,
+                failed: error == nil ? 0 : 1, nodes: running > 0 ? ["twonode-a"] : [], lastErrorNode: node)
+        }
+        _ = machine.handle(.observed(.swarm(status(running: 1), service: "api")), now: Self.t0)
+        let lost = Self.events(
+            machine.handle(
+                .observed(.swarm(status(running: 0, error: "task: non-zero exit (3)", on: "twonode-b"), service: "api")),
+                now: Self.t0.addingTimeInterval(1)))
+        let loss = try #require(lost.first)
+        #expect(
+            WatchRenderer.sentence(loss, environment: "dev").hasSuffix("on node twonode-b"),
+            "\(WatchRenderer.sentence(loss, environment: "dev"))")
+        let back = Self.events(
+            machine.handle(
+                .observed(.swarm(status(running: 1, error: "task: non-zero exit (3)", on: "twonode-b"), service: "api")),
+                now: Self.t0.addingTimeInterval(3)))
+        let recovery = try #require(back.first)
+        #expect(recovery.failedOn == nil)
+        #expect(
+            WatchRenderer.sentence(recovery, environment: "dev")
+                == "api (core): 0/1 tasks running (task: non-zero exit (3)) → ready on twonode-a, after 2s down")
+        let document = WatchEventDocument(
+            recovery, environment: "dev", project: "p", engine: .swarm, diagnosis: nil, redact: Redactor(values: []))
+        #expect(document.nodes == ["twonode-a"])
+        let compose = WatchEventDocument(
+            recovery, environment: "dev", project: "p", engine: .compose, diagnosis: nil, redact: Redactor(values: []))
+        #expect(compose.nodes == nil)
+    }
+
     @Test func anOOMKillTheEnginesPolicyRestartsIsAnOOMKill() {
         var machine = Self.machine()
         _ = machine.handle(.observed(ServiceObservation(service: "db", condition: .ready)), now: Self.t0)

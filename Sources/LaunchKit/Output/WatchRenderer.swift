@@ -27,13 +27,16 @@ public struct WatchEventDocument: JSONDocument, Sendable {
     public var watchRestarts: Int
     public var budget: Int?
     public var containers: [String]
+    /// Swarm only: the nodes its tasks run on, and the node its newest failed task was on (when it is not ready).
+    public var nodes: [String]?
+    public var failedOn: String?
     public var diagnosis: Diagnosis?
     public var text: String
 
     enum CodingKeys: String, CodingKey {
         case time, environment, project, engine, event, service, serviceClass = "class", from, to, state, ready,
             exitCode = "exit_code", downSeconds = "down_seconds", engineRestarts = "engine_restarts",
-            watchRestarts = "watch_restarts", budget, containers, diagnosis, text
+            watchRestarts = "watch_restarts", budget, containers, nodes, failedOn = "failed_on", diagnosis, text
     }
 
     public init(_ event: WatchEvent, environment: String, project: String, engine: Orchestration, diagnosis: Diagnosis?, redact: Redactor) {
@@ -57,6 +60,8 @@ public struct WatchEventDocument: JSONDocument, Sendable {
         watchRestarts = event.watchRestarts
         budget = event.budget
         containers = event.containers.map { String($0.prefix(12)) }
+        nodes = engine == .swarm ? event.nodes : nil
+        failedOn = event.failedOn
         self.diagnosis = diagnosis
         text = WatchRenderer.shown(WatchRenderer.sentence(event, environment: environment), redact: redact)
     }
@@ -71,12 +76,16 @@ public enum WatchRenderer {
         Text.printable(redact(text), limit: limit)
     }
 
-    /// `db (core): ready → exited (137)`, `db (core): restarting → ready, after 2.1s down`.
+    /// `db (core): ready → exited (137)`, `db (core): restarting → ready, after 2.1s down`; on a swarm, with the
+    /// node: `api (core): ready → 0/1 tasks running (…) on node twonode-b`, `api (core): … → ready on twonode-a`.
     public static func sentence(_ event: WatchEvent, environment: String) -> String {
         let who = "\(event.service) (\(event.serviceClass.rawValue))"
+        let node =
+            event.failedOn.map { " on node \($0)" }
+            ?? (event.to.isReady && !event.nodes.isEmpty ? " on " + event.nodes.joined(separator: ", ") : "")
         switch event.kind {
         case .initial:
-            return "\(who): \(event.to)"
+            return "\(who): \(event.to)\(node)"
         case .restart:
             return "\(who): restarting it (watch restart \(event.watchRestarts) of \(event.budget ?? 0) within its window)"
         case .restartFailed:
@@ -90,7 +99,7 @@ public enum WatchRenderer {
                 "\(who): still \(event.to) after \(event.watchRestarts) restart\(event.watchRestarts == 1 ? "" : "s") within its window (watch.max \(event.budget ?? 0)): watching gave up on it"
         case .change:
             let arrow = event.from.map { "\($0) → " } ?? ""
-            var text = "\(who): \(arrow)\(event.to)"
+            var text = "\(who): \(arrow)\(event.to)\(node)"
             if let down = event.downSeconds { text += ", after \(DurationText.format(.milliseconds(Int64((down * 1000).rounded())))) down" }
             if case .restartLoop? = event.failure, let failure = event.failure { text += " — \(failure)" }
             return text

@@ -21,9 +21,12 @@ public struct SwarmStatus: Sendable, Encodable {
         public var failedContainers: [String] = []
         /// The nodes its running tasks are on (hostnames), one entry per task, sorted.
         public var nodes: [String] = []
+        /// The node of the newest task with an error.
+        public var lastErrorNode: String?
 
         enum CodingKeys: String, CodingKey {
-            case name, mode, desired, running, completed, healthy, lastError = "last_error", failed, nodes
+            case name, mode, desired, running, completed, healthy, lastError = "last_error", failed, nodes, lastErrorNode =
+                "last_error_node"
         }
     }
 
@@ -54,7 +57,8 @@ public struct SwarmStatus: Sendable, Encodable {
                 case .global: ("global", running.count)
                 case .other: ("other", 0)
                 }
-            let lastError = tasks.filter { $0.status.err != nil }.max { ($0.createdAt ?? "") < ($1.createdAt ?? "") }?.status.err
+            let errored = tasks.filter { $0.status.err != nil }.max { ($0.createdAt ?? "") < ($1.createdAt ?? "") }
+            let lastError = errored?.status.err
             let failed = tasks.filter { ["failed", "rejected"].contains($0.status.state) }.sorted {
                 ($0.createdAt ?? "") > ($1.createdAt ?? "")
             }
@@ -63,7 +67,8 @@ public struct SwarmStatus: Sendable, Encodable {
                     name: name, mode: mode, desired: desired, running: running.count,
                     completed: tasks.filter { $0.status.state == "complete" }.count, healthy: healthy, lastError: lastError,
                     failed: failed.count, failedContainers: failed.compactMap { $0.status.containerStatus?.containerID },
-                    nodes: running.map { task in task.nodeID.flatMap { hostnames[$0] } ?? task.nodeID ?? "?" }.sorted()))
+                    nodes: running.map { task in task.nodeID.flatMap { hostnames[$0] } ?? task.nodeID ?? "?" }.sorted(),
+                    lastErrorNode: errored?.nodeID.map { hostnames[$0] ?? $0 }))
         }
         return SwarmStatus(stack: stack, services: services)
     }

@@ -120,6 +120,9 @@ public struct ServiceObservation: Sendable, Hashable {
     /// The order the driver began reading it in: an observation older than one already applied is dropped, so a
     /// slow read never overwrites a newer one.
     public var sequence: UInt64 = 0
+    /// Swarm: the nodes (hostnames) its running tasks are on, and the node of its newest failed task.
+    public var nodes: [String] = []
+    public var failedOn: String?
 
     public init(
         service: String, condition: ServiceCondition, containers: [String] = [], restarts: Int = 0, settlesIn: Duration? = nil
@@ -201,6 +204,10 @@ extension ServiceObservation {
         } else {
             condition = .ready
         }
-        return ServiceObservation(service: service, condition: condition, containers: status.failedContainers, restarts: status.failed)
+        var observation = ServiceObservation(
+            service: service, condition: condition, containers: status.failedContainers, restarts: status.failed)
+        observation.nodes = Array(Set(status.nodes)).sorted()
+        observation.failedOn = status.lastErrorNode
+        return observation
     }
 }

@@ -32,6 +32,9 @@ public struct WatchEvent: Sendable, Equatable {
     /// `watch.max` when watching may restart it.
     public var budget: Int?
     public var containers: [String]
+    /// Swarm: the nodes its tasks run on, and (when it is not ready) the node its newest failed task was on.
+    public var nodes: [String] = []
+    public var failedOn: String?
 
     public var isLoss: Bool { from?.isReady == true && !to.isReady }
     public var isRecovery: Bool { from.map { !$0.isReady } == true && to.isReady }

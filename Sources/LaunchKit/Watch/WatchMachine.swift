@@ -28,6 +28,9 @@ public struct WatchMachine: Sendable {
         public var deadline: Duration
         public var condition: ServiceCondition?
         public var containers: [String] = []
+        /// Swarm: where its tasks run, and where its newest failed task was.
+        public var nodes: [String] = []
+        public var failedOn: String?
         /// When it last became ready, and when it last stopped being ready.
         public var readySince: Date?
         public var downSince: Date?
@@ -87,6 +90,8 @@ public struct WatchMachine: Sendable {
         service.lastSequence = max(service.lastSequence, observation.sequence)
         countRestarts(&service, observation.restarts, now: now)
         service.containers = observation.containers
+        service.nodes = observation.nodes
+        service.failedOn = observation.failedOn
         let old = service.condition
         let new = observation.condition
         guard old != new, !isStale(observation, service) else { return [] }
@@ -229,7 +234,8 @@ public struct WatchMachine: Sendable {
         WatchEvent(
             kind: kind, time: now, service: name, serviceClass: service.serviceClass, from: from, to: to,
             engineRestarts: service.engineRestarts.count, watchRestarts: service.watchRestarts.count,
-            budget: policy.restarts(name, serviceClass: service.serviceClass) ? policy.max : nil, containers: service.containers)
+            budget: policy.restarts(name, serviceClass: service.serviceClass) ? policy.max : nil, containers: service.containers,
+            nodes: service.nodes, failedOn: to.isReady ? nil : service.failedOn)
     }
 
     /// Why watching ends when a core service is past its budget.

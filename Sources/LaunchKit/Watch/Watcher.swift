@@ -245,8 +245,15 @@ public struct Watcher: Sendable {
     func diagnose(_ event: WatchEvent, _ failure: FailureKind, redact: Redactor) async -> Diagnosis? {
         let swarm = options.engine == .swarm
         if swarm && event.containers.isEmpty { return nil }
+        // On a swarm, the failed task's container is on its node: read there when launch can reach that node's engine.
+        var engine = client
+        if swarm, let node = event.failedOn, let nodes = try? await client.listNodes(),
+            let reachable = await SwarmNodeEngines.resolve(nodes: nodes, client: client)[node]
+        {
+            engine = reachable
+        }
         let diagnostics = Diagnostics(
-            client: client, redact: redact, environment: profile.name, project: project,
+            client: engine, redact: redact, environment: profile.name, project: project,
             swarmService: swarm ? "\(project)_\(event.service)" : nil)
         return await diagnostics.diagnose(
             service: event.service, serviceClass: event.serviceClass, failure: failure,
