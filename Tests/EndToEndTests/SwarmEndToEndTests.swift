@@ -79,6 +79,21 @@ struct SwarmEndToEndTests {
         }
     }
 
+    /// The newest task of `service` with that desired state: `field` of it (a time), as the engine says it.
+    static func taskTime(service: String, desired: String, field: String) async throws -> Date {
+        let ids = try await E2E.docker(["service", "ps", "-q", "--no-trunc", "--filter", "desired-state=\(desired)", service]).stdout
+            .split(whereSeparator: \.isNewline).map(String.init)
+        let times = try await E2E.docker(["inspect", "--format", "{{json \(field)}}"] + ids).stdout.split(whereSeparator: \.isNewline)
+            .map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
+        // RFC 3339 with nanoseconds: whole seconds, then the fraction.
+        let parsed = times.compactMap { text -> Date? in
+            guard let whole = try? Date(String(text.prefix(19)) + "Z", strategy: .iso8601) else { return nil }
+            let fraction = text.dropFirst(19).drop { $0 == "." }.prefix { $0.isNumber }
+            return whole.addingTimeInterval(Double("0." + fraction) ?? 0)
+        }
+        return try #require(parsed.max(), "\(service): \(times)")
+    }
+
     static func names(_ arguments: [String]) async throws -> [String] {
         try await E2E.docker(arguments).stdout.split(whereSeparator: \.isNewline).map(String.init).sorted()
     }
@@ -135,10 +150,29 @@ struct SwarmEndToEndTests {
             let completed = try await E2E.docker(["service", "ps", "--format", "{{.CurrentState}}", "\(project.name)_migrate"]).stdout
             #expect(completed.contains("Complete"))
 
-            // A second launch is an update that changes nothing: the job runs again, everything is ready.
+            // A second launch is an update (app changed): the job runs again first, and app's new version starts only
+            // once it completed, as on a first deploy.
+            try project.write(
+                "compose/stack.yml",
+                Self.stack.replacingOccurrences(of: "echo migrated", with: "sleep 2; echo migrated")
+                    .replacingOccurrences(
+                        of: "trap 'exit 0' TERM; sleep 3600 & wait\"]\n    depends_on: {migrate",
+                        with: "trap 'exit 0' TERM; sleep 3600 & wait\"]\n    environment: {VERSION: \"2\"}\n    depends_on: {migrate"))
             let again = try await project.launch(["demo", "--engine", "swarm", "--json", "--no-cleanup"])
             #expect(again.status == 0, "\(again.stderr)")
-            #expect(Self.service(Self.json(again.stdout), "migrate")?["readiness"] as? String == "exit 0")
+            #expect(again.stderr.contains("jobs first, then app"), "\(again.stderr)")
+            let update = Self.json(again.stdout)
+            #expect(Self.service(update, "migrate")?["readiness"] as? String == "exit 0")
+            let migrated = try #require(Self.service(update, "migrate")?["ready_at"] as? Double, "\(update)")
+            let rolled = try #require(Self.service(update, "app")?["started_at"] as? Double, "\(update)")
+            #expect(rolled >= migrated, "app rolled at \(rolled)s, the job completed at \(migrated)s")
+            // The engine agrees: app's new task was created after the job's new task completed.
+            let completedAt = try await Self.taskTime(service: "\(project.name)_migrate", desired: "complete", field: ".Status.Timestamp")
+            let createdAt = try await Self.taskTime(service: "\(project.name)_app", desired: "running", field: ".CreatedAt")
+            #expect(createdAt >= completedAt, "app's task created \(createdAt), migrate completed \(completedAt)")
+            // And the job ran once per launch: the second deploy (for app) leaves it out, or it would run again.
+            let runs = try await E2E.docker(["service", "ps", "-q", "\(project.name)_migrate"]).stdout.split(whereSeparator: \.isNewline)
+            #expect(runs.count == 2, "migrate's tasks: \(runs)")
 
             let status = try await project.launch(["status", "demo", "--engine", "swarm", "--json"])
             let statusJSON = Self.json(status.stdout)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Yams
 
 @testable import LaunchKit
 
@@ -500,6 +501,10 @@ import Testing
         #expect(update["monitor"] as? String == "1000ms")  // at least a second
         let job = try #require(services["migrate"]?["deploy"] as? [String: Any])
         #expect(job["mode"] as? String == "replicated-job" && job["replicas"] == nil && job["update_config"] == nil)
+        // An update's first deploy leaves out what waits for its jobs (a deploy without --prune leaves it running).
+        let first = try SwarmStackFile.updating(resolvedYAML: resolved, jobs: ["migrate"], monitors: [:], leaving: ["web"])
+        let firstServices = try #require((try Yams.load(yaml: first) as? [String: Any])?["services"] as? [String: Any])
+        #expect(firstServices.keys.sorted() == ["api", "migrate"])
     }
 
     @Test func specsCompareByContentNotKeyOrder() {
@@ -842,5 +847,43 @@ extension SwarmRolloutTests {
             id: "d1", desiredState: "shutdown", state: "failed", error: "task: non-zero exit (127)", exitCode: 127)
         #expect(rollout.handle(.observed("db", [dead]), now: 2) == [.changed("db", .failed), .changed("api", .failed), .finish])
         #expect(rollout.records["api"]?.failure == "task: non-zero exit (1)")
+    }
+}
+
+extension SwarmRolloutTests {
+    /// An update with a job: what depends on the job (directly or through another service) keeps its running version
+    /// until the job completed, then a second deploy rolls it over; a job that fails leaves it as it runs (blocked).
+    @Test func anUpdateRunsItsJobsBeforeWhatDependsOnThem() {
+        let services = [
+            SwarmRolloutTests.service("db"), SwarmRolloutTests.service("migrate", job: true, dependencies: ["db"]),
+            SwarmRolloutTests.service("app", dependencies: ["migrate"]), SwarmRolloutTests.service("web", dependencies: ["app"]),
+        ]
+        #expect(
+            SwarmRollout.dependOnJobs(["db": [], "migrate": ["db"], "app": ["migrate"], "web": ["app"]], jobs: ["migrate"]) == [
+                "app", "web",
+            ])
+        var rollout = SwarmRollout(services: services, mode: .update)
+        #expect(rollout.heldForJobs == ["app", "web"])
+        #expect(rollout.handle(.begin, now: 0) == [.changed("db", .starting), .changed("migrate", .starting)])
+        let done = SwarmRollout.TaskObservation(id: "m1", desiredState: "complete", state: "complete", exitCode: 0)
+        #expect(rollout.handle(.observed("migrate", [done]), now: 3) == [.changed("migrate", .ready), .deployHeld])
+        #expect(rollout.handle(.heldDeployed(rolling: ["app"]), now: 3.1) == [.changed("app", .starting), .changed("web", .starting)])
+        #expect(rollout.services.first { $0.name == "app" }?.isRolling == true)
+        #expect(rollout.services.first { $0.name == "web" }?.isRolling == false)
+        #expect(rollout.records["app"]?.scaledAt == 3.1)
+
+        var failing = SwarmRollout(services: services, mode: .update)
+        _ = failing.handle(.begin, now: 0)
+        let crashed = SwarmRollout.TaskObservation(
+            id: "m1", desiredState: "shutdown", state: "failed", error: "task: non-zero exit (127)", exitCode: 127)
+        let actions = failing.handle(.observed("migrate", [crashed]), now: 1)
+        #expect(actions.contains(.changed("app", .blocked(by: "migrate"))) && !actions.contains(.deployHeld), "\(actions)")
+        #expect(failing.aborted)
+
+        var refused = SwarmRollout(services: services, mode: .update)
+        _ = refused.handle(.begin, now: 0)
+        _ = refused.handle(.observed("migrate", [done]), now: 3)
+        #expect(refused.handle(.heldDeployFailed("network not found"), now: 3.1).contains(.changed("app", .failed)))
+        #expect(refused.records["app"]?.failure == "the engine refused to deploy it once the jobs completed: network not found")
     }
 }

@@ -58,15 +58,16 @@ public struct SwarmLauncher: Sendable {
             stack: snapshot, previous: previous,
             tasks: previous.isEmpty ? [] : Set(try await client.listTasks(services: previous.map(\.id)).map(\.id)))
         let monitors = Self.monitors(plan.stack, policy: profile.health)
-        let stackFile = try await convert(prepared, mode: before.mode, monitors: monitors, timeline: timeline, report: report)
+        let stackFiles = try await convert(prepared, mode: before.mode, monitors: monitors, timeline: timeline, report: report)
         try Task.checkCancellation()
-        let deployed = try await deploy(stackFile, prepared: prepared, before: before, timeline: timeline, report: report)
+        let deployed = try await deploy(stackFiles.first, prepared: prepared, before: before, timeline: timeline, report: report)
         let services = rolloutServices(prepared, profile: profile, before: before, deployed: deployed, monitors: monitors)
         let startBegan = timeline.clock.now
         report.phaseBegan("start")
         let driven = await drive(
             SwarmRollout(services: services, mode: before.mode), stack: stack, before: before, redact: prepared.redact, report: report,
-            engines: prepared.engines)
+            engines: prepared.engines,
+            second: stackFiles.afterJobs.map { SecondDeploy(file: $0, model: plan.stack, jobs: prepared.jobs) })
         let startSeconds = startBegan.duration(to: timeline.clock.now).seconds
         var results: [LaunchResult.ServiceResult] = []
         for service in services {
@@ -148,12 +149,24 @@ public struct SwarmLauncher: Sendable {
         return Prepared(plan: plan, redact: redact, nodes: nodes, jobs: Planner.jobs(in: plan.stack), engines: engines)
     }
 
-    /// Compose's resolved model as a stack file: held at 0 for a first deploy, rolling for an update. Private (it
-    /// holds the interpolated secrets, like the env file). Its path.
+    /// The stack files a launch deploys: the whole stack; for an update with jobs, the first deploy without the
+    /// services held for them (`SwarmRollout.heldForJobs`) and the second without the jobs (a deploy with a job in
+    /// its file runs it again).
+    struct StackFiles: Sendable {
+        var full: String
+        var jobsFirst: String?
+        var afterJobs: String?
+        /// What `deploy` deploys first.
+        var first: String { jobsFirst ?? full }
+    }
+
+    /// Compose's resolved model as a stack file: held at 0 for a first deploy, rolling for an update (and, when the
+    /// update has jobs, the same without what waits for them). Private (it holds the interpolated secrets, like the
+    /// env file). Its paths.
     func convert(
         _ prepared: Prepared, mode: SwarmRollout.Mode, monitors: [String: Duration], timeline: Launcher.Timeline, report: ProgressReporter
     )
-        async throws -> String
+        async throws -> StackFiles
     {
         let plan = prepared.plan, stack = plan.project, jobs = prepared.jobs, redact = prepared.redact
         // GPUs by count: `all` is what the best node has.
@@ -175,7 +188,8 @@ public struct SwarmLauncher: Sendable {
                     hint: "`\(plan.composeCommand.configYAML().description)` reproduces it")
             }
             let file: String
-            let detail: String
+            var detail: String
+            var first: String?, second: String?
             let retry = SwarmStackFile.Retry(attempts: plan.profile.health.retries, delay: plan.profile.health.backoff)
             switch mode {
             case .deploy:
@@ -185,13 +199,27 @@ public struct SwarmLauncher: Sendable {
                 file = try SwarmStackFile.updating(
                     resolvedYAML: output.stdout, jobs: jobs, monitors: monitors, gpus: gpus, retry: retry)
                 detail = "update of a running stack: rolling, rolled back on failure"
+                let held = SwarmRollout.dependOnJobs(
+                    Dictionary(uniqueKeysWithValues: plan.stack.services.map { ($0.name, $0.dependsOn.map(\.service)) }), jobs: jobs)
+                if !held.isEmpty {
+                    first = try SwarmStackFile.updating(
+                        resolvedYAML: output.stdout, jobs: jobs, monitors: monitors, gpus: gpus, retry: retry, leaving: held)
+                    second = try SwarmStackFile.updating(
+                        resolvedYAML: output.stdout, jobs: jobs, monitors: monitors, gpus: gpus, retry: retry, leaving: jobs)
+                    detail += "; jobs first, then \(held.sorted().joined(separator: ", "))"
+                }
             }
-            let path = SwarmStackFile.path(layout, stack: stack)
             try FileManager.default.createDirectory(
                 atPath: SwarmStackFile.directory(layout), withIntermediateDirectories: true,
                 attributes: [.posixPermissions: 0o700])
-            try AtomicFile.write(file, to: path)
-            return (path, detail)
+            let files = StackFiles(
+                full: SwarmStackFile.path(layout, stack: stack),
+                jobsFirst: first.map { _ in SwarmStackFile.jobsFirstPath(layout, stack: stack) },
+                afterJobs: second.map { _ in SwarmStackFile.afterJobsPath(layout, stack: stack) })
+            try AtomicFile.write(file, to: files.full)
+            if let first, let path = files.jobsFirst { try AtomicFile.write(first, to: path) }
+            if let second, let path = files.afterJobs { try AtomicFile.write(second, to: path) }
+            return (files, detail)
         }
     }
 
@@ -232,15 +260,8 @@ public struct SwarmLauncher: Sendable {
     func rolloutServices(_ prepared: Prepared, profile: Profile, before: Before, deployed: [SwarmService], monitors: [String: Duration])
         -> [SwarmRollout.Service]
     {
-        let plan = prepared.plan, stack = plan.project, jobs = prepared.jobs
-        let rolling = Set(
-            before.previous.compactMap { old -> String? in
-                guard let new = deployed.first(where: { $0.id == old.id }), new.keepsTasksRunning,
-                    !SwarmService.sameTasks(old.spec, new.spec)
-                else { return nil }
-                let name = old.composeName(in: stack)
-                return plan.stack.service(name) != nil && !jobs.contains(name) ? name : nil
-            })
+        let plan = prepared.plan, jobs = prepared.jobs
+        let rolling = Self.rolling(before: before, deployed: deployed, stack: plan.stack, name: plan.project, jobs: jobs)
         return plan.stack.services.map { service in
             SwarmRollout.Service(
                 name: service.name, serviceClass: profile.services.serviceClass(of: service.name),
@@ -249,6 +270,43 @@ public struct SwarmLauncher: Sendable {
                 dependencies: service.dependsOn, isRolling: rolling.contains(service.name),
                 updateMonitor: monitors[service.name] ?? .zero, retries: profile.health.retries)
         }
+    }
+
+    /// The services (compose names) whose tasks the swarm replaces after a deploy: their spec changed in what the
+    /// tasks run, and they keep tasks running (not jobs).
+    static func rolling(before: Before, deployed: [SwarmService], stack: ComposeStack, name: String, jobs: Set<String>) -> Set<String> {
+        Set(
+            before.previous.compactMap { old -> String? in
+                guard let new = deployed.first(where: { $0.id == old.id }), new.keepsTasksRunning,
+                    !SwarmService.sameTasks(old.spec, new.spec)
+                else { return nil }
+                let service = old.composeName(in: name)
+                return stack.service(service) != nil && !jobs.contains(service) ? service : nil
+            })
+    }
+
+    /// An update's second deploy: the stack file without its jobs, and what the rollout needs to judge what it rolls.
+    struct SecondDeploy: Sendable {
+        var file: String
+        var model: ComposeStack
+        var jobs: Set<String>
+    }
+
+    /// An update's second deploy, once its jobs completed: the stack file without the jobs (they ran), so the services
+    /// held for them roll over; what the rollout learns of it.
+    func deployHeld(_ second: SecondDeploy?, stack: String, before: Before, redact: Redactor, report: ProgressReporter) async
+        -> SwarmRollout.Input
+    {
+        guard let second else { return .heldDeployFailed("no stack file to deploy") }
+        let output = try? await context.runner.run(context.docker.stackDeploy(stack: stack, files: [second.file]))
+        guard let output, output.succeeded else {
+            let words = (output?.stderr ?? "").split(whereSeparator: \.isNewline).suffix(3).map { redact(String($0)) }.joined(
+                separator: " ")
+            return .heldDeployFailed(words.isEmpty ? "docker stack deploy failed" : words)
+        }
+        report.note("the jobs completed: docker stack deploy \(stack) again, for what waited for them")
+        let deployed = (try? await client.listServices(stack: stack)) ?? []
+        return .heldDeployed(rolling: Self.rolling(before: before, deployed: deployed, stack: second.model, name: stack, jobs: second.jobs))
     }
 
     /// How the start phase ended: the rollout's records, when each scale request went out, and whether Ctrl-C
@@ -264,7 +322,7 @@ public struct SwarmLauncher: Sendable {
     /// What a line says passes `redact` (a task's error can carry an interpolated image name), as on one machine.
     func drive(
         _ rollout: SwarmRollout, stack: String, before: Before, redact: Redactor, report: ProgressReporter,
-        engines: [String: EngineClient] = [:]
+        engines: [String: EngineClient] = [:], second: SecondDeploy? = nil
     ) async -> Driven {
         var rollout = rollout
         let clock = ContinuousClock(), began = clock.now
@@ -279,6 +337,9 @@ public struct SwarmLauncher: Sendable {
                 switch action {
                 case .finish:
                     finished = true
+                case .deployHeld:
+                    let deployed = await deployHeld(second, stack: stack, before: before, redact: redact, report: report)
+                    next += rollout.handle(deployed, now: seconds())
                 case .changed(let name, let state):
                     let serviceClass = rollout.services.first { $0.name == name }?.serviceClass ?? .core
                     let nodes = rollout.records[name]?.nodes ?? [], lost = rollout.records[name]?.lostNodes ?? []

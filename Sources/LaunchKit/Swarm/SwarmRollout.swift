@@ -85,11 +85,17 @@ public struct SwarmRollout: Sendable {
         /// A node (hostname) went down or was drained: the services ready with tasks there are not any more until
         /// the swarm has placed those tasks again and they are ready where they now run.
         case nodeLost(String)
+        /// `.update`: the second deploy (`deployHeld`) is done; the held services whose tasks the swarm now replaces.
+        case heldDeployed(rolling: Set<String>)
+        /// `.update`: the engine refused the second deploy (its message).
+        case heldDeployFailed(String)
     }
 
     /// `.deploy`: a new stack, held at 0 and scaled up in dependency order. `.update`: a stack that runs, deployed
     /// at its real replica counts; the swarm rolls changed services over (start-first, rolling back on failure)
-    /// and every service is judged at once — what it depends on is already running.
+    /// and every service is judged at once — what it depends on is already running — except those that depend on a
+    /// job (a migration): they keep their running version until every job of this run completed, then a second
+    /// deploy (`deployHeld`) rolls them over, as a first deploy runs jobs before what needs them.
     public enum Mode: Sendable, Hashable {
         case deploy, update
     }
@@ -97,6 +103,8 @@ public struct SwarmRollout: Sendable {
     public enum Action: Sendable, Hashable {
         /// Set the service's replicas (a job: completions) to `count`.
         case scale(String, count: Int)
+        /// `.update`: every job completed; deploy the whole stack file, so the services held for the jobs roll over.
+        case deployHeld
         case changed(String, ServiceState)
         /// Nothing more will happen: every service has settled.
         case finish
@@ -131,8 +139,12 @@ public struct SwarmRollout: Sendable {
         public var failedTasks: [String] = []
     }
 
-    public let services: [Service]
+    public private(set) var services: [Service]
     public let mode: Mode
+    /// `.update`: the services that depend (directly or through others) on a job, held at their running version
+    /// until the jobs completed; and whether they have been let go.
+    public let heldForJobs: Set<String>
+    private var heldReleased = false
     /// How long a scaled-up service may wait for the swarm to give a task a container (pending, assigned, preparing).
     public var schedulingDeadline: Duration = .seconds(60)
     public private(set) var records: [String: Record]
@@ -143,6 +155,29 @@ public struct SwarmRollout: Sendable {
         self.services = services
         self.mode = mode
         self.records = Dictionary(uniqueKeysWithValues: services.map { ($0.name, Record()) })
+        self.heldForJobs =
+            mode == .update
+            ? Self.dependOnJobs(
+                Dictionary(services.map { ($0.name, $0.dependencies.map(\.service)) }, uniquingKeysWith: { a, _ in a }),
+                jobs: Set(services.filter(\.isJob).map(\.name)))
+            : []
+    }
+
+    /// The services (not jobs) that depend on a job, directly or through other services: what an update holds back
+    /// until its jobs completed. The one rule the rollout and the stack files follow.
+    public static func dependOnJobs(_ dependsOn: [String: [String]], jobs: Set<String>) -> Set<String> {
+        var held: Set<String> = []
+        var changed = true
+        while changed {
+            changed = false
+            for (name, dependencies) in dependsOn where !jobs.contains(name) && !held.contains(name) {
+                if dependencies.contains(where: { jobs.contains($0) || held.contains($0) }) {
+                    held.insert(name)
+                    changed = true
+                }
+            }
+        }
+        return held
     }
 
     func service(_ name: String) -> Service? { services.first { $0.name == name } }
@@ -175,7 +210,7 @@ public struct SwarmRollout: Sendable {
         case .begin:
             // An update deploys everything at once: every service is under way from the start.
             if mode == .update {
-                for service in services where records[service.name]?.state == .pending {
+                for service in services where records[service.name]?.state == .pending && !heldForJobs.contains(service.name) {
                     records[service.name]?.scaledAt = now
                     set(service.name, .starting, &actions)
                 }
@@ -189,6 +224,18 @@ public struct SwarmRollout: Sendable {
             }
         case .nodeLost(let host):
             nodeLost(host, now: now, &actions)
+        case .heldDeployed(let rolling):
+            for index in services.indices where heldForJobs.contains(services[index].name) {
+                let name = services[index].name
+                guard records[name]?.state == .pending else { continue }
+                services[index].isRolling = rolling.contains(name)
+                records[name]?.scaledAt = now
+                set(name, .starting, &actions)
+            }
+        case .heldDeployFailed(let message):
+            for service in services where heldForJobs.contains(service.name) && records[service.name]?.state == .pending {
+                fail(service.name, "the engine refused to deploy it once the jobs completed: \(message)", &actions)
+            }
         case .scaled(let name):
             if records[name]?.scaledAt == nil { records[name]?.scaledAt = now }
         case .scaleFailed(let name, let message):
@@ -198,6 +245,7 @@ public struct SwarmRollout: Sendable {
             judge(service, record, tasks, now: now, &actions)
         }
         if !aborted && mode == .deploy { scaleReady(now: now, &actions) }
+        if !aborted && mode == .update { releaseHeld(&actions) }
         if aborted {
             // Whatever was never started will not be: it is blocked by the failure — the first failed (or blocked)
             // core service in the stack's order, so two failures name the same culprit on every run.
@@ -364,6 +412,24 @@ public struct SwarmRollout: Sendable {
         record.scaledAt = now
         records[service.name] = record
         set(service.name, .retrying, &actions)
+    }
+
+    /// `.update`: once every job is settled, the services held for them go — a second deploy when every job
+    /// completed, blocked by the first that did not otherwise (their running version stays, as the jobs they need
+    /// did not run).
+    mutating func releaseHeld(_ actions: inout [Action]) {
+        guard !heldForJobs.isEmpty, !heldReleased else { return }
+        let jobs = services.filter(\.isJob)
+        guard jobs.allSatisfy({ records[$0.name]?.state.isTerminal == true }) else { return }
+        heldReleased = true
+        guard let failed = jobs.first(where: { records[$0.name]?.state != .ready }) else {
+            actions.append(.deployHeld)
+            return
+        }
+        for service in services where heldForJobs.contains(service.name) && records[service.name]?.state == .pending {
+            set(service.name, .blocked(by: failed.name), &actions)
+            if service.serviceClass == .core { aborted = true }
+        }
     }
 
     /// A node lost: every long-running service that was ready with a task there waits again, with a new deadline

@@ -43,12 +43,24 @@ public enum SwarmStackFile {
     /// starts before the old one stops (`order: start-first`), a task that fails within `monitors[service]` of
     /// its update makes the swarm roll the service back (`failure_action: rollback`), and the rollback also
     /// starts first. Jobs have no rolling update: a deploy runs them again.
+    /// `leaving`: services left out of the file, so a deploy of it leaves them running as they are (`docker stack
+    /// deploy` removes nothing without `--prune`): an update's first deploy, before its jobs completed.
     public static func updating(
-        resolvedYAML: String, jobs: Set<String>, monitors: [String: Duration], gpus: [String: Int] = [:], retry: Retry = .none
+        resolvedYAML: String, jobs: Set<String>, monitors: [String: Duration], gpus: [String: Int] = [:], retry: Retry = .none,
+        leaving: Set<String> = []
     ) throws -> String {
-        try Yams.dump(
-            object: updatingTree(resolvedYAML: resolvedYAML, jobs: jobs, monitors: monitors, gpus: gpus, retry: retry), sortKeys: true)
+        var tree = try updatingTree(resolvedYAML: resolvedYAML, jobs: jobs, monitors: monitors, gpus: gpus, retry: retry)
+        if !leaving.isEmpty, var services = tree["services"] as? [String: Any] {
+            for name in leaving { services.removeValue(forKey: name) }
+            tree["services"] = services
+        }
+        return try Yams.dump(object: tree, sortKeys: true)
     }
+
+    /// Where an update with jobs writes its two deploys: the first without the services held for its jobs, the second
+    /// without the jobs (`docker stack deploy` runs a job again whenever it is in the file).
+    public static func jobsFirstPath(_ layout: ProjectLayout, stack: String) -> String { directory(layout) + "/\(stack).jobs-first.yml" }
+    public static func afterJobsPath(_ layout: ProjectLayout, stack: String) -> String { directory(layout) + "/\(stack).after-jobs.yml" }
 
     static func updatingTree(
         resolvedYAML: String, jobs: Set<String>, monitors: [String: Duration], gpus: [String: Int] = [:], retry: Retry = .none
