@@ -407,9 +407,7 @@ public struct SwarmRollout: Sendable {
         record.retries = attempt
         record.failure = reason
         record.failureKind = kind
-        record.runningSince = nil
-        record.containerStartedAt = nil
-        record.scaledAt = now
+        record.beginAgain(at: now)
         records[service.name] = record
         set(service.name, .retrying, &actions)
     }
@@ -440,11 +438,7 @@ public struct SwarmRollout: Sendable {
             guard var record = records[service.name], record.nodes.contains(host) else { continue }
             if !record.lostNodes.contains(host) { record.lostNodes.append(host) }
             if record.state == .ready {
-                record.readyAt = nil
-                record.readiness = nil
-                record.runningSince = nil
-                record.containerStartedAt = nil
-                record.scaledAt = now
+                record.beginAgain(at: now)
                 records[service.name] = record
                 set(service.name, .starting, &actions)
             } else {
@@ -519,6 +513,16 @@ extension ServiceState {
 extension SwarmRollout.Record {
     /// Scaled up and not decided: starting, or waiting for the task that replaces a failed one.
     var isUnderWay: Bool { state == .starting || state == .retrying }
+
+    /// Under way again from `now` (a retry, or a task placed again after its node was lost): a new deadline, and
+    /// nothing of the last attempt's timing.
+    mutating func beginAgain(at now: Double) {
+        readyAt = nil
+        readiness = nil
+        runningSince = nil
+        containerStartedAt = nil
+        scaledAt = now
+    }
 }
 
 extension ReadinessRule {
