@@ -60,7 +60,10 @@ struct Doctor: AsyncParsableCommand {
                     .run(plan, probe: plan.gpuProbe, options: options)
                 if swarm {
                     report.checks +=
-                        await SwarmChecks.run(client: client, stack: plan.stack, nodes: nodes) + [SwarmChecks.overlay(plan.overlay)]
+                        await SwarmChecks.run(
+                            client: client, stack: plan.stack, nodes: nodes,
+                            redact: EnvProvisioner(layout: catalog.layout, profile: profile).redactor(environment: context.environment))
+                        + [SwarmChecks.overlay(plan.overlay)]
                 }
             } else {
                 let layout =

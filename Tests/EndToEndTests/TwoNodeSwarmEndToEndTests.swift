@@ -174,12 +174,12 @@ extension SwarmEndToEndTests {
                 try? String(contentsOfFile: root + "/b/dockerd.pid", encoding: .utf8), "node B's dockerd.pid under \(root)")
             let pid = try #require(Int32(pidText.trimmingCharacters(in: .whitespacesAndNewlines)))
             try await SwarmEndToEndTests.withStack { project in
-                // anchor keeps the launch going (healthy after 35 s) while node B is lost and app moves.
+                // anchor keeps the launch going (healthy after 45 s) while node B is lost and app moves.
                 let stack = """
                     services:
                       anchor:
                         image: \(Busybox.image)
-                        command: ["sh", "-c", "trap 'exit 0' TERM; sleep 35; touch /tmp/ok; sleep 3600 & wait"]
+                        command: ["sh", "-c", "trap 'exit 0' TERM; sleep 45; touch /tmp/ok; sleep 3600 & wait"]
                         healthcheck: {test: ["CMD-SHELL", "test -f /tmp/ok"], interval: 1s, start_period: 120s}
                         deploy: {placement: {constraints: ["node.hostname == \(Self.hostA)"]}}
                       app:

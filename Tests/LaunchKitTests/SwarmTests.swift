@@ -135,7 +135,7 @@ import Yams
         #expect(SwarmImages.missingImage(in: "task: non-zero exit (1)") == nil)
         let words = SwarmImages.words(image: "shop/only-a:1", node: "twonode-b", presentOn: "unix:///a.sock")
         #expect(words.hasPrefix("image shop/only-a:1 is not on node twonode-b (it is on the engine launch talks to, unix:///a.sock)"))
-        #expect(words.contains("`docker save shop/only-a:1 | docker -H <twonode-b's engine> load`"))
+        #expect(words.contains("`docker save shop/only-a:1 | docker --context twonode-b load`"))
         #expect(SwarmStatus.nodeList(["a", "b", "b"]) == "a, b ×2")
     }
 
@@ -866,7 +866,7 @@ extension SwarmRolloutTests {
         #expect(rollout.heldForJobs == ["app", "web"])
         #expect(rollout.handle(.begin, now: 0) == [.changed("db", .starting), .changed("migrate", .starting)])
         let done = SwarmRollout.TaskObservation(id: "m1", desiredState: "complete", state: "complete", exitCode: 0)
-        #expect(rollout.handle(.observed("migrate", [done]), now: 3) == [.changed("migrate", .ready), .deployHeld])
+        #expect(rollout.handle(.observed("migrate", [done]), now: 3) == [.changed("migrate", .ready), .deployHeld(["app", "web"])])
         #expect(rollout.handle(.heldDeployed(rolling: ["app"]), now: 3.1) == [.changed("app", .starting), .changed("web", .starting)])
         #expect(rollout.services.first { $0.name == "app" }?.isRolling == true)
         #expect(rollout.services.first { $0.name == "web" }?.isRolling == false)
@@ -877,13 +877,61 @@ extension SwarmRolloutTests {
         let crashed = SwarmRollout.TaskObservation(
             id: "m1", desiredState: "shutdown", state: "failed", error: "task: non-zero exit (127)", exitCode: 127)
         let actions = failing.handle(.observed("migrate", [crashed]), now: 1)
-        #expect(actions.contains(.changed("app", .blocked(by: "migrate"))) && !actions.contains(.deployHeld), "\(actions)")
+        #expect(actions.contains(.changed("app", .blocked(by: "migrate"))), "\(actions)")
+        #expect(!actions.contains { if case .deployHeld = $0 { true } else { false } }, "\(actions)")
         #expect(failing.aborted)
+
+        // A job nothing held needs may fail (optional) without holding back what needs another job.
+        var seed = SwarmRolloutTests.service("seed", job: true, serviceClass: .optional)
+        seed.dependencies = []
+        var mixed = SwarmRollout(services: services + [seed], mode: .update)
+        _ = mixed.handle(.begin, now: 0)
+        let seedFailed = SwarmRollout.TaskObservation(
+            id: "s1", desiredState: "shutdown", state: "failed", error: "task: non-zero exit (127)", exitCode: 127)
+        _ = mixed.handle(.observed("seed", [seedFailed]), now: 1)
+        #expect(mixed.handle(.observed("migrate", [done]), now: 3).contains(.deployHeld(["app", "web"])))
 
         var refused = SwarmRollout(services: services, mode: .update)
         _ = refused.handle(.begin, now: 0)
         _ = refused.handle(.observed("migrate", [done]), now: 3)
         #expect(refused.handle(.heldDeployFailed("network not found"), now: 3.1).contains(.changed("app", .failed)))
         #expect(refused.records["app"]?.failure == "the engine refused to deploy it once the jobs completed: network not found")
+    }
+}
+
+extension SwarmRolloutTests {
+    /// What the swarm will do when a task fails, from the compose file's own policy and the profile: the rollout waits
+    /// for no replacement the swarm will not make.
+    @Test func theComposeFilesRestartPolicyBoundsTheRetriesALaunchWaitsFor() throws {
+        let resolved = """
+            services:
+              plain: {image: x}
+              never: {image: x, deploy: {restart_policy: {condition: none}}}
+              once: {image: x, deploy: {restart_policy: {max_attempts: 1, delay: 10s}}}
+              unlimited: {image: x, deploy: {restart_policy: {max_attempts: 0}}}
+            """
+        let plans = try SwarmStackFile.retries(resolvedYAML: resolved, retry: .init(attempts: 2, delay: .seconds(5)))
+        #expect(plans["plain"] == .init(attempts: 2, delay: .seconds(5)))
+        #expect(plans["never"]?.attempts == 0)
+        #expect(plans["once"] == .init(attempts: 1, delay: .seconds(10)))
+        #expect(plans["unlimited"]?.attempts == 2, "0 is the swarm's no limit")
+    }
+
+    /// A retry's replacement waits out the restart delay (desired `ready`) before it may run: the service waits for it
+    /// that long on top of the scheduling deadline, and its deadline counts from the new task's container.
+    @Test func aRetryWaitsForTheRestartDelayAndCountsItsDeadlineFromTheNewTask() {
+        var api = SwarmRolloutTests.service("api")
+        api.retries = 1
+        api.retryDelay = .seconds(90)
+        var rollout = SwarmRollout(services: [api])
+        _ = rollout.handle(.begin, now: 0)
+        _ = rollout.handle(.scaled("api"), now: 0)
+        let crash = SwarmRollout.TaskObservation(
+            id: "a1", desiredState: "shutdown", state: "failed", error: "task: non-zero exit (1)", exitCode: 1)
+        #expect(rollout.handle(.observed("api", [crash]), now: 1) == [.changed("api", .retrying)])
+        let waiting = SwarmRollout.TaskObservation(id: "a2", desiredState: "ready", state: "ready")
+        #expect(rollout.handle(.observed("api", [crash]), now: 100) == [], "60 s + the 90 s delay")
+        #expect(rollout.records["api"]?.containerStartedAt == nil, "the failed task's container is not the new one's")
+        #expect(rollout.handle(.observed("api", [crash, waiting]), now: 120) == [.changed("api", .starting)])
     }
 }

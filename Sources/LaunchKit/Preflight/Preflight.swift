@@ -85,14 +85,7 @@ public struct Preflight: Sendable {
             }
         }
         // Secrets can reach image names and labels by interpolation: no check prints them.
-        let checks = await Self.runAll(jobs).map { check in
-            var check = check
-            check.id = redact(check.id)
-            check.title = redact(check.title)
-            check.evidence = redact(check.evidence)
-            check.remediation = check.remediation.map { redact($0) }
-            return check
-        }
+        let checks = await Self.runAll(jobs).map { $0.redacted(by: redact) }
         return PreflightReport(
             environment: profile.name, project: plan.project, overlay: plan.overlay, checks: checks,
             durationSeconds: (ContinuousClock.now - started).seconds)

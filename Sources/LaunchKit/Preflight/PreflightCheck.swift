@@ -15,6 +15,16 @@ public struct CheckResult: Sendable, Hashable, Encodable {
     public var remediation: String?
     public var durationSeconds: Double
 
+    /// Secrets can reach image names and labels by interpolation: no check prints them. Every word of it redacted.
+    public func redacted(by redact: Redactor) -> CheckResult {
+        var check = self
+        check.id = redact(id)
+        check.title = redact(title)
+        check.evidence = redact(evidence)
+        check.remediation = remediation.map { redact($0) }
+        return check
+    }
+
     public init(
         id: String, title: String, status: Status, evidence: String, remediation: String? = nil,
         durationSeconds: Double = 0

@@ -269,8 +269,16 @@ public enum SwarmChecks {
     /// launch can reach). `nodes`: the swarm's nodes as the caller already read them (so its overlay and these checks
     /// judge the same swarm); nil: read here. `engines`: the reachable nodes' engines (`SwarmNodeEngines`); nil:
     /// resolved here from the environment's Docker contexts.
+    /// Every word passes `redact` (an image name can carry an interpolated value).
     public static func run(
-        client: EngineClient, stack: ComposeStack, nodes known: [SwarmNode]? = nil, engines reachable: [String: EngineClient]? = nil
+        client: EngineClient, stack: ComposeStack, nodes known: [SwarmNode]? = nil, engines reachable: [String: EngineClient]? = nil,
+        redact: Redactor = Redactor(values: [])
+    ) async -> [CheckResult] {
+        await evaluated(client: client, stack: stack, nodes: known, engines: reachable).map { $0.redacted(by: redact) }
+    }
+
+    static func evaluated(
+        client: EngineClient, stack: ComposeStack, nodes known: [SwarmNode]?, engines reachable: [String: EngineClient]?
     ) async -> [CheckResult] {
         let gpuRequests = SwarmGPU.requests(in: stack)
         do {
@@ -286,7 +294,7 @@ public enum SwarmChecks {
             if let nodes, !checks.contains(where: { $0.status == .fail }) {
                 var engines = reachable
                 if engines == nil { engines = await SwarmNodeEngines.resolve(nodes: nodes, client: client) }
-                checks.append(await SwarmImages.run(stack: stack, nodes: nodes, engines: engines ?? [:]))
+                checks.append(await SwarmImages.run(stack: stack, nodes: nodes, engines: engines ?? [:], client: client))
             }
             return checks
         } catch {

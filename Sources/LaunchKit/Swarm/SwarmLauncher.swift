@@ -61,13 +61,14 @@ public struct SwarmLauncher: Sendable {
         let stackFiles = try await convert(prepared, mode: before.mode, monitors: monitors, timeline: timeline, report: report)
         try Task.checkCancellation()
         let deployed = try await deploy(stackFiles.first, prepared: prepared, before: before, timeline: timeline, report: report)
-        let services = rolloutServices(prepared, profile: profile, before: before, deployed: deployed, monitors: monitors)
+        let services = rolloutServices(
+            prepared, profile: profile, before: before, deployed: deployed, monitors: monitors, retries: stackFiles.retries)
         let startBegan = timeline.clock.now
         report.phaseBegan("start")
         let driven = await drive(
             SwarmRollout(services: services, mode: before.mode), stack: stack, before: before, redact: prepared.redact, report: report,
             engines: prepared.engines,
-            second: stackFiles.afterJobs.map { SecondDeploy(file: $0, model: plan.stack, jobs: prepared.jobs) })
+            second: stackFiles.afterJobs.map { SecondDeploy(write: $0, model: plan.stack, jobs: prepared.jobs) })
         let startSeconds = startBegan.duration(to: timeline.clock.now).seconds
         var results: [LaunchResult.ServiceResult] = []
         for service in services {
@@ -121,11 +122,13 @@ public struct SwarmLauncher: Sendable {
             return (plan, "\(plan.services.count) services, stack \(plan.project), overlay \(plan.overlay.choice.rawValue)")
         }
         let stack = plan.project
+        // What is known of the secrets so far (the env file as it is, the environment): the checks name images.
+        let known = EnvProvisioner(layout: layout, profile: profile).redactor(environment: context.environment)
         let engines = try await timeline.measure("swarm", report: report) {
             var engines: [String: EngineClient] = [:]
             if let nodes { engines = await SwarmNodeEngines.resolve(nodes: nodes, client: client) }
             let checks =
-                await SwarmChecks.run(client: client, stack: plan.stack, nodes: nodes, engines: engines) + [
+                await SwarmChecks.run(client: client, stack: plan.stack, nodes: nodes, engines: engines, redact: known) + [
                     SwarmChecks.overlay(plan.overlay)
                 ]
             let failed = checks.filter { $0.status == .fail }
@@ -150,12 +153,14 @@ public struct SwarmLauncher: Sendable {
     }
 
     /// The stack files a launch deploys: the whole stack; for an update with jobs, the first deploy without the
-    /// services held for them (`SwarmRollout.heldForJobs`) and the second without the jobs (a deploy with a job in
-    /// its file runs it again).
+    /// services held for them (`SwarmRollout.heldForJobs`), and the writer of the second, with only the held services
+    /// that go (not the jobs: a deploy with a job in its file runs it again; not the others: a deploy resets what
+    /// the swarm would roll them back to). And what the swarm does when a task fails (`SwarmStackFile.retries`).
     struct StackFiles: Sendable {
         var full: String
         var jobsFirst: String?
-        var afterJobs: String?
+        var afterJobs: (@Sendable (Set<String>) throws -> String)?
+        var retries: [String: SwarmStackFile.Retry]
         /// What `deploy` deploys first.
         var first: String { jobsFirst ?? full }
     }
@@ -187,40 +192,51 @@ public struct SwarmLauncher: Sendable {
                     evidence: output.stderr.split(whereSeparator: \.isNewline).suffix(10).map { redact(String($0)) },
                     hint: "`\(plan.composeCommand.configYAML().description)` reproduces it")
             }
-            let file: String
-            var detail: String
-            var first: String?, second: String?
-            let retry = SwarmStackFile.Retry(attempts: plan.profile.health.retries, delay: plan.profile.health.backoff)
-            switch mode {
-            case .deploy:
-                file = try SwarmStackFile.held(resolvedYAML: output.stdout, jobs: jobs, gpus: gpus, retry: retry)
-                detail = "held at 0: \(plan.stack.services.count - jobs.count) services, \(jobs.count) jobs"
-            case .update:
-                file = try SwarmStackFile.updating(
-                    resolvedYAML: output.stdout, jobs: jobs, monitors: monitors, gpus: gpus, retry: retry)
-                detail = "update of a running stack: rolling, rolled back on failure"
-                let held = SwarmRollout.dependOnJobs(
-                    Dictionary(uniqueKeysWithValues: plan.stack.services.map { ($0.name, $0.dependsOn.map(\.service)) }), jobs: jobs)
-                if !held.isEmpty {
-                    first = try SwarmStackFile.updating(
-                        resolvedYAML: output.stdout, jobs: jobs, monitors: monitors, gpus: gpus, retry: retry, leaving: held)
-                    second = try SwarmStackFile.updating(
-                        resolvedYAML: output.stdout, jobs: jobs, monitors: monitors, gpus: gpus, retry: retry, leaving: jobs)
-                    detail += "; jobs first, then \(held.sorted().joined(separator: ", "))"
-                }
-            }
-            try FileManager.default.createDirectory(
-                atPath: SwarmStackFile.directory(layout), withIntermediateDirectories: true,
-                attributes: [.posixPermissions: 0o700])
-            let files = StackFiles(
-                full: SwarmStackFile.path(layout, stack: stack),
-                jobsFirst: first.map { _ in SwarmStackFile.jobsFirstPath(layout, stack: stack) },
-                afterJobs: second.map { _ in SwarmStackFile.afterJobsPath(layout, stack: stack) })
-            try AtomicFile.write(file, to: files.full)
-            if let first, let path = files.jobsFirst { try AtomicFile.write(first, to: path) }
-            if let second, let path = files.afterJobs { try AtomicFile.write(second, to: path) }
-            return (files, detail)
+            return try writeStackFiles(
+                resolved: output.stdout, mode: mode, plan: plan, jobs: jobs, monitors: monitors, gpus: gpus)
         }
+    }
+
+    /// The files `convert` writes (0600 in a 0700 folder), and the convert phase's detail.
+    func writeStackFiles(
+        resolved: String, mode: SwarmRollout.Mode, plan: LaunchPlan, jobs: Set<String>, monitors: [String: Duration], gpus: [String: Int]
+    ) throws -> (StackFiles, String?) {
+        let stack = plan.project
+        let retry = SwarmStackFile.Retry(attempts: plan.profile.health.retries, delay: plan.profile.health.backoff)
+        let file: String
+        var detail: String
+        var first: String?
+        switch mode {
+        case .deploy:
+            file = try SwarmStackFile.held(resolvedYAML: resolved, jobs: jobs, gpus: gpus, retry: retry)
+            detail = "held at 0: \(plan.stack.services.count - jobs.count) services, \(jobs.count) jobs"
+        case .update:
+            file = try SwarmStackFile.updating(resolvedYAML: resolved, jobs: jobs, monitors: monitors, gpus: gpus, retry: retry)
+            detail = "update of a running stack: rolling, rolled back on failure"
+            let held = SwarmRollout.dependOnJobs(
+                Dictionary(uniqueKeysWithValues: plan.stack.services.map { ($0.name, $0.dependsOn.map(\.service)) }), jobs: jobs)
+            if !held.isEmpty {
+                first = try SwarmStackFile.updating(
+                    resolvedYAML: resolved, jobs: jobs, monitors: monitors, gpus: gpus, retry: retry, leaving: held)
+                detail += "; jobs first, then \(held.sorted().joined(separator: ", "))"
+            }
+        }
+        try FileManager.default.createDirectory(
+            atPath: SwarmStackFile.directory(layout), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let all = Set(plan.stack.services.map(\.name)), secondPath = SwarmStackFile.afterJobsPath(layout, stack: stack)
+        let second: @Sendable (Set<String>) throws -> String = { going in
+            let text = try SwarmStackFile.updating(
+                resolvedYAML: resolved, jobs: jobs, monitors: monitors, gpus: gpus, retry: retry, leaving: all.subtracting(going))
+            try AtomicFile.write(text, to: secondPath)
+            return secondPath
+        }
+        let files = StackFiles(
+            full: SwarmStackFile.path(layout, stack: stack),
+            jobsFirst: first.map { _ in SwarmStackFile.jobsFirstPath(layout, stack: stack) },
+            afterJobs: first == nil ? nil : second, retries: try SwarmStackFile.retries(resolvedYAML: resolved, retry: retry))
+        try AtomicFile.write(file, to: files.full)
+        if let first, let path = files.jobsFirst { try AtomicFile.write(first, to: path) }
+        return (files, detail)
     }
 
     /// Whatever stops the run once the deploy began (a refused deploy, a core failure, Ctrl-C) undoes what it did:
@@ -257,9 +273,10 @@ public struct SwarmLauncher: Sendable {
     }
 
     /// The rollout's view of each service; for an update, those whose tasks the swarm is replacing roll.
-    func rolloutServices(_ prepared: Prepared, profile: Profile, before: Before, deployed: [SwarmService], monitors: [String: Duration])
-        -> [SwarmRollout.Service]
-    {
+    func rolloutServices(
+        _ prepared: Prepared, profile: Profile, before: Before, deployed: [SwarmService], monitors: [String: Duration],
+        retries: [String: SwarmStackFile.Retry] = [:]
+    ) -> [SwarmRollout.Service] {
         let plan = prepared.plan, jobs = prepared.jobs
         let rolling = Self.rolling(before: before, deployed: deployed, stack: plan.stack, name: plan.project, jobs: jobs)
         return plan.stack.services.map { service in
@@ -268,7 +285,8 @@ public struct SwarmLauncher: Sendable {
                 replicas: max(1, service.replicas), isJob: jobs.contains(service.name), hasHealthcheck: service.healthcheck != nil,
                 readiness: ReadinessRule(service: service, policy: profile.health, isJob: jobs.contains(service.name), signals: false),
                 dependencies: service.dependsOn, isRolling: rolling.contains(service.name),
-                updateMonitor: monitors[service.name] ?? .zero, retries: profile.health.retries)
+                updateMonitor: monitors[service.name] ?? .zero, retries: retries[service.name]?.attempts ?? profile.health.retries,
+                retryDelay: retries[service.name]?.delay ?? profile.health.backoff)
         }
     }
 
@@ -285,26 +303,26 @@ public struct SwarmLauncher: Sendable {
             })
     }
 
-    /// An update's second deploy: the stack file without its jobs, and what the rollout needs to judge what it rolls.
+    /// An update's second deploy: the writer of its file, and what the rollout needs to judge what it rolls.
     struct SecondDeploy: Sendable {
-        var file: String
+        var write: @Sendable (Set<String>) throws -> String
         var model: ComposeStack
         var jobs: Set<String>
     }
 
-    /// An update's second deploy, once its jobs completed: the stack file without the jobs (they ran), so the services
-    /// held for them roll over; what the rollout learns of it.
-    func deployHeld(_ second: SecondDeploy?, stack: String, before: Before, redact: Redactor, report: ProgressReporter) async
-        -> SwarmRollout.Input
-    {
-        guard let second else { return .heldDeployFailed("no stack file to deploy") }
-        let output = try? await context.runner.run(context.docker.stackDeploy(stack: stack, files: [second.file]))
+    /// An update's second deploy, once the jobs completed: a file with only the held services that go, so they roll
+    /// over; what the rollout learns of it.
+    func deployHeld(
+        _ going: Set<String>, _ second: SecondDeploy?, stack: String, before: Before, redact: Redactor, report: ProgressReporter
+    ) async -> SwarmRollout.Input {
+        guard let second, let file = try? second.write(going) else { return .heldDeployFailed("its stack file could not be written") }
+        let output = try? await context.runner.run(context.docker.stackDeploy(stack: stack, files: [file]))
         guard let output, output.succeeded else {
             let words = (output?.stderr ?? "").split(whereSeparator: \.isNewline).suffix(3).map { redact(String($0)) }.joined(
                 separator: " ")
             return .heldDeployFailed(words.isEmpty ? "docker stack deploy failed" : words)
         }
-        report.note("the jobs completed: docker stack deploy \(stack) again, for what waited for them")
+        report.note("the jobs completed: docker stack deploy \(stack) again, for \(going.sorted().joined(separator: ", "))")
         let deployed = (try? await client.listServices(stack: stack)) ?? []
         return .heldDeployed(rolling: Self.rolling(before: before, deployed: deployed, stack: second.model, name: stack, jobs: second.jobs))
     }
@@ -337,8 +355,8 @@ public struct SwarmLauncher: Sendable {
                 switch action {
                 case .finish:
                     finished = true
-                case .deployHeld:
-                    let deployed = await deployHeld(second, stack: stack, before: before, redact: redact, report: report)
+                case .deployHeld(let going):
+                    let deployed = await deployHeld(going, second, stack: stack, before: before, redact: redact, report: report)
                     next += rollout.handle(deployed, now: seconds())
                 case .changed(let name, let state):
                     let serviceClass = rollout.services.first { $0.name == name }?.serviceClass ?? .core
@@ -367,7 +385,10 @@ public struct SwarmLauncher: Sendable {
                     }
                 }
             }
-            if finished { return Driven(rollout: rollout, scaledAt: scaledAt, interrupted: false) }
+            // A node lost in the same round can have put a service back to starting after the finish was decided.
+            if finished && (rollout.settled || rollout.aborted) {
+                return Driven(rollout: rollout, scaledAt: scaledAt, interrupted: Task.isCancelled)
+            }
             pending = next
             if !pending.isEmpty { continue }
             if Task.isCancelled { return Driven(rollout: rollout, scaledAt: scaledAt, interrupted: true) }
@@ -468,8 +489,11 @@ public struct SwarmLauncher: Sendable {
         for task in tasks {
             let node = task.nodeID.flatMap { names[$0] }
             var status: String?
-            if health, ["starting", "running"].contains(task.status.state), let id = task.status.containerStatus?.containerID {
-                if let details = try? await (node.flatMap { engines[$0] } ?? client).inspectContainer(id) {
+            // Only a task meant to run: one the swarm replaced on a lost node still says `running` there.
+            if health, task.desiredState == "running", ["starting", "running"].contains(task.status.state),
+                let id = task.status.containerStatus?.containerID
+            {
+                if let details = await SwarmNodeEngines.inspect(id, node: node, engines: engines, client: client)?.details {
                     status = details.state.health?.status
                 } else if task.status.state == "running" {
                     status = "healthy"
@@ -640,12 +664,12 @@ extension SwarmLauncher {
     ) async -> Diagnosis? {
         var reachable: [ContainerDetails] = []
         var holder = client
-        let others = engines.sorted { $0.key < $1.key }.map(\.value).filter { $0.endpoint != client.endpoint }
-        for engine in [client] + others where reachable.isEmpty {
-            for id in record.failedContainers {
-                if let details = try? await engine.inspectContainer(id) { reachable.append(details) }
-            }
-            holder = engine
+        for id in record.failedContainers {
+            guard let found = await SwarmNodeEngines.inspect(id, node: record.containerNodes[id], engines: engines, client: client),
+                reachable.isEmpty || found.engine.endpoint == holder.endpoint
+            else { continue }
+            holder = found.engine
+            reachable.append(found.details)
         }
         guard !reachable.isEmpty else { return nil }
         let kind = reachable.contains { $0.state.health?.status == "unhealthy" } ? FailureKind.unhealthy : kind

@@ -36,8 +36,13 @@ enum SwarmImages {
     static func words(image: String, node: String?, presentOn: String?) -> String {
         let on = node.map { "node \($0)" } ?? "the node the swarm chose"
         let found = presentOn.map { "it is on the engine launch talks to, \($0)" } ?? "launch found it on no engine it can reach"
-        return
-            "image \(image) is not on \(on) (\(found)): push it to a registry every node can pull from, or copy it there: `docker save \(image) | docker -H <\(node ?? "node")'s engine> load`"
+        return "image \(image) is not on \(on) (\(found)): \(fix(image: image, node: node))"
+    }
+
+    /// The two ways to put an image on a node: through a registry, or copied over the node's Docker context (named
+    /// after the node: also what lets launch check and diagnose there).
+    static func fix(image: String, node: String?) -> String {
+        "push it to a registry every node can pull from, or copy it there: `docker save \(image) | docker --context \(node ?? "<node>") load`"
     }
 }
 
@@ -122,6 +127,23 @@ public enum SwarmNodeEngines {
     }
 }
 
+extension SwarmNodeEngines {
+    /// Container `id` as the engine that holds it says it: its node's engine where launch reaches it, else the one it
+    /// talks to; each asked for `limit` at most (a node that just died must not hold a poll). The one place that
+    /// decides which engine to ask about a task's container.
+    static func inspect(_ id: String, node: String?, engines: [String: EngineClient], client: EngineClient) async -> (
+        engine: EngineClient, details: ContainerDetails
+    )? {
+        var asked: [EngineClient] = []
+        for engine in [node.flatMap { engines[$0] }, client].compactMap({ $0 })
+        where !asked.contains(where: { $0.endpoint == engine.endpoint }) {
+            asked.append(engine)
+            if let details = await within(limit, { try? await engine.inspectContainer(id) }) ?? nil { return (engine, details) }
+        }
+        return nil
+    }
+}
+
 extension SwarmImages {
     /// What the image's registry said: it has the image (a node pulls it at start), it does not or cannot be reached
     /// (a node's pull would fail the same way), or nothing within the limit.
@@ -178,14 +200,14 @@ extension SwarmImages {
                     "\(need.service): the swarm may place it on \(on), which lack\(lacking.count == 1 ? "s" : "") image \(need.image) (it is \(found); \(pull))"
                 )
             }
-            copies.append("`docker save \(need.image) | docker --context \(lacking[0]) load`")
+            copies.append(fix(image: need.image, node: lacking[0]))
         }
         let checked = present.keys.sorted().joined(separator: ", ")
         if let copy = copies.first {
             return CheckResult(
                 id: "swarm.images", title: "images on the nodes", status: failures.isEmpty ? .warn : .fail,
                 evidence: (failures + warnings).joined(separator: "; "),
-                remediation: "push the image to a registry every node can pull from, or copy it to the node: " + copy)
+                remediation: copy)
         }
         return CheckResult(
             id: "swarm.images", title: "images on the nodes", status: .ok,
@@ -194,7 +216,7 @@ extension SwarmImages {
 
     /// Asks each reachable node for the images of the services that may run there, and the registry for those some
     /// node lacks; then `check`.
-    static func run(stack: ComposeStack, nodes: [SwarmNode], engines: [String: EngineClient]) async -> CheckResult {
+    static func run(stack: ComposeStack, nodes: [SwarmNode], engines: [String: EngineClient], client: EngineClient) async -> CheckResult {
         let needs = needs(in: stack, nodes: nodes)
         var wanted: [String: Set<String>] = [:]
         for need in needs { for host in need.candidates where engines[host] != nil { wanted[host, default: []].insert(need.image) } }
@@ -209,28 +231,28 @@ extension SwarmImages {
             present[host, default: []].formUnion(has)
         }
         var registry: [String: RegistryAnswer] = [:]
-        if let asker = engines.values.first {
-            for image in lacking.sorted() { registry[image] = RegistryAnswer(await asker.registryHas(image)) }
-        }
+        for image in lacking.sorted() { registry[image] = RegistryAnswer(await client.registryHas(image)) }
         return check(needs, present: present, registry: registry)
     }
 
     /// Which of `wanted` (hostname → images) each node's engine has, asked of the nodes at once, each bounded.
     static func images(_ wanted: [String: Set<String>], engines: [String: EngineClient]) async -> [String: Set<String>] {
-        await withTaskGroup(of: (String, Set<String>).self) { group in
+        await withTaskGroup(of: (String, Set<String>)?.self) { group in
             for (host, images) in wanted {
                 guard let engine = engines[host] else { continue }
                 group.addTask {
                     var has: Set<String> = []
-                    for image in images
-                    where await within(SwarmNodeEngines.limit, { (try? await engine.imageExists(image)) ?? false }) == true {
-                        has.insert(image)
+                    for image in images {
+                        // No answer in time: the node is not known to lack it; it is left out (unknown), not empty.
+                        guard let answer = await within(SwarmNodeEngines.limit, { try? await engine.imageExists(image) }), let answer
+                        else { return nil }
+                        if answer { has.insert(image) }
                     }
                     return (host, has)
                 }
             }
             var present: [String: Set<String>] = [:]
-            for await (host, has) in group { present[host] = has }
+            for await case (let host, let has)? in group { present[host] = has }
             return present
         }
     }

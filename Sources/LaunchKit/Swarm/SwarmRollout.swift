@@ -21,15 +21,20 @@ public struct SwarmRollout: Sendable {
         /// How long the swarm watches each updated task (`update_config.monitor`): part of a rolling update's time.
         public var updateMonitor: Duration
         /// `health.retries`: how many failed tasks the launch lets the swarm replace before the service is failed,
-        /// for the failures a retry can help (`FailureKind.isDeterministic`, as on one machine).
+        /// for the failures a retry can help (`FailureKind.isDeterministic`, as on one machine); no more than the
+        /// compose file's own restart policy lets the swarm make (`SwarmStackFile.retries`).
         public var retries: Int
+        /// How long the swarm waits before it starts a replacement (`restart_policy.delay`): part of a retry's time to
+        /// get a container.
+        public var retryDelay: Duration = .zero
 
         public init(
             name: String, serviceClass: ServiceClass, replicas: Int, isJob: Bool, hasHealthcheck: Bool,
             readiness: ReadinessRule, dependencies: [Dependency], isRolling: Bool = false, updateMonitor: Duration = .zero,
-            retries: Int = 0
+            retries: Int = 0, retryDelay: Duration = .zero
         ) {
             self.retries = retries
+            self.retryDelay = retryDelay
             self.isRolling = isRolling
             self.updateMonitor = updateMonitor
             self.name = name
@@ -103,8 +108,8 @@ public struct SwarmRollout: Sendable {
     public enum Action: Sendable, Hashable {
         /// Set the service's replicas (a job: completions) to `count`.
         case scale(String, count: Int)
-        /// `.update`: every job completed; deploy the whole stack file, so the services held for the jobs roll over.
-        case deployHeld
+        /// `.update`: the jobs these services wait for completed; deploy them (and only them), so they roll over.
+        case deployHeld(Set<String>)
         case changed(String, ServiceState)
         /// Nothing more will happen: every service has settled.
         case finish
@@ -137,6 +142,8 @@ public struct SwarmRollout: Sendable {
         public var judgedFailures: Set<String> = []
         /// The tasks whose failure failed it, for their logs.
         public var failedTasks: [String] = []
+        /// The node (hostname) of each task container seen, for the engine that holds it.
+        public var containerNodes: [String: String] = [:]
     }
 
     public private(set) var services: [Service]
@@ -227,15 +234,17 @@ public struct SwarmRollout: Sendable {
         case .heldDeployed(let rolling):
             for index in services.indices where heldForJobs.contains(services[index].name) {
                 let name = services[index].name
-                guard records[name]?.state == .pending else { continue }
+                guard records[name]?.state == .pending, !aborted else { continue }
                 services[index].isRolling = rolling.contains(name)
                 records[name]?.scaledAt = now
                 set(name, .starting, &actions)
             }
         case .heldDeployFailed(let message):
+            // As a refused first deploy: the update is undone, whatever the class (the CLI may have changed some).
             for service in services where heldForJobs.contains(service.name) && records[service.name]?.state == .pending {
                 fail(service.name, "the engine refused to deploy it once the jobs completed: \(message)", &actions)
             }
+            aborted = true
         case .scaled(let name):
             if records[name]?.scaledAt == nil { records[name]?.scaledAt = now }
         case .scaleFailed(let name, let message):
@@ -286,7 +295,11 @@ public struct SwarmRollout: Sendable {
         // on a lost node still says `running` there, and is not counted.
         records[service.name]?.nodes = Array(Set(tasks.filter { ["running", "complete"].contains($0.desiredState) }.compactMap(\.node)))
             .sorted()
-        if record.containerStartedAt == nil, tasks.contains(where: { Self.hadContainer.contains($0.state) }) {
+        for task in tasks { if let id = task.containerID, let node = task.node { records[service.name]?.containerNodes[id] = node } }
+        // A failed task already judged (a retry's) had its container; its replacement's deadline counts from its own.
+        if record.containerStartedAt == nil,
+            tasks.contains(where: { Self.hadContainer.contains($0.state) && !record.judgedFailures.contains($0.id) })
+        {
             record.containerStartedAt = now
             records[service.name]?.containerStartedAt = now
         }
@@ -300,8 +313,11 @@ public struct SwarmRollout: Sendable {
             return
         }
         if record.state == .retrying {
-            // Starting again once the swarm has placed a task that replaces the failed ones.
-            let replaced = tasks.contains { ["running", "complete"].contains($0.desiredState) && !record.judgedFailures.contains($0.id) }
+            // Starting again once the swarm has placed a task that replaces the failed ones (desired `ready` while it
+            // waits out the restart delay).
+            let replaced = tasks.contains {
+                ["ready", "running", "complete"].contains($0.desiredState) && !record.judgedFailures.contains($0.id)
+            }
             guard replaced else { return schedulingDeadlinePassed(service, record, tasks, now: now, &actions) }
             record.state = .starting
             set(service.name, .starting, &actions)
@@ -358,11 +374,12 @@ public struct SwarmRollout: Sendable {
     mutating func schedulingDeadlinePassed(
         _ service: Service, _ record: Record, _ tasks: [TaskObservation], now: Double, _ actions: inout [Action]
     ) {
-        guard let scaledAt = record.scaledAt, now - scaledAt > schedulingDeadline.seconds else { return }
+        // A retry's replacement first waits out the restart delay.
+        let limit = schedulingDeadline + (record.retries > 0 ? service.retryDelay : .zero)
+        guard let scaledAt = record.scaledAt, now - scaledAt > limit.seconds else { return }
         let states = Set(tasks.map(\.state)).sorted().joined(separator: ", ")
         fail(
-            service.name,
-            "no task got a container within \(DurationText.format(schedulingDeadline)) (tasks: \(states.isEmpty ? "none" : states))",
+            service.name, "no task got a container within \(DurationText.format(limit)) (tasks: \(states.isEmpty ? "none" : states))",
             &actions)
     }
 
@@ -412,22 +429,46 @@ public struct SwarmRollout: Sendable {
         set(service.name, .retrying, &actions)
     }
 
-    /// `.update`: once every job is settled, the services held for them go — a second deploy when every job
-    /// completed, blocked by the first that did not otherwise (their running version stays, as the jobs they need
-    /// did not run).
+    /// `.update`: once every held service is decided by the same gate a first deploy uses (conditions and
+    /// `required` included; what is not a job already runs, unless it is held and blocked itself), those that go are
+    /// deployed together (`.deployHeld`); a blocked one keeps its running version, as the job it needs did not run.
     mutating func releaseHeld(_ actions: inout [Action]) {
         guard !heldForJobs.isEmpty, !heldReleased else { return }
-        let jobs = services.filter(\.isJob)
-        guard jobs.allSatisfy({ records[$0.name]?.state.isTerminal == true }) else { return }
+        let decided = heldDecisions()
+        guard decided.count == heldForJobs.count else { return }
         heldReleased = true
-        guard let failed = jobs.first(where: { records[$0.name]?.state != .ready }) else {
-            actions.append(.deployHeld)
-            return
-        }
-        for service in services where heldForJobs.contains(service.name) && records[service.name]?.state == .pending {
-            set(service.name, .blocked(by: failed.name), &actions)
+        for service in services {
+            guard let decision = decided[service.name], case .blocked(let root) = decision else { continue }
+            set(service.name, .blocked(by: root), &actions)
             if service.serviceClass == .core { aborted = true }
         }
+        let going = Set(decided.filter { $0.value == .satisfied }.keys)
+        if !going.isEmpty && !aborted { actions.append(.deployHeld(going)) }
+    }
+
+    /// Each held service whose gate is no longer waiting: satisfied or blocked (pure, from the records).
+    func heldDecisions() -> [String: DependencyGate.Status] {
+        var decided: [String: DependencyGate.Status] = [:]
+        var changed = true
+        while changed {
+            changed = false
+            for service in services where heldForJobs.contains(service.name) && decided[service.name] == nil {
+                let status = DependencyGate.status(of: service.dependencies) { name in
+                    switch decided[name] {
+                    case .satisfied?: return .init(state: .ready, started: true)
+                    case .blocked(let root)?: return .init(state: .blocked(by: root), started: false)
+                    default: break
+                    }
+                    if heldForJobs.contains(name) { return .init(state: .pending, started: false) }
+                    guard let dependency = self.service(name), dependency.isJob else { return .init(state: .ready, started: true) }
+                    return records[name].map { DependencyGate.Dependee(state: $0.state, started: $0.containerStartedAt != nil) }
+                }
+                guard status != .waiting else { continue }
+                decided[service.name] = status
+                changed = true
+            }
+        }
+        return decided
     }
 
     /// A node lost: every long-running service that was ready with a task there waits again, with a new deadline
@@ -488,6 +529,8 @@ public struct SwarmRollout: Sendable {
         records[name]?.failure = nil
         records[name]?.failureKind = nil
         records[name]?.failedContainers = []
+        records[name]?.failedTasks = []
+        records[name]?.taskErrors = []
         records[name]?.readyAt = now
         records[name]?.readiness = evidence
         set(name, .ready, &actions)

@@ -31,6 +31,28 @@ public enum SwarmStackFile {
         public static let none = Retry(attempts: 0, delay: .seconds(5))
     }
 
+    /// What the swarm will really do for each service when its task fails, given the compose file's own
+    /// `deploy.restart_policy` and the profile's `retry`: how many replacements a launch may wait for, and how long
+    /// the swarm waits before each. The compose file wins: `condition: none` is no retry, `max_attempts` caps it
+    /// (0 is the swarm's "no limit"), its `delay` is the delay. The one place the rollout learns it from.
+    public static func retries(resolvedYAML: String, retry: Retry) throws -> [String: Retry] {
+        guard let root = try Yams.load(yaml: resolvedYAML) as? [String: Any], let services = root["services"] as? [String: Any] else {
+            return [:]
+        }
+        var plans: [String: Retry] = [:]
+        for (name, value) in services {
+            let policy = ((value as? [String: Any])?["deploy"] as? [String: Any])?["restart_policy"] as? [String: Any] ?? [:]
+            var plan = retry
+            if policy["condition"] as? String == "none" { plan.attempts = 0 }
+            if let most = (policy["max_attempts"] as? Int) ?? (policy["max_attempts"] as? String).flatMap(Int.init), most > 0 {
+                plan.attempts = min(plan.attempts, most)
+            }
+            if let delay = (policy["delay"] as? String).flatMap(DurationText.parse) { plan.delay = delay }
+            plans[name] = plan
+        }
+        return plans
+    }
+
     /// `jobs`: services that run once (awaited with `service_completed_successfully`, or `launch.job`).
     /// `gpus`: GPUs per service (`SwarmGPU.demand`), reserved as the `NVIDIA-GPU` generic resource instead of the
     /// compose device request stack files refuse.

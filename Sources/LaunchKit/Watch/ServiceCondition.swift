@@ -207,7 +207,8 @@ extension ServiceObservation {
         var observation = ServiceObservation(
             service: service, condition: condition, containers: status.failedContainers, restarts: status.failed)
         observation.nodes = Array(Set(status.nodes)).sorted()
-        observation.failedOn = status.lastErrorNode
+        // Only where the condition is that error's: a loss with no task error (a node gone) names no old failure's node.
+        if case .short(_, _, _?) = condition { observation.failedOn = status.lastErrorNode }
         return observation
     }
 }

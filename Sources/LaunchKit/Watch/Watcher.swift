@@ -247,10 +247,9 @@ public struct Watcher: Sendable {
         if swarm && event.containers.isEmpty { return nil }
         // On a swarm, the failed task's container is on its node: read there when launch can reach that node's engine.
         var engine = client
-        if swarm, let node = event.failedOn, let nodes = try? await client.listNodes(),
-            let reachable = await SwarmNodeEngines.resolve(nodes: nodes, client: client)[node]
-        {
-            engine = reachable
+        if swarm, let node = event.failedOn, let id = event.containers.first, let nodes = try? await client.listNodes() {
+            let engines = await SwarmNodeEngines.resolve(nodes: nodes, client: client)
+            engine = await SwarmNodeEngines.inspect(id, node: node, engines: engines, client: client)?.engine ?? client
         }
         let diagnostics = Diagnostics(
             client: engine, redact: redact, environment: profile.name, project: project,
