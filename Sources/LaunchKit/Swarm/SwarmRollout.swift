@@ -325,32 +325,8 @@ public struct SwarmRollout: Sendable {
         if service.isJob {
             let completed = tasks.filter { $0.state == "complete" && ($0.exitCode ?? 0) == 0 }.count
             if completed >= service.replicas { ready(service.name, "exit 0", now: now, &actions); return }
-        } else {
-            let current = tasks.filter { $0.desiredState == "running" }
-            let unhealthy = current.filter { $0.health == "unhealthy" && !record.judgedFailures.contains($0.id) }
-            if !unhealthy.isEmpty {
-                records[service.name]?.failedContainers = unhealthy.compactMap(\.containerID)
-                failOrRetry(service, FailureKind.unhealthy.description, kind: .unhealthy, tasks: unhealthy, now: now, &actions)
-                return
-            }
-            let running = current.filter { $0.state == "running" }
-            if service.hasHealthcheck {
-                if running.filter({ $0.health == "healthy" }).count >= service.replicas {
-                    ready(service.name, "healthcheck", now: now, &actions)
-                    return
-                }
-            } else if running.count >= service.replicas {
-                let since = record.runningSince ?? now
-                records[service.name]?.runningSince = since
-                if case .stable(let window) = service.readiness.kind, now - since < window.seconds {
-                    // still inside the stability window
-                } else {
-                    ready(service.name, "stable", now: now, &actions)
-                    return
-                }
-            } else {
-                records[service.name]?.runningSince = nil
-            }
+        } else if judgeRunning(service, record, tasks, now: now, &actions) {
+            return
         }
         if let started = record.containerStartedAt {
             if now - started > service.readiness.deadline.seconds {
@@ -362,6 +338,35 @@ public struct SwarmRollout: Sendable {
         } else {
             schedulingDeadlinePassed(service, record, tasks, now: now, &actions)
         }
+    }
+
+    /// A long-running service's tasks meant to run: unhealthy (failed or retried), ready (healthy, or stable for the
+    /// window), or still on its way. Whether it was decided.
+    mutating func judgeRunning(_ service: Service, _ record: Record, _ tasks: [TaskObservation], now: Double, _ actions: inout [Action])
+        -> Bool
+    {
+        let current = tasks.filter { $0.desiredState == "running" }
+        let unhealthy = current.filter { $0.health == "unhealthy" && !record.judgedFailures.contains($0.id) }
+        if !unhealthy.isEmpty {
+            records[service.name]?.failedContainers = unhealthy.compactMap(\.containerID)
+            failOrRetry(service, FailureKind.unhealthy.description, kind: .unhealthy, tasks: unhealthy, now: now, &actions)
+            return true
+        }
+        let running = current.filter { $0.state == "running" }
+        if service.hasHealthcheck {
+            guard running.filter({ $0.health == "healthy" }).count >= service.replicas else { return false }
+            ready(service.name, "healthcheck", now: now, &actions)
+            return true
+        }
+        guard running.count >= service.replicas else {
+            records[service.name]?.runningSince = nil
+            return false
+        }
+        let since = record.runningSince ?? now
+        records[service.name]?.runningSince = since
+        if case .stable(let window) = service.readiness.kind, now - since < window.seconds { return false }
+        ready(service.name, "stable", now: now, &actions)
+        return true
     }
 
     /// What a service waiting for a replacement task says: its last failure and the attempt, as on one machine.
