@@ -33,8 +33,11 @@ extension SwarmEndToEndTests {
                     "services:\n" + Self.pinned("left", to: Self.hostA, command: "trap 'exit 0' TERM; sleep 3600 & wait") + "\n"
                     + Self.pinned("right", to: Self.hostB, command: "trap 'exit 0' TERM; sleep 3600 & wait")
                 try project.writeProfile(extra: "health: {stability: 1s}", stack: stack)
-                let launched = try await project.launch(["demo", "--engine", "swarm", "--no-cleanup"])
+                let launched = try await project.launch(["demo", "--engine", "swarm", "--no-cleanup", "--json"])
                 #expect(launched.status == 0, "\(launched.all)")
+                // The run's own record says where each ran too (the report, its page, --json).
+                let result = SwarmEndToEndTests.json(launched.stdout)
+                #expect(SwarmEndToEndTests.service(result, "right")?["nodes"] as? [String] == [Self.hostB], "\(launched.stdout)")
                 let status = try await project.launch(["status", "demo", "--engine", "swarm", "--json"])
                 let services = try #require(
                     (SwarmEndToEndTests.json(status.stdout)["environments"] as? [[String: Any]])?.first?["services"] as? [[String: Any]],

@@ -160,6 +160,22 @@ struct RunPictureTests {
         #expect(warning?.contains("127.0.0.1:9") == true, "\(warning ?? "nil")")
     }
 
+    /// A swarm run's page says where each service ran: beside its readiness in the table, and among a failure's facts.
+    @Test func aSwarmRunsPageNamesTheNodes() throws {
+        let swarm = """
+            {"environment":"dev","project":"p","outcome":"failed","exit_code":1,"started_at":"2026-11-01T10:00:00Z","seconds":3,
+             "phases":[{"name":"start","seconds":2,"status":"failed"}],
+             "services":[{"name":"db","class":"core","state":"ready","retries":0,"started_at":0.1,"ready_at":1,"readiness":"healthcheck",
+                          "nodes":["twonode-a"]},
+                         {"name":"api","class":"core","state":"failed","retries":2,"started_at":1,"nodes":["twonode-b"],
+                          "failure":{"failure":"exited(3)","reason":"exited with code 3","classification":"transient"}}]}
+            """
+        let run = try JSONOutput.decoder().decode(RecordedRun.self, from: Data(swarm.utf8))
+        let page = RunPage.html(run)
+        #expect(page.contains("ready: healthcheck on twonode-a"))
+        #expect(page.contains("<dt>nodes</dt><dd>twonode-b</dd>"))
+    }
+
     @Test func olderReportsWithoutTheNewFieldsStillRender() throws {
         let old = """
             {"environment":"dev","project":"p","outcome":"failed","exit_code":1,"started_at":"2026-11-01T10:00:00Z","seconds":3,

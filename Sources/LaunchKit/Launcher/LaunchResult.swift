@@ -54,12 +54,15 @@ public struct LaunchResult: Sendable, Encodable {
         public var judgedRuns: [String]? = nil
         /// What it waited for: each dependency with its condition and whether it was required (the report's graph).
         public var dependsOn: [Edge]? = nil
+        /// Swarm: the nodes (hostnames) its tasks ran on when it was judged, and nodes lost while it had tasks there.
+        public var nodes: [String]? = nil
+        public var lostNodes: [String]? = nil
 
         enum CodingKeys: String, CodingKey {
             case name, serviceClass = "class", state, blockedBy = "blocked_by", createdAt = "created_at",
                 startedAt = "started_at", readyAt = "ready_at", failedAt = "failed_at", secondsToReady = "seconds_to_ready", readiness,
                 engineStartSeconds = "engine_start_seconds", retries, failure, history, judgedRuns = "judged_runs",
-                dependsOn = "depends_on"
+                dependsOn = "depends_on", nodes, lostNodes = "lost_nodes"
         }
 
         /// `api took 3.1× its p50 (p50 42s, p95 61s over 12 runs)`: said when a start is much slower than usual.

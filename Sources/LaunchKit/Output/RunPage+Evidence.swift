@@ -14,6 +14,7 @@ extension RunPage.Builder {
             if let code = failure.exitCode { facts.append(("exit code", "\(code)")) }
             if let health = failure.health { facts.append(("health", text(health))) }
             if service.retries > 0 { facts.append(("retries", "\(service.retries)")) }
+            if let nodes = service.nodes, !nodes.isEmpty { facts.append(("nodes", text(nodes.joined(separator: ", ")))) }
             var body = "<dl class=\"meta\">\(facts.map { "<dt>\($0.0)</dt><dd>\($0.1)</dd>" }.joined())</dl>"
             if let probes = failure.probes, !probes.isEmpty {
                 body += "<h4>probe output</h4><pre class=\"probes\">\(lines(probes))</pre>"

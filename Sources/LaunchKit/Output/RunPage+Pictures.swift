@@ -80,8 +80,9 @@ extension RunPage.Builder {
         let lanes = Dictionary(timeline.lanes.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let rows = run.services.map { service -> String in
             let lane = lanes[service.name]
+            let on = (service.nodes ?? []).isEmpty ? "" : " on " + text((service.nodes ?? []).joined(separator: ", "))
             let outcome =
-                service.readiness.map { "ready: \(text($0))" }
+                service.readiness.map { "ready: \(text($0))\(on)" }
                 ?? service.failure.map { "\(text($0.failure)): \(text($0.reason, limit: 200))" }
                 ?? service.blockedBy.map { "blocked by \(text($0))" } ?? text(service.state)
             return

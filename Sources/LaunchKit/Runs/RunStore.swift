@@ -49,12 +49,14 @@ public struct RecordedRun: Sendable, Decodable {
         /// How long the engine took to start its containers; its dependency edges (both absent in older reports).
         public var engineStartSeconds: Double?
         public var dependsOn: [LaunchResult.Edge]?
+        /// Swarm: the nodes its tasks ran on (absent on one machine and in older reports).
+        public var nodes: [String]?
 
         enum CodingKeys: String, CodingKey {
             case name, serviceClass = "class", state, blockedBy = "blocked_by", startedAt = "started_at",
                 readyAt = "ready_at", failedAt = "failed_at", retries, failure, secondsToReady = "seconds_to_ready", readiness, judgedRuns =
                 "judged_runs",
-                engineStartSeconds = "engine_start_seconds", dependsOn = "depends_on"
+                engineStartSeconds = "engine_start_seconds", dependsOn = "depends_on", nodes
         }
 
         /// What history and the breaker need is read strictly; what only the pictures use (edges, failure and engine
@@ -75,6 +77,7 @@ public struct RecordedRun: Sendable, Decodable {
             failedAt = try? c.decodeIfPresent(Double.self, forKey: .failedAt)
             engineStartSeconds = try? c.decodeIfPresent(Double.self, forKey: .engineStartSeconds)
             dependsOn = try? c.decodeIfPresent([LaunchResult.Edge].self, forKey: .dependsOn)
+            nodes = try? c.decodeIfPresent([String].self, forKey: .nodes)
         }
     }
 

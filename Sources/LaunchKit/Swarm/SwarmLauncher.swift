@@ -173,7 +173,7 @@ public struct SwarmLauncher: Sendable {
     )
         async throws -> StackFiles
     {
-        let plan = prepared.plan, stack = plan.project, jobs = prepared.jobs, redact = prepared.redact
+        let plan = prepared.plan, jobs = prepared.jobs, redact = prepared.redact
         // GPUs by count: `all` is what the best node has.
         let gpuRequests = SwarmGPU.requests(in: plan.stack)
         let nodeMax = gpuRequests.isEmpty ? 0 : SwarmChecks.mostGPUs(on: prepared.nodes ?? [])
@@ -452,10 +452,13 @@ public struct SwarmLauncher: Sendable {
         if case .blocked(let by) = record.state { blockedBy = by }
         // When the scale request went out (the record has when the engine took it, or the update's start).
         let began = driven.scaledAt[service.name] ?? record.scaledAt
-        return .init(
+        var result = LaunchResult.ServiceResult(
             name: service.name, serviceClass: service.serviceClass, state: record.state, blockedBy: blockedBy, createdAt: 0,
             startedAt: began, readyAt: record.readyAt, secondsToReady: record.readyAt.flatMap { ready in began.map { ready - $0 } },
             readiness: record.readiness, engineStartSeconds: nil, retries: record.retries, failure: diagnosis)
+        result.nodes = record.nodes
+        result.lostNodes = record.lostNodes.isEmpty ? nil : record.lostNodes
+        return result
     }
 
     /// Read, change, write with the version read. Just after a deploy the swarm's allocator is still updating the
