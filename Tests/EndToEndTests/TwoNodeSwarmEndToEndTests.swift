@@ -50,6 +50,30 @@ extension SwarmEndToEndTests {
             }
         }
 
+        /// The acceptance-shaped stack (a database with a healthcheck on node B, a migration job, an app of two
+        /// replicas spread over both nodes), launched as a new user would: ready in dependency order, with tasks on both
+        /// nodes, and the run's record says where each ran.
+        @Test func theAcceptanceShapedStackIsReadyWithTasksOnBothNodes() async throws {
+            try await SwarmEndToEndTests.withStack { project in
+                let stack =
+                    SwarmEndToEndTests.stack
+                    .replacingOccurrences(
+                        of: "retries: 3}\n  migrate:",
+                        with: "retries: 3}\n    deploy: {placement: {constraints: [\"node.hostname == \(Self.hostB)\"]}}\n  migrate:")
+                    + "\n    deploy: {replicas: 2, placement: {preferences: [{spread: node.hostname}]}}\n"
+                try project.writeProfile(extra: "health: {stability: 1s}", stack: stack)
+                let launched = try await project.launch(["demo", "--engine", "swarm", "--json", "--no-cleanup"])
+                #expect(launched.status == 0, "\(launched.all)")
+                let result = SwarmEndToEndTests.json(launched.stdout)
+                #expect(SwarmEndToEndTests.service(result, "db")?["nodes"] as? [String] == [Self.hostB], "\(launched.stdout)")
+                #expect(SwarmEndToEndTests.service(result, "app")?["nodes"] as? [String] == [Self.hostA, Self.hostB], "\(launched.stdout)")
+                let migrated = try #require(SwarmEndToEndTests.service(result, "migrate")?["ready_at"] as? Double)
+                let appStarted = try #require(SwarmEndToEndTests.service(result, "app")?["started_at"] as? Double)
+                #expect(appStarted >= migrated)
+                _ = try await project.launch(["down", "demo", "--engine", "swarm"])
+            }
+        }
+
         /// An image only node A has, for a service pinned to node B: the launch fails within seconds naming node B, the
         /// image and how to put it there, and nothing of the stack is left.
         @Test func anImageOnlyOnNodeAForAServicePinnedToNodeBFailsNamingBoth() async throws {
