@@ -278,7 +278,7 @@ public struct SwarmLauncher: Sendable {
         retries: [String: SwarmStackFile.Retry] = [:]
     ) -> [SwarmRollout.Service] {
         let plan = prepared.plan, jobs = prepared.jobs
-        let rolling = Self.rolling(before: before, deployed: deployed, stack: plan.stack, name: plan.project, jobs: jobs)
+        let rolling = Self.rolling(before: before, deployed: deployed, stack: plan.stack, project: plan.project, jobs: jobs)
         return plan.stack.services.map { service in
             SwarmRollout.Service(
                 name: service.name, serviceClass: profile.services.serviceClass(of: service.name),
@@ -292,13 +292,13 @@ public struct SwarmLauncher: Sendable {
 
     /// The services (compose names) whose tasks the swarm replaces after a deploy: their spec changed in what the
     /// tasks run, and they keep tasks running (not jobs).
-    static func rolling(before: Before, deployed: [SwarmService], stack: ComposeStack, name: String, jobs: Set<String>) -> Set<String> {
+    static func rolling(before: Before, deployed: [SwarmService], stack: ComposeStack, project: String, jobs: Set<String>) -> Set<String> {
         Set(
             before.previous.compactMap { old -> String? in
                 guard let new = deployed.first(where: { $0.id == old.id }), new.keepsTasksRunning,
                     !SwarmService.sameTasks(old.spec, new.spec)
                 else { return nil }
-                let service = old.composeName(in: name)
+                let service = old.composeName(in: project)
                 return stack.service(service) != nil && !jobs.contains(service) ? service : nil
             })
     }
@@ -324,7 +324,8 @@ public struct SwarmLauncher: Sendable {
         }
         report.note("the jobs completed: docker stack deploy \(stack) again, for \(going.sorted().joined(separator: ", "))")
         let deployed = (try? await client.listServices(stack: stack)) ?? []
-        return .heldDeployed(rolling: Self.rolling(before: before, deployed: deployed, stack: second.model, name: stack, jobs: second.jobs))
+        return .heldDeployed(
+            rolling: Self.rolling(before: before, deployed: deployed, stack: second.model, project: stack, jobs: second.jobs))
     }
 
     /// How the start phase ended: the rollout's records, when each scale request went out, and whether Ctrl-C
@@ -478,13 +479,11 @@ public struct SwarmLauncher: Sendable {
         }
     }
 
-    /// One poll of a service: its tasks, and for running tasks of a service with a healthcheck, the health of
-    /// the task's container. A container on another node is not visible to this engine; there the swarm's own word
-    /// stands: a task with a healthcheck turns `running` only once its container is healthy (it stays `starting`
-    /// until then, as `Fixtures/swarm-tasks/db.json` shows), and fails when it turns unhealthy.
-    /// A task's container health is read from the engine of its node where launch can reach it (`engines`), so a
-    /// healthcheck failing on another node is seen when it fails, with its probes; elsewhere a running task is
-    /// healthy by the swarm's word (it starts a task with a healthcheck as `starting` until the check passes).
+    /// One poll of a service: its tasks, and for running tasks of a service with a healthcheck, the health of the
+    /// task's container, read from the engine of its node where launch can reach it (`engines`: a check failing on
+    /// another node is seen when it fails). On a node launch cannot reach the swarm's own word stands: a task with a
+    /// healthcheck turns `running` only once its container is healthy (it stays `starting` until then, as
+    /// `Fixtures/swarm-tasks/db.json` shows), and fails when it turns unhealthy.
     func observe(_ service: String, health: Bool, engines: [String: EngineClient] = [:]) async -> [SwarmRollout.TaskObservation] {
         guard let tasks = try? await client.listTasks(services: [service]) else { return [] }
         let names = await nodeNames.resolve(tasks.compactMap(\.nodeID), client: client)
