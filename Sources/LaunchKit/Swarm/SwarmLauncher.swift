@@ -233,7 +233,7 @@ public struct SwarmLauncher: Sendable {
         let files = StackFiles(
             full: SwarmStackFile.path(layout, stack: stack),
             jobsFirst: first.map { _ in SwarmStackFile.jobsFirstPath(layout, stack: stack) },
-            afterJobs: first == nil ? nil : second, retries: try SwarmStackFile.retries(resolvedYAML: resolved, retry: retry))
+            afterJobs: first == nil ? nil : second, retries: try SwarmStackFile.retries(stackFile: file, retry: retry))
         try AtomicFile.write(file, to: files.full)
         if let first, let path = files.jobsFirst { try AtomicFile.write(first, to: path) }
         return (files, detail)
@@ -370,8 +370,10 @@ public struct SwarmLauncher: Sendable {
                         ? rollout.records[name]?.readiness.map { $0 + on }
                         : (state == .failed ? rollout.records[name]?.failure : nil)
                             ?? (state == .retrying ? rollout.retryLine(name) : nil)
-                    if state == .failed, case .deadline? = rollout.records[name]?.failureKind, let lost = nodeWatch.lost[name] {
-                        report.note("\(name): its deadline passed after \(lost)")
+                    if state == .failed, case .deadline? = rollout.records[name]?.failureKind,
+                        let loss = lost.lazy.compactMap({ nodeWatch.losses[$0] }).first
+                    {
+                        report.note("\(name): its deadline passed after \(loss)")
                     }
                     report.serviceChanged(
                         ProgressUpdate(

@@ -3,10 +3,12 @@ import Synchronization
 
 /// Node ids to hostnames for the tasks a launch watches: read once, and again only when a task names a node not
 /// seen yet (a node that joined, or one whose id the first read did not have).
-final class SwarmNodeNames: Sendable {
+public final class SwarmNodeNames: Sendable {
     private let known = Mutex<[String: String]>([:])
 
-    func resolve(_ ids: [String], client: EngineClient) async -> [String: String] {
+    public init() {}
+
+    public func resolve(_ ids: [String], client: EngineClient) async -> [String: String] {
         let missing = known.withLock { names in ids.contains { names[$0] == nil } }
         if missing, let nodes = try? await client.listNodes() {
             known.withLock { names in for node in nodes { names[node.id] = node.hostname } }
@@ -52,9 +54,9 @@ struct SwarmNodeWatch: Sendable {
     static let interval = 1.0
     private var lastRead: Double?
     private var known: [String: SwarmNode] = [:]
-    /// By service: the loss of a node that carried its tasks, for a deadline that passes after it
-    /// ("node twonode-b went down at 12.3s").
-    private(set) var lost: [String: String] = [:]
+    /// By hostname: how and when each node was lost ("node twonode-b went down at 12.3s"), for a deadline that
+    /// passes after it (which services it carried is the rollout's `Record.lostNodes`).
+    private(set) var losses: [String: String] = [:]
 
     func due(at now: Double) -> Bool { lastRead.map { now - $0 >= Self.interval } ?? true }
 
@@ -84,9 +86,9 @@ struct SwarmNodeWatch: Sendable {
             let tasks = services.isEmpty ? "no task of this stack ran there" : "it carried tasks of \(services.joined(separator: ", "))"
             change.lost.append(node.hostname)
             change.lines.append(
-                "node \(node.hostname) \(how) at \(at): \(tasks); the swarm reschedules them on the other nodes, each service within its own deadline"
+                "node \(node.hostname) \(how) at \(at): \(tasks); the swarm places them on other nodes, and what was ready there waits again"
             )
-            for service in services where lost[service] == nil { lost[service] = "node \(node.hostname) \(how) at \(at)" }
+            losses[node.hostname] = "node \(node.hostname) \(how) at \(at)"
         }
         return change
     }

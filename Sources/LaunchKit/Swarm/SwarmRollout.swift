@@ -483,13 +483,10 @@ public struct SwarmRollout: Sendable {
         for service in services where !service.isJob {
             guard var record = records[service.name], record.nodes.contains(host) else { continue }
             if !record.lostNodes.contains(host) { record.lostNodes.append(host) }
-            if record.state == .ready {
-                record.beginAgain(at: now)
-                records[service.name] = record
-                set(service.name, .starting, &actions)
-            } else {
-                records[service.name] = record
-            }
+            let wasReady = record.state == .ready
+            if wasReady { record.beginAgain(at: now) }
+            records[service.name] = record
+            if wasReady { set(service.name, .starting, &actions) }
         }
     }
 

@@ -31,12 +31,13 @@ public enum SwarmStackFile {
         public static let none = Retry(attempts: 0, delay: .seconds(5))
     }
 
-    /// What the swarm will really do for each service when its task fails, given the compose file's own
-    /// `deploy.restart_policy` and the profile's `retry`: how many replacements a launch may wait for, and how long
-    /// the swarm waits before each. The compose file wins: `condition: none` is no retry, `max_attempts` caps it
-    /// (0 is the swarm's "no limit"), its `delay` is the delay. The one place the rollout learns it from.
-    public static func retries(resolvedYAML: String, retry: Retry) throws -> [String: Retry] {
-        guard let root = try Yams.load(yaml: resolvedYAML) as? [String: Any], let services = root["services"] as? [String: Any] else {
+    /// What the swarm will really do for each service when its task fails, read from the stack file launch deploys
+    /// (its `deploy.restart_policy`: the compose file's own, completed by launch) with the profile's `retry` as the
+    /// launch's own limit: how many replacements a launch may wait for, and how long the swarm waits before each.
+    /// `condition: none` is no retry, `max_attempts` caps it (0 is the swarm's "no limit"), `delay` is the delay.
+    /// Derived from the file, so what the rollout waits for is what the file tells the swarm to do.
+    public static func retries(stackFile: String, retry: Retry) throws -> [String: Retry] {
+        guard let root = try Yams.load(yaml: stackFile) as? [String: Any], let services = root["services"] as? [String: Any] else {
             return [:]
         }
         var plans: [String: Retry] = [:]

@@ -30,12 +30,13 @@ public struct SwarmStatus: Sendable, Encodable {
         }
     }
 
-    public static func read(client: EngineClient, stack: String) async throws -> SwarmStatus {
+    /// `names`: node ids to hostnames, kept by a caller that reads again and again (`launch watch`: the nodes are read
+    /// only when a task names one not seen yet).
+    public static func read(client: EngineClient, stack: String, names: SwarmNodeNames = SwarmNodeNames()) async throws -> SwarmStatus {
         var services: [Service] = []
-        let hostnames = Dictionary(
-            ((try? await client.listNodes()) ?? []).map { ($0.id, $0.hostname) }, uniquingKeysWith: { first, _ in first })
         for service in try await client.listServices(stack: stack) {
             let tasks = try await client.listTasks(services: [service.id])
+            let hostnames = await names.resolve(tasks.compactMap(\.nodeID), client: client)
             let name = service.composeName(in: stack)
             let running = tasks.filter { $0.desiredState == "running" && $0.status.state == "running" }
             var healthy = 0

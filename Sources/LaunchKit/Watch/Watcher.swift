@@ -25,6 +25,8 @@ public struct Watcher: Sendable {
     let layout: ProjectLayout
     let profile: Profile
     let options: WatchOptions
+    /// Swarm: node ids to hostnames, read again only for a node not seen yet.
+    let nodeNames = SwarmNodeNames()
 
     enum Inbox: Sendable {
         case input(WatchMachine.Input)
@@ -69,7 +71,7 @@ public struct Watcher: Sendable {
     func observeAll(_ model: Model, clock: EngineClock) async throws -> [ServiceObservation] {
         let sequence = clock.nextSequence()
         if options.engine == .swarm {
-            return try await SwarmStatus.read(client: client, stack: project).services.map {
+            return try await SwarmStatus.read(client: client, stack: project, names: nodeNames).services.map {
                 var observation = ServiceObservation.swarm($0, service: $0.name)
                 observation.sequence = sequence
                 return observation
